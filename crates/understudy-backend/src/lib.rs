@@ -1,0 +1,64 @@
+//! The [`Backend`] trait and its implementations: embedded llama.cpp (feature `embedded`),
+//! any OpenAI-compatible HTTP server, and (feature `fake`) a deterministic fake for tests.
+//! Also the catalog of default models and their installer. No CLI or HTTP-server code here.
+
+pub mod catalog;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
+pub mod install;
+pub mod openai;
+pub mod router;
+pub mod stop;
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use understudy_core::stream::ResponseCollector;
+use understudy_core::{ChatResponse, StreamEvent, ValidChatRequest};
+
+pub use error::BackendError;
+
+/// A stream of answer events ending with [`StreamEvent::End`]; dropping it cancels generation.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, BackendError>> + Send>>;
+
+/// A model a backend can serve.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ModelInfo {
+    /// The name to put in a request's `model` field.
+    pub id: String,
+    /// Which backend serves it.
+    pub backend: String,
+    /// Free-form detail: a file path, an owner, a size.
+    pub detail: Option<String>,
+}
+
+/// Something that answers chat requests.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    /// A short name for messages ("embedded", the configured backend name, …).
+    fn name(&self) -> &str;
+
+    /// The models this backend can answer with now.
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError>;
+
+    /// Starts generating; the stream yields deltas then one closing event.
+    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError>;
+
+    /// Generates a whole answer.
+    async fn chat(&self, request: ValidChatRequest) -> Result<ChatResponse, BackendError> {
+        let model = request.model.clone();
+        let mut stream = self.chat_stream(request).await?;
+        let mut collector = ResponseCollector::default();
+        while let Some(event) = stream.next().await {
+            collector.push(event?);
+        }
+        collector.finish().ok_or_else(|| {
+            BackendError::Protocol(format!(
+                "the stream for {model} ended without a final event"
+            ))
+        })
+    }
+}

@@ -1,0 +1,397 @@
+//! Backend for any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, TGI, OpenAI):
+//! streaming and unary chat completions, model listing, reasoning kept apart, errors that carry
+//! the server's status and message. Wire shapes live in `wire`.
+
+mod wire;
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use understudy_core::stream::{Delta, StreamEnd};
+use understudy_core::think::ThinkSplitter;
+use understudy_core::{
+    ChatResponse, FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest,
+};
+
+use crate::{Backend, BackendError, EventStream, ModelInfo};
+use wire::{error_message, WireChunk, WireCompletion, WireModelList, WireRequest};
+
+/// How long to wait for a TCP connection before calling the server unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client for one OpenAI-compatible server.
+#[derive(Debug, Clone)]
+pub struct OpenAiBackend {
+    name: String,
+    base_url: String,
+    api_key: Option<String>,
+    timeout_secs: u64,
+    http: reqwest::Client,
+}
+
+impl OpenAiBackend {
+    /// `base_url` is the API root, usually ending in `/v1`.
+    pub fn new(
+        name: impl Into<String>,
+        base_url: &str,
+        api_key: Option<String>,
+        timeout_secs: u64,
+    ) -> Result<Self, BackendError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(Duration::from_secs(timeout_secs))
+            .build()
+            .map_err(|e| BackendError::Inference(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self {
+            name: name.into(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_key,
+            timeout_secs,
+            http,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base_url)
+    }
+
+    fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.post(url);
+        match &self.api_key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
+    fn map_send_error(&self, url: &str, err: reqwest::Error) -> BackendError {
+        if err.is_timeout() {
+            BackendError::Timeout {
+                url: url.to_string(),
+                secs: self.timeout_secs,
+            }
+        } else if err.is_connect() || err.is_request() {
+            BackendError::Unreachable {
+                url: url.to_string(),
+                reason: root_cause(&err),
+            }
+        } else {
+            BackendError::Protocol(format!("{url}: {}", root_cause(&err)))
+        }
+    }
+
+    async fn check_status(
+        &self,
+        url: &str,
+        response: reqwest::Response,
+    ) -> Result<reqwest::Response, BackendError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = response.text().await.unwrap_or_default();
+        Err(BackendError::Http {
+            url: url.to_string(),
+            status: status.as_u16(),
+            message: error_message(&body),
+        })
+    }
+
+    /// One non-streaming completion (`"stream": false`). Its timing cannot see the first token,
+    /// so `ttft_ms` equals `total_ms` and no decode rate is given.
+    pub async fn chat_unary(
+        &self,
+        request: ValidChatRequest,
+    ) -> Result<ChatResponse, BackendError> {
+        let url = self.url("chat/completions");
+        let mut timing = TimingRecorder::start();
+        let body = WireRequest::from_request(&request.model, &request, false);
+        let response = self
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(&url, e))?;
+        let response = self.check_status(&url, response).await?;
+        let completion: WireCompletion = response
+            .json()
+            .await
+            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
+        timing.mark_token();
+        let choice = completion
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| BackendError::Protocol(format!("{url}: reply has no choices")))?;
+        let mut splitter = ThinkSplitter::default();
+        let mut deltas = splitter.push(choice.message.content.as_deref().unwrap_or(""));
+        deltas.extend(splitter.finish());
+        let mut answer = String::new();
+        let mut reasoning = choice.message.reasoning_content.unwrap_or_default();
+        for delta in deltas {
+            match delta {
+                Delta::Answer(t) => answer.push_str(&t),
+                Delta::Reasoning(t) => reasoning.push_str(&t),
+            }
+        }
+        let usage = completion.usage.map(|u| Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            estimated: false,
+        });
+        let usage = usage.unwrap_or(Usage {
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            estimated: true,
+        });
+        let mut timing = timing.finish(None, Some(usage.completion_tokens));
+        timing.decode_tokens_per_s = None;
+        let reasoning = reasoning.trim().to_string();
+        Ok(ChatResponse {
+            model: completion.model.unwrap_or(request.model),
+            answer,
+            reasoning: (!reasoning.is_empty()).then_some(reasoning),
+            finish_reason: parse_finish(choice.finish_reason.as_deref()),
+            usage,
+            timing,
+        })
+    }
+}
+
+fn parse_finish(reason: Option<&str>) -> FinishReason {
+    match reason {
+        Some("length") => FinishReason::Length,
+        _ => FinishReason::Stop,
+    }
+}
+
+/// The innermost error message, which is the one that says what happened.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+/// State carried through one SSE stream.
+struct StreamState {
+    model: String,
+    splitter: ThinkSplitter,
+    timing: TimingRecorder,
+    finish: Option<FinishReason>,
+    usage: Option<Usage>,
+    chunks: u32,
+    done: bool,
+}
+
+impl StreamState {
+    fn end_event(&mut self) -> StreamEvent {
+        let usage = self.usage.unwrap_or(Usage {
+            prompt_tokens: 0,
+            completion_tokens: self.chunks,
+            estimated: true,
+        });
+        StreamEvent::End(StreamEnd {
+            model: self.model.clone(),
+            finish_reason: self.finish.unwrap_or(FinishReason::Stop),
+            usage,
+            timing: self.timing.finish(None, Some(usage.completion_tokens)),
+        })
+    }
+
+    /// Maps one SSE data payload to events.
+    fn on_data(&mut self, url: &str, data: &str) -> Result<Vec<StreamEvent>, BackendError> {
+        if data.trim() == "[DONE]" {
+            self.done = true;
+            let mut events: Vec<StreamEvent> = self
+                .splitter
+                .finish()
+                .into_iter()
+                .map(StreamEvent::Delta)
+                .collect();
+            events.push(self.end_event());
+            return Ok(events);
+        }
+        let chunk: WireChunk = serde_json::from_str(data).map_err(|e| {
+            BackendError::Protocol(format!(
+                "{url}: malformed stream chunk ({e}): {}",
+                clip(data)
+            ))
+        })?;
+        if let Some(error) = chunk.error {
+            return Err(BackendError::Http {
+                url: url.to_string(),
+                status: error
+                    .get("code")
+                    .and_then(|c| c.as_u64())
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(500),
+                message: error_message(&serde_json::json!({ "error": error }).to_string()),
+            });
+        }
+        if let Some(model) = chunk.model {
+            self.model = model;
+        }
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(Usage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                estimated: false,
+            });
+        }
+        let mut events = Vec::new();
+        for choice in chunk.choices {
+            if let Some(reasoning) = choice.delta.reasoning_content.filter(|r| !r.is_empty()) {
+                self.timing.mark_token();
+                self.chunks += 1;
+                events.push(StreamEvent::Delta(Delta::Reasoning(reasoning)));
+            }
+            if let Some(content) = choice.delta.content.filter(|c| !c.is_empty()) {
+                self.timing.mark_token();
+                self.chunks += 1;
+                events.extend(
+                    self.splitter
+                        .push(&content)
+                        .into_iter()
+                        .map(StreamEvent::Delta),
+                );
+            }
+            if let Some(reason) = choice.finish_reason.as_deref() {
+                self.finish = Some(parse_finish(Some(reason)));
+            }
+        }
+        Ok(events)
+    }
+}
+
+fn clip(text: &str) -> String {
+    let clipped: String = text.chars().take(200).collect();
+    if clipped.len() < text.len() {
+        format!("{clipped}…")
+    } else {
+        clipped
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for OpenAiBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
+        let url = self.url("models");
+        let mut builder = self.http.get(&url);
+        if let Some(key) = &self.api_key {
+            builder = builder.bearer_auth(key);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(&url, e))?;
+        let response = self.check_status(&url, response).await?;
+        let list: WireModelList = response
+            .json()
+            .await
+            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
+        Ok(list
+            .data
+            .into_iter()
+            .map(|m| ModelInfo {
+                id: m.id,
+                backend: self.name.clone(),
+                detail: m.owned_by,
+            })
+            .collect())
+    }
+
+    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
+        let url = self.url("chat/completions");
+        let timing = TimingRecorder::start();
+        let body = WireRequest::from_request(&request.model, &request, true);
+        let response = self
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(&url, e))?;
+        let response = self.check_status(&url, response).await?;
+        let mut state = StreamState {
+            model: request.model.clone(),
+            splitter: ThinkSplitter::default(),
+            timing,
+            finish: None,
+            usage: None,
+            chunks: 0,
+            done: false,
+        };
+        let timeout_secs = self.timeout_secs;
+        let mut events = response.bytes_stream().eventsource();
+        let stream = async_stream_events(move |tx| async move {
+            while let Some(item) = events.next().await {
+                let event = match item {
+                    Ok(event) => event,
+                    Err(err) => {
+                        let message = err.to_string();
+                        let error = if message.contains("timed out")
+                            || message.contains("operation timed out")
+                        {
+                            BackendError::Timeout {
+                                url: url.clone(),
+                                secs: timeout_secs,
+                            }
+                        } else {
+                            BackendError::Protocol(format!("{url}: stream broke: {message}"))
+                        };
+                        let _ = tx.send(Err(error)).await;
+                        return;
+                    }
+                };
+                match state.on_data(&url, &event.data) {
+                    Ok(out) => {
+                        for e in out {
+                            if tx.send(Ok(e)).await.is_err() {
+                                return; // caller went away: dropping the response closes the connection
+                            }
+                        }
+                        if state.done {
+                            return;
+                        }
+                    }
+                    Err(err) => {
+                        let _ = tx.send(Err(err)).await;
+                        return;
+                    }
+                }
+            }
+            // The server closed the stream without `[DONE]`: finish if it gave a reason, else fail.
+            if state.finish.is_some() {
+                for delta in state.splitter.finish() {
+                    let _ = tx.send(Ok(StreamEvent::Delta(delta))).await;
+                }
+                let end = state.end_event();
+                let _ = tx.send(Ok(end)).await;
+            } else {
+                let _ = tx
+                    .send(Err(BackendError::Protocol(format!(
+                        "{url}: the stream ended before the answer was complete"
+                    ))))
+                    .await;
+            }
+        });
+        Ok(stream)
+    }
+}
+
+/// Runs `producer` as a task feeding a channel and returns the channel as an [`EventStream`];
+/// dropping the stream makes the producer's sends fail, which ends it.
+fn async_stream_events<F, Fut>(producer: F) -> EventStream
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<StreamEvent, BackendError>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(producer(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}

@@ -1,0 +1,155 @@
+//! Wire types (DTOs) of the OpenAI chat-completions API as this client sends and reads them.
+//! Only shapes here; mapping to core types happens in the client module.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use understudy_core::{ResponseFormat, ValidChatRequest};
+
+#[derive(Debug, Serialize)]
+pub struct WireRequest<'a> {
+    pub model: &'a str,
+    pub messages: Vec<WireMessage<'a>>,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub top_p: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub stop: &'a [String],
+    pub stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<Value>,
+    /// vLLM / SGLang convention for switching a model's thinking mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_template_kwargs: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WireMessage<'a> {
+    pub role: &'static str,
+    pub content: &'a str,
+}
+
+impl<'a> WireRequest<'a> {
+    pub fn from_request(model: &'a str, request: &'a ValidChatRequest, stream: bool) -> Self {
+        let response_format = match &request.response_format {
+            ResponseFormat::Text => None,
+            ResponseFormat::JsonObject => Some(serde_json::json!({"type": "json_object"})),
+            ResponseFormat::JsonSchema { schema } => Some(serde_json::json!({
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema, "strict": true}
+            })),
+        };
+        Self {
+            model,
+            messages: request
+                .messages
+                .iter()
+                .map(|m| WireMessage {
+                    role: m.role.as_str(),
+                    content: &m.content,
+                })
+                .collect(),
+            max_tokens: request.max_tokens,
+            temperature: request.temperature,
+            top_p: request.top_p,
+            seed: request.seed,
+            stop: &request.stop,
+            stream,
+            stream_options: stream.then(|| serde_json::json!({"include_usage": true})),
+            response_format,
+            chat_template_kwargs: request
+                .thinking
+                .map(|on| serde_json::json!({"enable_thinking": on})),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireUsage {
+    #[serde(default)]
+    pub prompt_tokens: u32,
+    #[serde(default)]
+    pub completion_tokens: u32,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireCompletion {
+    #[serde(default)]
+    pub model: Option<String>,
+    pub choices: Vec<WireChoice>,
+    pub usage: Option<WireUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireChoice {
+    pub message: WireAnswer,
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct WireAnswer {
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default, alias = "reasoning")]
+    pub reasoning_content: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireChunk {
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub choices: Vec<WireChunkChoice>,
+    pub usage: Option<WireUsage>,
+    pub error: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireChunkChoice {
+    #[serde(default)]
+    pub delta: WireAnswer,
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireModelList {
+    pub data: Vec<WireModel>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireModel {
+    pub id: String,
+    #[serde(default)]
+    pub owned_by: Option<String>,
+}
+
+/// Pulls a human message out of an error body: OpenAI `{"error":{"message"}}`, FastAPI
+/// `{"detail": …}`, or the text itself.
+pub fn error_message(body: &str) -> String {
+    if let Ok(value) = serde_json::from_str::<Value>(body) {
+        if let Some(message) = value.pointer("/error/message").and_then(Value::as_str) {
+            return message.to_string();
+        }
+        if let Some(message) = value.get("error").and_then(Value::as_str) {
+            return message.to_string();
+        }
+        if let Some(detail) = value.get("detail") {
+            return match detail {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+        }
+        if let Some(message) = value.get("message").and_then(Value::as_str) {
+            return message.to_string();
+        }
+    }
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        "(empty body)".to_string()
+    } else {
+        trimmed.chars().take(500).collect()
+    }
+}

@@ -1,0 +1,107 @@
+//! The command-line grammar (clap derive). Parsing only; commands live in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Make a local open LLM stand in for a GPT-4-class model: measure the gap, serve what closes it.
+#[derive(Debug, Parser)]
+#[command(name = "understudy", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./understudy.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log more (repeat for more detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask a model one prompt, or chat interactively when no prompt is given.
+    Chat(ChatArgs),
+    /// List installed and known models, or install the default ones.
+    Models(ModelsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The prompt; without it, an interactive session reads turns from stdin.
+    pub prompt: Option<String>,
+
+    /// Model: a default model name, a configured alias, `backend/model`, or a .gguf path.
+    #[arg(short, long)]
+    pub model: Option<String>,
+
+    /// System prompt.
+    #[arg(short, long)]
+    pub system: Option<String>,
+
+    /// Sampling temperature (0 = greedy, deterministic).
+    #[arg(short, long, default_value_t = 0.0)]
+    pub temperature: f32,
+
+    /// Nucleus sampling threshold.
+    #[arg(long)]
+    pub top_p: Option<f32>,
+
+    /// Most tokens to generate.
+    #[arg(long, default_value_t = 512)]
+    pub max_tokens: u32,
+
+    /// Seed for sampling when temperature > 0.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Stop generating at this text (repeatable).
+    #[arg(long)]
+    pub stop: Vec<String>,
+
+    /// Ask a thinking model to reason visibly (on) or answer directly (off).
+    #[arg(long, value_enum)]
+    pub thinking: Option<OnOff>,
+
+    /// Chat template for a GGUF without one (chatml, llama3, gemma, mistral-v7, phi3, …).
+    #[arg(long, value_name = "NAME")]
+    pub chat_template: Option<String>,
+
+    /// Inference threads for embedded models (default: all cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
+
+    /// Print one JSON object (answer, reasoning, usage, timing) instead of streaming text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub action: Option<ModelsAction>,
+
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Download a default model (checksum verified); without NAME, the default model.
+    Install {
+        /// Short name, e.g. smollm2-135m.
+        name: Option<String>,
+        /// Install every default model.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+}

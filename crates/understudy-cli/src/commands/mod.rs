@@ -1,0 +1,16 @@
+//! Command dispatch: one module per verb.
+
+mod chat;
+mod models;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Chat(args) => chat::run(cli.config.as_deref(), args).await,
+        Command::Models(args) => models::run(cli.config.as_deref(), args).await,
+    }
+}

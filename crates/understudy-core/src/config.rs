@@ -1,0 +1,372 @@
+//! `understudy.toml`: the typed configuration tree. Parsed strictly (unknown keys are errors that
+//! name the key path, file and line), then resolved into [`Config`], which has no placeholders.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file looked for in the working directory when no `--config` is given.
+pub const CONFIG_FILE_NAME: &str = "understudy.toml";
+/// The model used when neither the command line nor the config names one.
+pub const DEFAULT_MODEL: &str = "qwen2.5-coder-0.5b";
+/// The reference model used when none is named.
+pub const DEFAULT_REFERENCE: &str = "qwen2.5-coder-1.5b";
+/// Name of the backend created from `OPENAI_BASE_URL` when the config declares none by that name.
+pub const ENV_BACKEND_NAME: &str = "openai";
+
+/// What went wrong reading the configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}{line}: key `{key}`: {message}", line = line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    backends: BTreeMap<String, RawBackend>,
+    #[serde(default)]
+    models: BTreeMap<String, RawModel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    model: Option<String>,
+    reference: Option<String>,
+    threads: Option<u32>,
+    context_length: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum RawBackend {
+    Openai {
+        base_url: String,
+        api_key: Option<String>,
+        api_key_env: Option<String>,
+        timeout_secs: Option<u64>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    path: Option<PathBuf>,
+    chat_template: Option<String>,
+    context_length: Option<u32>,
+    backend: Option<String>,
+    model: Option<String>,
+}
+
+/// An OpenAI-compatible server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiConfig {
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub timeout_secs: u64,
+}
+
+/// Default per-request timeout for HTTP backends: long enough for slow CPU generation.
+pub const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 600;
+
+/// Where a named model lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelTarget {
+    /// A GGUF file run in-process.
+    Gguf {
+        path: PathBuf,
+        chat_template: Option<String>,
+        context_length: Option<u32>,
+    },
+    /// A model served by a configured HTTP backend.
+    Remote { backend: String, model: String },
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+    pub default_model: String,
+    pub reference_model: String,
+    /// Threads for embedded inference; `None` means all cores.
+    pub threads: Option<u32>,
+    /// Context window for embedded models; `None` means the backend's default.
+    pub context_length: Option<u32>,
+    pub backends: BTreeMap<String, OpenAiConfig>,
+    pub models: BTreeMap<String, ModelTarget>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            source: None,
+            default_model: DEFAULT_MODEL.to_string(),
+            reference_model: DEFAULT_REFERENCE.to_string(),
+            threads: None,
+            context_length: None,
+            backends: BTreeMap::new(),
+            models: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and resolves `path`; `env` looks up environment variables.
+    pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, env)
+    }
+
+    /// The configuration when no file exists: defaults plus the environment.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        resolve(RawConfig::default(), Path::new("<environment>"), env, None)
+    }
+
+    /// Parses config text that came from `path` (used in messages).
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let deserializer = toml::Deserializer::new(text);
+        let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let key = err.path().to_string();
+            let inner = err.into_inner();
+            let line = inner
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                key,
+                message: inner.message().to_string(),
+            }
+        })?;
+        resolve(raw, path, env, Some(path.to_path_buf()))
+    }
+}
+
+fn resolve(
+    raw: RawConfig,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    source: Option<PathBuf>,
+) -> Result<Config, ConfigError> {
+    let invalid = |key: String, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key,
+        message,
+    };
+    let mut backends = BTreeMap::new();
+    for (name, backend) in raw.backends {
+        let RawBackend::Openai {
+            base_url,
+            api_key,
+            api_key_env,
+            timeout_secs,
+        } = backend;
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(invalid(
+                format!("backends.{name}.base_url"),
+                format!("{base_url:?} is not an http(s) URL"),
+            ));
+        }
+        let api_key = match (api_key, api_key_env) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    format!("backends.{name}"),
+                    "give `api_key` or `api_key_env`, not both".into(),
+                ))
+            }
+            (Some(key), None) => Some(key),
+            (None, Some(var)) => Some(env(&var).ok_or_else(|| {
+                invalid(
+                    format!("backends.{name}.api_key_env"),
+                    format!("environment variable {var} is not set"),
+                )
+            })?),
+            (None, None) => None,
+        };
+        backends.insert(
+            name,
+            OpenAiConfig {
+                base_url,
+                api_key,
+                timeout_secs: timeout_secs.unwrap_or(DEFAULT_HTTP_TIMEOUT_SECS),
+            },
+        );
+    }
+    if !backends.contains_key(ENV_BACKEND_NAME) {
+        if let Some(base_url) = env("OPENAI_BASE_URL").filter(|u| !u.is_empty()) {
+            backends.insert(
+                ENV_BACKEND_NAME.to_string(),
+                OpenAiConfig {
+                    base_url,
+                    api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
+                    timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
+                },
+            );
+        }
+    }
+    let mut models = BTreeMap::new();
+    for (name, model) in raw.models {
+        let key = format!("models.{name}");
+        let target = match model {
+            RawModel {
+                path: Some(gguf),
+                backend: None,
+                model: None,
+                chat_template,
+                context_length,
+            } => ModelTarget::Gguf {
+                path: gguf,
+                chat_template,
+                context_length,
+            },
+            RawModel {
+                path: None,
+                backend: Some(backend),
+                model: Some(id),
+                chat_template: None,
+                context_length: None,
+            } => {
+                if !backends.contains_key(&backend) {
+                    return Err(invalid(
+                        format!("{key}.backend"),
+                        format!("no backend named {backend:?} is declared under [backends]"),
+                    ));
+                }
+                ModelTarget::Remote { backend, model: id }
+            }
+            _ => {
+                return Err(invalid(
+                    key,
+                    "declare either `path` (a local GGUF, optionally with `chat_template` and \
+                     `context_length`) or `backend` and `model` (a served model)"
+                        .into(),
+                ))
+            }
+        };
+        models.insert(name, target);
+    }
+    if raw.defaults.threads == Some(0) {
+        return Err(invalid(
+            "defaults.threads".into(),
+            "must be at least 1".into(),
+        ));
+    }
+    Ok(Config {
+        source,
+        default_model: raw.defaults.model.unwrap_or_else(|| DEFAULT_MODEL.into()),
+        reference_model: raw
+            .defaults
+            .reference
+            .unwrap_or_else(|| DEFAULT_REFERENCE.into()),
+        threads: raw.defaults.threads,
+        context_length: raw.defaults.context_length,
+        backends,
+        models,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn full_config_resolves() {
+        let text = r#"
+[defaults]
+model = "big"
+threads = 2
+
+[backends.vllm]
+kind = "openai"
+base_url = "http://127.0.0.1:8000/v1"
+api_key = "k"
+
+[models.big]
+backend = "vllm"
+model = "Qwen/Qwen2.5-72B-Instruct"
+
+[models.mine]
+path = "/m/x.gguf"
+chat_template = "chatml"
+"#;
+        let c = Config::parse(text, Path::new("u.toml"), &no_env).unwrap();
+        assert_eq!(c.default_model, "big");
+        assert_eq!(c.backends["vllm"].api_key.as_deref(), Some("k"));
+        assert!(matches!(c.models["big"], ModelTarget::Remote { .. }));
+        assert!(matches!(c.models["mine"], ModelTarget::Gguf { .. }));
+    }
+
+    #[test]
+    fn unknown_key_names_path_file_and_line() {
+        let text = "[defaults]\nmodel = \"x\"\n\n[backends.vllm]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\ntimeout = 3\n";
+        let err = Config::parse(text, Path::new("conf/u.toml"), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("conf/u.toml:"), "{err}");
+        assert!(err.contains("backends.vllm"), "{err}");
+        assert!(err.contains("timeout"), "{err}");
+    }
+
+    #[test]
+    fn unknown_backend_kind_is_an_error() {
+        let text = "[backends.x]\nkind = \"grpc\"\nbase_url = \"http://h\"\n";
+        let err = Config::parse(text, Path::new("u.toml"), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("backends.x"), "{err}");
+    }
+
+    #[test]
+    fn model_pointing_at_missing_backend_is_named() {
+        let text = "[models.m]\nbackend = \"nope\"\nmodel = \"x\"\n";
+        let err = Config::parse(text, Path::new("u.toml"), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("models.m.backend"), "{err}");
+    }
+
+    #[test]
+    fn environment_adds_an_openai_backend() {
+        let env = |k: &str| match k {
+            "OPENAI_BASE_URL" => Some("http://127.0.0.1:9/v1".to_string()),
+            "OPENAI_API_KEY" => Some("sk".to_string()),
+            _ => None,
+        };
+        let c = Config::from_env(&env).unwrap();
+        assert_eq!(c.backends[ENV_BACKEND_NAME].api_key.as_deref(), Some("sk"));
+    }
+}

@@ -1,0 +1,16 @@
+//! Shared types for understudy: chat messages, validated requests, responses, stream events,
+//! timing and configuration. No I/O beyond reading a config file, no heavy dependencies.
+
+pub mod config;
+pub mod message;
+pub mod request;
+pub mod response;
+pub mod stream;
+pub mod think;
+pub mod timing;
+
+pub use message::{ChatMessage, Role};
+pub use request::{ChatRequest, RequestError, ResponseFormat, ValidChatRequest};
+pub use response::{ChatResponse, FinishReason, Usage};
+pub use stream::{Delta, StreamEnd, StreamEvent};
+pub use timing::{Timing, TimingRecorder};

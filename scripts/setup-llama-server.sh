@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs llama-cpp-python[server] (a real OpenAI-compatible server that no one here wrote) into a venv
+# cached outside the clone, so the openai backend's conformance tests have a peer to talk to.
+# It builds llama.cpp from source (~15 minutes on 2 cores the first time); later runs reuse the venv.
+set -euo pipefail
+VERSION="0.3.36"
+HOME_DIR="${UNDERSTUDY_HOME:-$HOME/.cache/understudy}"
+VENV="$HOME_DIR/llama-server-venv-$VERSION"
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
+  echo "llama-cpp-python[server] $VERSION already in $VENV"
+  exit 0
+fi
+mkdir -p "$HOME_DIR"
+rm -rf "$VENV.partial"
+python3 -m venv "$VENV.partial"
+echo "building llama-cpp-python[server]==$VERSION (compiles llama.cpp; several minutes)..."
+CMAKE_ARGS="-DGGML_NATIVE=ON" "$VENV.partial/bin/pip" install --no-cache-dir "llama-cpp-python[server]==$VERSION"
+mv "$VENV.partial" "$VENV"
+echo "installed into $VENV"
