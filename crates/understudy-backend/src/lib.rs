@@ -6,7 +6,7 @@ pub mod catalog;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;
-#[cfg(feature = "fake")]
+#[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod install;
 pub mod openai;

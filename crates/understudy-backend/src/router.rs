@@ -136,7 +136,7 @@ impl Backend for Router {
     }
 }
 
-#[cfg(all(test, feature = "fake"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::fake::FakeBackend;

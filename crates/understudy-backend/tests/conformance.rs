@@ -1,0 +1,284 @@
+//! One conformance suite, run against every real backend: the embedded llama.cpp backend and the
+//! OpenAI-compatible client talking to llama-cpp-python's server (a server no one here wrote),
+//! both on the smallest default model. Assertions are on real model behaviour.
+
+mod support;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use understudy_backend::{Backend, BackendError};
+use understudy_core::{ChatMessage, ChatRequest, FinishReason, StreamEvent, ValidChatRequest};
+
+fn request(model: &str, prompt: &str) -> ChatRequest {
+    ChatRequest::new(model, vec![ChatMessage::user(prompt)])
+}
+
+fn valid(r: ChatRequest) -> ValidChatRequest {
+    r.validate().unwrap()
+}
+
+async fn answers_simple_arithmetic(backend: &dyn Backend, model: &str) {
+    let r = backend
+        .chat(valid(ChatRequest {
+            max_tokens: Some(32),
+            ..request(model, "What is 2+2? Answer with one number.")
+        }))
+        .await
+        .unwrap();
+    assert!(r.answer.contains('4'), "answer {:?} lacks 4", r.answer);
+    assert!(r.usage.prompt_tokens > 0);
+    assert!(r.usage.completion_tokens > 0);
+    assert!(r.timing.ttft_ms > 0.0 && r.timing.total_ms >= r.timing.ttft_ms);
+}
+
+async fn streams_deltas_then_one_end(backend: &dyn Backend, model: &str) {
+    let req = valid(ChatRequest {
+        max_tokens: Some(40),
+        ..request(model, "Name three colors.")
+    });
+    let whole = backend.chat(req.clone()).await.unwrap();
+    let mut stream = backend.chat_stream(req).await.unwrap();
+    let mut text = String::new();
+    let mut deltas = 0;
+    let mut ends = 0;
+    while let Some(event) = stream.next().await {
+        match event.unwrap() {
+            StreamEvent::Delta(understudy_core::Delta::Answer(t)) => {
+                assert_eq!(ends, 0, "delta after the end event");
+                deltas += 1;
+                text.push_str(&t);
+            }
+            StreamEvent::Delta(_) => {}
+            StreamEvent::End(end) => {
+                ends += 1;
+                assert!(end.usage.completion_tokens > 0);
+            }
+        }
+    }
+    assert_eq!(ends, 1);
+    assert!(deltas >= 2, "only {deltas} deltas: not streamed");
+    assert_eq!(text, whole.answer, "greedy stream and whole answer differ");
+}
+
+async fn honours_max_tokens(backend: &dyn Backend, model: &str) {
+    let r = backend
+        .chat(valid(ChatRequest {
+            max_tokens: Some(5),
+            ..request(
+                model,
+                "Write a long story about a dragon who learns to bake bread.",
+            )
+        }))
+        .await
+        .unwrap();
+    assert_eq!(r.finish_reason, FinishReason::Length);
+    assert!(
+        r.usage.completion_tokens <= 5,
+        "{} tokens",
+        r.usage.completion_tokens
+    );
+}
+
+async fn honours_stop_sequences(backend: &dyn Backend, model: &str) {
+    let base = request(model, "List the numbers from 1 to 10, separated by commas.");
+    let full = backend
+        .chat(valid(ChatRequest {
+            max_tokens: Some(60),
+            ..base.clone()
+        }))
+        .await
+        .unwrap()
+        .answer;
+    // Pick a stop string the model really produces, past the start of the answer.
+    let stop = ["5", "4", "3", ","]
+        .into_iter()
+        .find(|s| full.find(s).is_some_and(|i| i > 0))
+        .unwrap_or_else(|| panic!("no usable stop string in {full:?}"));
+    let cut = backend
+        .chat(valid(ChatRequest {
+            max_tokens: Some(60),
+            stop: vec![stop.to_string()],
+            ..base
+        }))
+        .await
+        .unwrap();
+    assert_eq!(cut.finish_reason, FinishReason::Stop);
+    assert!(
+        !cut.answer.contains(stop),
+        "{:?} still contains {stop:?}",
+        cut.answer
+    );
+    let expected = &full[..full.find(stop).unwrap()];
+    assert_eq!(cut.answer.trim_end(), expected.trim_end());
+}
+
+async fn rejects_unknown_model(backend: &dyn Backend) {
+    let err = backend
+        .chat(valid(request("no-such-model-xyz", "hi")))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("no-such-model-xyz"), "{text}");
+    assert_eq!(err.http_status(), 404, "{err:?}");
+}
+
+async fn lists_the_model(backend: &dyn Backend, model: &str) {
+    let models = backend.list_models().await.unwrap();
+    assert!(models.iter().any(|m| m.id == model), "{models:?}");
+}
+
+async fn suite(backend: &dyn Backend, model: &str) {
+    answers_simple_arithmetic(backend, model).await;
+    streams_deltas_then_one_end(backend, model).await;
+    honours_max_tokens(backend, model).await;
+    honours_stop_sequences(backend, model).await;
+    rejects_unknown_model(backend).await;
+    lists_the_model(backend, model).await;
+}
+
+#[cfg(feature = "embedded")]
+mod embedded {
+    use super::*;
+    use understudy_backend::embedded::{EmbeddedBackend, EmbeddedOptions};
+    use understudy_backend::install::Silent;
+
+    pub fn backend() -> EmbeddedBackend {
+        EmbeddedBackend::new(EmbeddedOptions {
+            home: support::home(),
+            index_url: understudy_backend::install::DEFAULT_INDEX_URL.into(),
+            threads: 2,
+            context_length: Some(2048),
+            progress: Arc::new(Silent),
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn embedded_backend_conforms() {
+        support::smallest_model().await;
+        suite(&backend(), "smollm2-135m").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_queue_without_mixing() {
+        support::smallest_model().await;
+        let backend = Arc::new(backend());
+        let prompts = ["What is 2+2?", "Name a fruit.", "Say hello."];
+        let mut sequential = Vec::new();
+        for p in prompts {
+            sequential.push(
+                backend
+                    .chat(valid(ChatRequest {
+                        max_tokens: Some(24),
+                        ..request("smollm2-135m", p)
+                    }))
+                    .await
+                    .unwrap()
+                    .answer,
+            );
+        }
+        let handles: Vec<_> = prompts
+            .iter()
+            .map(|p| {
+                let b = backend.clone();
+                let req = valid(ChatRequest {
+                    max_tokens: Some(24),
+                    ..request("smollm2-135m", p)
+                });
+                tokio::spawn(async move { b.chat(req).await.unwrap().answer })
+            })
+            .collect();
+        for (handle, expected) in handles.into_iter().zip(sequential) {
+            assert_eq!(handle.await.unwrap(), expected);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_stream_cancels_and_the_model_stays_usable() {
+        support::smallest_model().await;
+        let backend = backend();
+        let long = valid(ChatRequest {
+            max_tokens: Some(400),
+            ..request(
+                "smollm2-135m",
+                "Write a long essay about the history of bread.",
+            )
+        });
+        let mut stream = backend.chat_stream(long).await.unwrap();
+        let first = stream.next().await.unwrap().unwrap();
+        assert!(matches!(first, StreamEvent::Delta(_)));
+        drop(stream);
+        let started = std::time::Instant::now();
+        let r = backend
+            .chat(valid(ChatRequest {
+                max_tokens: Some(8),
+                ..request("smollm2-135m", "Say hi.")
+            }))
+            .await
+            .unwrap();
+        assert!(!r.answer.is_empty());
+        // Had the 400-token essay kept running, this would wait for it (several seconds).
+        assert!(
+            r.timing.queue_ms < 2_000.0,
+            "queued {} ms behind a cancelled request",
+            r.timing.queue_ms
+        );
+        let _ = started;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn missing_and_corrupt_files_are_clear_errors() {
+        let backend = backend();
+        let err = backend
+            .chat(valid(request("/nonexistent/model.gguf", "hi")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, BackendError::ModelFileMissing { .. }),
+            "{err}"
+        );
+
+        let model = support::smallest_model().await;
+        let dir = tempfile::tempdir().unwrap();
+        let truncated = dir.path().join("truncated.gguf");
+        let bytes = std::fs::read(&model).unwrap();
+        std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+        let err = backend
+            .chat(valid(request(truncated.to_str().unwrap(), "hi")))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, BackendError::ModelLoad { .. }), "{err}");
+        assert!(err.to_string().contains("truncated"), "{err}");
+
+        let not_gguf = dir.path().join("notes.gguf");
+        std::fs::write(&not_gguf, b"hello world, not a model").unwrap();
+        let err = backend
+            .chat(valid(request(not_gguf.to_str().unwrap(), "hi")))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not a GGUF file"), "{err}");
+    }
+}
+
+mod openai_server {
+    use super::*;
+    use understudy_backend::openai::OpenAiBackend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn openai_backend_conforms_against_llama_cpp_python() {
+        let model = support::smallest_model().await;
+        let server = support::start_llama_server(&model).await;
+        let backend = OpenAiBackend::new("llama-cpp-python", &server.base_url, None, 120).unwrap();
+        suite(&backend, "smollm2-135m").await;
+
+        // The non-streaming path gives the same greedy answer as the streaming one.
+        let req = valid(ChatRequest {
+            max_tokens: Some(32),
+            ..request("smollm2-135m", "What is 2+2? Answer with one number.")
+        });
+        let unary = backend.chat_unary(req.clone()).await.unwrap();
+        let streamed = backend.chat(req).await.unwrap();
+        assert_eq!(unary.answer, streamed.answer);
+        assert!(!unary.usage.estimated);
+    }
+}
