@@ -140,9 +140,8 @@ impl Backend for FakeBackend {
         }
         let mut stops = StopMatcher::new(&request.stop);
         let mut finish_reason = FinishReason::Stop;
-        let mut generated = 0u32;
         for (i, word) in text.split_whitespace().enumerate() {
-            if generated == request.max_tokens {
+            if i as u64 == u64::from(request.max_tokens) {
                 finish_reason = FinishReason::Length;
                 break;
             }
@@ -151,7 +150,6 @@ impl Backend for FakeBackend {
             } else {
                 format!(" {word}")
             };
-            generated += 1;
             timing.mark_token();
             let step = stops.push(&piece);
             if !step.emit.is_empty() {

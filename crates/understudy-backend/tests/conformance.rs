@@ -1,6 +1,7 @@
 //! One conformance suite, run against every real backend: the embedded llama.cpp backend and the
 //! OpenAI-compatible client talking to llama-cpp-python's server (a server no one here wrote),
 //! both on the smallest default model. Assertions are on real model behaviour.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
@@ -27,7 +28,13 @@ async fn answers_simple_arithmetic(backend: &dyn Backend, model: &str) {
         .await
         .unwrap();
     assert!(r.answer.contains('4'), "answer {:?} lacks 4", r.answer);
-    assert!(r.usage.prompt_tokens > 0);
+    // A server that streams no usage (llama-cpp-python ignores `stream_options`) leaves the
+    // prompt count unknown; the client must then say the counts are estimated.
+    assert!(
+        r.usage.prompt_tokens > 0 || r.usage.estimated,
+        "{:?}",
+        r.usage
+    );
     assert!(r.usage.completion_tokens > 0);
     assert!(r.timing.ttft_ms > 0.0 && r.timing.total_ms >= r.timing.ttft_ms);
 }

@@ -1,5 +1,6 @@
 //! The OpenAI-compatible client against small in-process servers that misbehave on purpose:
 //! HTTP errors, unreachable hosts, malformed and truncated streams, reasoning in either form.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -17,6 +18,11 @@ fn req() -> ValidChatRequest {
 }
 
 async fn serve(app: Router) -> String {
+    let app = app.route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }));
+    serve_as_is(app).await
+}
+
+async fn serve_as_is(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -151,17 +157,51 @@ async fn missing_usage_is_marked_estimated() {
 
 #[tokio::test]
 async fn slow_server_times_out_with_a_clear_error() {
-    let app = Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(|| async {
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                "late"
-            }),
-        )
-        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }));
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            "late"
+        }),
+    );
     let backend = OpenAiBackend::new("t", &serve(app).await, None, 1).unwrap();
     let err = backend.chat(req()).await.unwrap_err();
     assert!(matches!(err, BackendError::Timeout { .. }), "{err:?}");
     assert_eq!(backend.list_models().await.unwrap()[0].id, "m");
+}
+
+#[tokio::test]
+async fn a_model_the_server_does_not_list_is_refused_before_generating() {
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(|| async {
+            sse(&[
+                r#"{"choices":[{"delta":{"content":"wrong model"},"finish_reason":"stop"}]}"#,
+                "[DONE]",
+            ])
+        }),
+    );
+    let backend = OpenAiBackend::new("t", &serve(app).await, None, 5).unwrap();
+    let other = ChatRequest::new("gpt-4o", vec![ChatMessage::user("hi")])
+        .validate()
+        .unwrap();
+    let err = backend.chat(other).await.unwrap_err();
+    assert!(matches!(err, BackendError::UnknownModel { .. }), "{err:?}");
+    assert!(err.to_string().contains("serves m"), "{err}");
+    assert_eq!(backend.chat(req()).await.unwrap().answer, "wrong model");
+}
+
+#[tokio::test]
+async fn a_server_without_model_listing_is_trusted() {
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(|| async {
+            sse(&[
+                r#"{"choices":[{"delta":{"content":"ok"},"finish_reason":"stop"}]}"#,
+                "[DONE]",
+            ])
+        }),
+    );
+    let backend = OpenAiBackend::new("t", &serve_as_is(app).await, None, 5).unwrap();
+    assert_eq!(backend.chat(req()).await.unwrap().answer, "ok");
 }

@@ -4,7 +4,11 @@
 
 mod wire;
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Mutex;
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
@@ -28,6 +32,8 @@ pub struct OpenAiBackend {
     api_key: Option<String>,
     timeout_secs: u64,
     http: reqwest::Client,
+    /// Model ids the server listed, fetched on first use and refreshed on a miss.
+    served: Arc<Mutex<Option<HashSet<String>>>>,
 }
 
 impl OpenAiBackend {
@@ -49,7 +55,47 @@ impl OpenAiBackend {
             api_key,
             timeout_secs,
             http,
+            served: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Fails with `UnknownModel` when the server lists its models and `model` is not among them.
+    /// Some servers (llama-cpp-python, llama.cpp) answer any model name with whatever they have
+    /// loaded; a measurement must never silently come from another model than the one named.
+    async fn ensure_served(&self, model: &str) -> Result<(), BackendError> {
+        let mut served = self.served.lock().await;
+        if served.as_ref().is_some_and(|s| s.contains(model)) {
+            return Ok(());
+        }
+        match self.list_models().await {
+            Ok(list) => {
+                let ids: HashSet<String> = list.into_iter().map(|m| m.id).collect();
+                let found = ids.contains(model);
+                let mut names: Vec<&String> = ids.iter().collect();
+                names.sort();
+                let hint = format!(
+                    "{} serves {}",
+                    self.base_url,
+                    names
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                *served = Some(ids);
+                if found {
+                    Ok(())
+                } else {
+                    Err(BackendError::UnknownModel {
+                        model: model.to_string(),
+                        hint,
+                    })
+                }
+            }
+            // No model listing on this server: nothing to check against.
+            Err(BackendError::Http { status, .. }) if status == 404 || status == 405 => Ok(()),
+            Err(err) => Err(err),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -103,6 +149,7 @@ impl OpenAiBackend {
         &self,
         request: ValidChatRequest,
     ) -> Result<ChatResponse, BackendError> {
+        self.ensure_served(&request.model).await?;
         let url = self.url("chat/completions");
         let mut timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, false);
@@ -307,6 +354,7 @@ impl Backend for OpenAiBackend {
     }
 
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
+        self.ensure_served(&request.model).await?;
         let url = self.url("chat/completions");
         let timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, true);
