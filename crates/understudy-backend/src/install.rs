@@ -125,6 +125,12 @@ pub async fn install(
     tokio::fs::create_dir_all(&downloads)
         .await
         .map_err(io_err(&downloads))?;
+    // One installer per model at a time, across processes: a second one waits, then finds the
+    // model installed. The lock is released when `_lock` is dropped (or the process dies).
+    let _lock = lock_install(&downloads.join(format!("{}.lock", model.name))).await?;
+    if is_installed(model, home) {
+        return Ok(target);
+    }
     if let Some(parent) = target.parent() {
         tokio::fs::create_dir_all(parent)
             .await
@@ -165,6 +171,23 @@ pub async fn install(
         let _ = std::fs::remove_file(path);
     }
     Ok(target)
+}
+
+async fn lock_install(path: &Path) -> Result<std::fs::File, InstallError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    let owned = path.to_path_buf();
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| InstallError::Io {
+            path: owned.clone(),
+            source: std::io::Error::other(e),
+        })?
+        .map_err(io_err(&owned))
 }
 
 async fn find_wheel(

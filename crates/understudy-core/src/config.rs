@@ -160,7 +160,7 @@ impl Config {
             let inner = err.into_inner();
             let line = inner
                 .span()
-                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
             ConfigError::Parse {
                 path: path.to_path_buf(),
                 line,
@@ -336,7 +336,8 @@ chat_template = "chatml"
         let err = Config::parse(text, Path::new("conf/u.toml"), &no_env)
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("conf/u.toml:"), "{err}");
+        // Inside a tagged table the span is the table header (line 4); the field is named.
+        assert!(err.starts_with("conf/u.toml:4:"), "{err}");
         assert!(err.contains("backends.vllm"), "{err}");
         assert!(err.contains("timeout"), "{err}");
     }

@@ -29,7 +29,7 @@ const BATCH_SIZE: u32 = 512;
 pub const DEFAULT_CONTEXT: u32 = 8192;
 
 /// The process-wide llama.cpp backend (llama.cpp allows one initialisation per process).
-fn llama_backend() -> Result<&'static LlamaBackend, BackendError> {
+pub fn llama_backend() -> Result<&'static LlamaBackend, BackendError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {

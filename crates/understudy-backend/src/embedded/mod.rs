@@ -17,7 +17,7 @@ use crate::catalog::{self, KnownModel};
 use crate::install::{self, Progress};
 use crate::{Backend, BackendError, EventStream, ModelInfo};
 
-pub use engine::{LoadedInfo, DEFAULT_CONTEXT};
+pub use engine::{llama_backend, LoadedInfo, DEFAULT_CONTEXT};
 pub use template::{COMMON_TEMPLATE_NAMES, FALLBACK_TEMPLATE};
 
 /// Where a model's GGUF comes from.
