@@ -147,17 +147,21 @@ async fn suite(backend: &dyn Backend, model: &str) {
 #[cfg(feature = "embedded")]
 mod embedded {
     use super::*;
-    use understudy_backend::embedded::{EmbeddedBackend, EmbeddedOptions};
+    use understudy_backend::embedded::{EmbeddedBackend, EmbeddedOptions, GgufSource, GgufSpec};
     use understudy_backend::install::Silent;
 
-    pub fn backend() -> EmbeddedBackend {
-        EmbeddedBackend::new(EmbeddedOptions {
+    fn backend_options() -> EmbeddedOptions {
+        EmbeddedOptions {
             home: support::home(),
             index_url: understudy_backend::install::DEFAULT_INDEX_URL.into(),
             threads: 2,
             context_length: Some(2048),
             progress: Arc::new(Silent),
-        })
+        }
+    }
+
+    pub fn backend() -> EmbeddedBackend {
+        EmbeddedBackend::new(backend_options())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,6 +235,104 @@ mod embedded {
             r.timing.queue_ms
         );
         let _ = started;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn json_schema_response_format_gives_valid_json() {
+        support::smallest_model().await;
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {"answer": {"type": "integer"}},
+            "required": ["answer"]
+        });
+        let r = backend()
+            .chat(valid(ChatRequest {
+                max_tokens: Some(40),
+                response_format: understudy_core::ResponseFormat::JsonSchema { schema },
+                ..request("smollm2-135m", "What is 2+2? Reply in JSON.")
+            }))
+            .await
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_str(&r.answer)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", r.answer));
+        assert!(value["answer"].is_i64(), "{value}");
+    }
+
+    /// A copy of the smallest model whose chat-template key is renamed, so llama.cpp finds none.
+    fn gguf_without_template(dir: &std::path::Path, model: &std::path::Path) -> std::path::PathBuf {
+        let mut bytes = std::fs::read(model).unwrap();
+        let key = b"tokenizer.chat_template";
+        let at = bytes
+            .windows(key.len())
+            .position(|w| w == key)
+            .expect("template key");
+        bytes[at + key.len() - 1] = b'X';
+        let path = dir.join("no-template.gguf");
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gguf_without_template_falls_back_to_a_named_one() {
+        let model = support::smallest_model().await;
+        let dir = tempfile::tempdir().unwrap();
+        let bare = gguf_without_template(dir.path(), &model);
+        let name = bare.to_str().unwrap().to_string();
+        let backend = backend();
+        let r = backend
+            .chat(valid(ChatRequest {
+                max_tokens: Some(32),
+                ..request(&name, "What is 2+2? Answer with one number.")
+            }))
+            .await
+            .unwrap();
+        let info = backend.loaded_info(&name).await.unwrap();
+        assert_eq!(info.template_origin, "fallback chatml");
+        assert!(info
+            .template_warning
+            .unwrap()
+            .contains("has no chat template"));
+        // SmolLM2 was trained on ChatML, so the fallback gives the same answer as its own template.
+        assert!(r.answer.contains('4'), "{:?}", r.answer);
+
+        // A named template the user asks for is used; an unknown name is a clear error.
+        let named = EmbeddedBackend::new(backend_options()).with_model(
+            "llama3-templated",
+            GgufSpec {
+                source: GgufSource::Path(bare.clone()),
+                chat_template: Some("llama3".into()),
+                context_length: None,
+            },
+        );
+        named
+            .chat(valid(request("llama3-templated", "hi")))
+            .await
+            .unwrap();
+        assert_eq!(
+            named
+                .loaded_info("llama3-templated")
+                .await
+                .unwrap()
+                .template_origin,
+            "chat_template llama3"
+        );
+        let bogus = EmbeddedBackend::new(backend_options()).with_model(
+            "bogus",
+            GgufSpec {
+                source: GgufSource::Path(bare),
+                chat_template: Some("no-such-template".into()),
+                context_length: None,
+            },
+        );
+        let err = bogus
+            .chat(valid(request("bogus", "hi")))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no-such-template") && err.contains("chatml"),
+            "{err}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -255,3 +255,47 @@ fn readme_shows_the_current_help() {
         "README.md's CLI help is out of date; paste the output of `understudy --help`:\n{help}"
     );
 }
+
+#[test]
+fn gguf_without_template_warns_once_and_answers() {
+    ensure_small_model();
+    let mut bytes = std::fs::read(home().join("models/SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
+    let key = b"tokenizer.chat_template";
+    let at = bytes.windows(key.len()).position(|w| w == key).unwrap();
+    bytes[at + key.len() - 1] = b'X';
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-template.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    let out = understudy()
+        .args([
+            "chat",
+            "What is 2+2? Answer with one number.",
+            "--model",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("has no chat template").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("using chatml"), "{stderr}");
+    assert!(text(&out.stdout).contains('4'));
+
+    let out = understudy()
+        .args([
+            "chat",
+            "hi",
+            "--model",
+            path.to_str().unwrap(),
+            "--chat-template",
+            "llama3",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("has no chat template"));
+}
