@@ -25,6 +25,7 @@ pub struct Timing {
 pub struct TimingRecorder {
     submitted: Instant,
     started: Option<Instant>,
+    prompt_start: Option<Instant>,
     prompt_done: Option<Instant>,
     first_token: Option<Instant>,
     last_token: Option<Instant>,
@@ -41,6 +42,7 @@ impl TimingRecorder {
         Self {
             submitted,
             started: None,
+            prompt_start: None,
             prompt_done: None,
             first_token: None,
             last_token: None,
@@ -51,6 +53,11 @@ impl TimingRecorder {
     /// The model began working on this request (queue wait ends).
     pub fn mark_started(&mut self) {
         self.started.get_or_insert_with(Instant::now);
+    }
+
+    /// Prompt processing (prefill) begins; without this mark it is taken to begin at `started`.
+    pub fn mark_prompt_start(&mut self) {
+        self.prompt_start.get_or_insert_with(Instant::now);
     }
 
     /// The prompt has been processed.
@@ -82,7 +89,9 @@ impl TimingRecorder {
         let tokens = completion_tokens.unwrap_or(self.tokens);
         let prompt_tokens_per_s = match (prompt_tokens, self.prompt_done) {
             (Some(n), Some(done)) if n > 0 => {
-                let secs = done.duration_since(started).as_secs_f64();
+                let secs = done
+                    .duration_since(self.prompt_start.unwrap_or(started))
+                    .as_secs_f64();
                 (secs > 0.0).then(|| f64::from(n) / secs)
             }
             _ => None,

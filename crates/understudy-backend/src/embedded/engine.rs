@@ -328,6 +328,7 @@ fn generate(
     let budget = (request.max_tokens as usize).min(context - tokens.len());
 
     loaded.ctx.clear_kv_cache();
+    timing.mark_prompt_start();
     let mut batch = LlamaBatch::new(BATCH_SIZE as usize, 1);
     let last = tokens.len() - 1;
     for (chunk_index, chunk) in tokens.chunks(BATCH_SIZE as usize).enumerate() {
