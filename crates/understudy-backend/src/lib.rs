@@ -44,6 +44,19 @@ pub trait Backend: Send + Sync {
     /// The models this backend can answer with now.
     async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError>;
 
+    /// Fails fast, before any generation, when `model` cannot be served (unknown name, missing file,
+    /// not listed by the server).
+    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
+        let _ = model;
+        Ok(())
+    }
+
+    /// A string that changes whenever the weights behind `model` change (a file hash for local
+    /// models, the server and model name for remote ones): the model's part of a cache key.
+    async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
+        Ok(format!("{}:{model}", self.name()))
+    }
+
     /// Starts generating; the stream yields deltas then one closing event.
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError>;
 

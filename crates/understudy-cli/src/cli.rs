@@ -26,6 +26,72 @@ pub enum Command {
     Chat(ChatArgs),
     /// List installed and known models, or install the default ones.
     Models(ModelsArgs),
+    /// Measure models × prompt strategies × formats × tasks against a reference.
+    Eval(EvalArgs),
+    /// List stored eval runs.
+    Runs(StoreArgs),
+    /// Show the summary table of one stored run.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Models to measure, comma-separated (default: smollm2-135m and the default model).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Option<Vec<String>>,
+    /// Prompt strategies, comma-separated: zero-shot, few-shot:K, cot, role, thinking:on|off; combine with +.
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Option<Vec<String>>,
+    /// Prompt formats, comma-separated: plain, markdown, json, yaml.
+    #[arg(long, value_delimiter = ',')]
+    pub formats: Option<Vec<String>>,
+    /// Tasks, comma-separated: built-in names or paths to task .toml files.
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Option<Vec<String>>,
+    /// The model whose score counts as 100% (default suite: the configured reference).
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Compare against gold answers only, with no reference model.
+    #[arg(long, conflicts_with = "reference")]
+    pub no_reference: bool,
+    /// Items per task.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed for item order, few-shot examples and sampling.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Concurrent requests per HTTP model (embedded models run one at a time).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Call the models even when the response cache has the answer.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Inference threads for embedded models (default: all cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The SQLite store (default: ./understudy.db).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Run id (see `understudy runs`); default: the latest.
+    pub run: Option<i64>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

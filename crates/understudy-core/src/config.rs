@@ -48,6 +48,8 @@ struct RawConfig {
     backends: BTreeMap<String, RawBackend>,
     #[serde(default)]
     models: BTreeMap<String, RawModel>,
+    /// The `[eval]` table: checked strictly by the eval crate, which owns its keys.
+    eval: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +119,8 @@ pub struct Config {
     pub context_length: Option<u32>,
     pub backends: BTreeMap<String, OpenAiConfig>,
     pub models: BTreeMap<String, ModelTarget>,
+    /// The raw `[eval]` table, if the file has one.
+    pub eval: Option<toml::Table>,
 }
 
 impl Default for Config {
@@ -129,6 +133,7 @@ impl Default for Config {
             context_length: None,
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
+            eval: None,
         }
     }
 }
@@ -292,6 +297,7 @@ fn resolve(
         context_length: raw.defaults.context_length,
         backends,
         models,
+        eval: raw.eval,
     })
 }
 

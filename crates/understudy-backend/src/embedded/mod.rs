@@ -58,6 +58,23 @@ pub struct EmbeddedBackend {
     options: EmbeddedOptions,
     specs: HashMap<String, GgufSpec>,
     engines: tokio::sync::Mutex<HashMap<String, Arc<engine::Engine>>>,
+    file_hashes: tokio::sync::Mutex<HashMap<PathBuf, String>>,
+}
+
+fn sha256_of(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 impl EmbeddedBackend {
@@ -66,6 +83,7 @@ impl EmbeddedBackend {
             options,
             specs: HashMap::new(),
             engines: tokio::sync::Mutex::new(HashMap::new()),
+            file_hashes: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -197,6 +215,38 @@ impl Backend for EmbeddedBackend {
             });
         }
         Ok(models)
+    }
+
+    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
+        match self.spec_for(model)?.source {
+            GgufSource::Known(_) => Ok(()),
+            GgufSource::Path(path) if path.is_file() => Ok(()),
+            GgufSource::Path(path) => Err(BackendError::ModelFileMissing { path }),
+        }
+    }
+
+    async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
+        let spec = self.spec_for(model)?;
+        let template = spec.chat_template.as_deref().unwrap_or("gguf");
+        match spec.source {
+            GgufSource::Known(known) => Ok(format!("gguf-sha256:{}:{template}", known.sha256)),
+            GgufSource::Path(path) => {
+                let mut hashes = self.file_hashes.lock().await;
+                if let Some(hash) = hashes.get(&path) {
+                    return Ok(format!("gguf-sha256:{hash}:{template}"));
+                }
+                let owned = path.clone();
+                let hash = tokio::task::spawn_blocking(move || sha256_of(&owned))
+                    .await
+                    .map_err(|e| BackendError::Inference(e.to_string()))?
+                    .map_err(|e| BackendError::ModelLoad {
+                        path: path.clone(),
+                        reason: format!("cannot hash the file: {e}"),
+                    })?;
+                hashes.insert(path, hash.clone());
+                Ok(format!("gguf-sha256:{hash}:{template}"))
+            }
+        }
     }
 
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {

@@ -353,6 +353,14 @@ impl Backend for OpenAiBackend {
             .collect())
     }
 
+    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
+        self.ensure_served(model).await
+    }
+
+    async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
+        Ok(format!("openai:{}:{model}", self.base_url))
+    }
+
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
         self.ensure_served(&request.model).await?;
         let url = self.url("chat/completions");

@@ -1,7 +1,9 @@
 //! Command dispatch: one module per verb.
 
 mod chat;
+mod eval;
 mod models;
+mod runs;
 
 use anyhow::Result;
 
@@ -12,5 +14,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Chat(args) => chat::run(cli.config.as_deref(), args).await,
         Command::Models(args) => models::run(cli.config.as_deref(), args).await,
+        Command::Eval(args) => eval::run(cli.config.as_deref(), args).await,
+        Command::Runs(args) => runs::list(cli.config.as_deref(), args),
+        Command::Show(args) => runs::show(cli.config.as_deref(), args),
     }
 }

@@ -1,0 +1,256 @@
+//! `understudy eval`: builds the plan from flags and the `[eval]` table, fetches built-in data,
+//! runs it with a progress bar (Ctrl-C stops cleanly; rerun resumes), then prints the summary.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use understudy_backend::Backend;
+use understudy_core::config::Config;
+use understudy_eval::plan::{self, DataSource, EvalSection, Plan};
+use understudy_eval::runner::{self, RunObserver, RunOptions};
+use understudy_eval::store::{Cell, Store};
+use understudy_eval::{builtin, summary};
+
+use crate::cli::EvalArgs;
+use crate::output;
+use crate::progress::TerminalProgress;
+use crate::setup::{self, EmbeddedOverrides};
+
+/// The store path: the flag, the `[eval] db` key, else `./understudy.db`.
+pub fn db_path(flag: Option<&Path>, section: &EvalSection) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| section.db.clone())
+        .unwrap_or_else(|| PathBuf::from("understudy.db"))
+}
+
+/// The `[eval]` table of the config file, checked.
+pub fn file_section(config: &Config) -> Result<EvalSection> {
+    let path = config
+        .source
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<no config file>"));
+    Ok(match &config.eval {
+        Some(table) => EvalSection::parse(table.clone(), &path)?,
+        None => EvalSection::default(),
+    })
+}
+
+pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
+    let config = setup::load_config(config_path)?;
+    let from_file = file_section(&config)?;
+    let user_named_models = args.models.is_some() || from_file.models.is_some();
+    let flags = EvalSection {
+        models: args.models.clone(),
+        reference: args.reference.clone(),
+        strategies: args.strategies.clone(),
+        formats: args.formats.clone(),
+        tasks: args.tasks.clone(),
+        limit: args.limit,
+        seed: args.seed,
+        concurrency: args.concurrency,
+        role_prompt: None,
+        db: args.store.db.clone(),
+    };
+    let mut section = from_file.overlay(flags);
+    if section.models.is_none() {
+        // The default ladder: the fast model and the default model, against the reference.
+        let mut ladder = vec!["smollm2-135m".to_string()];
+        if config.default_model != "smollm2-135m" {
+            ladder.push(config.default_model.clone());
+        }
+        section.models = Some(ladder);
+    }
+    if args.no_reference {
+        section.reference = None;
+    } else if section.reference.is_none() && !user_named_models {
+        section.reference = Some(config.reference_model.clone());
+    }
+    if args.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+
+    // Resolve every name and read every dataset before any model is called.
+    let task_names: Vec<String> = section
+        .tasks
+        .clone()
+        .unwrap_or_else(|| plan::DEFAULT_TASKS.iter().map(|s| s.to_string()).collect());
+    let mut pending = Vec::new();
+    for name in &task_names {
+        pending.push(plan::find_task(name)?);
+    }
+    for strategy in section.strategies.iter().flatten() {
+        understudy_eval::strategy::Strategy::parse(strategy)?;
+    }
+    for format in section.formats.iter().flatten() {
+        understudy_eval::strategy::Format::parse(format)?;
+    }
+    let builtin_names: Vec<&str> = pending
+        .iter()
+        .filter_map(|p| match &p.data {
+            DataSource::Builtin(d) => Some(d.name),
+            DataSource::File(_) => None,
+        })
+        .collect();
+    let home = setup::home_dir()?;
+    if !builtin_names.is_empty() {
+        builtin::ensure_data(
+            &builtin_names,
+            &home,
+            &setup::index_url(),
+            &TerminalProgress::default(),
+        )
+        .await?;
+    }
+    let with_data = pending
+        .into_iter()
+        .map(|p| {
+            let path = match &p.data {
+                DataSource::Builtin(d) => builtin::data_path(&home, d),
+                DataSource::File(f) => f.clone(),
+            };
+            (p, path)
+        })
+        .collect();
+    let plan = Plan::resolve(&section, &config.default_model, with_data)?;
+
+    let router = Arc::new(setup::build_router(
+        &config,
+        &EmbeddedOverrides {
+            threads: args.threads,
+            chat_template: None,
+        },
+    )?);
+    let db = db_path(args.store.db.as_deref(), &section);
+    let store = Store::open(&db)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let http_concurrency = plan.concurrency.unwrap_or(4).max(1);
+    let routes = router.clone();
+    let concurrency = Arc::new(move |model: &str| match routes.route(model) {
+        Ok((backend, _)) if backend.name() == "embedded" => 1,
+        _ => http_concurrency,
+    });
+    let items: usize = plan.tasks.iter().map(|t| t.items.len()).sum();
+    output::note(&format!(
+        "eval: {} model(s) × {} strateg(ies) × {} format(s) × {} task(s), {items} items{}; store {}",
+        plan.models.len(),
+        plan.strategies.len(),
+        plan.formats.len(),
+        plan.tasks.len(),
+        plan.reference.as_ref().map(|r| format!(", reference {r}")).unwrap_or_default(),
+        db.display()
+    ));
+    if section.limit.is_none() {
+        output::note(&format!(
+            "  {} items per task by default, sized so the default suite finishes in about ten minutes on 2 cores; use --limit for tighter intervals",
+            plan::DEFAULT_LIMIT
+        ));
+    }
+    for task in &plan.tasks {
+        if task.skipped > 0 {
+            output::note(&format!(
+                "  {}: skipped {} rows without a usable gold answer",
+                task.def.name, task.skipped
+            ));
+        }
+    }
+    let observer = BarObserver::default();
+    let options = RunOptions {
+        no_cache: args.no_cache,
+        stop,
+        concurrency,
+    };
+    let outcome = runner::run(
+        &plan,
+        router.clone() as Arc<dyn Backend>,
+        &store,
+        &options,
+        &observer,
+    )
+    .await?;
+    output::note(&format!(
+        "run {}{}: {} cells ({} generated, {} from cache)",
+        outcome.run_id,
+        if outcome.resumed { " (resumed)" } else { "" },
+        outcome.total,
+        outcome.fresh,
+        outcome.cached
+    ));
+    let info = store.run(outcome.run_id)?;
+    let cells = store.cells(outcome.run_id)?;
+    let summary = summary::summarise(info, &cells);
+    if args.json {
+        output::data_line(&serde_json::to_string_pretty(&summary)?);
+    } else {
+        output::data_line(&summary::render_text(&summary));
+    }
+    if outcome.interrupted {
+        bail!(
+            "interrupted: everything done so far is saved in {}; rerun the same command to resume",
+            db.display()
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar with ETA and running accuracy.
+#[derive(Default)]
+struct BarObserver {
+    bar: Mutex<Option<ProgressBar>>,
+    tally: Mutex<(usize, usize, usize)>,
+}
+
+impl RunObserver for BarObserver {
+    fn start(&self, total: usize, done: usize) {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} cells · {msg} · {elapsed} elapsed, eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_position(done as u64);
+        if done > 0 {
+            bar.set_message(format!("resuming: {done} cells already stored"));
+        }
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn cell(&self, cell: &Cell) {
+        let Ok(mut tally) = self.tally.lock() else {
+            return;
+        };
+        tally.0 += 1;
+        tally.1 += usize::from(cell.score >= 1.0);
+        tally.2 += usize::from(cell.cached);
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.inc(1);
+                bar.set_message(format!(
+                    "running accuracy {:.0}% (n={}) · {} cached",
+                    100.0 * tally.1 as f64 / tally.0 as f64,
+                    tally.0,
+                    tally.2
+                ));
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The eval crate's error type: every variant names the place (file, line, key, item, name).
+
+use std::path::PathBuf;
+
+/// What stopped an evaluation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Task {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("{}:{line}: item {item}: {message}", path.display())]
+    Row {
+        path: PathBuf,
+        line: usize,
+        item: String,
+        message: String,
+    },
+    #[error(
+        "unknown task {name:?}: built-in tasks are {known}, or give the path of a task .toml file"
+    )]
+    UnknownTask { name: String, known: String },
+    #[error("unknown strategy {name:?}: use zero-shot, few-shot:K, cot, role, thinking:on|off (combine with +)")]
+    UnknownStrategy { name: String },
+    #[error("unknown format {name:?}: use plain, markdown, json or yaml")]
+    UnknownFormat { name: String },
+    #[error("{0}")]
+    Config(String),
+    #[error("model {model}: {source}")]
+    Model {
+        model: String,
+        source: understudy_backend::BackendError,
+    },
+    #[error("store {}: {source}", path.display())]
+    Store {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("no run {0} in the store (see `understudy runs`)")]
+    NoSuchRun(String),
+    #[error("{0}")]
+    Data(String),
+}

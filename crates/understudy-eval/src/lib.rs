@@ -1,0 +1,16 @@
+//! The measurement engine behind `understudy eval`: tasks declared in TOML, prompt strategies
+//! (shared with the gateway), scorers, the resumable runner, the SQLite store and the statistics
+//! that turn stored cells into scores with confidence intervals. No terminal output here.
+
+pub mod builtin;
+pub mod error;
+pub mod plan;
+pub mod runner;
+pub mod scorer;
+pub mod stats;
+pub mod store;
+pub mod strategy;
+pub mod summary;
+pub mod task;
+
+pub use error::EvalError;

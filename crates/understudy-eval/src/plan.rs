@@ -1,0 +1,258 @@
+//! The evaluation plan: which models, strategies, formats and tasks, how many items, the
+//! reference. Built from command-line lists or an `[eval]` table in a TOML file (strict keys),
+//! then resolved: tasks loaded and validated, names checked, before any model is called.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::builtin;
+use crate::strategy::{Format, Strategy, DEFAULT_ROLE_PROMPT};
+use crate::task::{LoadedTask, TaskDef};
+use crate::EvalError;
+
+/// The default suite: `understudy eval` with no arguments. Item limits are chosen so that the
+/// default model plus the reference finish in about ten minutes on a 2-core laptop CPU.
+pub const DEFAULT_TASKS: &[&str] = &["sentiment", "mmlu", "math"];
+pub const DEFAULT_STRATEGIES: &[&str] = &["zero-shot", "few-shot:3"];
+pub const DEFAULT_FORMATS: &[&str] = &["plain"];
+pub const DEFAULT_LIMIT: usize = 10;
+pub const DEFAULT_SEED: u64 = 42;
+
+/// The `[eval]` table of a study file, as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSection {
+    pub models: Option<Vec<String>>,
+    pub reference: Option<String>,
+    pub strategies: Option<Vec<String>>,
+    pub formats: Option<Vec<String>>,
+    pub tasks: Option<Vec<String>>,
+    pub limit: Option<usize>,
+    pub seed: Option<u64>,
+    pub concurrency: Option<usize>,
+    pub role_prompt: Option<String>,
+    pub db: Option<PathBuf>,
+}
+
+impl EvalSection {
+    /// Parses the `[eval]` table (already cut out of the file); errors name `eval.<key>`.
+    pub fn parse(table: toml::Table, path: &Path) -> Result<Self, EvalError> {
+        let value = toml::Value::Table(table);
+        serde_path_to_error::deserialize(value).map_err(|err| EvalError::Task {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("key `eval.{}`: {}", err.path(), err.inner()),
+        })
+    }
+
+    /// `other` wins where it sets a value (command line over file).
+    pub fn overlay(self, other: EvalSection) -> EvalSection {
+        EvalSection {
+            models: other.models.or(self.models),
+            reference: other.reference.or(self.reference),
+            strategies: other.strategies.or(self.strategies),
+            formats: other.formats.or(self.formats),
+            tasks: other.tasks.or(self.tasks),
+            limit: other.limit.or(self.limit),
+            seed: other.seed.or(self.seed),
+            concurrency: other.concurrency.or(self.concurrency),
+            role_prompt: other.role_prompt.or(self.role_prompt),
+            db: other.db.or(self.db),
+        }
+    }
+}
+
+/// A task as the plan names it and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRef {
+    pub name: String,
+    pub source: String,
+}
+
+/// A resolved plan, ready to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub models: Vec<String>,
+    pub reference: Option<String>,
+    pub strategies: Vec<Strategy>,
+    pub formats: Vec<Format>,
+    pub tasks: Vec<LoadedTask>,
+    pub limit: usize,
+    pub seed: u64,
+    pub concurrency: Option<usize>,
+    pub role_prompt: String,
+}
+
+/// Where a task's data file is, once built-in data is present.
+pub enum DataSource {
+    Builtin(&'static builtin::DataFile),
+    File(PathBuf),
+}
+
+/// A task definition before its data is read.
+pub struct PendingTask {
+    pub def: TaskDef,
+    pub source: PathBuf,
+    pub data: DataSource,
+}
+
+/// Parses a task name or path into its definition, without reading data.
+pub fn find_task(name: &str) -> Result<PendingTask, EvalError> {
+    let path = Path::new(name);
+    let (def, source) = if name.ends_with(".toml") || path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|e| EvalError::Task {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read task file: {e}"),
+        })?;
+        (TaskDef::parse(&text, path)?, path.to_path_buf())
+    } else {
+        let def = builtin::task(name).ok_or_else(|| EvalError::UnknownTask {
+            name: name.to_string(),
+            known: builtin::task_names(),
+        })??;
+        (def, PathBuf::from(format!("<built-in {name}.toml>")))
+    };
+    let data = match (&def.dataset.builtin, &def.dataset.path) {
+        (Some(b), _) => {
+            DataSource::Builtin(builtin::data_file(b).ok_or_else(|| EvalError::Task {
+                path: source.clone(),
+                line: None,
+                message: format!(
+                "`dataset.builtin` {b:?} is not a built-in dataset ({})",
+                builtin::DATA.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            ),
+            })?)
+        }
+        (None, Some(p)) => {
+            let base = source.parent().unwrap_or(Path::new("."));
+            DataSource::File(if p.is_absolute() {
+                p.clone()
+            } else {
+                base.join(p)
+            })
+        }
+        (None, None) => unreachable_dataset(&source)?,
+    };
+    Ok(PendingTask { def, source, data })
+}
+
+fn unreachable_dataset(source: &Path) -> Result<DataSource, EvalError> {
+    Err(EvalError::Task {
+        path: source.to_path_buf(),
+        line: None,
+        message: "`dataset` needs `builtin` or `path`".into(),
+    })
+}
+
+/// Splits "a,b , c" into trimmed non-empty names.
+pub fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Plan {
+    /// A stable key for "the same command": rerunning a plan with this key resumes its run.
+    pub fn key(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.describe().to_string());
+        hex::encode(&h.finalize()[..12])
+    }
+
+    /// The plan as JSON, stored with the run.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "models": self.models,
+            "reference": self.reference,
+            "strategies": self.strategies.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "formats": self.formats.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+            "tasks": self.tasks.iter().map(|t| serde_json::json!({"name": t.def.name, "source": t.source, "items": t.items.len()})).collect::<Vec<_>>(),
+            "limit": self.limit,
+            "seed": self.seed,
+            "role_prompt": self.role_prompt,
+        })
+    }
+
+    /// Resolves names into a plan; `data_for` returns the data path of each pending task
+    /// (fetching built-in data when needed).
+    pub fn resolve(
+        section: &EvalSection,
+        default_model: &str,
+        tasks: Vec<(PendingTask, PathBuf)>,
+    ) -> Result<Self, EvalError> {
+        let seed = section.seed.unwrap_or(DEFAULT_SEED);
+        let limit = section.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 {
+            return Err(EvalError::Config("`limit` must be at least 1".into()));
+        }
+        let strategies = match &section.strategies {
+            Some(list) => list
+                .iter()
+                .map(|s| Strategy::parse(s))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => DEFAULT_STRATEGIES
+                .iter()
+                .map(|s| Strategy::parse(s))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let formats = match &section.formats {
+            Some(list) => list
+                .iter()
+                .map(|s| Format::parse(s))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![Format::Plain],
+        };
+        let models = section
+            .models
+            .clone()
+            .unwrap_or_else(|| vec![default_model.to_string()]);
+        if models.is_empty() || strategies.is_empty() || formats.is_empty() {
+            return Err(EvalError::Config(
+                "models, strategies and formats must each name at least one".into(),
+            ));
+        }
+        let mut loaded = Vec::new();
+        for (pending, data_path) in tasks {
+            let mut task = LoadedTask::load(pending.def, pending.source, &data_path, seed)?;
+            task.items.truncate(limit);
+            let wanted = strategies.iter().map(Strategy::few_shot).max().unwrap_or(0);
+            if task.pool.len() < wanted {
+                return Err(EvalError::Task {
+                    path: task.source.clone(),
+                    line: None,
+                    message: format!(
+                        "few-shot:{wanted} needs {wanted} pool rows but the task has {}",
+                        task.pool.len()
+                    ),
+                });
+            }
+            if task.items.is_empty() {
+                return Err(EvalError::Task {
+                    path: task.source.clone(),
+                    line: None,
+                    message: "no items to score".into(),
+                });
+            }
+            loaded.push(task);
+        }
+        Ok(Plan {
+            models,
+            reference: section.reference.clone(),
+            strategies,
+            formats,
+            tasks: loaded,
+            limit,
+            seed,
+            concurrency: section.concurrency,
+            role_prompt: section
+                .role_prompt
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ROLE_PROMPT.to_string()),
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! The SQLite store (WAL): runs, cells, the response cache. Versioned schema with migrations.
+//! Each cell is committed on its own, so a killed run loses at most the cell in flight.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::EvalError;
+
+/// Schema migrations, applied in order; the index + 1 is the schema version they produce.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    plan_key TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    plan_json TEXT NOT NULL
+);
+CREATE INDEX runs_plan_key ON runs(plan_key);
+CREATE TABLE cells (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    model TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    format TEXT NOT NULL,
+    task TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    prompt_json TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    reasoning TEXT,
+    parsed TEXT,
+    gold TEXT NOT NULL,
+    score REAL NOT NULL,
+    format_failure INTEGER NOT NULL,
+    ttft_ms REAL NOT NULL,
+    total_ms REAL NOT NULL,
+    decode_tps REAL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cached INTEGER NOT NULL,
+    PRIMARY KEY (run_id, model, strategy, format, task, item_id)
+);
+CREATE TABLE cache (
+    key TEXT PRIMARY KEY,
+    response_json TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+"#];
+
+/// One scored answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    pub model: String,
+    pub strategy: String,
+    pub format: String,
+    pub task: String,
+    pub item_id: String,
+    pub prompt_json: String,
+    pub answer: String,
+    pub reasoning: Option<String>,
+    pub parsed: Option<String>,
+    pub gold: String,
+    pub score: f64,
+    pub format_failure: bool,
+    pub ttft_ms: f64,
+    pub total_ms: f64,
+    pub decode_tps: Option<f64>,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub cached: bool,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    pub id: i64,
+    pub plan_key: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub plan_json: String,
+    pub cells: i64,
+}
+
+/// The store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating and migrating) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, EvalError> {
+        let err = |source| EvalError::Store {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
+            .map_err(err)?;
+        let store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> EvalError + '_ {
+        |source| EvalError::Store {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn migrate(&self) -> Result<(), EvalError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(self.err())?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(EvalError::Config(format!(
+                "{} was written by a newer understudy (schema {version}); upgrade understudy",
+                self.path.display()
+            )));
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+            tx.execute_batch(sql).map_err(self.err())?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
+                .map_err(self.err())?;
+            tx.commit().map_err(self.err())?;
+        }
+        Ok(())
+    }
+
+    /// The newest unfinished run with this plan, if any.
+    pub fn unfinished_run(&self, plan_key: &str) -> Result<Option<i64>, EvalError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM runs WHERE plan_key = ?1 AND status != 'finished' ORDER BY id DESC LIMIT 1",
+                [plan_key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    pub fn create_run(&self, plan_key: &str, plan_json: &str) -> Result<i64, EvalError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (plan_key, status, plan_json) VALUES (?1, 'running', ?2)",
+                params![plan_key, plan_json],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn set_status(&self, run: i64, status: &str) -> Result<(), EvalError> {
+        let finished = status == "finished";
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?2, finished_at = CASE WHEN ?3 THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now') ELSE finished_at END WHERE id = ?1",
+                params![run, status, finished],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Keys (model, strategy, format, task, item) of the cells already stored for `run`.
+    pub fn done_keys(&self, run: i64) -> Result<std::collections::HashSet<String>, EvalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT model, strategy, format, task, item_id FROM cells WHERE run_id = ?1")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok(cell_key(
+                    &r.get::<_, String>(0)?,
+                    &r.get::<_, String>(1)?,
+                    &r.get::<_, String>(2)?,
+                    &r.get::<_, String>(3)?,
+                    &r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Stores a cell; a duplicate key is ignored, so a retried cell is never stored twice.
+    pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), EvalError> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    run, c.model, c.strategy, c.format, c.task, c.item_id, c.prompt_json, c.answer, c.reasoning, c.parsed, c.gold,
+                    c.score, c.format_failure, c.ttft_ms, c.total_ms, c.decode_tps, c.prompt_tokens, c.completion_tokens, c.cached
+                ])
+            })
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn cells(&self, run: i64) -> Result<Vec<Cell>, EvalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached
+                 FROM cells WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok(Cell {
+                    model: r.get(0)?,
+                    strategy: r.get(1)?,
+                    format: r.get(2)?,
+                    task: r.get(3)?,
+                    item_id: r.get(4)?,
+                    prompt_json: r.get(5)?,
+                    answer: r.get(6)?,
+                    reasoning: r.get(7)?,
+                    parsed: r.get(8)?,
+                    gold: r.get(9)?,
+                    score: r.get(10)?,
+                    format_failure: r.get(11)?,
+                    ttft_ms: r.get(12)?,
+                    total_ms: r.get(13)?,
+                    decode_tps: r.get(14)?,
+                    prompt_tokens: r.get(15)?,
+                    completion_tokens: r.get(16)?,
+                    cached: r.get(17)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn runs(&self) -> Result<Vec<RunInfo>, EvalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.plan_key, r.created_at, r.finished_at, r.status, r.plan_json, (SELECT COUNT(*) FROM cells c WHERE c.run_id = r.id)
+                 FROM runs r ORDER BY r.id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunInfo {
+                    id: r.get(0)?,
+                    plan_key: r.get(1)?,
+                    created_at: r.get(2)?,
+                    finished_at: r.get(3)?,
+                    status: r.get(4)?,
+                    plan_json: r.get(5)?,
+                    cells: r.get(6)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn run(&self, id: i64) -> Result<RunInfo, EvalError> {
+        self.runs()?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| EvalError::NoSuchRun(id.to_string()))
+    }
+
+    pub fn cache_get(&self, key: &str) -> Result<Option<String>, EvalError> {
+        self.conn
+            .prepare_cached("SELECT response_json FROM cache WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(self.err())
+    }
+
+    pub fn cache_put(&self, key: &str, response_json: &str) -> Result<(), EvalError> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO cache (key, response_json) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![key, response_json]))
+            .map_err(self.err())?;
+        Ok(())
+    }
+}
+
+/// The identity of a cell within a run.
+pub fn cell_key(model: &str, strategy: &str, format: &str, task: &str, item: &str) -> String {
+    format!("{model}\u{1f}{strategy}\u{1f}{format}\u{1f}{task}\u{1f}{item}")
+}

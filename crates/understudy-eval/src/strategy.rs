@@ -1,0 +1,284 @@
+//! Prompt strategies and formats: the one place that turns a task item into chat messages.
+//! `zero-shot`, `few-shot:K`, `cot`, `role`, `thinking:on|off`, combinable with `+`, each rendered
+//! in `plain`, `markdown`, `json` or `yaml`. The gateway reuses this code; keep it free of I/O.
+
+use std::fmt;
+
+use understudy_core::ChatMessage;
+
+use crate::task::{AnswerSpec, Item, LoadedTask};
+use crate::EvalError;
+
+/// The marker a chain-of-thought answer must end with.
+pub const FINAL_ANSWER_MARKER: &str = "Final answer:";
+
+/// Tokens allowed for chain-of-thought reasoning.
+pub const COT_MAX_TOKENS: u32 = 320;
+
+/// The report's best practices as a system prompt: role and tone, decomposition, format,
+/// constraints, and saying so when unsure. Users override it with `role_prompt`.
+pub const DEFAULT_ROLE_PROMPT: &str = "You are a meticulous expert assistant. Read the task and the input carefully. \
+Break the problem into the facts that matter before deciding. Follow the requested answer format exactly and \
+add nothing else. Use only the information given plus well-established knowledge. If you are unsure, still give \
+your single best answer in the requested format.";
+
+/// How the same instruction content is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    Plain,
+    Markdown,
+    Json,
+    Yaml,
+}
+
+impl Format {
+    pub fn parse(name: &str) -> Result<Self, EvalError> {
+        match name.trim() {
+            "plain" => Ok(Self::Plain),
+            "markdown" | "md" => Ok(Self::Markdown),
+            "json" => Ok(Self::Json),
+            "yaml" => Ok(Self::Yaml),
+            other => Err(EvalError::UnknownFormat {
+                name: other.to_string(),
+            }),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Markdown => "markdown",
+            Self::Json => "json",
+            Self::Yaml => "yaml",
+        }
+    }
+}
+
+/// One composable piece of a strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Component {
+    ZeroShot,
+    FewShot(usize),
+    Cot,
+    Role,
+    Thinking(bool),
+}
+
+/// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Strategy {
+    pub components: Vec<Component>,
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .components
+            .iter()
+            .map(|c| match c {
+                Component::ZeroShot => "zero-shot".to_string(),
+                Component::FewShot(k) => format!("few-shot:{k}"),
+                Component::Cot => "cot".to_string(),
+                Component::Role => "role".to_string(),
+                Component::Thinking(on) => format!("thinking:{}", if *on { "on" } else { "off" }),
+            })
+            .collect();
+        f.write_str(&parts.join("+"))
+    }
+}
+
+impl Strategy {
+    pub fn parse(name: &str) -> Result<Self, EvalError> {
+        let unknown = || EvalError::UnknownStrategy {
+            name: name.to_string(),
+        };
+        let mut components = Vec::new();
+        for part in name.split('+') {
+            let part = part.trim();
+            let component = match part {
+                "zero-shot" | "zeroshot" => Component::ZeroShot,
+                "cot" => Component::Cot,
+                "role" => Component::Role,
+                "thinking:on" => Component::Thinking(true),
+                "thinking:off" => Component::Thinking(false),
+                _ => match part.strip_prefix("few-shot:") {
+                    Some(k) => match k.parse::<usize>() {
+                        Ok(k) if (1..=16).contains(&k) => Component::FewShot(k),
+                        _ => return Err(unknown()),
+                    },
+                    None => return Err(unknown()),
+                },
+            };
+            if components.contains(&component) {
+                return Err(unknown());
+            }
+            components.push(component);
+        }
+        if components.is_empty() {
+            return Err(unknown());
+        }
+        Ok(Self { components })
+    }
+
+    pub fn few_shot(&self) -> usize {
+        self.components
+            .iter()
+            .find_map(|c| match c {
+                Component::FewShot(k) => Some(*k),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+    pub fn cot(&self) -> bool {
+        self.components.contains(&Component::Cot)
+    }
+    pub fn role(&self) -> bool {
+        self.components.contains(&Component::Role)
+    }
+    pub fn thinking(&self) -> Option<bool> {
+        self.components.iter().find_map(|c| match c {
+            Component::Thinking(on) => Some(*on),
+            _ => None,
+        })
+    }
+
+    /// Tokens to allow for an answer under this strategy.
+    pub fn max_tokens(&self, task: &LoadedTask) -> u32 {
+        if self.cot() {
+            COT_MAX_TOKENS
+        } else {
+            task.def.max_tokens
+        }
+    }
+}
+
+/// What the answer must look like, in words.
+fn answer_format(task: &LoadedTask, item: &Item, cot: bool) -> String {
+    let what = match &task.def.answer {
+        AnswerSpec::Label { labels, .. } => format!("exactly one of: {}", labels.join(", ")),
+        AnswerSpec::Choice { .. } => {
+            let letters: Vec<String> = item.options.iter().map(|(l, _)| l.to_string()).collect();
+            format!(
+                "only the letter of the correct option ({})",
+                letters.join(", ")
+            )
+        }
+        AnswerSpec::Number { .. } => "only the final number".to_string(),
+        AnswerSpec::Exact => "only the answer, nothing else".to_string(),
+        AnswerSpec::Regex { .. } => "only the answer, nothing else".to_string(),
+    };
+    if cot {
+        format!("Think step by step, then write the final line as \"{FINAL_ANSWER_MARKER} <answer>\" where <answer> is {what}.")
+    } else {
+        format!("Reply with {what}.")
+    }
+}
+
+fn input_text(item: &Item) -> String {
+    if item.options.is_empty() {
+        return item.question.clone();
+    }
+    let options: Vec<String> = item
+        .options
+        .iter()
+        .map(|(l, t)| format!("{l}. {t}"))
+        .collect();
+    format!("{}\n{}", item.question, options.join("\n"))
+}
+
+fn yaml_block(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The user turn for one item, laid out in `format`.
+pub fn render_user(task: &LoadedTask, item: &Item, format: Format, cot: bool) -> String {
+    let instruction = task.def.instruction.trim();
+    let input = input_text(item);
+    let answer = answer_format(task, item, cot);
+    match format {
+        Format::Plain => format!("{instruction}\n\n{input}\n\n{answer}"),
+        Format::Markdown => {
+            format!("## Task\n{instruction}\n\n## Input\n{input}\n\n## Answer format\n{answer}")
+        }
+        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+            "task": instruction,
+            "input": input,
+            "answer_format": answer,
+        }))
+        .unwrap_or_default(),
+        Format::Yaml => format!(
+            "task: |\n{}\ninput: |\n{}\nanswer_format: |\n{}",
+            yaml_block(instruction),
+            yaml_block(&input),
+            yaml_block(&answer)
+        ),
+    }
+}
+
+/// The assistant turn that answers a few-shot example.
+fn example_answer(task: &LoadedTask, example: &Item, cot: bool) -> String {
+    let _ = task;
+    if cot {
+        format!("{FINAL_ANSWER_MARKER} {}", example.target)
+    } else {
+        example.target.clone()
+    }
+}
+
+/// Builds the messages for `item`: optional role system prompt, few-shot turns from the task's
+/// pool (never the item itself), then the item.
+pub fn render(
+    task: &LoadedTask,
+    item: &Item,
+    strategy: &Strategy,
+    format: Format,
+    role_prompt: &str,
+) -> Vec<ChatMessage> {
+    let cot = strategy.cot();
+    let mut messages = Vec::new();
+    if strategy.role() {
+        messages.push(ChatMessage::system(role_prompt));
+    }
+    for example in task
+        .pool
+        .iter()
+        .filter(|e| e.id != item.id)
+        .take(strategy.few_shot())
+    {
+        messages.push(ChatMessage::user(render_user(task, example, format, cot)));
+        messages.push(ChatMessage::assistant(example_answer(task, example, cot)));
+    }
+    messages.push(ChatMessage::user(render_user(task, item, format, cot)));
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategies_parse_and_print_back() {
+        for name in [
+            "zero-shot",
+            "few-shot:3",
+            "cot",
+            "role+few-shot:2",
+            "thinking:off+cot",
+        ] {
+            assert_eq!(Strategy::parse(name).unwrap().to_string(), name);
+        }
+        for bad in [
+            "few-shot",
+            "few-shot:0",
+            "fewshot:3",
+            "cot+cot",
+            "",
+            "magic",
+        ] {
+            assert!(Strategy::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Format::parse("xml").is_err());
+    }
+}

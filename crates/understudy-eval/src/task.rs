@@ -1,0 +1,401 @@
+//! Tasks: a dataset (JSONL or CSV), minijinja templates that build the question and the gold
+//! answer from a row, and the answer kind that picks the scorer. Loading validates every row and
+//! reports a bad one with file and line before any model is called.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::EvalError;
+
+/// How answers are read and scored.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AnswerSpec {
+    /// One label from a fixed set; gold values may be mapped (`target_map`), answers may use synonyms.
+    Label {
+        labels: Vec<String>,
+        #[serde(default)]
+        target_map: BTreeMap<String, String>,
+        #[serde(default)]
+        synonyms: BTreeMap<String, Vec<String>>,
+    },
+    /// A multiple-choice letter; `options` is a template giving "A. text" lines.
+    Choice { options: String },
+    /// A number; the last number in the answer is compared with the first in the gold value.
+    Number {
+        #[serde(default = "default_tolerance")]
+        tolerance: f64,
+    },
+    /// The whole answer equals the gold value (case- and whitespace-insensitive).
+    Exact,
+    /// The answer matches a regular expression (the gold value is not used).
+    Regex { pattern: String },
+}
+
+fn default_tolerance() -> f64 {
+    1e-6
+}
+
+/// Where the rows come from.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    /// A built-in data file (see `builtin::DATA`).
+    pub builtin: Option<String>,
+    /// A JSONL or CSV file, relative to the task file.
+    pub path: Option<PathBuf>,
+    /// Field holding a stable item id (default: the row's line number).
+    pub id_field: Option<String>,
+    /// Rows reserved as the few-shot pool; scored items never come from it.
+    #[serde(default = "default_pool")]
+    pub few_shot_pool: usize,
+    /// Drop rows whose gold answer is unusable (counted and reported) instead of failing.
+    #[serde(default)]
+    pub skip_invalid: bool,
+}
+
+fn default_pool() -> usize {
+    16
+}
+
+/// A task file as written.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// What the model must do, in words; rendered in every prompt format.
+    pub instruction: String,
+    /// Template over a row that gives the input shown to the model.
+    pub question: String,
+    /// Template over a row that gives the gold answer.
+    pub target: String,
+    pub dataset: DatasetSpec,
+    pub answer: AnswerSpec,
+    /// Tokens allowed for a direct answer (chain-of-thought gets more).
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+}
+
+fn default_max_tokens() -> u32 {
+    24
+}
+
+/// One scored (or few-shot) item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: String,
+    pub line: usize,
+    pub question: String,
+    pub target: String,
+    /// Multiple-choice options as (letter, text).
+    pub options: Vec<(char, String)>,
+}
+
+/// A task ready to run: definition plus validated items.
+#[derive(Debug, Clone)]
+pub struct LoadedTask {
+    pub def: TaskDef,
+    pub source: PathBuf,
+    pub items: Vec<Item>,
+    pub pool: Vec<Item>,
+    /// Rows dropped by `skip_invalid`.
+    pub skipped: usize,
+}
+
+impl TaskDef {
+    /// Parses a task TOML; errors name the file, line and key.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, EvalError> {
+        let de = toml::Deserializer::new(text);
+        let def: TaskDef = serde_path_to_error::deserialize(de).map_err(|err| {
+            let key = err.path().to_string();
+            let inner = err.into_inner();
+            let line = inner
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            EvalError::Task {
+                path: path.to_path_buf(),
+                line,
+                message: format!("key `{key}`: {}", inner.message()),
+            }
+        })?;
+        def.check(path)?;
+        Ok(def)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), EvalError> {
+        let bad = |message: String| EvalError::Task {
+            path: path.to_path_buf(),
+            line: None,
+            message,
+        };
+        match (&self.dataset.builtin, &self.dataset.path) {
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => {
+                return Err(bad(
+                    "`dataset` needs exactly one of `builtin` or `path`".into()
+                ))
+            }
+        }
+        if let AnswerSpec::Label {
+            labels, target_map, ..
+        } = &self.answer
+        {
+            if labels.len() < 2 {
+                return Err(bad("`answer.labels` needs at least two labels".into()));
+            }
+            for (from, to) in target_map {
+                if !labels.contains(to) {
+                    return Err(bad(format!("`answer.target_map.{from}` maps to {to:?}, which is not in `answer.labels`")));
+                }
+            }
+        }
+        if let AnswerSpec::Regex { pattern } = &self.answer {
+            regex::Regex::new(pattern).map_err(|e| bad(format!("`answer.pattern`: {e}")))?;
+        }
+        let env = minijinja::Environment::new();
+        for (key, template) in [("question", &self.question), ("target", &self.target)] {
+            env.template_from_str(template)
+                .map_err(|e| bad(format!("`{key}` template: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// A raw row with the line it came from.
+struct Row {
+    line: usize,
+    fields: Map<String, Value>,
+}
+
+fn read_rows(path: &Path) -> Result<Vec<Row>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EvalError::Task {
+        path: path.to_path_buf(),
+        line: None,
+        message: format!("cannot read dataset: {e}"),
+    })?;
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let mut rows = Vec::new();
+    if is_csv {
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| EvalError::Task {
+                path: path.to_path_buf(),
+                line: Some(1),
+                message: format!("bad CSV header: {e}"),
+            })?
+            .clone();
+        for record in reader.records() {
+            let record = record.map_err(|e| EvalError::Task {
+                path: path.to_path_buf(),
+                line: e.position().map(|p| p.line() as usize),
+                message: format!("bad CSV row: {e}"),
+            })?;
+            let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+            let fields = headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+                .collect();
+            rows.push(Row { line, fields });
+        }
+    } else {
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: Value = serde_json::from_str(line).map_err(|e| EvalError::Task {
+                path: path.to_path_buf(),
+                line: Some(index + 1),
+                message: format!("not a JSON object: {e}"),
+            })?;
+            let Value::Object(fields) = value else {
+                return Err(EvalError::Task {
+                    path: path.to_path_buf(),
+                    line: Some(index + 1),
+                    message: "each line must be a JSON object".into(),
+                });
+            };
+            rows.push(Row {
+                line: index + 1,
+                fields,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Parses "A. text\nB. text" into (letter, text) pairs.
+pub fn parse_options(text: &str) -> Vec<(char, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let mut chars = line.chars();
+            let letter = chars.next()?;
+            let rest = chars.as_str();
+            if letter.is_ascii_uppercase() && (rest.starts_with('.') || rest.starts_with(')')) {
+                Some((letter, rest[1..].trim().to_string()))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+impl LoadedTask {
+    /// Reads the dataset at `data_path`, validates every row, shuffles with `seed` and splits off
+    /// the few-shot pool.
+    pub fn load(
+        def: TaskDef,
+        source: PathBuf,
+        data_path: &Path,
+        seed: u64,
+    ) -> Result<Self, EvalError> {
+        let rows = read_rows(data_path)?;
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_template("question", &def.question)
+            .and_then(|_| env.add_template("target", &def.target))
+            .map_err(|e| EvalError::Task {
+                path: source.clone(),
+                line: None,
+                message: e.to_string(),
+            })?;
+        let options_template = match &def.answer {
+            AnswerSpec::Choice { options } => Some(options.clone()),
+            _ => None,
+        };
+        if let Some(t) = &options_template {
+            env.add_template("options", t)
+                .map_err(|e| EvalError::Task {
+                    path: source.clone(),
+                    line: None,
+                    message: format!("`answer.options`: {e}"),
+                })?;
+        }
+        let mut items = Vec::new();
+        let mut skipped = 0;
+        for row in rows {
+            let id = match &def.dataset.id_field {
+                Some(field) => row.fields.get(field).map(value_text).unwrap_or_default(),
+                None => format!("L{}", row.line),
+            };
+            let row_err = |message: String| EvalError::Row {
+                path: data_path.to_path_buf(),
+                line: row.line,
+                item: id.clone(),
+                message,
+            };
+            let render = |name: &str| -> Result<String, EvalError> {
+                env.get_template(name)
+                    .and_then(|t| t.render(&row.fields))
+                    .map_err(|e| row_err(format!("`{name}` template: {}", describe(&e))))
+            };
+            let question = render("question")?;
+            let raw_target = render("target")?.trim().to_string();
+            let options = match &options_template {
+                Some(_) => parse_options(&render("options")?),
+                None => Vec::new(),
+            };
+            let target = match check_target(&def.answer, &raw_target, &options) {
+                Ok(t) => t,
+                Err(message) if def.dataset.skip_invalid => {
+                    tracing::debug!("{}:{}: skipped: {message}", data_path.display(), row.line);
+                    skipped += 1;
+                    continue;
+                }
+                Err(message) => return Err(row_err(message)),
+            };
+            items.push(Item {
+                id,
+                line: row.line,
+                question,
+                target,
+                options,
+            });
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ fnv(&def.name));
+        items.shuffle(&mut rng);
+        let pool_size = def.dataset.few_shot_pool.min(items.len() / 2);
+        let scored = items.split_off(pool_size);
+        Ok(Self {
+            def,
+            source,
+            items: scored,
+            pool: items,
+            skipped,
+        })
+    }
+}
+
+fn describe(err: &minijinja::Error) -> String {
+    match err.detail() {
+        Some(detail) => format!("{} ({detail})", err.kind()),
+        None => err.to_string(),
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks and normalises a gold answer for the answer kind.
+fn check_target(
+    spec: &AnswerSpec,
+    raw: &str,
+    options: &[(char, String)],
+) -> Result<String, String> {
+    match spec {
+        AnswerSpec::Label {
+            labels, target_map, ..
+        } => {
+            let mapped = target_map
+                .get(raw)
+                .cloned()
+                .unwrap_or_else(|| raw.to_string());
+            if labels.contains(&mapped) {
+                Ok(mapped)
+            } else {
+                Err(format!("label {raw:?} is not one of {labels:?}"))
+            }
+        }
+        AnswerSpec::Choice { .. } => {
+            let letter = raw.chars().next().filter(|c| c.is_ascii_uppercase());
+            match letter {
+                Some(l) if options.iter().any(|(o, _)| *o == l) => Ok(l.to_string()),
+                _ => Err(format!(
+                    "answer {raw:?} is not the letter of one of the options"
+                )),
+            }
+        }
+        AnswerSpec::Number { .. } => crate::scorer::first_number(raw)
+            .map(|n| n.to_string())
+            .ok_or_else(|| format!("answer {raw:?} contains no number")),
+        AnswerSpec::Exact | AnswerSpec::Regex { .. } => {
+            if raw.is_empty() {
+                Err("the gold answer is empty".into())
+            } else {
+                Ok(raw.to_string())
+            }
+        }
+    }
+}
+
+/// A small stable hash for seeding per-task shuffles.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

@@ -1,0 +1,327 @@
+//! The runner and statistics on the fake backend, where every answer is known in advance: the
+//! numbers must match hand computation; resume, cache and bad input must behave as documented.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use understudy_backend::fake::FakeBackend;
+use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
+use understudy_core::ValidChatRequest;
+use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
+use understudy_eval::runner::{run, Quiet, RunObserver, RunOptions};
+use understudy_eval::store::{Cell, Store};
+use understudy_eval::summary::summarise;
+use understudy_eval::EvalError;
+
+/// Counts calls so tests can prove nothing was called.
+struct Counting {
+    inner: FakeBackend,
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Backend for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
+        self.inner.list_models().await
+    }
+    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
+        self.inner.check_model(model).await
+    }
+    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.chat_stream(request).await
+    }
+}
+
+fn counting() -> Arc<Counting> {
+    Arc::new(Counting {
+        inner: FakeBackend::new(),
+        calls: AtomicUsize::new(0),
+    })
+}
+
+/// 12 positive then 8 negative reviews; the few-shot pool is disabled so all 20 are scored.
+fn write_task(dir: &Path) -> PathBuf {
+    let mut rows = String::new();
+    for i in 0..20 {
+        let label = if i < 12 { "pos" } else { "neg" };
+        rows.push_str(&format!(
+            "{{\"id\": \"r{i}\", \"text\": \"review {i}\", \"label\": \"{label}\"}}\n"
+        ));
+    }
+    std::fs::write(dir.join("reviews.jsonl"), rows).unwrap();
+    let task = r#"
+name = "toy"
+instruction = "Classify the review."
+question = "{{ text }}"
+target = "{{ label }}"
+
+[dataset]
+path = "reviews.jsonl"
+id_field = "id"
+few_shot_pool = 0
+
+[answer]
+kind = "label"
+labels = ["positive", "negative"]
+target_map = { pos = "positive", neg = "negative" }
+"#;
+    let path = dir.join("toy.toml");
+    std::fs::write(&path, task).unwrap();
+    path
+}
+
+fn plan(
+    task: &Path,
+    models: &[&str],
+    reference: Option<&str>,
+    strategies: &[&str],
+) -> Result<Plan, EvalError> {
+    let pending = find_task(task.to_str().unwrap())?;
+    let data = match &pending.data {
+        DataSource::File(f) => f.clone(),
+        DataSource::Builtin(_) => unreachable!(),
+    };
+    let section = EvalSection {
+        models: Some(models.iter().map(|s| s.to_string()).collect()),
+        reference: reference.map(str::to_string),
+        strategies: Some(strategies.iter().map(|s| s.to_string()).collect()),
+        limit: Some(100),
+        ..EvalSection::default()
+    };
+    Plan::resolve(&section, "echo", vec![(pending, data)])
+}
+
+fn options() -> RunOptions {
+    RunOptions {
+        no_cache: false,
+        stop: Arc::new(AtomicBool::new(false)),
+        concurrency: Arc::new(|_| 4),
+    }
+}
+
+#[tokio::test]
+async fn scores_match_hand_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = write_task(dir.path());
+    let plan = plan(
+        &task,
+        &["label:positive", "label:negative"],
+        Some("label:positive"),
+        &["zero-shot"],
+    )
+    .unwrap();
+    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let outcome = run(&plan, counting(), &store, &options(), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(outcome.total, 40);
+    let summary = summarise(
+        store.run(outcome.run_id).unwrap(),
+        &store.cells(outcome.run_id).unwrap(),
+    );
+    let pos = &summary.rows[0].tasks[0];
+    let neg = &summary.rows[1].tasks[0];
+    assert_eq!(pos.accuracy.n, 20);
+    assert!((pos.accuracy.value - 0.6).abs() < 1e-12);
+    assert!((neg.accuracy.value - 0.4).abs() < 1e-12);
+    // Always "positive": positive P=0.6 R=1 F1=0.75; negative F1=0 -> macro 0.375.
+    assert!((pos.macro_f1.unwrap() - 0.375).abs() < 1e-12);
+    // Normal approximation of the 95% interval for 12/20: 0.6 ± 0.215.
+    assert!(
+        pos.accuracy.low > 0.3 && pos.accuracy.low < 0.45,
+        "{:?}",
+        pos.accuracy
+    );
+    assert!(
+        pos.accuracy.high > 0.75 && pos.accuracy.high <= 0.85,
+        "{:?}",
+        pos.accuracy
+    );
+    // Share of reference: 0.4 / 0.6.
+    assert!((neg.share_of_reference.unwrap().value - 2.0 / 3.0).abs() < 1e-12);
+    assert!(
+        pos.share_of_reference.is_none(),
+        "the reference has no share of itself"
+    );
+    // McNemar: 12 items only A right, 8 only B right: p = 2·Σ_{i≤8} C(20,i) / 2^20 = 527900/1048576.
+    let line = summary
+        .comparisons
+        .iter()
+        .find(|c| c.a.starts_with("label:negative"))
+        .unwrap();
+    assert!(
+        (line.comparison.p_value - 527_900.0 / 1_048_576.0).abs() < 1e-12,
+        "{line:?}"
+    );
+    assert!((line.comparison.difference.value + 0.2).abs() < 1e-12);
+}
+
+/// Stops the run after `after` cells, like Ctrl-C.
+struct StopAfter {
+    after: usize,
+    seen: AtomicUsize,
+    stop: Arc<AtomicBool>,
+}
+impl RunObserver for StopAfter {
+    fn start(&self, _: usize, _: usize) {}
+    fn cell(&self, _: &Cell) {
+        if self.seen.fetch_add(1, Ordering::SeqCst) + 1 >= self.after {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+    fn finish(&self) {}
+}
+
+#[tokio::test]
+async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = write_task(dir.path());
+    let plan = plan(
+        &task,
+        &["slow-5ms", "label:positive"],
+        None,
+        &["zero-shot", "role"],
+    )
+    .unwrap();
+    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let backend = counting();
+    let mut opts = options();
+    opts.concurrency = Arc::new(|_| 1);
+    let stopper = StopAfter {
+        after: 7,
+        seen: AtomicUsize::new(0),
+        stop: opts.stop.clone(),
+    };
+    let first = run(&plan, backend.clone(), &store, &opts, &stopper)
+        .await
+        .unwrap();
+    assert!(first.interrupted);
+    let stored = store.cells(first.run_id).unwrap().len();
+    assert!((7..80).contains(&stored), "{stored}");
+
+    let second = run(&plan, backend.clone(), &store, &options(), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(second.run_id, first.run_id, "the same plan resumes its run");
+    assert!(second.resumed && !second.interrupted);
+    let cells = store.cells(second.run_id).unwrap();
+    assert_eq!(cells.len(), 80);
+    let keys: std::collections::HashSet<_> = cells
+        .iter()
+        .map(|c| (&c.model, &c.strategy, &c.format, &c.task, &c.item_id))
+        .collect();
+    assert_eq!(keys.len(), 80, "one cell per key");
+    assert_eq!(
+        backend.calls.load(Ordering::SeqCst),
+        80,
+        "no cell was generated twice"
+    );
+
+    // A finished plan run again: a new run, every cell from the cache, same scores, old latency.
+    let third = run(&plan, backend.clone(), &store, &options(), &Quiet)
+        .await
+        .unwrap();
+    assert_ne!(third.run_id, first.run_id);
+    assert_eq!((third.cached, third.fresh), (80, 0));
+    assert_eq!(backend.calls.load(Ordering::SeqCst), 80);
+    let again = store.cells(third.run_id).unwrap();
+    let score = |cs: &[Cell]| cs.iter().map(|c| c.score).sum::<f64>();
+    assert_eq!(score(&again), score(&cells));
+    assert!(again.iter().all(|c| c.cached));
+    let slow_original: f64 = cells
+        .iter()
+        .filter(|c| c.model == "slow-5ms")
+        .map(|c| c.ttft_ms)
+        .sum();
+    let slow_cached: f64 = again
+        .iter()
+        .filter(|c| c.model == "slow-5ms")
+        .map(|c| c.ttft_ms)
+        .sum();
+    assert!(
+        (slow_original - slow_cached).abs() < 1e-9,
+        "cached cells keep the measured latency"
+    );
+
+    // --no-cache calls again and reproduces the scores.
+    let mut fresh = options();
+    fresh.no_cache = true;
+    let fourth = run(&plan, backend.clone(), &store, &fresh, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(fourth.fresh, 80);
+    assert_eq!(score(&store.cells(fourth.run_id).unwrap()), score(&cells));
+}
+
+#[tokio::test]
+async fn bad_input_stops_before_any_model_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = write_task(dir.path());
+
+    // A row whose label is outside the declared set: named by file and line.
+    let rows = std::fs::read_to_string(dir.path().join("reviews.jsonl")).unwrap();
+    let broken = rows.replacen("\"label\": \"neg\"", "\"label\": \"meh\"", 1);
+    std::fs::write(dir.path().join("reviews.jsonl"), &broken).unwrap();
+    let err = plan(&task, &["echo"], None, &["zero-shot"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("reviews.jsonl:13") && err.contains("\"meh\""),
+        "{err}"
+    );
+
+    // A row missing a field the template needs.
+    let missing = rows.replacen("\"text\": \"review 3\", ", "", 1);
+    std::fs::write(dir.path().join("reviews.jsonl"), &missing).unwrap();
+    let err = plan(&task, &["echo"], None, &["zero-shot"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("reviews.jsonl:4") && err.contains("question"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("reviews.jsonl"), &rows).unwrap();
+
+    let err = plan(&task, &["echo"], None, &["few-shot"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown strategy"), "{err}");
+    let err = find_task("no-such-task").err().unwrap().to_string();
+    assert!(
+        err.contains("unknown task") && err.contains("sentiment"),
+        "{err}"
+    );
+
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad_toml,
+        std::fs::read_to_string(&task)
+            .unwrap()
+            .replace("instruction =", "instructions ="),
+    )
+    .unwrap();
+    let err = find_task(bad_toml.to_str().unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("bad.toml:") && err.contains("instructions"),
+        "{err}"
+    );
+
+    let backend = counting();
+    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let p = plan(&task, &["echo", "no-such-model"], None, &["zero-shot"]).unwrap();
+    let err = run(&p, backend.clone(), &store, &options(), &Quiet)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no-such-model"), "{err}");
+    assert_eq!(backend.calls.load(Ordering::SeqCst), 0);
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Rewrites the "Command-line reference" block of README.md from the built binary's --help
+# (a test fails when they drift).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${CARGO_TARGET_DIR:-target}/release/understudy"
+HELP="$("$BIN" --help)" python3 - <<'PY'
+import os, re
+text = open("README.md").read()
+block = "## Command-line reference\n\n```\n" + os.environ["HELP"] + "\n```\n"
+text = re.sub(r"## Command-line reference\n\n```\n.*?\n```\n", lambda _: block, text, flags=re.S)
+open("README.md", "w").write(text)
+PY
