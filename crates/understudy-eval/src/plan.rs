@@ -178,8 +178,8 @@ impl Plan {
         })
     }
 
-    /// Resolves names into a plan; `data_for` returns the data path of each pending task
-    /// (fetching built-in data when needed).
+    /// Resolves names into a plan; each pending task comes with the path of its data file
+    /// (built-in data already fetched). Every row is read and checked here.
     pub fn resolve(
         section: &EvalSection,
         default_model: &str,
