@@ -16,6 +16,8 @@ pub struct TaskScore {
     pub task: String,
     pub accuracy: Estimate,
     pub macro_f1: Option<f64>,
+    /// Per-class precision, recall and F1 (label tasks only).
+    pub classes: Vec<stats::ClassScore>,
     pub share_of_reference: Option<Estimate>,
     pub format_failures: usize,
     pub cached: usize,
@@ -120,13 +122,15 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
                 && golds
                     .iter()
                     .all(|g| g.chars().count() > 1 && g.parse::<f64>().is_err());
-            let macro_f1 = labelish.then(|| {
+            let per_class = labelish.then(|| {
                 let labels: Vec<String> = golds.iter().map(|s| s.to_string()).collect();
                 let gold: Vec<String> = these.iter().map(|c| c.gold.clone()).collect();
                 let predicted: Vec<Option<String>> =
                     these.iter().map(|c| c.parsed.clone()).collect();
-                stats::per_class(&gold, &predicted, &labels).1
+                stats::per_class(&gold, &predicted, &labels)
             });
+            let macro_f1 = per_class.as_ref().map(|(_, f)| *f);
+            let classes = per_class.map(|(c, _)| c).unwrap_or_default();
             let share = reference_key.as_ref().filter(|r| *r != key).and_then(|r| {
                 let reference_cells = cells_of(r, task);
                 if reference_cells.is_empty() {
@@ -142,6 +146,7 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
                 task: task.clone(),
                 accuracy: stats::bootstrap_mean(&scores),
                 macro_f1,
+                classes,
                 share_of_reference: share,
                 format_failures: these.iter().filter(|c| c.format_failure).count(),
                 cached: these.iter().filter(|c| c.cached).count(),
@@ -329,9 +334,25 @@ pub fn render_text(summary: &Summary) -> String {
         .flat_map(|r| {
             r.tasks.iter().filter_map(move |t| {
                 t.macro_f1.map(|f| {
+                    let classes: Vec<String> = t
+                        .classes
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} P {:.2} R {:.2} F1 {:.2} (n={})",
+                                c.label, c.precision, c.recall, c.f1, c.support
+                            )
+                        })
+                        .collect();
                     format!(
-                        "  {} {} {} · {}: macro-F1 {:.2}",
-                        r.model, r.strategy, r.format, t.task, f
+                        "  {} {} {} · {}: accuracy {}% · macro-F1 {:.2} · {}",
+                        r.model,
+                        r.strategy,
+                        r.format,
+                        t.task,
+                        pct(t.accuracy.value),
+                        f,
+                        classes.join(" · ")
                     )
                 })
             })
