@@ -32,6 +32,22 @@ pub enum Command {
     Runs(StoreArgs),
     /// Show the summary table of one stored run.
     Show(ShowArgs),
+    /// Write a run's report: HTML with charts, Markdown, JSON and CSV.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run id (see `understudy runs`); default: the latest.
+    pub run: Option<i64>,
+    /// Directory to write into (default: report/RUN).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Open the HTML report in a browser if one is available.
+    #[arg(long)]
+    pub open: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +88,9 @@ pub struct EvalArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the report (report/RUN/index.html and friends) when the run ends.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }

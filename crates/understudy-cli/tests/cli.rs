@@ -448,6 +448,27 @@ fn sigkilled_eval_resumes_with_exactly_one_cell_per_key() {
         .unwrap();
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["rows"].as_array().unwrap().len(), 4);
+
+    // The report of the same run: its JSON summary is what `show --json` printed.
+    let report_dir = dir.path().join("rep");
+    let out = understudy()
+        .args([
+            "report",
+            "1",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            report_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).trim().ends_with("index.html"));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["summary"], summary);
+    assert!(report_dir.join("report.md").exists() && report_dir.join("cells.csv").exists());
 }
 
 #[test]

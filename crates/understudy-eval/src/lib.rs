@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod error;
 pub mod plan;
+pub mod report;
 pub mod runner;
 pub mod scorer;
 pub mod stats;

@@ -21,6 +21,8 @@ pub struct TaskScore {
     pub share_of_reference: Option<Estimate>,
     pub format_failures: usize,
     pub cached: usize,
+    /// Median end-to-end latency per item on this task, in ms.
+    pub latency_p50_ms: f64,
 }
 
 /// One row: a model under a strategy and format.
@@ -31,6 +33,8 @@ pub struct Row {
     pub format: String,
     pub is_reference: bool,
     pub tasks: Vec<TaskScore>,
+    /// Score over every item of every task in the row, with a bootstrap CI over those items.
+    pub pooled: Estimate,
     pub latency_p50_ms: f64,
     pub latency_p95_ms: f64,
     pub ttft_p50_ms: f64,
@@ -150,6 +154,11 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
                 share_of_reference: share,
                 format_failures: these.iter().filter(|c| c.format_failure).count(),
                 cached: these.iter().filter(|c| c.cached).count(),
+                latency_p50_ms: {
+                    let mut t: Vec<f64> = these.iter().map(|c| c.total_ms).collect();
+                    t.sort_by(|a, b| a.total_cmp(b));
+                    stats::quantile(&t, 0.5)
+                },
             });
         }
         let all: Vec<&Cell> = cells
@@ -166,6 +175,7 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
             format: key.2.clone(),
             is_reference: reference_key.as_ref() == Some(key),
             tasks: task_scores,
+            pooled: stats::bootstrap_mean(&all.iter().map(|c| c.score).collect::<Vec<_>>()),
             latency_p50_ms: stats::quantile(&totals, 0.5),
             latency_p95_ms: stats::quantile(&totals, 0.95),
             ttft_p50_ms: stats::quantile(&ttfts, 0.5),

@@ -192,6 +192,9 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
     } else {
         output::data_line(&summary::render_text(&summary));
     }
+    if args.report {
+        super::runs::write_report(&store, outcome.run_id, None)?;
+    }
     if outcome.interrupted {
         bail!(
             "interrupted: everything done so far is saved in {}; rerun the same command to resume",

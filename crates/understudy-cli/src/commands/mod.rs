@@ -17,5 +17,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval::run(cli.config.as_deref(), args).await,
         Command::Runs(args) => runs::list(cli.config.as_deref(), args),
         Command::Show(args) => runs::show(cli.config.as_deref(), args),
+        Command::Report(args) => runs::report(cli.config.as_deref(), args),
     }
 }

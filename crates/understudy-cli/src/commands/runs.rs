@@ -7,7 +7,7 @@ use understudy_eval::store::Store;
 use understudy_eval::summary;
 
 use super::eval::{db_path, file_section};
-use crate::cli::{ShowArgs, StoreArgs};
+use crate::cli::{ReportArgs, ShowArgs, StoreArgs};
 use crate::output;
 use crate::setup;
 
@@ -64,15 +64,59 @@ pub fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn show(config_path: Option<&Path>, args: ShowArgs) -> Result<()> {
-    let store = open(config_path, &args.store)?;
-    let id = match args.run {
+fn run_id(store: &Store, requested: Option<i64>) -> Result<i64> {
+    Ok(match requested {
         Some(id) => id,
         None => match store.runs()?.last() {
             Some(run) => run.id,
             None => bail!("the store has no runs yet"),
         },
-    };
+    })
+}
+
+/// Writes the report of run `id` and prints where it is.
+pub fn write_report(store: &Store, id: i64, out: Option<&Path>) -> Result<std::path::PathBuf> {
+    let info = store.run(id)?;
+    let cells = store.cells(id)?;
+    let summary = summary::summarise(info, &cells);
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new("report").join(id.to_string()));
+    let written = understudy_eval::report::write(&summary, &cells, &dir)?;
+    output::note(&format!(
+        "report: {} (also {}, {}, {})",
+        written.html.display(),
+        written.markdown.display(),
+        written.json.display(),
+        written.csv.display()
+    ));
+    Ok(written.html)
+}
+
+pub fn report(config_path: Option<&Path>, args: ReportArgs) -> Result<()> {
+    let store = open(config_path, &args.store)?;
+    let id = run_id(&store, args.run)?;
+    let html = write_report(&store, id, args.out.as_deref())?;
+    output::data_line(&html.display().to_string());
+    if args.open {
+        let opened = ["xdg-open", "open", "sensible-browser"].iter().any(|cmd| {
+            std::process::Command::new(cmd)
+                .arg(&html)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .is_ok()
+        });
+        if !opened {
+            output::note("no browser opener found (xdg-open, open); open the file above yourself");
+        }
+    }
+    Ok(())
+}
+
+pub fn show(config_path: Option<&Path>, args: ShowArgs) -> Result<()> {
+    let store = open(config_path, &args.store)?;
+    let id = run_id(&store, args.run)?;
     let info = store.run(id)?;
     let cells = store.cells(id)?;
     let summary = summary::summarise(info, &cells);

@@ -1,0 +1,106 @@
+//! The self-contained HTML report: inline CSS and SVG, no scripts, no network.
+
+use std::fmt::Write;
+
+use super::aggregates::Extras;
+use super::charts::Chart;
+use super::svg::esc;
+use super::tables::{self, Table};
+use crate::summary::Summary;
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}\
+main{max-width:1180px;margin:0 auto;padding:16px 24px}\
+h1{font-size:24px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:15px}\
+figure{margin:16px 0;background:#fff;border:1px solid #e3e3e3;padding:8px}figure svg{max-width:100%;height:auto;display:block}\
+figcaption{font-size:12px;color:#555}\
+.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:12px;background:#fff}\
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}th{background:#f0f0f0}\
+pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #eee;padding:6px;font-size:11px}\
+details{margin:4px 0}summary{cursor:pointer}.meta{color:#555;font-size:13px}li{margin:4px 0}";
+
+fn table(out: &mut String, t: &Table) {
+    if t.rows.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<h3>{}</h3><div class=\"scroll\"><table><thead><tr>",
+        esc(&t.title)
+    );
+    for h in &t.header {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in &t.rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", esc(cell));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>");
+}
+
+pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[String]) -> String {
+    let run = &summary.run;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>understudy report — run {}</title><style>{CSS}</style></head><body><main>",
+        run.id
+    );
+    let _ = write!(
+        out,
+        "<h1>understudy report — run {}</h1><p class=\"meta\">{} · {} cells · created {}{} · scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items.</p>",
+        run.id,
+        esc(&run.status),
+        run.cells,
+        esc(&run.created_at),
+        summary.reference.as_ref().map(|r| format!(" · reference {}", esc(r))).unwrap_or_default()
+    );
+    out.push_str("<h2>Findings</h2><ul>");
+    for f in findings {
+        let _ = write!(out, "<li>{}</li>", esc(f));
+    }
+    out.push_str("</ul><h2>Charts</h2>");
+    for chart in charts {
+        let _ = write!(
+            out,
+            "<figure id=\"{}\">{}<figcaption>{}</figcaption></figure>",
+            esc(chart.file.trim_end_matches(".svg")),
+            chart.svg,
+            esc(&chart.title)
+        );
+    }
+    out.push_str("<h2>Tables</h2>");
+    table(&mut out, &tables::summary_table(summary));
+    table(&mut out, &tables::comparisons_table(summary));
+    table(&mut out, &tables::cot_table(extras));
+    table(&mut out, &tables::format_spread_table(extras));
+    table(&mut out, &tables::classes_table(summary));
+    for t in tables::confusion_tables(extras) {
+        table(&mut out, &t);
+    }
+    table(&mut out, &tables::format_failures_table(summary));
+    out.push_str("<h2>Wrong answers, with their prompts</h2>");
+    if extras.worst.is_empty() {
+        out.push_str("<p>No wrong answers.</p>");
+    }
+    for e in &extras.worst {
+        let _ = write!(
+            out,
+            "<details><summary>{} · {} · {} · {} · item {} — gold {}, read {}</summary><h3>Prompt</h3><pre>{}</pre><h3>Raw answer</h3><pre>{}</pre></details>",
+            esc(&e.model),
+            esc(&e.strategy),
+            esc(&e.format),
+            esc(&e.task),
+            esc(&e.item_id),
+            esc(&e.gold),
+            esc(e.parsed.as_deref().unwrap_or("nothing (format failure)")),
+            esc(&e.prompt),
+            esc(&e.answer)
+        );
+    }
+    out.push_str("</main></body></html>\n");
+    out
+}

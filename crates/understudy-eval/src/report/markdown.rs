@@ -1,0 +1,73 @@
+//! The Markdown report: the same tables and findings as the HTML, charts linked as SVG files.
+
+use std::fmt::Write;
+
+use super::aggregates::Extras;
+use super::charts::Chart;
+use super::tables::{self, Table};
+use crate::summary::Summary;
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn table(out: &mut String, t: &Table) {
+    if t.rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### {}\n", t.title);
+    let _ = writeln!(
+        out,
+        "| {} |",
+        t.header
+            .iter()
+            .map(|h| md_cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|{}", "---|".repeat(t.header.len()));
+    for row in &t.rows {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            row.iter()
+                .map(|c| md_cell(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    out.push('\n');
+}
+
+pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[String]) -> String {
+    let run = &summary.run;
+    let mut out = String::new();
+    let _ = writeln!(out, "# understudy report — run {}\n", run.id);
+    let _ = writeln!(
+        out,
+        "{} · {} cells · created {}{}. Scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items.\n",
+        run.status,
+        run.cells,
+        run.created_at,
+        summary.reference.as_ref().map(|r| format!(" · reference {r}")).unwrap_or_default()
+    );
+    out.push_str("## Findings\n\n");
+    for f in findings {
+        let _ = writeln!(out, "- {f}");
+    }
+    out.push_str("\n## Charts\n\n");
+    for c in charts {
+        let _ = writeln!(out, "![{}](charts/{})\n", c.title, c.file);
+    }
+    out.push_str("## Tables\n\n");
+    table(&mut out, &tables::summary_table(summary));
+    table(&mut out, &tables::comparisons_table(summary));
+    table(&mut out, &tables::cot_table(extras));
+    table(&mut out, &tables::format_spread_table(extras));
+    table(&mut out, &tables::classes_table(summary));
+    for t in tables::confusion_tables(extras) {
+        table(&mut out, &t);
+    }
+    table(&mut out, &tables::format_failures_table(summary));
+    out
+}

@@ -1,0 +1,297 @@
+//! The report's tables as plain rows of cells, shared by the HTML and Markdown writers so both
+//! print the same numbers with the same rounding.
+
+use super::aggregates::Extras;
+use crate::stats::Estimate;
+use crate::summary::Summary;
+
+/// A table: a title, a header and rows of text cells.
+pub struct Table {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A share or score as a percentage with one decimal.
+pub fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", x * 100.0)
+    } else {
+        "–".into()
+    }
+}
+
+/// "61.0% [43.0–78.0] n=40".
+pub fn estimate(e: &Estimate) -> String {
+    if !e.value.is_finite() {
+        return "–".into();
+    }
+    format!(
+        "{} [{:.1}–{:.1}] n={}",
+        pct(e.value),
+        e.low * 100.0,
+        e.high * 100.0,
+        e.n
+    )
+}
+
+pub fn summary_table(summary: &Summary) -> Table {
+    let tasks: Vec<String> = summary
+        .rows
+        .first()
+        .map(|r| r.tasks.iter().map(|t| t.task.clone()).collect())
+        .unwrap_or_default();
+    let mut header = vec!["model".to_string(), "strategy".into(), "format".into()];
+    for t in &tasks {
+        header.push(format!("{t} score [95% CI]"));
+        header.push(format!("{t} share of ref"));
+        header.push(format!("{t} FF"));
+    }
+    header.extend([
+        "p50 ms".to_string(),
+        "p95 ms".into(),
+        "TTFT p50 ms".into(),
+        "output tokens".into(),
+    ]);
+    let rows = summary
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![
+                if r.is_reference {
+                    format!("{} (reference)", r.model)
+                } else {
+                    r.model.clone()
+                },
+                r.strategy.clone(),
+                r.format.clone(),
+            ];
+            for t in &tasks {
+                match r.tasks.iter().find(|s| &s.task == t) {
+                    Some(s) => {
+                        cells.push(estimate(&s.accuracy));
+                        cells.push(
+                            s.share_of_reference
+                                .as_ref()
+                                .map(estimate)
+                                .unwrap_or_else(|| "–".into()),
+                        );
+                        cells.push(s.format_failures.to_string());
+                    }
+                    None => cells.extend(["–".to_string(), "–".into(), "–".into()]),
+                }
+            }
+            cells.extend([
+                format!("{:.0}", r.latency_p50_ms),
+                format!("{:.0}", r.latency_p95_ms),
+                format!("{:.0}", r.ttft_p50_ms),
+                format!("{:.1}", r.output_tokens_mean),
+            ]);
+            cells
+        })
+        .collect();
+    Table {
+        title: "Summary".into(),
+        header,
+        rows,
+    }
+}
+
+pub fn comparisons_table(summary: &Summary) -> Table {
+    Table {
+        title: "Paired comparisons (A − B on the same items)".into(),
+        header: ["task", "A", "B", "A − B", "95% CI", "p", "test", "n"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows: summary
+            .comparisons
+            .iter()
+            .map(|c| {
+                let d = &c.comparison.difference;
+                vec![
+                    c.task.clone(),
+                    c.a.clone(),
+                    c.b.clone(),
+                    format!("{:+.1} pp", d.value * 100.0),
+                    format!("[{:+.1}, {:+.1}]", d.low * 100.0, d.high * 100.0),
+                    format!("{:.3}", c.comparison.p_value),
+                    c.comparison.test.to_string(),
+                    d.n.to_string(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+pub fn classes_table(summary: &Summary) -> Table {
+    let mut rows = Vec::new();
+    for r in &summary.rows {
+        for t in &r.tasks {
+            if let Some(f1) = t.macro_f1 {
+                for c in &t.classes {
+                    rows.push(vec![
+                        r.model.clone(),
+                        r.strategy.clone(),
+                        r.format.clone(),
+                        t.task.clone(),
+                        c.label.clone(),
+                        format!("{:.2}", c.precision),
+                        format!("{:.2}", c.recall),
+                        format!("{:.2}", c.f1),
+                        c.support.to_string(),
+                        format!("{f1:.2}"),
+                    ]);
+                }
+            }
+        }
+    }
+    Table {
+        title: "Per-class precision, recall and F1 (classification tasks)".into(),
+        header: [
+            "model",
+            "strategy",
+            "format",
+            "task",
+            "class",
+            "precision",
+            "recall",
+            "F1",
+            "support",
+            "macro-F1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows,
+    }
+}
+
+pub fn format_failures_table(summary: &Summary) -> Table {
+    let mut rows = Vec::new();
+    for r in &summary.rows {
+        for t in &r.tasks {
+            let rate = if t.accuracy.n > 0 {
+                t.format_failures as f64 / t.accuracy.n as f64
+            } else {
+                f64::NAN
+            };
+            rows.push(vec![
+                r.model.clone(),
+                r.strategy.clone(),
+                r.format.clone(),
+                t.task.clone(),
+                t.format_failures.to_string(),
+                t.accuracy.n.to_string(),
+                pct(rate),
+            ]);
+        }
+    }
+    Table {
+        title: "Format failures (answers that could not be read)".into(),
+        header: [
+            "model", "strategy", "format", "task", "failures", "n", "rate",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows,
+    }
+}
+
+pub fn cot_table(extras: &Extras) -> Table {
+    Table {
+        title: "Chain-of-thought cost".into(),
+        header: [
+            "model",
+            "format",
+            "task",
+            "p50 latency ratio",
+            "mean latency ratio [95% CI]",
+            "score change [95% CI]",
+            "p",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: extras
+            .cot_cost
+            .iter()
+            .map(|c| {
+                let r = &c.mean_latency_ratio;
+                let d = &c.change.difference;
+                vec![
+                    c.model.clone(),
+                    c.format.clone(),
+                    c.task.clone(),
+                    format!("{:.2}x", c.latency_ratio),
+                    format!("{:.2}x [{:.2}, {:.2}]", r.value, r.low, r.high),
+                    format!(
+                        "{:+.1} pp [{:+.1}, {:+.1}]",
+                        d.value * 100.0,
+                        d.low * 100.0,
+                        d.high * 100.0
+                    ),
+                    format!("{:.3}", c.change.p_value),
+                ]
+            })
+            .collect(),
+    }
+}
+
+pub fn format_spread_table(extras: &Extras) -> Table {
+    Table {
+        title: "Format sensitivity".into(),
+        header: ["model", "strategy", "task", "scores by format", "spread"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows: extras
+            .format_spread
+            .iter()
+            .map(|s| {
+                vec![
+                    s.model.clone(),
+                    s.strategy.clone(),
+                    s.task.clone(),
+                    s.scores
+                        .iter()
+                        .map(|(f, v)| format!("{f} {}", pct(*v)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    format!("{:.1} pp", s.spread * 100.0),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Confusion matrices, one table each.
+pub fn confusion_tables(extras: &Extras) -> Vec<Table> {
+    extras
+        .confusion
+        .iter()
+        .map(|c| {
+            let mut header = vec!["gold \\ predicted".to_string()];
+            header.extend(c.labels.iter().cloned());
+            header.push("unreadable".into());
+            Table {
+                title: format!(
+                    "Confusion matrix — {} {} {} · {}",
+                    c.model, c.strategy, c.format, c.task
+                ),
+                header,
+                rows: c
+                    .labels
+                    .iter()
+                    .zip(&c.counts)
+                    .map(|(label, counts)| {
+                        let mut row = vec![label.clone()];
+                        row.extend(counts.iter().map(|n| n.to_string()));
+                        row
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
