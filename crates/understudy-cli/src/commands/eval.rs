@@ -239,6 +239,20 @@ impl RunObserver for BarObserver {
         if let Ok(slot) = self.bar.lock() {
             if let Some(bar) = slot.as_ref() {
                 bar.inc(1);
+                // Without a terminal the bar is hidden: say where we are every tenth of the run.
+                let total = bar.length().unwrap_or(0);
+                let step = (total / 10).max(1);
+                if bar.is_hidden() && (bar.position() % step == 0 || bar.position() == total) {
+                    output::note(&format!(
+                        "  {}/{} cells · running accuracy {:.0}% (n={}) · {} cached · {:.0} s elapsed",
+                        bar.position(),
+                        total,
+                        100.0 * tally.1 as f64 / tally.0 as f64,
+                        tally.0,
+                        tally.2,
+                        bar.elapsed().as_secs_f64()
+                    ));
+                }
                 bar.set_message(format!(
                     "running accuracy {:.0}% (n={}) · {} cached",
                     100.0 * tally.1 as f64 / tally.0 as f64,

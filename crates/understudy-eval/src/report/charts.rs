@@ -315,6 +315,47 @@ fn ladder_chart(extras: &Extras) -> Chart {
     }
 }
 
+fn ladder_latency_chart(extras: &Extras) -> Chart {
+    let bars: Vec<Bar> = extras
+        .ladder
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Bar {
+            group: format!("{} ({:.2}B)", r.model, r.params_billion),
+            label: format!("{} {} {}", r.model, r.strategy, r.format),
+            value: r.latency_p50_ms,
+            low: f64::NAN,
+            high: f64::NAN,
+            series: i,
+        })
+        .collect();
+    let note = if bars.len() < 2 {
+        "needs models of at least two known sizes (e.g. the default ladder)".to_string()
+    } else {
+        "median end-to-end latency per item, each model's first strategy and format, smallest first"
+            .to_string()
+    };
+    let svg = svg::bars(&Bars {
+        title: "Size ladder: latency vs parameters",
+        y_label: "p50 latency per item (ms)",
+        bars,
+        baseline: None,
+        tick_scale: 1.0,
+        legend: extras
+            .ladder
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.model.clone(), i))
+            .collect(),
+        note,
+    });
+    Chart {
+        file: "size-ladder-latency.svg".into(),
+        title: "Size ladder: latency".into(),
+        svg,
+    }
+}
+
 fn slug(text: &str) -> String {
     text.chars()
         .map(|c| {
@@ -346,5 +387,6 @@ pub fn all(summary: &Summary, extras: &Extras) -> Vec<Chart> {
     charts.push(share_chart(summary));
     charts.push(format_chart(extras));
     charts.push(ladder_chart(extras));
+    charts.push(ladder_latency_chart(extras));
     charts
 }

@@ -49,8 +49,8 @@ pub struct Scatter<'a> {
     pub note: String,
 }
 
-const W: f64 = 760.0;
-const H: f64 = 420.0;
+const W: f64 = 1000.0;
+const H: f64 = 460.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 200.0;
 const TOP: f64 = 40.0;
@@ -206,6 +206,7 @@ pub fn scatter(chart: &Scatter<'_>) -> String {
             path.join(" ")
         );
     }
+    let mut placed: Vec<(f64, f64, f64)> = Vec::new();
     for p in &chart.points {
         if !(p.x.is_finite() && p.x > 0.0 && p.y.is_finite()) {
             continue;
@@ -237,13 +238,30 @@ pub fn scatter(chart: &Scatter<'_>) -> String {
                 esc(&p.label)
             );
         }
-        let _ = write!(
-            out,
-            r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#333">{}</text>"##,
-            x + 8.0,
-            y - 6.0,
-            esc(short(&p.label, 28))
-        );
+        // Print the label only where it covers no label already printed (tooltips keep all).
+        let text = short(&p.short, 28);
+        let width = text.chars().count() as f64 * 5.6;
+        let candidates = [
+            (x + 8.0, y - 6.0),
+            (x + 8.0, y + 14.0),
+            (x - 8.0 - width, y - 6.0),
+            (x - 8.0 - width, y + 14.0),
+        ];
+        let free = candidates.into_iter().find(|&(lx, ly)| {
+            lx >= LEFT
+                && lx + width <= W - RIGHT + 8.0
+                && !placed
+                    .iter()
+                    .any(|&(px, py, pw)| lx < px + pw && px < lx + width && (ly - py).abs() < 11.0)
+        });
+        if let Some((lx, ly)) = free {
+            placed.push((lx, ly, width));
+            let _ = write!(
+                out,
+                r##"<text x="{lx:.1}" y="{ly:.1}" font-size="10" fill="#333">{}</text>"##,
+                esc(text)
+            );
+        }
     }
     // Legend.
     let lx = W - RIGHT + 16.0;
