@@ -34,6 +34,21 @@ pub enum Command {
     Show(ShowArgs),
     /// Write a run's report: HTML with charts, Markdown, JSON and CSV.
     Report(ReportArgs),
+    /// Serve models and profiles through an OpenAI-compatible API.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: [serve] listen, else 127.0.0.1:8080).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// Allow a non-loopback address without API keys.
+    #[arg(long)]
+    pub allow_public: bool,
+    /// Inference threads for embedded models (default: all cores).
+    #[arg(long)]
+    pub threads: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -537,3 +537,78 @@ fn eval_bad_names_stop_before_any_call() {
         text(&out.stderr)
     );
 }
+
+fn openai_python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("UNDERSTUDY_OPENAI_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let default = home().join("openai-client-venv-3.51.0/bin/python");
+    default.exists().then_some(default)
+}
+
+#[test]
+fn official_openai_client_works_against_serve() {
+    let Some(python) = openai_python() else {
+        assert!(
+            std::env::var_os("UNDERSTUDY_REQUIRE_OPENAI").is_none(),
+            "UNDERSTUDY_REQUIRE_OPENAI is set but the openai package is not installed (scripts/setup-openai-client.sh)"
+        );
+        eprintln!("skipping: run scripts/setup-openai-client.sh to install the openai package");
+        return;
+    };
+    ensure_small_model();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("understudy.toml");
+    std::fs::write(
+        &config,
+        "[serve]\napi_keys_env = [\"UNDERSTUDY_TEST_KEY\"]\n\n[profiles.support-bot]\nmodel = \"smollm2-135m\"\nsystem = \"You are a concise assistant for {{ product }}.\"\nvars = { product = \"Acme\" }\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_understudy"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--threads",
+            "2",
+        ])
+        .env("UNDERSTUDY_HOME", home())
+        .env("UNDERSTUDY_TEST_KEY", "sk-e2e")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openai_client.py");
+    let out = std::process::Command::new(python)
+        .args([script, &format!("http://127.0.0.1:{port}/v1"), "sk-e2e"])
+        .output()
+        .unwrap();
+    // SIGTERM: the server stops accepting and exits cleanly.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let status = server.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("openai client: ok"));
+    assert!(
+        status.success(),
+        "serve exited with {status:?} after SIGTERM"
+    );
+}

@@ -50,6 +50,9 @@ struct RawConfig {
     models: BTreeMap<String, RawModel>,
     /// The `[eval]` table: checked strictly by the eval crate, which owns its keys.
     eval: Option<toml::Table>,
+    /// The `[serve]` table and `[profiles.*]`: checked strictly by the serve crate.
+    serve: Option<toml::Table>,
+    profiles: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +124,10 @@ pub struct Config {
     pub models: BTreeMap<String, ModelTarget>,
     /// The raw `[eval]` table, if the file has one.
     pub eval: Option<toml::Table>,
+    /// The raw `[serve]` table, if any.
+    pub serve: Option<toml::Table>,
+    /// The raw `[profiles]` table, if any.
+    pub profiles: Option<toml::Table>,
 }
 
 impl Default for Config {
@@ -134,6 +141,8 @@ impl Default for Config {
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
             eval: None,
+            serve: None,
+            profiles: None,
         }
     }
 }
@@ -298,6 +307,8 @@ fn resolve(
         backends,
         models,
         eval: raw.eval,
+        serve: raw.serve,
+        profiles: raw.profiles,
     })
 }
 

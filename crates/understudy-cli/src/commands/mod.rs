@@ -4,6 +4,7 @@ mod chat;
 mod eval;
 mod models;
 mod runs;
+mod serve;
 
 use anyhow::Result;
 
@@ -18,5 +19,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Runs(args) => runs::list(cli.config.as_deref(), args),
         Command::Show(args) => runs::show(cli.config.as_deref(), args),
         Command::Report(args) => runs::report(cli.config.as_deref(), args),
+        Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
     }
 }

@@ -1,0 +1,96 @@
+//! `understudy serve`: loads profiles and keys from the config, checks every profile's model,
+//! then serves the OpenAI-compatible API until Ctrl-C or SIGTERM (in-flight requests finish).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+use understudy_backend::Backend;
+use understudy_serve::config::{listen_addr, ServeSection, DEFAULT_LISTEN};
+use understudy_serve::{profile, AppState, DEFAULT_BODY_LIMIT};
+
+use crate::cli::ServeArgs;
+use crate::output;
+use crate::setup::{self, EmbeddedOverrides};
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    output::note("shutting down: finishing in-flight requests");
+}
+
+pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
+    let config = setup::load_config(config_path)?;
+    let source = config
+        .source
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<no config file>"));
+    let section = match &config.serve {
+        Some(t) => ServeSection::parse(t.clone(), &source)?,
+        None => ServeSection::default(),
+    };
+    let profiles = match &config.profiles {
+        Some(t) => profile::parse_profiles(t.clone(), &source)?,
+        None => Default::default(),
+    };
+    let keys = section.keys(&|v| std::env::var(v).ok())?;
+    let listen = args
+        .listen
+        .clone()
+        .or(section.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let addr = listen_addr(
+        &listen,
+        !keys.is_empty(),
+        args.allow_public || section.allow_public,
+    )?;
+    let router = Arc::new(setup::build_router(
+        &config,
+        &EmbeddedOverrides {
+            threads: args.threads,
+            chat_template: None,
+        },
+    )?);
+    for p in profiles.values() {
+        router
+            .check_model(&p.model)
+            .await
+            .map_err(|e| anyhow::anyhow!("profile {}: model {}: {e}", p.name, p.model))?;
+    }
+    let n_profiles = profiles.len();
+    let auth = if keys.is_empty() {
+        "no API keys (localhost only)"
+    } else {
+        "API keys required"
+    };
+    let state = Arc::new(AppState::new(
+        router as Arc<dyn Backend>,
+        profiles,
+        keys,
+        section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
+    ));
+    let default_model = config.default_model.clone();
+    understudy_serve::serve(addr, state, shutdown_signal(), move |local| {
+        output::note(&format!(
+            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {auth} · default model {default_model}"
+        ));
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Bearer-key authentication for `/v1/*`, compared in constant time; keys are never logged.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// True when `presented` equals one of `keys`, checking every key without an early exit.
+pub fn key_matches(keys: &[String], presented: &str) -> bool {
+    keys.iter().fold(false, |found, key| {
+        let same_len = key.len() == presented.len();
+        let equal = same_len && bool::from(key.as_bytes().ct_eq(presented.as_bytes()));
+        found | equal
+    })
+}
+
+pub async fn require_key(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.api_keys.is_empty() {
+        return next.run(request).await;
+    }
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if key_matches(&state.api_keys, presented) {
+        next.run(request).await
+    } else {
+        ApiError::unauthorized().into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_exactly() {
+        let keys = vec!["sk-one".to_string(), "sk-two".to_string()];
+        assert!(key_matches(&keys, "sk-two"));
+        assert!(!key_matches(&keys, "sk-tw"));
+        assert!(!key_matches(&keys, ""));
+        assert!(!key_matches(&[], "sk-one"));
+    }
+}

@@ -1,0 +1,83 @@
+//! The `[serve]` table: where to listen, API keys (inline, from environment variables or a file),
+//! the body limit, and whether an unauthenticated gateway may listen beyond localhost.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::ServeError;
+
+/// Where the gateway listens when nothing else is said.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    /// Environment variables holding keys (one key each).
+    #[serde(default)]
+    pub api_keys_env: Vec<String>,
+    /// A file with one key per line.
+    pub api_keys_file: Option<PathBuf>,
+    pub body_limit_bytes: Option<usize>,
+    /// Allow listening on a non-loopback address without API keys.
+    #[serde(default)]
+    pub allow_public: bool,
+}
+
+impl ServeSection {
+    pub fn parse(table: toml::Table, source: &Path) -> Result<Self, ServeError> {
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            ServeError::Config(format!(
+                "{}: key `serve.{}`: {}",
+                source.display(),
+                e.path(),
+                e.inner()
+            ))
+        })
+    }
+
+    /// Every configured key; an unset variable or unreadable file is an error naming it.
+    pub fn keys(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ServeError> {
+        let mut keys = self.api_keys.clone();
+        for var in &self.api_keys_env {
+            keys.push(env(var).filter(|k| !k.is_empty()).ok_or_else(|| {
+                ServeError::Config(format!("serve.api_keys_env: {var} is not set"))
+            })?);
+        }
+        if let Some(file) = &self.api_keys_file {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                ServeError::Config(format!("serve.api_keys_file {}: {e}", file.display()))
+            })?;
+            keys.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+        }
+        Ok(keys)
+    }
+}
+
+/// Parses the listen address and refuses an open, unauthenticated public gateway.
+pub fn listen_addr(
+    text: &str,
+    has_keys: bool,
+    allow_public: bool,
+) -> Result<SocketAddr, ServeError> {
+    let addr: SocketAddr = text.parse().map_err(|e| {
+        ServeError::Config(format!(
+            "listen address {text:?}: {e} (expected host:port, e.g. 127.0.0.1:8080)"
+        ))
+    })?;
+    if !addr.ip().is_loopback() && !has_keys && !allow_public {
+        return Err(ServeError::Config(format!(
+            "refusing to listen on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file, or pass --allow-public to accept unauthenticated requests from the network"
+        )));
+    }
+    Ok(addr)
+}

@@ -1,0 +1,169 @@
+//! Request handlers: `/health`, `/v1/models`, `/v1/chat/completions` (unary and streaming).
+//! Profiles are applied here; wire parsing, errors and SSE framing live in their own modules.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use understudy_backend::Backend;
+use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
+
+use crate::error::ApiError;
+use crate::profile::{split_cot, CotPolicy, Profile, ReasoningPolicy};
+use crate::{stream, wire, AppState};
+
+pub async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub async fn models(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut data: Vec<serde_json::Value> = state
+        .profiles
+        .values()
+        .map(|p| serde_json::json!({"id": p.name, "object": "model", "created": 0, "owned_by": format!("profile of {}", p.model)}))
+        .collect();
+    for m in state.backend.list_models().await.map_err(ApiError::from)? {
+        data.push(
+            serde_json::json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.backend}),
+        );
+    }
+    Ok(Json(serde_json::json!({"object": "list", "data": data})))
+}
+
+/// The profile a model name refers to, if any.
+fn profile_for<'s>(state: &'s AppState, model: &str) -> Option<&'s Profile> {
+    state.profiles.get(model)
+}
+
+fn validate(request: ChatRequest) -> Result<ValidChatRequest, ApiError> {
+    request.validate().map_err(|e| {
+        let text = e.to_string();
+        let param = text.split('`').nth(1).map(str::to_string);
+        ApiError::invalid(text, param)
+    })
+}
+
+pub async fn chat_completions(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    match chat(state, body).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::warn!(status = err.status.as_u16(), "{}", err.message);
+            err.into_response()
+        }
+    }
+}
+
+async fn chat(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
+    let bytes = to_bytes(body, state.body_limit)
+        .await
+        .map_err(|_| ApiError::too_large(state.body_limit))?;
+    let parsed = wire::parse(&bytes)?;
+    let client_model = parsed.request.model.clone();
+    let profile = profile_for(&state, &client_model).cloned();
+    let request = match &profile {
+        Some(p) => p.apply(parsed.request),
+        None => parsed.request,
+    };
+    let valid = validate(request)?;
+    let id = format!(
+        "chatcmpl-{:x}{:06x}",
+        now_secs(),
+        state.next_id.fetch_add(1, Ordering::Relaxed)
+    );
+    if parsed.stream {
+        let events = state
+            .backend
+            .chat_stream(valid)
+            .await
+            .map_err(ApiError::from)?;
+        return Ok(
+            stream::sse(events, id, client_model, profile, parsed.include_usage).into_response(),
+        );
+    }
+    let response = complete(state.backend.as_ref(), valid, profile.as_ref()).await?;
+    Ok(Json(unary_body(&id, &client_model, &response)).into_response())
+}
+
+/// Runs a unary request and applies the profile's output policies.
+async fn complete(
+    backend: &dyn Backend,
+    request: ValidChatRequest,
+    profile: Option<&Profile>,
+) -> Result<ChatResponse, ApiError> {
+    let mut response = backend
+        .chat(request.clone())
+        .await
+        .map_err(ApiError::from)?;
+    let Some(profile) = profile else {
+        return Ok(response);
+    };
+    if profile.json {
+        if let Err(err) = serde_json::from_str::<serde_json::Value>(&response.answer) {
+            // One retry, telling the model what was wrong.
+            let mut retry = request;
+            retry
+                .messages
+                .push(ChatMessage::assistant(response.answer.clone()));
+            retry.messages.push(ChatMessage::user(format!(
+                "That was not valid JSON ({err}). Reply with only valid JSON."
+            )));
+            response = backend.chat(retry).await.map_err(ApiError::from)?;
+            if serde_json::from_str::<serde_json::Value>(&response.answer).is_err() {
+                return Err(ApiError {
+                    status: axum::http::StatusCode::BAD_GATEWAY,
+                    message: format!("profile {} requires JSON and the model did not produce valid JSON after one retry", profile.name),
+                    kind: "server_error",
+                    param: None,
+                    code: Some("invalid_json_output"),
+                });
+            }
+        }
+    }
+    if profile.cot == CotPolicy::On {
+        let (reasoning, answer) = split_cot(&response.answer);
+        response.answer = answer;
+        if let Some(r) = reasoning {
+            response.reasoning = Some(match response.reasoning.take() {
+                Some(prev) => format!("{prev}\n\n{r}"),
+                None => r,
+            });
+        }
+    }
+    if profile.reasoning == ReasoningPolicy::Strip {
+        response.reasoning = None;
+    }
+    Ok(response)
+}
+
+fn unary_body(id: &str, model: &str, r: &ChatResponse) -> serde_json::Value {
+    let mut message = serde_json::json!({"role": "assistant", "content": r.answer});
+    if let Some(reasoning) = &r.reasoning {
+        message["reasoning_content"] = serde_json::Value::String(reasoning.clone());
+    }
+    serde_json::json!({
+        "id": id,
+        "object": "chat.completion",
+        "created": now_secs(),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason.as_openai()}],
+        "usage": {
+            "prompt_tokens": r.usage.prompt_tokens,
+            "completion_tokens": r.usage.completion_tokens,
+            "total_tokens": r.usage.total_tokens(),
+        },
+        "timing": r.timing,
+    })
+}

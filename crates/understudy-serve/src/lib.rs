@@ -1,0 +1,91 @@
+//! `understudy serve`: an OpenAI-compatible gateway (axum) that applies profiles — system prompt,
+//! few-shot examples, chain-of-thought and reasoning policy, JSON requirement — in front of any
+//! backend. `router(state)` is the whole app, so tests drive it in-process.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod profile;
+pub mod stream;
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use understudy_backend::Backend;
+
+pub use error::{ApiError, ServeError};
+pub use profile::Profile;
+
+/// Largest request body accepted when the config sets none (4 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub backend: Arc<dyn Backend>,
+    pub profiles: BTreeMap<String, Profile>,
+    /// Accepted bearer keys; empty means no authentication.
+    pub api_keys: Vec<String>,
+    pub body_limit: usize,
+    pub(crate) next_id: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        profiles: BTreeMap<String, Profile>,
+        api_keys: Vec<String>,
+        body_limit: usize,
+    ) -> Self {
+        Self {
+            backend,
+            profiles,
+            api_keys,
+            body_limit,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+/// The gateway's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/chat/completions", post(handlers::chat_completions))
+        .route("/v1/models", get(handlers::models))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    Router::new()
+        .route("/health", get(handlers::health))
+        .merge(v1)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+pub async fn serve(
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(ServeError::Server)?;
+    on_listening(local);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServeError::Server)
+}

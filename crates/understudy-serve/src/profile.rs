@@ -1,0 +1,274 @@
+//! Profiles: named models clients can call that wrap a backend model with a system prompt
+//! (minijinja template with variables), few-shot examples, a chain-of-thought policy, a reasoning
+//! policy, a JSON requirement and default sampling. Parsed strictly from `[profiles.NAME]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
+use understudy_eval::strategy::FINAL_ANSWER_MARKER;
+
+use crate::error::ServeError;
+
+/// Chain-of-thought policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CotPolicy {
+    #[default]
+    Off,
+    On,
+}
+
+/// What happens to reasoning text (from `<think>`, `reasoning_content` or chain-of-thought).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningPolicy {
+    /// Returned apart from the answer as `reasoning_content`.
+    #[default]
+    Return,
+    /// Dropped.
+    Strip,
+}
+
+/// One few-shot example.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub user: String,
+    pub assistant: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    model: String,
+    system: Option<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, String>,
+    #[serde(default)]
+    few_shot: Vec<Example>,
+    few_shot_file: Option<PathBuf>,
+    #[serde(default)]
+    cot: CotPolicy,
+    #[serde(default)]
+    reasoning: ReasoningPolicy,
+    #[serde(default)]
+    json: bool,
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    max_tokens: Option<u32>,
+    thinking: Option<bool>,
+}
+
+/// A resolved profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub model: String,
+    pub system: Option<String>,
+    pub few_shot: Vec<Example>,
+    pub cot: CotPolicy,
+    pub reasoning: ReasoningPolicy,
+    pub json: bool,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub thinking: Option<bool>,
+}
+
+/// The instruction appended to the last user turn when chain-of-thought is on.
+pub fn cot_instruction() -> String {
+    format!(
+        "\n\nThink step by step, then write the final line as \"{FINAL_ANSWER_MARKER} <answer>\"."
+    )
+}
+
+/// Parses `[profiles]` from the config file at `source` (paths are relative to it).
+pub fn parse_profiles(
+    table: toml::Table,
+    source: &Path,
+) -> Result<BTreeMap<String, Profile>, ServeError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in table {
+        let raw: RawProfile = serde_path_to_error::deserialize(value).map_err(|e| {
+            ServeError::Config(format!(
+                "{}: key `profiles.{name}.{}`: {}",
+                source.display(),
+                e.path(),
+                e.inner()
+            ))
+        })?;
+        let mut few_shot = raw.few_shot;
+        if let Some(file) = raw.few_shot_file {
+            let path = if file.is_absolute() {
+                file
+            } else {
+                source.parent().unwrap_or(Path::new(".")).join(file)
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ServeError::Config(format!(
+                    "profiles.{name}.few_shot_file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let example: Example = serde_json::from_str(line).map_err(|e| {
+                    ServeError::Config(format!(
+                        "{}:{}: expected {{\"user\": …, \"assistant\": …}}: {e}",
+                        path.display(),
+                        i + 1
+                    ))
+                })?;
+                few_shot.push(example);
+            }
+        }
+        let system = match raw.system {
+            Some(template) => {
+                let mut env = minijinja::Environment::new();
+                env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+                let rendered = env
+                    .render_str(&template, &raw.vars)
+                    .map_err(|e| ServeError::Config(format!("profiles.{name}.system: {e}")))?;
+                Some(rendered)
+            }
+            None => None,
+        };
+        out.insert(
+            name.clone(),
+            Profile {
+                name,
+                model: raw.model,
+                system,
+                few_shot,
+                cot: raw.cot,
+                reasoning: raw.reasoning,
+                json: raw.json,
+                temperature: raw.temperature,
+                top_p: raw.top_p,
+                max_tokens: raw.max_tokens,
+                thinking: raw.thinking,
+            },
+        );
+    }
+    Ok(out)
+}
+
+impl Profile {
+    /// Rewrites a client request: the backend model, the system prompt (the profile's first,
+    /// then the client's), few-shot turns, the chain-of-thought instruction and defaults for
+    /// whatever the client left unset.
+    pub fn apply(&self, mut request: ChatRequest) -> ChatRequest {
+        request.model = self.model.clone();
+        let client_system: Vec<String> = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .map(|m| m.content.clone())
+            .collect();
+        let turns: Vec<ChatMessage> = request
+            .messages
+            .into_iter()
+            .filter(|m| m.role != Role::System)
+            .collect();
+        let mut system_parts: Vec<String> = self.system.iter().cloned().collect();
+        system_parts.extend(client_system);
+        let mut messages = Vec::new();
+        if !system_parts.is_empty() {
+            messages.push(ChatMessage::system(system_parts.join("\n\n")));
+        }
+        for example in &self.few_shot {
+            messages.push(ChatMessage::user(example.user.clone()));
+            messages.push(ChatMessage::assistant(example.assistant.clone()));
+        }
+        messages.extend(turns);
+        if self.cot == CotPolicy::On {
+            if let Some(last) = messages.iter_mut().rev().find(|m| m.role == Role::User) {
+                last.content.push_str(&cot_instruction());
+            }
+        }
+        request.messages = messages;
+        request.temperature = request.temperature.or(self.temperature);
+        request.top_p = request.top_p.or(self.top_p);
+        request.max_tokens = request.max_tokens.or(self.max_tokens);
+        request.thinking = request.thinking.or(self.thinking);
+        if self.json && request.response_format == ResponseFormat::Text {
+            request.response_format = ResponseFormat::JsonObject;
+        }
+        request
+    }
+}
+
+/// Splits a chain-of-thought answer at the last final-answer marker into (reasoning, answer);
+/// without a marker the whole text is the answer.
+pub fn split_cot(text: &str) -> (Option<String>, String) {
+    match text.rfind(FINAL_ANSWER_MARKER) {
+        Some(at) => (
+            Some(text[..at].trim().to_string()).filter(|r| !r.is_empty()),
+            text[at + FINAL_ANSWER_MARKER.len()..].trim().to_string(),
+        ),
+        None => (None, text.trim().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profiles(text: &str) -> Result<BTreeMap<String, Profile>, ServeError> {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        parse_profiles(
+            table["profiles"].as_table().unwrap().clone(),
+            Path::new("u.toml"),
+        )
+    }
+
+    #[test]
+    fn profile_wraps_the_request() {
+        let p = profiles(
+            "[profiles.bot]\nmodel = \"m\"\nsystem = \"You help with {{ product }}.\"\nvars = { product = \"Acme\" }\ncot = \"on\"\ntemperature = 0.3\nfew_shot = [{ user = \"hi\", assistant = \"hello\" }]\n",
+        )
+        .unwrap();
+        let bot = &p["bot"];
+        let req = bot.apply(ChatRequest::new(
+            "bot",
+            vec![ChatMessage::system("Be brief."), ChatMessage::user("q")],
+        ));
+        assert_eq!(req.model, "m");
+        assert_eq!(req.messages[0].content, "You help with Acme.\n\nBe brief.");
+        assert_eq!(req.messages[1].content, "hi");
+        assert!(
+            req.messages[3].content.starts_with("q")
+                && req.messages[3].content.contains(FINAL_ANSWER_MARKER)
+        );
+        assert_eq!(req.temperature, Some(0.3));
+    }
+
+    #[test]
+    fn unknown_profile_key_is_named() {
+        let err = profiles("[profiles.bot]\nmodel = \"m\"\nsytem = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("profiles.bot") && err.contains("sytem"),
+            "{err}"
+        );
+        let err = profiles("[profiles.bot]\nmodel = \"m\"\nsystem = \"{{ missing }}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("profiles.bot.system"), "{err}");
+    }
+
+    #[test]
+    fn cot_answers_split_at_the_marker() {
+        assert_eq!(
+            split_cot("2+2 is 4.\nFinal answer: 4"),
+            (Some("2+2 is 4.".into()), "4".into())
+        );
+        assert_eq!(split_cot("just 4"), (None, "just 4".into()));
+    }
+}
