@@ -26,6 +26,19 @@ pub struct ServeSection {
     /// Allow listening on a non-loopback address without API keys.
     #[serde(default)]
     pub allow_public: bool,
+    /// Extra attempts per model on retryable errors (default 2).
+    pub retries: Option<u32>,
+    /// First retry delay in ms, doubling each time (default 100).
+    pub backoff_ms: Option<u64>,
+    /// Longest wait for a model's first token before falling back (default: none).
+    pub first_byte_timeout_ms: Option<u64>,
+    /// Ordered fallback models per model name: `fallback = { big = ["medium", "small"] }`.
+    #[serde(default)]
+    pub fallback: std::collections::BTreeMap<String, Vec<String>>,
+    /// Consecutive failures that open a model's circuit (default 5).
+    pub breaker_failures: Option<u32>,
+    /// Seconds an open circuit refuses calls (default 30).
+    pub breaker_cooldown_secs: Option<u64>,
 }
 
 impl ServeSection {
@@ -60,6 +73,29 @@ impl ServeSection {
             );
         }
         Ok(keys)
+    }
+}
+
+impl ServeSection {
+    /// The failure-handling policy this section describes.
+    pub fn policy(&self) -> crate::resilience::Policy {
+        let d = crate::resilience::Policy::default();
+        crate::resilience::Policy {
+            retries: self.retries.unwrap_or(d.retries),
+            backoff: self
+                .backoff_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(d.backoff),
+            first_byte_deadline: self
+                .first_byte_timeout_ms
+                .map(std::time::Duration::from_millis),
+            fallback: self.fallback.clone(),
+            breaker_failures: self.breaker_failures.unwrap_or(d.breaker_failures).max(1),
+            breaker_cooldown: self
+                .breaker_cooldown_secs
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(d.breaker_cooldown),
+        }
     }
 }
 

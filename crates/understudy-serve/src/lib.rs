@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod profile;
+pub mod resilience;
 pub mod stream;
 pub mod wire;
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use understudy_backend::Backend;
 use understudy_serve::config::{listen_addr, ServeSection, DEFAULT_LISTEN};
+use understudy_serve::resilience::Resilient;
 use understudy_serve::{profile, AppState, DEFAULT_BODY_LIMIT};
 
 use crate::cli::ServeArgs;
@@ -79,8 +80,17 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     } else {
         "API keys required"
     };
+    for (model, fallbacks) in &section.fallback {
+        for fallback in fallbacks {
+            router
+                .check_model(fallback)
+                .await
+                .map_err(|e| anyhow::anyhow!("serve.fallback.{model}: {fallback}: {e}"))?;
+        }
+    }
+    let resilient = Resilient::new(router as Arc<dyn Backend>, section.policy());
     let state = Arc::new(AppState::new(
-        router as Arc<dyn Backend>,
+        Arc::new(resilient) as Arc<dyn Backend>,
         profiles,
         keys,
         section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
