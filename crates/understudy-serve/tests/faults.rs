@@ -178,7 +178,7 @@ async fn a_connection_lost_mid_stream_ends_with_an_error_event() {
     let last = body
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
-        .last()
+        .next_back()
         .unwrap();
     let error: serde_json::Value = serde_json::from_str(last).unwrap();
     assert!(
