@@ -23,6 +23,8 @@ pub struct ServeSection {
     /// A file with one key per line.
     pub api_keys_file: Option<PathBuf>,
     pub body_limit_bytes: Option<usize>,
+    /// Requests per model answered or queued at once; more get 429 (default 64).
+    pub max_queue: Option<usize>,
     /// Allow listening on a non-loopback address without API keys.
     #[serde(default)]
     pub allow_public: bool,

@@ -59,6 +59,15 @@ impl ApiError {
             code: Some("model_not_found"),
         }
     }
+    pub fn overloaded(model: &str, limit: usize) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!("{model} is overloaded: {limit} requests are already answered or queued; retry shortly"),
+            kind: "overloaded_error",
+            param: None,
+            code: Some("overloaded"),
+        }
+    }
     pub fn too_large(limit: usize) -> Self {
         Self {
             status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -107,6 +116,13 @@ impl From<BackendError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }

@@ -13,8 +13,19 @@ use understudy_backend::Backend;
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use crate::error::ApiError;
+use crate::metrics::RequestGuard;
 use crate::profile::{split_cot, CotPolicy, Profile, ReasoningPolicy};
 use crate::{stream, wire, AppState};
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+}
 
 pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
@@ -72,7 +83,25 @@ async fn chat(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
         .map_err(|_| ApiError::too_large(state.body_limit))?;
     let parsed = wire::parse(&bytes)?;
     let client_model = parsed.request.model.clone();
-    let profile = profile_for(&state, &client_model).cloned();
+    let mut guard = RequestGuard::new(state.metrics.clone(), &client_model);
+    let result = answer(&state, parsed, &client_model, &mut guard).await;
+    match &result {
+        Ok(_) => {}
+        Err(err) => guard.fail(err.status.as_u16(), err.kind),
+    }
+    result
+}
+
+async fn answer(
+    state: &Arc<AppState>,
+    parsed: wire::Parsed,
+    client_model: &str,
+    guard: &mut RequestGuard,
+) -> Result<Response, ApiError> {
+    if state.metrics.in_flight(client_model) > state.max_queue as i64 {
+        return Err(ApiError::overloaded(client_model, state.max_queue));
+    }
+    let profile = profile_for(state, client_model).cloned();
     let request = match &profile {
         Some(p) => p.apply(parsed.request),
         None => parsed.request,
@@ -89,12 +118,25 @@ async fn chat(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
             .chat_stream(valid)
             .await
             .map_err(ApiError::from)?;
-        return Ok(
-            stream::sse(events, id, client_model, profile, parsed.include_usage).into_response(),
-        );
+        // The guard moves into the stream and records the request when the stream ends.
+        let owned = std::mem::replace(guard, RequestGuard::detached());
+        return Ok(stream::sse(
+            events,
+            id,
+            client_model.to_string(),
+            profile,
+            parsed.include_usage,
+            owned,
+        )
+        .into_response());
     }
     let response = complete(state.backend.as_ref(), valid, profile.as_ref()).await?;
-    Ok(Json(unary_body(&id, &client_model, &response)).into_response())
+    guard.ttft_s = Some(response.timing.ttft_ms / 1000.0);
+    guard.tokens = Some((
+        response.usage.prompt_tokens,
+        response.usage.completion_tokens,
+    ));
+    Ok(Json(unary_body(&id, client_model, &response)).into_response())
 }
 
 /// Runs a unary request and applies the profile's output policies.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod metrics;
 pub mod profile;
 pub mod resilience;
 pub mod stream;
@@ -27,6 +28,9 @@ pub use profile::Profile;
 /// Largest request body accepted when the config sets none (4 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Requests per model answered or queued at once when the config sets no limit.
+pub const DEFAULT_MAX_QUEUE: usize = 64;
+
 /// Everything the handlers share.
 pub struct AppState {
     pub backend: Arc<dyn Backend>,
@@ -34,6 +38,9 @@ pub struct AppState {
     /// Accepted bearer keys; empty means no authentication.
     pub api_keys: Vec<String>,
     pub body_limit: usize,
+    /// Most requests per model answered or waiting at once; more get 429 `overloaded`.
+    pub max_queue: usize,
+    pub metrics: Arc<metrics::Metrics>,
     pub(crate) next_id: AtomicU64,
 }
 
@@ -49,8 +56,16 @@ impl AppState {
             profiles,
             api_keys,
             body_limit,
+            max_queue: DEFAULT_MAX_QUEUE,
+            metrics: Arc::new(metrics::Metrics::default()),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Sets the per-model admission limit.
+    pub fn with_max_queue(mut self, max_queue: usize) -> Self {
+        self.max_queue = max_queue.max(1);
+        self
     }
 }
 
@@ -65,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     Router::new()
         .route("/health", get(handlers::health))
+        .route("/metrics", get(handlers::metrics))
         .merge(v1)
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

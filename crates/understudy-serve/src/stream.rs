@@ -13,6 +13,7 @@ use understudy_eval::strategy::FINAL_ANSWER_MARKER;
 
 use crate::error::ApiError;
 use crate::handlers::now_secs;
+use crate::metrics::RequestGuard;
 use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
 
 /// Routes chain-of-thought text: reasoning until the marker, answer after it.
@@ -88,6 +89,7 @@ pub fn sse(
     model: String,
     profile: Option<Profile>,
     include_usage: bool,
+    mut guard: RequestGuard,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let strip = profile
         .as_ref()
@@ -129,6 +131,8 @@ pub fn sse(
             },
             Ok(StreamEvent::Delta(d)) => to_event(d, &mut out),
             Ok(StreamEvent::End(end)) => {
+                guard.ttft_s = Some(end.timing.ttft_ms / 1000.0);
+                guard.tokens = Some((end.usage.prompt_tokens, end.usage.completion_tokens));
                 if let Some(router) = cot.as_mut() {
                     router.finish().into_iter().for_each(|d| to_event(d, &mut out));
                 }
@@ -146,7 +150,9 @@ pub fn sse(
                 finished = true;
             }
             Err(err) => {
-                out.push(Event::default().data(ApiError::from(err).body().to_string()));
+                let api = ApiError::from(err);
+                guard.fail(api.status.as_u16(), api.kind);
+                out.push(Event::default().data(api.body().to_string()));
                 finished = true;
             }
         }

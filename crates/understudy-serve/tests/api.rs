@@ -293,5 +293,97 @@ async fn models_lists_profiles_and_backend_models() {
         .map(|m| m["id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&"bot") && ids.contains(&"echo"), "{ids:?}");
-    let _ = BTreeMap::<String, String>::new();
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_429_with_retry_after() {
+    let st = Arc::new(
+        AppState::new(
+            Arc::new(FakeBackend::new()),
+            BTreeMap::new(),
+            Vec::new(),
+            1 << 20,
+        )
+        .with_max_queue(1),
+    );
+    let body = r#"{"model":"slow-300ms","messages":[{"role":"user","content":"x"}]}"#;
+    let calls = (0..3).map(|_| {
+        let app = router(st.clone());
+        async move {
+            let req = Request::post("/v1/chat/completions")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            app.oneshot(req).await.unwrap()
+        }
+    });
+    let responses = futures::future::join_all(calls).await;
+    let rejected: Vec<_> = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(
+        !rejected.is_empty(),
+        "{:?}",
+        responses.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
+    assert_eq!(rejected[0].headers()["retry-after"], "1");
+    assert!(responses.iter().any(|r| r.status() == StatusCode::OK));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_errors_latency_and_tokens() {
+    let st = state();
+    post(
+        st.clone(),
+        r#"{"model":"echo","messages":[{"role":"user","content":"a b c"}]}"#,
+        None,
+    )
+    .await;
+    post(
+        st.clone(),
+        r#"{"model":"echo","messages":[{"role":"user","content":"a b"}],"stream":true}"#,
+        None,
+    )
+    .await;
+    post(
+        st.clone(),
+        r#"{"model":"error-500","messages":[{"role":"user","content":"x"}]}"#,
+        None,
+    )
+    .await;
+    let resp = router(st)
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(
+        &axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap(),
+    )
+    .into_owned();
+    assert!(
+        text.contains("understudy_requests_total{model=\"echo\",status=\"200\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("understudy_errors_total{model=\"error-500\",type=\"server_error\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("understudy_request_duration_seconds_count{model=\"echo\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("understudy_ttft_seconds_count{model=\"echo\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("understudy_tokens_total{model=\"echo\",kind=\"completion\"} 5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("understudy_in_flight{model=\"echo\"} 0"),
+        "{text}"
+    );
 }

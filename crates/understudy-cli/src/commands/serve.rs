@@ -89,12 +89,19 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         }
     }
     let resilient = Resilient::new(router as Arc<dyn Backend>, section.policy());
-    let state = Arc::new(AppState::new(
-        Arc::new(resilient) as Arc<dyn Backend>,
-        profiles,
-        keys,
-        section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
-    ));
+    let state = Arc::new(
+        AppState::new(
+            Arc::new(resilient) as Arc<dyn Backend>,
+            profiles,
+            keys,
+            section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
+        )
+        .with_max_queue(
+            section
+                .max_queue
+                .unwrap_or(understudy_serve::DEFAULT_MAX_QUEUE),
+        ),
+    );
     let default_model = config.default_model.clone();
     understudy_serve::serve(addr, state, shutdown_signal(), move |local| {
         output::note(&format!(

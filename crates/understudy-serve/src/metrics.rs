@@ -1,0 +1,243 @@
+//! Prometheus metrics for the gateway, kept in memory and rendered as text on `/metrics`:
+//! requests and errors by model and status/type, latency and TTFT histograms, tokens, and the
+//! number of requests in flight. Hand-rolled: a few counters do not need a metrics framework.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        if self.counts.is_empty() {
+            self.counts = vec![0; BUCKETS.len()];
+        }
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(String, u16), u64>,
+    errors: BTreeMap<(String, String), u64>,
+    latency: BTreeMap<String, Histogram>,
+    ttft: BTreeMap<String, Histogram>,
+    prompt_tokens: BTreeMap<String, u64>,
+    completion_tokens: BTreeMap<String, u64>,
+    in_flight: BTreeMap<String, i64>,
+}
+
+/// The gateway's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    pub fn started(&self, model: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.in_flight.entry(model.to_string()).or_default() += 1;
+        }
+    }
+
+    pub fn in_flight(&self, model: &str) -> i64 {
+        self.inner
+            .lock()
+            .map(|m| m.in_flight.get(model).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// Records a finished request: `model` as the client named it (model or profile).
+    pub fn finished(
+        &self,
+        model: &str,
+        status: u16,
+        error_type: Option<&str>,
+        total_s: f64,
+        ttft_s: Option<f64>,
+        tokens: Option<(u32, u32)>,
+    ) {
+        let Ok(mut m) = self.inner.lock() else { return };
+        *m.in_flight.entry(model.to_string()).or_default() -= 1;
+        *m.requests.entry((model.to_string(), status)).or_default() += 1;
+        if let Some(kind) = error_type {
+            *m.errors
+                .entry((model.to_string(), kind.to_string()))
+                .or_default() += 1;
+        }
+        m.latency
+            .entry(model.to_string())
+            .or_default()
+            .observe(total_s);
+        if let Some(t) = ttft_s {
+            m.ttft.entry(model.to_string()).or_default().observe(t);
+        }
+        if let Some((p, c)) = tokens {
+            *m.prompt_tokens.entry(model.to_string()).or_default() += u64::from(p);
+            *m.completion_tokens.entry(model.to_string()).or_default() += u64::from(c);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let Ok(m) = self.inner.lock() else {
+            return String::new();
+        };
+        let mut out = String::new();
+        out.push_str("# HELP understudy_requests_total Chat requests by model (or profile) and HTTP status.\n# TYPE understudy_requests_total counter\n");
+        for ((model, status), n) in &m.requests {
+            let _ = writeln!(
+                out,
+                "understudy_requests_total{{model=\"{}\",status=\"{status}\"}} {n}",
+                label(model)
+            );
+        }
+        out.push_str("# HELP understudy_errors_total Failed chat requests by model and error type.\n# TYPE understudy_errors_total counter\n");
+        for ((model, kind), n) in &m.errors {
+            let _ = writeln!(
+                out,
+                "understudy_errors_total{{model=\"{}\",type=\"{}\"}} {n}",
+                label(model),
+                label(kind)
+            );
+        }
+        for (name, help, map) in [
+            (
+                "understudy_request_duration_seconds",
+                "End-to-end request latency.",
+                &m.latency,
+            ),
+            (
+                "understudy_ttft_seconds",
+                "Time to first token, as measured where tokens are produced.",
+                &m.ttft,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            for (model, h) in map {
+                let model = label(model);
+                for (i, bound) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{{model=\"{model}\",le=\"{bound}\"}} {}",
+                        h.counts.get(i).copied().unwrap_or(0)
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{model=\"{model}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(out, "{name}_sum{{model=\"{model}\"}} {}", h.sum);
+                let _ = writeln!(out, "{name}_count{{model=\"{model}\"}} {}", h.count);
+            }
+        }
+        out.push_str("# HELP understudy_tokens_total Tokens by model and kind.\n# TYPE understudy_tokens_total counter\n");
+        for (model, n) in &m.prompt_tokens {
+            let _ = writeln!(
+                out,
+                "understudy_tokens_total{{model=\"{}\",kind=\"prompt\"}} {n}",
+                label(model)
+            );
+        }
+        for (model, n) in &m.completion_tokens {
+            let _ = writeln!(
+                out,
+                "understudy_tokens_total{{model=\"{}\",kind=\"completion\"}} {n}",
+                label(model)
+            );
+        }
+        out.push_str("# HELP understudy_in_flight Requests being answered or queued, by model.\n# TYPE understudy_in_flight gauge\n");
+        for (model, n) in &m.in_flight {
+            let _ = writeln!(
+                out,
+                "understudy_in_flight{{model=\"{}\"}} {n}",
+                label(model)
+            );
+        }
+        out
+    }
+}
+
+/// Counts one request from admission to its end (for a stream, when the stream is dropped),
+/// so in-flight numbers stay right whatever path the request takes.
+pub struct RequestGuard {
+    metrics: Option<std::sync::Arc<Metrics>>,
+    model: String,
+    started: std::time::Instant,
+    pub status: u16,
+    pub error_type: Option<&'static str>,
+    pub ttft_s: Option<f64>,
+    pub tokens: Option<(u32, u32)>,
+}
+
+impl RequestGuard {
+    pub fn new(metrics: std::sync::Arc<Metrics>, model: &str) -> Self {
+        metrics.started(model);
+        Self {
+            metrics: Some(metrics),
+            model: model.to_string(),
+            started: std::time::Instant::now(),
+            status: 200,
+            error_type: None,
+            ttft_s: None,
+            tokens: None,
+        }
+    }
+
+    /// A guard that records nothing (its request is counted by another guard).
+    pub fn detached() -> Self {
+        Self {
+            metrics: None,
+            model: String::new(),
+            started: std::time::Instant::now(),
+            status: 0,
+            error_type: None,
+            ttft_s: None,
+            tokens: None,
+        }
+    }
+
+    pub fn fail(&mut self, status: u16, kind: &'static str) {
+        self.status = status;
+        self.error_type = Some(kind);
+    }
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let Some(metrics) = &self.metrics else { return };
+        metrics.finished(
+            &self.model,
+            self.status,
+            self.error_type,
+            self.started.elapsed().as_secs_f64(),
+            self.ttft_s,
+            self.tokens,
+        );
+    }
+}
