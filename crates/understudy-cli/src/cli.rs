@@ -36,6 +36,23 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve models and profiles through an OpenAI-compatible API.
     Serve(ServeArgs),
+    /// Show the gateway's request log.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only requests newer than this: a duration (30m, 2h, 7d) or an ISO-8601 UTC time.
+    #[arg(long, default_value = "1d")]
+    pub since: String,
+    /// Most rows to print (the newest).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +63,9 @@ pub struct ServeArgs {
     /// Allow a non-loopback address without API keys.
     #[arg(long)]
     pub allow_public: bool,
+    /// The SQLite store for the request log (default: [serve] log_db, else ./understudy.db).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
     /// Inference threads for embedded models (default: all cores).
     #[arg(long)]
     pub threads: Option<u32>,

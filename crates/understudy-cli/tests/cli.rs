@@ -578,11 +578,13 @@ fn official_openai_client_works_against_serve() {
             &format!("127.0.0.1:{port}"),
             "--threads",
             "2",
+            "--db",
+            dir.path().join("log.db").to_str().unwrap(),
         ])
         .env("UNDERSTUDY_HOME", home())
         .env("UNDERSTUDY_TEST_KEY", "sk-e2e")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -611,4 +613,29 @@ fn official_openai_client_works_against_serve() {
         status.success(),
         "serve exited with {status:?} after SIGTERM"
     );
+
+    // Every request is in the request log, errors included, with no prompt text by default.
+    let out = understudy()
+        .args([
+            "logs",
+            "--json",
+            "--db",
+            dir.path().join("log.db").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(rows.len() >= 3, "{rows:?}");
+    assert!(rows.iter().any(|r| r["model"] == "support-bot"
+        && r["status"] == 200
+        && r["profile"] == "support-bot"));
+    assert!(rows.iter().any(|r| r["status"] == 404));
+    assert!(rows
+        .iter()
+        .any(|r| r["stream"] == true && r["completion_tokens"].as_u64().unwrap_or(0) > 0));
+    assert!(rows.iter().all(|r| r["prompt_json"].is_null()));
 }

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::EvalError;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version they produce.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     plan_key TEXT NOT NULL,
@@ -46,7 +47,27 @@ CREATE TABLE cache (
     response_json TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
-"#];
+"#,
+    r#"
+CREATE TABLE requests (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    model TEXT NOT NULL,
+    profile TEXT,
+    backend_model TEXT,
+    status INTEGER NOT NULL,
+    error_type TEXT,
+    stream INTEGER NOT NULL,
+    total_ms REAL NOT NULL,
+    ttft_ms REAL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    prompt_json TEXT,
+    answer TEXT
+);
+CREATE INDEX requests_at ON requests(at);
+"#,
+];
 
 /// One scored answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +90,25 @@ pub struct Cell {
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
     pub cached: bool,
+}
+
+/// One gateway request, as the request log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
+pub struct RequestRow {
+    pub at: Option<String>,
+    pub model: String,
+    pub profile: Option<String>,
+    pub backend_model: Option<String>,
+    pub status: u16,
+    pub error_type: Option<String>,
+    pub stream: bool,
+    pub total_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+    /// Prompt and answer text, only when the profile opts in.
+    pub prompt_json: Option<String>,
+    pub answer: Option<String>,
 }
 
 /// A stored run.
@@ -284,6 +324,57 @@ impl Store {
             .and_then(|mut s| s.execute(params![key, response_json]))
             .map_err(self.err())?;
         Ok(())
+    }
+}
+
+impl Store {
+    pub fn log_request(&self, r: &RequestRow) -> Result<(), EvalError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    r.model, r.profile, r.backend_model, r.status, r.error_type, r.stream, r.total_ms, r.ttft_ms, r.prompt_tokens, r.completion_tokens,
+                    r.prompt_json, r.answer
+                ])
+            })
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Logged requests at or after `since` (an ISO-8601 UTC time), oldest first, at most `limit`.
+    pub fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, EvalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer
+                 FROM requests WHERE at >= ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![since, limit as i64], |r| {
+                Ok(RequestRow {
+                    at: r.get(0)?,
+                    model: r.get(1)?,
+                    profile: r.get(2)?,
+                    backend_model: r.get(3)?,
+                    status: r.get(4)?,
+                    error_type: r.get(5)?,
+                    stream: r.get(6)?,
+                    total_ms: r.get(7)?,
+                    ttft_ms: r.get(8)?,
+                    prompt_tokens: r.get(9)?,
+                    completion_tokens: r.get(10)?,
+                    prompt_json: r.get(11)?,
+                    answer: r.get(12)?,
+                })
+            })
+            .map_err(self.err())?;
+        let mut out: Vec<RequestRow> = rows.collect::<Result<_, _>>().map_err(self.err())?;
+        out.reverse();
+        Ok(out)
     }
 }
 

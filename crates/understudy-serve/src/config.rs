@@ -23,6 +23,10 @@ pub struct ServeSection {
     /// A file with one key per line.
     pub api_keys_file: Option<PathBuf>,
     pub body_limit_bytes: Option<usize>,
+    /// The SQLite store that keeps the request log (default: ./understudy.db, as eval uses).
+    pub log_db: Option<PathBuf>,
+    /// Keep a request log at all (default true).
+    pub request_log: Option<bool>,
     /// Requests per model answered or queued at once; more get 429 (default 64).
     pub max_queue: Option<usize>,
     /// Allow listening on a non-loopback address without API keys.

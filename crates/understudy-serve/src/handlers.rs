@@ -84,6 +84,8 @@ async fn chat(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
     let parsed = wire::parse(&bytes)?;
     let client_model = parsed.request.model.clone();
     let mut guard = RequestGuard::new(state.metrics.clone(), &client_model);
+    guard.log = state.log.clone();
+    guard.stream = parsed.stream;
     let result = answer(&state, parsed, &client_model, &mut guard).await;
     match &result {
         Ok(_) => {}
@@ -107,6 +109,11 @@ async fn answer(
         None => parsed.request,
     };
     let valid = validate(request)?;
+    guard.profile = profile.as_ref().map(|p| p.name.clone());
+    guard.backend_model = Some(valid.model.clone());
+    let log_content = profile.as_ref().is_some_and(|p| p.log_content);
+    let prompt_json =
+        log_content.then(|| serde_json::to_string(&valid.messages).unwrap_or_default());
     let id = format!(
         "chatcmpl-{:x}{:06x}",
         now_secs(),
@@ -118,6 +125,9 @@ async fn answer(
             .chat_stream(valid)
             .await
             .map_err(ApiError::from)?;
+        if let Some(prompt) = prompt_json {
+            guard.content = Some((prompt, String::new()));
+        }
         // The guard moves into the stream and records the request when the stream ends.
         let owned = std::mem::replace(guard, RequestGuard::detached());
         return Ok(stream::sse(

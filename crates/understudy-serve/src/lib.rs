@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod log;
 pub mod metrics;
 pub mod profile;
 pub mod resilience;
@@ -41,6 +42,8 @@ pub struct AppState {
     /// Most requests per model answered or waiting at once; more get 429 `overloaded`.
     pub max_queue: usize,
     pub metrics: Arc<metrics::Metrics>,
+    /// The request log's writer, when logging is on.
+    pub log: Option<tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>>,
     pub(crate) next_id: AtomicU64,
 }
 
@@ -58,8 +61,18 @@ impl AppState {
             body_limit,
             max_queue: DEFAULT_MAX_QUEUE,
             metrics: Arc::new(metrics::Metrics::default()),
+            log: None,
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Logs every request through `log` (see [`log::spawn_writer`]).
+    pub fn with_log(
+        mut self,
+        log: tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>,
+    ) -> Self {
+        self.log = Some(log);
+        self
     }
 
     /// Sets the per-model admission limit.

@@ -187,6 +187,13 @@ impl Metrics {
 /// so in-flight numbers stay right whatever path the request takes.
 pub struct RequestGuard {
     metrics: Option<std::sync::Arc<Metrics>>,
+    /// Where the finished request is logged, if the request log is on.
+    pub log: Option<tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>>,
+    pub profile: Option<String>,
+    pub backend_model: Option<String>,
+    pub stream: bool,
+    /// Prompt (JSON) and answer, kept only when the profile opts in.
+    pub content: Option<(String, String)>,
     model: String,
     started: std::time::Instant,
     pub status: u16,
@@ -200,6 +207,11 @@ impl RequestGuard {
         metrics.started(model);
         Self {
             metrics: Some(metrics),
+            log: None,
+            profile: None,
+            backend_model: None,
+            stream: false,
+            content: None,
             model: model.to_string(),
             started: std::time::Instant::now(),
             status: 200,
@@ -213,6 +225,11 @@ impl RequestGuard {
     pub fn detached() -> Self {
         Self {
             metrics: None,
+            log: None,
+            profile: None,
+            backend_model: None,
+            stream: false,
+            content: None,
             model: String::new(),
             started: std::time::Instant::now(),
             status: 0,
@@ -231,6 +248,24 @@ impl RequestGuard {
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         let Some(metrics) = &self.metrics else { return };
+        if let Some(log) = &self.log {
+            let content = self.content.take();
+            let _ = log.send(understudy_eval::store::RequestRow {
+                at: None,
+                model: self.model.clone(),
+                profile: self.profile.clone(),
+                backend_model: self.backend_model.clone(),
+                status: self.status,
+                error_type: self.error_type.map(str::to_string),
+                stream: self.stream,
+                total_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+                ttft_ms: self.ttft_s.map(|t| t * 1000.0),
+                prompt_tokens: self.tokens.map(|t| t.0),
+                completion_tokens: self.tokens.map(|t| t.1),
+                prompt_json: content.as_ref().map(|c| c.0.clone()),
+                answer: content.map(|c| c.1),
+            });
+        }
         metrics.finished(
             &self.model,
             self.status,

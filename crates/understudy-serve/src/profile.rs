@@ -59,6 +59,9 @@ struct RawProfile {
     top_p: Option<f32>,
     max_tokens: Option<u32>,
     thinking: Option<bool>,
+    /// Keep prompt and answer text in the request log.
+    #[serde(default)]
+    log_content: bool,
 }
 
 /// A resolved profile.
@@ -75,6 +78,7 @@ pub struct Profile {
     pub top_p: Option<f32>,
     pub max_tokens: Option<u32>,
     pub thinking: Option<bool>,
+    pub log_content: bool,
 }
 
 /// The instruction appended to the last user turn when chain-of-thought is on.
@@ -152,6 +156,7 @@ pub fn parse_profiles(
                 top_p: raw.top_p,
                 max_tokens: raw.max_tokens,
                 thinking: raw.thinking,
+                log_content: raw.log_content,
             },
         );
     }

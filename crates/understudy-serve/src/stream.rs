@@ -125,10 +125,15 @@ pub fn sse(
             _ => {}
         };
         match event {
-            Ok(StreamEvent::Delta(Delta::Answer(text))) => match cot.as_mut() {
+            Ok(StreamEvent::Delta(Delta::Answer(text))) => {
+                if let Some((_, answer)) = guard.content.as_mut() {
+                    answer.push_str(&text);
+                }
+                match cot.as_mut() {
                 Some(router) => router.push(&text).into_iter().for_each(|d| to_event(d, &mut out)),
                 None => to_event(Delta::Answer(text), &mut out),
-            },
+                }
+            }
             Ok(StreamEvent::Delta(d)) => to_event(d, &mut out),
             Ok(StreamEvent::End(end)) => {
                 guard.ttft_s = Some(end.timing.ttft_ms / 1000.0);

@@ -2,6 +2,7 @@
 
 mod chat;
 mod eval;
+mod logs;
 mod models;
 mod runs;
 mod serve;
@@ -20,5 +21,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => runs::show(cli.config.as_deref(), args),
         Command::Report(args) => runs::report(cli.config.as_deref(), args),
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
+        Command::Logs(args) => logs::run(cli.config.as_deref(), args),
     }
 }

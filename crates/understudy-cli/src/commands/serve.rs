@@ -89,19 +89,28 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         }
     }
     let resilient = Resilient::new(router as Arc<dyn Backend>, section.policy());
-    let state = Arc::new(
-        AppState::new(
-            Arc::new(resilient) as Arc<dyn Backend>,
-            profiles,
-            keys,
-            section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
-        )
-        .with_max_queue(
-            section
-                .max_queue
-                .unwrap_or(understudy_serve::DEFAULT_MAX_QUEUE),
-        ),
+    let state = AppState::new(
+        Arc::new(resilient) as Arc<dyn Backend>,
+        profiles,
+        keys,
+        section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
+    )
+    .with_max_queue(
+        section
+            .max_queue
+            .unwrap_or(understudy_serve::DEFAULT_MAX_QUEUE),
     );
+    let log_db = args
+        .db
+        .clone()
+        .or(section.log_db.clone())
+        .unwrap_or_else(|| PathBuf::from("understudy.db"));
+    let state = if section.request_log.unwrap_or(true) {
+        state.with_log(understudy_serve::log::spawn_writer(&log_db)?)
+    } else {
+        state
+    };
+    let state = Arc::new(state);
     let default_model = config.default_model.clone();
     understudy_serve::serve(addr, state, shutdown_signal(), move |local| {
         output::note(&format!(
