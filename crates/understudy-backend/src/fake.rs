@@ -199,3 +199,40 @@ impl Backend for FakeBackend {
         Ok(Box::pin(stream::iter(events)))
     }
 }
+
+/// Wraps a backend and counts generation calls, so tests can prove what was (not) called.
+pub struct CountingBackend<B> {
+    pub inner: B,
+    pub calls: std::sync::atomic::AtomicUsize,
+}
+
+impl<B> CountingBackend<B> {
+    pub fn new(inner: B) -> Self {
+        Self {
+            inner,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Generation calls so far.
+    pub fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> Backend for CountingBackend<B> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
+        self.inner.list_models().await
+    }
+    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
+        self.inner.check_model(model).await
+    }
+    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.chat_stream(request).await
+    }
+}

@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use understudy_backend::fake::FakeBackend;
-use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
-use understudy_core::ValidChatRequest;
+use understudy_backend::fake::{CountingBackend, FakeBackend};
 use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
 use understudy_eval::runner::{run, Quiet, RunObserver, RunOptions};
 use understudy_eval::store::{Cell, Store};
@@ -16,33 +14,10 @@ use understudy_eval::summary::summarise;
 use understudy_eval::EvalError;
 
 /// Counts calls so tests can prove nothing was called.
-struct Counting {
-    inner: FakeBackend,
-    calls: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Backend for Counting {
-    fn name(&self) -> &str {
-        "counting"
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
-        self.inner.list_models().await
-    }
-    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
-        self.inner.check_model(model).await
-    }
-    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.chat_stream(request).await
-    }
-}
+type Counting = CountingBackend<FakeBackend>;
 
 fn counting() -> Arc<Counting> {
-    Arc::new(Counting {
-        inner: FakeBackend::new(),
-        calls: AtomicUsize::new(0),
-    })
+    Arc::new(CountingBackend::new(FakeBackend::new()))
 }
 
 /// 12 positive then 8 negative reviews; the few-shot pool is disabled so all 20 are scored.
@@ -217,11 +192,7 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
         .map(|c| (&c.model, &c.strategy, &c.format, &c.task, &c.item_id))
         .collect();
     assert_eq!(keys.len(), 80, "one cell per key");
-    assert_eq!(
-        backend.calls.load(Ordering::SeqCst),
-        80,
-        "no cell was generated twice"
-    );
+    assert_eq!(backend.calls(), 80, "no cell was generated twice");
 
     // A finished plan run again: a new run, every cell from the cache, same scores, old latency.
     let third = run(&plan, backend.clone(), &store, &options(), &Quiet)
@@ -229,7 +200,7 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
         .unwrap();
     assert_ne!(third.run_id, first.run_id);
     assert_eq!((third.cached, third.fresh), (80, 0));
-    assert_eq!(backend.calls.load(Ordering::SeqCst), 80);
+    assert_eq!(backend.calls(), 80);
     let again = store.cells(third.run_id).unwrap();
     let score = |cs: &[Cell]| cs.iter().map(|c| c.score).sum::<f64>();
     assert_eq!(score(&again), score(&cells));
@@ -323,5 +294,5 @@ async fn bad_input_stops_before_any_model_call() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no-such-model"), "{err}");
-    assert_eq!(backend.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(backend.calls(), 0);
 }

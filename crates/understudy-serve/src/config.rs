@@ -32,6 +32,8 @@ pub struct ServeSection {
     /// Allow listening on a non-loopback address without API keys.
     #[serde(default)]
     pub allow_public: bool,
+    /// Seconds in-flight requests may run after SIGTERM/Ctrl-C (default 30).
+    pub drain_secs: Option<u64>,
     /// Extra attempts per model on retryable errors (default 2).
     pub retries: Option<u32>,
     /// First retry delay in ms, doubling each time (default 100).

@@ -99,11 +99,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+/// How long in-flight requests may run after a shutdown signal when the config sets nothing.
+pub const DEFAULT_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
+/// for at most `drain`.
 pub async fn serve(
     addr: SocketAddr,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    drain: std::time::Duration,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -114,8 +119,29 @@ pub async fn serve(
         })?;
     let local = listener.local_addr().map_err(ServeError::Server)?;
     on_listening(local);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Server)
+    let (signalled, mut watch) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = signalled.send(true);
+    };
+    let server = async move {
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(signal)
+            .await
+    };
+    let deadline = async move {
+        while !*watch.borrow() {
+            if watch.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(drain).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(ServeError::Server),
+        _ = deadline => {
+            tracing::warn!("drain deadline of {drain:?} passed; closing with requests still in flight");
+            Ok(())
+        }
+    }
 }

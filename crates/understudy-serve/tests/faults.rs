@@ -3,39 +3,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use understudy_backend::fake::FakeBackend;
-use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
+use understudy_backend::fake::{CountingBackend, FakeBackend};
+use understudy_backend::{Backend, BackendError};
 use understudy_core::{ChatMessage, ChatRequest, ValidChatRequest};
 use understudy_serve::resilience::{Policy, Resilient};
 
-struct Counting {
-    inner: FakeBackend,
-    calls: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Backend for Counting {
-    fn name(&self) -> &str {
-        "counting"
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
-        self.inner.list_models().await
-    }
-    async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.chat_stream(request).await
-    }
-}
+type Counting = CountingBackend<FakeBackend>;
 
 fn setup(policy: Policy) -> (Arc<Counting>, Resilient) {
-    let inner = Arc::new(Counting {
-        inner: FakeBackend::new(),
-        calls: AtomicUsize::new(0),
-    });
+    let inner = Arc::new(CountingBackend::new(FakeBackend::new()));
     (inner.clone(), Resilient::new(inner, policy))
 }
 
@@ -57,7 +37,7 @@ async fn transient_failures_are_retried() {
     let (inner, backend) = setup(fast());
     let r = backend.chat(req("flaky-2")).await.unwrap();
     assert_eq!(r.answer, "hello world");
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(inner.calls(), 3);
 }
 
 #[tokio::test]
@@ -71,7 +51,7 @@ async fn a_failing_model_falls_back_in_order() {
     let started = Instant::now();
     let r = backend.chat(req("error-500")).await.unwrap();
     assert_eq!(r.answer, "fallback");
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 3 + 3 + 1);
+    assert_eq!(inner.calls(), 3 + 3 + 1);
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
@@ -83,7 +63,7 @@ async fn client_errors_are_not_retried() {
         matches!(err, BackendError::Http { status: 400, .. }),
         "{err:?}"
     );
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(inner.calls(), 1);
 }
 
 #[tokio::test]
@@ -113,11 +93,11 @@ async fn the_circuit_opens_after_repeated_failures() {
     for _ in 0..3 {
         assert!(backend.chat(req("error-502")).await.is_err());
     }
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(inner.calls(), 3);
     let err = backend.chat(req("error-502")).await.unwrap_err();
     assert!(err.to_string().contains("circuit open"), "{err}");
     assert_eq!(
-        inner.calls.load(Ordering::SeqCst),
+        inner.calls(),
         3,
         "an open circuit does not call the backend"
     );

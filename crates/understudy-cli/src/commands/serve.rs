@@ -112,7 +112,11 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     };
     let state = Arc::new(state);
     let default_model = config.default_model.clone();
-    understudy_serve::serve(addr, state, shutdown_signal(), move |local| {
+    let drain = section
+        .drain_secs
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(understudy_serve::DEFAULT_DRAIN);
+    understudy_serve::serve(addr, state, shutdown_signal(), drain, move |local| {
         output::note(&format!(
             "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {auth} · default model {default_model}"
         ));

@@ -73,15 +73,9 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
         );
     }
     out.push_str("<h2>Tables</h2>");
-    table(&mut out, &tables::summary_table(summary));
-    table(&mut out, &tables::comparisons_table(summary));
-    table(&mut out, &tables::cot_table(extras));
-    table(&mut out, &tables::format_spread_table(extras));
-    table(&mut out, &tables::classes_table(summary));
-    for t in tables::confusion_tables(extras) {
+    for t in tables::all(summary, extras) {
         table(&mut out, &t);
     }
-    table(&mut out, &tables::format_failures_table(summary));
     out.push_str("<h2>Wrong answers, with their prompts</h2>");
     if extras.worst.is_empty() {
         out.push_str("<p>No wrong answers.</p>");

@@ -60,14 +60,8 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
         let _ = writeln!(out, "![{}](charts/{})\n", c.title, c.file);
     }
     out.push_str("## Tables\n\n");
-    table(&mut out, &tables::summary_table(summary));
-    table(&mut out, &tables::comparisons_table(summary));
-    table(&mut out, &tables::cot_table(extras));
-    table(&mut out, &tables::format_spread_table(extras));
-    table(&mut out, &tables::classes_table(summary));
-    for t in tables::confusion_tables(extras) {
+    for t in tables::all(summary, extras) {
         table(&mut out, &t);
     }
-    table(&mut out, &tables::format_failures_table(summary));
     out
 }

@@ -295,3 +295,17 @@ pub fn confusion_tables(extras: &Extras) -> Vec<Table> {
         })
         .collect()
 }
+
+/// Every table of the report, in reading order (the HTML and Markdown writers both use this).
+pub fn all(summary: &Summary, extras: &Extras) -> Vec<Table> {
+    let mut out = vec![
+        summary_table(summary),
+        comparisons_table(summary),
+        cot_table(extras),
+        format_spread_table(extras),
+        classes_table(summary),
+    ];
+    out.extend(confusion_tables(extras));
+    out.push(format_failures_table(summary));
+    out
+}
