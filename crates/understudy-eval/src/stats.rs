@@ -46,26 +46,8 @@ fn percentile_interval(mut stats: Vec<f64>) -> (f64, f64) {
 
 /// Mean of `scores` with a 95% percentile-bootstrap interval over items.
 pub fn bootstrap_mean(scores: &[f64]) -> Estimate {
-    let n = scores.len();
-    if n == 0 {
-        return Estimate {
-            value: f64::NAN,
-            low: f64::NAN,
-            high: f64::NAN,
-            n,
-        };
-    }
-    let mut rng = StdRng::seed_from_u64(BOOTSTRAP_SEED);
-    let stats = (0..BOOTSTRAP_SAMPLES)
-        .map(|_| (0..n).map(|_| scores[rng.gen_range(0..n)]).sum::<f64>() / n as f64)
-        .collect();
-    let (low, high) = percentile_interval(stats);
-    Estimate {
-        value: mean(scores),
-        low,
-        high,
-        n,
-    }
+    // The same resampling as a paired comparison of the scores with themselves.
+    paired_bootstrap(scores, scores, |a, _| a)
 }
 
 /// `f(a_resample, b_resample)` over paired resamples of the same item indices.

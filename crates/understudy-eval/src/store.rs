@@ -280,16 +280,17 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    pub fn runs(&self) -> Result<Vec<RunInfo>, EvalError> {
+    /// Runs with their cell counts, oldest first; only run `id` when given.
+    fn query_runs(&self, id: Option<i64>) -> Result<Vec<RunInfo>, EvalError> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT r.id, r.plan_key, r.created_at, r.finished_at, r.status, r.plan_json, (SELECT COUNT(*) FROM cells c WHERE c.run_id = r.id)
-                 FROM runs r ORDER BY r.id",
+                 FROM runs r WHERE ?1 IS NULL OR r.id = ?1 ORDER BY r.id",
             )
             .map_err(self.err())?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([id], |r| {
                 Ok(RunInfo {
                     id: r.get(0)?,
                     plan_key: r.get(1)?,
@@ -304,10 +305,14 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    pub fn runs(&self) -> Result<Vec<RunInfo>, EvalError> {
+        self.query_runs(None)
+    }
+
     pub fn run(&self, id: i64) -> Result<RunInfo, EvalError> {
-        self.runs()?
+        self.query_runs(Some(id))?
             .into_iter()
-            .find(|r| r.id == id)
+            .next()
             .ok_or_else(|| EvalError::NoSuchRun(id.to_string()))
     }
 
