@@ -105,6 +105,12 @@ pub struct EvalArgs {
     /// Compare against gold answers only, with no reference model.
     #[arg(long, conflicts_with = "reference")]
     pub no_reference: bool,
+    /// The model that grades judged tasks such as mtbench (default: the reference model).
+    #[arg(long, value_name = "MODEL")]
+    pub judge: Option<String>,
+    /// Python interpreter for code tasks, run inside the sandbox.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    pub python: String,
     /// Items per task.
     #[arg(long)]
     pub limit: Option<usize>,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use understudy_backend::fake::FakeBackend;
+use understudy_eval::grade::Grader;
 use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
 use understudy_eval::runner::{run, Quiet, RunOptions};
 use understudy_eval::store::Store;
@@ -75,6 +76,7 @@ async fn main() {
         Arc::new(FakeBackend::new()),
         &store,
         &options,
+        &Grader::default(),
         &Quiet,
     )
     .await
@@ -93,6 +95,7 @@ async fn main() {
         Arc::new(FakeBackend::new()),
         &store,
         &options,
+        &Grader::default(),
         &Quiet,
     )
     .await

@@ -4,6 +4,8 @@
 
 pub mod builtin;
 pub mod error;
+pub mod grade;
+pub mod metrics;
 pub mod plan;
 pub mod report;
 pub mod runner;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use understudy_backend::Backend;
-use understudy_core::{ChatRequest, ChatResponse, ValidChatRequest};
+use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
+use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
-use crate::scorer;
 use crate::store::{cell_key, Cell, Store};
 use crate::strategy::{self, Format, Strategy};
 use crate::task::{Item, LoadedTask};
@@ -68,7 +68,8 @@ struct Work<'p> {
     cache_key: String,
 }
 
-fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
+/// The response-cache key for `request` to the model with `identity`.
+pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
     let mut h = Sha256::new();
     h.update(identity.as_bytes());
     h.update(b"\x1f");
@@ -87,13 +88,86 @@ fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
     hex::encode(h.finalize())
 }
 
-fn make_cell(work: &Work<'_>, response: &ChatResponse, cached: bool) -> Cell {
-    let scored = scorer::score(
-        &work.task.def.answer,
-        work.item,
-        &response.answer,
-        work.strategy.cot(),
-    );
+/// The answers to every turn of an item, and whether each came from the cache.
+struct Answered {
+    responses: Vec<(ChatResponse, bool)>,
+}
+
+impl Answered {
+    fn all_cached(&self) -> bool {
+        self.responses.iter().all(|(_, cached)| *cached)
+    }
+}
+
+/// Asks for the item's first turn, then each follow-up with the conversation so far; each turn
+/// is answered from the cache when it can be.
+async fn answer(
+    backend: &dyn Backend,
+    store: &Store,
+    identity: &str,
+    work: &Work<'_>,
+    no_cache: bool,
+) -> Result<Answered, EvalError> {
+    let mut request = work.request.clone();
+    let mut responses = Vec::new();
+    let follow_ups = work.item.follow_ups.iter().map(Some);
+    for turn in std::iter::once(None).chain(follow_ups) {
+        if let Some(text) = turn {
+            request.messages.push(ChatMessage::user(text.clone()));
+        }
+        let key = if turn.is_none() {
+            work.cache_key.clone()
+        } else {
+            cache_key(identity, &request)
+        };
+        let cached = if no_cache {
+            None
+        } else {
+            store
+                .cache_get(&key)?
+                .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok())
+        };
+        let (response, was_cached) = match cached {
+            Some(r) => (r, true),
+            None => {
+                let r = backend
+                    .chat(request.clone())
+                    .await
+                    .map_err(|source| EvalError::Model {
+                        model: work.model.clone(),
+                        source,
+                    })?;
+                if let Ok(json) = serde_json::to_string(&r) {
+                    store.cache_put(&key, &json)?;
+                }
+                (r, false)
+            }
+        };
+        request
+            .messages
+            .push(ChatMessage::assistant(response.answer.clone()));
+        responses.push((response, was_cached));
+    }
+    Ok(Answered { responses })
+}
+
+fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
+    let responses: Vec<&ChatResponse> = answered.responses.iter().map(|(r, _)| r).collect();
+    let first = responses[0];
+    let answer = if responses.len() == 1 {
+        first.answer.clone()
+    } else {
+        responses
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("[turn {}]\n{}", i + 1, r.answer))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let decode: Vec<f64> = responses
+        .iter()
+        .filter_map(|r| r.timing.decode_tokens_per_s)
+        .collect();
     Cell {
         model: work.model.clone(),
         strategy: work.strategy.to_string(),
@@ -101,18 +175,19 @@ fn make_cell(work: &Work<'_>, response: &ChatResponse, cached: bool) -> Cell {
         task: work.task.def.name.clone(),
         item_id: work.item.id.clone(),
         prompt_json: work.prompt_json.clone(),
-        answer: response.answer.clone(),
-        reasoning: response.reasoning.clone(),
-        parsed: scored.parsed.clone(),
+        answer,
+        reasoning: first.reasoning.clone(),
+        parsed: graded.parsed.clone(),
         gold: work.item.target.clone(),
-        score: if scored.correct { 1.0 } else { 0.0 },
-        format_failure: scored.format_failure(),
-        ttft_ms: response.timing.ttft_ms,
-        total_ms: response.timing.total_ms,
-        decode_tps: response.timing.decode_tokens_per_s,
-        prompt_tokens: response.usage.prompt_tokens,
-        completion_tokens: response.usage.completion_tokens,
-        cached,
+        score: graded.score,
+        format_failure: graded.format_failure,
+        ttft_ms: first.timing.ttft_ms,
+        total_ms: responses.iter().map(|r| r.timing.total_ms).sum(),
+        decode_tps: (!decode.is_empty()).then(|| decode.iter().sum::<f64>() / decode.len() as f64),
+        prompt_tokens: responses.iter().map(|r| r.usage.prompt_tokens).sum(),
+        completion_tokens: responses.iter().map(|r| r.usage.completion_tokens).sum(),
+        cached: answered.all_cached(),
+        detail: graded.detail.as_ref().map(|d| d.to_string()),
     }
 }
 
@@ -148,6 +223,7 @@ pub async fn run(
     backend: Arc<dyn Backend>,
     store: &Store,
     options: &RunOptions,
+    grader: &Grader,
     observer: &dyn RunObserver,
 ) -> Result<RunOutcome, EvalError> {
     let combos = combinations(plan);
@@ -229,28 +305,12 @@ pub async fn run(
 
     let mut fresh = 0;
     let mut cached = 0;
-    let mut calls = Vec::new();
-    for w in work {
-        if !options.no_cache {
-            if let Some(json) = store.cache_get(&w.cache_key)? {
-                if let Ok(response) = serde_json::from_str::<ChatResponse>(&json) {
-                    let cell = make_cell(&w, &response, true);
-                    store.insert_cell(run_id, &cell)?;
-                    observer.cell(&cell);
-                    cached += 1;
-                    continue;
-                }
-            }
-        }
-        calls.push(w);
-    }
-
     let mut interrupted = false;
     let mut failure = None;
     // Models run one after another (one loaded model at a time); cells of a model run concurrently
-    // up to its limit.
+    // up to its limit. Cached cells go through the same path, so they are graded the same way.
     let mut by_model: Vec<(String, Vec<Work<'_>>)> = Vec::new();
-    for w in calls {
+    for w in work {
         match by_model.iter_mut().find(|(m, _)| *m == w.model) {
             Some((_, list)) => list.push(w),
             None => by_model.push((w.model.clone(), vec![w])),
@@ -258,13 +318,20 @@ pub async fn run(
     }
     'models: for (model, list) in by_model {
         let limit = (options.concurrency)(&model).max(1);
-        let backend = backend.clone();
-        let mut results = futures::stream::iter(list.into_iter().map(|w| {
-            let backend = backend.clone();
-            async move {
-                let response = backend.chat(w.request.clone()).await;
-                (w, response)
-            }
+        let identity = identities[&model].clone();
+        let identity = &identity;
+        let backend = backend.as_ref();
+        let mut results = futures::stream::iter(list.into_iter().map(|w| async move {
+            let answered = answer(backend, store, identity, &w, options.no_cache).await?;
+            let answers: Vec<String> = answered
+                .responses
+                .iter()
+                .map(|(r, _)| r.answer.clone())
+                .collect();
+            let graded = grader
+                .grade(store, w.task, w.item, &answers, w.strategy.cot())
+                .await?;
+            Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded))
         }))
         .buffer_unordered(limit);
         loop {
@@ -276,22 +343,19 @@ pub async fn run(
                 next = results.next() => next,
                 _ = wait_for(&options.stop) => { interrupted = true; break 'models; }
             };
-            let Some((w, response)) = next else { break };
-            match response {
-                Ok(response) => {
-                    if let Ok(json) = serde_json::to_string(&response) {
-                        store.cache_put(&w.cache_key, &json)?;
-                    }
-                    let cell = make_cell(&w, &response, false);
+            let Some(result) = next else { break };
+            match result {
+                Ok(cell) => {
                     store.insert_cell(run_id, &cell)?;
                     observer.cell(&cell);
-                    fresh += 1;
+                    if cell.cached {
+                        cached += 1;
+                    } else {
+                        fresh += 1;
+                    }
                 }
-                Err(source) => {
-                    failure = Some(EvalError::Model {
-                        model: w.model.clone(),
-                        source,
-                    });
+                Err(err) => {
+                    failure = Some(err);
                     break 'models;
                 }
             }

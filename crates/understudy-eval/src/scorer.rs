@@ -193,6 +193,14 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
                 .unwrap_or(false);
             Scored { parsed, correct }
         }
+        // Graded in `grade` (sandbox, IFEval, ROUGE, judge); nothing to read here.
+        AnswerSpec::Code { .. }
+        | AnswerSpec::Ifeval
+        | AnswerSpec::Rouge
+        | AnswerSpec::Judge { .. } => Scored {
+            parsed: None,
+            correct: false,
+        },
     }
 }
 
@@ -208,6 +216,7 @@ mod tests {
             question: "q".into(),
             target: target.into(),
             options: options.iter().map(|(l, t)| (*l, t.to_string())).collect(),
+            ..Item::default()
         }
     }
 

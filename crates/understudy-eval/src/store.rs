@@ -67,6 +67,9 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_at ON requests(at);
 "#,
+    r#"
+ALTER TABLE cells ADD COLUMN detail TEXT;
+"#,
 ];
 
 /// One scored answer.
@@ -90,6 +93,9 @@ pub struct Cell {
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
     pub cached: bool,
+    /// Scorer-specific results as JSON (ROUGE parts, per-instruction verdicts, judge ratings,
+    /// sandbox outcome, truncation).
+    pub detail: Option<String>,
 }
 
 /// One gateway request, as the request log keeps it.
@@ -232,13 +238,13 @@ impl Store {
     pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), EvalError> {
         self.conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     run, c.model, c.strategy, c.format, c.task, c.item_id, c.prompt_json, c.answer, c.reasoning, c.parsed, c.gold,
-                    c.score, c.format_failure, c.ttft_ms, c.total_ms, c.decode_tps, c.prompt_tokens, c.completion_tokens, c.cached
+                    c.score, c.format_failure, c.ttft_ms, c.total_ms, c.decode_tps, c.prompt_tokens, c.completion_tokens, c.cached, c.detail
                 ])
             })
             .map_err(self.err())?;
@@ -249,7 +255,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached
+                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail
                  FROM cells WHERE run_id = ?1 ORDER BY rowid",
             )
             .map_err(self.err())?;
@@ -274,6 +280,7 @@ impl Store {
                     prompt_tokens: r.get(15)?,
                     completion_tokens: r.get(16)?,
                     cached: r.get(17)?,
+                    detail: r.get(18)?,
                 })
             })
             .map_err(self.err())?;

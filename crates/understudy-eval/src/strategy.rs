@@ -165,6 +165,9 @@ fn answer_format(task: &LoadedTask, item: &Item, cot: bool) -> String {
         AnswerSpec::Number { .. } => "only the final number".to_string(),
         AnswerSpec::Exact => "only the answer, nothing else".to_string(),
         AnswerSpec::Regex { .. } => "only the answer, nothing else".to_string(),
+        AnswerSpec::Code { .. } => "the complete function in one ```python code block".to_string(),
+        AnswerSpec::Ifeval | AnswerSpec::Judge { .. } => "your response".to_string(),
+        AnswerSpec::Rouge => "only the one-sentence summary".to_string(),
     };
     if cot {
         format!("Think step by step, then write the final line as \"{FINAL_ANSWER_MARKER} <answer>\" where <answer> is {what}.")

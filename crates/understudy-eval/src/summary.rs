@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::metrics;
 use crate::stats::{self, Comparison, Estimate};
 use crate::store::{Cell, RunInfo};
 
@@ -23,6 +24,10 @@ pub struct TaskScore {
     pub cached: usize,
     /// Median end-to-end latency per item on this task, in ms.
     pub latency_p50_ms: f64,
+    /// Task-specific figures (pass@1, IFEval accuracies, ROUGE, judge ratings).
+    pub metrics: Vec<metrics::Metric>,
+    /// Cells without a usable grade (judge failures), left out of the score.
+    pub ungraded: usize,
 }
 
 /// One row: a model under a strategy and format.
@@ -105,7 +110,11 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
         cells
             .iter()
             .filter(|c| {
-                c.model == key.0 && c.strategy == key.1 && c.format == key.2 && c.task == task
+                c.model == key.0
+                    && c.strategy == key.1
+                    && c.format == key.2
+                    && c.task == task
+                    && !metrics::ungraded(c)
             })
             .collect()
     };
@@ -115,13 +124,24 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
         let mut task_scores = Vec::new();
         for task in &tasks {
             let these = cells_of(key, task);
+            let ungraded = cells
+                .iter()
+                .filter(|c| {
+                    c.model == key.0
+                        && c.strategy == key.1
+                        && c.format == key.2
+                        && c.task == *task
+                        && metrics::ungraded(c)
+                })
+                .count();
             if these.is_empty() {
                 continue;
             }
             let scores: Vec<f64> = these.iter().map(|c| c.score).collect();
             let golds: BTreeSet<&str> = these.iter().map(|c| c.gold.as_str()).collect();
             // Macro-F1 only for label-like tasks: few distinct gold values, none numeric letters.
-            let labelish = golds.len() >= 2
+            let labelish = these.iter().all(|c| c.detail.is_none())
+                && golds.len() >= 2
                 && golds.len() <= 10
                 && golds
                     .iter()
@@ -159,11 +179,18 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
                     t.sort_by(|a, b| a.total_cmp(b));
                     stats::quantile(&t, 0.5)
                 },
+                metrics: metrics::task_metrics(&these),
+                ungraded,
             });
         }
         let all: Vec<&Cell> = cells
             .iter()
-            .filter(|c| c.model == key.0 && c.strategy == key.1 && c.format == key.2)
+            .filter(|c| {
+                c.model == key.0
+                    && c.strategy == key.1
+                    && c.format == key.2
+                    && !metrics::ungraded(c)
+            })
             .collect();
         let mut totals: Vec<f64> = all.iter().map(|c| c.total_ms).collect();
         totals.sort_by(|a, b| a.total_cmp(b));
@@ -372,6 +399,49 @@ pub fn render_text(summary: &Summary) -> String {
         out.push_str("\nlabel tasks:\n");
         for s in f1 {
             out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    let mut metric_lines = Vec::new();
+    for r in &summary.rows {
+        for t in r.tasks.iter().filter(|t| !t.metrics.is_empty()) {
+            metric_lines.push(format!(
+                "  {} {} {} · {}:",
+                r.model, r.strategy, r.format, t.task
+            ));
+            for m in &t.metrics {
+                let value = match (&m.estimate, m.unit) {
+                    (Some(e), metrics::Unit::Rating) => {
+                        format!("{:.2} [{:.2}–{:.2}] n={}", e.value, e.low, e.high, e.n)
+                    }
+                    (Some(e), metrics::Unit::Score) => {
+                        format!("{:.3} [{:.3}–{:.3}] n={}", e.value, e.low, e.high, e.n)
+                    }
+                    (Some(e), metrics::Unit::Share) => {
+                        format!(
+                            "{}% [{}–{}] n={}",
+                            pct(e.value),
+                            pct(e.low),
+                            pct(e.high),
+                            e.n
+                        )
+                    }
+                    (None, _) => m.note.clone(),
+                };
+                metric_lines.push(format!("    {}: {value}", m.name));
+            }
+            if t.ungraded > 0 {
+                metric_lines.push(format!(
+                    "    ungraded (judge failed twice, left out of the score): {}",
+                    t.ungraded
+                ));
+            }
+        }
+    }
+    if !metric_lines.is_empty() {
+        out.push_str("\ntask metrics:\n");
+        for line in metric_lines {
+            out.push_str(&line);
             out.push('\n');
         }
     }

@@ -35,6 +35,53 @@ pub enum AnswerSpec {
     Exact,
     /// The answer matches a regular expression (the gold value is not used).
     Regex { pattern: String },
+    /// A Python completion run against the item's tests in a sandbox (HumanEval); pass@1.
+    Code {
+        /// Row field holding the test code (defines `check`).
+        test_field: String,
+        /// Row field holding the name of the function under test.
+        entry_point_field: String,
+        /// Wall-clock limit per sample.
+        #[serde(default = "default_code_timeout_ms")]
+        timeout_ms: u64,
+    },
+    /// IFEval's verifiable instructions, checked in Rust; the score is prompt-level strict accuracy.
+    Ifeval,
+    /// ROUGE-1/2/L F-measure against the gold summary; the score is ROUGE-L.
+    Rouge,
+    /// A judge model grades each answer 1-10 with the MT-Bench single-answer prompts.
+    Judge {
+        /// Built-in data file with the judge prompts.
+        prompts: String,
+        /// Built-in data file with reference answers (used for `reference_categories`).
+        references: Option<String>,
+        /// Categories graded against the reference answer.
+        #[serde(default)]
+        reference_categories: Vec<String>,
+        /// Row field with the item's category.
+        #[serde(default)]
+        category_field: Option<String>,
+    },
+}
+
+fn default_code_timeout_ms() -> u64 {
+    10_000
+}
+
+impl AnswerSpec {
+    /// Built-in data files the scorer needs besides the dataset.
+    pub fn extra_data(&self) -> Vec<&str> {
+        match self {
+            AnswerSpec::Judge {
+                prompts,
+                references,
+                ..
+            } => std::iter::once(prompts.as_str())
+                .chain(references.as_deref())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 fn default_tolerance() -> f64 {
@@ -81,6 +128,17 @@ pub struct TaskDef {
     /// Tokens allowed for a direct answer (chain-of-thought gets more).
     #[serde(default = "default_max_tokens")]
     pub max_tokens: u32,
+    /// Row fields the scorer reads (tests, instruction lists, categories), copied into each item.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Row field holding a list of user turns: the first is the question (through `question`),
+    /// the rest are sent one by one after the model's previous answer.
+    #[serde(default)]
+    pub turns_field: Option<String>,
+    /// Inputs longer than this many characters are cut and the item is marked truncated
+    /// (reported in the summary), never cut silently.
+    #[serde(default)]
+    pub max_input_chars: Option<usize>,
 }
 
 fn default_max_tokens() -> u32 {
@@ -88,7 +146,7 @@ fn default_max_tokens() -> u32 {
 }
 
 /// One scored (or few-shot) item.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Item {
     pub id: String,
     pub line: usize,
@@ -96,6 +154,12 @@ pub struct Item {
     pub target: String,
     /// Multiple-choice options as (letter, text).
     pub options: Vec<(char, String)>,
+    /// The row fields named by the task's `fields` (non-strings as JSON text).
+    pub fields: BTreeMap<String, String>,
+    /// User turns sent after the first answer, in order.
+    pub follow_ups: Vec<String>,
+    /// The question was cut to the task's `max_input_chars`.
+    pub truncated: bool,
 }
 
 /// A task ready to run: definition plus validated items.
@@ -300,7 +364,39 @@ impl LoadedTask {
                     .and_then(|t| t.render(&row.fields))
                     .map_err(|e| row_err(format!("`{name}` template: {}", describe(&e))))
             };
-            let question = render("question")?;
+            let mut question = render("question")?;
+            let mut truncated = false;
+            if let Some(limit) = def.max_input_chars {
+                if question.chars().count() > limit {
+                    question = question.chars().take(limit).collect();
+                    truncated = true;
+                }
+            }
+            let mut fields = BTreeMap::new();
+            for name in &def.fields {
+                let value = row.fields.get(name).ok_or_else(|| {
+                    row_err(format!("missing field `{name}` (named in `fields`)"))
+                })?;
+                fields.insert(name.clone(), value_text(value));
+            }
+            let follow_ups = match &def.turns_field {
+                Some(name) => match row.fields.get(name) {
+                    Some(Value::Array(turns)) => turns
+                        .iter()
+                        .skip(1)
+                        .map(|t| match t {
+                            Value::String(s) => Ok(s.clone()),
+                            _ => Err(row_err(format!("`{name}` must be a list of strings"))),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                    _ => {
+                        return Err(row_err(format!(
+                            "`{name}` must be a list of strings (named in `turns_field`)"
+                        )))
+                    }
+                },
+                None => Vec::new(),
+            };
             let raw_target = render("target")?.trim().to_string();
             let options = match &options_template {
                 Some(_) => parse_options(&render("options")?),
@@ -321,6 +417,9 @@ impl LoadedTask {
                 question,
                 target,
                 options,
+                fields,
+                follow_ups,
+                truncated,
             });
         }
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ fnv(&def.name));
@@ -383,7 +482,11 @@ fn check_target(
         AnswerSpec::Number { .. } => crate::scorer::first_number(raw)
             .map(|n| n.to_string())
             .ok_or_else(|| format!("answer {raw:?} contains no number")),
-        AnswerSpec::Exact | AnswerSpec::Regex { .. } => {
+        AnswerSpec::Ifeval | AnswerSpec::Judge { .. } => Ok(raw.to_string()),
+        AnswerSpec::Exact
+        | AnswerSpec::Regex { .. }
+        | AnswerSpec::Code { .. }
+        | AnswerSpec::Rouge => {
             if raw.is_empty() {
                 Err("the gold answer is empty".into())
             } else {

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use understudy_backend::fake::FakeBackend;
+use understudy_eval::grade::Grader;
 use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
 use understudy_eval::report::{self, tables};
 use understudy_eval::runner::{run, Quiet, RunOptions};
@@ -57,6 +58,7 @@ async fn fixed_run(dir: &Path) -> (Summary, Vec<Cell>) {
         Arc::new(FakeBackend::new()),
         &store,
         &options,
+        &Grader::default(),
         &Quiet,
     )
     .await

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use understudy_backend::fake::{CountingBackend, FakeBackend};
+use understudy_eval::grade::Grader;
 use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
 use understudy_eval::runner::{run, Quiet, RunObserver, RunOptions};
 use understudy_eval::store::{Cell, Store};
@@ -92,9 +93,16 @@ async fn scores_match_hand_computation() {
     )
     .unwrap();
     let store = Store::open(&dir.path().join("u.db")).unwrap();
-    let outcome = run(&plan, counting(), &store, &options(), &Quiet)
-        .await
-        .unwrap();
+    let outcome = run(
+        &plan,
+        counting(),
+        &store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.total, 40);
     let summary = summarise(
         store.run(outcome.run_id).unwrap(),
@@ -173,16 +181,30 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
         seen: AtomicUsize::new(0),
         stop: opts.stop.clone(),
     };
-    let first = run(&plan, backend.clone(), &store, &opts, &stopper)
-        .await
-        .unwrap();
+    let first = run(
+        &plan,
+        backend.clone(),
+        &store,
+        &opts,
+        &Grader::default(),
+        &stopper,
+    )
+    .await
+    .unwrap();
     assert!(first.interrupted);
     let stored = store.cells(first.run_id).unwrap().len();
     assert!((7..80).contains(&stored), "{stored}");
 
-    let second = run(&plan, backend.clone(), &store, &options(), &Quiet)
-        .await
-        .unwrap();
+    let second = run(
+        &plan,
+        backend.clone(),
+        &store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
     assert_eq!(second.run_id, first.run_id, "the same plan resumes its run");
     assert!(second.resumed && !second.interrupted);
     let cells = store.cells(second.run_id).unwrap();
@@ -195,9 +217,16 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     assert_eq!(backend.calls(), 80, "no cell was generated twice");
 
     // A finished plan run again: a new run, every cell from the cache, same scores, old latency.
-    let third = run(&plan, backend.clone(), &store, &options(), &Quiet)
-        .await
-        .unwrap();
+    let third = run(
+        &plan,
+        backend.clone(),
+        &store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
     assert_ne!(third.run_id, first.run_id);
     assert_eq!((third.cached, third.fresh), (80, 0));
     assert_eq!(backend.calls(), 80);
@@ -223,9 +252,16 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     // --no-cache calls again and reproduces the scores.
     let mut fresh = options();
     fresh.no_cache = true;
-    let fourth = run(&plan, backend.clone(), &store, &fresh, &Quiet)
-        .await
-        .unwrap();
+    let fourth = run(
+        &plan,
+        backend.clone(),
+        &store,
+        &fresh,
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
     assert_eq!(fourth.fresh, 80);
     assert_eq!(score(&store.cells(fourth.run_id).unwrap()), score(&cells));
 }
@@ -289,10 +325,17 @@ async fn bad_input_stops_before_any_model_call() {
     let backend = counting();
     let store = Store::open(&dir.path().join("u.db")).unwrap();
     let p = plan(&task, &["echo", "no-such-model"], None, &["zero-shot"]).unwrap();
-    let err = run(&p, backend.clone(), &store, &options(), &Quiet)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = run(
+        &p,
+        backend.clone(),
+        &store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("no-such-model"), "{err}");
     assert_eq!(backend.calls(), 0);
 }

@@ -9,9 +9,11 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use understudy_backend::Backend;
 use understudy_core::config::Config;
+use understudy_eval::grade::{Grader, Judge, Sandbox};
 use understudy_eval::plan::{self, DataSource, EvalSection, Plan};
 use understudy_eval::runner::{self, RunObserver, RunOptions};
 use understudy_eval::store::{Cell, Store};
+use understudy_eval::task::AnswerSpec;
 use understudy_eval::{builtin, summary};
 
 use crate::cli::EvalArgs;
@@ -87,13 +89,24 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
     for format in section.formats.iter().flatten() {
         understudy_eval::strategy::Format::parse(format)?;
     }
-    let builtin_names: Vec<&str> = pending
+    let mut builtin_names: Vec<&str> = pending
         .iter()
         .filter_map(|p| match &p.data {
             DataSource::Builtin(d) => Some(d.name),
             DataSource::File(_) => None,
         })
         .collect();
+    for p in &pending {
+        for extra in p.def.answer.extra_data() {
+            if builtin::data_file(extra).is_none() {
+                bail!(
+                    "{}: `answer` names data {extra:?}, which is not a built-in dataset",
+                    p.source.display()
+                );
+            }
+            builtin_names.push(extra);
+        }
+    }
     let home = setup::home_dir()?;
     if !builtin_names.is_empty() {
         builtin::ensure_data(
@@ -162,6 +175,7 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
             ));
         }
     }
+    let grader = make_grader(&plan, &args, &home, router.clone() as Arc<dyn Backend>).await?;
     let observer = BarObserver::default();
     let options = RunOptions {
         no_cache: args.no_cache,
@@ -173,6 +187,7 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         router.clone() as Arc<dyn Backend>,
         &store,
         &options,
+        &grader,
         &observer,
     )
     .await?;
@@ -202,6 +217,54 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The sandbox when the plan has code tasks, the judge when it has judged ones.
+async fn make_grader(
+    plan: &Plan,
+    args: &EvalArgs,
+    home: &Path,
+    backend: Arc<dyn Backend>,
+) -> Result<Grader> {
+    let mut grader = Grader::default();
+    for task in &plan.tasks {
+        match &task.def.answer {
+            AnswerSpec::Code { .. } if grader.sandbox.is_none() => {
+                grader.sandbox = Some(Sandbox::detect(&args.python).await?);
+            }
+            AnswerSpec::Judge {
+                prompts,
+                references,
+                reference_categories,
+                ..
+            } if grader.judge.is_none() => {
+                let Some(model) = args.judge.clone().or_else(|| plan.reference.clone()) else {
+                    bail!(
+                        "task {} is graded by a judge model: pass --judge MODEL (any configured model)",
+                        task.def.name
+                    );
+                };
+                let path =
+                    |name: &str| builtin::data_file(name).map(|d| builtin::data_path(home, d));
+                let prompts_path = path(prompts)
+                    .ok_or_else(|| anyhow::anyhow!("unknown judge prompts {prompts:?}"))?;
+                let references_path = references.as_deref().and_then(path);
+                output::note(&format!("  {}: judged by {model}", task.def.name));
+                grader.judge = Some(
+                    Judge::load(
+                        backend.clone(),
+                        &model,
+                        &prompts_path,
+                        references_path.as_deref(),
+                        reference_categories.clone(),
+                    )
+                    .await?,
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(grader)
 }
 
 /// A progress bar with ETA and running accuracy.

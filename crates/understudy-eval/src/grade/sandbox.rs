@@ -1,0 +1,269 @@
+//! Runs untrusted Python in a sandbox: bubblewrap (Flatpak's sandbox tool) gives fresh user,
+//! network, PID, IPC and mount namespaces with a read-only system, a private /tmp and one writable
+//! throwaway directory (no /tmp, no home); `prlimit` caps CPU time, address space, file size and open files; a
+//! preamble disables process creation and destructive calls (as OpenAI's HumanEval harness does);
+//! a wall-clock timeout kills the whole process group; output is capped. Every failure of the
+//! program is an outcome, never an error of the run.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+use crate::EvalError;
+
+/// How a sandboxed program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Ran to its end.
+    Passed,
+    /// Exited early (a failed assertion, an exception, a refused call, `sys.exit`).
+    Failed,
+    /// Killed at the wall-clock limit.
+    Timeout,
+    /// Killed by a signal (memory or CPU limit, crash).
+    Killed,
+}
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finished {
+    pub outcome: Outcome,
+    /// The first bytes of stdout and stderr together.
+    pub output: String,
+}
+
+/// Limits for one program.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub wall: Duration,
+    pub memory_bytes: u64,
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            wall: Duration::from_secs(10),
+            memory_bytes: 1 << 30,
+            max_output_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// A checked sandbox: bwrap, prlimit and a Python interpreter were found and work.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    bwrap: PathBuf,
+    prlimit: PathBuf,
+    python: PathBuf,
+    /// Read-only directories the interpreter needs besides the system ones.
+    python_roots: Vec<PathBuf>,
+}
+
+/// The exit status of a program that ran to its end.
+const PASS_CODE: i32 = 86;
+
+/// Disables the calls a sample could use to escape the limits or do harm; runs before the sample.
+const PREAMBLE: &str = r#"
+import builtins as _b, os as _os, shutil as _sh, subprocess as _sp, sys as _sys
+import faulthandler as _fh
+_os.remove(__file__)
+_fh.disable()
+for _name in ["_exit", "kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid",
+              "fork", "forkpty", "killpg", "rename", "renames", "truncate", "replace", "unlink",
+              "fchmod", "fchown", "chmod", "chown", "chroot", "lchown", "getcwd", "chdir",
+              "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp",
+              "spawnvpe", "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp",
+              "execvpe", "posix_spawn", "posix_spawnp"]:
+    if hasattr(_os, _name):
+        setattr(_os, _name, None)
+_sh.rmtree = None
+_sh.move = None
+_sh.chown = None
+_sp.Popen = None
+_b.exit = None
+_b.quit = None
+import posix as _px
+for _name in ["fork", "forkpty", "system", "kill", "killpg", "execv", "execve", "posix_spawn",
+              "posix_spawnp", "register_at_fork"]:
+    if hasattr(_px, _name):
+        setattr(_px, _name, None)
+for _mod in ["ipdb", "joblib", "resource", "psutil", "tkinter", "multiprocessing", "ctypes",
+             "_ctypes", "_posixsubprocess", "socket", "_socket", "pty"]:
+    _sys.modules[_mod] = None
+del _b, _os, _sh, _sp, _sys, _fh, _px, _name, _mod
+"#;
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+impl Sandbox {
+    /// Finds the tools and the interpreter (`python`, default `python3`) and checks that a trivial
+    /// program runs inside; the error says what to install.
+    pub async fn detect(python: &str) -> Result<Self, EvalError> {
+        let missing = |what: &str, how: &str| {
+            EvalError::Config(format!(
+                "code tasks run generated code in a sandbox and need {what} ({how})"
+            ))
+        };
+        let bwrap = find_program("bwrap")
+            .ok_or_else(|| missing("bubblewrap", "e.g. `sudo apt-get install bubblewrap`"))?;
+        let prlimit = find_program("prlimit").ok_or_else(|| missing("prlimit", "util-linux"))?;
+        // Ask the interpreter where it really lives (pyenv and venv shims are scripts).
+        let probe = Command::new(python)
+            .args([
+                "-c",
+                "import sys; print(sys.executable); print(sys.base_prefix); print(sys.prefix)",
+            ])
+            .output()
+            .await
+            .map_err(|e| missing("Python 3", &format!("`{python}` failed to start: {e}")))?;
+        let text = String::from_utf8_lossy(&probe.stdout);
+        let mut lines = text.lines().map(PathBuf::from);
+        let executable = lines.next().filter(|p| p.is_file()).ok_or_else(|| {
+            missing(
+                "Python 3",
+                &format!("`{python}` did not report sys.executable"),
+            )
+        })?;
+        let python_roots = lines.filter(|p| p.is_dir()).collect();
+        let sandbox = Sandbox {
+            bwrap,
+            prlimit,
+            python: executable,
+            python_roots,
+        };
+        let check = sandbox.run("print('ok')", &Limits::default()).await;
+        match check {
+            Ok(f) if f.outcome == Outcome::Passed => Ok(sandbox),
+            Ok(f) => Err(EvalError::Config(format!(
+                "the code sandbox does not work here (bubblewrap needs user namespaces): {}",
+                f.output.trim()
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `program` (the preamble is put first) under `limits`.
+    pub async fn run(&self, program: &str, limits: &Limits) -> Result<Finished, EvalError> {
+        let fail = |e: std::io::Error| EvalError::Config(format!("code sandbox: {e}"));
+        let dir = tempfile::Builder::new()
+            .prefix("understudy-sandbox-")
+            .tempdir()
+            .map_err(fail)?;
+        // The program passes only by reaching the epilogue, which exits with PASS_CODE through a
+        // reference to `os._exit` under a random name; the sample's own `os._exit` is disabled
+        // and the source file is deleted once read, so a sample cannot fake the ending.
+        let exit_name = format!("_exit_{:016x}", rand::random::<u64>());
+        std::fs::write(
+            dir.path().join("program.py"),
+            format!(
+                "import os as _o\n{exit_name} = _o._exit\ndel _o\n{PREAMBLE}\n{program}\n\n{exit_name}({PASS_CODE})\n"
+            ),
+        )
+        .map_err(fail)?;
+        let cpu_secs = limits.wall.as_secs().max(1) + 1;
+        let mut command = Command::new(&self.prlimit);
+        command
+            .arg(format!("--as={}", limits.memory_bytes))
+            .arg(format!("--cpu={cpu_secs}"))
+            .arg("--fsize=1048576")
+            .arg("--nofile=64")
+            .arg("--core=0")
+            .arg("--")
+            .arg(&self.bwrap)
+            .args(["--ro-bind", "/usr", "/usr"])
+            .args(["--ro-bind-try", "/lib", "/lib"])
+            .args(["--ro-bind-try", "/lib64", "/lib64"])
+            .args(["--ro-bind-try", "/bin", "/bin"])
+            .args(["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]);
+        for root in &self.python_roots {
+            command.arg("--ro-bind").arg(root).arg(root);
+        }
+        command
+            .args(["--proc", "/proc", "--dev", "/dev"])
+            .arg("--bind")
+            .arg(dir.path())
+            .arg("/sandbox")
+            .args(["--remount-ro", "/"])
+            .args(["--chdir", "/sandbox"])
+            .args(["--unshare-all", "--die-with-parent", "--new-session"])
+            .args(["--uid", "65534", "--gid", "65534"])
+            .args(["--clearenv", "--setenv", "PATH", "/usr/bin:/bin"])
+            .args([
+                "--setenv", "TMPDIR", "/sandbox", "--setenv", "HOME", "/sandbox",
+            ])
+            .arg(&self.python)
+            .args(["-I", "-B", "program.py"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        let mut child = command.spawn().map_err(fail)?;
+        let cap = limits.max_output_bytes;
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let read_out = tokio::spawn(read_capped(stdout, cap));
+        let read_err = tokio::spawn(read_capped(stderr, cap));
+        let status = tokio::time::timeout(limits.wall, child.wait()).await;
+        let outcome = match status {
+            Ok(Ok(status)) if status.code() == Some(PASS_CODE) => Outcome::Passed,
+            Ok(Ok(status)) if status.code().is_some() => Outcome::Failed,
+            Ok(Ok(_)) => Outcome::Killed,
+            Ok(Err(e)) => return Err(fail(e)),
+            Err(_) => {
+                kill_group(&child);
+                let _ = child.kill().await;
+                Outcome::Timeout
+            }
+        };
+        let mut output = read_out.await.unwrap_or_default();
+        output.push_str(&read_err.await.unwrap_or_default());
+        if output.len() > cap {
+            let mut end = cap;
+            while !output.is_char_boundary(end) {
+                end -= 1;
+            }
+            output.truncate(end);
+        }
+        Ok(Finished { outcome, output })
+    }
+}
+
+/// Kills the sandbox's process group (bwrap and anything it started).
+fn kill_group(child: &tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+    }
+}
+
+/// Reads up to `cap` bytes, then keeps draining (so the writer never blocks) and drops the rest.
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(reader: Option<R>, cap: usize) -> String {
+    let Some(mut reader) = reader else {
+        return String::new();
+    };
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}

@@ -1,0 +1,207 @@
+//! The code sandbox against hostile samples, and the HumanEval canonical solutions through the
+//! real grading path. Needs bubblewrap and python3 (CI installs them and sets
+//! UNDERSTUDY_REQUIRE_SANDBOX=1, so a missing tool fails there instead of skipping).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use understudy_eval::grade::sandbox::{Limits, Outcome};
+use understudy_eval::grade::{code, Sandbox};
+
+async fn sandbox() -> Option<Sandbox> {
+    match Sandbox::detect("python3").await {
+        Ok(s) => Some(s),
+        Err(e) if std::env::var_os("UNDERSTUDY_REQUIRE_SANDBOX").is_none() => {
+            eprintln!("skipping sandbox tests: {e}");
+            None
+        }
+        Err(e) => panic!("sandbox required: {e}"),
+    }
+}
+
+fn limits(ms: u64) -> Limits {
+    Limits {
+        wall: Duration::from_millis(ms),
+        ..Limits::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_samples_fail_cleanly_within_their_timeouts() {
+    let Some(sandbox) = sandbox().await else {
+        return;
+    };
+    let outside = std::env::temp_dir().join(format!("understudy-escape-{}", std::process::id()));
+    let home_file = dirs_home().join(format!("understudy-escape-{}", std::process::id()));
+    let cases: Vec<(&str, String)> = vec![
+        ("infinite loop", "while True:\n    pass".into()),
+        ("fork bomb", "import os\nwhile True:\n    os.fork()".into()),
+        (
+            "posix fork bomb",
+            "import posix\nwhile True:\n    posix.fork()".into(),
+        ),
+        (
+            "subprocess",
+            "import subprocess\nsubprocess.run(['sh', '-c', 'echo hi'])".into(),
+        ),
+        (
+            "huge allocation",
+            "x = bytearray(10 * 1024 ** 3)\nprint(len(x))".into(),
+        ),
+        (
+            "socket",
+            "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)".into(),
+        ),
+        (
+            "raw socket via _socket",
+            "import _socket\ns = _socket.socket()\ns.connect(('1.1.1.1', 80))".into(),
+        ),
+        (
+            "write outside (tmp)",
+            format!("open({:?}, 'w').write('x')", outside.display().to_string()),
+        ),
+        (
+            "write outside (home)",
+            format!(
+                "open({:?}, 'w').write('x')",
+                home_file.display().to_string()
+            ),
+        ),
+        ("output flood", "while True:\n    print('x' * 1000)".into()),
+        (
+            "exit zero through os._exit",
+            "import os\nos._exit(0)".into(),
+        ),
+        (
+            "exit zero through sys.exit",
+            "import sys\nsys.exit(0)".into(),
+        ),
+        (
+            "read own source for the exit",
+            "print(open(__file__).read())".into(),
+        ),
+    ];
+    for (name, program) in &cases {
+        let started = Instant::now();
+        let finished = sandbox.run(program, &limits(2_000)).await.unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(6), "{name} took {took:?}");
+        assert!(
+            finished.output.len() <= Limits::default().max_output_bytes,
+            "{name}: output not capped"
+        );
+        assert_ne!(
+            finished.outcome,
+            Outcome::Passed,
+            "{name} passed: {}",
+            finished.output
+        );
+    }
+    assert!(!outside.exists(), "a sample wrote {}", outside.display());
+    assert!(
+        !home_file.exists(),
+        "a sample wrote {}",
+        home_file.display()
+    );
+    // Nothing left running.
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", "understudy-sandbox|program.py"])
+        .output()
+        .unwrap();
+    let left = String::from_utf8_lossy(&ps.stdout).trim().to_string();
+    assert!(left.is_empty(), "sandboxed processes still running: {left}");
+}
+
+fn dirs_home() -> std::path::PathBuf {
+    std::env::var_os("HOME")
+        .map(Into::into)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canonical_solutions_pass_and_wrong_ones_fail() {
+    let Some(sandbox) = sandbox().await else {
+        return;
+    };
+    let home = std::env::var_os("UNDERSTUDY_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dirs_home().join(".cache/understudy"));
+    let index = std::env::var("UNDERSTUDY_PYPI_URL")
+        .unwrap_or_else(|_| "https://pypi.org/simple".to_string());
+    understudy_eval::builtin::ensure_data(
+        &["humaneval"],
+        &home,
+        &index,
+        &understudy_backend::install::Silent,
+    )
+    .await
+    .unwrap();
+    let file = understudy_eval::builtin::data_file("humaneval").unwrap();
+    let text = std::fs::read_to_string(understudy_eval::builtin::data_path(&home, file)).unwrap();
+    let problems: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(problems.len(), 164);
+    let field = |p: &serde_json::Value, k: &str| p[k].as_str().unwrap().to_string();
+    let mut programs = Vec::new();
+    for p in &problems {
+        let (prompt, test, entry) = (
+            field(p, "prompt"),
+            field(p, "test"),
+            field(p, "entry_point"),
+        );
+        let right = code::build_program(&prompt, &field(p, "canonical_solution"), &test, &entry);
+        programs.push((field(p, "task_id"), right, true));
+    }
+    // A few wrong answers must fail: an empty body, and a full definition returning None.
+    for p in problems.iter().take(8) {
+        let (prompt, test, entry) = (
+            field(p, "prompt"),
+            field(p, "test"),
+            field(p, "entry_point"),
+        );
+        let wrong = format!("```python\ndef {entry}(*args, **kwargs):\n    return None\n```");
+        programs.push((
+            field(p, "task_id"),
+            code::build_program(&prompt, &wrong, &test, &entry),
+            false,
+        ));
+    }
+    let results: Vec<(String, _)> =
+        futures::stream::iter(programs.iter().map(|(id, program, _)| {
+            let sandbox = sandbox.clone();
+            async move {
+                (
+                    id.clone(),
+                    sandbox.run(program, &limits(20_000)).await.unwrap(),
+                )
+            }
+        }))
+        .buffered(4)
+        .collect()
+        .await;
+    let mut failures = Vec::new();
+    for ((_, _, should_pass), (id, finished)) in programs.iter().zip(results) {
+        let passed = finished.outcome == Outcome::Passed;
+        if passed != *should_pass {
+            failures.push(format!(
+                "{id} (expected pass={should_pass}): {:?} {}",
+                finished.outcome, finished.output
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
