@@ -108,6 +108,12 @@ pub struct EvalArgs {
     /// The model that grades judged tasks such as mtbench (default: the reference model).
     #[arg(long, value_name = "MODEL")]
     pub judge: Option<String>,
+    /// Answers per item; more than one are sampled and code tasks report pass@k.
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Temperature for --samples above 1 (default 0.8).
+    #[arg(long, value_name = "T")]
+    pub sample_temperature: Option<f32>,
     /// Python interpreter for code tasks, run inside the sandbox.
     #[arg(long, value_name = "PATH", default_value = "python3")]
     pub python: String,

@@ -82,8 +82,29 @@ pub fn task_metrics(cells: &[&Cell]) -> Vec<Metric> {
         .filter(|d| d["truncated"] == Value::Bool(true))
         .count();
     if details.iter().any(|d| d.get("outcome").is_some()) {
-        let passed: Vec<f64> = cells.iter().map(|c| c.score).collect();
-        out.push(Metric::mean("pass@1", Unit::Share, &passed));
+        // Samples of one problem are stored as `ID#i`; pass@k is averaged over problems.
+        let mut problems: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for c in cells {
+            let base = c.item_id.split('#').next().unwrap_or(&c.item_id);
+            let entry = problems.entry(base).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(c.score >= 1.0);
+        }
+        let fewest = problems.values().map(|(n, _)| *n).min().unwrap_or(0);
+        for k in [1, 5, 10, 100]
+            .into_iter()
+            .filter(|k| *k == 1 || *k <= fewest)
+        {
+            let values: Vec<f64> = problems
+                .values()
+                .map(|(n, c)| stats::pass_at_k(*n, *c, k))
+                .collect();
+            let mut metric = Metric::mean(&format!("pass@{k}"), Unit::Share, &values);
+            if fewest > 1 {
+                metric.note = format!("{fewest} samples per problem");
+            }
+            out.push(metric);
+        }
         let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
         for d in &details {
             if let Some(o) = d["outcome"].as_str() {

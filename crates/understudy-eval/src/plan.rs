@@ -34,6 +34,9 @@ pub struct EvalSection {
     pub concurrency: Option<usize>,
     pub role_prompt: Option<String>,
     pub db: Option<PathBuf>,
+    /// Samples per item (pass@k); more than one samples at `sample_temperature`.
+    pub samples: Option<usize>,
+    pub sample_temperature: Option<f32>,
 }
 
 impl EvalSection {
@@ -60,6 +63,8 @@ impl EvalSection {
             concurrency: other.concurrency.or(self.concurrency),
             role_prompt: other.role_prompt.or(self.role_prompt),
             db: other.db.or(self.db),
+            samples: other.samples.or(self.samples),
+            sample_temperature: other.sample_temperature.or(self.sample_temperature),
         }
     }
 }
@@ -83,6 +88,10 @@ pub struct Plan {
     pub seed: u64,
     pub concurrency: Option<usize>,
     pub role_prompt: String,
+    /// Answers per item: 1 is greedy; more are sampled at `sample_temperature` with seeds
+    /// `seed + i`, stored as items `ID#i`.
+    pub samples: usize,
+    pub sample_temperature: f32,
 }
 
 /// Where a task's data file is, once built-in data is present.
@@ -166,7 +175,7 @@ impl Plan {
 
     /// The plan as JSON, stored with the run.
     pub fn describe(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut plan = serde_json::json!({
             "models": self.models,
             "reference": self.reference,
             "strategies": self.strategies.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
@@ -175,7 +184,13 @@ impl Plan {
             "limit": self.limit,
             "seed": self.seed,
             "role_prompt": self.role_prompt,
-        })
+        });
+        // Only sampled plans say so, which keeps the keys of earlier greedy runs unchanged.
+        if self.samples > 1 {
+            plan["samples"] = self.samples.into();
+            plan["sample_temperature"] = f64::from(self.sample_temperature).into();
+        }
+        plan
     }
 
     /// Resolves names into a plan; each pending task comes with the path of its data file
@@ -189,6 +204,16 @@ impl Plan {
         let limit = section.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 {
             return Err(EvalError::Config("`limit` must be at least 1".into()));
+        }
+        let samples = section.samples.unwrap_or(1);
+        if samples == 0 {
+            return Err(EvalError::Config("`samples` must be at least 1".into()));
+        }
+        let sample_temperature = section.sample_temperature.unwrap_or(0.8);
+        if !(0.0..=2.0).contains(&sample_temperature) {
+            return Err(EvalError::Config(format!(
+                "`sample_temperature` must be between 0 and 2, got {sample_temperature}"
+            )));
         }
         let strategies = match &section.strategies {
             Some(list) => list
@@ -253,6 +278,8 @@ impl Plan {
                 .role_prompt
                 .clone()
                 .unwrap_or_else(|| DEFAULT_ROLE_PROMPT.to_string()),
+            samples,
+            sample_temperature,
         })
     }
 }

@@ -63,6 +63,8 @@ struct Work<'p> {
     format: Format,
     task: &'p LoadedTask,
     item: &'p Item,
+    /// The stored item id (`ID#i` for sample i when sampling).
+    item_id: String,
     request: ValidChatRequest,
     prompt_json: String,
     cache_key: String,
@@ -173,7 +175,7 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
         strategy: work.strategy.to_string(),
         format: work.format.as_str().to_string(),
         task: work.task.def.name.clone(),
-        item_id: work.item.id.clone(),
+        item_id: work.item_id.clone(),
         prompt_json: work.prompt_json.clone(),
         answer,
         reasoning: first.reasoning.clone(),
@@ -261,41 +263,56 @@ pub async fn run(
             for format in formats {
                 for task in &plan.tasks {
                     for item in &task.items {
-                        total += 1;
-                        let strategy_name = strategy.to_string();
-                        if done.contains(&cell_key(
-                            model,
-                            &strategy_name,
-                            format.as_str(),
-                            &task.def.name,
-                            &item.id,
-                        )) {
-                            continue;
+                        for sample in 0..plan.samples {
+                            total += 1;
+                            let item_id = if plan.samples > 1 {
+                                format!("{}#{sample}", item.id)
+                            } else {
+                                item.id.clone()
+                            };
+                            let strategy_name = strategy.to_string();
+                            if done.contains(&cell_key(
+                                model,
+                                &strategy_name,
+                                format.as_str(),
+                                &task.def.name,
+                                &item_id,
+                            )) {
+                                continue;
+                            }
+                            let messages =
+                                strategy::render(task, item, strategy, *format, &plan.role_prompt);
+                            let (temperature, seed) = if plan.samples > 1 {
+                                (plan.sample_temperature, plan.seed + sample as u64)
+                            } else {
+                                (0.0, plan.seed)
+                            };
+                            let request = ChatRequest {
+                                max_tokens: Some(strategy.max_tokens(task)),
+                                temperature: Some(temperature),
+                                seed: Some(seed),
+                                thinking: strategy.thinking(),
+                                ..ChatRequest::new(model.clone(), messages)
+                            }
+                            .validate()
+                            .map_err(|e| {
+                                EvalError::Config(format!("task {}: {e}", task.def.name))
+                            })?;
+                            let prompt_json =
+                                serde_json::to_string(&request.messages).unwrap_or_default();
+                            let cache_key = cache_key(&identities[model], &request);
+                            work.push(Work {
+                                model: model.clone(),
+                                strategy,
+                                format: *format,
+                                task,
+                                item,
+                                item_id,
+                                request,
+                                prompt_json,
+                                cache_key,
+                            });
                         }
-                        let messages =
-                            strategy::render(task, item, strategy, *format, &plan.role_prompt);
-                        let request = ChatRequest {
-                            max_tokens: Some(strategy.max_tokens(task)),
-                            temperature: Some(0.0),
-                            seed: Some(plan.seed),
-                            thinking: strategy.thinking(),
-                            ..ChatRequest::new(model.clone(), messages)
-                        }
-                        .validate()
-                        .map_err(|e| EvalError::Config(format!("task {}: {e}", task.def.name)))?;
-                        let prompt_json =
-                            serde_json::to_string(&request.messages).unwrap_or_default();
-                        let cache_key = cache_key(&identities[model], &request);
-                        work.push(Work {
-                            model: model.clone(),
-                            strategy,
-                            format: *format,
-                            task,
-                            item,
-                            request,
-                            prompt_json,
-                            cache_key,
-                        });
                     }
                 }
             }

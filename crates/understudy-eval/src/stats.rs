@@ -170,6 +170,22 @@ pub fn compare(a: &[f64], b: &[f64]) -> Comparison {
     }
 }
 
+/// The unbiased pass@k estimator (Chen et al., 2021): the chance that at least one of k samples
+/// drawn without replacement from n, of which c are correct, is correct: 1 - C(n-c, k) / C(n, k).
+pub fn pass_at_k(n: usize, c: usize, k: usize) -> f64 {
+    if k == 0 || k > n {
+        return f64::NAN;
+    }
+    if n - c < k {
+        return 1.0;
+    }
+    // 1 - prod_{i=n-c+1}^{n} (1 - k / i), the numerically stable form.
+    let product: f64 = ((n - c + 1)..=n)
+        .map(|i| 1.0 - k as f64 / i as f64)
+        .product();
+    1.0 - product
+}
+
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ClassScore {
@@ -233,6 +249,16 @@ pub fn per_class(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass_at_k_matches_the_closed_form() {
+        // n=10, c=3: pass@1 = 0.3; pass@5 = 1 - C(7,5)/C(10,5) = 1 - 21/252.
+        assert!((pass_at_k(10, 3, 1) - 0.3).abs() < 1e-12);
+        assert!((pass_at_k(10, 3, 5) - (1.0 - 21.0 / 252.0)).abs() < 1e-12);
+        assert_eq!(pass_at_k(5, 0, 2), 0.0);
+        assert_eq!(pass_at_k(5, 4, 2), 1.0);
+        assert!(pass_at_k(3, 1, 4).is_nan());
+    }
 
     #[test]
     fn mcnemar_matches_hand_computed_binomial_tails() {

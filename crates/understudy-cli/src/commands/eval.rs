@@ -55,6 +55,8 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         concurrency: args.concurrency,
         role_prompt: None,
         db: args.store.db.clone(),
+        samples: args.samples,
+        sample_temperature: args.sample_temperature,
     };
     let mut section = from_file.overlay(flags);
     if section.models.is_none() {
