@@ -2,6 +2,7 @@
 //! print the same numbers with the same rounding.
 
 use super::aggregates::Extras;
+use crate::metrics::Unit;
 use crate::stats::Estimate;
 use crate::summary::Summary;
 
@@ -297,9 +298,63 @@ pub fn confusion_tables(extras: &Extras) -> Vec<Table> {
 }
 
 /// Every table of the report, in reading order (the HTML and Markdown writers both use this).
+/// Task-specific metrics (pass@k, IFEval accuracies, ROUGE, judge ratings), one row per figure.
+pub fn task_metrics_table(summary: &Summary) -> Table {
+    let mut rows = Vec::new();
+    for r in &summary.rows {
+        for t in &r.tasks {
+            for m in &t.metrics {
+                let value = match (&m.estimate, m.unit) {
+                    (Some(e), Unit::Share) => estimate(e),
+                    (Some(e), Unit::Score) => {
+                        format!("{:.3} [{:.3}–{:.3}] n={}", e.value, e.low, e.high, e.n)
+                    }
+                    (Some(e), Unit::Rating) => {
+                        format!("{:.2} [{:.2}–{:.2}] n={}", e.value, e.low, e.high, e.n)
+                    }
+                    (None, _) => String::new(),
+                };
+                rows.push(vec![
+                    r.model.clone(),
+                    r.strategy.clone(),
+                    t.task.clone(),
+                    m.name.trim().to_string(),
+                    value,
+                    m.note.clone(),
+                ]);
+            }
+            if t.ungraded > 0 {
+                rows.push(vec![
+                    r.model.clone(),
+                    r.strategy.clone(),
+                    t.task.clone(),
+                    "ungraded (left out of the score)".into(),
+                    t.ungraded.to_string(),
+                    String::new(),
+                ]);
+            }
+        }
+    }
+    Table {
+        title: "Task metrics".into(),
+        header: [
+            "model",
+            "strategy",
+            "task",
+            "metric",
+            "value [95% CI]",
+            "note",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }
+}
+
 pub fn all(summary: &Summary, extras: &Extras) -> Vec<Table> {
     let mut out = vec![
         summary_table(summary),
+        task_metrics_table(summary),
         comparisons_table(summary),
         cot_table(extras),
         format_spread_table(extras),
