@@ -17,6 +17,7 @@ use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
 use understudy_core::stream::ResponseCollector;
+use understudy_core::thinking::ThinkingControl;
 use understudy_core::{ChatResponse, StreamEvent, ValidChatRequest};
 
 pub use error::BackendError;
@@ -55,6 +56,13 @@ pub trait Backend: Send + Sync {
     /// models, the server and model name for remote ones): the model's part of a cache key.
     async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
         Ok(format!("{}:{model}", self.name()))
+    }
+
+    /// How `model`'s reasoning is switched on and off (default: the chain-of-thought fallback,
+    /// for models without a native thinking mode).
+    async fn thinking_control(&self, model: &str) -> Result<ThinkingControl, BackendError> {
+        let _ = model;
+        Ok(ThinkingControl::CotInstruction)
     }
 
     /// Starts generating; the stream yields deltas then one closing event.

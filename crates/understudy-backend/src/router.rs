@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use understudy_core::thinking::ThinkingControl;
 use understudy_core::ValidChatRequest;
 
 use crate::{Backend, BackendError, EventStream, ModelInfo};
@@ -124,6 +125,21 @@ impl Backend for Router {
             }
         }
         Ok(all)
+    }
+
+    async fn check_model(&self, model: &str) -> Result<(), BackendError> {
+        let (backend, inner) = self.route(model)?;
+        backend.check_model(&inner).await
+    }
+
+    async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
+        let (backend, inner) = self.route(model)?;
+        backend.model_identity(&inner).await
+    }
+
+    async fn thinking_control(&self, model: &str) -> Result<ThinkingControl, BackendError> {
+        let (backend, inner) = self.route(model)?;
+        backend.thinking_control(&inner).await
     }
 
     async fn chat_stream(

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::thinking::ThinkingControl;
+
 /// The file looked for in the working directory when no `--config` is given.
 pub const CONFIG_FILE_NAME: &str = "understudy.toml";
 /// The model used when neither the command line nor the config names one.
@@ -72,6 +74,9 @@ enum RawBackend {
         api_key: Option<String>,
         api_key_env: Option<String>,
         timeout_secs: Option<u64>,
+        /// How the server's models switch reasoning (default `template_flag`: vLLM/SGLang's
+        /// `chat_template_kwargs.enable_thinking`).
+        thinking_control: Option<ThinkingControl>,
     },
 }
 
@@ -91,6 +96,7 @@ pub struct OpenAiConfig {
     pub base_url: String,
     pub api_key: Option<String>,
     pub timeout_secs: u64,
+    pub thinking_control: ThinkingControl,
 }
 
 /// Default per-request timeout for HTTP backends: long enough for slow CPU generation.
@@ -204,6 +210,7 @@ fn resolve(
             api_key,
             api_key_env,
             timeout_secs,
+            thinking_control,
         } = backend;
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(invalid(
@@ -233,6 +240,7 @@ fn resolve(
                 base_url,
                 api_key,
                 timeout_secs: timeout_secs.unwrap_or(DEFAULT_HTTP_TIMEOUT_SECS),
+                thinking_control: thinking_control.unwrap_or(ThinkingControl::TemplateFlag),
             },
         );
     }
@@ -244,6 +252,7 @@ fn resolve(
                     base_url,
                     api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
                     timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
+                    thinking_control: ThinkingControl::TemplateFlag,
                 },
             );
         }

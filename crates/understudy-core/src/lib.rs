@@ -7,6 +7,7 @@ pub mod request;
 pub mod response;
 pub mod stream;
 pub mod think;
+pub mod thinking;
 pub mod timing;
 
 pub use message::{ChatMessage, Role};

@@ -40,6 +40,9 @@ pub struct ChatRequest {
     /// `Some(true)`: ask for visible reasoning; `Some(false)`: ask the model not to think;
     /// `None`: the model's own default.
     pub thinking: Option<bool>,
+    /// OpenAI-style reasoning effort (`minimal`, `low`, `medium`, `high`), sent to HTTP backends.
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
 }
 
 /// What was wrong with a request, naming the field.
@@ -78,6 +81,9 @@ pub struct ValidChatRequest {
     pub stop: Vec<String>,
     pub response_format: ResponseFormat,
     pub thinking: Option<bool>,
+    /// OpenAI-style reasoning effort (`minimal`, `low`, `medium`, `high`), sent to HTTP backends.
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
 }
 
 impl ChatRequest {
@@ -140,6 +146,7 @@ impl ChatRequest {
             stop: self.stop,
             response_format: self.response_format,
             thinking: self.thinking,
+            reasoning_effort: self.reasoning_effort,
         })
     }
 }

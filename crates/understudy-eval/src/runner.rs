@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use understudy_backend::Backend;
+use understudy_core::thinking::{self, Switched};
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use crate::grade::{Graded, Grader};
@@ -65,6 +66,10 @@ struct Work<'p> {
     item: &'p Item,
     /// The stored item id (`ID#i` for sample i when sampling).
     item_id: String,
+    /// Read the answer after the final-answer marker (CoT, or thinking through the CoT fallback).
+    cot: bool,
+    /// What the thinking switch did, for the cell's detail.
+    switched: Option<Switched>,
     request: ValidChatRequest,
     prompt_json: String,
     cache_key: String,
@@ -189,8 +194,24 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
         prompt_tokens: responses.iter().map(|r| r.usage.prompt_tokens).sum(),
         completion_tokens: responses.iter().map(|r| r.usage.completion_tokens).sum(),
         cached: answered.all_cached(),
-        detail: graded.detail.as_ref().map(|d| d.to_string()),
+        detail: with_thinking(graded.detail.clone(), work.switched).map(|d| d.to_string()),
     }
+}
+
+/// Adds the thinking switch's decision to a cell's detail record.
+fn with_thinking(
+    detail: Option<serde_json::Value>,
+    switched: Option<Switched>,
+) -> Option<serde_json::Value> {
+    let Some(s) = switched else { return detail };
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert(
+            "thinking".into(),
+            serde_json::json!({"on": s.on, "auto": s.auto, "cot_fallback": s.split_cot}),
+        );
+    }
+    Some(detail)
 }
 
 /// (model, strategies, formats) combinations to run: every model under every strategy and
@@ -230,6 +251,7 @@ pub async fn run(
 ) -> Result<RunOutcome, EvalError> {
     let combos = combinations(plan);
     let mut identities = HashMap::new();
+    let mut controls = HashMap::new();
     for (model, _, _) in &combos {
         backend
             .check_model(model)
@@ -246,6 +268,14 @@ pub async fn run(
                 source,
             })?;
         identities.insert(model.clone(), identity);
+        let control = backend
+            .thinking_control(model)
+            .await
+            .map_err(|source| EvalError::Model {
+                model: model.clone(),
+                source,
+            })?;
+        controls.insert(model.clone(), control);
     }
 
     let key = plan.key();
@@ -287,15 +317,25 @@ pub async fn run(
                             } else {
                                 (0.0, plan.seed)
                             };
-                            let request = ChatRequest {
+                            let mut request = ChatRequest {
                                 max_tokens: Some(strategy.max_tokens(task)),
                                 temperature: Some(temperature),
                                 seed: Some(seed),
-                                thinking: strategy.thinking(),
                                 ..ChatRequest::new(model.clone(), messages)
+                            };
+                            let switched = strategy
+                                .thinking()
+                                .map(|mode| thinking::apply(&mut request, mode, controls[model]));
+                            if switched.is_some_and(|s| s.on) {
+                                request.max_tokens = Some(
+                                    request
+                                        .max_tokens
+                                        .unwrap_or(0)
+                                        .max(strategy::COT_MAX_TOKENS),
+                                );
                             }
-                            .validate()
-                            .map_err(|e| {
+                            let cot = strategy.cot() || switched.is_some_and(|s| s.split_cot);
+                            let request = request.validate().map_err(|e| {
                                 EvalError::Config(format!("task {}: {e}", task.def.name))
                             })?;
                             let prompt_json =
@@ -308,6 +348,8 @@ pub async fn run(
                                 task,
                                 item,
                                 item_id,
+                                cot,
+                                switched,
                                 request,
                                 prompt_json,
                                 cache_key,
@@ -345,9 +387,7 @@ pub async fn run(
                 .iter()
                 .map(|(r, _)| r.answer.clone())
                 .collect();
-            let graded = grader
-                .grade(store, w.task, w.item, &answers, w.strategy.cot())
-                .await?;
+            let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
             Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded))
         }))
         .buffer_unordered(limit);

@@ -70,6 +70,9 @@ CREATE INDEX requests_at ON requests(at);
     r#"
 ALTER TABLE cells ADD COLUMN detail TEXT;
 "#,
+    r#"
+ALTER TABLE requests ADD COLUMN route TEXT;
+"#,
 ];
 
 /// One scored answer.
@@ -115,6 +118,9 @@ pub struct RequestRow {
     /// Prompt and answer text, only when the profile opts in.
     pub prompt_json: Option<String>,
     pub answer: Option<String>,
+    /// How the request was served (thinking decision, cascade, plan steps), as JSON.
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 /// A stored run.
@@ -343,13 +349,13 @@ impl Store {
     pub fn log_request(&self, r: &RequestRow) -> Result<(), EvalError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     r.model, r.profile, r.backend_model, r.status, r.error_type, r.stream, r.total_ms, r.ttft_ms, r.prompt_tokens, r.completion_tokens,
-                    r.prompt_json, r.answer
+                    r.prompt_json, r.answer, r.route
                 ])
             })
             .map_err(self.err())?;
@@ -361,7 +367,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer
+                "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route
                  FROM requests WHERE at >= ?1 ORDER BY id DESC LIMIT ?2",
             )
             .map_err(self.err())?;
@@ -381,6 +387,7 @@ impl Store {
                     completion_tokens: r.get(10)?,
                     prompt_json: r.get(11)?,
                     answer: r.get(12)?,
+                    route: r.get(13)?,
                 })
             })
             .map_err(self.err())?;

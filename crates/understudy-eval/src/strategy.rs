@@ -9,8 +9,9 @@ use understudy_core::ChatMessage;
 use crate::task::{AnswerSpec, Item, LoadedTask};
 use crate::EvalError;
 
+use understudy_core::thinking::ThinkingMode;
 /// The marker a chain-of-thought answer must end with.
-pub const FINAL_ANSWER_MARKER: &str = "Final answer:";
+pub use understudy_core::thinking::FINAL_ANSWER_MARKER;
 
 /// Tokens allowed for chain-of-thought reasoning.
 pub const COT_MAX_TOKENS: u32 = 320;
@@ -60,7 +61,7 @@ pub enum Component {
     FewShot(usize),
     Cot,
     Role,
-    Thinking(bool),
+    Thinking(ThinkingMode),
 }
 
 /// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
@@ -79,7 +80,14 @@ impl fmt::Display for Strategy {
                 Component::FewShot(k) => format!("few-shot:{k}"),
                 Component::Cot => "cot".to_string(),
                 Component::Role => "role".to_string(),
-                Component::Thinking(on) => format!("thinking:{}", if *on { "on" } else { "off" }),
+                Component::Thinking(mode) => format!(
+                    "thinking:{}",
+                    match mode {
+                        ThinkingMode::On => "on",
+                        ThinkingMode::Off => "off",
+                        ThinkingMode::Auto => "auto",
+                    }
+                ),
             })
             .collect();
         f.write_str(&parts.join("+"))
@@ -98,8 +106,9 @@ impl Strategy {
                 "zero-shot" | "zeroshot" => Component::ZeroShot,
                 "cot" => Component::Cot,
                 "role" => Component::Role,
-                "thinking:on" => Component::Thinking(true),
-                "thinking:off" => Component::Thinking(false),
+                "thinking:on" => Component::Thinking(ThinkingMode::On),
+                "thinking:off" => Component::Thinking(ThinkingMode::Off),
+                "thinking:auto" => Component::Thinking(ThinkingMode::Auto),
                 _ => match part.strip_prefix("few-shot:") {
                     Some(k) => match k.parse::<usize>() {
                         Ok(k) if (1..=16).contains(&k) => Component::FewShot(k),
@@ -134,9 +143,10 @@ impl Strategy {
     pub fn role(&self) -> bool {
         self.components.contains(&Component::Role)
     }
-    pub fn thinking(&self) -> Option<bool> {
+    /// The thinking switch this strategy sets, applied through each model's own control.
+    pub fn thinking(&self) -> Option<ThinkingMode> {
         self.components.iter().find_map(|c| match c {
-            Component::Thinking(on) => Some(*on),
+            Component::Thinking(mode) => Some(*mode),
             _ => None,
         })
     }
@@ -269,6 +279,7 @@ mod tests {
             "cot",
             "role+few-shot:2",
             "thinking:off+cot",
+            "thinking:auto",
         ] {
             assert_eq!(Strategy::parse(name).unwrap().to_string(), name);
         }

@@ -285,7 +285,7 @@ pub fn render_text(summary: &Summary) -> String {
         out.push_str("no reference model: scores are against the gold answers\n");
     }
     out.push_str(
-        "scores are % correct with 95% bootstrap CI [low–high] and n; FF = format failures\n\n",
+        "scores are mean item scores in % (correct answers; pass@1, ROUGE-L, judge rating / 10 for those tasks) with 95% bootstrap CI [low–high] and n; FF = format failures\n\n",
     );
     let tasks: Vec<String> = summary
         .rows

@@ -10,11 +10,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use understudy_backend::Backend;
+use understudy_core::thinking::{self, split_cot};
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use crate::error::ApiError;
 use crate::metrics::RequestGuard;
-use crate::profile::{split_cot, CotPolicy, Profile, ReasoningPolicy};
+use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
 use crate::{stream, wire, AppState};
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -103,11 +104,33 @@ async fn answer(
     if state.metrics.in_flight(client_model) > state.max_queue as i64 {
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
-    let profile = profile_for(state, client_model).cloned();
-    let request = match &profile {
+    let mut profile = profile_for(state, client_model).cloned();
+    let mut request = match &profile {
         Some(p) => p.apply(parsed.request),
         None => parsed.request,
     };
+    // The thinking switch: the request's choice, else the profile's; mapped to the model's own
+    // control (template flag, /no_think, reasoning_effort, or the CoT fallback).
+    let mode = parsed
+        .thinking
+        .or_else(|| profile.as_ref().and_then(|p| p.thinking));
+    if let Some(mode) = mode {
+        let control = state
+            .backend
+            .thinking_control(&request.model)
+            .await
+            .map_err(ApiError::from)?;
+        let switched = thinking::apply(&mut request, mode, control);
+        guard.route.insert(
+            "thinking".into(),
+            serde_json::json!({"mode": mode, "control": control, "on": switched.on}),
+        );
+        if switched.split_cot {
+            // The CoT fallback: the answer is read after the marker, reasoning kept apart.
+            let p = profile.get_or_insert_with(|| Profile::passthrough(&request.model));
+            p.cot = CotPolicy::On;
+        }
+    }
     let valid = validate(request)?;
     guard.profile = profile.as_ref().map(|p| p.name.clone());
     guard.backend_model = Some(valid.model.clone());

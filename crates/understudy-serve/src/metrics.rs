@@ -200,6 +200,8 @@ pub struct RequestGuard {
     pub error_type: Option<&'static str>,
     pub ttft_s: Option<f64>,
     pub tokens: Option<(u32, u32)>,
+    /// How the request was served (thinking decision, cascade, plan steps), for the log.
+    pub route: serde_json::Map<String, serde_json::Value>,
 }
 
 impl RequestGuard {
@@ -218,6 +220,7 @@ impl RequestGuard {
             error_type: None,
             ttft_s: None,
             tokens: None,
+            route: serde_json::Map::new(),
         }
     }
 
@@ -236,6 +239,7 @@ impl RequestGuard {
             error_type: None,
             ttft_s: None,
             tokens: None,
+            route: serde_json::Map::new(),
         }
     }
 
@@ -264,6 +268,8 @@ impl Drop for RequestGuard {
                 completion_tokens: self.tokens.map(|t| t.1),
                 prompt_json: content.as_ref().map(|c| c.0.clone()),
                 answer: content.map(|c| c.1),
+                route: (!self.route.is_empty())
+                    .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
             });
         }
         metrics.finished(

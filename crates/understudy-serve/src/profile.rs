@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use understudy_core::thinking::{cot_instruction, ThinkingMode};
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
-use understudy_eval::strategy::FINAL_ANSWER_MARKER;
 
 use crate::error::ServeError;
 
@@ -58,7 +58,8 @@ struct RawProfile {
     temperature: Option<f32>,
     top_p: Option<f32>,
     max_tokens: Option<u32>,
-    thinking: Option<bool>,
+    /// `on`, `off` or `auto` (true/false accepted).
+    thinking: Option<ThinkingSetting>,
     /// Keep prompt and answer text in the request log.
     #[serde(default)]
     log_content: bool,
@@ -77,15 +78,27 @@ pub struct Profile {
     pub temperature: Option<f32>,
     pub top_p: Option<f32>,
     pub max_tokens: Option<u32>,
-    pub thinking: Option<bool>,
+    /// The thinking switch for requests that do not set their own.
+    pub thinking: Option<ThinkingMode>,
     pub log_content: bool,
 }
 
-/// The instruction appended to the last user turn when chain-of-thought is on.
-pub fn cot_instruction() -> String {
-    format!(
-        "\n\nThink step by step, then write the final line as \"{FINAL_ANSWER_MARKER} <answer>\"."
-    )
+/// `thinking = "on" | "off" | "auto"`, or a boolean.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+enum ThinkingSetting {
+    Flag(bool),
+    Mode(ThinkingMode),
+}
+
+impl ThinkingSetting {
+    fn mode(self) -> ThinkingMode {
+        match self {
+            ThinkingSetting::Flag(true) => ThinkingMode::On,
+            ThinkingSetting::Flag(false) => ThinkingMode::Off,
+            ThinkingSetting::Mode(m) => m,
+        }
+    }
 }
 
 /// Parses `[profiles]` from the config file at `source` (paths are relative to it).
@@ -155,7 +168,7 @@ pub fn parse_profiles(
                 temperature: raw.temperature,
                 top_p: raw.top_p,
                 max_tokens: raw.max_tokens,
-                thinking: raw.thinking,
+                thinking: raw.thinking.map(ThinkingSetting::mode),
                 log_content: raw.log_content,
             },
         );
@@ -164,6 +177,24 @@ pub fn parse_profiles(
 }
 
 impl Profile {
+    /// A profile that changes nothing (used to carry per-request policies).
+    pub fn passthrough(model: &str) -> Self {
+        Self {
+            name: model.to_string(),
+            model: model.to_string(),
+            system: None,
+            few_shot: Vec::new(),
+            cot: CotPolicy::Off,
+            reasoning: ReasoningPolicy::Return,
+            json: false,
+            temperature: None,
+            top_p: None,
+            max_tokens: None,
+            thinking: None,
+            log_content: false,
+        }
+    }
+
     /// Rewrites a client request: the backend model, the system prompt (the profile's first,
     /// then the client's), few-shot turns, the chain-of-thought instruction and defaults for
     /// whatever the client left unset.
@@ -200,7 +231,6 @@ impl Profile {
         request.temperature = request.temperature.or(self.temperature);
         request.top_p = request.top_p.or(self.top_p);
         request.max_tokens = request.max_tokens.or(self.max_tokens);
-        request.thinking = request.thinking.or(self.thinking);
         if self.json && request.response_format == ResponseFormat::Text {
             request.response_format = ResponseFormat::JsonObject;
         }
@@ -208,21 +238,10 @@ impl Profile {
     }
 }
 
-/// Splits a chain-of-thought answer at the last final-answer marker into (reasoning, answer);
-/// without a marker the whole text is the answer.
-pub fn split_cot(text: &str) -> (Option<String>, String) {
-    match text.rfind(FINAL_ANSWER_MARKER) {
-        Some(at) => (
-            Some(text[..at].trim().to_string()).filter(|r| !r.is_empty()),
-            text[at + FINAL_ANSWER_MARKER.len()..].trim().to_string(),
-        ),
-        None => (None, text.trim().to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use understudy_core::thinking::FINAL_ANSWER_MARKER;
 
     fn profiles(text: &str) -> Result<BTreeMap<String, Profile>, ServeError> {
         let table: toml::Table = toml::from_str(text).unwrap();
@@ -266,14 +285,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("profiles.bot.system"), "{err}");
-    }
-
-    #[test]
-    fn cot_answers_split_at_the_marker() {
-        assert_eq!(
-            split_cot("2+2 is 4.\nFinal answer: 4"),
-            (Some("2+2 is 4.".into()), "4".into())
-        );
-        assert_eq!(split_cot("just 4"), (None, "just 4".into()));
     }
 }

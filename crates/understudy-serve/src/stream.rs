@@ -8,8 +8,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use understudy_backend::EventStream;
 use understudy_core::stream::Delta;
+use understudy_core::thinking::FINAL_ANSWER_MARKER;
 use understudy_core::StreamEvent;
-use understudy_eval::strategy::FINAL_ANSWER_MARKER;
 
 use crate::error::ApiError;
 use crate::handlers::now_secs;

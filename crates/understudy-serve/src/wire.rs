@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use understudy_core::thinking::ThinkingMode;
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 
 use crate::error::ApiError;
@@ -24,6 +25,8 @@ pub struct WireRequest {
     pub n: Option<u32>,
     pub chat_template_kwargs: Option<TemplateKwargs>,
     pub reasoning_effort: Option<String>,
+    /// understudy's extension: `{"thinking": "on" | "off" | "auto"}`.
+    pub understudy: Option<Extension>,
     // Accepted and ignored, as OpenAI-compatible servers do.
     pub user: Option<String>,
     pub frequency_penalty: Option<f32>,
@@ -35,6 +38,12 @@ pub struct WireRequest {
 pub struct StreamOptions {
     #[serde(default)]
     pub include_usage: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extension {
+    pub thinking: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +105,8 @@ pub struct Parsed {
     pub request: ChatRequest,
     pub stream: bool,
     pub include_usage: bool,
+    /// The thinking switch the client asked for, if any.
+    pub thinking: Option<ThinkingMode>,
 }
 
 /// Parses a request body, naming the offending field in errors (`messages[2].role: …`).
@@ -158,14 +169,27 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             None => ResponseFormat::JsonObject,
         },
     };
-    let thinking = wire
-        .chat_template_kwargs
-        .and_then(|k| k.enable_thinking)
-        .or(match wire.reasoning_effort.as_deref() {
-            Some("none") | Some("minimal") => Some(false),
-            Some(_) => Some(true),
-            None => None,
-        });
+    let thinking = match wire.understudy.and_then(|e| e.thinking) {
+        Some(text) => Some(ThinkingMode::parse(&text).ok_or_else(|| {
+            ApiError::invalid(
+                format!("`understudy.thinking` must be on, off or auto, got {text:?}"),
+                Some("understudy.thinking".into()),
+            )
+        })?),
+        None => match wire.chat_template_kwargs.and_then(|k| k.enable_thinking) {
+            Some(true) => Some(ThinkingMode::On),
+            Some(false) => Some(ThinkingMode::Off),
+            None => match wire.reasoning_effort.as_deref() {
+                Some(effort) => Some(ThinkingMode::parse(effort).ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("`reasoning_effort` must be minimal, low, medium or high, got {effort:?}"),
+                        Some("reasoning_effort".into()),
+                    )
+                })?),
+                None => None,
+            },
+        },
+    };
     let _ = (
         wire.user,
         wire.frequency_penalty,
@@ -182,9 +206,11 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             seed: wire.seed,
             stop,
             response_format,
-            thinking,
+            thinking: None,
+            reasoning_effort: None,
         },
         stream: wire.stream,
         include_usage: wire.stream_options.is_some_and(|o| o.include_usage),
+        thinking,
     })
 }

@@ -63,6 +63,8 @@ pub struct LoadedInfo {
     pub template_warning: Option<String>,
     pub context: u32,
     pub threads: u32,
+    /// The chat template has a native thinking mode (it knows `<think>`).
+    pub native_thinking: bool,
 }
 
 /// One queued request.
@@ -203,6 +205,10 @@ fn worker(
         template_warning: template.warning.clone(),
         context,
         threads: config.threads,
+        native_thinking: template
+            .source_text
+            .as_deref()
+            .is_some_and(|t| t.contains("<think>")),
     };
     if ready.send(Ok(info)).is_err() {
         return;

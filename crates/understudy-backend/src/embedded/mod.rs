@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::StreamExt;
+use understudy_core::thinking::ThinkingControl;
 use understudy_core::{TimingRecorder, ValidChatRequest};
 
 use crate::catalog::{self, KnownModel};
@@ -247,6 +248,16 @@ impl Backend for EmbeddedBackend {
                 Ok(format!("gguf-sha256:{hash}:{template}"))
             }
         }
+    }
+
+    async fn thinking_control(&self, model: &str) -> Result<ThinkingControl, BackendError> {
+        // Known only once the template is read: loading now is what the request would do anyway.
+        let (engine, _) = self.load(model).await?;
+        Ok(if engine.info.native_thinking {
+            ThinkingControl::TemplateFlag
+        } else {
+            ThinkingControl::CotInstruction
+        })
     }
 
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {

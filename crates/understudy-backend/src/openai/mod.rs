@@ -14,6 +14,7 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::think::ThinkSplitter;
+use understudy_core::thinking::ThinkingControl;
 use understudy_core::{
     ChatResponse, FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest,
 };
@@ -34,6 +35,7 @@ pub struct OpenAiBackend {
     http: reqwest::Client,
     /// Model ids the server listed, fetched on first use and refreshed on a miss.
     served: Arc<Mutex<Option<HashSet<String>>>>,
+    thinking_control: ThinkingControl,
 }
 
 impl OpenAiBackend {
@@ -56,7 +58,14 @@ impl OpenAiBackend {
             timeout_secs,
             http,
             served: Arc::new(Mutex::new(None)),
+            thinking_control: ThinkingControl::TemplateFlag,
         })
+    }
+
+    /// How this server's models switch reasoning (see `ThinkingControl`).
+    pub fn with_thinking_control(mut self, control: ThinkingControl) -> Self {
+        self.thinking_control = control;
+        self
     }
 
     /// Fails with `UnknownModel` when the server lists its models and `model` is not among them.
@@ -351,6 +360,10 @@ impl Backend for OpenAiBackend {
                 detail: m.owned_by,
             })
             .collect())
+    }
+
+    async fn thinking_control(&self, _model: &str) -> Result<ThinkingControl, BackendError> {
+        Ok(self.thinking_control)
     }
 
     async fn check_model(&self, model: &str) -> Result<(), BackendError> {

@@ -24,6 +24,9 @@ pub struct WireRequest<'a> {
     /// vLLM / SGLang convention for switching a model's thinking mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_template_kwargs: Option<Value>,
+    /// OpenAI-style reasoning effort.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +66,7 @@ impl<'a> WireRequest<'a> {
             chat_template_kwargs: request
                 .thinking
                 .map(|on| serde_json::json!({"enable_thinking": on})),
+            reasoning_effort: request.reasoning_effort.as_deref(),
         }
     }
 }

@@ -269,11 +269,11 @@ async fn make_grader(
     Ok(grader)
 }
 
-/// A progress bar with ETA and running accuracy.
+/// A progress bar with ETA and the running mean score (accuracy for right/wrong tasks).
 #[derive(Default)]
 struct BarObserver {
     bar: Mutex<Option<ProgressBar>>,
-    tally: Mutex<(usize, usize, usize)>,
+    tally: Mutex<(usize, f64, usize)>,
 }
 
 impl RunObserver for BarObserver {
@@ -299,7 +299,7 @@ impl RunObserver for BarObserver {
             return;
         };
         tally.0 += 1;
-        tally.1 += usize::from(cell.score >= 1.0);
+        tally.1 += cell.score;
         tally.2 += usize::from(cell.cached);
         if let Ok(slot) = self.bar.lock() {
             if let Some(bar) = slot.as_ref() {
@@ -309,18 +309,18 @@ impl RunObserver for BarObserver {
                 let step = (total / 10).max(1);
                 if bar.is_hidden() && (bar.position() % step == 0 || bar.position() == total) {
                     output::note(&format!(
-                        "  {}/{} cells · running accuracy {:.0}% (n={}) · {} cached · {:.0} s elapsed",
+                        "  {}/{} cells · running score {:.0}% (n={}) · {} cached · {:.0} s elapsed",
                         bar.position(),
                         total,
-                        100.0 * tally.1 as f64 / tally.0 as f64,
+                        100.0 * tally.1 / tally.0 as f64,
                         tally.0,
                         tally.2,
                         bar.elapsed().as_secs_f64()
                     ));
                 }
                 bar.set_message(format!(
-                    "running accuracy {:.0}% (n={}) · {} cached",
-                    100.0 * tally.1 as f64 / tally.0 as f64,
+                    "running score {:.0}% (n={}) · {} cached",
+                    100.0 * tally.1 / tally.0 as f64,
                     tally.0,
                     tally.2
                 ));
