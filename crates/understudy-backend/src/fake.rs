@@ -195,6 +195,7 @@ impl Backend for FakeBackend {
                 estimated: false,
             },
             timing: timing.finish(u32::try_from(prompt_tokens).ok(), None),
+            confidence: None,
         })));
         Ok(Box::pin(stream::iter(events)))
     }

@@ -135,6 +135,33 @@ async fn lists_the_model(backend: &dyn Backend, model: &str) {
     assert!(models.iter().any(|m| m.id == model), "{models:?}");
 }
 
+/// Token log-probabilities, summarised; `required` for backends that must report them.
+async fn reports_confidence_when_asked(backend: &dyn Backend, model: &str, required: bool) {
+    let asked = backend
+        .chat(valid(ChatRequest {
+            max_tokens: Some(8),
+            logprobs: true,
+            ..request(model, "What is 2+2? Answer with one number.")
+        }))
+        .await
+        .unwrap();
+    match asked.confidence {
+        Some(c) => assert!(
+            c.tokens > 0 && c.mean_logprob <= 0.0 && c.min_logprob <= c.mean_logprob,
+            "{c:?}"
+        ),
+        None => assert!(!required, "no confidence reported"),
+    }
+    let not_asked = backend
+        .chat(valid(ChatRequest {
+            max_tokens: Some(8),
+            ..request(model, "What is 2+2? Answer with one number.")
+        }))
+        .await
+        .unwrap();
+    assert!(not_asked.confidence.is_none() || !required);
+}
+
 async fn suite(backend: &dyn Backend, model: &str) {
     answers_simple_arithmetic(backend, model).await;
     streams_deltas_then_one_end(backend, model).await;
@@ -162,6 +189,12 @@ mod embedded {
 
     pub fn backend() -> EmbeddedBackend {
         EmbeddedBackend::new(backend_options())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn embedded_backend_reports_confidence() {
+        support::smallest_model().await;
+        reports_confidence_when_asked(&backend(), "smollm2-135m", true).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,6 +412,7 @@ mod openai_server {
         let server = support::start_llama_server(&model).await;
         let backend = OpenAiBackend::new("llama-cpp-python", &server.base_url, None, 120).unwrap();
         suite(&backend, "smollm2-135m").await;
+        reports_confidence_when_asked(&backend, "smollm2-135m", false).await;
 
         // The non-streaming path gives the same greedy answer as the streaming one.
         let req = valid(ChatRequest {

@@ -12,6 +12,6 @@ pub mod timing;
 
 pub use message::{ChatMessage, Role};
 pub use request::{ChatRequest, RequestError, ResponseFormat, ValidChatRequest};
-pub use response::{ChatResponse, FinishReason, Usage};
+pub use response::{ChatResponse, Confidence, FinishReason, Usage};
 pub use stream::{Delta, StreamEnd, StreamEvent};
 pub use timing::{Timing, TimingRecorder};

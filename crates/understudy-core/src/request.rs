@@ -43,6 +43,9 @@ pub struct ChatRequest {
     /// OpenAI-style reasoning effort (`minimal`, `low`, `medium`, `high`), sent to HTTP backends.
     #[serde(default)]
     pub reasoning_effort: Option<String>,
+    /// Ask for token log-probabilities (summarised as `ChatResponse::confidence`).
+    #[serde(default)]
+    pub logprobs: bool,
 }
 
 /// What was wrong with a request, naming the field.
@@ -84,6 +87,9 @@ pub struct ValidChatRequest {
     /// OpenAI-style reasoning effort (`minimal`, `low`, `medium`, `high`), sent to HTTP backends.
     #[serde(default)]
     pub reasoning_effort: Option<String>,
+    /// Ask for token log-probabilities (summarised as `ChatResponse::confidence`).
+    #[serde(default)]
+    pub logprobs: bool,
 }
 
 impl ChatRequest {
@@ -147,6 +153,7 @@ impl ChatRequest {
             response_format: self.response_format,
             thinking: self.thinking,
             reasoning_effort: self.reasoning_effort,
+            logprobs: self.logprobs,
         })
     }
 }

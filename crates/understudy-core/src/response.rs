@@ -42,6 +42,50 @@ impl Usage {
     }
 }
 
+/// How sure the model was of the tokens it chose: natural-log probabilities under its own
+/// distribution, averaged and at their lowest (cascades escalate on low confidence).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Confidence {
+    pub mean_logprob: f64,
+    pub min_logprob: f64,
+    pub tokens: u32,
+}
+
+/// Sums token log-probabilities into a [`Confidence`].
+#[derive(Debug, Default, Clone)]
+pub struct ConfidenceAccumulator {
+    sum: f64,
+    min: f64,
+    tokens: u32,
+}
+
+impl ConfidenceAccumulator {
+    pub fn push(&mut self, logprob: f64) {
+        if self.tokens == 0 || logprob < self.min {
+            self.min = logprob;
+        }
+        self.sum += logprob;
+        self.tokens += 1;
+    }
+
+    /// `None` when no token was generated.
+    pub fn finish(&self) -> Option<Confidence> {
+        (self.tokens > 0).then(|| Confidence {
+            mean_logprob: self.sum / f64::from(self.tokens),
+            min_logprob: self.min,
+            tokens: self.tokens,
+        })
+    }
+}
+
+/// The log-probability of `index` under the softmax of `logits`.
+pub fn logprob_of(logits: &[f32], index: usize) -> Option<f64> {
+    let chosen = f64::from(*logits.get(index)?);
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = logits.iter().map(|&l| (f64::from(l) - max).exp()).sum();
+    Some(chosen - max - sum.ln())
+}
+
 /// A complete answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
@@ -54,4 +98,28 @@ pub struct ChatResponse {
     pub finish_reason: FinishReason,
     pub usage: Usage,
     pub timing: Timing,
+    /// Token log-probability summary, when the backend could report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logprobs_come_from_the_softmax() {
+        let lp = logprob_of(&[0.0, 0.0], 1).unwrap_or(f64::NAN);
+        assert!((lp - 0.5f64.ln()).abs() < 1e-12);
+        let mut acc = ConfidenceAccumulator::default();
+        assert!(acc.finish().is_none());
+        acc.push(-0.1);
+        acc.push(-2.0);
+        let c = acc.finish().unwrap_or(Confidence {
+            mean_logprob: 0.0,
+            min_logprob: 0.0,
+            tokens: 0,
+        });
+        assert!((c.mean_logprob + 1.05).abs() < 1e-12 && c.min_logprob == -2.0 && c.tokens == 2);
+    }
 }

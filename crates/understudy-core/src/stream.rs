@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::response::{ChatResponse, FinishReason, Usage};
+use crate::response::{ChatResponse, Confidence, FinishReason, Usage};
 use crate::timing::Timing;
 
 /// A piece of generated text.
@@ -21,6 +21,8 @@ pub struct StreamEnd {
     pub finish_reason: FinishReason,
     pub usage: Usage,
     pub timing: Timing,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
 }
 
 /// One event of a streamed answer: any number of deltas, then exactly one `End`.
@@ -58,6 +60,7 @@ impl ResponseCollector {
             finish_reason: end.finish_reason,
             usage: end.usage,
             timing: end.timing,
+            confidence: end.confidence,
         })
     }
 }
@@ -77,6 +80,7 @@ mod tests {
             finish_reason: FinishReason::Stop,
             usage: Usage::default(),
             timing: Timing::default(),
+            confidence: None,
         }));
         let r = c.finish().unwrap();
         assert_eq!(r.answer, "4");

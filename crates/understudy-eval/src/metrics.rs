@@ -214,6 +214,36 @@ pub fn task_metrics(cells: &[&Cell]) -> Vec<Metric> {
             ),
         ));
     }
+    if details.iter().any(|d| d.get("cascade").is_some()) {
+        let escalated: Vec<f64> = details
+            .iter()
+            .filter_map(|d| d["cascade"]["escalated"].as_bool())
+            .map(flag)
+            .collect();
+        out.push(Metric::mean("escalated", Unit::Share, &escalated));
+        let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+        let mut fired: BTreeMap<String, usize> = BTreeMap::new();
+        for d in &details {
+            if let Some(m) = d["cascade"]["answered_by"].as_str() {
+                *answered.entry(m.to_string()).or_default() += 1;
+            }
+            for step in d["cascade"]["steps"].as_array().into_iter().flatten() {
+                for signal in step["fired"].as_array().into_iter().flatten() {
+                    if let Some(name) = signal.as_str() {
+                        *fired.entry(name.to_string()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let list = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(Metric::note("answered by", list(&answered)));
+        out.push(Metric::note("signals fired", list(&fired)));
+    }
     if truncated > 0 {
         out.push(Metric::note(
             "truncated inputs",

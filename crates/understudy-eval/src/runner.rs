@@ -12,10 +12,15 @@ use understudy_backend::Backend;
 use understudy_core::thinking::{self, Switched};
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
+use understudy_backend::BackendError;
+use understudy_techniques::cascade::{self, Cascade};
+
 use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
+use crate::scorer;
 use crate::store::{cell_key, Cell, Store};
 use crate::strategy::{self, Format, Strategy};
+use crate::task::AnswerSpec;
 use crate::task::{Item, LoadedTask};
 use crate::EvalError;
 
@@ -70,9 +75,10 @@ struct Work<'p> {
     cot: bool,
     /// What the thinking switch did, for the cell's detail.
     switched: Option<Switched>,
+    /// Set when the model name is a cascade spec.
+    cascade: Option<&'p Cascade>,
     request: ValidChatRequest,
     prompt_json: String,
-    cache_key: String,
 }
 
 /// The response-cache key for `request` to the model with `identity`.
@@ -90,6 +96,8 @@ pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
         "stop": request.stop,
         "response_format": request.response_format,
         "thinking": request.thinking,
+        "reasoning_effort": request.reasoning_effort,
+        "logprobs": request.logprobs,
     });
     h.update(shape.to_string().as_bytes());
     hex::encode(h.finalize())
@@ -98,6 +106,8 @@ pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
 /// The answers to every turn of an item, and whether each came from the cache.
 struct Answered {
     responses: Vec<(ChatResponse, bool)>,
+    /// The cascade's route per turn, when the model is a cascade.
+    routes: Vec<serde_json::Value>,
 }
 
 impl Answered {
@@ -106,48 +116,91 @@ impl Answered {
     }
 }
 
-/// Asks for the item's first turn, then each follow-up with the conversation so far; each turn
-/// is answered from the cache when it can be.
-async fn answer(
+/// One call, answered from the response cache when it can be.
+async fn call_cached(
     backend: &dyn Backend,
     store: &Store,
     identity: &str,
+    request: ValidChatRequest,
+    no_cache: bool,
+) -> Result<(ChatResponse, bool), EvalError> {
+    let key = cache_key(identity, &request);
+    if !no_cache {
+        if let Some(r) = store
+            .cache_get(&key)?
+            .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok())
+        {
+            return Ok((r, true));
+        }
+    }
+    let model = request.model.clone();
+    let r = backend
+        .chat(request)
+        .await
+        .map_err(|source| EvalError::Model { model, source })?;
+    if let Ok(json) = serde_json::to_string(&r) {
+        store.cache_put(&key, &json)?;
+    }
+    Ok((r, false))
+}
+
+/// Whether an answer can be read at all under the task's answer kind (the cascade's format
+/// signal); open-ended kinds always can.
+fn readable(task: &LoadedTask, item: &Item, text: &str, cot: bool) -> bool {
+    match &task.def.answer {
+        AnswerSpec::Code { .. }
+        | AnswerSpec::Ifeval
+        | AnswerSpec::Rouge
+        | AnswerSpec::Judge { .. } => !text.trim().is_empty(),
+        spec => !scorer::score(spec, item, text, cot).format_failure(),
+    }
+}
+
+/// Asks for the item's first turn, then each follow-up with the conversation so far; each call
+/// is answered from the cache when it can be. A cascade model runs its cascade per turn.
+async fn answer(
+    backend: &dyn Backend,
+    store: &Store,
+    identities: &HashMap<String, String>,
     work: &Work<'_>,
     no_cache: bool,
 ) -> Result<Answered, EvalError> {
     let mut request = work.request.clone();
     let mut responses = Vec::new();
+    let mut routes = Vec::new();
     let follow_ups = work.item.follow_ups.iter().map(Some);
     for turn in std::iter::once(None).chain(follow_ups) {
         if let Some(text) = turn {
             request.messages.push(ChatMessage::user(text.clone()));
         }
-        let key = if turn.is_none() {
-            work.cache_key.clone()
-        } else {
-            cache_key(identity, &request)
-        };
-        let cached = if no_cache {
-            None
-        } else {
-            store
-                .cache_get(&key)?
-                .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok())
-        };
-        let (response, was_cached) = match cached {
-            Some(r) => (r, true),
+        let (response, was_cached) = match work.cascade {
             None => {
-                let r = backend
-                    .chat(request.clone())
+                let identity = identities
+                    .get(&work.model)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                call_cached(backend, store, identity, request.clone(), no_cache).await?
+            }
+            Some(cascade) => {
+                let caller = |r: ValidChatRequest| async move {
+                    let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
+                    call_cached(backend, store, identity, r, no_cache)
+                        .await
+                        .map_err(|e| match e {
+                            EvalError::Model { source, .. } => source,
+                            other => BackendError::Inference(other.to_string()),
+                        })
+                };
+                let validator = |text: &str| readable(work.task, work.item, text, work.cot);
+                let outcome = cascade::run(cascade, caller, &request, &validator)
                     .await
                     .map_err(|source| EvalError::Model {
                         model: work.model.clone(),
                         source,
                     })?;
-                if let Ok(json) = serde_json::to_string(&r) {
-                    store.cache_put(&key, &json)?;
-                }
-                (r, false)
+                routes.push(serde_json::to_value(&outcome).unwrap_or_default());
+                let cached = outcome.cached;
+                (outcome.response, cached)
             }
         };
         request
@@ -155,7 +208,7 @@ async fn answer(
             .push(ChatMessage::assistant(response.answer.clone()));
         responses.push((response, was_cached));
     }
-    Ok(Answered { responses })
+    Ok(Answered { responses, routes })
 }
 
 fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
@@ -194,8 +247,27 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
         prompt_tokens: responses.iter().map(|r| r.usage.prompt_tokens).sum(),
         completion_tokens: responses.iter().map(|r| r.usage.completion_tokens).sum(),
         cached: answered.all_cached(),
-        detail: with_thinking(graded.detail.clone(), work.switched).map(|d| d.to_string()),
+        detail: with_route(
+            with_thinking(graded.detail.clone(), work.switched),
+            &answered.routes,
+        )
+        .map(|d| d.to_string()),
     }
+}
+
+/// Adds a cascade's route (the last turn's) to a cell's detail record.
+fn with_route(
+    detail: Option<serde_json::Value>,
+    routes: &[serde_json::Value],
+) -> Option<serde_json::Value> {
+    let Some(route) = routes.last() else {
+        return detail;
+    };
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert("cascade".into(), route.clone());
+    }
+    Some(detail)
 }
 
 /// Adds the thinking switch's decision to a cell's detail record.
@@ -252,30 +324,33 @@ pub async fn run(
     let combos = combinations(plan);
     let mut identities = HashMap::new();
     let mut controls = HashMap::new();
+    let mut cascades: HashMap<String, Cascade> = HashMap::new();
     for (model, _, _) in &combos {
-        backend
-            .check_model(model)
-            .await
-            .map_err(|source| EvalError::Model {
-                model: model.clone(),
+        let parts = if Cascade::is_spec(model) {
+            let cascade = Cascade::parse(model)
+                .map_err(|e| EvalError::Config(format!("model {model:?}: {e}")))?;
+            let parts = cascade.models.clone();
+            cascades.insert(model.clone(), cascade);
+            parts
+        } else {
+            vec![model.clone()]
+        };
+        let mut part_ids = Vec::new();
+        for part in &parts {
+            let err = |source| EvalError::Model {
+                model: part.clone(),
                 source,
-            })?;
-        let identity = backend
-            .model_identity(model)
-            .await
-            .map_err(|source| EvalError::Model {
-                model: model.clone(),
-                source,
-            })?;
-        identities.insert(model.clone(), identity);
-        let control = backend
-            .thinking_control(model)
-            .await
-            .map_err(|source| EvalError::Model {
-                model: model.clone(),
-                source,
-            })?;
-        controls.insert(model.clone(), control);
+            };
+            backend.check_model(part).await.map_err(err)?;
+            let identity = backend.model_identity(part).await.map_err(err)?;
+            let control = backend.thinking_control(part).await.map_err(err)?;
+            identities.insert(part.clone(), identity.clone());
+            controls.entry(model.clone()).or_insert(control);
+            part_ids.push(identity);
+        }
+        if parts.len() > 1 || parts[0] != *model {
+            identities.insert(model.clone(), format!("{model}={}", part_ids.join(">")));
+        }
     }
 
     let key = plan.key();
@@ -318,6 +393,8 @@ pub async fn run(
                                 (0.0, plan.seed)
                             };
                             let mut request = ChatRequest {
+                                // Confidence is cheap to compute and lets tune calibrate cascades.
+                                logprobs: true,
                                 max_tokens: Some(strategy.max_tokens(task)),
                                 temperature: Some(temperature),
                                 seed: Some(seed),
@@ -340,7 +417,6 @@ pub async fn run(
                             })?;
                             let prompt_json =
                                 serde_json::to_string(&request.messages).unwrap_or_default();
-                            let cache_key = cache_key(&identities[model], &request);
                             work.push(Work {
                                 model: model.clone(),
                                 strategy,
@@ -350,9 +426,9 @@ pub async fn run(
                                 item_id,
                                 cot,
                                 switched,
+                                cascade: cascades.get(model),
                                 request,
                                 prompt_json,
-                                cache_key,
                             });
                         }
                     }
@@ -377,11 +453,10 @@ pub async fn run(
     }
     'models: for (model, list) in by_model {
         let limit = (options.concurrency)(&model).max(1);
-        let identity = identities[&model].clone();
-        let identity = &identity;
+        let identities = &identities;
         let backend = backend.as_ref();
         let mut results = futures::stream::iter(list.into_iter().map(|w| async move {
-            let answered = answer(backend, store, identity, &w, options.no_cache).await?;
+            let answered = answer(backend, store, identities, &w, options.no_cache).await?;
             let answers: Vec<String> = answered
                 .responses
                 .iter()

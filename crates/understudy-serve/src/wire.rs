@@ -208,6 +208,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             response_format,
             thinking: None,
             reasoning_effort: None,
+            logprobs: false,
         },
         stream: wire.stream,
         include_usage: wire.stream_options.is_some_and(|o| o.include_usage),

@@ -14,6 +14,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use tokio::sync::{mpsc as tmpsc, oneshot};
+use understudy_core::response::{logprob_of, ConfidenceAccumulator};
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::think::ThinkSplitter;
 use understudy_core::{
@@ -372,11 +373,21 @@ fn generate(
             .into_iter()
             .all(|d| events.send(Ok(StreamEvent::Delta(d))).is_ok())
     };
+    let mut confidence = ConfidenceAccumulator::default();
     while generated < budget {
         let token = sampler.sample(&loaded.ctx, batch.n_tokens() - 1);
         if vocab.is_eog(token) {
             finish = FinishReason::Stop;
             break;
+        }
+        if request.logprobs {
+            let logits = loaded.ctx.get_logits_ith(batch.n_tokens() - 1);
+            if let Some(lp) = usize::try_from(token.0)
+                .ok()
+                .and_then(|i| logprob_of(logits, i))
+            {
+                confidence.push(lp);
+            }
         }
         generated += 1;
         timing.mark_token();
@@ -426,6 +437,7 @@ fn generate(
             estimated: false,
         },
         timing: timing.finish(Some(prompt_tokens), None),
+        confidence: confidence.finish(),
     }))
 }
 
@@ -443,5 +455,6 @@ fn cancelled_end(
             estimated: false,
         },
         timing: timing.finish(None, None),
+        confidence: None,
     })
 }

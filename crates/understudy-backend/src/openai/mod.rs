@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
+use understudy_core::response::ConfidenceAccumulator;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::think::ThinkSplitter;
 use understudy_core::thinking::ThinkingControl;
@@ -179,6 +180,10 @@ impl OpenAiBackend {
             .into_iter()
             .next()
             .ok_or_else(|| BackendError::Protocol(format!("{url}: reply has no choices")))?;
+        let mut confidence = ConfidenceAccumulator::default();
+        for lp in choice.logprobs.iter().flat_map(|l| l.values()) {
+            confidence.push(lp);
+        }
         let mut splitter = ThinkSplitter::default();
         let mut deltas = splitter.push(choice.message.content.as_deref().unwrap_or(""));
         deltas.extend(splitter.finish());
@@ -210,6 +215,7 @@ impl OpenAiBackend {
             finish_reason: parse_finish(choice.finish_reason.as_deref()),
             usage,
             timing,
+            confidence: confidence.finish(),
         })
     }
 }
@@ -239,6 +245,7 @@ struct StreamState {
     usage: Option<Usage>,
     chunks: u32,
     done: bool,
+    confidence: ConfidenceAccumulator,
 }
 
 impl StreamState {
@@ -253,6 +260,7 @@ impl StreamState {
             finish_reason: self.finish.unwrap_or(FinishReason::Stop),
             usage,
             timing: self.timing.finish(None, Some(usage.completion_tokens)),
+            confidence: self.confidence.finish(),
         })
     }
 
@@ -298,6 +306,9 @@ impl StreamState {
         }
         let mut events = Vec::new();
         for choice in chunk.choices {
+            for lp in choice.logprobs.iter().flat_map(|l| l.values()) {
+                self.confidence.push(lp);
+            }
             if let Some(reasoning) = choice.delta.reasoning_content.filter(|r| !r.is_empty()) {
                 self.timing.mark_token();
                 self.chunks += 1;
@@ -394,6 +405,7 @@ impl Backend for OpenAiBackend {
             usage: None,
             chunks: 0,
             done: false,
+            confidence: ConfidenceAccumulator::default(),
         };
         let timeout_secs = self.timeout_secs;
         let mut events = response.bytes_stream().eventsource();

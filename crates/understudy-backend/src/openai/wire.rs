@@ -27,6 +27,8 @@ pub struct WireRequest<'a> {
     /// OpenAI-style reasoning effort.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logprobs: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +69,7 @@ impl<'a> WireRequest<'a> {
                 .thinking
                 .map(|on| serde_json::json!({"enable_thinking": on})),
             reasoning_effort: request.reasoning_effort.as_deref(),
+            logprobs: request.logprobs,
         }
     }
 }
@@ -91,6 +94,26 @@ pub struct WireCompletion {
 pub struct WireChoice {
     pub message: WireAnswer,
     pub finish_reason: Option<String>,
+    #[serde(default)]
+    pub logprobs: Option<WireLogprobs>,
+}
+
+/// `choices[].logprobs` (OpenAI, vLLM, llama.cpp server).
+#[derive(Debug, Deserialize, Default)]
+pub struct WireLogprobs {
+    #[serde(default)]
+    pub content: Option<Vec<WireTokenLogprob>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireTokenLogprob {
+    pub logprob: f64,
+}
+
+impl WireLogprobs {
+    pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.content.iter().flatten().map(|t| t.logprob)
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -116,6 +139,8 @@ pub struct WireChunkChoice {
     #[serde(default)]
     pub delta: WireAnswer,
     pub finish_reason: Option<String>,
+    #[serde(default)]
+    pub logprobs: Option<WireLogprobs>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,414 @@
+//! The cascade (FrugalGPT, AutoMix, RouteLLM): the cheapest model answers first and the request
+//! goes to the next model only when a signal says the answer is not good enough. Signals:
+//! `format` (the caller's validator rejects the answer), `confidence:T` (mean token
+//! log-probability below T), `self_check` (the same model, asked whether its answer is correct,
+//! does not say yes), `agreement:K` (fewer than half of K sampled answers agree with the greedy
+//! one). The latency reported is the whole cascade's, checks included.
+//!
+//! Spec syntax (eval model names and profiles): `cascade:LIGHT>HEAVY[>…][@signal+signal…]`,
+//! e.g. `cascade:smollm2-135m>qwen2.5-coder-1.5b@format+confidence:-0.3`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use understudy_backend::BackendError;
+use understudy_core::{ChatMessage, ChatRequest, ChatResponse, Timing, Usage, ValidChatRequest};
+
+use std::future::Future;
+
+use crate::Called;
+
+/// Prefix that marks a cascade in a model name.
+pub const PREFIX: &str = "cascade:";
+
+/// One escalation signal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "signal")]
+pub enum Signal {
+    Format,
+    Confidence { min_mean_logprob: f64 },
+    SelfCheck,
+    Agreement { samples: usize },
+}
+
+impl Signal {
+    /// Parses `format`, `confidence:-0.4`, `self_check` (or `self-check`), `agreement:3`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (name, arg) = match text.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (text, None),
+        };
+        match (name, arg) {
+            ("format", None) => Ok(Signal::Format),
+            ("self_check" | "self-check" | "selfcheck", None) => Ok(Signal::SelfCheck),
+            ("confidence", Some(t)) => t
+                .parse::<f64>()
+                .ok()
+                .filter(|t| *t <= 0.0)
+                .map(|min_mean_logprob| Signal::Confidence { min_mean_logprob })
+                .ok_or_else(|| format!("`confidence:{t}`: the threshold is a log-probability ≤ 0, e.g. confidence:-0.5")),
+            ("agreement", Some(k)) => k
+                .parse::<usize>()
+                .ok()
+                .filter(|k| (2..=16).contains(k))
+                .map(|samples| Signal::Agreement { samples })
+                .ok_or_else(|| format!("`agreement:{k}`: the number of samples is 2 to 16")),
+            _ => Err(format!(
+                "unknown cascade signal {text:?}: use format, confidence:T, self_check or agreement:K"
+            )),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Signal::Format => "format".into(),
+            Signal::Confidence { min_mean_logprob } => format!("confidence:{min_mean_logprob}"),
+            Signal::SelfCheck => "self_check".into(),
+            Signal::Agreement { samples } => format!("agreement:{samples}"),
+        }
+    }
+}
+
+/// Models from cheapest to strongest, and the signals that escalate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cascade {
+    pub models: Vec<String>,
+    pub signals: Vec<Signal>,
+}
+
+impl Cascade {
+    /// Parses `cascade:A>B[@s+s]` (the prefix is optional here).
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let body = spec.strip_prefix(PREFIX).unwrap_or(spec);
+        let (models, signals) = match body.split_once('@') {
+            Some((m, s)) => (m, Some(s)),
+            None => (body, None),
+        };
+        let models: Vec<String> = models
+            .split('>')
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        let signals = match signals {
+            Some(s) => s
+                .split('+')
+                .map(Signal::parse)
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![Signal::Format],
+        };
+        Self::new(models, signals)
+    }
+
+    /// Checks a cascade built from parts (profiles).
+    pub fn new(models: Vec<String>, signals: Vec<Signal>) -> Result<Self, String> {
+        if models.len() < 2 {
+            return Err("a cascade needs at least two models, cheapest first (A>B)".into());
+        }
+        if signals.is_empty() {
+            return Err("a cascade needs at least one signal".into());
+        }
+        Ok(Self { models, signals })
+    }
+
+    /// Whether a model name is a cascade spec.
+    pub fn is_spec(model: &str) -> bool {
+        model.starts_with(PREFIX)
+    }
+
+    fn wants_logprobs(&self) -> bool {
+        self.signals
+            .iter()
+            .any(|s| matches!(s, Signal::Confidence { .. }))
+    }
+}
+
+/// What happened at one model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub model: String,
+    /// Signals that fired (empty: the answer was accepted).
+    pub fired: Vec<String>,
+    pub mean_logprob: Option<f64>,
+    pub total_ms: f64,
+}
+
+/// The cascade's answer and how it got there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    #[serde(skip)]
+    pub response: ChatResponse,
+    pub answered_by: String,
+    pub escalated: bool,
+    pub steps: Vec<Step>,
+    /// Every underlying call came from a cache.
+    pub cached: bool,
+}
+
+/// Checks an answer's format (the caller decides: JSON parses, a label is readable, …).
+pub type Validator<'a> = &'a (dyn Fn(&str) -> bool + Send + Sync);
+
+fn normalise(text: &str) -> String {
+    text.to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(['.', '!'])
+        .to_string()
+}
+
+fn with_model(request: &ValidChatRequest, model: &str) -> ValidChatRequest {
+    let mut r = request.clone();
+    r.model = model.to_string();
+    r
+}
+
+fn follow_up(
+    request: &ValidChatRequest,
+    answer: &str,
+    question: &str,
+) -> Result<ValidChatRequest, BackendError> {
+    let mut messages = request.messages.clone();
+    messages.push(ChatMessage::assistant(answer));
+    messages.push(ChatMessage::user(question));
+    ChatRequest {
+        max_tokens: Some(4),
+        temperature: Some(0.0),
+        seed: request.seed,
+        ..ChatRequest::new(request.model.clone(), messages)
+    }
+    .validate()
+    .map_err(|e| BackendError::Inference(format!("cascade self-check request: {e}")))
+}
+
+/// Which signals fire on `response` from `model`.
+async fn fired<F, Fut>(
+    cascade: &Cascade,
+    caller: &F,
+    request: &ValidChatRequest,
+    response: &ChatResponse,
+    validator: Validator<'_>,
+    usage: &mut Usage,
+    all_cached: &mut bool,
+) -> Result<Vec<String>, BackendError>
+where
+    F: Fn(ValidChatRequest) -> Fut,
+    Fut: Future<Output = Called>,
+{
+    let mut out = Vec::new();
+    for signal in &cascade.signals {
+        let fires = match signal {
+            Signal::Format => !validator(&response.answer),
+            Signal::Confidence { min_mean_logprob } => response
+                .confidence
+                .is_none_or(|c| c.mean_logprob < *min_mean_logprob),
+            Signal::SelfCheck => {
+                let check = follow_up(
+                    request,
+                    &response.answer,
+                    "Is the answer above correct and complete? Reply with only yes or no.",
+                )?;
+                let (verdict, cached) = caller(check).await?;
+                add(usage, &verdict.usage);
+                *all_cached &= cached;
+                !verdict.answer.trim().to_lowercase().starts_with("yes")
+            }
+            Signal::Agreement { samples } => {
+                let greedy = normalise(&response.answer);
+                let mut agree = 0;
+                for i in 0..*samples {
+                    let mut sample = request.clone();
+                    sample.temperature = 0.7;
+                    sample.seed = Some(request.seed.unwrap_or(0).wrapping_add(1 + i as u64));
+                    sample.logprobs = false;
+                    let (answer, cached) = caller(sample).await?;
+                    add(usage, &answer.usage);
+                    *all_cached &= cached;
+                    agree += usize::from(normalise(&answer.answer) == greedy);
+                }
+                agree * 2 < *samples
+            }
+        };
+        if fires {
+            out.push(signal.name());
+        }
+    }
+    Ok(out)
+}
+
+fn add(total: &mut Usage, more: &Usage) {
+    total.prompt_tokens += more.prompt_tokens;
+    total.completion_tokens += more.completion_tokens;
+    total.estimated |= more.estimated;
+}
+
+/// Runs `request` through the cascade: each model in turn until one's answer passes every
+/// signal (the last model's answer is taken as is).
+pub async fn run<F, Fut>(
+    cascade: &Cascade,
+    caller: F,
+    request: &ValidChatRequest,
+    validator: Validator<'_>,
+) -> Result<Outcome, BackendError>
+where
+    F: Fn(ValidChatRequest) -> Fut,
+    Fut: Future<Output = Called>,
+{
+    let started = Instant::now();
+    let mut usage = Usage::default();
+    let mut steps = Vec::new();
+    let mut all_cached = true;
+    let mut waited_ms = 0.0;
+    let last = cascade.models.len() - 1;
+    for (i, model) in cascade.models.iter().enumerate() {
+        let mut r = with_model(request, model);
+        r.logprobs = r.logprobs || cascade.wants_logprobs();
+        let (response, cached) = caller(r.clone()).await?;
+        all_cached &= cached;
+        add(&mut usage, &response.usage);
+        let checks = if i < last {
+            fired(
+                cascade,
+                &caller,
+                &r,
+                &response,
+                validator,
+                &mut usage,
+                &mut all_cached,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        steps.push(Step {
+            model: model.clone(),
+            fired: checks.clone(),
+            mean_logprob: response.confidence.map(|c| c.mean_logprob),
+            total_ms: response.timing.total_ms,
+        });
+        if checks.is_empty() {
+            // Latency: from the cascade's start (or, when cached, the sum of the stored calls)
+            // to this model's first token and to its end.
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            let total_ms = if all_cached {
+                steps.iter().map(|s| s.total_ms).sum::<f64>()
+            } else {
+                elapsed
+            };
+            let before = if all_cached {
+                waited_ms
+            } else {
+                total_ms - response.timing.total_ms
+            };
+            let timing = Timing {
+                ttft_ms: before + response.timing.ttft_ms,
+                total_ms,
+                ..response.timing
+            };
+            let mut out = response;
+            out.usage = usage;
+            out.timing = timing;
+            return Ok(Outcome {
+                answered_by: model.clone(),
+                escalated: i > 0,
+                steps,
+                cached: all_cached,
+                response: out,
+            });
+        }
+        waited_ms += response.timing.total_ms;
+    }
+    Err(BackendError::Inference(
+        "cascade ended without an answer".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::direct;
+    use understudy_backend::fake::{CountingBackend, FakeBackend};
+
+    fn request(model: &str) -> ValidChatRequest {
+        ChatRequest::new(model, vec![ChatMessage::user("Classify: great film")])
+            .validate()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn is_label(text: &str) -> bool {
+        matches!(text.trim(), "positive" | "negative")
+    }
+
+    #[test]
+    fn specs_parse_and_bad_ones_are_named() {
+        let c = Cascade::parse("cascade:a>b@format+confidence:-0.4+self_check+agreement:3")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.models, vec!["a", "b"]);
+        assert_eq!(c.signals.len(), 4);
+        assert_eq!(
+            Cascade::parse("cascade:a>b").map(|c| c.signals),
+            Ok(vec![Signal::Format])
+        );
+        assert!(Cascade::parse("cascade:a").is_err());
+        assert!(Cascade::parse("cascade:a>b@confidence:0.5").is_err());
+        assert!(Cascade::parse("cascade:a>b@vibes")
+            .unwrap_err()
+            .contains("vibes"));
+    }
+
+    #[tokio::test]
+    async fn format_failures_escalate_and_good_answers_stay_light() {
+        let backend = CountingBackend::new(FakeBackend::new());
+        let cascade =
+            Cascade::parse("label:meh>label:positive@format").unwrap_or_else(|e| panic!("{e}"));
+        let out = run(&cascade, direct(&backend), &request("x"), &is_label)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.escalated);
+        assert_eq!(out.answered_by, "label:positive");
+        assert_eq!(out.response.answer, "positive");
+        assert_eq!(out.steps[0].fired, vec!["format"]);
+        assert_eq!(backend.calls(), 2);
+
+        let cascade = Cascade::parse("label:negative>label:positive@format")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = run(&cascade, direct(&backend), &request("x"), &is_label)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!out.escalated && out.response.answer == "negative");
+        assert_eq!(backend.calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn self_check_and_missing_confidence_escalate() {
+        let backend = FakeBackend::new();
+        // The light model answers "negative" to the self-check too, which is not "yes".
+        let cascade = Cascade::parse("label:negative>label:positive@self_check")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = run(&cascade, direct(&backend), &request("x"), &is_label)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.escalated, "{:?}", out.steps);
+        let cascade =
+            Cascade::parse("label:yes>label:positive@self_check").unwrap_or_else(|e| panic!("{e}"));
+        let out = run(&cascade, direct(&backend), &request("x"), &|_: &str| true)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!out.escalated);
+        // The fake reports no log-probabilities: a confidence signal cannot vouch, so it escalates.
+        let cascade = Cascade::parse("label:negative>label:positive@confidence:-1")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = run(&cascade, direct(&backend), &request("x"), &is_label)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.escalated);
+        // Deterministic samples agree with the greedy answer: no escalation, 1 + 3 calls.
+        let counting = CountingBackend::new(FakeBackend::new());
+        let cascade = Cascade::parse("label:negative>label:positive@agreement:3")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = run(&cascade, direct(&counting), &request("x"), &is_label)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!out.escalated && counting.calls() == 4);
+    }
+}
