@@ -10,8 +10,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use understudy_backend::Backend;
+use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::thinking::{self, split_cot};
+use understudy_core::StreamEvent;
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
+use understudy_techniques::cascade::{self, Cascade};
+use understudy_techniques::direct;
 
 use crate::error::ApiError;
 use crate::metrics::RequestGuard;
@@ -142,6 +146,21 @@ async fn answer(
         now_secs(),
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
+    if let Some(cascade) = profile.as_ref().and_then(|p| p.cascade.clone()) {
+        return answer_with_cascade(
+            state,
+            &cascade,
+            valid,
+            profile,
+            parsed.stream,
+            parsed.include_usage,
+            &id,
+            client_model,
+            guard,
+            prompt_json,
+        )
+        .await;
+    }
     if parsed.stream {
         let events = state
             .backend
@@ -170,6 +189,98 @@ async fn answer(
         response.usage.completion_tokens,
     ));
     Ok(Json(unary_body(&id, client_model, &response)).into_response())
+}
+
+/// Runs the profile's cascade (light model first), then answers unary or as one streamed chunk;
+/// the model that answered goes to the `x-understudy-model` header and the request log.
+#[allow(clippy::too_many_arguments)]
+async fn answer_with_cascade(
+    state: &Arc<AppState>,
+    cascade: &Cascade,
+    valid: ValidChatRequest,
+    profile: Option<Profile>,
+    stream: bool,
+    include_usage: bool,
+    id: &str,
+    client_model: &str,
+    guard: &mut RequestGuard,
+    prompt_json: Option<String>,
+) -> Result<Response, ApiError> {
+    let json = profile.as_ref().is_some_and(|p| p.json);
+    let validator = move |text: &str| {
+        !text.trim().is_empty()
+            && (!json || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok())
+    };
+    let outcome = cascade::run(cascade, direct(state.backend.as_ref()), &valid, &validator)
+        .await
+        .map_err(ApiError::from)?;
+    guard.backend_model = Some(outcome.answered_by.clone());
+    guard.route.insert(
+        "cascade".into(),
+        serde_json::to_value(&outcome).unwrap_or_default(),
+    );
+    let header = (
+        axum::http::HeaderName::from_static("x-understudy-model"),
+        axum::http::HeaderValue::from_str(&outcome.answered_by)
+            .unwrap_or(axum::http::HeaderValue::from_static("unknown")),
+    );
+    let mut response = outcome.response;
+    if let Some(p) = &profile {
+        response = apply_output_policies(response, p)?;
+    }
+    guard.ttft_s = Some(response.timing.ttft_ms / 1000.0);
+    guard.tokens = Some((
+        response.usage.prompt_tokens,
+        response.usage.completion_tokens,
+    ));
+    if let Some(prompt) = prompt_json {
+        guard.content = Some((prompt, response.answer.clone()));
+    }
+    if stream {
+        let events = futures::stream::iter(vec![
+            Ok(StreamEvent::Delta(Delta::Answer(response.answer.clone()))),
+            Ok(StreamEvent::End(StreamEnd {
+                model: response.model.clone(),
+                finish_reason: response.finish_reason,
+                usage: response.usage,
+                timing: response.timing,
+                confidence: response.confidence,
+            })),
+        ]);
+        let owned = std::mem::replace(guard, RequestGuard::detached());
+        // Policies were applied above; the stream passes the answer through unchanged.
+        let sse = stream::sse(
+            Box::pin(events),
+            id.to_string(),
+            client_model.to_string(),
+            None,
+            include_usage,
+            owned,
+        );
+        return Ok(([header], sse).into_response());
+    }
+    Ok(([header], Json(unary_body(id, client_model, &response))).into_response())
+}
+
+/// Applies a profile's answer policies (CoT split, reasoning strip) to a finished answer.
+fn apply_output_policies(
+    mut response: ChatResponse,
+    profile: &Profile,
+) -> Result<ChatResponse, ApiError> {
+    if profile.cot == CotPolicy::On {
+        let (reasoning, answer) = split_cot(&response.answer);
+        response.answer = answer;
+        if let Some(r) = reasoning {
+            response.reasoning = Some(match response.reasoning.take() {
+                Some(prev) => format!("{prev}\n\n{r}"),
+                None => r,
+            });
+        }
+    }
+    if profile.reasoning == ReasoningPolicy::Strip {
+        response.reasoning = None;
+    }
+    Ok(response)
 }
 
 /// Runs a unary request and applies the profile's output policies.
@@ -207,20 +318,7 @@ async fn complete(
             }
         }
     }
-    if profile.cot == CotPolicy::On {
-        let (reasoning, answer) = split_cot(&response.answer);
-        response.answer = answer;
-        if let Some(r) = reasoning {
-            response.reasoning = Some(match response.reasoning.take() {
-                Some(prev) => format!("{prev}\n\n{r}"),
-                None => r,
-            });
-        }
-    }
-    if profile.reasoning == ReasoningPolicy::Strip {
-        response.reasoning = None;
-    }
-    Ok(response)
+    apply_output_policies(response, profile)
 }
 
 fn unary_body(id: &str, model: &str, r: &ChatResponse) -> serde_json::Value {

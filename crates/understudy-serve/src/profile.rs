@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use understudy_core::thinking::{cot_instruction, ThinkingMode};
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
+use understudy_techniques::cascade::{Cascade, Signal};
 
 use crate::error::ServeError;
 
@@ -63,6 +64,20 @@ struct RawProfile {
     /// Keep prompt and answer text in the request log.
     #[serde(default)]
     log_content: bool,
+    /// Light model first, escalate on signals: `{ models = [...], signals = [...] }`.
+    cascade: Option<RawCascade>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCascade {
+    models: Vec<String>,
+    #[serde(default = "default_signals")]
+    signals: Vec<String>,
+}
+
+fn default_signals() -> Vec<String> {
+    vec!["format".into()]
 }
 
 /// A resolved profile.
@@ -81,6 +96,8 @@ pub struct Profile {
     /// The thinking switch for requests that do not set their own.
     pub thinking: Option<ThinkingMode>,
     pub log_content: bool,
+    /// When set, requests run through this cascade instead of `model` alone.
+    pub cascade: Option<Cascade>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -155,6 +172,19 @@ pub fn parse_profiles(
             }
             None => None,
         };
+        let cascade = match raw.cascade {
+            Some(c) => {
+                let signals = c
+                    .signals
+                    .iter()
+                    .map(|s| Signal::parse(s))
+                    .collect::<Result<Vec<_>, _>>()
+                    .and_then(|signals| Cascade::new(c.models, signals))
+                    .map_err(|e| ServeError::Config(format!("profiles.{name}.cascade: {e}")))?;
+                Some(signals)
+            }
+            None => None,
+        };
         out.insert(
             name.clone(),
             Profile {
@@ -170,6 +200,7 @@ pub fn parse_profiles(
                 max_tokens: raw.max_tokens,
                 thinking: raw.thinking.map(ThinkingSetting::mode),
                 log_content: raw.log_content,
+                cascade,
             },
         );
     }
@@ -192,6 +223,7 @@ impl Profile {
             max_tokens: None,
             thinking: None,
             log_content: false,
+            cascade: None,
         }
     }
 

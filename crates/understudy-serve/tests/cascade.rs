@@ -1,0 +1,113 @@
+//! A profile with a cascade: the light model answers when its answer passes the signals, the
+//! heavy one otherwise; the `x-understudy-model` header says which, unary and streamed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt;
+use understudy_backend::fake::FakeBackend;
+use understudy_serve::{profile, router, AppState};
+
+fn state() -> Arc<AppState> {
+    let table: toml::Table = toml::from_str(
+        r#"
+[profiles.json-cascade]
+model = "unused"
+json = true
+cascade = { models = ["label:not json", "label:{\"ok\": true}"], signals = ["format", "self_check"] }
+
+[profiles.easy]
+model = "unused"
+cascade = { models = ["label:yes", "label:heavy"], signals = ["format", "self_check"] }
+"#,
+    )
+    .unwrap();
+    let profiles = profile::parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    Arc::new(AppState::new(
+        Arc::new(FakeBackend::new()),
+        profiles,
+        Vec::new(),
+        1 << 20,
+    ))
+}
+
+async fn post(model: &str, stream: bool) -> (StatusCode, String, String) {
+    let body = serde_json::json!({
+        "model": model, "stream": stream,
+        "messages": [{"role": "user", "content": "Give me JSON."}]
+    });
+    let resp = router(state())
+        .oneshot(
+            Request::post("/v1/chat/completions")
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let who = resp
+        .headers()
+        .get("x-understudy-model")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, who, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn invalid_light_answers_escalate_and_the_header_says_who_answered() {
+    let (status, who, body) = post("json-cascade", false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(who, "label:{\"ok\": true}");
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["choices"][0]["message"]["content"], "{\"ok\": true}");
+
+    let (status, who, body) = post("easy", false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(who, "label:yes", "a light answer that passes stays light");
+
+    let (status, who, body) = post("json-cascade", true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(who, "label:{\"ok\": true}");
+    assert!(
+        body.contains("\\\"ok\\\": true") && body.trim_end().ends_with("[DONE]"),
+        "{body}"
+    );
+}
+
+#[test]
+fn bad_cascade_profiles_name_the_key() {
+    let table: toml::Table =
+        toml::from_str("[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"a\"] }\n").unwrap();
+    let err = profile::parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        Path::new("t.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("profiles.p.cascade") && err.contains("two models"),
+        "{err}"
+    );
+    let table: toml::Table = toml::from_str(
+        "[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"a\", \"b\"], signals = [\"vibes\"] }\n",
+    )
+    .unwrap();
+    let err = profile::parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        Path::new("t.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("vibes"), "{err}");
+}
