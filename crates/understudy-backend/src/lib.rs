@@ -14,6 +14,7 @@ pub mod router;
 pub mod stop;
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use understudy_core::stream::ResponseCollector;
@@ -35,6 +36,9 @@ pub struct ModelInfo {
     /// Free-form detail: a file path, an owner, a size.
     pub detail: Option<String>,
 }
+
+/// Counts the tokens of a text for one model.
+pub type TokenCounter = Arc<dyn Fn(&str) -> usize + Send + Sync>;
 
 /// Something that answers chat requests.
 #[async_trait::async_trait]
@@ -63,6 +67,19 @@ pub trait Backend: Send + Sync {
     async fn thinking_control(&self, model: &str) -> Result<ThinkingControl, BackendError> {
         let _ = model;
         Ok(ThinkingControl::CotInstruction)
+    }
+
+    /// Counts tokens the way `model` does (default: an estimate of 4 characters per token, for
+    /// servers that expose no tokenizer).
+    async fn token_counter(&self, model: &str) -> Result<TokenCounter, BackendError> {
+        let _ = model;
+        Ok(Arc::new(|text: &str| text.chars().count().div_ceil(4)))
+    }
+
+    /// The context window `model` runs with, when known.
+    async fn context_length(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        let _ = model;
+        Ok(None)
     }
 
     /// Starts generating; the stream yields deltas then one closing event.

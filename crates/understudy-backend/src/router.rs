@@ -7,7 +7,7 @@ use std::sync::Arc;
 use understudy_core::thinking::ThinkingControl;
 use understudy_core::ValidChatRequest;
 
-use crate::{Backend, BackendError, EventStream, ModelInfo};
+use crate::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
 
 /// A named model's destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +140,16 @@ impl Backend for Router {
     async fn thinking_control(&self, model: &str) -> Result<ThinkingControl, BackendError> {
         let (backend, inner) = self.route(model)?;
         backend.thinking_control(&inner).await
+    }
+
+    async fn token_counter(&self, model: &str) -> Result<TokenCounter, BackendError> {
+        let (backend, inner) = self.route(model)?;
+        backend.token_counter(&inner).await
+    }
+
+    async fn context_length(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        let (backend, inner) = self.route(model)?;
+        backend.context_length(&inner).await
     }
 
     async fn chat_stream(

@@ -244,6 +244,25 @@ pub fn task_metrics(cells: &[&Cell]) -> Vec<Metric> {
         out.push(Metric::note("answered by", list(&answered)));
         out.push(Metric::note("signals fired", list(&fired)));
     }
+    if details.iter().any(|d| d.get("map_reduce").is_some()) {
+        let applied: Vec<f64> = details
+            .iter()
+            .filter_map(|d| d["map_reduce"]["applied"].as_bool())
+            .map(flag)
+            .collect();
+        out.push(Metric::mean("map-reduce applied", Unit::Share, &applied));
+        let chunks: Vec<f64> = details
+            .iter()
+            .filter_map(|d| d["map_reduce"]["chunks"].as_array())
+            .filter_map(|levels| levels.first().and_then(|c| c.as_f64()))
+            .collect();
+        if !chunks.is_empty() {
+            out.push(Metric::note(
+                "chunks per long input",
+                format!("mean {:.1}", stats::mean(&chunks)),
+            ));
+        }
+    }
     if truncated > 0 {
         out.push(Metric::note(
             "truncated inputs",

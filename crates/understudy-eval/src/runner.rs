@@ -12,8 +12,9 @@ use understudy_backend::Backend;
 use understudy_core::thinking::{self, Switched};
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
-use understudy_backend::BackendError;
+use understudy_backend::{BackendError, TokenCounter};
 use understudy_techniques::cascade::{self, Cascade};
+use understudy_techniques::mapreduce::{self, MapReduce};
 
 use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
@@ -77,6 +78,8 @@ struct Work<'p> {
     switched: Option<Switched>,
     /// Set when the model name is a cascade spec.
     cascade: Option<&'p Cascade>,
+    /// Set under the map-reduce strategy: the budget and the model's token counter.
+    map_reduce: Option<(MapReduce, TokenCounter)>,
     request: ValidChatRequest,
     prompt_json: String,
 }
@@ -106,8 +109,8 @@ pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
 /// The answers to every turn of an item, and whether each came from the cache.
 struct Answered {
     responses: Vec<(ChatResponse, bool)>,
-    /// The cascade's route per turn, when the model is a cascade.
-    routes: Vec<serde_json::Value>,
+    /// How each turn was served by a technique (`cascade`, `map_reduce`), when one was used.
+    routes: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl Answered {
@@ -173,15 +176,38 @@ async fn answer(
         if let Some(text) = turn {
             request.messages.push(ChatMessage::user(text.clone()));
         }
-        let (response, was_cached) = match work.cascade {
-            None => {
+        let (response, was_cached) = match (work.cascade, &work.map_reduce) {
+            (None, Some((budget, count))) => {
+                let caller = |r: ValidChatRequest| async move {
+                    let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
+                    call_cached(backend, store, identity, r, no_cache)
+                        .await
+                        .map_err(|e| match e {
+                            EvalError::Model { source, .. } => source,
+                            other => BackendError::Inference(other.to_string()),
+                        })
+                };
+                let outcome = mapreduce::run(budget, caller, &request, count)
+                    .await
+                    .map_err(|source| EvalError::Model {
+                        model: work.model.clone(),
+                        source,
+                    })?;
+                routes.push((
+                    "map_reduce",
+                    serde_json::to_value(&outcome).unwrap_or_default(),
+                ));
+                let cached = outcome.cached;
+                (outcome.response, cached)
+            }
+            (None, None) => {
                 let identity = identities
                     .get(&work.model)
                     .map(String::as_str)
                     .unwrap_or("");
                 call_cached(backend, store, identity, request.clone(), no_cache).await?
             }
-            Some(cascade) => {
+            (Some(cascade), _) => {
                 let caller = |r: ValidChatRequest| async move {
                     let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
                     call_cached(backend, store, identity, r, no_cache)
@@ -198,7 +224,10 @@ async fn answer(
                         model: work.model.clone(),
                         source,
                     })?;
-                routes.push(serde_json::to_value(&outcome).unwrap_or_default());
+                routes.push((
+                    "cascade",
+                    serde_json::to_value(&outcome).unwrap_or_default(),
+                ));
                 let cached = outcome.cached;
                 (outcome.response, cached)
             }
@@ -258,14 +287,14 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
 /// Adds a cascade's route (the last turn's) to a cell's detail record.
 fn with_route(
     detail: Option<serde_json::Value>,
-    routes: &[serde_json::Value],
+    routes: &[(&'static str, serde_json::Value)],
 ) -> Option<serde_json::Value> {
-    let Some(route) = routes.last() else {
+    let Some((key, route)) = routes.last() else {
         return detail;
     };
     let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
     if let serde_json::Value::Object(map) = &mut detail {
-        map.insert("cascade".into(), route.clone());
+        map.insert((*key).into(), route.clone());
     }
     Some(detail)
 }
@@ -353,6 +382,24 @@ pub async fn run(
         }
     }
 
+    // Map-reduce needs each model's context window and tokenizer.
+    let mut budgets: HashMap<String, (MapReduce, TokenCounter)> = HashMap::new();
+    if plan.strategies.iter().any(Strategy::map_reduce) {
+        for (model, _, _) in &combos {
+            let err = |source| EvalError::Model {
+                model: model.clone(),
+                source,
+            };
+            let context = backend
+                .context_length(model)
+                .await
+                .map_err(err)?
+                .unwrap_or(8192);
+            let count = backend.token_counter(model).await.map_err(err)?;
+            budgets.insert(model.clone(), (MapReduce::new(context as usize), count));
+        }
+    }
+
     let key = plan.key();
     let (run_id, resumed) = match store.unfinished_run(&key)? {
         Some(id) => (id, true),
@@ -385,8 +432,20 @@ pub async fn run(
                             )) {
                                 continue;
                             }
+                            // Map-reduce reads the whole input; other strategies the (maybe cut) one.
+                            let whole;
+                            let shown = match (&item.full_question, strategy.map_reduce()) {
+                                (Some(full), true) => {
+                                    whole = Item {
+                                        question: full.clone(),
+                                        ..item.clone()
+                                    };
+                                    &whole
+                                }
+                                _ => item,
+                            };
                             let messages =
-                                strategy::render(task, item, strategy, *format, &plan.role_prompt);
+                                strategy::render(task, shown, strategy, *format, &plan.role_prompt);
                             let (temperature, seed) = if plan.samples > 1 {
                                 (plan.sample_temperature, plan.seed + sample as u64)
                             } else {
@@ -427,6 +486,11 @@ pub async fn run(
                                 cot,
                                 switched,
                                 cascade: cascades.get(model),
+                                map_reduce: if strategy.map_reduce() {
+                                    budgets.get(model).cloned()
+                                } else {
+                                    None
+                                },
                                 request,
                                 prompt_json,
                             });

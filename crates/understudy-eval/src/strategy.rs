@@ -62,6 +62,8 @@ pub enum Component {
     Cot,
     Role,
     Thinking(ThinkingMode),
+    /// Inputs over the model's context go through map-reduce (instead of being cut).
+    MapReduce,
 }
 
 /// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
@@ -80,6 +82,7 @@ impl fmt::Display for Strategy {
                 Component::FewShot(k) => format!("few-shot:{k}"),
                 Component::Cot => "cot".to_string(),
                 Component::Role => "role".to_string(),
+                Component::MapReduce => "map-reduce".to_string(),
                 Component::Thinking(mode) => format!(
                     "thinking:{}",
                     match mode {
@@ -106,6 +109,7 @@ impl Strategy {
                 "zero-shot" | "zeroshot" => Component::ZeroShot,
                 "cot" => Component::Cot,
                 "role" => Component::Role,
+                "map-reduce" => Component::MapReduce,
                 "thinking:on" => Component::Thinking(ThinkingMode::On),
                 "thinking:off" => Component::Thinking(ThinkingMode::Off),
                 "thinking:auto" => Component::Thinking(ThinkingMode::Auto),
@@ -139,6 +143,9 @@ impl Strategy {
     }
     pub fn cot(&self) -> bool {
         self.components.contains(&Component::Cot)
+    }
+    pub fn map_reduce(&self) -> bool {
+        self.components.contains(&Component::MapReduce)
     }
     pub fn role(&self) -> bool {
         self.components.contains(&Component::Role)
@@ -280,6 +287,7 @@ mod tests {
             "role+few-shot:2",
             "thinking:off+cot",
             "thinking:auto",
+            "map-reduce",
         ] {
             assert_eq!(Strategy::parse(name).unwrap().to_string(), name);
         }

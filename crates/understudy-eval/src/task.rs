@@ -160,6 +160,8 @@ pub struct Item {
     pub follow_ups: Vec<String>,
     /// The question was cut to the task's `max_input_chars`.
     pub truncated: bool,
+    /// The whole question when it was cut (the map-reduce strategy reads it all).
+    pub full_question: Option<String>,
 }
 
 /// A task ready to run: definition plus validated items.
@@ -366,8 +368,10 @@ impl LoadedTask {
             };
             let mut question = render("question")?;
             let mut truncated = false;
+            let mut full_question = None;
             if let Some(limit) = def.max_input_chars {
                 if question.chars().count() > limit {
+                    full_question = Some(question.clone());
                     question = question.chars().take(limit).collect();
                     truncated = true;
                 }
@@ -420,6 +424,7 @@ impl LoadedTask {
                 fields,
                 follow_ups,
                 truncated,
+                full_question,
             });
         }
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ fnv(&def.name));

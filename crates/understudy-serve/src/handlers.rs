@@ -16,6 +16,7 @@ use understudy_core::StreamEvent;
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 use understudy_techniques::cascade::{self, Cascade};
 use understudy_techniques::direct;
+use understudy_techniques::mapreduce::{self, MapReduce};
 
 use crate::error::ApiError;
 use crate::metrics::RequestGuard;
@@ -146,11 +147,18 @@ async fn answer(
         now_secs(),
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
-    if let Some(cascade) = profile.as_ref().and_then(|p| p.cascade.clone()) {
-        return answer_with_cascade(
-            state,
-            &cascade,
-            valid,
+    let long_input = profile.as_ref().and_then(|p| p.long_input);
+    let cascade = profile.as_ref().and_then(|p| p.cascade.clone());
+    if long_input.is_some() || cascade.is_some() {
+        let finished = match (long_input, cascade) {
+            (Some(context), _) => map_reduce(state, context, &valid, guard).await?,
+            (None, Some(cascade)) => {
+                run_cascade(state, &cascade, &valid, profile.as_ref(), guard).await?
+            }
+            (None, None) => unreachable_technique()?,
+        };
+        return respond_finished(
+            finished,
             profile,
             parsed.stream,
             parsed.include_usage,
@@ -158,8 +166,7 @@ async fn answer(
             client_model,
             guard,
             prompt_json,
-        )
-        .await;
+        );
     }
     if parsed.stream {
         let events = state
@@ -191,13 +198,88 @@ async fn answer(
     Ok(Json(unary_body(&id, client_model, &response)).into_response())
 }
 
-/// Runs the profile's cascade (light model first), then answers unary or as one streamed chunk;
-/// the model that answered goes to the `x-understudy-model` header and the request log.
-#[allow(clippy::too_many_arguments)]
-async fn answer_with_cascade(
+/// The context map-reduce plans for when neither the profile nor the backend says.
+const DEFAULT_CONTEXT_TOKENS: u32 = 8192;
+
+/// An answer produced by a technique, and the model that gave it.
+struct Finished {
+    response: ChatResponse,
+    answered_by: String,
+}
+
+fn unreachable_technique() -> Result<Finished, ApiError> {
+    Err(ApiError::from(understudy_backend::BackendError::Inference(
+        "no technique configured".into(),
+    )))
+}
+
+/// Runs the profile's cascade (light model first); the answering model and the signals that
+/// fired go to the request log.
+async fn run_cascade(
     state: &Arc<AppState>,
     cascade: &Cascade,
-    valid: ValidChatRequest,
+    valid: &ValidChatRequest,
+    profile: Option<&Profile>,
+    guard: &mut RequestGuard,
+) -> Result<Finished, ApiError> {
+    let json = profile.is_some_and(|p| p.json);
+    let validator = move |text: &str| {
+        !text.trim().is_empty()
+            && (!json || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok())
+    };
+    let outcome = cascade::run(cascade, direct(state.backend.as_ref()), valid, &validator)
+        .await
+        .map_err(ApiError::from)?;
+    guard.route.insert(
+        "cascade".into(),
+        serde_json::to_value(&outcome).unwrap_or_default(),
+    );
+    Ok(Finished {
+        answered_by: outcome.answered_by.clone(),
+        response: outcome.response,
+    })
+}
+
+/// Answers through map-reduce when the request does not fit the model's context (`context`
+/// from the profile, else the backend's window); chunk counts go to the request log.
+async fn map_reduce(
+    state: &Arc<AppState>,
+    context: Option<u32>,
+    valid: &ValidChatRequest,
+    guard: &mut RequestGuard,
+) -> Result<Finished, ApiError> {
+    let backend = state.backend.as_ref();
+    let context = match context {
+        Some(c) => c,
+        None => backend
+            .context_length(&valid.model)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or(DEFAULT_CONTEXT_TOKENS),
+    };
+    let count = backend
+        .token_counter(&valid.model)
+        .await
+        .map_err(ApiError::from)?;
+    let budget = MapReduce::new(context as usize);
+    let outcome = mapreduce::run(&budget, direct(backend), valid, &count)
+        .await
+        .map_err(ApiError::from)?;
+    guard.route.insert(
+        "map_reduce".into(),
+        serde_json::to_value(&outcome).unwrap_or_default(),
+    );
+    Ok(Finished {
+        answered_by: valid.model.clone(),
+        response: outcome.response,
+    })
+}
+
+/// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
+/// model in the `x-understudy-model` header.
+#[allow(clippy::too_many_arguments)]
+fn respond_finished(
+    finished: Finished,
     profile: Option<Profile>,
     stream: bool,
     include_usage: bool,
@@ -206,25 +288,13 @@ async fn answer_with_cascade(
     guard: &mut RequestGuard,
     prompt_json: Option<String>,
 ) -> Result<Response, ApiError> {
-    let json = profile.as_ref().is_some_and(|p| p.json);
-    let validator = move |text: &str| {
-        !text.trim().is_empty()
-            && (!json || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok())
-    };
-    let outcome = cascade::run(cascade, direct(state.backend.as_ref()), &valid, &validator)
-        .await
-        .map_err(ApiError::from)?;
-    guard.backend_model = Some(outcome.answered_by.clone());
-    guard.route.insert(
-        "cascade".into(),
-        serde_json::to_value(&outcome).unwrap_or_default(),
-    );
+    guard.backend_model = Some(finished.answered_by.clone());
     let header = (
         axum::http::HeaderName::from_static("x-understudy-model"),
-        axum::http::HeaderValue::from_str(&outcome.answered_by)
+        axum::http::HeaderValue::from_str(&finished.answered_by)
             .unwrap_or(axum::http::HeaderValue::from_static("unknown")),
     );
-    let mut response = outcome.response;
+    let mut response = finished.response;
     if let Some(p) = &profile {
         response = apply_output_policies(response, p)?;
     }

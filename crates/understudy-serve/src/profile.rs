@@ -66,6 +66,16 @@ struct RawProfile {
     log_content: bool,
     /// Light model first, escalate on signals: `{ models = [...], signals = [...] }`.
     cascade: Option<RawCascade>,
+    /// `"map_reduce"`: inputs too long for the context are chunked, noted and combined.
+    long_input: Option<LongInput>,
+    /// The context window map-reduce plans for (default: the backend's).
+    context_tokens: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LongInput {
+    MapReduce,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +108,9 @@ pub struct Profile {
     pub log_content: bool,
     /// When set, requests run through this cascade instead of `model` alone.
     pub cascade: Option<Cascade>,
+    /// Map-reduce over long inputs: `Some(None)` plans for the backend's context window,
+    /// `Some(Some(n))` for `n` tokens.
+    pub long_input: Option<Option<u32>>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -201,6 +214,9 @@ pub fn parse_profiles(
                 thinking: raw.thinking.map(ThinkingSetting::mode),
                 log_content: raw.log_content,
                 cascade,
+                long_input: raw
+                    .long_input
+                    .map(|LongInput::MapReduce| raw.context_tokens),
             },
         );
     }
@@ -224,6 +240,7 @@ impl Profile {
             thinking: None,
             log_content: false,
             cascade: None,
+            long_input: None,
         }
     }
 

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
+use understudy_backend::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
+use understudy_core::thinking::ThinkingControl;
 use understudy_core::ValidChatRequest;
 
 /// How failures are handled.
@@ -140,6 +141,18 @@ impl Backend for Resilient {
 
     async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
         self.inner.model_identity(model).await
+    }
+
+    async fn thinking_control(&self, model: &str) -> Result<ThinkingControl, BackendError> {
+        self.inner.thinking_control(model).await
+    }
+
+    async fn token_counter(&self, model: &str) -> Result<TokenCounter, BackendError> {
+        self.inner.token_counter(model).await
+    }
+
+    async fn context_length(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        self.inner.context_length(model).await
     }
 
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {

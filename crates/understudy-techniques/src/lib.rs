@@ -4,6 +4,7 @@
 //! cache and the gateway can go straight to the backend.
 
 pub mod cascade;
+pub mod mapreduce;
 
 use std::future::Future;
 

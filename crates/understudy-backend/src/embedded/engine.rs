@@ -46,6 +46,25 @@ pub fn llama_backend() -> Result<&'static LlamaBackend, BackendError> {
         .map_err(|e| BackendError::Inference(format!("cannot initialise llama.cpp: {e}")))
 }
 
+/// Loads only a GGUF's vocabulary (for counting tokens outside the engine thread).
+pub fn load_vocab(path: &std::path::Path) -> Result<LlamaModel, BackendError> {
+    let backend = llama_backend()?;
+    LlamaModel::load_from_file(
+        backend,
+        path,
+        &LlamaModelParams::default().with_vocab_only(true),
+    )
+    .map_err(|e| BackendError::ModelLoad {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Tokens in `text` (no BOS), as the model's tokenizer splits it.
+pub fn count_tokens(model: &LlamaModel, text: &str) -> usize {
+    model.vocab().tokenize(text.as_bytes(), false, false).len()
+}
+
 /// How to load one model.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

@@ -16,7 +16,7 @@ use understudy_core::{TimingRecorder, ValidChatRequest};
 
 use crate::catalog::{self, KnownModel};
 use crate::install::{self, Progress};
-use crate::{Backend, BackendError, EventStream, ModelInfo};
+use crate::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
 
 pub use engine::{llama_backend, LoadedInfo, DEFAULT_CONTEXT};
 pub use template::{COMMON_TEMPLATE_NAMES, FALLBACK_TEMPLATE};
@@ -60,6 +60,7 @@ pub struct EmbeddedBackend {
     specs: HashMap<String, GgufSpec>,
     engines: tokio::sync::Mutex<HashMap<String, Arc<engine::Engine>>>,
     file_hashes: tokio::sync::Mutex<HashMap<PathBuf, String>>,
+    counters: tokio::sync::Mutex<HashMap<String, TokenCounter>>,
 }
 
 fn sha256_of(path: &std::path::Path) -> std::io::Result<String> {
@@ -85,6 +86,7 @@ impl EmbeddedBackend {
             specs: HashMap::new(),
             engines: tokio::sync::Mutex::new(HashMap::new()),
             file_hashes: tokio::sync::Mutex::new(HashMap::new()),
+            counters: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -127,12 +129,8 @@ impl EmbeddedBackend {
         })
     }
 
-    /// Loads `name` if needed (installing a missing default model first) and returns its engine.
-    pub async fn load(&self, name: &str) -> Result<(Arc<engine::Engine>, bool), BackendError> {
-        let mut engines = self.engines.lock().await;
-        if let Some(engine) = engines.get(name) {
-            return Ok((engine.clone(), false));
-        }
+    /// The GGUF file behind `name`, installing a missing default model first.
+    async fn model_path(&self, name: &str) -> Result<(GgufSpec, PathBuf), BackendError> {
         let spec = self.spec_for(name)?;
         let path = match &spec.source {
             GgufSource::Path(path) => path.clone(),
@@ -150,6 +148,16 @@ impl EmbeddedBackend {
                 known.path(&self.options.home)
             }
         };
+        Ok((spec, path))
+    }
+
+    /// Loads `name` if needed (installing a missing default model first) and returns its engine.
+    pub async fn load(&self, name: &str) -> Result<(Arc<engine::Engine>, bool), BackendError> {
+        let mut engines = self.engines.lock().await;
+        if let Some(engine) = engines.get(name) {
+            return Ok((engine.clone(), false));
+        }
+        let (spec, path) = self.model_path(name).await?;
         let engine = engine::Engine::start(engine::EngineConfig {
             name: name.to_string(),
             path,
@@ -258,6 +266,33 @@ impl Backend for EmbeddedBackend {
         } else {
             ThinkingControl::CotInstruction
         })
+    }
+
+    async fn token_counter(&self, model: &str) -> Result<TokenCounter, BackendError> {
+        if let Some(counter) = self.counters.lock().await.get(model) {
+            return Ok(counter.clone());
+        }
+        let (_, path) = self.model_path(model).await?;
+        // A vocabulary-only load: fast, and usable from any thread (the engine keeps its own).
+        let vocab = tokio::task::spawn_blocking(move || engine::load_vocab(&path))
+            .await
+            .map_err(|e| BackendError::Inference(e.to_string()))??;
+        let vocab = Arc::new(vocab);
+        let counter: TokenCounter = Arc::new(move |text: &str| engine::count_tokens(&vocab, text));
+        self.counters
+            .lock()
+            .await
+            .insert(model.to_string(), counter.clone());
+        Ok(counter)
+    }
+
+    async fn context_length(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        let spec = self.spec_for(model)?;
+        Ok(Some(
+            spec.context_length
+                .or(self.options.context_length)
+                .unwrap_or(DEFAULT_CONTEXT),
+        ))
     }
 
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
