@@ -3,20 +3,18 @@
 //! `format` (the caller's validator rejects the answer), `confidence:T` (mean token
 //! log-probability below T), `self_check` (the same model, asked whether its answer is correct,
 //! does not say yes), `agreement:K` (fewer than half of K sampled answers agree with the greedy
-//! one). The latency reported is the whole cascade's, checks included.
+//! one). The latency reported is the whole cascade's, checks included (the sum of its calls).
 //!
 //! Spec syntax (eval model names and profiles): `cascade:LIGHT>HEAVY[>…][@signal+signal…]`,
 //! e.g. `cascade:smollm2-135m>qwen2.5-coder-1.5b@format+confidence:-0.3`.
 
-use std::time::Instant;
-
 use serde::Serialize;
 use understudy_backend::BackendError;
-use understudy_core::{ChatMessage, ChatRequest, ChatResponse, Timing, Usage, ValidChatRequest};
+use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use std::future::Future;
 
-use crate::Called;
+use crate::{Called, Meter};
 
 /// Prefix that marks a cascade in a model name.
 pub const PREFIX: &str = "cascade:";
@@ -188,8 +186,7 @@ async fn fired<F, Fut>(
     request: &ValidChatRequest,
     response: &ChatResponse,
     validator: Validator<'_>,
-    usage: &mut Usage,
-    all_cached: &mut bool,
+    meter: &mut Meter,
 ) -> Result<Vec<String>, BackendError>
 where
     F: Fn(ValidChatRequest) -> Fut,
@@ -209,8 +206,7 @@ where
                     "Is the answer above correct and complete? Reply with only yes or no.",
                 )?;
                 let (verdict, cached) = caller(check).await?;
-                add(usage, &verdict.usage);
-                *all_cached &= cached;
+                meter.add(&verdict, cached);
                 !verdict.answer.trim().to_lowercase().starts_with("yes")
             }
             Signal::Agreement { samples } => {
@@ -222,8 +218,7 @@ where
                     sample.seed = Some(request.seed.unwrap_or(0).wrapping_add(1 + i as u64));
                     sample.logprobs = false;
                     let (answer, cached) = caller(sample).await?;
-                    add(usage, &answer.usage);
-                    *all_cached &= cached;
+                    meter.add(&answer, cached);
                     agree += usize::from(normalise(&answer.answer) == greedy);
                 }
                 agree * 2 < *samples
@@ -234,12 +229,6 @@ where
         }
     }
     Ok(out)
-}
-
-fn add(total: &mut Usage, more: &Usage) {
-    total.prompt_tokens += more.prompt_tokens;
-    total.completion_tokens += more.completion_tokens;
-    total.estimated |= more.estimated;
 }
 
 /// Runs `request` through the cascade: each model in turn until one's answer passes every
@@ -254,29 +243,16 @@ where
     F: Fn(ValidChatRequest) -> Fut,
     Fut: Future<Output = Called>,
 {
-    let started = Instant::now();
-    let mut usage = Usage::default();
+    let mut meter = Meter::default();
     let mut steps = Vec::new();
-    let mut all_cached = true;
-    let mut waited_ms = 0.0;
     let last = cascade.models.len() - 1;
     for (i, model) in cascade.models.iter().enumerate() {
         let mut r = with_model(request, model);
         r.logprobs = r.logprobs || cascade.wants_logprobs();
         let (response, cached) = caller(r.clone()).await?;
-        all_cached &= cached;
-        add(&mut usage, &response.usage);
+        meter.add(&response, cached);
         let checks = if i < last {
-            fired(
-                cascade,
-                &caller,
-                &r,
-                &response,
-                validator,
-                &mut usage,
-                &mut all_cached,
-            )
-            .await?
+            fired(cascade, &caller, &r, &response, validator, &mut meter).await?
         } else {
             Vec::new()
         };
@@ -287,36 +263,14 @@ where
             total_ms: response.timing.total_ms,
         });
         if checks.is_empty() {
-            // Latency: from the cascade's start (or, when cached, the sum of the stored calls)
-            // to this model's first token and to its end.
-            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-            let total_ms = if all_cached {
-                steps.iter().map(|s| s.total_ms).sum::<f64>()
-            } else {
-                elapsed
-            };
-            let before = if all_cached {
-                waited_ms
-            } else {
-                total_ms - response.timing.total_ms
-            };
-            let timing = Timing {
-                ttft_ms: before + response.timing.ttft_ms,
-                total_ms,
-                ..response.timing
-            };
-            let mut out = response;
-            out.usage = usage;
-            out.timing = timing;
             return Ok(Outcome {
                 answered_by: model.clone(),
                 escalated: i > 0,
                 steps,
-                cached: all_cached,
-                response: out,
+                cached: meter.all_cached,
+                response: meter.settle(response),
             });
         }
-        waited_ms += response.timing.total_ms;
     }
     Err(BackendError::Inference(
         "cascade ended without an answer".into(),

@@ -22,3 +22,44 @@ pub type CallFuture<'a> = std::pin::Pin<Box<dyn Future<Output = Called> + Send +
 pub fn direct<'a>(backend: &'a dyn Backend) -> impl Fn(ValidChatRequest) -> CallFuture<'a> + 'a {
     move |request| Box::pin(async move { Ok((backend.chat(request).await?, false)) })
 }
+
+/// What a technique's calls cost together: tokens, time and whether all were cached. Time is
+/// the sum of the calls' own latencies (cached or not), so a partly cached run reports what it
+/// would take fresh; the whole answer arrives at the end, so time to first token is the total.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    pub usage: understudy_core::Usage,
+    pub ms: f64,
+    pub all_cached: bool,
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Self {
+            usage: understudy_core::Usage::default(),
+            ms: 0.0,
+            all_cached: true,
+        }
+    }
+}
+
+impl Meter {
+    pub fn add(&mut self, response: &ChatResponse, cached: bool) {
+        self.usage.prompt_tokens += response.usage.prompt_tokens;
+        self.usage.completion_tokens += response.usage.completion_tokens;
+        self.usage.estimated |= response.usage.estimated;
+        self.ms += response.timing.total_ms;
+        self.all_cached &= cached;
+    }
+
+    /// `response` with the technique's totals in place of its own.
+    pub fn settle(&self, mut response: ChatResponse) -> ChatResponse {
+        response.usage = self.usage;
+        response.timing = understudy_core::Timing {
+            ttft_ms: self.ms,
+            total_ms: self.ms,
+            ..response.timing
+        };
+        response
+    }
+}

@@ -6,14 +6,13 @@
 //! remedy for instructions dropped in long contexts.
 
 use std::future::Future;
-use std::time::Instant;
 
 use serde::Serialize;
 use text_splitter::{ChunkConfig, ChunkSizer, TextSplitter};
 use understudy_backend::{BackendError, TokenCounter};
-use understudy_core::{ChatMessage, ChatResponse, Role, Timing, Usage, ValidChatRequest};
+use understudy_core::{ChatMessage, ChatResponse, Role, ValidChatRequest};
 
-use crate::Called;
+use crate::{Called, Meter};
 
 /// Budgets, in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -130,12 +129,6 @@ fn total_tokens(count: &TokenCounter, messages: &[ChatMessage]) -> usize {
     messages.iter().map(|m| count(&m.content) + 8).sum()
 }
 
-fn add(total: &mut Usage, more: &Usage) {
-    total.prompt_tokens += more.prompt_tokens;
-    total.completion_tokens += more.completion_tokens;
-    total.estimated |= more.estimated;
-}
-
 /// Answers `request`, through map-reduce when it does not fit `budget.context`.
 pub async fn run<F, Fut>(
     budget: &MapReduce,
@@ -147,7 +140,6 @@ where
     F: Fn(ValidChatRequest) -> Fut,
     Fut: Future<Output = Called>,
 {
-    let started = Instant::now();
     let input_tokens = total_tokens(count, &request.messages);
     let answer_room = request.max_tokens as usize;
     if input_tokens + answer_room <= budget.context {
@@ -201,8 +193,7 @@ where
         .context
         .saturating_sub(fixed + budget.note_tokens)
         .max(32);
-    let mut usage = Usage::default();
-    let mut all_cached = true;
+    let mut meter = Meter::default();
     let mut levels = Vec::new();
     let sizer = Sizer(count.clone());
     let config = ChunkConfig::new(chunk_tokens)
@@ -234,8 +225,7 @@ where
             map.messages = messages;
             map.max_tokens = budget.note_tokens as u32;
             let (response, cached) = caller(map).await?;
-            add(&mut usage, &response.usage);
-            all_cached &= cached;
+            meter.add(&response, cached);
             let note = response.answer.trim();
             tracing::debug!(part = i + 1, of = chunks.len(), "map-reduce note: {note}");
             // Parts with nothing for the request are dropped, so the combine step sees less; so
@@ -276,23 +266,15 @@ where
     );
     let mut last = request.clone();
     last.messages = messages;
-    let before_final = started.elapsed().as_secs_f64() * 1000.0;
-    let (mut response, cached) = caller(last).await?;
-    all_cached &= cached;
-    add(&mut usage, &response.usage);
-    let total_ms = started.elapsed().as_secs_f64() * 1000.0;
-    response.timing = Timing {
-        ttft_ms: before_final + response.timing.ttft_ms,
-        total_ms,
-        ..response.timing
-    };
-    response.usage = usage;
+    let (response, cached) = caller(last).await?;
+    meter.add(&response, cached);
+    let response = meter.settle(response);
     Ok(Outcome {
         response,
         applied: true,
         chunks: levels,
         input_tokens,
-        cached: all_cached,
+        cached: meter.all_cached,
     })
 }
 
