@@ -38,6 +38,23 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show the gateway's request log.
     Logs(LogsArgs),
+    /// Print gateway profiles tuned from a stored run: per task the cheapest setup that reaches
+    /// the target share of the reference, with a calibrated cascade where the run allows.
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Run id (see `understudy runs`); default: the latest.
+    pub run: Option<i64>,
+    /// Share of the reference score to reach with the 95% CI lower bound.
+    #[arg(long, default_value_t = 0.95)]
+    pub target: f64,
+    /// Leave out setups slower than this (mean ms per item).
+    #[arg(long, value_name = "MS")]
+    pub max_latency_ms: Option<f64>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +125,9 @@ pub struct EvalArgs {
     /// The model that grades judged tasks such as mtbench (default: the reference model).
     #[arg(long, value_name = "MODEL")]
     pub judge: Option<String>,
+    /// Skip this many items per task first (e.g. to score held-back items after `tune`).
+    #[arg(long, value_name = "N")]
+    pub offset: Option<usize>,
     /// Answers per item; more than one are sampled and code tasks report pass@k.
     #[arg(long, value_name = "N")]
     pub samples: Option<usize>,

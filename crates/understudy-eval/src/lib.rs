@@ -15,5 +15,6 @@ pub mod store;
 pub mod strategy;
 pub mod summary;
 pub mod task;
+pub mod tune;
 
 pub use error::EvalError;

@@ -60,6 +60,16 @@ pub fn detail(cell: &Cell) -> Option<Value> {
         .and_then(|d| serde_json::from_str(d).ok())
 }
 
+/// Whether the cell was graded by a scorer with its own record (code, IFEval, ROUGE, judge)
+/// rather than read as a label, letter or number.
+pub fn open_ended(cell: &Cell) -> bool {
+    detail(cell).is_some_and(|d| {
+        ["outcome", "instructions", "rougeL", "ratings"]
+            .iter()
+            .any(|k| d.get(k).is_some())
+    })
+}
+
 /// Whether the cell has no usable grade (left out of means, counted apart).
 pub fn ungraded(cell: &Cell) -> bool {
     detail(cell).is_some_and(|d| d["ungraded"] == Value::Bool(true))

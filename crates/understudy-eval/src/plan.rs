@@ -37,6 +37,8 @@ pub struct EvalSection {
     /// Samples per item (pass@k); more than one samples at `sample_temperature`.
     pub samples: Option<usize>,
     pub sample_temperature: Option<f32>,
+    /// Skip this many items per task before taking `limit` (held-back items).
+    pub offset: Option<usize>,
 }
 
 impl EvalSection {
@@ -65,6 +67,7 @@ impl EvalSection {
             db: other.db.or(self.db),
             samples: other.samples.or(self.samples),
             sample_temperature: other.sample_temperature.or(self.sample_temperature),
+            offset: other.offset.or(self.offset),
         }
     }
 }
@@ -92,6 +95,8 @@ pub struct Plan {
     /// `seed + i`, stored as items `ID#i`.
     pub samples: usize,
     pub sample_temperature: f32,
+    /// Items skipped per task before the scored ones.
+    pub offset: usize,
 }
 
 /// Where a task's data file is, once built-in data is present.
@@ -186,6 +191,9 @@ impl Plan {
             "role_prompt": self.role_prompt,
         });
         // Only sampled plans say so, which keeps the keys of earlier greedy runs unchanged.
+        if self.offset > 0 {
+            plan["offset"] = self.offset.into();
+        }
         if self.samples > 1 {
             plan["samples"] = self.samples.into();
             plan["sample_temperature"] = f64::from(self.sample_temperature).into();
@@ -244,7 +252,8 @@ impl Plan {
         let mut loaded = Vec::new();
         for (pending, data_path) in tasks {
             let mut task = LoadedTask::load(pending.def, pending.source, &data_path, seed)?;
-            task.items.truncate(limit);
+            let offset = section.offset.unwrap_or(0);
+            task.items = task.items.into_iter().skip(offset).take(limit).collect();
             let wanted = strategies.iter().map(Strategy::few_shot).max().unwrap_or(0);
             if task.pool.len() < wanted {
                 return Err(EvalError::Task {
@@ -280,6 +289,7 @@ impl Plan {
                 .unwrap_or_else(|| DEFAULT_ROLE_PROMPT.to_string()),
             samples,
             sample_temperature,
+            offset: section.offset.unwrap_or(0),
         })
     }
 }

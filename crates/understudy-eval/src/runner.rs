@@ -276,12 +276,30 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
         prompt_tokens: responses.iter().map(|r| r.usage.prompt_tokens).sum(),
         completion_tokens: responses.iter().map(|r| r.usage.completion_tokens).sum(),
         cached: answered.all_cached(),
-        detail: with_route(
-            with_thinking(graded.detail.clone(), work.switched),
-            &answered.routes,
+        detail: with_confidence(
+            with_route(
+                with_thinking(graded.detail.clone(), work.switched),
+                &answered.routes,
+            ),
+            first.confidence.map(|c| c.mean_logprob),
         )
         .map(|d| d.to_string()),
     }
+}
+
+/// Adds the answer's mean token log-probability (what `tune` calibrates cascades on).
+fn with_confidence(
+    detail: Option<serde_json::Value>,
+    mean_logprob: Option<f64>,
+) -> Option<serde_json::Value> {
+    let Some(lp) = mean_logprob.filter(|x| x.is_finite()) else {
+        return detail;
+    };
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert("mean_logprob".into(), lp.into());
+    }
+    Some(detail)
 }
 
 /// Adds a cascade's route (the last turn's) to a cell's detail record.

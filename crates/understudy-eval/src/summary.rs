@@ -140,7 +140,7 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
             let scores: Vec<f64> = these.iter().map(|c| c.score).collect();
             let golds: BTreeSet<&str> = these.iter().map(|c| c.gold.as_str()).collect();
             // Macro-F1 only for label-like tasks: few distinct gold values, none numeric letters.
-            let labelish = these.iter().all(|c| c.detail.is_none())
+            let labelish = !these.iter().any(|c| metrics::open_ended(c))
                 && golds.len() >= 2
                 && golds.len() <= 10
                 && golds

@@ -57,6 +57,7 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         db: args.store.db.clone(),
         samples: args.samples,
         sample_temperature: args.sample_temperature,
+        offset: args.offset,
     };
     let mut section = from_file.overlay(flags);
     if section.models.is_none() {

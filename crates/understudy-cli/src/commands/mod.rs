@@ -6,6 +6,7 @@ mod logs;
 mod models;
 mod runs;
 mod serve;
+mod tune;
 
 use anyhow::Result;
 
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval::run(cli.config.as_deref(), args).await,
         Command::Runs(args) => runs::list(cli.config.as_deref(), args),
         Command::Show(args) => runs::show(cli.config.as_deref(), args),
+        Command::Tune(args) => tune::run(cli.config.as_deref(), args),
         Command::Report(args) => runs::report(cli.config.as_deref(), args),
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
         Command::Logs(args) => logs::run(cli.config.as_deref(), args),

@@ -11,7 +11,7 @@ use crate::cli::{ReportArgs, ShowArgs, StoreArgs};
 use crate::output;
 use crate::setup;
 
-fn open(config_path: Option<&Path>, args: &StoreArgs) -> Result<Store> {
+pub fn open(config_path: Option<&Path>, args: &StoreArgs) -> Result<Store> {
     let config = setup::load_config(config_path)?;
     let section = file_section(&config)?;
     let path = db_path(args.db.as_deref(), &section);
@@ -64,7 +64,7 @@ pub fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_id(store: &Store, requested: Option<i64>) -> Result<i64> {
+pub fn run_id(store: &Store, requested: Option<i64>) -> Result<i64> {
     Ok(match requested {
         Some(id) => id,
         None => match store.runs()?.last() {

@@ -1,0 +1,35 @@
+//! `understudy tune RUN`: prints gateway profiles tuned from a stored run (see
+//! `understudy_eval::tune`); the reasons are comments in the TOML.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use understudy_eval::summary;
+use understudy_eval::tune::{self, Target};
+
+use crate::cli::TuneArgs;
+use crate::output;
+
+pub fn run(config_path: Option<&Path>, args: TuneArgs) -> Result<()> {
+    if !(0.0..=1.5).contains(&args.target) {
+        bail!(
+            "--target is a share of the reference score, e.g. 0.95 (got {})",
+            args.target
+        );
+    }
+    let store = super::runs::open(config_path, &args.store)?;
+    let id = super::runs::run_id(&store, args.run)?;
+    let info = store.run(id)?;
+    let cells = store.cells(id)?;
+    let summary = summary::summarise(info, &cells);
+    let target = Target {
+        share: args.target,
+        max_latency_ms: args.max_latency_ms,
+    };
+    let tunings = tune::tune(&summary, &cells, target)?;
+    if tunings.is_empty() {
+        bail!("run {id} has no task with a share of the reference to tune on");
+    }
+    output::data_line(&tune::render_profiles(&tunings, &cells, target, id));
+    Ok(())
+}

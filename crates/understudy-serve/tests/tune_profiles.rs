@@ -1,0 +1,108 @@
+//! `tune` on a synthetic run where the answers are known: it picks the fastest row that reaches
+//! the target with its CI lower bound, calibrates the cascade threshold on the light model's
+//! confidence, and the profiles it prints load unchanged as gateway profiles.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use understudy_eval::store::{Cell, RunInfo};
+use understudy_eval::summary::summarise;
+use understudy_eval::tune::{render_profiles, tune, Target};
+use understudy_serve::profile::parse_profiles;
+
+fn cell(model: &str, strategy: &str, item: usize, score: f64, ms: f64, logprob: f64) -> Cell {
+    Cell {
+        model: model.into(),
+        strategy: strategy.into(),
+        format: "plain".into(),
+        task: "toy".into(),
+        item_id: format!("i{item}"),
+        prompt_json: r#"[{"role":"user","content":"ex q"},{"role":"assistant","content":"ex a"},{"role":"user","content":"q"}]"#.into(),
+        answer: "a".into(),
+        reasoning: None,
+        parsed: Some("a".into()),
+        gold: "a".into(),
+        score,
+        format_failure: false,
+        ttft_ms: ms,
+        total_ms: ms,
+        decode_tps: None,
+        prompt_tokens: 10,
+        completion_tokens: 1,
+        cached: false,
+        detail: Some(format!("{{\"mean_logprob\": {logprob}}}")),
+    }
+}
+
+#[test]
+fn tune_picks_calibrates_and_emits_loadable_profiles() {
+    let mut cells = Vec::new();
+    for i in 0..60 {
+        // The heavy model is always right and slow; the light one is right when it is confident.
+        let confident = i % 3 != 0;
+        cells.push(cell("heavy", "zero-shot", i, 1.0, 1000.0, -0.05));
+        cells.push(cell(
+            "light",
+            "zero-shot",
+            i,
+            if confident { 1.0 } else { 0.0 },
+            200.0,
+            if confident { -0.1 } else { -1.5 },
+        ));
+        cells.push(cell(
+            "light",
+            "few-shot:1",
+            i,
+            if confident { 1.0 } else { 0.0 },
+            250.0,
+            -0.2,
+        ));
+    }
+    let run = RunInfo {
+        id: 7,
+        plan_key: "k".into(),
+        created_at: "now".into(),
+        finished_at: None,
+        status: "finished".into(),
+        plan_json: r#"{"reference": "heavy", "strategies": ["zero-shot", "few-shot:1"], "formats": ["plain"]}"#.into(),
+        cells: cells.len() as i64,
+    };
+    let summary = summarise(run, &cells);
+    let target = Target {
+        share: 0.95,
+        max_latency_ms: None,
+    };
+    let tunings = tune(&summary, &cells, target).unwrap();
+    let t = &tunings[0];
+    // Light alone reaches only two thirds of the reference: the heavy row is chosen …
+    assert_eq!(t.choice.model, "heavy");
+    // … and a cascade escalating the unconfident third keeps the quality at a lower latency.
+    let fit = t.cascade.as_ref().expect("a calibrated cascade");
+    assert!(
+        fit.threshold > -1.5 && fit.threshold <= -0.1,
+        "{}",
+        fit.threshold
+    );
+    assert!((fit.escalation.value - 1.0 / 3.0).abs() < 1e-9);
+    assert!(fit.share.low >= 0.95);
+    assert!(fit.latency_ms.value < 700.0);
+
+    let text = render_profiles(&tunings, &cells, target, 7);
+    let table: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let profiles = parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        Path::new("tuned.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let toy = &profiles["toy"];
+    let cascade = toy.cascade.as_ref().expect("the cascade is in the profile");
+    assert_eq!(cascade.models, vec!["light", "heavy"]);
+    assert!(text.contains("Predicted score"), "{text}");
+    // Impossible targets say so instead of pretending.
+    let strict = Target {
+        share: 1.5,
+        max_latency_ms: None,
+    };
+    let text = render_profiles(&tune(&summary, &cells, strict).unwrap(), &cells, strict, 7);
+    assert!(text.contains("No candidate meets the target"), "{text}");
+}
