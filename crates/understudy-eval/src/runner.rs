@@ -15,6 +15,7 @@ use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 use understudy_backend::{BackendError, TokenCounter};
 use understudy_techniques::cascade::{self, Cascade};
 use understudy_techniques::mapreduce::{self, MapReduce};
+use understudy_techniques::plan_execute::{self, PlanExecute};
 
 use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
@@ -78,6 +79,8 @@ struct Work<'p> {
     switched: Option<Switched>,
     /// Set when the model name is a cascade spec.
     cascade: Option<&'p Cascade>,
+    /// Set when the model name is a planner/executor spec.
+    plan: Option<&'p PlanExecute>,
     /// Set under the map-reduce strategy: the budget and the model's token counter.
     map_reduce: Option<(MapReduce, TokenCounter)>,
     request: ValidChatRequest,
@@ -175,6 +178,33 @@ async fn answer(
     for turn in std::iter::once(None).chain(follow_ups) {
         if let Some(text) = turn {
             request.messages.push(ChatMessage::user(text.clone()));
+        }
+        if let Some(pe) = work.plan {
+            let caller = |r: ValidChatRequest| async move {
+                let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
+                call_cached(backend, store, identity, r, no_cache)
+                    .await
+                    .map_err(|e| match e {
+                        EvalError::Model { source, .. } => source,
+                        other => BackendError::Inference(other.to_string()),
+                    })
+            };
+            let outcome = plan_execute::run(pe, caller, &request)
+                .await
+                .map_err(|source| EvalError::Model {
+                    model: work.model.clone(),
+                    source,
+                })?;
+            routes.push((
+                "plan_execute",
+                serde_json::to_value(&outcome).unwrap_or_default(),
+            ));
+            let cached = outcome.cached;
+            request
+                .messages
+                .push(ChatMessage::assistant(outcome.response.answer.clone()));
+            responses.push((outcome.response, cached));
+            continue;
         }
         let (response, was_cached) = match (work.cascade, &work.map_reduce) {
             (None, Some((budget, count))) => {
@@ -372,12 +402,19 @@ pub async fn run(
     let mut identities = HashMap::new();
     let mut controls = HashMap::new();
     let mut cascades: HashMap<String, Cascade> = HashMap::new();
+    let mut plans: HashMap<String, PlanExecute> = HashMap::new();
     for (model, _, _) in &combos {
         let parts = if Cascade::is_spec(model) {
             let cascade = Cascade::parse(model)
                 .map_err(|e| EvalError::Config(format!("model {model:?}: {e}")))?;
             let parts = cascade.models.clone();
             cascades.insert(model.clone(), cascade);
+            parts
+        } else if PlanExecute::is_spec(model) {
+            let pe = PlanExecute::parse(model)
+                .map_err(|e| EvalError::Config(format!("model {model:?}: {e}")))?;
+            let parts = vec![pe.planner.clone(), pe.executor.clone()];
+            plans.insert(model.clone(), pe);
             parts
         } else {
             vec![model.clone()]
@@ -504,6 +541,7 @@ pub async fn run(
                                 cot,
                                 switched,
                                 cascade: cascades.get(model),
+                                plan: plans.get(model),
                                 map_reduce: if strategy.map_reduce() {
                                     budgets.get(model).cloned()
                                 } else {

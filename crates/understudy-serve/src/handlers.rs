@@ -17,6 +17,7 @@ use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 use understudy_techniques::cascade::{self, Cascade};
 use understudy_techniques::direct;
 use understudy_techniques::mapreduce::{self, MapReduce};
+use understudy_techniques::plan_execute::{self, PlanExecute};
 
 use crate::error::ApiError;
 use crate::metrics::RequestGuard;
@@ -148,14 +149,16 @@ async fn answer(
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
     let long_input = profile.as_ref().and_then(|p| p.long_input);
+    let plan = profile.as_ref().and_then(|p| p.plan_execute.clone());
     let cascade = profile.as_ref().and_then(|p| p.cascade.clone());
-    if long_input.is_some() || cascade.is_some() {
-        let finished = match (long_input, cascade) {
-            (Some(context), _) => map_reduce(state, context, &valid, guard).await?,
-            (None, Some(cascade)) => {
+    if long_input.is_some() || plan.is_some() || cascade.is_some() {
+        let finished = match (long_input, plan, cascade) {
+            (Some(context), _, _) => map_reduce(state, context, &valid, guard).await?,
+            (None, Some(plan), _) => run_plan(state, &plan, &valid, guard).await?,
+            (None, None, Some(cascade)) => {
                 run_cascade(state, &cascade, &valid, profile.as_ref(), guard).await?
             }
-            (None, None) => unreachable_technique()?,
+            (None, None, None) => unreachable_technique()?,
         };
         return respond_finished(
             finished,
@@ -236,6 +239,27 @@ async fn run_cascade(
     );
     Ok(Finished {
         answered_by: outcome.answered_by.clone(),
+        response: outcome.response,
+    })
+}
+
+/// Plans with one model, executes the steps with another, composes the answer; the plan and
+/// step results go to the request log, not to the client.
+async fn run_plan(
+    state: &Arc<AppState>,
+    plan: &PlanExecute,
+    valid: &ValidChatRequest,
+    guard: &mut RequestGuard,
+) -> Result<Finished, ApiError> {
+    let outcome = plan_execute::run(plan, direct(state.backend.as_ref()), valid)
+        .await
+        .map_err(ApiError::from)?;
+    guard.route.insert(
+        "plan_execute".into(),
+        serde_json::to_value(&outcome).unwrap_or_default(),
+    );
+    Ok(Finished {
+        answered_by: plan.executor.clone(),
         response: outcome.response,
     })
 }

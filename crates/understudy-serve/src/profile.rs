@@ -9,6 +9,7 @@ use serde::Deserialize;
 use understudy_core::thinking::{cot_instruction, ThinkingMode};
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 use understudy_techniques::cascade::{Cascade, Signal};
+use understudy_techniques::plan_execute::PlanExecute;
 
 use crate::error::ServeError;
 
@@ -70,6 +71,16 @@ struct RawProfile {
     long_input: Option<LongInput>,
     /// The context window map-reduce plans for (default: the backend's).
     context_tokens: Option<u32>,
+    /// One model plans, another executes the steps: `{ planner, executor, max_steps }`.
+    plan_execute: Option<RawPlanExecute>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlanExecute {
+    planner: Option<String>,
+    executor: Option<String>,
+    max_steps: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -111,6 +122,8 @@ pub struct Profile {
     /// Map-reduce over long inputs: `Some(None)` plans for the backend's context window,
     /// `Some(Some(n))` for `n` tokens.
     pub long_input: Option<Option<u32>>,
+    /// Planner / executor (models default to the profile's).
+    pub plan_execute: Option<PlanExecute>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -198,6 +211,22 @@ pub fn parse_profiles(
             }
             None => None,
         };
+        let plan_execute = match raw.plan_execute {
+            Some(p) => {
+                let max_steps = p.max_steps.unwrap_or(4);
+                if !(1..=10).contains(&max_steps) {
+                    return Err(ServeError::Config(format!(
+                        "profiles.{name}.plan_execute.max_steps must be 1 to 10, got {max_steps}"
+                    )));
+                }
+                Some(PlanExecute {
+                    planner: p.planner.unwrap_or_else(|| raw.model.clone()),
+                    executor: p.executor.unwrap_or_else(|| raw.model.clone()),
+                    max_steps,
+                })
+            }
+            None => None,
+        };
         out.insert(
             name.clone(),
             Profile {
@@ -217,6 +246,7 @@ pub fn parse_profiles(
                 long_input: raw
                     .long_input
                     .map(|LongInput::MapReduce| raw.context_tokens),
+                plan_execute,
             },
         );
     }
@@ -241,6 +271,7 @@ impl Profile {
             log_content: false,
             cascade: None,
             long_input: None,
+            plan_execute: None,
         }
     }
 

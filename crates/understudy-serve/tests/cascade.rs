@@ -1,5 +1,6 @@
-//! A profile with a cascade: the light model answers when its answer passes the signals, the
-//! heavy one otherwise; the `x-understudy-model` header says which, unary and streamed.
+//! Profiles with techniques. A cascade: the light model answers when its answer passes the signals, the
+//! heavy one otherwise; the `x-understudy-model` header says which, unary and streamed. A
+//! planner/executor profile returns only the composed answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -18,6 +19,10 @@ fn state() -> Arc<AppState> {
 model = "unused"
 json = true
 cascade = { models = ["label:not json", "label:{\"ok\": true}"], signals = ["format", "self_check"] }
+
+[profiles.planned]
+model = "label:final answer"
+plan_execute = { planner = "label:1. Look it up.", max_steps = 3 }
 
 [profiles.easy]
 model = "unused"
@@ -82,6 +87,19 @@ async fn invalid_light_answers_escalate_and_the_header_says_who_answered() {
     assert!(
         body.contains("\\\"ok\\\": true") && body.trim_end().ends_with("[DONE]"),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn planner_executor_returns_only_the_composed_answer() {
+    let (status, who, body) = post("planned", false).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(who, "label:final answer");
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["choices"][0]["message"]["content"], "final answer");
+    assert!(
+        !body.contains("Look it up"),
+        "the plan stays out of the reply: {body}"
     );
 }
 
