@@ -38,8 +38,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show the gateway's request log.
     Logs(LogsArgs),
-    /// Print gateway profiles tuned from a stored run: per task the cheapest setup that reaches
-    /// the target share of the reference, with a calibrated cascade where the run allows.
+    /// Print gateway profiles tuned from a stored run (the fastest setup reaching the target)
+    ///
+    /// Per task: the fastest setup whose share of the reference reaches the target with its CI
+    /// lower bound, and a calibrated cascade threshold where the run allows.
     Tune(TuneArgs),
 }
 

@@ -273,7 +273,7 @@ pub fn scatter(chart: &Scatter<'_>) -> String {
             colour(*series),
             lx + 10.0,
             ly + 4.0,
-            esc(short(name, 26))
+            esc(&middle_ellipsis(name, 26))
         );
         ly += 18.0;
     }
@@ -308,6 +308,19 @@ pub fn scatter(chart: &Scatter<'_>) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+/// Long names keep their start and end (cascade specs differ at the end): `cascade:qwen…self_check`.
+fn middle_ellipsis(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let head = (max - 1) / 2;
+    let tail = max - 1 - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 fn short(text: &str, max: usize) -> &str {
@@ -465,7 +478,7 @@ pub fn bars(chart: &Bars<'_>) -> String {
             colour(*series),
             lx + 10.0,
             ly + 4.0,
-            esc(short(name, 26))
+            esc(&middle_ellipsis(name, 26))
         );
         ly += 18.0;
     }
