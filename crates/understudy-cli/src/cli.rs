@@ -43,6 +43,65 @@ pub enum Command {
     /// Per task: the fastest setup whose share of the reference reaches the target with its CI
     /// lower bound, and a calibrated cascade threshold where the run allows.
     Tune(TuneArgs),
+    /// Add documents to a memory collection, search it, list collections.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum MemoryCommand {
+    /// Chunk, embed and store files (.txt, .md, .jsonl with a `text` field; directories recurse).
+    Add(MemoryAddArgs),
+    /// The chunks closest to a query.
+    Search(MemorySearchArgs),
+    /// Collections with their embedder and chunk counts.
+    List(StoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MemoryAddArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, default_value = "default")]
+    pub collection: String,
+    /// Largest chunk in the embedder's tokens.
+    #[arg(long, default_value_t = 200)]
+    pub chunk_tokens: usize,
+    /// Tokens shared by neighbouring chunks.
+    #[arg(long, default_value_t = 32)]
+    pub overlap: usize,
+    #[command(flatten)]
+    pub embedder: EmbedderArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MemorySearchArgs {
+    pub query: String,
+    #[arg(long, default_value = "default")]
+    pub collection: String,
+    #[arg(short, long, default_value_t = 5)]
+    pub k: usize,
+    /// Print JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub embedder: EmbedderArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedderArgs {
+    /// An OpenAI-compatible embeddings server (URL ending in /v1) instead of the in-process
+    /// all-MiniLM-L6-v2.
+    #[arg(long, value_name = "URL")]
+    pub embeddings_url: Option<String>,
+    /// The model to ask that server for.
+    #[arg(long, value_name = "MODEL", requires = "embeddings_url")]
+    pub embeddings_model: Option<String>,
 }
 
 #[derive(Debug, Args)]

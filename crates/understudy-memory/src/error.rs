@@ -1,0 +1,25 @@
+//! The memory crate's error type; every variant names what and where.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MemoryError {
+    #[error("embedding model: {0}")]
+    Model(String),
+    #[error("embeddings server {url}: {message}")]
+    Http { url: String, message: String },
+    #[error("store {}: {source}", path.display())]
+    Store {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
+    #[error("collection {collection:?} was embedded with {stored}, not {asked}: re-add it or use that embedder")]
+    EmbedderMismatch {
+        collection: String,
+        stored: String,
+        asked: String,
+    },
+}
