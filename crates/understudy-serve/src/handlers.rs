@@ -61,6 +61,70 @@ pub async fn models(
     Ok(Json(serde_json::json!({"object": "list", "data": data})))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum EmbeddingInput {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(serde::Deserialize)]
+struct EmbeddingRequest {
+    model: String,
+    input: EmbeddingInput,
+}
+
+/// `POST /v1/embeddings` (OpenAI shape), with the gateway's embedder.
+pub async fn embeddings(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    match embed(state, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn embed(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
+    let bytes = to_bytes(body, state.body_limit)
+        .await
+        .map_err(|_| ApiError::too_large(state.body_limit))?;
+    let request: EmbeddingRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::invalid(
+            format!("expected {{\"model\": …, \"input\": string or list of strings}}: {e}"),
+            None,
+        )
+    })?;
+    let Some(memory) = &state.memory else {
+        return Err(ApiError::invalid(
+            "this gateway has no embedding model configured".to_string(),
+            Some("model".into()),
+        ));
+    };
+    let inputs = match request.input {
+        EmbeddingInput::One(s) => vec![s],
+        EmbeddingInput::Many(v) => v,
+    };
+    if inputs.is_empty() || inputs.iter().any(String::is_empty) {
+        return Err(ApiError::invalid(
+            "`input` must be a non-empty string or list of non-empty strings".to_string(),
+            Some("input".into()),
+        ));
+    }
+    let embedder = memory.embedder().await?;
+    let tokens: usize = inputs.iter().map(|t| embedder.count_tokens(t)).sum();
+    let vectors = memory.embed(inputs).await?;
+    let data: Vec<serde_json::Value> = vectors
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| serde_json::json!({"object": "embedding", "index": i, "embedding": v}))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "object": "list",
+        "data": data,
+        "model": if request.model.is_empty() { embedder.name().to_string() } else { request.model },
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }))
+    .into_response())
+}
+
 /// The profile a model name refers to, if any.
 fn profile_for<'s>(state: &'s AppState, model: &str) -> Option<&'s Profile> {
     state.profiles.get(model)
@@ -115,6 +179,25 @@ async fn answer(
         Some(p) => p.apply(parsed.request),
         None => parsed.request,
     };
+    if let Some(spec) = profile.as_ref().and_then(|p| p.memory.clone()) {
+        let Some(memory) = &state.memory else {
+            return Err(ApiError {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                message: "this profile uses memory but the gateway has no memory store".into(),
+                kind: "server_error",
+                param: None,
+                code: Some("embeddings_unavailable"),
+            });
+        };
+        let hits = memory.retrieve_into(&spec, &mut request).await?;
+        guard.route.insert(
+            "memory".into(),
+            serde_json::json!({
+                "collection": spec.collection,
+                "passages": hits.iter().map(|h| serde_json::json!({"id": h.id, "source": h.source, "score": h.score})).collect::<Vec<_>>(),
+            }),
+        );
+    }
     // The thinking switch: the request's choice, else the profile's; mapped to the model's own
     // control (template flag, /no_think, reasoning_effort, or the CoT fallback).
     let mode = parsed
@@ -198,6 +281,9 @@ async fn answer(
         response.usage.prompt_tokens,
         response.usage.completion_tokens,
     ));
+    if let Some(prompt) = prompt_json {
+        guard.content = Some((prompt, response.answer.clone()));
+    }
     Ok(Json(unary_body(&id, client_model, &response)).into_response())
 }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod log;
+pub mod memory;
 pub mod metrics;
 pub mod profile;
 pub mod resilience;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The request log's writer, when logging is on.
     pub log: Option<tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>>,
+    /// Embeddings and retrieval, when configured.
+    pub memory: Option<Arc<memory::MemoryRuntime>>,
     pub(crate) next_id: AtomicU64,
 }
 
@@ -62,6 +65,7 @@ impl AppState {
             max_queue: DEFAULT_MAX_QUEUE,
             metrics: Arc::new(metrics::Metrics::default()),
             log: None,
+            memory: None,
             next_id: AtomicU64::new(1),
         }
     }
@@ -72,6 +76,12 @@ impl AppState {
         log: tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>,
     ) -> Self {
         self.log = Some(log);
+        self
+    }
+
+    /// Serves `/v1/embeddings` and profile retrieval from `memory`.
+    pub fn with_memory(mut self, memory: memory::MemoryRuntime) -> Self {
+        self.memory = Some(Arc::new(memory));
         self
     }
 
@@ -87,6 +97,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/chat/completions", post(handlers::chat_completions))
         .route("/v1/models", get(handlers::models))
+        .route("/v1/embeddings", post(handlers::embeddings))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

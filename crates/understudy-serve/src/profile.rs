@@ -11,6 +11,8 @@ use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 use understudy_techniques::cascade::{Cascade, Signal};
 use understudy_techniques::plan_execute::PlanExecute;
 
+use crate::memory::RetrievalSpec;
+
 use crate::error::ServeError;
 
 /// Chain-of-thought policy.
@@ -73,6 +75,8 @@ struct RawProfile {
     context_tokens: Option<u32>,
     /// One model plans, another executes the steps: `{ planner, executor, max_steps }`.
     plan_execute: Option<RawPlanExecute>,
+    /// Retrieval from a memory collection: `{ collection, k, budget_tokens }`.
+    memory: Option<RetrievalSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,6 +128,8 @@ pub struct Profile {
     pub long_input: Option<Option<u32>>,
     /// Planner / executor (models default to the profile's).
     pub plan_execute: Option<PlanExecute>,
+    /// Passages from a memory collection put into the system prompt.
+    pub memory: Option<RetrievalSpec>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -247,6 +253,7 @@ pub fn parse_profiles(
                     .long_input
                     .map(|LongInput::MapReduce| raw.context_tokens),
                 plan_execute,
+                memory: raw.memory,
             },
         );
     }
@@ -272,6 +279,7 @@ impl Profile {
             cascade: None,
             long_input: None,
             plan_execute: None,
+            memory: None,
         }
     }
 

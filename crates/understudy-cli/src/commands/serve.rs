@@ -110,6 +110,13 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     } else {
         state
     };
+    // Memory (retrieval, /v1/embeddings) reads the same SQLite file; the embedding model loads
+    // on first use.
+    let memory_store = understudy_memory::MemoryStore::open(&log_db)?;
+    let state = state.with_memory(understudy_serve::memory::MemoryRuntime::new(
+        memory_store,
+        Box::new(|| Box::pin(load_embedder())),
+    ));
     let state = Arc::new(state);
     let default_model = config.default_model.clone();
     let drain = section
@@ -123,4 +130,28 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// The in-process embedding model, installed on first use.
+#[cfg(feature = "embeddings")]
+async fn load_embedder() -> Result<Arc<dyn understudy_memory::Embedder>, String> {
+    use understudy_memory::minilm;
+    let home = setup::home_dir().map_err(|e| e.to_string())?;
+    let dir = minilm::ensure_installed(
+        &home,
+        &setup::index_url(),
+        &understudy_backend::install::Silent,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let model = tokio::task::spawn_blocking(move || minilm::MiniLm::load(&dir))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(model))
+}
+
+#[cfg(not(feature = "embeddings"))]
+async fn load_embedder() -> Result<Arc<dyn understudy_memory::Embedder>, String> {
+    Err("this build has no in-process embeddings (feature `embeddings`)".into())
 }

@@ -1,0 +1,156 @@
+//! The gateway's memory: `POST /v1/embeddings` and retrieval for profiles with
+//! `memory = { collection, k, budget_tokens }`. The embedder is loaded on first use (installing
+//! the default model can take a while and most gateways never need it).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use understudy_core::{ChatMessage, ChatRequest, Role};
+use understudy_memory::{Embedder, Hit, MemoryStore};
+
+use crate::error::ApiError;
+
+type Loader = Box<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Arc<dyn Embedder>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The store and a lazily loaded embedder.
+pub struct MemoryRuntime {
+    pub store: MemoryStore,
+    embedder: tokio::sync::OnceCell<Arc<dyn Embedder>>,
+    loader: Loader,
+}
+
+/// A profile's retrieval settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrievalSpec {
+    pub collection: String,
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// Most tokens of passages put into the prompt.
+    #[serde(default = "default_budget")]
+    pub budget_tokens: usize,
+}
+
+fn default_k() -> usize {
+    4
+}
+
+fn default_budget() -> usize {
+    600
+}
+
+fn unavailable(message: String) -> ApiError {
+    ApiError {
+        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        message,
+        kind: "server_error",
+        param: None,
+        code: Some("embeddings_unavailable"),
+    }
+}
+
+impl MemoryRuntime {
+    pub fn new(store: MemoryStore, loader: Loader) -> Self {
+        Self {
+            store,
+            embedder: tokio::sync::OnceCell::new(),
+            loader,
+        }
+    }
+
+    /// The embedder, loading it on first use.
+    pub async fn embedder(&self) -> Result<Arc<dyn Embedder>, ApiError> {
+        self.embedder
+            .get_or_try_init(|| (self.loader)())
+            .await
+            .cloned()
+            .map_err(|e| unavailable(format!("cannot load the embedding model: {e}")))
+    }
+
+    /// Embeds `texts` off the async threads.
+    pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ApiError> {
+        let embedder = self.embedder().await?;
+        tokio::task::spawn_blocking(move || embedder.embed(&texts))
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
+            .map_err(|e| unavailable(e.to_string()))
+    }
+
+    /// Finds passages for the request's last user turn and puts them in the system prompt,
+    /// after the profile's own text (which stays first and unchanged), with ids to cite.
+    pub async fn retrieve_into(
+        &self,
+        spec: &RetrievalSpec,
+        request: &mut ChatRequest,
+    ) -> Result<Vec<Hit>, ApiError> {
+        let Some(query) = request
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.clone())
+        else {
+            return Ok(Vec::new());
+        };
+        let embedder = self.embedder().await?;
+        match self.store.collection_embedder(&spec.collection) {
+            Ok(Some(name)) if name == embedder.name() => {}
+            Ok(Some(name)) => {
+                return Err(unavailable(format!(
+                    "collection {:?} was embedded with {name}, the gateway uses {}",
+                    spec.collection,
+                    embedder.name()
+                )))
+            }
+            Ok(None) => {
+                return Err(unavailable(format!(
+                    "no memory collection {:?} (add documents with `understudy memory add`)",
+                    spec.collection
+                )))
+            }
+            Err(e) => return Err(unavailable(e.to_string())),
+        }
+        let vector = self.embed(vec![query]).await?;
+        let hits = self
+            .store
+            .search(&spec.collection, &vector[0], spec.k)
+            .map_err(|e| unavailable(e.to_string()))?;
+        let mut used = 0;
+        let mut lines = Vec::new();
+        let mut kept = Vec::new();
+        for hit in hits {
+            let tokens = embedder.count_tokens(&hit.text);
+            if used + tokens > spec.budget_tokens && !kept.is_empty() {
+                break;
+            }
+            used += tokens;
+            lines.push(format!(
+                "[{}] ({}#{}) {}",
+                kept.len() + 1,
+                hit.source,
+                hit.position,
+                hit.text.trim()
+            ));
+            kept.push(hit);
+        }
+        if lines.is_empty() {
+            return Ok(kept);
+        }
+        let block = format!(
+            "Relevant passages from {} (cite them by their [number] when you use them):\n{}",
+            spec.collection,
+            lines.join("\n")
+        );
+        match request.messages.iter_mut().find(|m| m.role == Role::System) {
+            Some(system) => system.content = format!("{}\n\n{block}", system.content),
+            None => request.messages.insert(0, ChatMessage::system(block)),
+        }
+        Ok(kept)
+    }
+}

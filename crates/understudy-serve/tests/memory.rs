@@ -1,0 +1,209 @@
+//! Gateway memory with a deterministic test embedder: `/v1/embeddings` in OpenAI's shape, and a
+//! profile with `memory = {...}` whose request reaches the model with the relevant passage (with
+//! its citation number) after the profile's own system prompt.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt;
+use understudy_backend::fake::FakeBackend;
+use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
+use understudy_core::ValidChatRequest;
+use understudy_memory::{Embedder, MemoryError, MemoryStore};
+use understudy_serve::memory::MemoryRuntime;
+use understudy_serve::{profile, router, AppState};
+
+/// Bag of hashed words, 64 dimensions, unit length.
+struct Words;
+
+impl Embedder for Words {
+    fn name(&self) -> &str {
+        "words-64"
+    }
+    fn dim(&self) -> usize {
+        64
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+    fn max_tokens(&self) -> usize {
+        512
+    }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0.0f32; 64];
+                for w in t
+                    .to_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.len() > 2)
+                {
+                    let h = w
+                        .bytes()
+                        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+                    v[(h % 64) as usize] += 1.0;
+                }
+                understudy_memory::embed::normalise(&mut v);
+                v
+            })
+            .collect())
+    }
+}
+
+struct Recorder {
+    seen: Mutex<Vec<ValidChatRequest>>,
+}
+
+#[async_trait::async_trait]
+impl Backend for Recorder {
+    fn name(&self) -> &str {
+        "recorder"
+    }
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
+        Ok(Vec::new())
+    }
+    async fn chat_stream(
+        &self,
+        mut request: ValidChatRequest,
+    ) -> Result<EventStream, BackendError> {
+        self.seen.lock().unwrap().push(request.clone());
+        request.model = "label:ok".into();
+        FakeBackend::new().chat_stream(request).await
+    }
+}
+
+fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
+    let store = MemoryStore::open(&dir.join("u.db")).unwrap();
+    let docs = [
+        (
+            "reset.md",
+            "To reset your password open Settings, choose Security and press Reset password.",
+        ),
+        (
+            "billing.md",
+            "Invoices are sent on the first day of each month by email.",
+        ),
+        (
+            "export.md",
+            "Export your data from the Settings page as a zip archive.",
+        ),
+    ];
+    for (source, text) in docs {
+        let chunks = vec![text.to_string()];
+        let vectors = Words.embed(&chunks).unwrap();
+        store
+            .put_document("handbook", "words-64", source, &chunks, &vectors)
+            .unwrap();
+    }
+    let table: toml::Table = toml::from_str(
+        "[profiles.helpdesk]\nmodel = \"m\"\nsystem = \"You are the Acme helpdesk.\"\nmemory = { collection = \"handbook\", k = 1 }\n\n[profiles.lost]\nmodel = \"m\"\nmemory = { collection = \"nowhere\" }\n",
+    )
+    .unwrap();
+    let profiles = profile::parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let recorder = Arc::new(Recorder {
+        seen: Mutex::new(Vec::new()),
+    });
+    let memory = MemoryRuntime::new(
+        store,
+        Box::new(|| Box::pin(async { Ok(Arc::new(Words) as Arc<dyn Embedder>) })),
+    );
+    let state = AppState::new(
+        recorder.clone() as Arc<dyn Backend>,
+        profiles,
+        Vec::new(),
+        1 << 20,
+    )
+    .with_memory(memory);
+    (recorder, Arc::new(state))
+}
+
+async fn post(
+    state: Arc<AppState>,
+    path: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let resp = router(state)
+        .oneshot(
+            Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn embeddings_endpoint_speaks_openai() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, state) = gateway(dir.path());
+    let (status, reply) = post(
+        state.clone(),
+        "/v1/embeddings",
+        serde_json::json!({"model": "words-64", "input": ["reset my password", "hello"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["data"].as_array().unwrap().len(), 2);
+    assert_eq!(reply["data"][1]["index"], 1);
+    assert_eq!(reply["data"][0]["embedding"].as_array().unwrap().len(), 64);
+    let (status, reply) = post(
+        state,
+        "/v1/embeddings",
+        serde_json::json!({"model": "x", "input": []}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply["error"]["param"], "input");
+}
+
+#[tokio::test]
+async fn profiles_put_cited_passages_after_their_system_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (recorder, state) = gateway(dir.path());
+    let (status, reply) = post(
+        state.clone(),
+        "/v1/chat/completions",
+        serde_json::json!({"model": "helpdesk", "messages": [{"role": "user", "content": "How do I reset my password?"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let sent = recorder.seen.lock().unwrap().last().cloned().unwrap();
+    let system = &sent.messages[0].content;
+    assert!(system.starts_with("You are the Acme helpdesk."), "{system}");
+    assert!(
+        system.contains("[1] (reset.md#0) To reset your password"),
+        "{system}"
+    );
+    assert!(
+        !system.contains("Invoices"),
+        "k = 1 keeps one passage: {system}"
+    );
+    let (status, reply) = post(
+        state,
+        "/v1/chat/completions",
+        serde_json::json!({"model": "lost", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nowhere"),
+        "{reply}"
+    );
+}
