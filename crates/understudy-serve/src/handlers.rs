@@ -19,7 +19,7 @@ use understudy_techniques::direct;
 use understudy_techniques::mapreduce::{self, MapReduce};
 use understudy_techniques::plan_execute::{self, PlanExecute};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ServeError};
 use crate::metrics::RequestGuard;
 use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
 use crate::{stream, wire, AppState};
@@ -138,8 +138,16 @@ fn validate(request: ChatRequest) -> Result<ValidChatRequest, ApiError> {
     })
 }
 
-pub async fn chat_completions(State(state): State<Arc<AppState>>, body: Body) -> Response {
-    match chat(state, body).await {
+pub async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    let conversation = headers
+        .get("x-conversation-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match chat(state, body, conversation).await {
         Ok(response) => response,
         Err(err) => {
             tracing::warn!(status = err.status.as_u16(), "{}", err.message);
@@ -148,11 +156,18 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, body: Body) ->
     }
 }
 
-async fn chat(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
+async fn chat(
+    state: Arc<AppState>,
+    body: Body,
+    conversation: Option<String>,
+) -> Result<Response, ApiError> {
     let bytes = to_bytes(body, state.body_limit)
         .await
         .map_err(|_| ApiError::too_large(state.body_limit))?;
-    let parsed = wire::parse(&bytes)?;
+    let mut parsed = wire::parse(&bytes)?;
+    if conversation.is_some() {
+        parsed.user = conversation;
+    }
     let client_model = parsed.request.model.clone();
     let mut guard = RequestGuard::new(state.metrics.clone(), &client_model);
     guard.log = state.log.clone();
@@ -167,7 +182,7 @@ async fn chat(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
 
 async fn answer(
     state: &Arc<AppState>,
-    parsed: wire::Parsed,
+    mut parsed: wire::Parsed,
     client_model: &str,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
@@ -175,6 +190,39 @@ async fn answer(
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
     let mut profile = profile_for(state, client_model).cloned();
+    // A kept conversation: stored turns (and the summary of older ones) come before the new ones.
+    let kept = match (
+        profile.as_ref().and_then(|p| p.conversation),
+        parsed.user.clone(),
+        state.conversations.clone(),
+    ) {
+        (Some(budget), Some(id), Some(store)) => Some((budget, id, store)),
+        _ => None,
+    };
+    let mut new_turns = Vec::new();
+    if let Some((_, id, store)) = &kept {
+        let history = store.load(id).map_err(|e| {
+            ApiError::from(understudy_backend::BackendError::Inference(e.to_string()))
+        })?;
+        let (system, turns): (Vec<ChatMessage>, Vec<ChatMessage>) = parsed
+            .request
+            .messages
+            .drain(..)
+            .partition(|m| m.role == understudy_core::Role::System);
+        new_turns = turns;
+        let mut messages = system;
+        if let Some(summary) = &history.summary {
+            messages.push(ChatMessage::system(format!(
+                "Summary of the earlier part of this conversation: {summary}"
+            )));
+        }
+        messages.extend(history.turns);
+        messages.extend(new_turns.iter().cloned());
+        parsed.request.messages = messages;
+        guard
+            .route
+            .insert("conversation".into(), serde_json::json!({"id": id}));
+    }
     let mut request = match &profile {
         Some(p) => p.apply(parsed.request),
         None => parsed.request,
@@ -231,6 +279,28 @@ async fn answer(
         now_secs(),
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
+    if let Some((budget, id, store)) = kept {
+        let response = complete(state.backend.as_ref(), valid.clone(), profile.as_ref()).await?;
+        new_turns.push(ChatMessage::assistant(response.answer.clone()));
+        let fail = |e: ServeError| {
+            ApiError::from(understudy_backend::BackendError::Inference(e.to_string()))
+        };
+        store.append(&id, &new_turns).map_err(fail)?;
+        trim_conversation(state, &store, &id, &valid.model, budget).await?;
+        return respond_finished(
+            Finished {
+                answered_by: valid.model.clone(),
+                response,
+            },
+            None,
+            parsed.stream,
+            parsed.include_usage,
+            &id_for_response(&id),
+            client_model,
+            guard,
+            prompt_json,
+        );
+    }
     let long_input = profile.as_ref().and_then(|p| p.long_input);
     let plan = profile.as_ref().and_then(|p| p.plan_execute.clone());
     let cascade = profile.as_ref().and_then(|p| p.cascade.clone());
@@ -285,6 +355,58 @@ async fn answer(
         guard.content = Some((prompt, response.answer.clone()));
     }
     Ok(Json(unary_body(&id, client_model, &response)).into_response())
+}
+
+fn id_for_response(_conversation: &str) -> String {
+    format!("chatcmpl-{:x}", now_secs())
+}
+
+/// Summarises the oldest half of a stored conversation while it is over `budget` tokens.
+async fn trim_conversation(
+    state: &Arc<AppState>,
+    store: &crate::conversation::ConversationStore,
+    id: &str,
+    model: &str,
+    budget: usize,
+) -> Result<(), ApiError> {
+    let fail =
+        |e: ServeError| ApiError::from(understudy_backend::BackendError::Inference(e.to_string()));
+    let count = state
+        .backend
+        .token_counter(model)
+        .await
+        .map_err(ApiError::from)?;
+    let history = store.load(id).map_err(fail)?;
+    let total: usize = history.turns.iter().map(|t| count(&t.content)).sum();
+    if total <= budget || history.turns.len() < 2 {
+        return Ok(());
+    }
+    let fold = history.turns.len() / 2;
+    let transcript: Vec<String> = history.turns[..fold]
+        .iter()
+        .map(|t| format!("{}: {}", t.role.as_str(), t.content))
+        .collect();
+    let prompt = format!(
+        "{}Summarise this conversation in a few sentences. Keep every name, number, fact, decision and open question.\n\n{}",
+        history
+            .summary
+            .as_ref()
+            .map(|s| format!("Summary so far: {s}\n\n"))
+            .unwrap_or_default(),
+        transcript.join("\n")
+    );
+    let request = ChatRequest {
+        max_tokens: Some(200),
+        temperature: Some(0.0),
+        ..ChatRequest::new(model, vec![ChatMessage::user(prompt)])
+    };
+    let summary = state
+        .backend
+        .chat(validate(request)?)
+        .await
+        .map_err(ApiError::from)?;
+    store.fold(id, fold, summary.answer.trim()).map_err(fail)?;
+    Ok(())
 }
 
 /// The context map-reduce plans for when neither the profile nor the backend says.

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod conversation;
 pub mod error;
 pub mod handlers;
 pub mod log;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub log: Option<tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>>,
     /// Embeddings and retrieval, when configured.
     pub memory: Option<Arc<memory::MemoryRuntime>>,
+    /// Stored conversations for profiles with `conversation = true`.
+    pub conversations: Option<Arc<conversation::ConversationStore>>,
     pub(crate) next_id: AtomicU64,
 }
 
@@ -66,6 +69,7 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             log: None,
             memory: None,
+            conversations: None,
             next_id: AtomicU64::new(1),
         }
     }
@@ -82,6 +86,12 @@ impl AppState {
     /// Serves `/v1/embeddings` and profile retrieval from `memory`.
     pub fn with_memory(mut self, memory: memory::MemoryRuntime) -> Self {
         self.memory = Some(Arc::new(memory));
+        self
+    }
+
+    /// Keeps conversations of `conversation = true` profiles in `store`.
+    pub fn with_conversations(mut self, store: conversation::ConversationStore) -> Self {
+        self.conversations = Some(Arc::new(store));
         self
     }
 

@@ -77,6 +77,11 @@ struct RawProfile {
     plan_execute: Option<RawPlanExecute>,
     /// Retrieval from a memory collection: `{ collection, k, budget_tokens }`.
     memory: Option<RetrievalSpec>,
+    /// Keep each conversation's turns (by `x-conversation-id` or `user`).
+    #[serde(default)]
+    conversation: bool,
+    /// Tokens of stored history before the oldest turns are summarised.
+    history_tokens: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +135,8 @@ pub struct Profile {
     pub plan_execute: Option<PlanExecute>,
     /// Passages from a memory collection put into the system prompt.
     pub memory: Option<RetrievalSpec>,
+    /// `Some(budget)`: conversations are kept, summarised past `budget` tokens.
+    pub conversation: Option<usize>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -254,6 +261,7 @@ pub fn parse_profiles(
                     .map(|LongInput::MapReduce| raw.context_tokens),
                 plan_execute,
                 memory: raw.memory,
+                conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
             },
         );
     }
@@ -280,6 +288,7 @@ impl Profile {
             long_input: None,
             plan_execute: None,
             memory: None,
+            conversation: None,
         }
     }
 

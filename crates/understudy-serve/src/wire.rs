@@ -107,6 +107,8 @@ pub struct Parsed {
     pub include_usage: bool,
     /// The thinking switch the client asked for, if any.
     pub thinking: Option<ThinkingMode>,
+    /// OpenAI's `user` field (a conversation key for `conversation = true` profiles).
+    pub user: Option<String>,
 }
 
 /// Parses a request body, naming the offending field in errors (`messages[2].role: …`).
@@ -190,6 +192,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             },
         },
     };
+    let user = wire.user.clone();
     let _ = (
         wire.user,
         wire.frequency_penalty,
@@ -213,5 +216,6 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         stream: wire.stream,
         include_usage: wire.stream_options.is_some_and(|o| o.include_usage),
         thinking,
+        user,
     })
 }

@@ -117,6 +117,9 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         memory_store,
         Box::new(|| Box::pin(load_embedder())),
     ));
+    let state = state.with_conversations(understudy_serve::conversation::ConversationStore::open(
+        &log_db,
+    )?);
     let state = Arc::new(state);
     let default_model = config.default_model.clone();
     let drain = section
