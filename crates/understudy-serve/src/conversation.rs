@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use understudy_core::{ChatMessage, Role};
+use understudy_backend::Backend;
+use understudy_core::{ChatMessage, ChatRequest, Role};
 
-use crate::error::ServeError;
+use crate::error::{ApiError, ServeError};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS conversation_turns (
@@ -137,4 +138,51 @@ impl ConversationStore {
         .map_err(|e| self.fail(e))?;
         tx.commit().map_err(|e| self.fail(e))
     }
+}
+
+/// Summarises the oldest half of a stored conversation while it is over `budget` tokens.
+pub async fn trim(
+    backend: &dyn Backend,
+    store: &ConversationStore,
+    id: &str,
+    model: &str,
+    budget: usize,
+) -> Result<(), ApiError> {
+    let fail =
+        |e: ServeError| ApiError::from(understudy_backend::BackendError::Inference(e.to_string()));
+    let count = backend.token_counter(model).await.map_err(ApiError::from)?;
+    let history = store.load(id).map_err(fail)?;
+    let total: usize = history.turns.iter().map(|t| count(&t.content)).sum();
+    if total <= budget || history.turns.len() < 2 {
+        return Ok(());
+    }
+    let fold = history.turns.len() / 2;
+    let transcript: Vec<String> = history.turns[..fold]
+        .iter()
+        .map(|t| format!("{}: {}", t.role.as_str(), t.content))
+        .collect();
+    let prompt = format!(
+        "{}Summarise this conversation in a few sentences. Keep every name, number, fact, decision and open question.\n\n{}",
+        history
+            .summary
+            .as_ref()
+            .map(|s| format!("Summary so far: {s}\n\n"))
+            .unwrap_or_default(),
+        transcript.join("\n")
+    );
+    let request = ChatRequest {
+        max_tokens: Some(200),
+        temperature: Some(0.0),
+        ..ChatRequest::new(model, vec![ChatMessage::user(prompt)])
+    };
+    let summary = backend
+        .chat(
+            request
+                .validate()
+                .map_err(|e| ApiError::invalid(e.to_string(), None))?,
+        )
+        .await
+        .map_err(ApiError::from)?;
+    store.fold(id, fold, summary.answer.trim()).map_err(fail)?;
+    Ok(())
 }

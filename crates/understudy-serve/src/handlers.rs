@@ -1,4 +1,5 @@
-//! Request handlers: `/health`, `/v1/models`, `/v1/chat/completions` (unary and streaming).
+//! Request handlers: `/health`, `/v1/models`, `/v1/embeddings`, `/v1/chat/completions` (unary and
+//! streaming); technique answers live in `techniques`, stored conversations in `conversation`.
 //! Profiles are applied here; wire parsing, errors and SSE framing live in their own modules.
 
 use std::sync::atomic::Ordering;
@@ -10,18 +11,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use understudy_backend::Backend;
-use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::thinking::{self, split_cot};
-use understudy_core::StreamEvent;
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
-use understudy_techniques::cascade::{self, Cascade};
-use understudy_techniques::direct;
-use understudy_techniques::mapreduce::{self, MapReduce};
-use understudy_techniques::plan_execute::{self, PlanExecute};
 
+use crate::conversation;
 use crate::error::{ApiError, ServeError};
 use crate::metrics::RequestGuard;
 use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
+use crate::techniques::{
+    map_reduce, respond_finished, run_cascade, run_plan, unreachable_technique, Finished,
+};
 use crate::{stream, wire, AppState};
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -279,14 +278,21 @@ async fn answer(
         now_secs(),
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
-    if let Some((budget, id, store)) = kept {
+    if let Some((budget, conversation, store)) = kept {
         let response = complete(state.backend.as_ref(), valid.clone(), profile.as_ref()).await?;
         new_turns.push(ChatMessage::assistant(response.answer.clone()));
         let fail = |e: ServeError| {
             ApiError::from(understudy_backend::BackendError::Inference(e.to_string()))
         };
-        store.append(&id, &new_turns).map_err(fail)?;
-        trim_conversation(state, &store, &id, &valid.model, budget).await?;
+        store.append(&conversation, &new_turns).map_err(fail)?;
+        conversation::trim(
+            state.backend.as_ref(),
+            &store,
+            &conversation,
+            &valid.model,
+            budget,
+        )
+        .await?;
         return respond_finished(
             Finished {
                 answered_by: valid.model.clone(),
@@ -295,7 +301,7 @@ async fn answer(
             None,
             parsed.stream,
             parsed.include_usage,
-            &id_for_response(&id),
+            &id,
             client_model,
             guard,
             prompt_json,
@@ -357,215 +363,8 @@ async fn answer(
     Ok(Json(unary_body(&id, client_model, &response)).into_response())
 }
 
-fn id_for_response(_conversation: &str) -> String {
-    format!("chatcmpl-{:x}", now_secs())
-}
-
-/// Summarises the oldest half of a stored conversation while it is over `budget` tokens.
-async fn trim_conversation(
-    state: &Arc<AppState>,
-    store: &crate::conversation::ConversationStore,
-    id: &str,
-    model: &str,
-    budget: usize,
-) -> Result<(), ApiError> {
-    let fail =
-        |e: ServeError| ApiError::from(understudy_backend::BackendError::Inference(e.to_string()));
-    let count = state
-        .backend
-        .token_counter(model)
-        .await
-        .map_err(ApiError::from)?;
-    let history = store.load(id).map_err(fail)?;
-    let total: usize = history.turns.iter().map(|t| count(&t.content)).sum();
-    if total <= budget || history.turns.len() < 2 {
-        return Ok(());
-    }
-    let fold = history.turns.len() / 2;
-    let transcript: Vec<String> = history.turns[..fold]
-        .iter()
-        .map(|t| format!("{}: {}", t.role.as_str(), t.content))
-        .collect();
-    let prompt = format!(
-        "{}Summarise this conversation in a few sentences. Keep every name, number, fact, decision and open question.\n\n{}",
-        history
-            .summary
-            .as_ref()
-            .map(|s| format!("Summary so far: {s}\n\n"))
-            .unwrap_or_default(),
-        transcript.join("\n")
-    );
-    let request = ChatRequest {
-        max_tokens: Some(200),
-        temperature: Some(0.0),
-        ..ChatRequest::new(model, vec![ChatMessage::user(prompt)])
-    };
-    let summary = state
-        .backend
-        .chat(validate(request)?)
-        .await
-        .map_err(ApiError::from)?;
-    store.fold(id, fold, summary.answer.trim()).map_err(fail)?;
-    Ok(())
-}
-
-/// The context map-reduce plans for when neither the profile nor the backend says.
-const DEFAULT_CONTEXT_TOKENS: u32 = 8192;
-
-/// An answer produced by a technique, and the model that gave it.
-struct Finished {
-    response: ChatResponse,
-    answered_by: String,
-}
-
-fn unreachable_technique() -> Result<Finished, ApiError> {
-    Err(ApiError::from(understudy_backend::BackendError::Inference(
-        "no technique configured".into(),
-    )))
-}
-
-/// Runs the profile's cascade (light model first); the answering model and the signals that
-/// fired go to the request log.
-async fn run_cascade(
-    state: &Arc<AppState>,
-    cascade: &Cascade,
-    valid: &ValidChatRequest,
-    profile: Option<&Profile>,
-    guard: &mut RequestGuard,
-) -> Result<Finished, ApiError> {
-    let json = profile.is_some_and(|p| p.json);
-    let validator = move |text: &str| {
-        !text.trim().is_empty()
-            && (!json || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok())
-    };
-    let outcome = cascade::run(cascade, direct(state.backend.as_ref()), valid, &validator)
-        .await
-        .map_err(ApiError::from)?;
-    guard.route.insert(
-        "cascade".into(),
-        serde_json::to_value(&outcome).unwrap_or_default(),
-    );
-    Ok(Finished {
-        answered_by: outcome.answered_by.clone(),
-        response: outcome.response,
-    })
-}
-
-/// Plans with one model, executes the steps with another, composes the answer; the plan and
-/// step results go to the request log, not to the client.
-async fn run_plan(
-    state: &Arc<AppState>,
-    plan: &PlanExecute,
-    valid: &ValidChatRequest,
-    guard: &mut RequestGuard,
-) -> Result<Finished, ApiError> {
-    let outcome = plan_execute::run(plan, direct(state.backend.as_ref()), valid)
-        .await
-        .map_err(ApiError::from)?;
-    guard.route.insert(
-        "plan_execute".into(),
-        serde_json::to_value(&outcome).unwrap_or_default(),
-    );
-    Ok(Finished {
-        answered_by: plan.executor.clone(),
-        response: outcome.response,
-    })
-}
-
-/// Answers through map-reduce when the request does not fit the model's context (`context`
-/// from the profile, else the backend's window); chunk counts go to the request log.
-async fn map_reduce(
-    state: &Arc<AppState>,
-    context: Option<u32>,
-    valid: &ValidChatRequest,
-    guard: &mut RequestGuard,
-) -> Result<Finished, ApiError> {
-    let backend = state.backend.as_ref();
-    let context = match context {
-        Some(c) => c,
-        None => backend
-            .context_length(&valid.model)
-            .await
-            .map_err(ApiError::from)?
-            .unwrap_or(DEFAULT_CONTEXT_TOKENS),
-    };
-    let count = backend
-        .token_counter(&valid.model)
-        .await
-        .map_err(ApiError::from)?;
-    let budget = MapReduce::new(context as usize);
-    let outcome = mapreduce::run(&budget, direct(backend), valid, &count)
-        .await
-        .map_err(ApiError::from)?;
-    guard.route.insert(
-        "map_reduce".into(),
-        serde_json::to_value(&outcome).unwrap_or_default(),
-    );
-    Ok(Finished {
-        answered_by: valid.model.clone(),
-        response: outcome.response,
-    })
-}
-
-/// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
-/// model in the `x-understudy-model` header.
-#[allow(clippy::too_many_arguments)]
-fn respond_finished(
-    finished: Finished,
-    profile: Option<Profile>,
-    stream: bool,
-    include_usage: bool,
-    id: &str,
-    client_model: &str,
-    guard: &mut RequestGuard,
-    prompt_json: Option<String>,
-) -> Result<Response, ApiError> {
-    guard.backend_model = Some(finished.answered_by.clone());
-    let header = (
-        axum::http::HeaderName::from_static("x-understudy-model"),
-        axum::http::HeaderValue::from_str(&finished.answered_by)
-            .unwrap_or(axum::http::HeaderValue::from_static("unknown")),
-    );
-    let mut response = finished.response;
-    if let Some(p) = &profile {
-        response = apply_output_policies(response, p)?;
-    }
-    guard.ttft_s = Some(response.timing.ttft_ms / 1000.0);
-    guard.tokens = Some((
-        response.usage.prompt_tokens,
-        response.usage.completion_tokens,
-    ));
-    if let Some(prompt) = prompt_json {
-        guard.content = Some((prompt, response.answer.clone()));
-    }
-    if stream {
-        let events = futures::stream::iter(vec![
-            Ok(StreamEvent::Delta(Delta::Answer(response.answer.clone()))),
-            Ok(StreamEvent::End(StreamEnd {
-                model: response.model.clone(),
-                finish_reason: response.finish_reason,
-                usage: response.usage,
-                timing: response.timing,
-                confidence: response.confidence,
-            })),
-        ]);
-        let owned = std::mem::replace(guard, RequestGuard::detached());
-        // Policies were applied above; the stream passes the answer through unchanged.
-        let sse = stream::sse(
-            Box::pin(events),
-            id.to_string(),
-            client_model.to_string(),
-            None,
-            include_usage,
-            owned,
-        );
-        return Ok(([header], sse).into_response());
-    }
-    Ok(([header], Json(unary_body(id, client_model, &response))).into_response())
-}
-
 /// Applies a profile's answer policies (CoT split, reasoning strip) to a finished answer.
-fn apply_output_policies(
+pub(crate) fn apply_output_policies(
     mut response: ChatResponse,
     profile: &Profile,
 ) -> Result<ChatResponse, ApiError> {
@@ -586,7 +385,7 @@ fn apply_output_policies(
 }
 
 /// Runs a unary request and applies the profile's output policies.
-async fn complete(
+pub(crate) async fn complete(
     backend: &dyn Backend,
     request: ValidChatRequest,
     profile: Option<&Profile>,
@@ -623,7 +422,7 @@ async fn complete(
     apply_output_policies(response, profile)
 }
 
-fn unary_body(id: &str, model: &str, r: &ChatResponse) -> serde_json::Value {
+pub(crate) fn unary_body(id: &str, model: &str, r: &ChatResponse) -> serde_json::Value {
     let mut message = serde_json::json!({"role": "assistant", "content": r.answer});
     if let Some(reasoning) = &r.reasoning {
         message["reasoning_content"] = serde_json::Value::String(reasoning.clone());

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod profile;
 pub mod resilience;
 pub mod stream;
+pub mod techniques;
 pub mod wire;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,10 @@
 //! each missing cell from the response cache or the backend, scores it and commits it at once.
 //! Stopping (the flag) or a kill loses at most the cells in flight; rerunning resumes.
 
+mod answer;
+
+use answer::{answer, with_confidence, with_route, with_thinking, Answered};
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,19 +14,17 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use understudy_backend::Backend;
 use understudy_core::thinking::{self, Switched};
-use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
+use understudy_core::{ChatRequest, ChatResponse, ValidChatRequest};
 
-use understudy_backend::{BackendError, TokenCounter};
-use understudy_techniques::cascade::{self, Cascade};
-use understudy_techniques::mapreduce::{self, MapReduce};
-use understudy_techniques::plan_execute::{self, PlanExecute};
+use understudy_backend::TokenCounter;
+use understudy_techniques::cascade::Cascade;
+use understudy_techniques::mapreduce::MapReduce;
+use understudy_techniques::plan_execute::PlanExecute;
 
 use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
-use crate::scorer;
 use crate::store::{cell_key, Cell, Store};
 use crate::strategy::{self, Format, Strategy};
-use crate::task::AnswerSpec;
 use crate::task::{Item, LoadedTask};
 use crate::EvalError;
 
@@ -109,167 +111,6 @@ pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
     hex::encode(h.finalize())
 }
 
-/// The answers to every turn of an item, and whether each came from the cache.
-struct Answered {
-    responses: Vec<(ChatResponse, bool)>,
-    /// How each turn was served by a technique (`cascade`, `map_reduce`), when one was used.
-    routes: Vec<(&'static str, serde_json::Value)>,
-}
-
-impl Answered {
-    fn all_cached(&self) -> bool {
-        self.responses.iter().all(|(_, cached)| *cached)
-    }
-}
-
-/// One call, answered from the response cache when it can be.
-async fn call_cached(
-    backend: &dyn Backend,
-    store: &Store,
-    identity: &str,
-    request: ValidChatRequest,
-    no_cache: bool,
-) -> Result<(ChatResponse, bool), EvalError> {
-    let key = cache_key(identity, &request);
-    if !no_cache {
-        if let Some(r) = store
-            .cache_get(&key)?
-            .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok())
-        {
-            return Ok((r, true));
-        }
-    }
-    let model = request.model.clone();
-    let r = backend
-        .chat(request)
-        .await
-        .map_err(|source| EvalError::Model { model, source })?;
-    if let Ok(json) = serde_json::to_string(&r) {
-        store.cache_put(&key, &json)?;
-    }
-    Ok((r, false))
-}
-
-/// Whether an answer can be read at all under the task's answer kind (the cascade's format
-/// signal); open-ended kinds always can.
-fn readable(task: &LoadedTask, item: &Item, text: &str, cot: bool) -> bool {
-    match &task.def.answer {
-        AnswerSpec::Code { .. }
-        | AnswerSpec::Ifeval
-        | AnswerSpec::Rouge
-        | AnswerSpec::Judge { .. } => !text.trim().is_empty(),
-        spec => !scorer::score(spec, item, text, cot).format_failure(),
-    }
-}
-
-/// Asks for the item's first turn, then each follow-up with the conversation so far; each call
-/// is answered from the cache when it can be. A cascade model runs its cascade per turn.
-async fn answer(
-    backend: &dyn Backend,
-    store: &Store,
-    identities: &HashMap<String, String>,
-    work: &Work<'_>,
-    no_cache: bool,
-) -> Result<Answered, EvalError> {
-    let mut request = work.request.clone();
-    let mut responses = Vec::new();
-    let mut routes = Vec::new();
-    let follow_ups = work.item.follow_ups.iter().map(Some);
-    for turn in std::iter::once(None).chain(follow_ups) {
-        if let Some(text) = turn {
-            request.messages.push(ChatMessage::user(text.clone()));
-        }
-        if let Some(pe) = work.plan {
-            let caller = |r: ValidChatRequest| async move {
-                let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
-                call_cached(backend, store, identity, r, no_cache)
-                    .await
-                    .map_err(|e| match e {
-                        EvalError::Model { source, .. } => source,
-                        other => BackendError::Inference(other.to_string()),
-                    })
-            };
-            let outcome = plan_execute::run(pe, caller, &request)
-                .await
-                .map_err(|source| EvalError::Model {
-                    model: work.model.clone(),
-                    source,
-                })?;
-            routes.push((
-                "plan_execute",
-                serde_json::to_value(&outcome).unwrap_or_default(),
-            ));
-            let cached = outcome.cached;
-            request
-                .messages
-                .push(ChatMessage::assistant(outcome.response.answer.clone()));
-            responses.push((outcome.response, cached));
-            continue;
-        }
-        let (response, was_cached) = match (work.cascade, &work.map_reduce) {
-            (None, Some((budget, count))) => {
-                let caller = |r: ValidChatRequest| async move {
-                    let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
-                    call_cached(backend, store, identity, r, no_cache)
-                        .await
-                        .map_err(|e| match e {
-                            EvalError::Model { source, .. } => source,
-                            other => BackendError::Inference(other.to_string()),
-                        })
-                };
-                let outcome = mapreduce::run(budget, caller, &request, count)
-                    .await
-                    .map_err(|source| EvalError::Model {
-                        model: work.model.clone(),
-                        source,
-                    })?;
-                routes.push((
-                    "map_reduce",
-                    serde_json::to_value(&outcome).unwrap_or_default(),
-                ));
-                let cached = outcome.cached;
-                (outcome.response, cached)
-            }
-            (None, None) => {
-                let identity = identities
-                    .get(&work.model)
-                    .map(String::as_str)
-                    .unwrap_or("");
-                call_cached(backend, store, identity, request.clone(), no_cache).await?
-            }
-            (Some(cascade), _) => {
-                let caller = |r: ValidChatRequest| async move {
-                    let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
-                    call_cached(backend, store, identity, r, no_cache)
-                        .await
-                        .map_err(|e| match e {
-                            EvalError::Model { source, .. } => source,
-                            other => BackendError::Inference(other.to_string()),
-                        })
-                };
-                let validator = |text: &str| readable(work.task, work.item, text, work.cot);
-                let outcome = cascade::run(cascade, caller, &request, &validator)
-                    .await
-                    .map_err(|source| EvalError::Model {
-                        model: work.model.clone(),
-                        source,
-                    })?;
-                routes.push((
-                    "cascade",
-                    serde_json::to_value(&outcome).unwrap_or_default(),
-                ));
-                let cached = outcome.cached;
-                (outcome.response, cached)
-            }
-        };
-        request
-            .messages
-            .push(ChatMessage::assistant(response.answer.clone()));
-        responses.push((response, was_cached));
-    }
-    Ok(Answered { responses, routes })
-}
-
 fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
     let responses: Vec<&ChatResponse> = answered.responses.iter().map(|(r, _)| r).collect();
     let first = responses[0];
@@ -315,52 +156,6 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
         )
         .map(|d| d.to_string()),
     }
-}
-
-/// Adds the answer's mean token log-probability (what `tune` calibrates cascades on).
-fn with_confidence(
-    detail: Option<serde_json::Value>,
-    mean_logprob: Option<f64>,
-) -> Option<serde_json::Value> {
-    let Some(lp) = mean_logprob.filter(|x| x.is_finite()) else {
-        return detail;
-    };
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
-    if let serde_json::Value::Object(map) = &mut detail {
-        map.insert("mean_logprob".into(), lp.into());
-    }
-    Some(detail)
-}
-
-/// Adds a cascade's route (the last turn's) to a cell's detail record.
-fn with_route(
-    detail: Option<serde_json::Value>,
-    routes: &[(&'static str, serde_json::Value)],
-) -> Option<serde_json::Value> {
-    let Some((key, route)) = routes.last() else {
-        return detail;
-    };
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
-    if let serde_json::Value::Object(map) = &mut detail {
-        map.insert((*key).into(), route.clone());
-    }
-    Some(detail)
-}
-
-/// Adds the thinking switch's decision to a cell's detail record.
-fn with_thinking(
-    detail: Option<serde_json::Value>,
-    switched: Option<Switched>,
-) -> Option<serde_json::Value> {
-    let Some(s) = switched else { return detail };
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
-    if let serde_json::Value::Object(map) = &mut detail {
-        map.insert(
-            "thinking".into(),
-            serde_json::json!({"on": s.on, "auto": s.auto, "cot_fallback": s.split_cot}),
-        );
-    }
-    Some(detail)
 }
 
 /// (model, strategies, formats) combinations to run: every model under every strategy and

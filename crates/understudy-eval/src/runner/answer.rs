@@ -1,0 +1,206 @@
+//! Answering one cell: each turn from the response cache or the backend, through a cascade,
+//! planner/executor or map-reduce when the model or strategy asks for one, and the notes
+//! (confidence, route, thinking decision) that go into the cell's detail record.
+
+use std::collections::HashMap;
+
+use understudy_backend::{Backend, BackendError};
+use understudy_core::thinking::Switched;
+use understudy_core::{ChatMessage, ChatResponse, ValidChatRequest};
+use understudy_techniques::{cascade, mapreduce, plan_execute};
+
+use super::{cache_key, Work};
+use crate::scorer;
+use crate::store::Store;
+use crate::task::{AnswerSpec, Item, LoadedTask};
+use crate::EvalError;
+
+/// The answers to every turn of an item, and whether each came from the cache.
+pub(super) struct Answered {
+    pub responses: Vec<(ChatResponse, bool)>,
+    /// How each turn was served by a technique (`cascade`, `map_reduce`), when one was used.
+    pub routes: Vec<(&'static str, serde_json::Value)>,
+}
+
+impl Answered {
+    pub fn all_cached(&self) -> bool {
+        self.responses.iter().all(|(_, cached)| *cached)
+    }
+}
+
+/// One call, answered from the response cache when it can be.
+async fn call_cached(
+    backend: &dyn Backend,
+    store: &Store,
+    identity: &str,
+    request: ValidChatRequest,
+    no_cache: bool,
+) -> Result<(ChatResponse, bool), EvalError> {
+    let key = cache_key(identity, &request);
+    if !no_cache {
+        if let Some(r) = store
+            .cache_get(&key)?
+            .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok())
+        {
+            return Ok((r, true));
+        }
+    }
+    let model = request.model.clone();
+    let r = backend
+        .chat(request)
+        .await
+        .map_err(|source| EvalError::Model { model, source })?;
+    if let Ok(json) = serde_json::to_string(&r) {
+        store.cache_put(&key, &json)?;
+    }
+    Ok((r, false))
+}
+
+/// Whether an answer can be read at all under the task's answer kind (the cascade's format
+/// signal); open-ended kinds always can.
+fn readable(task: &LoadedTask, item: &Item, text: &str, cot: bool) -> bool {
+    match &task.def.answer {
+        AnswerSpec::Code { .. }
+        | AnswerSpec::Ifeval
+        | AnswerSpec::Rouge
+        | AnswerSpec::Judge { .. } => !text.trim().is_empty(),
+        spec => !scorer::score(spec, item, text, cot).format_failure(),
+    }
+}
+
+/// Asks for the item's first turn, then each follow-up with the conversation so far; each call
+/// is answered from the cache when it can be. A cascade model runs its cascade per turn.
+pub(super) async fn answer(
+    backend: &dyn Backend,
+    store: &Store,
+    identities: &HashMap<String, String>,
+    work: &Work<'_>,
+    no_cache: bool,
+) -> Result<Answered, EvalError> {
+    let mut request = work.request.clone();
+    let mut responses = Vec::new();
+    let mut routes = Vec::new();
+    // Calls made by a technique go through the cache too, each under its own model's identity.
+    let caller = |r: ValidChatRequest| async move {
+        let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
+        call_cached(backend, store, identity, r, no_cache)
+            .await
+            .map_err(|e| match e {
+                EvalError::Model { source, .. } => source,
+                other => BackendError::Inference(other.to_string()),
+            })
+    };
+    let follow_ups = work.item.follow_ups.iter().map(Some);
+    for turn in std::iter::once(None).chain(follow_ups) {
+        if let Some(text) = turn {
+            request.messages.push(ChatMessage::user(text.clone()));
+        }
+        if let Some(pe) = work.plan {
+            let outcome = plan_execute::run(pe, &caller, &request)
+                .await
+                .map_err(|source| EvalError::Model {
+                    model: work.model.clone(),
+                    source,
+                })?;
+            routes.push((
+                "plan_execute",
+                serde_json::to_value(&outcome).unwrap_or_default(),
+            ));
+            let cached = outcome.cached;
+            request
+                .messages
+                .push(ChatMessage::assistant(outcome.response.answer.clone()));
+            responses.push((outcome.response, cached));
+            continue;
+        }
+        let (response, was_cached) = match (work.cascade, &work.map_reduce) {
+            (None, Some((budget, count))) => {
+                let outcome = mapreduce::run(budget, &caller, &request, count)
+                    .await
+                    .map_err(|source| EvalError::Model {
+                        model: work.model.clone(),
+                        source,
+                    })?;
+                routes.push((
+                    "map_reduce",
+                    serde_json::to_value(&outcome).unwrap_or_default(),
+                ));
+                let cached = outcome.cached;
+                (outcome.response, cached)
+            }
+            (None, None) => {
+                let identity = identities
+                    .get(&work.model)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                call_cached(backend, store, identity, request.clone(), no_cache).await?
+            }
+            (Some(cascade), _) => {
+                let validator = |text: &str| readable(work.task, work.item, text, work.cot);
+                let outcome = cascade::run(cascade, &caller, &request, &validator)
+                    .await
+                    .map_err(|source| EvalError::Model {
+                        model: work.model.clone(),
+                        source,
+                    })?;
+                routes.push((
+                    "cascade",
+                    serde_json::to_value(&outcome).unwrap_or_default(),
+                ));
+                let cached = outcome.cached;
+                (outcome.response, cached)
+            }
+        };
+        request
+            .messages
+            .push(ChatMessage::assistant(response.answer.clone()));
+        responses.push((response, was_cached));
+    }
+    Ok(Answered { responses, routes })
+}
+
+/// Adds the answer's mean token log-probability (what `tune` calibrates cascades on).
+pub(super) fn with_confidence(
+    detail: Option<serde_json::Value>,
+    mean_logprob: Option<f64>,
+) -> Option<serde_json::Value> {
+    let Some(lp) = mean_logprob.filter(|x| x.is_finite()) else {
+        return detail;
+    };
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert("mean_logprob".into(), lp.into());
+    }
+    Some(detail)
+}
+
+/// Adds a cascade's route (the last turn's) to a cell's detail record.
+pub(super) fn with_route(
+    detail: Option<serde_json::Value>,
+    routes: &[(&'static str, serde_json::Value)],
+) -> Option<serde_json::Value> {
+    let Some((key, route)) = routes.last() else {
+        return detail;
+    };
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert((*key).into(), route.clone());
+    }
+    Some(detail)
+}
+
+/// Adds the thinking switch's decision to a cell's detail record.
+pub(super) fn with_thinking(
+    detail: Option<serde_json::Value>,
+    switched: Option<Switched>,
+) -> Option<serde_json::Value> {
+    let Some(s) = switched else { return detail };
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert(
+            "thinking".into(),
+            serde_json::json!({"on": s.on, "auto": s.auto, "cot_fallback": s.split_cot}),
+        );
+    }
+    Some(detail)
+}

@@ -1,0 +1,175 @@
+//! Answers produced by the run-time techniques (cascade, planner/executor, map-reduce over long
+//! inputs) and by kept conversations: each runs to a finished answer, which goes back unary or as
+//! one streamed chunk with the answering model in the `x-understudy-model` header.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use understudy_core::stream::{Delta, StreamEnd};
+use understudy_core::{ChatResponse, StreamEvent, ValidChatRequest};
+use understudy_techniques::cascade::{self, Cascade};
+use understudy_techniques::direct;
+use understudy_techniques::mapreduce::{self, MapReduce};
+use understudy_techniques::plan_execute::{self, PlanExecute};
+
+use crate::error::ApiError;
+use crate::handlers::{apply_output_policies, unary_body};
+use crate::metrics::RequestGuard;
+use crate::profile::Profile;
+use crate::{stream, AppState};
+
+/// The context map-reduce plans for when neither the profile nor the backend says.
+const DEFAULT_CONTEXT_TOKENS: u32 = 8192;
+
+/// An answer produced by a technique, and the model that gave it.
+pub(crate) struct Finished {
+    pub response: ChatResponse,
+    pub answered_by: String,
+}
+
+pub(crate) fn unreachable_technique() -> Result<Finished, ApiError> {
+    Err(ApiError::from(understudy_backend::BackendError::Inference(
+        "no technique configured".into(),
+    )))
+}
+
+/// Runs the profile's cascade (light model first); the answering model and the signals that
+/// fired go to the request log.
+pub(crate) async fn run_cascade(
+    state: &Arc<AppState>,
+    cascade: &Cascade,
+    valid: &ValidChatRequest,
+    profile: Option<&Profile>,
+    guard: &mut RequestGuard,
+) -> Result<Finished, ApiError> {
+    let json = profile.is_some_and(|p| p.json);
+    let validator = move |text: &str| {
+        !text.trim().is_empty()
+            && (!json || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok())
+    };
+    let outcome = cascade::run(cascade, direct(state.backend.as_ref()), valid, &validator)
+        .await
+        .map_err(ApiError::from)?;
+    guard.route.insert(
+        "cascade".into(),
+        serde_json::to_value(&outcome).unwrap_or_default(),
+    );
+    Ok(Finished {
+        answered_by: outcome.answered_by.clone(),
+        response: outcome.response,
+    })
+}
+
+/// Plans with one model, executes the steps with another, composes the answer; the plan and
+/// step results go to the request log, not to the client.
+pub(crate) async fn run_plan(
+    state: &Arc<AppState>,
+    plan: &PlanExecute,
+    valid: &ValidChatRequest,
+    guard: &mut RequestGuard,
+) -> Result<Finished, ApiError> {
+    let outcome = plan_execute::run(plan, direct(state.backend.as_ref()), valid)
+        .await
+        .map_err(ApiError::from)?;
+    guard.route.insert(
+        "plan_execute".into(),
+        serde_json::to_value(&outcome).unwrap_or_default(),
+    );
+    Ok(Finished {
+        answered_by: plan.executor.clone(),
+        response: outcome.response,
+    })
+}
+
+/// Answers through map-reduce when the request does not fit the model's context (`context`
+/// from the profile, else the backend's window); chunk counts go to the request log.
+pub(crate) async fn map_reduce(
+    state: &Arc<AppState>,
+    context: Option<u32>,
+    valid: &ValidChatRequest,
+    guard: &mut RequestGuard,
+) -> Result<Finished, ApiError> {
+    let backend = state.backend.as_ref();
+    let context = match context {
+        Some(c) => c,
+        None => backend
+            .context_length(&valid.model)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or(DEFAULT_CONTEXT_TOKENS),
+    };
+    let count = backend
+        .token_counter(&valid.model)
+        .await
+        .map_err(ApiError::from)?;
+    let budget = MapReduce::new(context as usize);
+    let outcome = mapreduce::run(&budget, direct(backend), valid, &count)
+        .await
+        .map_err(ApiError::from)?;
+    guard.route.insert(
+        "map_reduce".into(),
+        serde_json::to_value(&outcome).unwrap_or_default(),
+    );
+    Ok(Finished {
+        answered_by: valid.model.clone(),
+        response: outcome.response,
+    })
+}
+
+/// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
+/// model in the `x-understudy-model` header.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn respond_finished(
+    finished: Finished,
+    profile: Option<Profile>,
+    stream: bool,
+    include_usage: bool,
+    id: &str,
+    client_model: &str,
+    guard: &mut RequestGuard,
+    prompt_json: Option<String>,
+) -> Result<Response, ApiError> {
+    guard.backend_model = Some(finished.answered_by.clone());
+    let header = (
+        axum::http::HeaderName::from_static("x-understudy-model"),
+        axum::http::HeaderValue::from_str(&finished.answered_by)
+            .unwrap_or(axum::http::HeaderValue::from_static("unknown")),
+    );
+    let mut response = finished.response;
+    if let Some(p) = &profile {
+        response = apply_output_policies(response, p)?;
+    }
+    guard.ttft_s = Some(response.timing.ttft_ms / 1000.0);
+    guard.tokens = Some((
+        response.usage.prompt_tokens,
+        response.usage.completion_tokens,
+    ));
+    if let Some(prompt) = prompt_json {
+        guard.content = Some((prompt, response.answer.clone()));
+    }
+    if stream {
+        let events = futures::stream::iter(vec![
+            Ok(StreamEvent::Delta(Delta::Answer(response.answer.clone()))),
+            Ok(StreamEvent::End(StreamEnd {
+                model: response.model.clone(),
+                finish_reason: response.finish_reason,
+                usage: response.usage,
+                timing: response.timing,
+                confidence: response.confidence,
+            })),
+        ]);
+        let owned = std::mem::replace(guard, RequestGuard::detached());
+        // Policies were applied above; the stream passes the answer through unchanged.
+        let sse = stream::sse(
+            Box::pin(events),
+            id.to_string(),
+            client_model.to_string(),
+            None,
+            include_usage,
+            owned,
+        );
+        return Ok(([header], sse).into_response());
+    }
+    Ok(([header], Json(unary_body(id, client_model, &response))).into_response())
+}
