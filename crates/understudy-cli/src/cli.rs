@@ -168,7 +168,8 @@ pub struct EvalArgs {
     /// Models to measure, comma-separated (default: smollm2-135m and the default model).
     #[arg(long, value_delimiter = ',')]
     pub models: Option<Vec<String>>,
-    /// Prompt strategies, comma-separated: zero-shot, few-shot:K, cot, role, thinking:on|off; combine with +.
+    /// Prompt strategies, comma-separated: zero-shot, few-shot:K, cot, role, thinking:on|off|auto,
+    /// map-reduce, memory:K (retrieve K passages of the task's documents); combine with +.
     #[arg(long, value_delimiter = ',')]
     pub strategies: Option<Vec<String>>,
     /// Prompt formats, comma-separated: plain, markdown, json, yaml.
@@ -219,6 +220,9 @@ pub struct EvalArgs {
     /// Write the report (report/RUN/index.html and friends) when the run ends.
     #[arg(long)]
     pub report: bool,
+    /// Embeddings for `memory:K` strategies (tasks with documents, e.g. handbook).
+    #[command(flatten)]
+    pub embedder: EmbedderArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }

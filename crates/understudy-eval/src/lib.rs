@@ -8,6 +8,7 @@ pub mod grade;
 pub mod metrics;
 pub mod plan;
 pub mod report;
+pub mod retrieval;
 pub mod runner;
 pub mod scorer;
 pub mod stats;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::builtin;
+use crate::retrieval::Retrieved;
 use crate::strategy::{Format, Strategy, DEFAULT_ROLE_PROMPT};
 use crate::task::{LoadedTask, TaskDef};
 use crate::EvalError;
@@ -97,6 +98,8 @@ pub struct Plan {
     pub sample_temperature: f32,
     /// Items skipped per task before the scored ones.
     pub offset: usize,
+    /// Passages for `memory:K` strategies (filled by `retrieval::prepare` before the run).
+    pub retrieved: Retrieved,
 }
 
 /// Where a task's data file is, once built-in data is present.
@@ -265,6 +268,18 @@ impl Plan {
                     ),
                 });
             }
+            if let Some(s) = strategies.iter().find(|s| s.memory().is_some()) {
+                if task.def.memory.is_none() {
+                    return Err(EvalError::Task {
+                        path: task.source.clone(),
+                        line: None,
+                        message: format!(
+                            "strategy {s} retrieves from the task's documents, but task {} has no `[memory]` table",
+                            task.def.name
+                        ),
+                    });
+                }
+            }
             if task.items.is_empty() {
                 return Err(EvalError::Task {
                     path: task.source.clone(),
@@ -290,6 +305,7 @@ impl Plan {
             samples,
             sample_temperature,
             offset: section.offset.unwrap_or(0),
+            retrieved: Retrieved::default(),
         })
     }
 }

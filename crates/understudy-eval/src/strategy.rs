@@ -1,5 +1,6 @@
 //! Prompt strategies and formats: the one place that turns a task item into chat messages.
-//! `zero-shot`, `few-shot:K`, `cot`, `role`, `thinking:on|off`, combinable with `+`, each rendered
+//! `zero-shot`, `few-shot:K`, `cot`, `role`, `thinking:on|off|auto`, `map-reduce`, `memory:K`,
+//! combinable with `+`, each rendered
 //! in `plain`, `markdown`, `json` or `yaml`. The gateway reuses this code; keep it free of I/O.
 
 use std::fmt;
@@ -64,6 +65,8 @@ pub enum Component {
     Thinking(ThinkingMode),
     /// Inputs over the model's context go through map-reduce (instead of being cut).
     MapReduce,
+    /// The K passages of the task's documents nearest the question go into the system prompt.
+    Memory(usize),
 }
 
 /// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
@@ -83,6 +86,7 @@ impl fmt::Display for Strategy {
                 Component::Cot => "cot".to_string(),
                 Component::Role => "role".to_string(),
                 Component::MapReduce => "map-reduce".to_string(),
+                Component::Memory(k) => format!("memory:{k}"),
                 Component::Thinking(mode) => format!(
                     "thinking:{}",
                     match mode {
@@ -113,13 +117,20 @@ impl Strategy {
                 "thinking:on" => Component::Thinking(ThinkingMode::On),
                 "thinking:off" => Component::Thinking(ThinkingMode::Off),
                 "thinking:auto" => Component::Thinking(ThinkingMode::Auto),
-                _ => match part.strip_prefix("few-shot:") {
-                    Some(k) => match k.parse::<usize>() {
-                        Ok(k) if (1..=16).contains(&k) => Component::FewShot(k),
-                        _ => return Err(unknown()),
-                    },
-                    None => return Err(unknown()),
-                },
+                _ => {
+                    let counted = |prefix: &str| {
+                        part.strip_prefix(prefix)
+                            .and_then(|k| k.parse::<usize>().ok())
+                            .filter(|k| (1..=16).contains(k))
+                    };
+                    if let Some(k) = counted("few-shot:") {
+                        Component::FewShot(k)
+                    } else if let Some(k) = counted("memory:") {
+                        Component::Memory(k)
+                    } else {
+                        return Err(unknown());
+                    }
+                }
             };
             if components.contains(&component) {
                 return Err(unknown());
@@ -146,6 +157,13 @@ impl Strategy {
     }
     pub fn map_reduce(&self) -> bool {
         self.components.contains(&Component::MapReduce)
+    }
+    /// Passages to retrieve into the prompt, under `memory:K`.
+    pub fn memory(&self) -> Option<usize> {
+        self.components.iter().find_map(|c| match c {
+            Component::Memory(k) => Some(*k),
+            _ => None,
+        })
     }
     pub fn role(&self) -> bool {
         self.components.contains(&Component::Role)
@@ -288,6 +306,8 @@ mod tests {
             "thinking:off+cot",
             "thinking:auto",
             "map-reduce",
+            "memory:4",
+            "role+memory:2",
         ] {
             assert_eq!(Strategy::parse(name).unwrap().to_string(), name);
         }
@@ -295,6 +315,8 @@ mod tests {
             "few-shot",
             "few-shot:0",
             "fewshot:3",
+            "memory:0",
+            "memory:x",
             "cot+cot",
             "",
             "magic",

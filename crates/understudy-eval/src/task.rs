@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::retrieval::MemorySpec;
 use crate::EvalError;
 
 /// How answers are read and scored.
@@ -139,6 +140,9 @@ pub struct TaskDef {
     /// (reported in the summary), never cut silently.
     #[serde(default)]
     pub max_input_chars: Option<usize>,
+    /// Documents the questions are answered from; the `memory:K` strategy retrieves from them.
+    #[serde(default)]
+    pub memory: Option<MemorySpec>,
 }
 
 fn default_max_tokens() -> u32 {
@@ -208,6 +212,9 @@ impl TaskDef {
                     "`dataset` needs exactly one of `builtin` or `path`".into()
                 ))
             }
+        }
+        if let Some(memory) = &self.memory {
+            memory.check().map_err(|m| bad(format!("`memory`: {m}")))?;
         }
         if let AnswerSpec::Label {
             labels, target_map, ..

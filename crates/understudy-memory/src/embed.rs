@@ -25,6 +25,48 @@ pub fn normalise(v: &mut [f32]) {
     }
 }
 
+/// Hashed bag of words: no model, no download, deterministic. Good enough to find the passage
+/// that shares a question's rare words; used by tests and offline smoke runs, never a default.
+pub struct WordHashEmbedder {
+    pub dim: usize,
+}
+
+impl Embedder for WordHashEmbedder {
+    fn name(&self) -> &str {
+        "word-hash"
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+    fn max_tokens(&self) -> usize {
+        512
+    }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0.0f32; self.dim.max(1)];
+                for w in t
+                    .to_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.len() > 2)
+                {
+                    let h = w
+                        .bytes()
+                        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+                    let n = v.len() as u64;
+                    v[(h % n) as usize] += 1.0;
+                }
+                normalise(&mut v);
+                v
+            })
+            .collect())
+    }
+}
+
 /// Any OpenAI-compatible embeddings endpoint.
 pub struct HttpEmbedder {
     name: String,

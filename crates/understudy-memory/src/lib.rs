@@ -7,8 +7,9 @@ pub mod embed;
 pub mod error;
 #[cfg(feature = "candle")]
 pub mod minilm;
+pub mod prompt;
 pub mod store;
 
-pub use embed::{Embedder, HttpEmbedder};
+pub use embed::{Embedder, HttpEmbedder, WordHashEmbedder};
 pub use error::MemoryError;
 pub use store::{Hit, MemoryStore};

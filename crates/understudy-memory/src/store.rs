@@ -163,6 +163,21 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// The stored chunk texts of `source` in `collection`, in order (empty when none): lets a
+    /// caller skip re-embedding a document that has not changed.
+    pub fn chunk_texts(&self, collection: &str, source: &str) -> Result<Vec<String>, MemoryError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT text FROM memory_chunks WHERE collection = ?1 AND source = ?2 ORDER BY position",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![collection, source], |r| r.get(0))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     /// The embedder a collection was built with, if it exists.
     pub fn collection_embedder(&self, collection: &str) -> Result<Option<String>, MemoryError> {
         self.conn()
@@ -314,6 +329,11 @@ mod tests {
         );
         let hits = store.search("c", &[0.6, 0.8], 1).unwrap_or_default();
         assert_eq!(hits[0].text, "b");
+        assert_eq!(store.chunk_texts("c", "doc").unwrap_or_default(), chunks);
+        assert!(store
+            .chunk_texts("c", "nope")
+            .unwrap_or_default()
+            .is_empty());
         assert!(matches!(
             store.put_document("c", "other", "doc2", &chunks, &vectors),
             Err(MemoryError::EmbedderMismatch { .. })

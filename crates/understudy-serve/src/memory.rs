@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use understudy_core::{ChatMessage, ChatRequest, Role};
-use understudy_memory::{Embedder, Hit, MemoryStore};
+use understudy_core::{ChatRequest, Role};
+use understudy_memory::{prompt, Embedder, Hit, MemoryStore};
 
 use crate::error::ApiError;
 
@@ -121,35 +121,13 @@ impl MemoryRuntime {
             .store
             .search(&spec.collection, &vector[0], spec.k)
             .map_err(|e| unavailable(e.to_string()))?;
-        let mut used = 0;
-        let mut lines = Vec::new();
-        let mut kept = Vec::new();
-        for hit in hits {
-            let tokens = embedder.count_tokens(&hit.text);
-            if used + tokens > spec.budget_tokens && !kept.is_empty() {
-                break;
-            }
-            used += tokens;
-            lines.push(format!(
-                "[{}] ({}#{}) {}",
-                kept.len() + 1,
-                hit.source,
-                hit.position,
-                hit.text.trim()
-            ));
-            kept.push(hit);
-        }
-        if lines.is_empty() {
-            return Ok(kept);
-        }
-        let block = format!(
-            "Relevant passages from {} (cite them by their [number] when you use them):\n{}",
-            spec.collection,
-            lines.join("\n")
-        );
-        match request.messages.iter_mut().find(|m| m.role == Role::System) {
-            Some(system) => system.content = format!("{}\n\n{block}", system.content),
-            None => request.messages.insert(0, ChatMessage::system(block)),
+        let count = |h: &Hit| embedder.count_tokens(&h.text);
+        let kept = prompt::within_budget(&hits, spec.budget_tokens, &count).to_vec();
+        if !kept.is_empty() {
+            prompt::put_in_system(
+                &mut request.messages,
+                prompt::passages_block(&spec.collection, &kept),
+            );
         }
         Ok(kept)
     }

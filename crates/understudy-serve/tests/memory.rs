@@ -12,47 +12,12 @@ use tower::ServiceExt;
 use understudy_backend::fake::FakeBackend;
 use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
 use understudy_core::ValidChatRequest;
-use understudy_memory::{Embedder, MemoryError, MemoryStore};
+use understudy_memory::{Embedder, MemoryStore, WordHashEmbedder};
 use understudy_serve::memory::MemoryRuntime;
 use understudy_serve::{profile, router, AppState};
 
-/// Bag of hashed words, 64 dimensions, unit length.
-struct Words;
-
-impl Embedder for Words {
-    fn name(&self) -> &str {
-        "words-64"
-    }
-    fn dim(&self) -> usize {
-        64
-    }
-    fn count_tokens(&self, text: &str) -> usize {
-        text.split_whitespace().count()
-    }
-    fn max_tokens(&self) -> usize {
-        512
-    }
-    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError> {
-        Ok(texts
-            .iter()
-            .map(|t| {
-                let mut v = vec![0.0f32; 64];
-                for w in t
-                    .to_lowercase()
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| w.len() > 2)
-                {
-                    let h = w
-                        .bytes()
-                        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-                    v[(h % 64) as usize] += 1.0;
-                }
-                understudy_memory::embed::normalise(&mut v);
-                v
-            })
-            .collect())
-    }
-}
+/// The deterministic bag-of-words embedder, 64 dimensions.
+const WORDS: WordHashEmbedder = WordHashEmbedder { dim: 64 };
 
 struct Recorder {
     seen: Mutex<Vec<ValidChatRequest>>,
@@ -94,9 +59,9 @@ fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
     ];
     for (source, text) in docs {
         let chunks = vec![text.to_string()];
-        let vectors = Words.embed(&chunks).unwrap();
+        let vectors = WORDS.embed(&chunks).unwrap();
         store
-            .put_document("handbook", "words-64", source, &chunks, &vectors)
+            .put_document("handbook", "word-hash", source, &chunks, &vectors)
             .unwrap();
     }
     let table: toml::Table = toml::from_str(
@@ -113,7 +78,7 @@ fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
     });
     let memory = MemoryRuntime::new(
         store,
-        Box::new(|| Box::pin(async { Ok(Arc::new(Words) as Arc<dyn Embedder>) })),
+        Box::new(|| Box::pin(async { Ok(Arc::new(WORDS) as Arc<dyn Embedder>) })),
     );
     let state = AppState::new(
         recorder.clone() as Arc<dyn Backend>,
@@ -153,7 +118,7 @@ async fn embeddings_endpoint_speaks_openai() {
     let (status, reply) = post(
         state.clone(),
         "/v1/embeddings",
-        serde_json::json!({"model": "words-64", "input": ["reset my password", "hello"]}),
+        serde_json::json!({"model": "word-hash", "input": ["reset my password", "hello"]}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{reply}");

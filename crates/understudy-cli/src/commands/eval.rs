@@ -109,6 +109,15 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
             }
             builtin_names.push(extra);
         }
+        if let Some(docs) = p.def.memory.as_ref().and_then(|m| m.builtin_data()) {
+            if builtin::data_file(docs).is_none() {
+                bail!(
+                    "{}: `memory.builtin` {docs:?} is not a built-in dataset",
+                    p.source.display()
+                );
+            }
+            builtin_names.push(docs);
+        }
     }
     let home = setup::home_dir()?;
     if !builtin_names.is_empty() {
@@ -130,7 +139,7 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
             (p, path)
         })
         .collect();
-    let plan = Plan::resolve(&section, &config.default_model, with_data)?;
+    let mut plan = Plan::resolve(&section, &config.default_model, with_data)?;
 
     let router = Arc::new(setup::build_router(
         &config,
@@ -141,6 +150,9 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
     )?);
     let db = db_path(args.store.db.as_deref(), &section);
     let store = Store::open(&db)?;
+    if plan.strategies.iter().any(|s| s.memory().is_some()) {
+        plan.retrieved = retrieve(&plan, &home, &db, &args.embedder).await?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     tokio::spawn(async move {
@@ -220,6 +232,30 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Indexes the documents of the plan's retrieval tasks (embedding only what changed) and finds
+/// each item's passages, before any model is called.
+async fn retrieve(
+    plan: &Plan,
+    home: &Path,
+    db: &Path,
+    embedder: &crate::cli::EmbedderArgs,
+) -> Result<understudy_eval::retrieval::Retrieved> {
+    let embedder = super::memory::embedder(embedder).await?;
+    let memory = understudy_memory::MemoryStore::open(db)?;
+    let (plan, home) = (plan.clone(), home.to_path_buf());
+    let (retrieved, indexed) = tokio::task::spawn_blocking(move || {
+        understudy_eval::retrieval::prepare(&plan, &home, &memory, embedder.as_ref())
+    })
+    .await??;
+    for i in indexed {
+        output::note(&format!(
+            "  {}: {} documents in collection {:?} ({} chunks embedded now, {} documents unchanged); passages found for {} questions",
+            i.task, i.documents, i.collection, i.embedded, i.unchanged, i.questions
+        ));
+    }
+    Ok(retrieved)
 }
 
 /// The sandbox when the plan has code tasks, the judge when it has judged ones.

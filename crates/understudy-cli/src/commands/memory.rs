@@ -21,7 +21,7 @@ fn store(config_path: Option<&Path>, args: &StoreArgs) -> Result<MemoryStore> {
     Ok(MemoryStore::open(&db_path(args.db.as_deref(), &section))?)
 }
 
-async fn embedder(args: &EmbedderArgs) -> Result<Arc<dyn Embedder>> {
+pub async fn embedder(args: &EmbedderArgs) -> Result<Arc<dyn Embedder>> {
     if let Some(url) = &args.embeddings_url {
         let model = args
             .embeddings_model

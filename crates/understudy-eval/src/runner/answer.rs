@@ -174,6 +174,21 @@ pub(super) fn with_confidence(
     Some(detail)
 }
 
+/// Adds the retrieved passages (`source#position`) to a cell's detail record.
+pub(super) fn with_retrieved(
+    detail: Option<serde_json::Value>,
+    sources: Option<&[String]>,
+) -> Option<serde_json::Value> {
+    let Some(sources) = sources else {
+        return detail;
+    };
+    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
+    if let serde_json::Value::Object(map) = &mut detail {
+        map.insert("retrieved".into(), serde_json::json!(sources));
+    }
+    Some(detail)
+}
+
 /// Adds a cascade's route (the last turn's) to a cell's detail record.
 pub(super) fn with_route(
     detail: Option<serde_json::Value>,

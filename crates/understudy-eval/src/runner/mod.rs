@@ -4,7 +4,7 @@
 
 mod answer;
 
-use answer::{answer, with_confidence, with_route, with_thinking, Answered};
+use answer::{answer, with_confidence, with_retrieved, with_route, with_thinking, Answered};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +17,7 @@ use understudy_core::thinking::{self, Switched};
 use understudy_core::{ChatRequest, ChatResponse, ValidChatRequest};
 
 use understudy_backend::TokenCounter;
+use understudy_memory::prompt;
 use understudy_techniques::cascade::Cascade;
 use understudy_techniques::mapreduce::MapReduce;
 use understudy_techniques::plan_execute::PlanExecute;
@@ -87,6 +88,8 @@ struct Work<'p> {
     map_reduce: Option<(MapReduce, TokenCounter)>,
     request: ValidChatRequest,
     prompt_json: String,
+    /// The passages put into the prompt (`source#position`), under `memory:K`.
+    retrieved: Option<Vec<String>>,
 }
 
 /// The response-cache key for `request` to the model with `identity`.
@@ -147,12 +150,15 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
         prompt_tokens: responses.iter().map(|r| r.usage.prompt_tokens).sum(),
         completion_tokens: responses.iter().map(|r| r.usage.completion_tokens).sum(),
         cached: answered.all_cached(),
-        detail: with_confidence(
-            with_route(
-                with_thinking(graded.detail.clone(), work.switched),
-                &answered.routes,
+        detail: with_retrieved(
+            with_confidence(
+                with_route(
+                    with_thinking(graded.detail.clone(), work.switched),
+                    &answered.routes,
+                ),
+                first.confidence.map(|c| c.mean_logprob),
             ),
-            first.confidence.map(|c| c.mean_logprob),
+            work.retrieved.as_deref(),
         )
         .map(|d| d.to_string()),
     }
@@ -294,8 +300,24 @@ pub async fn run(
                                 }
                                 _ => item,
                             };
-                            let messages =
+                            let mut messages =
                                 strategy::render(task, shown, strategy, *format, &plan.role_prompt);
+                            let retrieved = match strategy.memory() {
+                                Some(k) => {
+                                    let (block, sources) = plan
+                                        .retrieved
+                                        .block(&task.def.name, &item.id, k)
+                                        .ok_or_else(|| {
+                                            EvalError::Config(format!(
+                                                "task {}: nothing retrieved for item {} (strategy {strategy})",
+                                                task.def.name, item.id
+                                            ))
+                                        })?;
+                                    prompt::put_in_system(&mut messages, block);
+                                    Some(sources)
+                                }
+                                None => None,
+                            };
                             let (temperature, seed) = if plan.samples > 1 {
                                 (plan.sample_temperature, plan.seed + sample as u64)
                             } else {
@@ -344,6 +366,7 @@ pub async fn run(
                                 },
                                 request,
                                 prompt_json,
+                                retrieved,
                             });
                         }
                     }

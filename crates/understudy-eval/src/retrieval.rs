@@ -1,0 +1,255 @@
+//! Retrieval-QA: a task's `[memory]` documents are chunked and embedded into a collection of the
+//! store (unchanged documents are not embedded again), each item's question is searched once
+//! before the run, and the `memory:K` strategy puts the K best passages (within the token
+//! budget) into the system prompt, laid out as the gateway does it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use understudy_memory::chunk::{self, collect_files, read_documents};
+use understudy_memory::{prompt, Embedder, Hit, MemoryStore};
+
+use crate::builtin;
+use crate::plan::Plan;
+use crate::task::LoadedTask;
+use crate::EvalError;
+
+/// A task's `[memory]` table: where its documents are.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySpec {
+    /// A built-in JSONL document set (see `builtin::DATA`).
+    pub builtin: Option<String>,
+    /// A file or folder of .txt, .md or .jsonl documents, relative to the task file.
+    pub path: Option<PathBuf>,
+    /// The collection to keep them in (default `task:<name>`), or, alone, an existing collection
+    /// filled with `understudy memory add`.
+    pub collection: Option<String>,
+    #[serde(default = "default_chunk_tokens")]
+    pub chunk_tokens: usize,
+    #[serde(default = "default_overlap")]
+    pub overlap: usize,
+    /// Most tokens of passages put into one prompt.
+    #[serde(default = "default_budget")]
+    pub budget_tokens: usize,
+}
+
+fn default_chunk_tokens() -> usize {
+    200
+}
+fn default_overlap() -> usize {
+    32
+}
+fn default_budget() -> usize {
+    600
+}
+
+impl MemorySpec {
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.builtin, &self.path, &self.collection) {
+            (Some(_), Some(_), _) => Err("give `builtin` or `path`, not both".into()),
+            (None, None, None) => Err("needs `builtin`, `path` or `collection`".into()),
+            _ if self.chunk_tokens < 16 => Err("`chunk_tokens` must be at least 16".into()),
+            _ if self.overlap >= self.chunk_tokens => {
+                Err("`overlap` must be less than `chunk_tokens`".into())
+            }
+            _ if self.budget_tokens == 0 => Err("`budget_tokens` must be at least 1".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The built-in data file to fetch before the run, if any.
+    pub fn builtin_data(&self) -> Option<&str> {
+        self.builtin.as_deref()
+    }
+}
+
+/// Passages found for each item, ready to be put into prompts.
+#[derive(Debug, Clone, Default)]
+pub struct Retrieved {
+    /// (task, item id) → hits, best first.
+    passages: HashMap<(String, String), Vec<Hit>>,
+    /// task → (collection, budget in tokens).
+    collections: HashMap<String, (String, usize)>,
+    /// chunk id → tokens (as the embedder counts them).
+    tokens: HashMap<String, usize>,
+}
+
+/// What preparing one task's collection did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indexed {
+    pub task: String,
+    pub collection: String,
+    pub documents: usize,
+    /// Chunks embedded now (documents that were new or changed).
+    pub embedded: usize,
+    /// Documents already stored unchanged.
+    pub unchanged: usize,
+    pub questions: usize,
+}
+
+impl Retrieved {
+    /// The passage block for `item` under `memory:k` and the sources it cites, or `None` when
+    /// nothing was retrieved for it.
+    pub fn block(&self, task: &str, item: &str, k: usize) -> Option<(String, Vec<String>)> {
+        let hits = self.passages.get(&(task.to_string(), item.to_string()))?;
+        let (collection, budget) = self.collections.get(task)?;
+        let count = |h: &Hit| self.tokens.get(&h.id).copied().unwrap_or(0);
+        let kept = prompt::within_budget(&hits[..k.min(hits.len())], *budget, &count);
+        if kept.is_empty() {
+            return None;
+        }
+        let sources = kept
+            .iter()
+            .map(|h| format!("{}#{}", h.source, h.position))
+            .collect();
+        Some((prompt::passages_block(collection, kept), sources))
+    }
+}
+
+fn collection_name(task: &LoadedTask, spec: &MemorySpec) -> String {
+    spec.collection
+        .clone()
+        .unwrap_or_else(|| format!("task:{}", task.def.name))
+}
+
+fn documents_root(task: &LoadedTask, spec: &MemorySpec, home: &Path) -> Option<PathBuf> {
+    if let Some(name) = &spec.builtin {
+        return builtin::data_file(name).map(|f| builtin::data_path(home, f));
+    }
+    spec.path.as_ref().map(|p| {
+        if p.is_absolute() {
+            p.clone()
+        } else {
+            task.source.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    })
+}
+
+/// Stores the documents under `root` in `collection`, embedding only those that changed.
+fn index(
+    root: &Path,
+    collection: &str,
+    spec: &MemorySpec,
+    store: &MemoryStore,
+    embedder: &dyn Embedder,
+) -> Result<(usize, usize, usize), EvalError> {
+    let memory = |e: understudy_memory::MemoryError| EvalError::Data(e.to_string());
+    let files = collect_files(root).map_err(memory)?;
+    if files.is_empty() {
+        return Err(EvalError::Data(format!(
+            "{}: no .txt, .md or .jsonl documents",
+            root.display()
+        )));
+    }
+    // Sources are named relative to the root, so prompts (and cache keys) do not depend on
+    // where the documents sit on this machine.
+    let base = if root.is_dir() {
+        root.to_path_buf()
+    } else {
+        root.parent().unwrap_or(Path::new("")).to_path_buf()
+    };
+    let prefix = format!("{}/", base.display());
+    let (mut documents, mut embedded, mut unchanged) = (0, 0, 0);
+    for file in files {
+        for doc in read_documents(&file).map_err(memory)? {
+            let source = doc
+                .source
+                .strip_prefix(&prefix)
+                .unwrap_or(&doc.source)
+                .to_string();
+            let pieces = chunk::chunk(&doc.text, embedder, spec.chunk_tokens, spec.overlap)
+                .map_err(memory)?;
+            documents += 1;
+            if store.chunk_texts(collection, &source).map_err(memory)? == pieces
+                && store
+                    .collection_embedder(collection)
+                    .map_err(memory)?
+                    .as_deref()
+                    == Some(embedder.name())
+            {
+                unchanged += 1;
+                continue;
+            }
+            let vectors = embedder.embed(&pieces).map_err(memory)?;
+            store
+                .put_document(collection, embedder.name(), &source, &pieces, &vectors)
+                .map_err(memory)?;
+            embedded += pieces.len();
+        }
+    }
+    Ok((documents, embedded, unchanged))
+}
+
+/// Indexes the documents of every task the plan runs under a `memory:K` strategy and retrieves
+/// the passages for each of its items. Blocking (embedding runs on this thread).
+pub fn prepare(
+    plan: &Plan,
+    home: &Path,
+    store: &MemoryStore,
+    embedder: &dyn Embedder,
+) -> Result<(Retrieved, Vec<Indexed>), EvalError> {
+    let memory = |e: understudy_memory::MemoryError| EvalError::Data(e.to_string());
+    let Some(k) = plan.strategies.iter().filter_map(|s| s.memory()).max() else {
+        return Ok((Retrieved::default(), Vec::new()));
+    };
+    let mut retrieved = Retrieved::default();
+    let mut report = Vec::new();
+    for task in &plan.tasks {
+        let Some(spec) = &task.def.memory else {
+            continue;
+        };
+        let collection = collection_name(task, spec);
+        let (documents, embedded, unchanged) = match documents_root(task, spec, home) {
+            Some(root) => index(&root, &collection, spec, store, embedder)?,
+            None => (0, 0, 0),
+        };
+        match store.collection_embedder(&collection).map_err(memory)? {
+            Some(name) if name == embedder.name() => {}
+            Some(name) => {
+                return Err(EvalError::Data(format!(
+                    "task {}: collection {collection:?} was embedded with {name}, this run uses {}",
+                    task.def.name,
+                    embedder.name()
+                )))
+            }
+            None => {
+                return Err(EvalError::Data(format!(
+                    "task {}: no memory collection {collection:?} (add documents with `understudy memory add`)",
+                    task.def.name
+                )))
+            }
+        }
+        let questions: Vec<String> = task.items.iter().map(|i| i.question.clone()).collect();
+        let mut vectors = Vec::new();
+        for batch in questions.chunks(32) {
+            vectors.extend(embedder.embed(batch).map_err(memory)?);
+        }
+        for (item, vector) in task.items.iter().zip(&vectors) {
+            let hits = store.search(&collection, vector, k).map_err(memory)?;
+            for hit in &hits {
+                retrieved
+                    .tokens
+                    .entry(hit.id.clone())
+                    .or_insert_with(|| embedder.count_tokens(&hit.text));
+            }
+            retrieved
+                .passages
+                .insert((task.def.name.clone(), item.id.clone()), hits);
+        }
+        retrieved.collections.insert(
+            task.def.name.clone(),
+            (collection.clone(), spec.budget_tokens),
+        );
+        report.push(Indexed {
+            task: task.def.name.clone(),
+            collection,
+            documents,
+            embedded,
+            unchanged,
+            questions: questions.len(),
+        });
+    }
+    Ok((retrieved, report))
+}
