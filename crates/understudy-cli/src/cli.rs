@@ -28,6 +28,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Measure models × prompt strategies × formats × tasks against a reference.
     Eval(EvalArgs),
+    /// Check one of the report's claims on your models: a preset experiment and its page.
+    Study(StudyArgs),
     /// List stored eval runs.
     Runs(StoreArgs),
     /// Show the summary table of one stored run.
@@ -225,6 +227,27 @@ pub struct EvalArgs {
     pub embedder: EmbedderArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// size-ladder, strategies, format-sensitivity, system-prompt-retention, prompt-detail or
+    /// reference-gap (omit with --file).
+    pub name: Option<String>,
+    /// Print the study's preset (TOML to copy and edit) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Run an edited study file instead of the preset.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Where the page goes (default: studies/NAME).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the plan and the expected duration, then stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub eval: EvalArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod scorer;
 pub mod stats;
 pub mod store;
 pub mod strategy;
+pub mod study;
 pub mod summary;
 pub mod task;
 pub mod tune;

@@ -186,7 +186,7 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
             let correct = normalise(text) == normalise(&item.target);
             Scored { parsed, correct }
         }
-        AnswerSpec::Regex { pattern } => {
+        AnswerSpec::Regex { pattern, .. } => {
             let parsed = (!text.is_empty()).then(|| text.to_string());
             let correct = Regex::new(pattern)
                 .map(|re| re.is_match(text))

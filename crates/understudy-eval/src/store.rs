@@ -257,6 +257,21 @@ impl Store {
         Ok(())
     }
 
+    /// Speeds measured on generated (not cached) cells, per model: (decode tok/s, prompt tok/s).
+    pub fn measured_speeds(&self) -> Result<Vec<(String, f64, f64)>, EvalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT model, AVG(decode_tps), SUM(prompt_tokens) * 1000.0 / SUM(ttft_ms) FROM cells \
+                 WHERE cached = 0 AND decode_tps > 0 AND ttft_ms > 0 GROUP BY model",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     pub fn cells(&self, run: i64) -> Result<Vec<Cell>, EvalError> {
         let mut stmt = self
             .conn

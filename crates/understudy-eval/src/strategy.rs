@@ -1,6 +1,6 @@
 //! Prompt strategies and formats: the one place that turns a task item into chat messages.
 //! `zero-shot`, `few-shot:K`, `cot`, `role`, `thinking:on|off|auto`, `map-reduce`, `memory:K`,
-//! combinable with `+`, each rendered
+//! `minimal`, combinable with `+`, each rendered
 //! in `plain`, `markdown`, `json` or `yaml`. The gateway reuses this code; keep it free of I/O.
 
 use std::fmt;
@@ -23,6 +23,9 @@ pub const DEFAULT_ROLE_PROMPT: &str = "You are a meticulous expert assistant. Re
 Break the problem into the facts that matter before deciding. Follow the requested answer format exactly and \
 add nothing else. Use only the information given plus well-established knowledge. If you are unsure, still give \
 your single best answer in the requested format.";
+
+/// The `minimal` strategy's system prompt: no role detail, steps, constraints or format.
+pub const MINIMAL_PROMPT: &str = "You are a helpful assistant.";
 
 /// How the same instruction content is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,6 +70,8 @@ pub enum Component {
     MapReduce,
     /// The K passages of the task's documents nearest the question go into the system prompt.
     Memory(usize),
+    /// A one-line system prompt (the baseline `role`'s detailed prompt is compared against).
+    Minimal,
 }
 
 /// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
@@ -87,6 +92,7 @@ impl fmt::Display for Strategy {
                 Component::Role => "role".to_string(),
                 Component::MapReduce => "map-reduce".to_string(),
                 Component::Memory(k) => format!("memory:{k}"),
+                Component::Minimal => "minimal".to_string(),
                 Component::Thinking(mode) => format!(
                     "thinking:{}",
                     match mode {
@@ -113,6 +119,7 @@ impl Strategy {
                 "zero-shot" | "zeroshot" => Component::ZeroShot,
                 "cot" => Component::Cot,
                 "role" => Component::Role,
+                "minimal" => Component::Minimal,
                 "map-reduce" => Component::MapReduce,
                 "thinking:on" => Component::Thinking(ThinkingMode::On),
                 "thinking:off" => Component::Thinking(ThinkingMode::Off),
@@ -132,7 +139,10 @@ impl Strategy {
                     }
                 }
             };
-            if components.contains(&component) {
+            if components.contains(&component)
+                || (component == Component::Minimal && components.contains(&Component::Role))
+                || (component == Component::Role && components.contains(&Component::Minimal))
+            {
                 return Err(unknown());
             }
             components.push(component);
@@ -199,7 +209,9 @@ fn answer_format(task: &LoadedTask, item: &Item, cot: bool) -> String {
         }
         AnswerSpec::Number { .. } => "only the final number".to_string(),
         AnswerSpec::Exact => "only the answer, nothing else".to_string(),
-        AnswerSpec::Regex { .. } => "only the answer, nothing else".to_string(),
+        AnswerSpec::Regex { format, .. } => format
+            .clone()
+            .unwrap_or_else(|| "only the answer, nothing else".to_string()),
         AnswerSpec::Code { .. } => "the complete function in one ```python code block".to_string(),
         AnswerSpec::Ifeval | AnswerSpec::Judge { .. } => "your response".to_string(),
         AnswerSpec::Rouge => "only the one-sentence summary".to_string(),
@@ -276,8 +288,14 @@ pub fn render(
 ) -> Vec<ChatMessage> {
     let cot = strategy.cot();
     let mut messages = Vec::new();
+    let mut system: Vec<&str> = task.def.system.iter().map(|s| s.trim()).collect();
     if strategy.role() {
-        messages.push(ChatMessage::system(role_prompt));
+        system.push(role_prompt);
+    } else if strategy.components.contains(&Component::Minimal) {
+        system.push(MINIMAL_PROMPT);
+    }
+    if !system.is_empty() {
+        messages.push(ChatMessage::system(system.join("\n\n")));
     }
     for example in task
         .pool
@@ -308,6 +326,7 @@ mod tests {
             "map-reduce",
             "memory:4",
             "role+memory:2",
+            "minimal+few-shot:2",
         ] {
             assert_eq!(Strategy::parse(name).unwrap().to_string(), name);
         }
@@ -316,6 +335,7 @@ mod tests {
             "few-shot:0",
             "fewshot:3",
             "memory:0",
+            "role+minimal",
             "memory:x",
             "cot+cot",
             "",

@@ -35,7 +35,12 @@ pub enum AnswerSpec {
     /// The whole answer equals the gold value (case- and whitespace-insensitive).
     Exact,
     /// The answer matches a regular expression (the gold value is not used).
-    Regex { pattern: String },
+    Regex {
+        pattern: String,
+        /// What the answer should look like, in words, for the prompt (default: only the answer).
+        #[serde(default)]
+        format: Option<String>,
+    },
     /// A Python completion run against the item's tests in a sandbox (HumanEval); pass@1.
     Code {
         /// Row field holding the test code (defines `check`).
@@ -118,6 +123,9 @@ pub struct TaskDef {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// A system prompt every strategy sends first (e.g. rules to keep, under study).
+    #[serde(default)]
+    pub system: Option<String>,
     /// What the model must do, in words; rendered in every prompt format.
     pub instruction: String,
     /// Template over a row that gives the input shown to the model.
@@ -229,7 +237,7 @@ impl TaskDef {
                 }
             }
         }
-        if let AnswerSpec::Regex { pattern } = &self.answer {
+        if let AnswerSpec::Regex { pattern, .. } = &self.answer {
             regex::Regex::new(pattern).map_err(|e| bad(format!("`answer.pattern`: {e}")))?;
         }
         let env = minijinja::Environment::new();

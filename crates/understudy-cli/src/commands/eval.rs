@@ -40,11 +40,9 @@ pub fn file_section(config: &Config) -> Result<EvalSection> {
     })
 }
 
-pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
-    let config = setup::load_config(config_path)?;
-    let from_file = file_section(&config)?;
-    let user_named_models = args.models.is_some() || from_file.models.is_some();
-    let flags = EvalSection {
+/// The `[eval]` keys the command-line flags set.
+pub fn flags_section(args: &EvalArgs) -> EvalSection {
+    EvalSection {
         models: args.models.clone(),
         reference: args.reference.clone(),
         strategies: args.strategies.clone(),
@@ -58,8 +56,14 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         samples: args.samples,
         sample_temperature: args.sample_temperature,
         offset: args.offset,
-    };
-    let mut section = from_file.overlay(flags);
+    }
+}
+
+pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
+    let config = setup::load_config(config_path)?;
+    let from_file = file_section(&config)?;
+    let user_named_models = args.models.is_some() || from_file.models.is_some();
+    let mut section = from_file.overlay(flags_section(&args));
     if section.models.is_none() {
         // The default ladder: the fast model and the default model, against the reference.
         let mut ladder = vec!["smollm2-135m".to_string()];
@@ -73,6 +77,52 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
     } else if section.reference.is_none() && !user_named_models {
         section.reference = Some(config.reference_model.clone());
     }
+    let done = execute(&config, section, &args, None).await?;
+    let info = done.store.run(done.outcome.run_id)?;
+    let cells = done.store.cells(done.outcome.run_id)?;
+    let summary = summary::summarise(info, &cells);
+    if args.json {
+        output::data_line(&serde_json::to_string_pretty(&summary)?);
+    } else {
+        output::data_line(&summary::render_text(&summary));
+    }
+    if args.report {
+        super::runs::write_report(&done.store, done.outcome.run_id, None)?;
+    }
+    done.fail_if_interrupted()
+}
+
+/// Called with the resolved plan and the open store just before the first model call.
+pub type BeforeRun = dyn Fn(&Plan, &Store) -> Result<()> + Sync;
+
+/// A finished (or stopped) run and the store it is in.
+pub struct Executed {
+    pub store: Store,
+    pub db: PathBuf,
+    pub outcome: runner::RunOutcome,
+}
+
+impl Executed {
+    /// The error to end with when Ctrl-C stopped the run.
+    pub fn fail_if_interrupted(&self) -> Result<()> {
+        if self.outcome.interrupted {
+            bail!(
+                "interrupted: everything done so far is saved in {}; rerun the same command to resume",
+                self.db.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Resolves `section` into a plan (every name and row checked first), then runs or resumes it
+/// with a progress bar; Ctrl-C stops after the cells in flight.
+pub async fn execute(
+    config: &Config,
+    section: EvalSection,
+    args: &EvalArgs,
+    before_run: Option<&BeforeRun>,
+) -> Result<Executed> {
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
@@ -142,7 +192,7 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
     let mut plan = Plan::resolve(&section, &config.default_model, with_data)?;
 
     let router = Arc::new(setup::build_router(
-        &config,
+        config,
         &EmbeddedOverrides {
             threads: args.threads,
             chat_template: None,
@@ -190,7 +240,10 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
             ));
         }
     }
-    let grader = make_grader(&plan, &args, &home, router.clone() as Arc<dyn Backend>).await?;
+    if let Some(hook) = before_run {
+        hook(&plan, &store)?;
+    }
+    let grader = make_grader(&plan, args, &home, router.clone() as Arc<dyn Backend>).await?;
     let observer = BarObserver::default();
     let options = RunOptions {
         no_cache: args.no_cache,
@@ -214,24 +267,7 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         outcome.fresh,
         outcome.cached
     ));
-    let info = store.run(outcome.run_id)?;
-    let cells = store.cells(outcome.run_id)?;
-    let summary = summary::summarise(info, &cells);
-    if args.json {
-        output::data_line(&serde_json::to_string_pretty(&summary)?);
-    } else {
-        output::data_line(&summary::render_text(&summary));
-    }
-    if args.report {
-        super::runs::write_report(&store, outcome.run_id, None)?;
-    }
-    if outcome.interrupted {
-        bail!(
-            "interrupted: everything done so far is saved in {}; rerun the same command to resume",
-            db.display()
-        );
-    }
-    Ok(())
+    Ok(Executed { store, db, outcome })
 }
 
 /// Indexes the documents of the plan's retrieval tasks (embedding only what changed) and finds

@@ -7,6 +7,7 @@ mod memory;
 mod models;
 mod runs;
 mod serve;
+mod study;
 mod tune;
 
 use anyhow::Result;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Chat(args) => chat::run(cli.config.as_deref(), args).await,
         Command::Models(args) => models::run(cli.config.as_deref(), args).await,
         Command::Eval(args) => eval::run(cli.config.as_deref(), args).await,
+        Command::Study(args) => study::run(cli.config.as_deref(), args).await,
         Command::Runs(args) => runs::list(cli.config.as_deref(), args),
         Command::Show(args) => runs::show(cli.config.as_deref(), args),
         Command::Tune(args) => tune::run(cli.config.as_deref(), args),

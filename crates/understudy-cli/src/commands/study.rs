@@ -1,0 +1,161 @@
+//! `understudy study NAME`: prints or runs a preset experiment (or an edited copy) through the
+//! normal runner and store, prints the expected duration first, then writes the study's page.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use understudy_eval::plan::Plan;
+use understudy_eval::store::Store;
+use understudy_eval::strategy::COT_MAX_TOKENS;
+use understudy_eval::study::{analysis, page, retention, StudyFile, StudyKind};
+use understudy_eval::summary;
+
+use super::eval::{execute, flags_section};
+use crate::cli::StudyArgs;
+use crate::output;
+use crate::setup;
+
+/// Decode speeds (tok/s) measured on this kind of machine (DATA.md), for models the store has
+/// not measured yet; prompt processing is taken as eight times faster.
+const DEFAULT_DECODE_TPS: &[(&str, f64)] = &[
+    ("smollm2-135m", 114.0),
+    ("qwen2.5-coder-0.5b", 44.0),
+    ("qwen2.5-coder-1.5b", 29.0),
+];
+
+fn load(args: &StudyArgs) -> Result<StudyFile> {
+    match (&args.file, &args.name) {
+        (Some(path), name) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let file = StudyFile::parse(&text, path)?;
+            if let Some(name) = name {
+                if StudyKind::parse(name)? != file.kind {
+                    bail!(
+                        "{} is a {} study, not {name}",
+                        path.display(),
+                        file.kind.name()
+                    );
+                }
+            }
+            Ok(file)
+        }
+        (None, Some(name)) => Ok(StudyFile::preset(StudyKind::parse(name)?)?),
+        (None, None) => bail!(
+            "name a study ({}) or give --file",
+            StudyKind::ALL.map(|k| k.name()).join(", ")
+        ),
+    }
+}
+
+/// Seconds the plan should take, from speeds measured in the store (else DATA.md's).
+fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
+    let measured = store.measured_speeds()?;
+    let mut total = 0.0;
+    let mut models = plan.models.clone();
+    if let Some(r) = &plan.reference {
+        if !models.contains(r) {
+            models.push(r.clone());
+        }
+    }
+    for model in &models {
+        let (decode, prompt) = measured
+            .iter()
+            .find(|(m, _, _)| m == model)
+            .map(|(_, d, p)| (*d, *p))
+            .or_else(|| {
+                DEFAULT_DECODE_TPS
+                    .iter()
+                    .find(|(m, _)| m == model)
+                    .map(|(_, d)| (*d, d * 8.0))
+            })
+            .unwrap_or((30.0, 240.0));
+        let (strategies, formats) =
+            if Some(model) == plan.reference.as_ref() && !plan.models.contains(model) {
+                (vec![&plan.strategies[0]], 1)
+            } else {
+                (plan.strategies.iter().collect(), plan.formats.len())
+            };
+        for task in &plan.tasks {
+            for strategy in &strategies {
+                let out = if strategy.cot() {
+                    f64::from(COT_MAX_TOKENS)
+                } else {
+                    f64::from(task.def.max_tokens.min(256))
+                };
+                let shots = strategy.few_shot() as f64 + 1.0;
+                for item in &task.items {
+                    let prompt_tokens = (item.question.len() as f64 / 4.0 + 60.0) * shots;
+                    total += formats as f64
+                        * plan.samples as f64
+                        * (prompt_tokens / prompt.max(1.0) + out / decode.max(1.0));
+                }
+            }
+        }
+    }
+    Ok(total)
+}
+
+pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
+    let study = load(&args)?;
+    if args.print_config {
+        let text = match &args.file {
+            Some(path) => std::fs::read_to_string(path)?,
+            None => study.kind.preset().to_string(),
+        };
+        output::data_line(text.trim_end());
+        return Ok(());
+    }
+    let config = setup::load_config(config_path)?;
+    let kind = study.kind;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("studies").join(kind.name()));
+    let mut section = study.eval.clone().overlay(flags_section(&args.eval));
+    if kind == StudyKind::SystemPromptRetention {
+        if args.eval.tasks.is_some() {
+            bail!("system-prompt-retention builds its own task; set [retention] lengths in a study file instead of --tasks");
+        }
+        let questions = section.limit.unwrap_or(8);
+        let seed = section.seed.unwrap_or(understudy_eval::plan::DEFAULT_SEED);
+        let task = retention::write_task(&out.join("task"), &study.retention, questions, seed)?;
+        section.tasks = Some(vec![task.display().to_string()]);
+        section.limit = Some(questions * study.retention.lengths.len());
+    }
+    if kind != StudyKind::ReferenceGap && args.eval.reference.is_none() {
+        section.reference = None;
+    }
+    if kind == StudyKind::ReferenceGap && section.reference.is_none() {
+        bail!("reference-gap needs a reference: pass --reference MODEL");
+    }
+    output::note(&format!("study {}: {}", kind.name(), kind.claim()));
+    let dry_run = args.dry_run;
+    let estimate = move |plan: &Plan, store: &Store| -> Result<()> {
+        let secs = expected_seconds(plan, store)?;
+        output::note(&format!(
+            "  expected duration about {:.0} min on this machine (from measured decode speeds; cached cells are faster)",
+            (secs / 60.0).ceil()
+        ));
+        if dry_run {
+            bail!("dry run: nothing was run");
+        }
+        Ok(())
+    };
+    let done = match execute(&config, section, &args.eval, Some(&estimate)).await {
+        Err(e) if dry_run && e.to_string().starts_with("dry run") => return Ok(()),
+        other => other?,
+    };
+    let info = done.store.run(done.outcome.run_id)?;
+    let cells = done.store.cells(done.outcome.run_id)?;
+    let summary = summary::summarise(info, &cells);
+    let page = analysis::analyse(kind, &summary, &cells);
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let command = format!("understudy {}", argv.join(" "));
+    let path = page::write(&page, &summary, &command, &out)?;
+    for line in &page.conclusions {
+        output::data_line(&format!("- {line}"));
+    }
+    output::note(&format!("page: {}", path.display()));
+    done.fail_if_interrupted()
+}

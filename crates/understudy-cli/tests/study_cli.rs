@@ -1,0 +1,120 @@
+//! `understudy study` through the real binary against an OpenAI-compatible server: presets print
+//! as study files that parse back, a dry run only estimates, and system-prompt-retention finds
+//! the effective length of a mock model that keeps the rules only in short prompts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{assert_clean_failure, text, understudy};
+
+/// A mock server whose model keeps the system prompt's rules while the request body is shorter
+/// than `limit` bytes, and ignores them after.
+fn forgetful_server(runtime: &tokio::runtime::Runtime, limit: usize) -> String {
+    use axum::routing::{get, post};
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
+        .route(
+            "/v1/chat/completions",
+            post(move |body: String| async move {
+                let answer = if body.len() < limit {
+                    "Answer: 4817. Over and out."
+                } else {
+                    "The code is 4817."
+                };
+                (
+                    [("content-type", "text/event-stream")],
+                    format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{answer}\"}},\"finish_reason\":\"stop\"}}]}}\n\ndata: [DONE]\n\n"),
+                )
+            }),
+        );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
+#[test]
+fn presets_print_and_parse_back() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "size-ladder",
+        "strategies",
+        "format-sensitivity",
+        "system-prompt-retention",
+        "prompt-detail",
+        "reference-gap",
+    ] {
+        let out = understudy()
+            .args(["study", name, "--print-config"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let file = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        assert!(text(&out.stdout).contains(&format!("name = \"{name}\"")));
+        // The printed file runs as a study (dry run: plan and estimate only).
+        let out = understudy()
+            .args([
+                "study",
+                "--file",
+                file.to_str().unwrap(),
+                "--dry-run",
+                "--models",
+                "openai/m",
+                "--reference",
+                "openai/m",
+                "--out",
+                dir.path().join(name).to_str().unwrap(),
+                "--db",
+                dir.path().join("u.db").to_str().unwrap(),
+            ])
+            .env("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{name}: {err}");
+        assert!(err.contains("expected duration about"), "{name}: {err}");
+    }
+    let out = understudy().args(["study", "vibes"]).output().unwrap();
+    assert_clean_failure(&out, "unknown study \"vibes\"");
+}
+
+#[test]
+fn retention_on_an_openai_compatible_server_finds_the_effective_length() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // 256- and 512-token prompts fit under 3,500 bytes; 1024 and 2048 do not.
+    let base = forgetful_server(&runtime, 3500);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("page");
+    let out = understudy()
+        .args([
+            "study",
+            "system-prompt-retention",
+            "--models",
+            "openai/m",
+            "--limit",
+            "3",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--db",
+            dir.path().join("u.db").to_str().unwrap(),
+        ])
+        .env("OPENAI_BASE_URL", &base)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let conclusions = text(&out.stdout);
+    assert!(
+        conclusions.contains(
+            "openai/m: effective length 512 tokens (at 1024 tokens compliance fell below 85%"
+        ),
+        "{conclusions}"
+    );
+    let page = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
+    assert!(page.contains("# Study: system-prompt-retention"), "{page}");
+    assert!(page.contains("| openai/m | 2048 |"), "{page}");
+    assert!(out_dir.join("retention.svg").exists());
+    assert!(out_dir.join("task/retention.toml").exists());
+}
