@@ -140,8 +140,8 @@ pub struct ServeArgs {
     /// Address to listen on (default: [serve] listen, else 127.0.0.1:8080).
     #[arg(long, value_name = "HOST:PORT")]
     pub listen: Option<String>,
-    /// Allow a non-loopback address without API keys.
-    #[arg(long)]
+    /// Listen on a non-loopback address without API keys (anyone who can reach it may use it).
+    #[arg(long = "insecure-no-auth", alias = "allow-public")]
     pub allow_public: bool,
     /// The SQLite store for the request log (default: [serve] log_db, else ./understudy.db).
     #[arg(long, value_name = "FILE")]

@@ -196,6 +196,7 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
         // Graded in `grade` (sandbox, IFEval, ROUGE, judge); nothing to read here.
         AnswerSpec::Code { .. }
         | AnswerSpec::Ifeval
+        | AnswerSpec::Rules { .. }
         | AnswerSpec::Rouge
         | AnswerSpec::Judge { .. } => Scored {
             parsed: None,

@@ -214,6 +214,9 @@ fn answer_format(task: &LoadedTask, item: &Item, cot: bool) -> String {
             .unwrap_or_else(|| "only the answer, nothing else".to_string()),
         AnswerSpec::Code { .. } => "the complete function in one ```python code block".to_string(),
         AnswerSpec::Ifeval | AnswerSpec::Judge { .. } => "your response".to_string(),
+        AnswerSpec::Rules { format, .. } => format
+            .clone()
+            .unwrap_or_else(|| "a reply that keeps every rule".to_string()),
         AnswerSpec::Rouge => "only the one-sentence summary".to_string(),
     };
     if cot {

@@ -53,6 +53,13 @@ pub enum AnswerSpec {
     },
     /// IFEval's verifiable instructions, checked in Rust; the score is prompt-level strict accuracy.
     Ifeval,
+    /// Rules a reply must keep (e.g. a system prompt's); the score is the share kept.
+    Rules {
+        rules: Vec<crate::grade::rules::Rule>,
+        /// What the reply should look like, in words, for the prompt.
+        #[serde(default)]
+        format: Option<String>,
+    },
     /// ROUGE-1/2/L F-measure against the gold summary; the score is ROUGE-L.
     Rouge,
     /// A judge model grades each answer 1-10 with the MT-Bench single-answer prompts.
@@ -235,6 +242,15 @@ impl TaskDef {
                 if !labels.contains(to) {
                     return Err(bad(format!("`answer.target_map.{from}` maps to {to:?}, which is not in `answer.labels`")));
                 }
+            }
+        }
+        if let AnswerSpec::Rules { rules, .. } = &self.answer {
+            if rules.is_empty() {
+                return Err(bad("`answer.rules` needs at least one rule".into()));
+            }
+            for (i, rule) in rules.iter().enumerate() {
+                rule.check()
+                    .map_err(|m| bad(format!("`answer.rules[{i}]`: {m}")))?;
             }
         }
         if let AnswerSpec::Regex { pattern, .. } = &self.answer {
@@ -502,7 +518,9 @@ fn check_target(
         AnswerSpec::Number { .. } => crate::scorer::first_number(raw)
             .map(|n| n.to_string())
             .ok_or_else(|| format!("answer {raw:?} contains no number")),
-        AnswerSpec::Ifeval | AnswerSpec::Judge { .. } => Ok(raw.to_string()),
+        AnswerSpec::Ifeval | AnswerSpec::Judge { .. } | AnswerSpec::Rules { .. } => {
+            Ok(raw.to_string())
+        }
         AnswerSpec::Exact
         | AnswerSpec::Regex { .. }
         | AnswerSpec::Code { .. }

@@ -30,7 +30,7 @@ pub struct ServeSection {
     /// Requests per model answered or queued at once; more get 429 (default 64).
     pub max_queue: Option<usize>,
     /// Allow listening on a non-loopback address without API keys.
-    #[serde(default)]
+    #[serde(default, alias = "insecure_no_auth")]
     pub allow_public: bool,
     /// Seconds in-flight requests may run after SIGTERM/Ctrl-C (default 30).
     pub drain_secs: Option<u64>,
@@ -120,7 +120,7 @@ pub fn listen_addr(
     })?;
     if !addr.ip().is_loopback() && !has_keys && !allow_public {
         return Err(ServeError::Config(format!(
-            "refusing to listen on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file, or pass --allow-public to accept unauthenticated requests from the network"
+            "refusing to listen on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file, or pass --insecure-no-auth to accept unauthenticated requests from the network"
         )));
     }
     Ok(addr)

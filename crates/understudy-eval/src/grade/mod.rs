@@ -6,6 +6,7 @@ pub mod code;
 pub mod ifeval;
 pub mod judge;
 pub mod rouge;
+pub mod rules;
 pub mod sandbox;
 
 use serde_json::{json, Value};
@@ -116,6 +117,17 @@ impl Grader {
                     score: if result.prompt_strict { 1.0 } else { 0.0 },
                     format_failure: false,
                     detail: serde_json::to_value(&result).ok(),
+                    ungraded: false,
+                }
+            }
+            AnswerSpec::Rules { rules, .. } => {
+                let kept: Vec<bool> = rules.iter().map(|r| r.kept(text)).collect();
+                let n = kept.iter().filter(|k| **k).count();
+                Graded {
+                    parsed: Some(format!("{n}/{} rules", kept.len())),
+                    score: n as f64 / kept.len().max(1) as f64,
+                    format_failure: text.trim().is_empty(),
+                    detail: Some(json!({ "rules_kept": kept })),
                     ungraded: false,
                 }
             }

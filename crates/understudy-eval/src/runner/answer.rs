@@ -62,6 +62,7 @@ fn readable(task: &LoadedTask, item: &Item, text: &str, cot: bool) -> bool {
     match &task.def.answer {
         AnswerSpec::Code { .. }
         | AnswerSpec::Ifeval
+        | AnswerSpec::Rules { .. }
         | AnswerSpec::Rouge
         | AnswerSpec::Judge { .. } => !text.trim().is_empty(),
         spec => !scorer::score(spec, item, text, cot).format_failure(),

@@ -19,7 +19,7 @@ pub const EFFECTIVE_SHARE: f64 = 0.85;
 pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, Vec<Chart>) {
     let models = models_by_size(summary);
     let mut table = Table {
-        title: "Compliance with the system prompt's rules by context length".into(),
+        title: "Compliance (share of the system prompt's rules kept) by context length".into(),
         header: [
             "model",
             "length (tokens)",
@@ -109,7 +109,7 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
         svg: svg::scatter(&Scatter {
             title: "System-prompt compliance vs context length",
             x_label: "prompt length (tokens, log scale)",
-            y_label: "replies keeping every rule (%, 95% CI)",
+            y_label: "share of the rules kept (%, 95% CI)",
             log_x: true,
             y_range: (0.0, 1.0),
             points,
