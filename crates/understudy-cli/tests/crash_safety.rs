@@ -1,0 +1,308 @@
+//! Crash safety with SIGKILL at pseudo-random moments: the eval runner 20 times (each rerun
+//! completes with no lost and no duplicated cell), the gateway under concurrent traffic with the
+//! request log and conversation memory being written, and `memory add` mid-collection. After
+//! every kill the SQLite file passes `PRAGMA integrity_check`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{home, text, understudy};
+
+/// A mock OpenAI-compatible upstream: chat answers "positive" after `delay_ms`; embeddings
+/// answer a small vector per input.
+fn upstream(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String {
+    use axum::routing::{get, post};
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
+        .route(
+            "/v1/chat/completions",
+            post(move || async move {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                (
+                    [("content-type", "text/event-stream")],
+                    "data: {\"choices\":[{\"delta\":{\"content\":\"positive\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+                )
+            }),
+        )
+        .route(
+            "/v1/embeddings",
+            post(move |body: String| async move {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let n = v["input"].as_array().map(Vec::len).unwrap_or(1);
+                let data: Vec<serde_json::Value> = (0..n)
+                    .map(|i| serde_json::json!({"index": i, "embedding": [1.0, i as f64, 0.5]}))
+                    .collect();
+                axum::Json(serde_json::json!({"data": data, "model": "m"}))
+            }),
+        );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
+fn integrity(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
+}
+
+/// A small deterministic generator, so a failing kill point can be replayed.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+fn toy_task(dir: &Path) -> std::path::PathBuf {
+    let rows: String = (0..10)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"r{i}\",\"text\":\"review {i}\",\"label\":\"{}\"}}\n",
+                if i % 2 == 0 { "positive" } else { "negative" }
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("rows.jsonl"), rows).unwrap();
+    let task = "name = \"toy\"\ninstruction = \"Classify the review.\"\nquestion = \"{{ text }}\"\ntarget = \"{{ label }}\"\n[dataset]\npath = \"rows.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 0\n[answer]\nkind = \"label\"\nlabels = [\"positive\", \"negative\"]\n";
+    let path = dir.join("toy.toml");
+    std::fs::write(&path, task).unwrap();
+    path
+}
+
+#[test]
+fn eval_killed_twenty_times_loses_and_duplicates_nothing() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let base = upstream(&runtime, 3);
+    let mut rng = Lcg(2026);
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let task = toy_task(dir.path());
+        let db = dir.path().join("u.db");
+        let args = [
+            "eval",
+            "--models",
+            "openai/m",
+            "--tasks",
+            task.to_str().unwrap(),
+            "--strategies",
+            "zero-shot,role",
+            "--formats",
+            "plain,json",
+            "--no-reference",
+            "--concurrency",
+            "2",
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_understudy"))
+            .args(args)
+            .env("UNDERSTUDY_HOME", home())
+            .env("OPENAI_BASE_URL", &base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20 + rng.next(200)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if db.exists() {
+            assert_eq!(integrity(&db), "ok", "round {round}: after the kill");
+        }
+        let out = understudy()
+            .env("OPENAI_BASE_URL", &base)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "round {round}: {}", text(&out.stderr));
+        assert_eq!(integrity(&db), "ok", "round {round}");
+        // The kill may land before, during or after the first run finished; either way the last
+        // run holds every cell once, and no run holds a cell twice.
+        let cells = count(&db, "SELECT COUNT(*) FROM cells");
+        let distinct = count(
+            &db,
+            "SELECT COUNT(*) FROM (SELECT DISTINCT run_id, model, strategy, format, task, item_id FROM cells)",
+        );
+        assert_eq!(cells, distinct, "round {round}: duplicated cells");
+        let last = count(
+            &db,
+            "SELECT COUNT(*) FROM cells WHERE run_id = (SELECT MAX(id) FROM runs)",
+        );
+        assert_eq!(last, 40, "round {round}: lost cells");
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM runs WHERE status != 'finished'"),
+            0,
+            "round {round}: the rerun did not finish the killed run"
+        );
+    }
+}
+
+fn post(port: u16, conversation: &str) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let body = r#"{"model":"notes","messages":[{"role":"user","content":"remember this"}]}"#;
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nx-conversation-id: {conversation}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.starts_with("HTTP/1.1 200")
+}
+
+#[test]
+fn gateway_killed_under_load_leaves_a_sound_store() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let base = upstream(&runtime, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("understudy.toml");
+    std::fs::write(
+        &config,
+        "[profiles.notes]\nmodel = \"openai/m\"\nconversation = true\nlog_content = true\n",
+    )
+    .unwrap();
+    let db = dir.path().join("u.db");
+    let mut rng = Lcg(7);
+    for round in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_understudy"))
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--db",
+                db.to_str().unwrap(),
+            ])
+            .env("UNDERSTUDY_HOME", home())
+            .env("OPENAI_BASE_URL", &base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let clients: Vec<_> = (0..8)
+            .map(|c| {
+                std::thread::spawn(move || {
+                    let mut ok = 0;
+                    for _ in 0..200 {
+                        if !post(port, &format!("c{c}")) {
+                            break;
+                        }
+                        ok += 1;
+                    }
+                    ok
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100 + rng.next(300)));
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let served: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+        assert!(
+            served > 0,
+            "round {round}: no request was served before the kill"
+        );
+        assert_eq!(integrity(&db), "ok", "round {round}");
+        // Every logged request is whole: an HTTP status, and the prompt for each success.
+        let broken = count(
+            &db,
+            "SELECT COUNT(*) FROM requests WHERE status < 100 OR status > 599 OR (status = 200 AND prompt_json IS NULL)",
+        );
+        assert_eq!(broken, 0, "round {round}");
+    }
+    let logged = count(&db, "SELECT COUNT(*) FROM requests");
+    assert!(logged > 0);
+    // The store still works: `understudy logs` reads it.
+    let out = understudy()
+        .args(["logs", "--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn memory_add_killed_midway_reruns_to_one_copy_of_each_chunk() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let base = upstream(&runtime, 30);
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    for i in 0..40 {
+        std::fs::write(
+            docs.join(format!("d{i:02}.txt")),
+            format!("Document {i} says the code for room {i} is {}.", 1000 + i),
+        )
+        .unwrap();
+    }
+    let db = dir.path().join("u.db");
+    let args = [
+        "memory",
+        "add",
+        docs.to_str().unwrap(),
+        "--collection",
+        "c",
+        "--embeddings-url",
+        &base,
+        "--embeddings-model",
+        "m",
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_understudy"))
+        .args(args)
+        .env("UNDERSTUDY_HOME", home())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(db.exists() && count(&db, "SELECT COUNT(*) FROM memory_chunks") >= 5) {
+        assert!(Instant::now() < deadline, "memory add made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(integrity(&db), "ok");
+    let partial = count(&db, "SELECT COUNT(*) FROM memory_chunks");
+    assert!(partial < 40, "killed too late ({partial} chunks)");
+    let out = understudy().args(args).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(integrity(&db), "ok");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM memory_chunks"), 40);
+    assert_eq!(
+        count(&db, "SELECT COUNT(DISTINCT source) FROM memory_chunks"),
+        40
+    );
+}
