@@ -5,6 +5,11 @@
 //! rate each sustains with < 1% errors.
 //!
 //! cargo run --release -p understudy-serve --example bench_gateway [-- --seconds 5]
+//!
+//! With `--understudy BIN --litellm BIN` it instead starts the real `understudy serve` binary and
+//! the LiteLLM proxy as separate processes in front of the same mock, and compares the two (see
+//! `peers.rs`); `--soak SECS` then holds 200 concurrent streaming clients on understudy.
+//! `--mock-only PORT` serves only the mock (bench/eval_vs_promptfoo.sh uses it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeMap;
@@ -15,6 +20,9 @@ use axum::routing::{get, post};
 use understudy_backend::openai::OpenAiBackend;
 use understudy_serve::resilience::{Policy, Resilient};
 use understudy_serve::{router, AppState};
+
+#[path = "bench_gateway/peers.rs"]
+mod peers;
 
 const UNARY: &str = r#"{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"The answer is 4."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"#;
 const SSE: &str = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"The answer is 4.\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":6}}\n\ndata: [DONE]\n\n";
@@ -29,8 +37,15 @@ async fn spawn(app: axum::Router) -> String {
 }
 
 async fn mock() -> String {
-    let app = axum::Router::new()
-        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
+    spawn(mock_app()).await
+}
+
+fn mock_app() -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/v1/models",
+            get(|| async { r#"{"data":[{"id":"m"},{"id":"m2"}]}"# }),
+        )
         .route(
             "/v1/chat/completions",
             post(|body: String| async move {
@@ -40,8 +55,7 @@ async fn mock() -> String {
                     ([("content-type", "application/json")], UNARY)
                 }
             }),
-        );
-    spawn(app).await
+        )
 }
 
 struct Run {
@@ -53,6 +67,17 @@ struct Run {
 
 /// Sends `rate` requests per second for `secs` seconds (open loop) and measures each.
 async fn load(client: &reqwest::Client, url: &str, rate: u64, secs: u64) -> Run {
+    load_body(client, url, rate, secs, REQUEST).await
+}
+
+/// `load` with a given request body.
+async fn load_body(
+    client: &reqwest::Client,
+    url: &str,
+    rate: u64,
+    secs: u64,
+    body: &'static str,
+) -> Run {
     let total = (rate * secs) as usize;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now();
@@ -69,7 +94,7 @@ async fn load(client: &reqwest::Client, url: &str, rate: u64, secs: u64) -> Run 
                 client
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(REQUEST)
+                    .body(body)
                     .send(),
             )
             .await
@@ -113,8 +138,25 @@ async fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    // `--mock-only PORT`: just the mock upstream, for peers run from a script (promptfoo).
+    if let Some(port) = std::env::args()
+        .skip_while(|a| a != "--mock-only")
+        .nth(1)
+        .and_then(|p| p.parse::<u16>().ok())
+    {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        println!("mock upstream on http://127.0.0.1:{port}/v1");
+        axum::serve(listener, mock_app()).await.unwrap();
+        return;
+    }
     let upstream = mock().await;
     let base = upstream.trim_end_matches("/chat/completions").to_string();
+    if let Some(peers) = peers::Peers::from_args() {
+        peers::run(peers, &upstream, secs).await;
+        return;
+    }
     let backend = Arc::new(Resilient::new(
         Arc::new(OpenAiBackend::new("mock", &base, None, 30).unwrap()),
         Policy::default(),
