@@ -81,9 +81,14 @@ fn conversation_survives_a_killed_gateway() {
     first.kill().unwrap(); // SIGKILL: no chance to flush anything on the way out
     first.wait().unwrap();
 
-    let mut second = start(&config, &db, port);
+    let second = start(&config, &db, port);
     turn(port, "What is my locker code word?");
-    second.kill().unwrap();
+    // SIGTERM this time: the request log is written behind the response, and a clean stop
+    // flushes it (the restart under test is the SIGKILL above).
+    let _ = Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status();
+    let mut second = second;
     second.wait().unwrap();
 
     let out = understudy()

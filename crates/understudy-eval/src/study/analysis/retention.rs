@@ -32,6 +32,8 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
     };
     let mut points = Vec::new();
     let mut conclusions = Vec::new();
+    let mut dropped = Vec::new();
+    let mut tested = 0;
     for (series, model) in models.iter().enumerate() {
         let mut by_length: BTreeMap<usize, Vec<&Cell>> = BTreeMap::new();
         for c in cells.iter().filter(|c| c.model == *model) {
@@ -90,10 +92,14 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
                 }
             }
         };
-        let mut line = format!("{model}: effective length {effective}.");
+        let mut line = format!("{model}: effective length (from point estimates) {effective}.");
         if let Some((long_len, _, long_scores)) = curve.last() {
             if *long_len != short_len {
                 let c = unpaired(long_scores, &short_scores);
+                tested += 1;
+                if c.p_value < super::ALPHA && c.difference.value < 0.0 {
+                    dropped.push(model.clone());
+                }
                 line.push_str(&format!(
                     " Longest − shortest compliance: {} — {}.",
                     difference_text(&c),
@@ -102,6 +108,19 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
             }
         }
         conclusions.push(line);
+    }
+    if tested > 0 {
+        conclusions.insert(
+            0,
+            if dropped.is_empty() {
+                "Not shown at this sample size: no model's compliance at the longest length is significantly below its compliance at the shortest (p < 0.05); raise `limit` or the lengths.".to_string()
+            } else {
+                format!(
+                    "Supported for {}: compliance at the longest length is significantly below the shortest.",
+                    dropped.join(", ")
+                )
+            },
+        );
     }
     let chart = Chart {
         file: "retention.svg".into(),
