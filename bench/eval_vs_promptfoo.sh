@@ -75,6 +75,8 @@ measure understudy env OPENAI_BASE_URL="$base" OPENAI_API_KEY=sk-none UNDERSTUDY
   --limit "$TESTS" --concurrency "$CONC" --no-cache --db "$work/u.db"
 ( cd "$work" && measure promptfoo env PROMPTFOO_DISABLE_TELEMETRY=1 PROMPTFOO_DISABLE_UPDATE=1 PROMPTFOO_CACHE_ENABLED=false \
   PROMPTFOO_CONFIG_DIR="$work/pf" "$PROMPTFOO" eval -c promptfooconfig.yaml -j "$CONC" --no-cache --no-progress-bar --no-table )
+echo "understudy said: $(grep -E '^run [0-9]+' "$work/out.understudy" | tail -1)"
+echo "promptfoo said: $(grep -iE 'passed|successes|failures|errors' "$work/out.promptfoo" | tr -s ' ' | tail -4 | tr '\n' ' ')"
 read -r uw ur < "$work/result.understudy"
 read -r pw pr < "$work/result.promptfoo"
 printf 'ratio: understudy is %.1fx faster; peak RSS %.2fx of promptfoo\n' "$(echo "$pw / $uw" | bc -l)" "$(echo "$ur / $pr" | bc -l)"

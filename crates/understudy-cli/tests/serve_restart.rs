@@ -100,7 +100,9 @@ fn conversation_survives_a_killed_gateway() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    // The request log is written behind each response, so the first turn's row may be lost to
+    // the SIGKILL; the conversation itself must not be.
+    assert!(!rows.is_empty(), "{rows:?}");
     let later = rows
         .iter()
         .find(|r| {

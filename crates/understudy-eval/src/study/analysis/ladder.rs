@@ -1,5 +1,5 @@
 //! size-ladder: score and latency against parameter count, and where the curve flattens (the
-//! first step up the ladder whose gain is not significant).
+//! steps up the ladder whose gain is not significant).
 
 use super::{difference_text, models_by_size, paired, report_charts, scores, verdict, ALPHA};
 use crate::report::aggregates::{params_billion, Extras};
@@ -48,41 +48,63 @@ pub fn analyse(
         rows: Vec::new(),
     };
     let mut conclusions = Vec::new();
-    let mut flattened = None;
-    let mut all_up = true;
-    for pair in models.windows(2) {
-        let strategy = summary
+    let mut flat = Vec::new();
+    let strategy_of = |m: &str| {
+        summary
             .rows
             .iter()
-            .find(|r| r.model == pair[0])
+            .find(|r| r.model == m)
             .map(|r| r.strategy.clone())
-            .unwrap_or_default();
-        let (big, small) = paired(
-            &scores(cells, &pair[1], &strategy, None, None),
-            &scores(cells, &pair[0], &strategy, None, None),
+            .unwrap_or_default()
+    };
+    let step = |small: &str, big: &str| {
+        let strategy = strategy_of(small);
+        let (b, s) = paired(
+            &scores(cells, big, &strategy, None, None),
+            &scores(cells, small, &strategy, None, None),
         );
-        let c = stats::compare(&big, &small);
+        stats::compare(&b, &s)
+    };
+    for pair in models.windows(2) {
+        let c = step(&pair[0], &pair[1]);
         steps
             .rows
             .push(vec![pair[0].clone(), pair[1].clone(), difference_text(&c)]);
         if !(c.p_value < ALPHA && c.difference.value > 0.0) {
-            all_up = false;
-            flattened.get_or_insert((pair[0].clone(), pair[1].clone(), c));
+            flat.push(format!(
+                "{} → {} ({})",
+                pair[0],
+                pair[1],
+                difference_text(&c)
+            ));
         }
     }
     if models.len() < 2 {
         conclusions.push("The ladder needs at least two models; nothing to conclude.".into());
-    } else if all_up {
+    } else {
+        let (first, last) = (&models[0], &models[models.len() - 1]);
+        let c = step(first, last);
         conclusions.push(format!(
-            "Supported for scores: every step up the ladder ({}) raises the score significantly (p < {ALPHA}).",
-            models.join(" → ")
+            "Scores, smallest to largest ({first} → {last}): {} — {}{}.",
+            difference_text(&c),
+            verdict(&c),
+            if c.p_value < ALPHA && c.difference.value > 0.0 {
+                "; supported"
+            } else {
+                ""
+            }
         ));
-    } else if let Some((a, b, c)) = &flattened {
-        conclusions.push(format!(
-            "The curve flattens (or this sample cannot separate the rungs) from {a} to {b}: {} — {}.",
-            difference_text(c),
-            verdict(c)
-        ));
+        if flat.is_empty() {
+            conclusions.push(format!(
+                "Every step up the ladder ({}) raises the score significantly: no flattening within this range.",
+                models.join(" → ")
+            ));
+        } else {
+            conclusions.push(format!(
+                "Steps this sample cannot separate (flat, or too few items to tell): {}.",
+                flat.join("; ")
+            ));
+        }
     }
     if latencies.len() >= 2 {
         let rising = latencies.windows(2).all(|w| w[1] > w[0]);
