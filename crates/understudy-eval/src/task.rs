@@ -194,22 +194,30 @@ pub struct LoadedTask {
     pub skipped: usize,
 }
 
+/// Deserialises a TOML file strictly; errors name the file, line and key.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, EvalError> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let key = err.path().to_string();
+        let inner = err.into_inner();
+        let line = inner
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        EvalError::Task {
+            path: path.to_path_buf(),
+            line,
+            message: format!("key `{key}`: {}", inner.message()),
+        }
+    })
+}
+
 impl TaskDef {
     /// Parses a task TOML; errors name the file, line and key.
     pub fn parse(text: &str, path: &Path) -> Result<Self, EvalError> {
-        let de = toml::Deserializer::new(text);
-        let def: TaskDef = serde_path_to_error::deserialize(de).map_err(|err| {
-            let key = err.path().to_string();
-            let inner = err.into_inner();
-            let line = inner
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            EvalError::Task {
-                path: path.to_path_buf(),
-                line,
-                message: format!("key `{key}`: {}", inner.message()),
-            }
-        })?;
+        let def: TaskDef = parse_toml(text, path)?;
         def.check(path)?;
         Ok(def)
     }

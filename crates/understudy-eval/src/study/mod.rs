@@ -110,19 +110,7 @@ pub struct StudyFile {
 impl StudyFile {
     /// Parses a study file; errors name the file, line and key.
     pub fn parse(text: &str, path: &Path) -> Result<Self, EvalError> {
-        let de = toml::Deserializer::new(text);
-        let raw: RawStudyFile = serde_path_to_error::deserialize(de).map_err(|err| {
-            let key = err.path().to_string();
-            let inner = err.into_inner();
-            let line = inner
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            EvalError::Task {
-                path: path.to_path_buf(),
-                line,
-                message: format!("key `{key}`: {}", inner.message()),
-            }
-        })?;
+        let raw: RawStudyFile = crate::task::parse_toml(text, path)?;
         let kind = StudyKind::parse(&raw.study.name).map_err(|e| EvalError::Task {
             path: path.to_path_buf(),
             line: None,
