@@ -1,6 +1,7 @@
 //! The one error type every backend returns; messages say what failed, where, and what to do.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// A backend failure.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,8 @@ pub enum BackendError {
         url: String,
         status: u16,
         message: String,
+        /// How long the server asked callers to wait (`Retry-After` / `retry-after-ms`), if it said.
+        retry_after: Option<Duration>,
     },
     #[error("{url} did not answer within {secs} s")]
     Timeout { url: String, secs: u64 },

@@ -139,6 +139,7 @@ impl Backend for FakeBackend {
                     url: "fake://".into(),
                     status,
                     message: format!("fake backend failure ({})", request.model),
+                    retry_after: None,
                 })
             }
             Behaviour::Fixed(text) => (text, Duration::ZERO, false),

@@ -38,6 +38,9 @@ pub struct ServeSection {
     pub retries: Option<u32>,
     /// First retry delay in ms, doubling each time (default 100).
     pub backoff_ms: Option<u64>,
+    /// Longest upstream `Retry-After` honoured by waiting, in ms (default 5000); beyond it the
+    /// next fallback model is tried or the client gets the 429 with the upstream's Retry-After.
+    pub max_retry_wait_ms: Option<u64>,
     /// Longest wait for a model's first token before falling back (default: none).
     pub first_byte_timeout_ms: Option<u64>,
     /// Ordered fallback models per model name: `fallback = { big = ["medium", "small"] }`.
@@ -94,6 +97,10 @@ impl ServeSection {
                 .backoff_ms
                 .map(std::time::Duration::from_millis)
                 .unwrap_or(d.backoff),
+            max_retry_wait: self
+                .max_retry_wait_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(d.max_retry_wait),
             first_byte_deadline: self
                 .first_byte_timeout_ms
                 .map(std::time::Duration::from_millis),

@@ -29,6 +29,8 @@ pub struct ApiError {
     pub kind: &'static str,
     pub param: Option<String>,
     pub code: Option<&'static str>,
+    /// Seconds to send as `Retry-After` (429 and 503); a 429 without it says 1.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -39,6 +41,7 @@ impl ApiError {
             kind: "invalid_request_error",
             param,
             code: None,
+            retry_after: None,
         }
     }
     pub fn unauthorized() -> Self {
@@ -48,6 +51,7 @@ impl ApiError {
             kind: "invalid_request_error",
             param: None,
             code: Some("invalid_api_key"),
+            retry_after: None,
         }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -57,6 +61,7 @@ impl ApiError {
             kind: "invalid_request_error",
             param: Some("model".into()),
             code: Some("model_not_found"),
+            retry_after: None,
         }
     }
     pub fn overloaded(model: &str, limit: usize) -> Self {
@@ -66,6 +71,7 @@ impl ApiError {
             kind: "overloaded_error",
             param: None,
             code: Some("overloaded"),
+            retry_after: None,
         }
     }
     pub fn too_large(limit: usize) -> Self {
@@ -75,6 +81,7 @@ impl ApiError {
             kind: "invalid_request_error",
             param: None,
             code: Some("request_too_large"),
+            retry_after: None,
         }
     }
 
@@ -98,15 +105,24 @@ impl From<BackendError> for ApiError {
             _ => Self {
                 status,
                 message: err.to_string(),
-                kind: if status.is_client_error() {
-                    "invalid_request_error"
-                } else {
-                    "server_error"
+                kind: match status.as_u16() {
+                    429 => "rate_limit_error",
+                    400..=499 => "invalid_request_error",
+                    _ => "server_error",
                 },
                 param: None,
                 code: match status.as_u16() {
                     504 => Some("timeout"),
                     502 => Some("upstream_error"),
+                    429 => Some("rate_limit_exceeded"),
+                    _ => None,
+                },
+                retry_after: match &err {
+                    // Whole seconds, rounded up: a client waiting less would be refused again.
+                    BackendError::Http {
+                        retry_after: Some(wait),
+                        ..
+                    } => Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
                     _ => None,
                 },
             },
@@ -117,10 +133,15 @@ impl From<BackendError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = match (self.status, self.retry_after) {
+            (_, Some(secs)) => Some(secs),
+            (StatusCode::TOO_MANY_REQUESTS, None) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::HeaderValue::from(secs),
             );
         }
         response

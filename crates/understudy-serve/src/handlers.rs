@@ -234,6 +234,7 @@ async fn answer(
                 kind: "server_error",
                 param: None,
                 code: Some("embeddings_unavailable"),
+                retry_after: None,
             });
         };
         let hits = memory.retrieve_into(&spec, &mut request).await?;
@@ -415,6 +416,7 @@ pub(crate) async fn complete(
                     kind: "server_error",
                     param: None,
                     code: Some("invalid_json_output"),
+                    retry_after: None,
                 });
             }
         }

@@ -52,6 +52,7 @@ fn unavailable(message: String) -> ApiError {
         kind: "server_error",
         param: None,
         code: Some("embeddings_unavailable"),
+        retry_after: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Failure handling in front of the backends: retries with exponential backoff on retryable
-//! errors (unreachable, timeout, 429, 5xx) before the first byte reaches the client, an ordered
+//! errors (unreachable, timeout, 429, 5xx) before the first byte reaches the client, waiting as
+//! long as a server's `Retry-After` asks when that fits the policy's limit, an ordered
 //! fallback list per model, a first-byte deadline, and a circuit breaker per model that stops
 //! hammering a backend that keeps failing. It is itself a [`Backend`].
 
@@ -19,6 +20,9 @@ pub struct Policy {
     pub retries: u32,
     /// Wait before the first retry; doubles each time.
     pub backoff: Duration,
+    /// Longest `Retry-After` honoured by waiting; a server asking for more is not retried (the
+    /// next fallback model is tried, or the client gets the 429 with the server's Retry-After).
+    pub max_retry_wait: Duration,
     /// Longest wait for a model's first event before trying the next one.
     pub first_byte_deadline: Option<Duration>,
     /// Models to try, in order, when a model fails.
@@ -34,6 +38,7 @@ impl Default for Policy {
         Self {
             retries: 2,
             backoff: Duration::from_millis(100),
+            max_retry_wait: Duration::from_secs(5),
             first_byte_deadline: None,
             fallback: BTreeMap::new(),
             breaker_failures: 5,
@@ -173,6 +178,7 @@ impl Backend for Resilient {
                     message: format!(
                         "circuit open for {model}: it failed repeatedly; retrying later"
                     ),
+                    retry_after: None,
                 });
                 continue;
             }
@@ -200,12 +206,21 @@ impl Backend for Resilient {
                     Err(err) if retryable(&err) => {
                         self.record(&model, false);
                         let timed_out = matches!(err, BackendError::Timeout { .. });
+                        let asked = match &err {
+                            BackendError::Http { retry_after, .. } => *retry_after,
+                            _ => None,
+                        };
                         tracing::warn!("{model}: attempt {} failed: {err}", attempt + 1);
                         last = Some(err);
                         if timed_out || attempt == self.policy.retries || self.is_open(&model) {
                             break; // a deadline spent is not retried on the same model
                         }
-                        tokio::time::sleep(wait).await;
+                        let pause = match asked {
+                            Some(asked) if asked > self.policy.max_retry_wait => break,
+                            Some(asked) => asked.max(wait),
+                            None => wait,
+                        };
+                        tokio::time::sleep(pause).await;
                         wait *= 2;
                     }
                     Err(err) => return Err(err),

@@ -2,6 +2,7 @@
 //! streaming and unary chat completions, model listing, reasoning kept apart, errors that carry
 //! the server's status and message. Wire shapes live in `wire`.
 
+mod retry_after;
 mod wire;
 
 use std::collections::HashSet;
@@ -136,6 +137,35 @@ impl OpenAiBackend {
         }
     }
 
+    /// Bounds one whole wait on the server (headers, a body, the next stream event) by the
+    /// timeout. reqwest's read timeout restarts on every body frame, so a server that trickles a
+    /// byte at a time (slow loris) would otherwise hold the caller forever.
+    async fn within_deadline<T>(
+        &self,
+        url: &str,
+        wait: impl std::future::Future<Output = T>,
+    ) -> Result<T, BackendError> {
+        tokio::time::timeout(Duration::from_secs(self.timeout_secs), wait)
+            .await
+            .map_err(|_| BackendError::Timeout {
+                url: url.to_string(),
+                secs: self.timeout_secs,
+            })
+    }
+
+    /// Sends `body` to `url` and waits for the response headers, within the timeout.
+    async fn send_json(
+        &self,
+        url: &str,
+        body: &WireRequest<'_>,
+    ) -> Result<reqwest::Response, BackendError> {
+        let response = self
+            .within_deadline(url, self.post(url).json(body).send())
+            .await?
+            .map_err(|e| self.map_send_error(url, e))?;
+        self.check_status(url, response).await
+    }
+
     async fn check_status(
         &self,
         url: &str,
@@ -145,11 +175,16 @@ impl OpenAiBackend {
         if status.is_success() {
             return Ok(response);
         }
-        let body = response.text().await.unwrap_or_default();
+        let retry_after = retry_after::from_headers(response.headers());
+        let body = self
+            .within_deadline(url, response.text())
+            .await?
+            .unwrap_or_default();
         Err(BackendError::Http {
             url: url.to_string(),
             status: status.as_u16(),
             message: error_message(&body),
+            retry_after,
         })
     }
 
@@ -163,16 +198,10 @@ impl OpenAiBackend {
         let url = self.url("chat/completions");
         let mut timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, false);
-        let response = self
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.map_send_error(&url, e))?;
-        let response = self.check_status(&url, response).await?;
-        let completion: WireCompletion = response
-            .json()
-            .await
+        let response = self.send_json(&url, &body).await?;
+        let completion: WireCompletion = self
+            .within_deadline(&url, response.json())
+            .await?
             .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
         timing.mark_token();
         let choice = completion
@@ -292,6 +321,7 @@ impl StreamState {
                     .and_then(|c| u16::try_from(c).ok())
                     .unwrap_or(500),
                 message: error_message(&serde_json::json!({ "error": error }).to_string()),
+                retry_after: None,
             });
         }
         if let Some(model) = chunk.model {
@@ -390,13 +420,7 @@ impl Backend for OpenAiBackend {
         let url = self.url("chat/completions");
         let timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, true);
-        let response = self
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.map_send_error(&url, e))?;
-        let response = self.check_status(&url, response).await?;
+        let response = self.send_json(&url, &body).await?;
         let mut state = StreamState {
             model: request.model.clone(),
             splitter: ThinkSplitter::default(),
@@ -410,7 +434,24 @@ impl Backend for OpenAiBackend {
         let timeout_secs = self.timeout_secs;
         let mut events = response.bytes_stream().eventsource();
         let stream = async_stream_events(move |tx| async move {
-            while let Some(item) = events.next().await {
+            loop {
+                // A stream that delivers no whole event within the timeout has stalled, however
+                // many stray bytes it trickles.
+                let next =
+                    tokio::time::timeout(Duration::from_secs(timeout_secs), events.next()).await;
+                let item = match next {
+                    Ok(Some(item)) => item,
+                    Ok(None) => break,
+                    Err(_) => {
+                        let _ = tx
+                            .send(Err(BackendError::Timeout {
+                                url: url.clone(),
+                                secs: timeout_secs,
+                            }))
+                            .await;
+                        return;
+                    }
+                };
                 let event = match item {
                     Ok(event) => event,
                     Err(err) => {
