@@ -185,6 +185,7 @@ fn gateway_killed_under_load_leaves_a_sound_store() {
     .unwrap();
     let db = dir.path().join("u.db");
     let mut rng = Lcg(7);
+    let mut logged_before = 0;
     for round in 0..5 {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -241,6 +242,15 @@ fn gateway_killed_under_load_leaves_a_sound_store() {
             "SELECT COUNT(*) FROM requests WHERE status < 100 OR status > 599 OR (status = 200 AND prompt_json IS NULL)",
         );
         assert_eq!(broken, 0, "round {round}");
+        // A row is committed before its client sees the answer end: every answered request is
+        // logged, plus at most the one request each client had in flight at the kill.
+        let logged = count(&db, "SELECT COUNT(*) FROM requests");
+        let new_rows = usize::try_from(logged - logged_before).unwrap();
+        assert!(
+            new_rows >= served && new_rows <= served + 8,
+            "round {round}: {served} answered, {new_rows} logged"
+        );
+        logged_before = logged;
     }
     let logged = count(&db, "SELECT COUNT(*) FROM requests");
     assert!(logged > 0);

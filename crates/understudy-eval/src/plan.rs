@@ -188,7 +188,7 @@ impl Plan {
             "reference": self.reference,
             "strategies": self.strategies.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             "formats": self.formats.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
-            "tasks": self.tasks.iter().map(|t| serde_json::json!({"name": t.def.name, "source": t.source, "items": t.items.len()})).collect::<Vec<_>>(),
+            "tasks": self.tasks.iter().map(|t| serde_json::json!({"name": t.def.name, "source": t.source, "items": t.items.len(), "definition": t.fingerprint()})).collect::<Vec<_>>(),
             "limit": self.limit,
             "seed": self.seed,
             "role_prompt": self.role_prompt,

@@ -362,6 +362,19 @@ impl Store {
 
 impl Store {
     pub fn log_request(&self, r: &RequestRow) -> Result<(), EvalError> {
+        self.log_requests(&[r])
+    }
+
+    /// Appends rows to the request log in one transaction: all of them or none.
+    pub fn log_requests(&self, rows: &[&RequestRow]) -> Result<(), EvalError> {
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        for r in rows {
+            self.insert_request(r)?;
+        }
+        tx.commit().map_err(self.err())
+    }
+
+    fn insert_request(&self, r: &RequestRow) -> Result<(), EvalError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route)

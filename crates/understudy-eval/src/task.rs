@@ -194,6 +194,18 @@ pub struct LoadedTask {
     pub skipped: usize,
 }
 
+impl LoadedTask {
+    /// A digest of everything that decides what a cell asks and how it is graded — the task's
+    /// definition, its items and its few-shot pool — so that a run resumes only while they are
+    /// unchanged (editing the answer kind must not mix two gradings in one run).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(format!("{:?}\n{:?}\n{:?}", self.def, self.items, self.pool));
+        hex::encode(&h.finalize()[..12])
+    }
+}
+
 /// Deserialises a TOML file strictly; errors name the file, line and key.
 pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     text: &str,

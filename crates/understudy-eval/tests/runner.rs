@@ -339,3 +339,42 @@ async fn bad_input_stops_before_any_model_call() {
     assert!(err.contains("no-such-model"), "{err}");
     assert_eq!(backend.calls(), 0);
 }
+
+#[test]
+fn a_changed_task_definition_or_data_is_a_new_run_not_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = write_task(dir.path());
+    let key = || plan(&task, &["echo"], None, &["zero-shot"]).unwrap().key();
+    let original = key();
+    assert_eq!(key(), original, "the same files give the same key");
+
+    let text = std::fs::read_to_string(&task).unwrap();
+    std::fs::write(&task, text.replace("Classify the review.", "Classify it.")).unwrap();
+    let reworded = key();
+    assert_ne!(reworded, original, "a new instruction asks other prompts");
+
+    std::fs::write(
+        &task,
+        text.replace(
+            "labels = [\"positive\", \"negative\"]",
+            "labels = [\"positive\", \"negative\", \"mixed\"]",
+        ),
+    )
+    .unwrap();
+    assert_ne!(key(), original, "other grading is another run");
+
+    std::fs::write(&task, &text).unwrap();
+    assert_eq!(
+        key(),
+        original,
+        "restoring the file resumes the original run"
+    );
+    let rows = dir.path().join("reviews.jsonl");
+    let data = std::fs::read_to_string(&rows).unwrap();
+    std::fs::write(
+        &rows,
+        data.replacen("\"label\": \"pos\"", "\"label\": \"neg\"", 1),
+    )
+    .unwrap();
+    assert_ne!(key(), original, "a changed gold answer is another run");
+}
