@@ -172,10 +172,12 @@ async fn chat(
     guard.log = state.log.clone();
     guard.stream = parsed.stream;
     let result = answer(&state, parsed, &client_model, &mut guard).await;
-    match &result {
-        Ok(_) => {}
-        Err(err) => guard.fail(err.status.as_u16(), err.kind),
+    if let Err(err) = &result {
+        guard.fail(err.status.as_u16(), err.kind);
     }
+    // A unary answer or an error is logged before the client gets it (a stream took the guard
+    // along and logs before its last event).
+    guard.log_committed().await;
     result
 }
 

@@ -46,7 +46,7 @@ pub struct AppState {
     pub max_queue: usize,
     pub metrics: Arc<metrics::Metrics>,
     /// The request log's writer, when logging is on.
-    pub log: Option<tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>>,
+    pub log: Option<log::LogSender>,
     /// Embeddings and retrieval, when configured.
     pub memory: Option<Arc<memory::MemoryRuntime>>,
     /// Stored conversations for profiles with `conversation = true`.
@@ -76,10 +76,7 @@ impl AppState {
     }
 
     /// Logs every request through `log` (see [`log::spawn_writer`]).
-    pub fn with_log(
-        mut self,
-        log: tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>,
-    ) -> Self {
+    pub fn with_log(mut self, log: log::LogSender) -> Self {
         self.log = Some(log);
         self
     }

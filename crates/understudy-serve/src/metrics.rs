@@ -188,7 +188,7 @@ impl Metrics {
 pub struct RequestGuard {
     metrics: Option<std::sync::Arc<Metrics>>,
     /// Where the finished request is logged, if the request log is on.
-    pub log: Option<tokio::sync::mpsc::UnboundedSender<understudy_eval::store::RequestRow>>,
+    pub log: Option<crate::log::LogSender>,
     pub profile: Option<String>,
     pub backend_model: Option<String>,
     pub stream: bool,
@@ -247,29 +247,62 @@ impl RequestGuard {
         self.status = status;
         self.error_type = Some(kind);
     }
+
+    /// The request as a log row, as it stands now.
+    fn row(&mut self) -> understudy_eval::store::RequestRow {
+        let content = self.content.take();
+        understudy_eval::store::RequestRow {
+            at: None,
+            model: self.model.clone(),
+            profile: self.profile.clone(),
+            backend_model: self.backend_model.clone(),
+            status: self.status,
+            error_type: self.error_type.map(str::to_string),
+            stream: self.stream,
+            total_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            ttft_ms: self.ttft_s.map(|t| t * 1000.0),
+            prompt_tokens: self.tokens.map(|t| t.0),
+            completion_tokens: self.tokens.map(|t| t.1),
+            prompt_json: content.as_ref().map(|c| c.0.clone()),
+            answer: content.map(|c| c.1),
+            route: (!self.route.is_empty())
+                .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
+        }
+    }
+
+    /// Logs the request now and waits until its row is committed, so that a client who has seen
+    /// the end of an answer can count on its row surviving a crash. Returns at once when the log
+    /// is off or its writer has stopped.
+    pub async fn log_committed(&mut self) {
+        if self.metrics.is_none() {
+            return;
+        }
+        let Some(log) = self.log.take() else { return };
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let row = self.row();
+        if log
+            .send(crate::log::LogEntry {
+                row,
+                committed: Some(done),
+            })
+            .is_ok()
+        {
+            let _ = committed.await;
+        }
+    }
 }
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        let Some(metrics) = &self.metrics else { return };
-        if let Some(log) = &self.log {
-            let content = self.content.take();
-            let _ = log.send(understudy_eval::store::RequestRow {
-                at: None,
-                model: self.model.clone(),
-                profile: self.profile.clone(),
-                backend_model: self.backend_model.clone(),
-                status: self.status,
-                error_type: self.error_type.map(str::to_string),
-                stream: self.stream,
-                total_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-                ttft_ms: self.ttft_s.map(|t| t * 1000.0),
-                prompt_tokens: self.tokens.map(|t| t.0),
-                completion_tokens: self.tokens.map(|t| t.1),
-                prompt_json: content.as_ref().map(|c| c.0.clone()),
-                answer: content.map(|c| c.1),
-                route: (!self.route.is_empty())
-                    .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
+        let Some(metrics) = self.metrics.clone() else {
+            return;
+        };
+        // Not logged yet (a client that went away mid-stream): log without waiting.
+        if let Some(log) = self.log.take() {
+            let row = self.row();
+            let _ = log.send(crate::log::LogEntry {
+                row,
+                committed: None,
             });
         }
         metrics.finished(

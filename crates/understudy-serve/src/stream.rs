@@ -1,8 +1,12 @@
 //! Server-sent events for streamed completions: OpenAI `chat.completion.chunk` frames, reasoning
 //! as `reasoning_content`, chain-of-thought split at the final-answer marker, usage on request,
-//! and a mid-stream failure as an OpenAI error event followed by the end of the stream.
+//! and a mid-stream failure as an OpenAI error event followed by the end of the stream. The
+//! request's log row is committed before the last event, so a client that saw `[DONE]` (or the
+//! error event) can count on the row surviving a crash.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
@@ -89,8 +93,14 @@ pub fn sse(
     model: String,
     profile: Option<Profile>,
     include_usage: bool,
-    mut guard: RequestGuard,
+    guard: RequestGuard,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // Shared by the event mapping (which fills it in) and the tail (which logs it); dropped with
+    // the stream, and so logged without waiting, when the client goes away first.
+    let slot = Arc::new(Mutex::new(Some(guard)));
+    let body_slot = slot.clone();
+    let completed = Arc::new(AtomicBool::new(false));
+    let body_completed = completed.clone();
     let strip = profile
         .as_ref()
         .is_some_and(|p| p.reasoning == ReasoningPolicy::Strip);
@@ -124,6 +134,9 @@ pub fn sse(
             Delta::Reasoning(t) if !t.is_empty() && !strip => out.push(chunk(&id, &model, serde_json::json!({"reasoning_content": t}), None)),
             _ => {}
         };
+        let mut lock = body_slot.lock().unwrap_or_else(|p| p.into_inner());
+        let mut detached = RequestGuard::detached();
+        let guard = lock.as_mut().unwrap_or(&mut detached);
         match event {
             Ok(StreamEvent::Delta(Delta::Answer(text))) => {
                 if let Some((_, answer)) = guard.content.as_mut() {
@@ -151,7 +164,7 @@ pub fn sse(
                         .to_string(),
                     ));
                 }
-                out.push(Event::default().data("[DONE]"));
+                body_completed.store(true, Ordering::Relaxed);
                 finished = true;
             }
             Err(err) => {
@@ -163,5 +176,15 @@ pub fn sse(
         }
         futures::stream::iter(out)
     });
-    Sse::new(first.chain(body).map(Ok)).keep_alive(KeepAlive::default())
+    let tail = futures::stream::once(async move {
+        let guard = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut guard) = guard {
+            guard.log_committed().await;
+        }
+        completed
+            .load(Ordering::Relaxed)
+            .then(|| Event::default().data("[DONE]"))
+    })
+    .filter_map(futures::future::ready);
+    Sse::new(first.chain(body).chain(tail).map(Ok)).keep_alive(KeepAlive::default())
 }
