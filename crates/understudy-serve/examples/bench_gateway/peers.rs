@@ -3,7 +3,9 @@
 //! upstream, under the same open-loop load from this process. Prints latency and added latency at
 //! fixed rates, the highest rate each sustains with < 1% errors, and resident memory; `--soak`
 //! holds 200 concurrent streaming clients on understudy and reports errors, RSS, threads and open
-//! files at the start and the end.
+//! files at the start and the end. `--gateway-cpus LIST` starts each gateway under
+//! `taskset -c LIST`, so that (with the bench itself started under `taskset` on other CPUs) the
+//! gateway's latency is not the load generator's scheduling noise.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ pub struct Peers {
     understudy: String,
     litellm: Option<String>,
     soak: Option<u64>,
+    gateway_cpus: Option<String>,
 }
 
 fn flag(name: &str) -> Option<String> {
@@ -28,8 +31,33 @@ impl Peers {
             understudy: flag("--understudy")?,
             litellm: flag("--litellm"),
             soak: flag("--soak").and_then(|s| s.parse().ok()),
+            gateway_cpus: flag("--gateway-cpus"),
         })
     }
+}
+
+/// `bin`, or `taskset -c CPUS bin` (taskset execs it: the child's pid is the gateway's).
+fn command(bin: &str, cpus: Option<&str>) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus, bin]);
+            c
+        }
+        None => Command::new(bin),
+    }
+}
+
+/// The CPUs this process may run on, as /proc says.
+fn own_cpus() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into())
 }
 
 fn free_port() -> u16 {
@@ -106,7 +134,12 @@ async fn wait_ready(client: &reqwest::Client, url: &str, name: &str) {
     }
 }
 
-fn start_understudy(bin: &str, upstream_base: &str, dir: &std::path::Path) -> (Child, String) {
+fn start_understudy(
+    bin: &str,
+    cpus: Option<&str>,
+    upstream_base: &str,
+    dir: &std::path::Path,
+) -> (Child, String) {
     let port = free_port();
     let config = dir.join("understudy.toml");
     // Room for the soak's 200 concurrent clients (the default queue of 64 answers the rest 429).
@@ -115,7 +148,7 @@ fn start_understudy(bin: &str, upstream_base: &str, dir: &std::path::Path) -> (C
         "[serve]\nmax_queue = 1024\n\n[profiles.m]\nmodel = \"openai/m\"\n",
     )
     .unwrap();
-    let child = Command::new(bin)
+    let child = command(bin, cpus)
         .args([
             "--config",
             config.to_str().unwrap(),
@@ -137,7 +170,12 @@ fn start_understudy(bin: &str, upstream_base: &str, dir: &std::path::Path) -> (C
     )
 }
 
-fn start_litellm(bin: &str, upstream_base: &str, dir: &std::path::Path) -> (Child, String) {
+fn start_litellm(
+    bin: &str,
+    cpus: Option<&str>,
+    upstream_base: &str,
+    dir: &std::path::Path,
+) -> (Child, String) {
     let port = free_port();
     let config = dir.join("litellm.yaml");
     std::fs::write(
@@ -145,7 +183,7 @@ fn start_litellm(bin: &str, upstream_base: &str, dir: &std::path::Path) -> (Chil
         format!("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/m\n      api_base: {upstream_base}\n      api_key: sk-none\nlitellm_settings:\n  telemetry: false\n"),
     )
     .unwrap();
-    let child = Command::new(bin)
+    let child = command(bin, cpus)
         .args([
             "--config",
             config.to_str().unwrap(),
@@ -195,12 +233,13 @@ pub async fn run(peers: Peers, upstream: &str, secs: u64) {
         .pool_max_idle_per_host(512)
         .build()
         .unwrap();
-    let (mut us, us_url) = start_understudy(&peers.understudy, &base, dir.path());
+    let cpus = peers.gateway_cpus.as_deref();
+    let (mut us, us_url) = start_understudy(&peers.understudy, cpus, &base, dir.path());
     wait_ready(&client, &us_url, "understudy serve").await;
     let mut targets = vec![("understudy", us_url.clone(), us.id())];
     let mut lite = None;
     if let Some(bin) = &peers.litellm {
-        let (child, url) = start_litellm(bin, &base, dir.path());
+        let (child, url) = start_litellm(bin, cpus, &base, dir.path());
         wait_ready(&client, &url, "litellm").await;
         targets.push(("litellm", url, child.id()));
         lite = Some(child);
@@ -214,7 +253,17 @@ pub async fn run(peers: Peers, upstream: &str, secs: u64) {
         let (rss, hwm) = memory_mib(*pid);
         println!("{name}: highest rate with < 1% errors and p99 < 1 s: {best} req/s (searched first); memory now {rss:.1} MiB, peak {hwm:.1} MiB");
     }
-    println!("bench_gateway peers: open loop, {secs} s per point; mock upstream, load generator and both gateways on the same 2 cores");
+    let placement = match cpus {
+        Some(g) => format!(
+            "mock upstream and load generator on CPUs {}, each gateway on CPUs {g}",
+            own_cpus()
+        ),
+        None => format!(
+            "mock upstream, load generator and both gateways sharing CPUs {}",
+            own_cpus()
+        ),
+    };
+    println!("bench_gateway peers: open loop, {secs} s per point; {placement}");
     println!(
         "{:>7} {:<11} {:>11} {:>11} {:>11} {:>11} {:>9}",
         "req/s", "target", "p50 ms", "p99 ms", "added p50", "added p99", "errors"
