@@ -361,20 +361,25 @@ impl Store {
 }
 
 impl Store {
+    /// Stops this connection from checkpointing the WAL after its own commits, so that a commit
+    /// someone waits on never includes a checkpoint's fsync; call [`Store::checkpoint`] from
+    /// another connection instead.
+    pub fn defer_checkpoints(&self) -> Result<(), EvalError> {
+        self.conn
+            .execute_batch("PRAGMA wal_autocheckpoint=0;")
+            .map_err(self.err())
+    }
+
+    /// Copies committed WAL pages into the database file without blocking writers (a passive
+    /// checkpoint).
+    pub fn checkpoint(&self) -> Result<(), EvalError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(self.err())
+    }
+
+    /// Appends and commits one row of the request log.
     pub fn log_request(&self, r: &RequestRow) -> Result<(), EvalError> {
-        self.log_requests(&[r])
-    }
-
-    /// Appends rows to the request log in one transaction: all of them or none.
-    pub fn log_requests(&self, rows: &[&RequestRow]) -> Result<(), EvalError> {
-        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
-        for r in rows {
-            self.insert_request(r)?;
-        }
-        tx.commit().map_err(self.err())
-    }
-
-    fn insert_request(&self, r: &RequestRow) -> Result<(), EvalError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route)

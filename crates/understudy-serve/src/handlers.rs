@@ -177,7 +177,7 @@ async fn chat(
     }
     // A unary answer or an error is logged before the client gets it (a stream took the guard
     // along and logs before its last event).
-    guard.log_committed().await;
+    guard.log_committed();
     result
 }
 

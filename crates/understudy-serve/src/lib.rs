@@ -46,7 +46,7 @@ pub struct AppState {
     pub max_queue: usize,
     pub metrics: Arc<metrics::Metrics>,
     /// The request log's writer, when logging is on.
-    pub log: Option<log::LogSender>,
+    pub log: Option<Arc<log::RequestLog>>,
     /// Embeddings and retrieval, when configured.
     pub memory: Option<Arc<memory::MemoryRuntime>>,
     /// Stored conversations for profiles with `conversation = true`.
@@ -75,8 +75,8 @@ impl AppState {
         }
     }
 
-    /// Logs every request through `log` (see [`log::spawn_writer`]).
-    pub fn with_log(mut self, log: log::LogSender) -> Self {
+    /// Logs every request in `log`.
+    pub fn with_log(mut self, log: Arc<log::RequestLog>) -> Self {
         self.log = Some(log);
         self
     }

@@ -188,7 +188,7 @@ impl Metrics {
 pub struct RequestGuard {
     metrics: Option<std::sync::Arc<Metrics>>,
     /// Where the finished request is logged, if the request log is on.
-    pub log: Option<crate::log::LogSender>,
+    pub log: Option<std::sync::Arc<crate::log::RequestLog>>,
     pub profile: Option<String>,
     pub backend_model: Option<String>,
     pub stream: bool,
@@ -270,24 +270,14 @@ impl RequestGuard {
         }
     }
 
-    /// Logs the request now and waits until its row is committed, so that a client who has seen
-    /// the end of an answer can count on its row surviving a crash. Returns at once when the log
-    /// is off or its writer has stopped.
-    pub async fn log_committed(&mut self) {
+    /// Logs the request now, committed, so that a client who then sees the end of the answer
+    /// can count on its row surviving a crash. Does nothing when the log is off.
+    pub fn log_committed(&mut self) {
         if self.metrics.is_none() {
             return;
         }
-        let Some(log) = self.log.take() else { return };
-        let (done, committed) = tokio::sync::oneshot::channel();
-        let row = self.row();
-        if log
-            .send(crate::log::LogEntry {
-                row,
-                committed: Some(done),
-            })
-            .is_ok()
-        {
-            let _ = committed.await;
+        if let Some(log) = self.log.take() {
+            log.write(&self.row());
         }
     }
 }
@@ -297,13 +287,9 @@ impl Drop for RequestGuard {
         let Some(metrics) = self.metrics.clone() else {
             return;
         };
-        // Not logged yet (a client that went away mid-stream): log without waiting.
+        // Not logged yet (a client that went away mid-stream).
         if let Some(log) = self.log.take() {
-            let row = self.row();
-            let _ = log.send(crate::log::LogEntry {
-                row,
-                committed: None,
-            });
+            log.write(&self.row());
         }
         metrics.finished(
             &self.model,

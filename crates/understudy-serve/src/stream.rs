@@ -179,7 +179,7 @@ pub fn sse(
     let tail = futures::stream::once(async move {
         let guard = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut guard) = guard {
-            guard.log_committed().await;
+            guard.log_committed();
         }
         completed
             .load(Ordering::Relaxed)

@@ -106,7 +106,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         .or(section.log_db.clone())
         .unwrap_or_else(|| PathBuf::from("understudy.db"));
     let state = if section.request_log.unwrap_or(true) {
-        state.with_log(understudy_serve::log::spawn_writer(&log_db)?)
+        state.with_log(understudy_serve::log::RequestLog::open(&log_db)?)
     } else {
         state
     };
