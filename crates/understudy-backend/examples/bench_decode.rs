@@ -11,23 +11,19 @@
     clippy::print_stderr
 )]
 
+mod embedded_bench;
+
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Instant;
 
-use futures::StreamExt;
+use embedded_bench::{median, take, CONTEXT};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
-use understudy_backend::catalog;
-use understudy_backend::embedded::{llama_backend, EmbeddedBackend, EmbeddedOptions};
-use understudy_backend::install::{self, Silent};
-use understudy_backend::Backend;
-use understudy_core::{ChatMessage, ChatRequest, StreamEvent};
+use understudy_backend::embedded::llama_backend;
 
-const CONTEXT: u32 = 2048;
 const GENERATE: usize = 128;
 const PROMPT: &str = "You are reviewing a short design note. The note proposes a command-line tool that \
 measures how close a small local language model comes to a larger reference model on a user's own \
@@ -95,74 +91,19 @@ fn bare_run(model: &LlamaModel, threads: i32) -> Sample {
     }
 }
 
-async fn ours_run(backend: &EmbeddedBackend, name: &str) -> Sample {
-    let request = ChatRequest {
-        max_tokens: Some(GENERATE as u32),
-        ..ChatRequest::new(name, vec![ChatMessage::user(PROMPT)])
-    }
-    .validate()
-    .unwrap();
-    let mut stream = backend.chat_stream(request).await.unwrap();
-    while let Some(event) = stream.next().await {
-        if let StreamEvent::End(end) = event.unwrap() {
-            return Sample {
-                prompt_tps: end.timing.prompt_tokens_per_s.unwrap_or(f64::NAN),
-                decode_tps: end.timing.decode_tokens_per_s.unwrap_or(f64::NAN),
-                tokens: end.usage.completion_tokens as usize,
-            };
-        }
-    }
-    panic!("stream ended without an end event");
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 #[tokio::main]
 async fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut take = |flag: &str, default: usize| -> usize {
-        match args.iter().position(|a| a == flag) {
-            Some(i) => {
-                let v = args.remove(i + 1).parse().expect("a number");
-                args.remove(i);
-                v
-            }
-            None => default,
-        }
-    };
-    let rounds = take("--rounds", 5);
-    let threads = take("--threads", 2);
-    let models = if args.is_empty() {
-        vec!["smollm2-135m".to_string()]
-    } else {
-        args
-    };
-    let home = std::env::var_os("UNDERSTUDY_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/understudy")
-        });
+    let rounds: usize = take(&mut args, "--rounds").map_or(5, |v| v.parse().unwrap());
+    let threads: usize = take(&mut args, "--threads").map_or(2, |v| v.parse().unwrap());
+    let models = embedded_bench::models(args);
     println!("bench_decode: {rounds} alternating rounds, {threads} threads, context {CONTEXT}, up to {GENERATE} new tokens");
     println!(
         "{:<22} {:>12} {:>12} {:>8} {:>12} {:>12} {:>8}",
         "model", "bare pp t/s", "ours pp t/s", "pp ratio", "bare tg t/s", "ours tg t/s", "tg ratio"
     );
     for name in models {
-        let known = catalog::find(&name).unwrap_or_else(|| panic!("{name} is not a default model"));
-        let path = install::install(&known, &home, install::DEFAULT_INDEX_URL, &Silent)
-            .await
-            .unwrap();
-        let ours = EmbeddedBackend::new(EmbeddedOptions {
-            home: home.clone(),
-            index_url: install::DEFAULT_INDEX_URL.into(),
-            threads: threads as u32,
-            context_length: Some(CONTEXT),
-            progress: Arc::new(Silent),
-        });
-        ours.load(&name).await.unwrap();
+        let (ours, path) = embedded_bench::load(&name, threads).await;
         let bare_model = LlamaModel::load_from_file(
             llama_backend().unwrap(),
             &path,
@@ -171,13 +112,13 @@ async fn main() {
         .unwrap();
         // Warm-up of both, not counted.
         bare_run(&bare_model, threads as i32);
-        ours_run(&ours, &name).await;
+        embedded_bench::generate(&ours, &name, PROMPT, GENERATE as u32).await;
         let (mut bp, mut bd, mut op, mut od) = (vec![], vec![], vec![], vec![]);
         for _ in 0..rounds {
             let b = bare_run(&bare_model, threads as i32);
-            let o = ours_run(&ours, &name).await;
+            let o = embedded_bench::generate(&ours, &name, PROMPT, GENERATE as u32).await;
             assert_eq!(
-                b.tokens, o.tokens,
+                b.tokens, o.generated,
                 "both must generate the same greedy tokens"
             );
             bp.push(b.prompt_tps);

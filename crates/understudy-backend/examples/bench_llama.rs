@@ -13,20 +13,14 @@
     clippy::print_stderr
 )]
 
+mod embedded_bench;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use futures::StreamExt;
-use understudy_backend::catalog;
-use understudy_backend::embedded::{EmbeddedBackend, EmbeddedOptions};
-use understudy_backend::install::{self, Silent};
-use understudy_backend::Backend;
-use understudy_core::{ChatMessage, ChatRequest, StreamEvent};
+use embedded_bench::{median, take};
 
-const CONTEXT: u32 = 2048;
-
-/// About 500 prompt tokens once templated: a numbered list the model is asked to continue, so
+/// About 380 prompt tokens once templated: a numbered list the model is asked to continue, so
 /// that it keeps generating for the whole `--gen` budget.
 fn prompt() -> String {
     let mut text = String::from(
@@ -44,35 +38,6 @@ fn prompt() -> String {
         text.push_str(&format!("{}. {}\n", i + 1, facts[i % facts.len()]));
     }
     text
-}
-
-struct Sample {
-    prompt_tokens: u32,
-    prompt_tps: f64,
-    decode_tps: f64,
-    generated: u32,
-}
-
-async fn ours_run(backend: &EmbeddedBackend, name: &str, generate: u32) -> Sample {
-    let request = ChatRequest {
-        max_tokens: Some(generate),
-        temperature: Some(0.0),
-        ..ChatRequest::new(name, vec![ChatMessage::user(prompt())])
-    }
-    .validate()
-    .unwrap();
-    let mut stream = backend.chat_stream(request).await.unwrap();
-    while let Some(event) = stream.next().await {
-        if let StreamEvent::End(end) = event.unwrap() {
-            return Sample {
-                prompt_tokens: end.usage.prompt_tokens,
-                prompt_tps: end.timing.prompt_tokens_per_s.unwrap_or(f64::NAN),
-                decode_tps: end.timing.decode_tokens_per_s.unwrap_or(f64::NAN),
-                generated: end.usage.completion_tokens,
-            };
-        }
-    }
-    panic!("stream ended without an end event");
 }
 
 /// One llama-bench run of one test; its mean tokens/s.
@@ -96,32 +61,16 @@ fn llama_bench(bin: &Path, gguf: &Path, threads: usize, args: &[String]) -> f64 
         .unwrap_or_else(|| panic!("no avg_ts in {rows}"))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 #[tokio::main]
 async fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut take = |flag: &str| -> Option<String> {
-        let i = args.iter().position(|a| a == flag)?;
-        let v = args.remove(i + 1);
-        args.remove(i);
-        Some(v)
-    };
-    let bin = PathBuf::from(take("--llama-bench").expect("--llama-bench PATH is required"));
-    let rounds: usize = take("--rounds").map_or(5, |v| v.parse().unwrap());
-    let threads: usize = take("--threads").map_or(2, |v| v.parse().unwrap());
-    let generate: u32 = take("--gen").map_or(128, |v| v.parse().unwrap());
-    let models = if args.is_empty() {
-        vec!["smollm2-135m".to_string()]
-    } else {
-        args
-    };
-    let home = std::env::var_os("UNDERSTUDY_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/understudy"));
+    let bin =
+        PathBuf::from(take(&mut args, "--llama-bench").expect("--llama-bench PATH is required"));
+    let rounds: usize = take(&mut args, "--rounds").map_or(5, |v| v.parse().unwrap());
+    let threads: usize = take(&mut args, "--threads").map_or(2, |v| v.parse().unwrap());
+    let generate: u32 = take(&mut args, "--gen").map_or(128, |v| v.parse().unwrap());
+    let models = embedded_bench::models(args);
+    let prompt = prompt();
     println!(
         "bench_llama: {rounds} alternating rounds, {threads} threads, up to {generate} new tokens"
     );
@@ -137,20 +86,9 @@ async fn main() {
         "tg ratio"
     );
     for name in models {
-        let known = catalog::find(&name).unwrap_or_else(|| panic!("{name} is not a default model"));
-        let gguf = install::install(&known, &home, install::DEFAULT_INDEX_URL, &Silent)
-            .await
-            .unwrap();
-        let ours = EmbeddedBackend::new(EmbeddedOptions {
-            home: home.clone(),
-            index_url: install::DEFAULT_INDEX_URL.into(),
-            threads: threads as u32,
-            context_length: Some(CONTEXT),
-            progress: Arc::new(Silent),
-        });
-        ours.load(&name).await.unwrap();
+        let (ours, gguf) = embedded_bench::load(&name, threads).await;
         // Warm-up, not counted; it also fixes the prompt length llama-bench is given.
-        let warm = ours_run(&ours, &name, generate).await;
+        let warm = embedded_bench::generate(&ours, &name, &prompt, generate).await;
         let pp = warm.prompt_tokens;
         let pp_args = vec!["-p".into(), pp.to_string(), "-n".into(), "0".into()];
         let tg_args = vec![
@@ -165,12 +103,12 @@ async fn main() {
         for _ in 0..rounds {
             lp.push(llama_bench(&bin, &gguf, threads, &pp_args));
             ld.push(llama_bench(&bin, &gguf, threads, &tg_args));
-            let o = ours_run(&ours, &name, generate).await;
+            let o = embedded_bench::generate(&ours, &name, &prompt, generate).await;
             assert_eq!(
                 o.prompt_tokens, pp,
                 "the prompt must not change between rounds"
             );
-            if o.generated < generate / 2 {
+            if o.generated < generate as usize / 2 {
                 eprintln!("{name}: only {} tokens generated", o.generated);
             }
             op.push(o.prompt_tps);

@@ -12,15 +12,13 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
-use llama_cpp_2::sampling::LlamaSampler;
 use tokio::sync::{mpsc as tmpsc, oneshot};
 use understudy_core::response::{logprob_of, ConfidenceAccumulator};
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::think::ThinkSplitter;
-use understudy_core::{
-    FinishReason, ResponseFormat, StreamEvent, TimingRecorder, Usage, ValidChatRequest,
-};
+use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest};
 
+use super::pick::Picker;
 use super::template::{self, ChosenTemplate};
 use super::utf8::Utf8Decoder;
 use crate::stop::StopMatcher;
@@ -275,52 +273,6 @@ fn build_prompt(
     Ok((prompt, starts_in_thought))
 }
 
-/// The sampler chain: an optional JSON grammar (from `response_format`), then greedy decoding
-/// at temperature 0 or seeded top-p/temperature sampling otherwise.
-fn sampler_for(
-    model: &LlamaModel,
-    request: &ValidChatRequest,
-) -> Result<LlamaSampler, BackendError> {
-    let mut chain = Vec::new();
-    let schema = match &request.response_format {
-        ResponseFormat::Text => None,
-        ResponseFormat::JsonObject => Some(r#"{"type":"object"}"#.to_string()),
-        ResponseFormat::JsonSchema { schema } => Some(schema.to_string()),
-    };
-    if let Some(schema) = schema {
-        let grammar = llama_cpp_2::json_schema_to_grammar(&schema).map_err(|e| {
-            BackendError::InvalidRequest(format!(
-                "`response_format` schema cannot be turned into a grammar: {e}"
-            ))
-        })?;
-        let sampler = LlamaSampler::grammar(model, &grammar, "root").map_err(|e| {
-            BackendError::InvalidRequest(format!(
-                "`response_format` grammar was rejected by llama.cpp: {e}"
-            ))
-        })?;
-        chain.push(sampler);
-    }
-    if request.temperature <= 0.0 {
-        chain.push(LlamaSampler::greedy());
-        return Ok(LlamaSampler::chain_simple(chain));
-    }
-    let seed = request
-        .seed
-        .map(|s| (s % u64::from(u32::MAX)) as u32)
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(1)
-        });
-    if request.top_p < 1.0 {
-        chain.push(LlamaSampler::top_p(request.top_p, 1));
-    }
-    chain.push(LlamaSampler::temp(request.temperature));
-    chain.push(LlamaSampler::dist(seed));
-    Ok(LlamaSampler::chain_simple(chain))
-}
-
 /// Runs one request to completion and returns its closing event (deltas are sent as they come).
 fn generate(
     loaded: &mut Loaded<'_>,
@@ -375,7 +327,7 @@ fn generate(
     }
     timing.mark_prompt_done();
 
-    let mut sampler = sampler_for(loaded.model, request)?;
+    let mut picker = Picker::for_request(loaded.model, request)?;
     let mut decoder = Utf8Decoder::default();
     let mut stops = StopMatcher::new(&request.stop);
     let mut splitter = if starts_in_thought {
@@ -394,7 +346,7 @@ fn generate(
     };
     let mut confidence = ConfidenceAccumulator::default();
     while generated < budget {
-        let token = sampler.sample(&loaded.ctx, batch.n_tokens() - 1);
+        let token = picker.pick(&loaded.ctx, batch.n_tokens() - 1);
         if vocab.is_eog(token) {
             finish = FinishReason::Stop;
             break;

@@ -3,6 +3,7 @@
 //! model, loads each model once and hands requests to its engine thread.
 
 mod engine;
+mod pick;
 mod template;
 mod utf8;
 
