@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_clean_failure, ensure_small_model, home, text, understudy};
+use common::{assert_clean_failure, ensure_small_model, home, serve_openai_mock, text, understudy};
 
 #[test]
 fn chat_streams_an_answer_and_a_timing_line() {
@@ -114,26 +114,20 @@ fn unreachable_server_is_one_clear_line() {
 
 #[test]
 fn server_answering_500_is_one_clear_line() {
-    use axum::routing::{get, post};
+    use axum::routing::post;
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
-        .route(
-            "/v1/chat/completions",
-            post(|| async {
-                (
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    r#"{"error":{"message":"out of memory","type":"server_error"}}"#,
-                )
-            }),
-        );
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(|| async {
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"error":{"message":"out of memory","type":"server_error"}}"#,
+            )
+        }),
+    );
+    let base = serve_openai_mock(&runtime, app);
     let out = understudy()
-        .env("OPENAI_BASE_URL", format!("http://{addr}/v1"))
+        .env("OPENAI_BASE_URL", base)
         .args(["chat", "hi", "--model", "openai/m"])
         .output()
         .unwrap();

@@ -11,18 +11,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{home, text, understudy};
+use common::{free_port, home, serve_command, serve_openai_mock, text, understudy, wait_for_port};
 
 /// A mock OpenAI-compatible upstream: chat answers "positive" after `delay_ms`; embeddings
 /// answer a small vector per input.
 fn upstream(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String {
-    use axum::routing::{get, post};
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+    use axum::routing::post;
     let app = axum::Router::new()
-        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
         .route(
             "/v1/chat/completions",
             post(move || async move {
@@ -45,8 +40,7 @@ fn upstream(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String {
                 axum::Json(serde_json::json!({"data": data, "model": "m"}))
             }),
         );
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
+    serve_openai_mock(runtime, app)
 }
 
 fn integrity(db: &Path) -> String {
@@ -187,32 +181,14 @@ fn gateway_killed_under_load_leaves_a_sound_store() {
     let mut rng = Lcg(7);
     let mut logged_before = 0;
     for round in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Command::new(env!("CARGO_BIN_EXE_understudy"))
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--db",
-                db.to_str().unwrap(),
-            ])
-            .env("UNDERSTUDY_HOME", home())
+        let port = free_port();
+        let mut server = serve_command(&config, &db, port)
             .env("OPENAI_BASE_URL", &base)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "serve did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_port(port, 30);
         let clients: Vec<_> = (0..8)
             .map(|c| {
                 std::thread::spawn(move || {

@@ -6,17 +6,12 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{assert_clean_failure, home, text, understudy};
+use common::{assert_clean_failure, home, serve_openai_mock, text, understudy};
 
 /// A mock OpenAI-compatible server (model `m`) that answers "positive" after `delay_ms`.
 fn slow_mock_server(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String {
-    use axum::routing::{get, post};
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+    use axum::routing::post;
     let app = axum::Router::new()
-        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
         .route(
             "/v1/chat/completions",
             post(move || async move {
@@ -27,8 +22,7 @@ fn slow_mock_server(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String 
                 )
             }),
         );
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
+    serve_openai_mock(runtime, app)
 }
 
 fn toy_task(dir: &std::path::Path) -> PathBuf {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{home, text, understudy};
+use common::{free_port, home, serve_command, text, understudy, wait_for_port};
 
 const DOC: &str = include_str!("fixtures/harbour.txt");
 const QUESTION: &str = "What is the name of the lighthouse keeper's cat?";
@@ -78,33 +78,14 @@ fn the_gateway_answers_a_question_about_a_text_five_times_the_context() {
     install_model();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_understudy"))
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--threads",
-            "2",
-            "--db",
-            dir.path().join("log.db").to_str().unwrap(),
-        ])
-        .env("UNDERSTUDY_HOME", home())
+    let port = free_port();
+    let mut server = serve_command(&cfg, &dir.path().join("log.db"), port)
+        .args(["--threads", "2"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_port(port, 60);
     let body = serde_json::json!({
         "model": "long-reader",
         "max_tokens": 16,

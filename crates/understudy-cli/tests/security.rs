@@ -8,22 +8,19 @@ mod common;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{assert_clean_failure, home, text, understudy};
+use common::{
+    assert_clean_failure, free_port, serve_command, serve_openai_mock, text, understudy,
+    wait_for_port,
+};
 
 const CLIENT_KEY: &str = "sk-client-7f3a9c1e5b";
 const WRONG_KEY: &str = "sk-wrong-2d8e4f6a0c";
 const UPSTREAM_KEY: &str = "sk-upstream-9b1d3f5e7a";
 
 fn mock_upstream(runtime: &tokio::runtime::Runtime) -> String {
-    use axum::routing::{get, post};
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+    use axum::routing::post;
     let app = axum::Router::new()
-        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
         .route(
             "/v1/chat/completions",
             post(|| async {
@@ -33,8 +30,7 @@ fn mock_upstream(runtime: &tokio::runtime::Runtime) -> String {
                 )
             }),
         );
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
+    serve_openai_mock(runtime, app)
 }
 
 fn post(port: u16, key: &str, body: &str) -> String {
@@ -61,22 +57,8 @@ fn keys_never_reach_logs_or_the_store() {
     )
     .unwrap();
     let db = dir.path().join("u.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Command::new(env!("CARGO_BIN_EXE_understudy"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            db.to_str().unwrap(),
-        ])
-        .env("UNDERSTUDY_HOME", home())
+    let port = free_port();
+    let server = serve_command(&config, &db, port)
         .env("UNDERSTUDY_TEST_KEY", CLIENT_KEY)
         .env("OPENAI_BASE_URL", &upstream)
         .env("OPENAI_API_KEY", UPSTREAM_KEY)
@@ -85,11 +67,7 @@ fn keys_never_reach_logs_or_the_store() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, 30);
     let body = r#"{"model":"p","messages":[{"role":"user","content":"hi"}]}"#;
     let ok = post(port, CLIENT_KEY, body);
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");

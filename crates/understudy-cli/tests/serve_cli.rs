@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{ensure_small_model, home, text, understudy};
+use common::{ensure_small_model, free_port, home, serve_command, text, understudy, wait_for_port};
 
 fn openai_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("UNDERSTUDY_OPENAI_PYTHON") {
@@ -34,34 +34,15 @@ fn official_openai_client_works_against_serve() {
         "[serve]\napi_keys_env = [\"UNDERSTUDY_TEST_KEY\"]\n\n[profiles.support-bot]\nmodel = \"smollm2-135m\"\nsystem = \"You are a concise assistant for {{ product }}.\"\nvars = { product = \"Acme\" }\n",
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_understudy"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--threads",
-            "2",
-            "--db",
-            dir.path().join("log.db").to_str().unwrap(),
-        ])
-        .env("UNDERSTUDY_HOME", home())
+    let port = free_port();
+    let mut server = serve_command(&config, &dir.path().join("log.db"), port)
+        .args(["--threads", "2"])
         .env("UNDERSTUDY_TEST_KEY", "sk-e2e")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_port(port, 60);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openai_client.py");
     let out = std::process::Command::new(python)
         .args([script, &format!("http://127.0.0.1:{port}/v1"), "sk-e2e"])

@@ -7,33 +7,17 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{ensure_small_model, home, text, understudy};
+use common::{ensure_small_model, free_port, serve_command, text, understudy, wait_for_port};
 
 fn start(config: &Path, db: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_understudy"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--threads",
-            "2",
-            "--db",
-            db.to_str().unwrap(),
-        ])
-        .env("UNDERSTUDY_HOME", home())
+    let child = serve_command(config, db, port)
+        .args(["--threads", "2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_port(port, 60);
     child
 }
 
@@ -70,11 +54,7 @@ fn conversation_survives_a_killed_gateway() {
     )
     .unwrap();
     let db = dir.path().join("u.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
 
     let mut first = start(&config, &db, port);
     turn(port, "My locker code word is Zorbulon.");

@@ -5,18 +5,13 @@
 
 mod common;
 
-use common::{assert_clean_failure, text, understudy};
+use common::{assert_clean_failure, serve_openai_mock, text, understudy};
 
 /// A mock server whose model keeps the system prompt's rules while the request body is shorter
 /// than `limit` bytes, and ignores them after.
 fn forgetful_server(runtime: &tokio::runtime::Runtime, limit: usize) -> String {
-    use axum::routing::{get, post};
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
+    use axum::routing::post;
     let app = axum::Router::new()
-        .route("/v1/models", get(|| async { r#"{"data":[{"id":"m"}]}"# }))
         .route(
             "/v1/chat/completions",
             post(move |body: String| async move {
@@ -31,8 +26,7 @@ fn forgetful_server(runtime: &tokio::runtime::Runtime, limit: usize) -> String {
                 )
             }),
         );
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
+    serve_openai_mock(runtime, app)
 }
 
 #[test]

@@ -49,3 +49,55 @@ pub fn assert_clean_failure(out: &Output, needle: &str) {
     assert!(lines[0].starts_with("error: "), "{stderr}");
     assert!(lines[0].contains(needle), "{stderr:?} lacks {needle:?}");
 }
+
+/// Serves `app`, plus a `/v1/models` that lists model `m`, on a loopback port of `runtime`;
+/// returns the API base URL (`http://127.0.0.1:PORT/v1`).
+pub fn serve_openai_mock(runtime: &tokio::runtime::Runtime, app: axum::Router) -> String {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = app.route(
+        "/v1/models",
+        axum::routing::get(|| async { r#"{"data":[{"id":"m"}]}"# }),
+    );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `understudy --config CONFIG serve --listen 127.0.0.1:PORT --db DB` with the test model cache;
+/// the caller adds flags, environment and output handling, then spawns it.
+pub fn serve_command(
+    config: &std::path::Path,
+    db: &std::path::Path,
+    port: u16,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_understudy"));
+    cmd.arg("--config")
+        .arg(config)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(db)
+        .env("UNDERSTUDY_HOME", home());
+    cmd
+}
+
+/// Waits until something accepts connections on `port`, failing the test after `secs` seconds.
+pub fn wait_for_port(port: u16, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not start on port {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
