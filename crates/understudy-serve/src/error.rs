@@ -29,7 +29,8 @@ pub struct ApiError {
     pub kind: &'static str,
     pub param: Option<String>,
     pub code: Option<&'static str>,
-    /// Seconds to send as `Retry-After` (429 and 503); a 429 without it says 1.
+    /// Seconds to send as `Retry-After`, when the cause said when to try again (an upstream's
+    /// 429, an open circuit); a 429 without it says 1.
     pub retry_after: Option<u64>,
 }
 

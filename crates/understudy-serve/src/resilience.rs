@@ -95,6 +95,13 @@ impl Resilient {
         }
     }
 
+    /// How long `model`'s open circuit still refuses calls.
+    fn cooldown_left(&self, model: &str) -> Option<Duration> {
+        let map = self.breakers.lock().ok()?;
+        let until = map.get(model)?.open_until?;
+        Some(until.saturating_duration_since(Instant::now()))
+    }
+
     fn record(&self, model: &str, ok: bool) {
         let Ok(mut map) = self.breakers.lock() else {
             return;
@@ -178,7 +185,7 @@ impl Backend for Resilient {
                     message: format!(
                         "circuit open for {model}: it failed repeatedly; retrying later"
                     ),
-                    retry_after: None,
+                    retry_after: self.cooldown_left(&model),
                 });
                 continue;
             }

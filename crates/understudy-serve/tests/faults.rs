@@ -96,6 +96,25 @@ async fn the_circuit_opens_after_repeated_failures() {
     assert_eq!(inner.calls(), 3);
     let err = backend.chat(req("error-502")).await.unwrap_err();
     assert!(err.to_string().contains("circuit open"), "{err}");
+    match &err {
+        BackendError::Http {
+            status: 503,
+            retry_after: Some(wait),
+            ..
+        } => assert!(
+            *wait > Duration::from_secs(50) && *wait <= Duration::from_secs(60),
+            "clients are told when the circuit closes: {wait:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Clients see the gateway's 502 with a Retry-After they (and OpenAI's SDKs) can honour.
+    let api = understudy_serve::error::ApiError::from(err);
+    assert_eq!(api.status.as_u16(), 502);
+    assert!(
+        matches!(api.retry_after, Some(51..=60)),
+        "{:?}",
+        api.retry_after
+    );
     assert_eq!(
         inner.calls(),
         3,
