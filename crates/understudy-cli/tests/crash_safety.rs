@@ -11,35 +11,26 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, home, serve_command, serve_openai_mock, text, understudy, wait_for_port};
+use common::{
+    answering, free_port, home, serve_command, serve_openai_mock, text, understudy, wait_for_port,
+};
 
 /// A mock OpenAI-compatible upstream: chat answers "positive" after `delay_ms`; embeddings
 /// answer a small vector per input.
 fn upstream(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String {
     use axum::routing::post;
-    let app = axum::Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(move || async move {
-                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                (
-                    [("content-type", "text/event-stream")],
-                    "data: {\"choices\":[{\"delta\":{\"content\":\"positive\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-                )
-            }),
-        )
-        .route(
-            "/v1/embeddings",
-            post(move |body: String| async move {
-                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                let n = v["input"].as_array().map(Vec::len).unwrap_or(1);
-                let data: Vec<serde_json::Value> = (0..n)
-                    .map(|i| serde_json::json!({"index": i, "embedding": [1.0, i as f64, 0.5]}))
-                    .collect();
-                axum::Json(serde_json::json!({"data": data, "model": "m"}))
-            }),
-        );
+    let app = answering("positive", delay_ms).route(
+        "/v1/embeddings",
+        post(move |body: String| async move {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let n = v["input"].as_array().map(Vec::len).unwrap_or(1);
+            let data: Vec<serde_json::Value> = (0..n)
+                .map(|i| serde_json::json!({"index": i, "embedding": [1.0, i as f64, 0.5]}))
+                .collect();
+            axum::Json(serde_json::json!({"data": data, "model": "m"}))
+        }),
+    );
     serve_openai_mock(runtime, app)
 }
 

@@ -6,23 +6,11 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{assert_clean_failure, home, serve_openai_mock, text, understudy};
+use common::{answering, assert_clean_failure, home, serve_openai_mock, text, understudy};
 
 /// A mock OpenAI-compatible server (model `m`) that answers "positive" after `delay_ms`.
 fn slow_mock_server(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String {
-    use axum::routing::post;
-    let app = axum::Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(move || async move {
-                tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-                (
-                    [("content-type", "text/event-stream")],
-                    "data: {\"choices\":[{\"delta\":{\"content\":\"positive\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-                )
-            }),
-        );
-    serve_openai_mock(runtime, app)
+    serve_openai_mock(runtime, answering("positive", delay_ms))
 }
 
 fn toy_task(dir: &std::path::Path) -> PathBuf {

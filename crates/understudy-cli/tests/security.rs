@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use common::{
-    assert_clean_failure, free_port, serve_command, serve_openai_mock, text, understudy,
+    answering, assert_clean_failure, free_port, serve_command, serve_openai_mock, text, understudy,
     wait_for_port,
 };
 
@@ -19,18 +19,7 @@ const WRONG_KEY: &str = "sk-wrong-2d8e4f6a0c";
 const UPSTREAM_KEY: &str = "sk-upstream-9b1d3f5e7a";
 
 fn mock_upstream(runtime: &tokio::runtime::Runtime) -> String {
-    use axum::routing::post;
-    let app = axum::Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(|| async {
-                (
-                    [("content-type", "text/event-stream")],
-                    "data: {\"choices\":[{\"delta\":{\"content\":\"hello\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
-                )
-            }),
-        );
-    serve_openai_mock(runtime, app)
+    serve_openai_mock(runtime, answering("hello", 0))
 }
 
 fn post(port: u16, key: &str, body: &str) -> String {

@@ -65,6 +65,22 @@ pub fn serve_openai_mock(runtime: &tokio::runtime::Runtime, app: axum::Router) -
     format!("http://{addr}/v1")
 }
 
+/// `/v1/chat/completions` streaming `answer` (one chunk, finish `stop`, `[DONE]`) after `delay_ms`;
+/// add routes to it, then serve it with [`serve_openai_mock`].
+pub fn answering(answer: &'static str, delay_ms: u64) -> axum::Router {
+    let body = format!(
+        "data: {}\n\ndata: [DONE]\n\n",
+        serde_json::json!({"choices": [{"delta": {"content": answer}, "finish_reason": "stop"}]})
+    );
+    axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move || async move {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            ([("content-type", "text/event-stream")], body)
+        }),
+    )
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
