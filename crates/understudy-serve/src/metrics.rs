@@ -273,9 +273,6 @@ impl RequestGuard {
     /// Logs the request now, committed, so that a client who then sees the end of the answer
     /// can count on its row surviving a crash. Does nothing when the log is off.
     pub fn log_committed(&mut self) {
-        if self.metrics.is_none() {
-            return;
-        }
         if let Some(log) = self.log.take() {
             log.write(&self.row());
         }

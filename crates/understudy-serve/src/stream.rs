@@ -97,7 +97,7 @@ pub fn sse(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Shared by the event mapping (which fills it in) and the tail (which logs it); dropped with
     // the stream, and so logged without waiting, when the client goes away first.
-    let slot = Arc::new(Mutex::new(Some(guard)));
+    let slot = Arc::new(Mutex::new(guard));
     let body_slot = slot.clone();
     let completed = Arc::new(AtomicBool::new(false));
     let body_completed = completed.clone();
@@ -135,8 +135,7 @@ pub fn sse(
             _ => {}
         };
         let mut lock = body_slot.lock().unwrap_or_else(|p| p.into_inner());
-        let mut detached = RequestGuard::detached();
-        let guard = lock.as_mut().unwrap_or(&mut detached);
+        let guard = &mut *lock;
         match event {
             Ok(StreamEvent::Delta(Delta::Answer(text))) => {
                 if let Some((_, answer)) = guard.content.as_mut() {
@@ -177,10 +176,11 @@ pub fn sse(
         futures::stream::iter(out)
     });
     let tail = futures::stream::once(async move {
-        let guard = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(mut guard) = guard {
-            guard.log_committed();
-        }
+        let mut guard = std::mem::replace(
+            &mut *slot.lock().unwrap_or_else(|p| p.into_inner()),
+            RequestGuard::detached(),
+        );
+        guard.log_committed();
         completed
             .load(Ordering::Relaxed)
             .then(|| Event::default().data("[DONE]"))
