@@ -184,6 +184,8 @@ mod embedded {
             threads: 2,
             context_length: Some(2048),
             progress: Arc::new(Silent),
+            paths: understudy_backend::embedded::ModelPaths::Allowed,
+            max_loaded: understudy_backend::embedded::DEFAULT_MAX_LOADED,
         }
     }
 
@@ -400,6 +402,102 @@ mod embedded {
             .unwrap_err();
         assert!(err.to_string().contains("not a GGUF file"), "{err}");
     }
+
+    fn serving_backend(max_loaded: usize) -> EmbeddedBackend {
+        EmbeddedBackend::new(EmbeddedOptions {
+            paths: understudy_backend::embedded::ModelPaths::Refused,
+            max_loaded,
+            ..backend_options()
+        })
+    }
+
+    /// A network service never opens a client-named path: an existing GGUF, a missing file, a
+    /// non-GGUF and a `..` path all give the same error (no existence oracle) and load nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_serving_backend_never_opens_a_path() {
+        let model = support::smallest_model().await;
+        let backend = serving_backend(4);
+        let real = model.to_str().unwrap().to_string();
+        let dotdot = format!(
+            "{}/../{}",
+            model.parent().unwrap().display(),
+            model.file_name().unwrap().to_str().unwrap()
+        );
+        let mut messages = Vec::new();
+        for name in [
+            real.as_str(),
+            dotdot.as_str(),
+            "/etc/shadow",
+            "/nonexistent/x.gguf",
+            "embedded.gguf",
+        ] {
+            let err = backend.chat(valid(request(name, "hi"))).await.unwrap_err();
+            assert!(
+                matches!(err, BackendError::UnknownModel { .. }),
+                "{name}: {err}"
+            );
+            assert!(backend.check_model(name).await.is_err(), "{name}");
+            assert!(backend.model_identity(name).await.is_err(), "{name}");
+            messages.push(err.to_string().replace(name, "NAME"));
+        }
+        assert!(messages.windows(2).all(|w| w[0] == w[1]), "{messages:#?}");
+        assert!(!messages[0].contains("not found") && !messages[0].contains("GGUF file"));
+        assert_eq!(backend.loaded_count().await, 0);
+    }
+
+    /// One file written three ways is one engine; past the cap the least recently used goes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_engine_per_file_and_a_cap_on_loaded_models() {
+        let model = support::smallest_model().await;
+        let dir = model.parent().unwrap().display().to_string();
+        let file = model.file_name().unwrap().to_str().unwrap().to_string();
+        let backend = backend();
+        for name in [
+            format!("{dir}/{file}"),
+            format!("{dir}/./{file}"),
+            format!("/{dir}/{file}"),
+        ] {
+            backend
+                .chat(valid(ChatRequest {
+                    max_tokens: Some(2),
+                    ..request(&name, "hi")
+                }))
+                .await
+                .unwrap();
+        }
+        assert_eq!(backend.loaded_count().await, 1);
+
+        let capped = EmbeddedBackend::new(EmbeddedOptions {
+            max_loaded: 1,
+            ..backend_options()
+        })
+        .with_model(
+            "plain",
+            GgufSpec {
+                source: GgufSource::Path(model.clone()),
+                chat_template: None,
+                context_length: None,
+            },
+        )
+        .with_model(
+            "chatml",
+            GgufSpec {
+                source: GgufSource::Path(model.clone()),
+                chat_template: Some("chatml".into()),
+                context_length: None,
+            },
+        );
+        for name in ["plain", "chatml", "plain"] {
+            capped
+                .chat(valid(ChatRequest {
+                    max_tokens: Some(2),
+                    ..request(name, "hi")
+                }))
+                .await
+                .unwrap();
+            assert_eq!(capped.loaded_count().await, 1, "after {name}");
+        }
+    }
 }
 
 mod openai_server {
@@ -409,7 +507,9 @@ mod openai_server {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn openai_backend_conforms_against_llama_cpp_python() {
         let model = support::smallest_model().await;
-        let server = support::start_llama_server(&model).await;
+        let Some(server) = support::start_llama_server(&model).await else {
+            return;
+        };
         let backend = OpenAiBackend::new("llama-cpp-python", &server.base_url, None, 120).unwrap();
         suite(&backend, "smollm2-135m").await;
         reports_confidence_when_asked(&backend, "smollm2-135m", false).await;

@@ -65,6 +65,7 @@ pub struct MemoryAddArgs {
     /// Files or directories.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// The collection to add to (created if missing).
     #[arg(long, default_value = "default")]
     pub collection: String,
     /// Largest chunk in the embedder's tokens.
@@ -81,10 +82,13 @@ pub struct MemoryAddArgs {
 
 #[derive(Debug, Args)]
 pub struct MemorySearchArgs {
+    /// The text to find passages for.
     pub query: String,
+    /// The collection to search.
     #[arg(long, default_value = "default")]
     pub collection: String,
-    #[arg(short, long, default_value_t = 5)]
+    /// How many chunks to return (at least 1).
+    #[arg(short, long, default_value_t = 5, allow_hyphen_values = true, value_parser = at_least_one)]
     pub k: usize,
     /// Print JSON lines.
     #[arg(long)]
@@ -146,8 +150,9 @@ pub struct ServeArgs {
     /// The SQLite store for the request log (default: [serve] log_db, else ./understudy.db).
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
-    /// Inference threads for embedded models (default: all cores).
-    #[arg(long)]
+    /// Inference threads for embedded models (default: the physical cores not busy with other
+    /// work when the command starts, at least 1).
+    #[arg(long, allow_hyphen_values = true, value_parser = threads_count)]
     pub threads: Option<u32>,
 }
 
@@ -190,10 +195,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "MODEL")]
     pub judge: Option<String>,
     /// Skip this many items per task first (e.g. to score held-back items after `tune`).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = zero_or_more)]
     pub offset: Option<usize>,
     /// Answers per item; more than one are sampled and code tasks report pass@k.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = at_least_one)]
     pub samples: Option<usize>,
     /// Temperature for --samples above 1 (default 0.8).
     #[arg(long, value_name = "T")]
@@ -309,8 +314,9 @@ pub struct ChatArgs {
     #[arg(long, value_name = "NAME")]
     pub chat_template: Option<String>,
 
-    /// Inference threads for embedded models (default: all cores).
-    #[arg(long)]
+    /// Inference threads for embedded models (default: the physical cores not busy with other
+    /// work when the command starts, at least 1).
+    #[arg(long, allow_hyphen_values = true, value_parser = threads_count)]
     pub threads: Option<u32>,
 
     /// Print one JSON object (answer, reasoning, usage, timing) instead of streaming text.
@@ -344,4 +350,53 @@ pub enum ModelsAction {
         #[arg(long, conflicts_with = "name")]
         all: bool,
     },
+}
+
+/// A count of 1 or more, with an error in words (`--limit -1` is not an unknown flag).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => usize::try_from(n).map_err(|e| e.to_string()),
+        Ok(n) => Err(format!("must be a whole number of at least 1, got {n}")),
+        Err(_) => Err(format!(
+            "must be a whole number of at least 1, got {text:?}"
+        )),
+    }
+}
+
+/// A count of 0 or more.
+fn zero_or_more(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 0 => usize::try_from(n).map_err(|e| e.to_string()),
+        _ => Err(format!(
+            "must be a whole number of at least 0, got {text:?}"
+        )),
+    }
+}
+
+/// Inference threads: 1 or more.
+fn threads_count(text: &str) -> Result<u32, String> {
+    let n = at_least_one(text)?;
+    u32::try_from(n).map_err(|_| format!("is too large: {n}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_and_zero_counts_are_errors_in_words() {
+        let err = Cli::try_parse_from(["understudy", "eval", "--limit", "-1"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 1, got -1"), "{err}");
+        let err = Cli::try_parse_from(["understudy", "eval", "--limit", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 1"), "{err}");
+        let err = Cli::try_parse_from(["understudy", "chat", "--threads", "0", "hi"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 1"), "{err}");
+        assert!(Cli::try_parse_from(["understudy", "eval", "--limit", "5"]).is_ok());
+    }
 }

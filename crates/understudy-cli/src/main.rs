@@ -10,6 +10,7 @@ mod commands;
 mod output;
 mod progress;
 mod setup;
+mod threads;
 
 #[tokio::main]
 async fn main() -> ExitCode {

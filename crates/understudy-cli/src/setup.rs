@@ -21,11 +21,13 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("UNDERSTUDY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    use std::io::IsTerminal;
+    // Timestamps, because a gateway's warnings end up in log files; colour only on a terminal.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .without_time()
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
@@ -72,6 +74,8 @@ pub struct EmbeddedOverrides {
     pub threads: Option<u32>,
     /// Chat template to use for the model named on the command line.
     pub chat_template: Option<(String, String)>,
+    /// The router answers network clients (`serve`): model names are never file paths.
+    pub serving: bool,
 }
 
 /// Builds the router: the embedded backend (default), every configured HTTP backend, aliases.
@@ -102,23 +106,21 @@ pub fn build_router(config: &Config, overrides: &EmbeddedOverrides) -> Result<Ro
     Ok(router)
 }
 
-/// Threads for embedded inference: the flag, the config, else every core.
+/// Threads for embedded inference: the flag, the config, else [`crate::threads::default_threads`].
 pub fn threads(config: &Config, overrides: &EmbeddedOverrides) -> u32 {
     overrides
         .threads
         .or(config.threads)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| u32::try_from(n.get()).unwrap_or(1))
-                .unwrap_or(1)
-        })
+        .unwrap_or_else(crate::threads::default_threads)
         .max(1)
 }
 
 #[cfg(feature = "embedded")]
 fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) -> Result<Router> {
     use understudy_backend::catalog;
-    use understudy_backend::embedded::{EmbeddedBackend, EmbeddedOptions, GgufSource, GgufSpec};
+    use understudy_backend::embedded::{
+        EmbeddedBackend, EmbeddedOptions, GgufSource, GgufSpec, ModelPaths,
+    };
 
     let mut embedded = EmbeddedBackend::new(EmbeddedOptions {
         home: home_dir()?,
@@ -126,6 +128,14 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
         threads: threads(config, overrides),
         context_length: config.context_length,
         progress: Arc::new(TerminalProgress::default()),
+        paths: if overrides.serving {
+            ModelPaths::Refused
+        } else {
+            ModelPaths::Allowed
+        },
+        max_loaded: config
+            .max_loaded_models
+            .unwrap_or(understudy_backend::embedded::DEFAULT_MAX_LOADED),
     });
     for (alias, target) in &config.models {
         if let ModelTarget::Gguf {

@@ -26,6 +26,10 @@ fn chat_streams_an_answer_and_a_timing_line() {
         stderr.contains("TTFT") && stderr.contains("tok/s"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains(" thread"),
+        "the timing line names the threads: {stderr}"
+    );
 }
 
 #[test]

@@ -64,6 +64,7 @@ struct RawDefaults {
     reference: Option<String>,
     threads: Option<u32>,
     context_length: Option<u32>,
+    max_loaded_models: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +127,8 @@ pub struct Config {
     pub threads: Option<u32>,
     /// Context window for embedded models; `None` means the backend's default.
     pub context_length: Option<u32>,
+    /// Most embedded models loaded at once; `None` means the backend's default.
+    pub max_loaded_models: Option<usize>,
     pub backends: BTreeMap<String, OpenAiConfig>,
     pub models: BTreeMap<String, ModelTarget>,
     /// The raw `[eval]` table, if the file has one.
@@ -144,6 +147,7 @@ impl Default for Config {
             reference_model: DEFAULT_REFERENCE.to_string(),
             threads: None,
             context_length: None,
+            max_loaded_models: None,
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
             eval: None,
@@ -304,6 +308,12 @@ fn resolve(
             "must be at least 1".into(),
         ));
     }
+    if raw.defaults.max_loaded_models == Some(0) {
+        return Err(invalid(
+            "defaults.max_loaded_models".into(),
+            "must be at least 1".into(),
+        ));
+    }
     Ok(Config {
         source,
         default_model: raw.defaults.model.unwrap_or_else(|| DEFAULT_MODEL.into()),
@@ -313,6 +323,7 @@ fn resolve(
             .unwrap_or_else(|| DEFAULT_REFERENCE.into()),
         threads: raw.defaults.threads,
         context_length: raw.defaults.context_length,
+        max_loaded_models: raw.defaults.max_loaded_models,
         backends,
         models,
         eval: raw.eval,

@@ -53,6 +53,34 @@ impl EvalSection {
         })
     }
 
+    /// Refuses an empty name or a name listed twice in `models`, `strategies`, `formats` or
+    /// `tasks` (a repeated entry would otherwise collapse into one row without a word).
+    pub fn check_lists(&self) -> Result<(), EvalError> {
+        for (key, list) in [
+            ("models", &self.models),
+            ("strategies", &self.strategies),
+            ("formats", &self.formats),
+            ("tasks", &self.tasks),
+        ] {
+            let Some(list) = list else { continue };
+            let mut seen = std::collections::BTreeSet::new();
+            for name in list {
+                let name = name.trim();
+                if name.is_empty() {
+                    return Err(EvalError::Config(format!(
+                        "`{key}` (--{key} or [eval] {key}) has an empty name; list names separated by commas"
+                    )));
+                }
+                if !seen.insert(name) {
+                    return Err(EvalError::Config(format!(
+                        "`{key}` (--{key} or [eval] {key}) lists {name:?} twice; name each once"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `other` wins where it sets a value (command line over file).
     pub fn overlay(self, other: EvalSection) -> EvalSection {
         EvalSection {
@@ -211,6 +239,7 @@ impl Plan {
         default_model: &str,
         tasks: Vec<(PendingTask, PathBuf)>,
     ) -> Result<Self, EvalError> {
+        section.check_lists()?;
         let seed = section.seed.unwrap_or(DEFAULT_SEED);
         let limit = section.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 {

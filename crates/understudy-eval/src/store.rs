@@ -131,8 +131,18 @@ pub struct RunInfo {
     pub created_at: String,
     pub finished_at: Option<String>,
     pub status: String,
+    /// The plan as stored; JSON output shows it as the object it is, under `plan`.
+    #[serde(rename = "plan", serialize_with = "json_text_as_object")]
     pub plan_json: String,
     pub cells: i64,
+}
+
+/// Writes JSON text as the JSON value it holds (text that does not parse stays a string).
+fn json_text_as_object<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => serde::Serialize::serialize(&value, serializer),
+        Err(_) => serializer.serialize_str(text),
+    }
 }
 
 /// The store.

@@ -107,6 +107,9 @@ impl fmt::Display for Strategy {
     }
 }
 
+/// Most examples (`few-shot:K`) or passages (`memory:K`) one prompt may carry.
+pub const MAX_COUNT: usize = 16;
+
 impl Strategy {
     pub fn parse(name: &str) -> Result<Self, EvalError> {
         let unknown = || EvalError::UnknownStrategy {
@@ -125,15 +128,19 @@ impl Strategy {
                 "thinking:off" => Component::Thinking(ThinkingMode::Off),
                 "thinking:auto" => Component::Thinking(ThinkingMode::Auto),
                 _ => {
-                    let counted = |prefix: &str| {
-                        part.strip_prefix(prefix)
-                            .and_then(|k| k.parse::<usize>().ok())
-                            .filter(|k| (1..=16).contains(k))
+                    let counted = |prefix: &str| -> Option<Result<usize, EvalError>> {
+                        let k = part.strip_prefix(prefix)?;
+                        Some(match k.parse::<usize>() {
+                            Ok(k) if (1..=MAX_COUNT).contains(&k) => Ok(k),
+                            _ => Err(EvalError::Config(format!(
+                                "strategy {name:?}: {prefix}K needs K from 1 to {MAX_COUNT}, got {k:?}"
+                            ))),
+                        })
                     };
                     if let Some(k) = counted("few-shot:") {
-                        Component::FewShot(k)
+                        Component::FewShot(k?)
                     } else if let Some(k) = counted("memory:") {
-                        Component::Memory(k)
+                        Component::Memory(k?)
                     } else {
                         return Err(unknown());
                     }

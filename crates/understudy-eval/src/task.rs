@@ -192,6 +192,8 @@ pub struct LoadedTask {
     pub pool: Vec<Item>,
     /// Rows dropped by `skip_invalid`.
     pub skipped: usize,
+    /// `(declared, kept)` when `few_shot_pool` asked for more than half the rows.
+    pub pool_capped: Option<(usize, usize)>,
 }
 
 impl LoadedTask {
@@ -401,9 +403,22 @@ impl LoadedTask {
         }
         let mut items = Vec::new();
         let mut skipped = 0;
+        let mut seen_ids: std::collections::HashMap<String, usize> = Default::default();
         for row in rows {
             let id = match &def.dataset.id_field {
-                Some(field) => row.fields.get(field).map(value_text).unwrap_or_default(),
+                Some(field) => match row.fields.get(field).map(value_text) {
+                    Some(id) if !id.trim().is_empty() => id,
+                    _ => {
+                        return Err(EvalError::Row {
+                            path: data_path.to_path_buf(),
+                            line: row.line,
+                            item: format!("L{}", row.line),
+                            message: format!(
+                                "no id: field `{field}` (named by `dataset.id_field`) is missing or empty"
+                            ),
+                        })
+                    }
+                },
                 None => format!("L{}", row.line),
             };
             let row_err = |message: String| EvalError::Row {
@@ -412,10 +427,22 @@ impl LoadedTask {
                 item: id.clone(),
                 message,
             };
+            if let Some(first) = seen_ids.insert(id.clone(), row.line) {
+                return Err(row_err(format!(
+                    "id {id:?} is used again (first on line {first}); every item needs its own id, \
+                     or results of one would overwrite the other"
+                )));
+            }
             let render = |name: &str| -> Result<String, EvalError> {
-                env.get_template(name)
-                    .and_then(|t| t.render(&row.fields))
-                    .map_err(|e| row_err(format!("`{name}` template: {}", describe(&e))))
+                let template = env
+                    .get_template(name)
+                    .map_err(|e| row_err(format!("`{name}` template: {}", describe(&e))))?;
+                template.render(&row.fields).map_err(|e| {
+                    row_err(format!(
+                        "`{name}` template: {}",
+                        missing_fields(&template, &row.fields).unwrap_or_else(|| describe(&e))
+                    ))
+                })
             };
             let mut question = render("question")?;
             let mut truncated = false;
@@ -480,7 +507,11 @@ impl LoadedTask {
         }
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ fnv(&def.name));
         items.shuffle(&mut rng);
-        let pool_size = def.dataset.few_shot_pool.min(items.len() / 2);
+        // At most half the rows go to the pool, so that something is left to score; a smaller
+        // pool than declared is reported, and pool rows are never scored.
+        let declared = def.dataset.few_shot_pool;
+        let pool_size = declared.min(items.len() / 2);
+        let pool_capped = (pool_size < declared).then_some((declared, pool_size));
         let scored = items.split_off(pool_size);
         Ok(Self {
             def,
@@ -488,8 +519,34 @@ impl LoadedTask {
             items: scored,
             pool: items,
             skipped,
+            pool_capped,
         })
     }
+}
+
+/// "field `team` is missing from the row (it has: body, id, subject)" when the template uses
+/// fields the row lacks; `None` when the failure is something else.
+fn missing_fields(
+    template: &minijinja::Template<'_, '_>,
+    fields: &Map<String, Value>,
+) -> Option<String> {
+    let mut missing: Vec<String> = template
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| !fields.contains_key(v))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    missing.sort();
+    let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+    let present: Vec<&str> = fields.keys().map(String::as_str).collect();
+    Some(format!(
+        "field{} {} missing from the row (it has: {})",
+        if missing.len() == 1 { "" } else { "s" },
+        names.join(", ") + if missing.len() == 1 { " is" } else { " are" },
+        present.join(", ")
+    ))
 }
 
 fn describe(err: &minijinja::Error) -> String {

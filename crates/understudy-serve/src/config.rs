@@ -53,13 +53,19 @@ pub struct ServeSection {
 }
 
 impl ServeSection {
+    /// Parses the `[serve]` table that came from `source`; an error names the file, the line (read
+    /// again from the file, since the table no longer knows its positions) and the key.
     pub fn parse(table: toml::Table, source: &Path) -> Result<Self, ServeError> {
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let line = std::fs::read_to_string(source)
+                .ok()
+                .and_then(|text| error_line(&text));
             ServeError::Config(format!(
-                "{}: key `serve.{}`: {}",
+                "{}{}: key `serve.{}`: {}",
                 source.display(),
+                line.map(|l| format!(":{l}")).unwrap_or_default(),
                 e.path(),
-                e.inner()
+                e.inner().message()
             ))
         })
     }
@@ -85,6 +91,22 @@ impl ServeSection {
         }
         Ok(keys)
     }
+}
+
+/// The whole file, with `[serve]` strict and every other table taken as it is.
+#[derive(Deserialize)]
+struct ServeOnly {
+    #[serde(default, rename = "serve")]
+    _serve: Option<ServeSection>,
+    #[serde(flatten)]
+    _rest: toml::Table,
+}
+
+/// The line of the first error in `[serve]`, parsing `text` where positions are still known.
+fn error_line(text: &str) -> Option<usize> {
+    let err = toml::from_str::<ServeOnly>(text).err()?;
+    let span = err.span()?;
+    Some(text[..span.start.min(text.len())].matches('\n').count() + 1)
 }
 
 impl ServeSection {
@@ -114,21 +136,78 @@ impl ServeSection {
     }
 }
 
+/// `host:port` with an IP address or a host name (`localhost:8080`); a name resolving to several
+/// addresses listens on the first (IPv4 first, as most clients try it first).
+fn resolve_listen(text: &str) -> Result<SocketAddr, ServeError> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bad = |why: String| {
+        ServeError::Config(format!(
+            "listen address {text:?}: {why} (expected host:port, e.g. 127.0.0.1:8080 or localhost:8080)"
+        ))
+    };
+    if !text.contains(':') {
+        return Err(bad("no port".into()));
+    }
+    let mut addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .collect();
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs
+        .into_iter()
+        .next()
+        .ok_or_else(|| bad("the name resolves to no address".into()))
+}
+
 /// Parses the listen address and refuses an open, unauthenticated public gateway.
 pub fn listen_addr(
     text: &str,
     has_keys: bool,
     allow_public: bool,
 ) -> Result<SocketAddr, ServeError> {
-    let addr: SocketAddr = text.parse().map_err(|e| {
-        ServeError::Config(format!(
-            "listen address {text:?}: {e} (expected host:port, e.g. 127.0.0.1:8080)"
-        ))
-    })?;
+    let addr = resolve_listen(text)?;
     if !addr.ip().is_loopback() && !has_keys && !allow_public {
         return Err(ServeError::Config(format!(
             "refusing to listen on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file, or pass --insecure-no-auth to accept unauthenticated requests from the network"
         )));
     }
     Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typo_under_serve_names_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("understudy.toml");
+        let text = "[defaults]\nmodel = \"x\"\n\n[serve]\nlisten = \"127.0.0.1:9\"\nmax_queu = 3\n";
+        std::fs::write(&path, text).unwrap();
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let serve = table["serve"].as_table().unwrap().clone();
+        let err = ServeSection::parse(serve, &path).unwrap_err().to_string();
+        assert!(
+            err.contains("understudy.toml:6: key `serve.max_queu`"),
+            "{err}"
+        );
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn host_names_listen_and_loopback_names_stay_local() {
+        let addr = listen_addr("localhost:8080", false, false).unwrap();
+        assert!(addr.ip().is_loopback());
+        assert_eq!(addr.port(), 8080);
+        assert!(listen_addr("127.0.0.1:0", false, false).is_ok());
+        assert!(listen_addr("0.0.0.0:8080", false, false).is_err());
+        assert!(listen_addr("0.0.0.0:8080", true, false).is_ok());
+        let err = listen_addr("localhost", false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no port"), "{err}");
+    }
 }

@@ -44,6 +44,23 @@ pub fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// `GET /v1/models/{id}`: one entry of the list, or 404 `model_not_found`.
+pub async fn model(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(list) = models(State(state)).await?;
+    list["data"]
+        .as_array()
+        .and_then(|data| data.iter().find(|m| m["id"] == id.as_str()))
+        .map(|m| Json(m.clone()))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "model {id:?} is not served here; GET /v1/models lists the models and profiles that are"
+            ))
+        })
+}
+
 pub async fn models(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -160,18 +177,10 @@ async fn chat(
     body: Body,
     conversation: Option<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = to_bytes(body, state.body_limit)
-        .await
-        .map_err(|_| ApiError::too_large(state.body_limit))?;
-    let mut parsed = wire::parse(&bytes)?;
-    if conversation.is_some() {
-        parsed.user = conversation;
-    }
-    let client_model = parsed.request.model.clone();
-    let mut guard = RequestGuard::new(state.metrics.clone(), &client_model);
+    // Counted from here: a body that is too large or not valid JSON is a request too.
+    let mut guard = RequestGuard::new(state.metrics.clone());
     guard.log = state.log.clone();
-    guard.stream = parsed.stream;
-    let result = answer(&state, parsed, &client_model, &mut guard).await;
+    let result = parse_and_answer(&state, body, conversation, &mut guard).await;
     if let Err(err) = &result {
         guard.fail(err.status.as_u16(), err.kind);
     }
@@ -181,13 +190,32 @@ async fn chat(
     result
 }
 
+async fn parse_and_answer(
+    state: &Arc<AppState>,
+    body: Body,
+    conversation: Option<String>,
+    guard: &mut RequestGuard,
+) -> Result<Response, ApiError> {
+    let bytes = to_bytes(body, state.body_limit)
+        .await
+        .map_err(|_| ApiError::too_large(state.body_limit))?;
+    let mut parsed = wire::parse(&bytes)?;
+    if conversation.is_some() {
+        parsed.user = conversation;
+    }
+    let client_model = parsed.request.model.clone();
+    guard.admit(&client_model, &state.served.label(&client_model));
+    guard.stream = parsed.stream;
+    answer(state, parsed, &client_model, guard).await
+}
+
 async fn answer(
     state: &Arc<AppState>,
     mut parsed: wire::Parsed,
     client_model: &str,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
-    if state.metrics.in_flight(client_model) > state.max_queue as i64 {
+    if state.metrics.in_flight(guard.label()) > state.max_queue as i64 {
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
     let mut profile = profile_for(state, client_model).cloned();

@@ -12,8 +12,10 @@ pub mod memory;
 pub mod metrics;
 pub mod profile;
 pub mod resilience;
+pub mod served;
 pub mod stream;
 pub mod techniques;
+pub mod unrouted;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -45,6 +47,8 @@ pub struct AppState {
     /// Most requests per model answered or waiting at once; more get 429 `overloaded`.
     pub max_queue: usize,
     pub metrics: Arc<metrics::Metrics>,
+    /// The names metrics are labelled with (profiles and what the operator configured).
+    pub served: served::ServedModels,
     /// The request log's writer, when logging is on.
     pub log: Option<Arc<log::RequestLog>>,
     /// Embeddings and retrieval, when configured.
@@ -61,6 +65,7 @@ impl AppState {
         api_keys: Vec<String>,
         body_limit: usize,
     ) -> Self {
+        let served = served::ServedModels::new().with_names(profiles.keys().cloned());
         Self {
             backend,
             profiles,
@@ -68,6 +73,7 @@ impl AppState {
             body_limit,
             max_queue: DEFAULT_MAX_QUEUE,
             metrics: Arc::new(metrics::Metrics::default()),
+            served,
             log: None,
             memory: None,
             conversations: None,
@@ -93,6 +99,12 @@ impl AppState {
         self
     }
 
+    /// Labels metrics with `served`'s names as well as the profiles'.
+    pub fn with_served(mut self, served: served::ServedModels) -> Self {
+        self.served = served.with_names(self.profiles.keys().cloned());
+        self
+    }
+
     /// Sets the per-model admission limit.
     pub fn with_max_queue(mut self, max_queue: usize) -> Self {
         self.max_queue = max_queue.max(1);
@@ -105,6 +117,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/chat/completions", post(handlers::chat_completions))
         .route("/v1/models", get(handlers::models))
+        .route("/v1/models/{*id}", get(handlers::model))
         .route("/v1/embeddings", post(handlers::embeddings))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -114,6 +127,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/health", get(handlers::health))
         .route("/metrics", get(handlers::metrics))
         .merge(v1)
+        .fallback(unrouted::not_found)
+        .method_not_allowed_fallback(unrouted::method_not_allowed)
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }

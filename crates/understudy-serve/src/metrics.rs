@@ -1,6 +1,8 @@
 //! Prometheus metrics for the gateway, kept in memory and rendered as text on `/metrics`:
 //! requests and errors by model and status/type, latency and TTFT histograms, tokens, and the
 //! number of requests in flight. Hand-rolled: a few counters do not need a metrics framework.
+//! Labels are chosen by [`crate::served::ServedModels`], never taken raw from a client, so a
+//! client cannot grow the label set.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -58,6 +60,20 @@ fn label(value: &str) -> String {
 }
 
 impl Metrics {
+    /// How many label values a metric has now (for tests of bounded cardinality).
+    pub fn label_count(&self) -> usize {
+        self.inner
+            .lock()
+            .map(|m| {
+                let mut labels: std::collections::BTreeSet<&str> = Default::default();
+                labels.extend(m.requests.keys().map(|(l, _)| l.as_str()));
+                labels.extend(m.in_flight.keys().map(String::as_str));
+                labels.extend(m.latency.keys().map(String::as_str));
+                labels.len()
+            })
+            .unwrap_or(0)
+    }
+
     pub fn started(&self, model: &str) {
         if let Ok(mut m) = self.inner.lock() {
             *m.in_flight.entry(model.to_string()).or_default() += 1;
@@ -71,10 +87,13 @@ impl Metrics {
             .unwrap_or(0)
     }
 
-    /// Records a finished request: `model` as the client named it (model or profile).
+    /// Records a finished request under `model`'s label; `admitted` says whether [`Self::started`]
+    /// counted it in flight (a body that never parsed was not).
+    #[allow(clippy::too_many_arguments)]
     pub fn finished(
         &self,
         model: &str,
+        admitted: bool,
         status: u16,
         error_type: Option<&str>,
         total_s: f64,
@@ -82,7 +101,9 @@ impl Metrics {
         tokens: Option<(u32, u32)>,
     ) {
         let Ok(mut m) = self.inner.lock() else { return };
-        *m.in_flight.entry(model.to_string()).or_default() -= 1;
+        if admitted {
+            *m.in_flight.entry(model.to_string()).or_default() -= 1;
+        }
         *m.requests.entry((model.to_string(), status)).or_default() += 1;
         if let Some(kind) = error_type {
             *m.errors
@@ -194,7 +215,12 @@ pub struct RequestGuard {
     pub stream: bool,
     /// Prompt (JSON) and answer, kept only when the profile opts in.
     pub content: Option<(String, String)>,
+    /// The model as the client named it (the log keeps it; metrics use `label`).
     model: String,
+    label: String,
+    admitted: bool,
+    /// The request reached its end (answer, error or stream end) rather than being dropped.
+    completed: bool,
     started: std::time::Instant,
     pub status: u16,
     pub error_type: Option<&'static str>,
@@ -204,9 +230,14 @@ pub struct RequestGuard {
     pub route: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The status logged for a request whose client went away before its answer ended (nginx's
+/// convention; no response reached the client).
+pub const CLIENT_CLOSED: u16 = 499;
+
 impl RequestGuard {
-    pub fn new(metrics: std::sync::Arc<Metrics>, model: &str) -> Self {
-        metrics.started(model);
+    /// Counts a request from the moment its body arrives, before it is parsed: a body that is not
+    /// valid JSON is still a request, in the metrics and the log.
+    pub fn new(metrics: std::sync::Arc<Metrics>) -> Self {
         Self {
             metrics: Some(metrics),
             log: None,
@@ -214,7 +245,10 @@ impl RequestGuard {
             backend_model: None,
             stream: false,
             content: None,
-            model: model.to_string(),
+            model: String::new(),
+            label: crate::served::OTHER_LABEL.to_string(),
+            admitted: false,
+            completed: false,
             started: std::time::Instant::now(),
             status: 200,
             error_type: None,
@@ -234,6 +268,9 @@ impl RequestGuard {
             stream: false,
             content: None,
             model: String::new(),
+            label: String::new(),
+            admitted: false,
+            completed: true,
             started: std::time::Instant::now(),
             status: 0,
             error_type: None,
@@ -241,6 +278,21 @@ impl RequestGuard {
             tokens: None,
             route: serde_json::Map::new(),
         }
+    }
+
+    /// The request names `model`, counted under `label`; it is now in flight.
+    pub fn admit(&mut self, model: &str, label: &str) {
+        self.model = model.to_string();
+        self.label = label.to_string();
+        if let Some(metrics) = &self.metrics {
+            metrics.started(label);
+            self.admitted = true;
+        }
+    }
+
+    /// The metrics label of this request.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     pub fn fail(&mut self, status: u16, kind: &'static str) {
@@ -273,6 +325,7 @@ impl RequestGuard {
     /// Logs the request now, committed, so that a client who then sees the end of the answer
     /// can count on its row surviving a crash. Does nothing when the log is off.
     pub fn log_committed(&mut self) {
+        self.completed = true;
         if let Some(log) = self.log.take() {
             log.write(&self.row());
         }
@@ -284,12 +337,17 @@ impl Drop for RequestGuard {
         let Some(metrics) = self.metrics.clone() else {
             return;
         };
-        // Not logged yet (a client that went away mid-stream).
+        // Dropped before its end: the client went away (mid-stream, or while a unary answer was
+        // being generated). Logged and counted as such, never as a success.
+        if !self.completed {
+            self.fail(CLIENT_CLOSED, "client_disconnected");
+        }
         if let Some(log) = self.log.take() {
             log.write(&self.row());
         }
         metrics.finished(
-            &self.model,
+            &self.label,
+            self.admitted,
             self.status,
             self.error_type,
             self.started.elapsed().as_secs_f64(),

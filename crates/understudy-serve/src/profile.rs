@@ -269,6 +269,21 @@ pub fn parse_profiles(
 }
 
 impl Profile {
+    /// Every model this profile calls: its own, the cascade's, the planner and executor.
+    pub fn models(&self) -> Vec<String> {
+        let mut models = vec![self.model.clone()];
+        if let Some(cascade) = &self.cascade {
+            models.extend(cascade.models.iter().cloned());
+        }
+        if let Some(plan) = &self.plan_execute {
+            models.push(plan.planner.clone());
+            models.push(plan.executor.clone());
+        }
+        models.sort();
+        models.dedup();
+        models
+    }
+
     /// A profile that changes nothing (used to carry per-request policies).
     pub fn passthrough(model: &str) -> Self {
         Self {

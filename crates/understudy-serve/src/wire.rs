@@ -32,6 +32,8 @@ pub struct WireRequest {
     pub frequency_penalty: Option<f32>,
     pub presence_penalty: Option<f32>,
     pub logprobs: Option<bool>,
+    /// Refused with a clear error rather than silently ignored (no tool calls yet).
+    pub tools: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +73,8 @@ pub enum WireRole {
     Developer,
     User,
     Assistant,
+    /// A tool result: named so its refusal can say why.
+    Tool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,19 +115,112 @@ pub struct Parsed {
     pub user: Option<String>,
 }
 
+/// What the client sent wrong, in the client's terms: the field as a JSON path, what was expected
+/// in JSON words (never a Rust type), and no parser positions.
+fn wire_error(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = err.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::invalid(
+            format!(
+                "request body is not valid JSON ({})",
+                without_position(&inner.to_string())
+            ),
+            None,
+        );
+    }
+    let text = without_position(&inner.to_string());
+    let path = err.path().to_string();
+    // A missing field is reported at its parent; name the field itself.
+    if let Some(field) = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        let param = if path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        let hint = match field {
+            "messages" => ": a list of {\"role\", \"content\"} objects",
+            "model" => ": the model or profile to answer with (GET /v1/models lists them)",
+            _ => "",
+        };
+        return ApiError::invalid(format!("{param} is required{hint}"), Some(param));
+    }
+    if path == "." {
+        return ApiError::invalid(
+            format!("request body must be a JSON object: {}", json_words(&text)),
+            None,
+        );
+    }
+    ApiError::invalid(format!("{path}: {}", json_words(&text)), Some(path))
+}
+
+/// Drops serde_json's " at line 1 column 87".
+fn without_position(text: &str) -> String {
+    match text.rfind(" at line ") {
+        Some(i) if text[i..].contains(" column ") => text[..i].to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// Rust type names in serde's messages, in JSON words.
+fn json_words(text: &str) -> String {
+    let mut out = text.to_string();
+    for (rust, json) in [
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected usize", "expected a whole number ≥ 0"),
+        ("expected a string", "expected a string"),
+        ("expected a sequence", "expected a list"),
+        ("expected a boolean", "expected true or false"),
+        (
+            "expected struct WireMessage",
+            "expected a {\"role\", \"content\"} object",
+        ),
+        ("expected struct StreamOptions", "expected an object"),
+        ("expected struct Extension", "expected an object"),
+        ("expected struct TemplateKwargs", "expected an object"),
+        ("expected struct JsonSchemaSpec", "expected an object"),
+        ("expected struct WireRequest", "expected an object"),
+        (
+            "expected struct Part",
+            "expected a {\"type\", \"text\"} object",
+        ),
+        (
+            "expected internally tagged enum WireResponseFormat",
+            "expected {\"type\": \"text\" | \"json_object\" | \"json_schema\"}",
+        ),
+        (
+            "did not match any variant of untagged enum Content",
+            "expected a string or a list of text parts",
+        ),
+        (
+            "did not match any variant of untagged enum Stop",
+            "expected a string or a list of strings",
+        ),
+        ("invalid value: integer", "invalid value"),
+        ("invalid type: ", "got "),
+    ] {
+        out = out.replace(rust, json);
+    }
+    out
+}
+
 /// Parses a request body, naming the offending field in errors (`messages[2].role: …`).
 pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let wire: WireRequest = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::invalid(format!("request body is not valid JSON: {inner}"), None)
-        } else {
-            let param = (path != ".").then_some(path.clone());
-            ApiError::invalid(format!("{path}: {inner}"), param)
-        }
-    })?;
+    let wire: WireRequest =
+        serde_path_to_error::deserialize(&mut de).map_err(|err| wire_error(&err))?;
+    if wire.tools.as_ref().is_some_and(|t| !t.is_null()) {
+        return Err(ApiError::invalid(
+            "tools: this gateway does not do tool calls yet; send the request without `tools` \
+             (and `tool_choice`)",
+            Some("tools".into()),
+        ));
+    }
     if wire.n.is_some_and(|n| n != 1) {
         return Err(ApiError::invalid(
             "n: only n = 1 is supported",
@@ -155,6 +252,12 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             WireRole::System | WireRole::Developer => Role::System,
             WireRole::User => Role::User,
             WireRole::Assistant => Role::Assistant,
+            WireRole::Tool => {
+                return Err(ApiError::invalid(
+                    format!("messages[{i}].role: `tool` messages need tool calls, which this gateway does not do yet"),
+                    Some(format!("messages[{i}].role")),
+                ))
+            }
         };
         messages.push(ChatMessage::new(role, text));
     }

@@ -333,7 +333,23 @@ async fn a_full_queue_answers_429_with_retry_after() {
 
 #[tokio::test]
 async fn metrics_count_requests_errors_latency_and_tokens() {
-    let st = state();
+    let table: toml::Table = toml::from_str("[profiles.bot]\nmodel = \"echo\"\n").unwrap();
+    let profiles = profile::parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        Path::new("test.toml"),
+    )
+    .unwrap();
+    let st = Arc::new(
+        AppState::new(
+            Arc::new(FakeBackend::new()),
+            profiles,
+            Vec::new(),
+            64 * 1024,
+        )
+        .with_served(
+            understudy_serve::served::ServedModels::new().with_names(["echo", "error-500"]),
+        ),
+    );
     post(
         st.clone(),
         r#"{"model":"echo","messages":[{"role":"user","content":"a b c"}]}"#,

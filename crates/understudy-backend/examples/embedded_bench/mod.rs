@@ -52,6 +52,8 @@ pub async fn load(name: &str, threads: usize) -> (EmbeddedBackend, PathBuf) {
         threads: threads as u32,
         context_length: Some(CONTEXT),
         progress: Arc::new(Silent),
+        paths: understudy_backend::embedded::ModelPaths::Allowed,
+        max_loaded: understudy_backend::embedded::DEFAULT_MAX_LOADED,
     });
     backend.load(name).await.unwrap();
     (backend, gguf)

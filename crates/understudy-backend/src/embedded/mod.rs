@@ -1,8 +1,9 @@
 //! The embedded backend: GGUF models run in-process through llama.cpp. Resolves a model name
-//! (registered spec, default-model short name, or a `.gguf` path), installs a missing default
-//! model, loads each model once and hands requests to its engine thread.
+//! (registered spec, default-model short name, or — where the caller allows it — a `.gguf` path),
+//! installs a missing default model, loads each file once and hands requests to its engine thread.
 
 mod engine;
+mod loaded;
 mod pick;
 mod template;
 mod utf8;
@@ -20,6 +21,7 @@ use crate::install::{self, Progress};
 use crate::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
 
 pub use engine::{llama_backend, LoadedInfo, DEFAULT_CONTEXT};
+pub use loaded::{EngineKey, LoadedSet, DEFAULT_MAX_LOADED};
 pub use template::{COMMON_TEMPLATE_NAMES, FALLBACK_TEMPLATE};
 
 /// Where a model's GGUF comes from.
@@ -40,6 +42,16 @@ pub struct GgufSpec {
     pub context_length: Option<u32>,
 }
 
+/// Whether a model name may be a file path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelPaths {
+    /// `chat --model ./x.gguf`: a convenience for the person at the command line.
+    Allowed,
+    /// A network service: only registered and installed default models; a path in a request is
+    /// an unknown name and never touches the file system, and nothing is installed on request.
+    Refused,
+}
+
 /// Settings shared by every embedded model.
 #[derive(Clone)]
 pub struct EmbeddedOptions {
@@ -53,13 +65,17 @@ pub struct EmbeddedOptions {
     pub context_length: Option<u32>,
     /// Shown while a missing default model is installed.
     pub progress: Arc<dyn Progress>,
+    /// Whether names may be file paths.
+    pub paths: ModelPaths,
+    /// Most models loaded at once; the least recently used is unloaded past it.
+    pub max_loaded: usize,
 }
 
 /// Runs GGUF models in this process.
 pub struct EmbeddedBackend {
     options: EmbeddedOptions,
     specs: HashMap<String, GgufSpec>,
-    engines: tokio::sync::Mutex<HashMap<String, Arc<engine::Engine>>>,
+    engines: tokio::sync::Mutex<LoadedSet>,
     file_hashes: tokio::sync::Mutex<HashMap<PathBuf, String>>,
     counters: tokio::sync::Mutex<HashMap<String, TokenCounter>>,
 }
@@ -83,9 +99,9 @@ fn sha256_of(path: &std::path::Path) -> std::io::Result<String> {
 impl EmbeddedBackend {
     pub fn new(options: EmbeddedOptions) -> Self {
         Self {
+            engines: tokio::sync::Mutex::new(LoadedSet::new(options.max_loaded)),
             options,
             specs: HashMap::new(),
-            engines: tokio::sync::Mutex::new(HashMap::new()),
             file_hashes: tokio::sync::Mutex::new(HashMap::new()),
             counters: tokio::sync::Mutex::new(HashMap::new()),
         }
@@ -99,34 +115,51 @@ impl EmbeddedBackend {
 
     /// True if `name` is something this backend would try to run.
     pub fn recognises(&self, name: &str) -> bool {
-        self.specs.contains_key(name) || catalog::find(name).is_some() || looks_like_gguf(name)
+        self.spec_for(name).is_ok()
     }
 
     fn spec_for(&self, name: &str) -> Result<GgufSpec, BackendError> {
         if let Some(spec) = self.specs.get(name) {
             return Ok(spec.clone());
         }
+        let paths = self.options.paths == ModelPaths::Allowed;
         if let Some(known) = catalog::find(name) {
+            // A client of a gateway never starts a download: the operator installs (or names in a
+            // profile, which `serve` installs at start-up) what is served.
+            if !paths && !install::is_installed(&known, &self.options.home) {
+                return Err(BackendError::UnknownModel {
+                    model: name.to_string(),
+                    hint: "a default model that is not installed on this gateway".into(),
+                });
+            }
             return Ok(GgufSpec {
                 source: GgufSource::Known(known),
                 chat_template: None,
                 context_length: None,
             });
         }
-        if looks_like_gguf(name) {
+        if paths && looks_like_gguf(name) {
             return Ok(GgufSpec {
                 source: GgufSource::Path(PathBuf::from(name)),
                 chat_template: None,
                 context_length: None,
             });
         }
-        let known: Vec<&str> = catalog::known_models().iter().map(|m| m.name).collect();
+        let mut known: Vec<&str> = catalog::known_models().iter().map(|m| m.name).collect();
+        let mut configured: Vec<&str> = self.specs.keys().map(String::as_str).collect();
+        configured.sort_unstable();
+        known.extend(configured);
+        // The same words whether or not a file by that name exists: no file-system oracle.
         Err(BackendError::UnknownModel {
             model: name.to_string(),
-            hint: format!(
-                "not a default model ({}), a configured model, or a path to a .gguf file",
-                known.join(", ")
-            ),
+            hint: if paths {
+                format!(
+                    "not a default or configured model ({}) or a path to a .gguf file",
+                    known.join(", ")
+                )
+            } else {
+                format!("not a model served here; use one of: {}", known.join(", "))
+            },
         })
     }
 
@@ -152,18 +185,27 @@ impl EmbeddedBackend {
         Ok((spec, path))
     }
 
-    /// Loads `name` if needed (installing a missing default model first) and returns its engine.
-    pub async fn load(&self, name: &str) -> Result<(Arc<engine::Engine>, bool), BackendError> {
-        let mut engines = self.engines.lock().await;
-        if let Some(engine) = engines.get(name) {
-            return Ok((engine.clone(), false));
-        }
+    /// The engine key of `name`: its canonical file with the options that shape the engine.
+    async fn engine_key(&self, name: &str) -> Result<(GgufSpec, PathBuf, EngineKey), BackendError> {
         let (spec, path) = self.model_path(name).await?;
+        let context_length = spec.context_length.or(self.options.context_length);
+        let key = EngineKey::new(&path, spec.chat_template.clone(), context_length);
+        Ok((spec, path, key))
+    }
+
+    /// Loads `name` if needed (installing a missing default model first) and returns its engine.
+    /// Names that resolve to one file share one engine.
+    pub async fn load(&self, name: &str) -> Result<(Arc<engine::Engine>, bool), BackendError> {
+        let (spec, path, key) = self.engine_key(name).await?;
+        let mut engines = self.engines.lock().await;
+        if let Some(engine) = engines.get(&key) {
+            return Ok((engine, false));
+        }
         let engine = engine::Engine::start(engine::EngineConfig {
             name: name.to_string(),
             path,
             chat_template: spec.chat_template.clone(),
-            context_length: spec.context_length.or(self.options.context_length),
+            context_length: key.context_length,
             threads: self.options.threads,
         })
         .await?;
@@ -171,13 +213,25 @@ impl EmbeddedBackend {
             tracing::warn!("{warning}");
         }
         let engine = Arc::new(engine);
-        engines.insert(name.to_string(), engine.clone());
+        for gone in engines.insert(key, engine.clone()) {
+            tracing::info!(
+                "unloaded {} (more than {} models loaded)",
+                gone.file.display(),
+                self.options.max_loaded
+            );
+        }
         Ok((engine, true))
+    }
+
+    /// How many engines are loaded now.
+    pub async fn loaded_count(&self) -> usize {
+        self.engines.lock().await.len()
     }
 
     /// Facts about a model once loaded (template used, context, threads).
     pub async fn loaded_info(&self, name: &str) -> Option<LoadedInfo> {
-        self.engines.lock().await.get(name).map(|e| e.info.clone())
+        let (_, _, key) = self.engine_key(name).await.ok()?;
+        self.engines.lock().await.get(&key).map(|e| e.info.clone())
     }
 }
 
@@ -307,5 +361,63 @@ impl Backend for EmbeddedBackend {
             let _keep = &engine;
             event
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn serving(home: &std::path::Path) -> EmbeddedBackend {
+        EmbeddedBackend::new(EmbeddedOptions {
+            home: home.to_path_buf(),
+            index_url: "http://127.0.0.1:9/never-called".into(),
+            threads: 1,
+            context_length: None,
+            progress: Arc::new(install::Silent),
+            paths: ModelPaths::Refused,
+            max_loaded: 1,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Whatever a client names — paths that exist (a GGUF-looking file, system files), paths
+        /// that don't, `..` walks, default models that are not installed — a serving backend
+        /// resolves nothing, installs nothing, hashes nothing and loads nothing.
+        #[test]
+        fn a_serving_backend_resolves_no_client_path(
+            name in prop_oneof![
+                "[a-zA-Z0-9._/-]{0,40}",
+                "(\\.\\./){1,6}[a-z]{1,8}(\\.gguf)?",
+                "/(etc|proc|root|tmp)/[a-z]{1,10}",
+                Just("/etc/passwd".to_string()),
+                Just("qwen2.5-coder-1.5b".to_string()),
+                Just("smollm2-135m".to_string()),
+            ],
+            existing in any::<bool>(),
+        ) {
+            let home = tempfile::tempdir().unwrap();
+            let real = home.path().join("real.gguf");
+            std::fs::write(&real, b"GGUF\x03\x00\x00\x00").unwrap();
+            let name = if existing { real.display().to_string() } else { name };
+            let backend = serving(home.path());
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let err = backend.check_model(&name).await.unwrap_err();
+                prop_assert!(matches!(err, BackendError::UnknownModel { .. }), "{name}: {err}");
+                prop_assert!(backend.model_identity(&name).await.is_err());
+                prop_assert!(backend.token_counter(&name).await.is_err());
+                prop_assert!(backend.load(&name).await.is_err());
+                prop_assert_eq!(backend.loaded_count().await, 0);
+                prop_assert!(backend.file_hashes.lock().await.is_empty());
+                Ok(())
+            })?;
+            // Nothing was installed into the home directory.
+            let entries: Vec<_> = std::fs::read_dir(home.path()).unwrap().collect();
+            prop_assert_eq!(entries.len(), 1);
+        }
     }
 }

@@ -56,13 +56,20 @@ pub fn server_python() -> Option<PathBuf> {
 }
 
 /// Starts the server on a free port with `model` and waits until it answers `/v1/models`.
-pub async fn start_llama_server(model: &std::path::Path) -> LlamaServer {
-    let python = server_python().unwrap_or_else(|| {
-        panic!(
-            "llama-cpp-python[server] is not installed: run scripts/setup-llama-server.sh \
-             (or set UNDERSTUDY_LLAMA_SERVER_PYTHON)"
-        )
-    });
+/// `None` (with a note) where the peer is not installed, so that `cargo test` works on a fresh
+/// machine; CI sets `UNDERSTUDY_REQUIRE_LLAMA_SERVER`, and then a missing peer fails the test.
+pub async fn start_llama_server(model: &std::path::Path) -> Option<LlamaServer> {
+    let Some(python) = server_python() else {
+        assert!(
+            std::env::var_os("UNDERSTUDY_REQUIRE_LLAMA_SERVER").is_none(),
+            "UNDERSTUDY_REQUIRE_LLAMA_SERVER is set but llama-cpp-python[server] is not installed: \
+             run scripts/setup-llama-server.sh (or set UNDERSTUDY_LLAMA_SERVER_PYTHON)"
+        );
+        eprintln!(
+            "skipping: llama-cpp-python[server] is not installed (scripts/setup-llama-server.sh)"
+        );
+        return None;
+    };
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -100,7 +107,7 @@ pub async fn start_llama_server(model: &std::path::Path) -> LlamaServer {
             .await
         {
             if r.status().is_success() {
-                return server;
+                return Some(server);
             }
         }
         assert!(

@@ -22,11 +22,19 @@ pub async fn run(config_path: Option<&Path>, args: ChatArgs) -> Result<()> {
     let overrides = EmbeddedOverrides {
         threads: args.threads,
         chat_template: args.chat_template.clone().map(|t| (model.clone(), t)),
+        serving: false,
     };
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
     let router = setup::build_router(&config, &overrides)?;
+    // The timing line names the threads when the model runs in this process.
+    let threads = match router.route(&model) {
+        Ok((backend, _)) if backend.name() == "embedded" => {
+            Some(setup::threads(&config, &overrides))
+        }
+        _ => None,
+    };
     let mut history = Vec::new();
     if let Some(system) = &args.system {
         history.push(ChatMessage::system(system.clone()));
@@ -40,11 +48,11 @@ pub async fn run(config_path: Option<&Path>, args: ChatArgs) -> Result<()> {
                 output::data_line(&serde_json::to_string_pretty(&response)?);
             } else {
                 let response = stream_answer(&router, request).await?;
-                output::timing_line(&response);
+                output::timing_line(&response, threads);
             }
             Ok(())
         }
-        None => interactive(&router, &args, &model, history).await,
+        None => interactive(&router, &args, &model, history, threads).await,
     }
 }
 
@@ -113,6 +121,7 @@ async fn interactive(
     args: &ChatArgs,
     model: &str,
     mut history: Vec<ChatMessage>,
+    threads: Option<u32>,
 ) -> Result<()> {
     output::note(&format!(
         "chatting with {model}; /reset clears the conversation, /exit or Ctrl-D ends it"
@@ -151,7 +160,7 @@ async fn interactive(
         } else {
             stream_answer(backend, request)
                 .await
-                .inspect(output::timing_line)
+                .inspect(|r| output::timing_line(r, threads))
         };
         match result {
             Ok(response) => history.push(ChatMessage::assistant(response.answer)),

@@ -126,6 +126,7 @@ pub async fn execute(
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
+    section.check_lists()?;
 
     // Resolve every name and read every dataset before any model is called.
     let task_names: Vec<String> = section
@@ -196,6 +197,7 @@ pub async fn execute(
         &EmbeddedOverrides {
             threads: args.threads,
             chat_template: None,
+            serving: false,
         },
     )?);
     let db = db_path(args.store.db.as_deref(), &section);
@@ -237,6 +239,13 @@ pub async fn execute(
             output::note(&format!(
                 "  {}: skipped {} rows without a usable gold answer",
                 task.def.name, task.skipped
+            ));
+        }
+        if let Some((declared, kept)) = task.pool_capped {
+            output::note(&format!(
+                "  warning: {}: `dataset.few_shot_pool = {declared}` is more than half of the rows; \
+                 the pool keeps {kept} (never scored) so that the rest can be scored",
+                task.source.display()
             ));
         }
     }

@@ -15,10 +15,18 @@ use crate::output;
 use crate::progress::TerminalProgress;
 use crate::setup;
 
-fn store(config_path: Option<&Path>, args: &StoreArgs) -> Result<MemoryStore> {
+/// Opens the store; `create` says whether a missing file may be created (only `add` writes).
+fn store(config_path: Option<&Path>, args: &StoreArgs, create: bool) -> Result<MemoryStore> {
     let config = setup::load_config(config_path)?;
     let section = file_section(&config)?;
-    Ok(MemoryStore::open(&db_path(args.db.as_deref(), &section))?)
+    let path = db_path(args.db.as_deref(), &section);
+    if !create && !path.exists() {
+        bail!(
+            "no store at {} (add documents with `understudy memory add` first, or pass --db)",
+            path.display()
+        );
+    }
+    Ok(MemoryStore::open(&path)?)
 }
 
 pub async fn embedder(args: &EmbedderArgs) -> Result<Arc<dyn Embedder>> {
@@ -59,7 +67,7 @@ async fn local_embedder() -> Result<Arc<dyn Embedder>> {
 pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
     match cmd {
         MemoryCommand::List(args) => {
-            let store = store(config_path, &args)?;
+            let store = store(config_path, &args, false)?;
             for (name, embedder, chunks) in store.collections()? {
                 output::data_line(&format!("{name}\t{chunks} chunks\t{embedder}"));
             }
@@ -69,7 +77,18 @@ pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
             if args.chunk_tokens < 16 {
                 bail!("--chunk-tokens must be at least 16");
             }
-            let store = store(config_path, &args.store)?;
+            // Every path is checked before the embedder (an 83 MB install on first use) loads.
+            let mut files = Vec::new();
+            for p in &args.paths {
+                if !p.exists() {
+                    bail!("{}: no such file or directory", p.display());
+                }
+                files.extend(collect_files(p)?);
+            }
+            if files.is_empty() {
+                bail!("no .txt, .md or .jsonl files under the given paths");
+            }
+            let store = store(config_path, &args.store, true)?;
             let embedder = embedder(&args.embedder).await?;
             if args.chunk_tokens > embedder.max_tokens() {
                 bail!(
@@ -78,13 +97,6 @@ pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
                     embedder.name(),
                     embedder.max_tokens()
                 );
-            }
-            let mut files = Vec::new();
-            for p in &args.paths {
-                files.extend(collect_files(p)?);
-            }
-            if files.is_empty() {
-                bail!("no .txt, .md or .jsonl files under the given paths");
             }
             let started = Instant::now();
             let (mut docs, mut chunks) = (0usize, 0usize);
@@ -120,7 +132,10 @@ pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
             Ok(())
         }
         MemoryCommand::Search(args) => {
-            let store = store(config_path, &args.store)?;
+            if args.k == 0 {
+                bail!("-k must be at least 1 (the number of chunks to return)");
+            }
+            let store = store(config_path, &args.store, false)?;
             let Some(stored) = store.collection_embedder(&args.collection)? else {
                 bail!(
                     "no collection {:?} (see `understudy memory list`)",

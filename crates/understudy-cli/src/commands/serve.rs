@@ -61,11 +61,13 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         !keys.is_empty(),
         args.allow_public || section.allow_public,
     )?;
+    install_named_defaults(&profiles, &section).await?;
     let router = Arc::new(setup::build_router(
         &config,
         &EmbeddedOverrides {
             threads: args.threads,
             chat_template: None,
+            serving: true,
         },
     )?);
     for p in profiles.values() {
@@ -75,10 +77,10 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("profile {}: model {}: {e}", p.name, p.model))?;
     }
     let n_profiles = profiles.len();
-    let auth = if keys.is_empty() {
-        "no API keys (localhost only)"
-    } else {
-        "API keys required"
+    let auth = match (keys.is_empty(), addr.ip().is_loopback()) {
+        (false, _) => "API keys required",
+        (true, true) => "no API keys (localhost only)",
+        (true, false) => "NO API KEYS: anyone who can reach this address can use it",
     };
     for (model, fallbacks) in &section.fallback {
         for fallback in fallbacks {
@@ -88,6 +90,8 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("serve.fallback.{model}: {fallback}: {e}"))?;
         }
     }
+    let served = served_models(&config, &router);
+    let n_models = served.names().count();
     let resilient = Resilient::new(router as Arc<dyn Backend>, section.policy());
     let state = AppState::new(
         Arc::new(resilient) as Arc<dyn Backend>,
@@ -95,6 +99,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         keys,
         section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
     )
+    .with_served(served)
     .with_max_queue(
         section
             .max_queue
@@ -121,18 +126,70 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         &log_db,
     )?);
     let state = Arc::new(state);
-    let default_model = config.default_model.clone();
     let drain = section
         .drain_secs
         .map(std::time::Duration::from_secs)
         .unwrap_or(understudy_serve::DEFAULT_DRAIN);
     understudy_serve::serve(addr, state, shutdown_signal(), drain, move |local| {
         output::note(&format!(
-            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {auth} · default model {default_model}"
+            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {n_models} model(s) · {auth} (GET /v1/models lists them)"
         ));
     })
     .await?;
     Ok(())
+}
+
+/// Installs the default models that profiles and fallbacks name, so that a client's request never
+/// starts a download (a gateway serves installed models only).
+async fn install_named_defaults(
+    profiles: &std::collections::BTreeMap<String, understudy_serve::Profile>,
+    section: &ServeSection,
+) -> Result<()> {
+    let named = profiles
+        .values()
+        .flat_map(|p| p.models())
+        .chain(section.fallback.values().flatten().cloned());
+    let home = setup::home_dir()?;
+    for name in named {
+        if let Some(known) = understudy_backend::catalog::find(&name) {
+            if !understudy_backend::install::is_installed(&known, &home) {
+                output::note(&format!("installing {name} (named by a profile)"));
+                understudy_backend::install::install(
+                    &known,
+                    &home,
+                    &setup::index_url(),
+                    &crate::progress::TerminalProgress::default(),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What metrics label by name: configured models, installed default models, the HTTP backends
+/// (`backend/<model>`); profiles are added by the gateway itself.
+fn served_models(
+    config: &understudy_core::config::Config,
+    router: &understudy_backend::router::Router,
+) -> understudy_serve::served::ServedModels {
+    let home = setup::home_dir().ok();
+    let installed = understudy_backend::catalog::known_models()
+        .into_iter()
+        .filter(|known| {
+            home.as_ref()
+                .is_some_and(|h| understudy_backend::install::is_installed(known, h))
+        })
+        .map(|known| known.name.to_string());
+    let mut served = understudy_serve::served::ServedModels::new()
+        .with_names(config.models.keys().cloned())
+        .with_names(installed);
+    for (name, _) in router.backends() {
+        if name != "embedded" {
+            served = served.with_prefix(name.clone());
+        }
+    }
+    served
 }
 
 /// The in-process embedding model, installed on first use.

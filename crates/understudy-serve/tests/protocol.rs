@@ -1,0 +1,259 @@
+//! The gateway's answers to what clients get wrong or do unexpectedly, in-process on the fake
+//! backend: OpenAI-shaped 404/405, `GET /v1/models/{id}`, error texts in the client's terms (no
+//! Rust types or parser positions), `tools` refused clearly, bodies that never parse counted in
+//! metrics and the log, a dropped stream logged as a disconnect, and metrics labels that a
+//! client's choice of model name cannot grow.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures::StreamExt;
+use proptest::prelude::*;
+use tower::ServiceExt;
+use understudy_backend::fake::FakeBackend;
+use understudy_serve::served::ServedModels;
+use understudy_serve::{router, AppState};
+
+fn state() -> AppState {
+    AppState::new(
+        Arc::new(FakeBackend::new()),
+        BTreeMap::new(),
+        Vec::new(),
+        64 * 1024,
+    )
+    .with_served(ServedModels::new().with_names(["echo"]))
+}
+
+async fn call(state: Arc<AppState>, request: Request<Body>) -> (StatusCode, String) {
+    let resp = router(state).oneshot(request).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn post(state: Arc<AppState>, body: &str) -> (StatusCode, String) {
+    call(
+        state,
+        Request::post("/v1/chat/completions")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+fn error_of(text: &str) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"));
+    assert!(v["error"]["message"].is_string(), "{text}");
+    assert!(v["error"]["type"].is_string(), "{text}");
+    v["error"].clone()
+}
+
+async fn metrics(state: Arc<AppState>) -> String {
+    call(state, Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .1
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_in_the_openai_shape() {
+    let st = Arc::new(state());
+    let (status, text) = call(
+        st.clone(),
+        Request::get("/v1/chat/completions")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let err = error_of(&text);
+    assert!(
+        err["message"].as_str().unwrap().contains("use POST"),
+        "{text}"
+    );
+
+    let (status, text) = call(
+        st.clone(),
+        Request::get("/v1/nope").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_of(&text)["message"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/nope"));
+}
+
+#[tokio::test]
+async fn one_model_can_be_fetched_by_id() {
+    let st = Arc::new(state());
+    let (status, text) = call(
+        st.clone(),
+        Request::get("/v1/models/echo").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["id"], "echo");
+    assert_eq!(v["object"], "model");
+    let (status, text) = call(
+        st,
+        Request::get("/v1/models/not-here")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error_of(&text)["code"], "model_not_found");
+}
+
+#[tokio::test]
+async fn errors_speak_json_not_rust() {
+    let st = Arc::new(state());
+    let (status, text) = post(st.clone(), r#"{"model":"echo"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let err = error_of(&text);
+    assert_eq!(err["param"], "messages", "{text}");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("messages is required"));
+
+    for body in [
+        r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#,
+        r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"max_tokens":-3}"#,
+        r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"seed":1.5}"#,
+        r#"{"model":"echo","messages":"hi"}"#,
+        r#"{"model":"echo","messages":[{"role":"user","content":"x"}],}"#,
+    ] {
+        let (status, text) = post(st.clone(), body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = error_of(&text)["message"].as_str().unwrap().to_string();
+        for leak in [
+            "f32", "u32", "u64", "usize", "struct ", "enum ", "at line", "column",
+        ] {
+            assert!(
+                !message.contains(leak),
+                "{body}: {message:?} leaks {leak:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn tools_and_tool_messages_are_refused_clearly() {
+    let st = Arc::new(state());
+    let (status, text) = post(
+        st.clone(),
+        r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let err = error_of(&text);
+    assert_eq!(err["param"], "tools");
+    assert!(err["message"].as_str().unwrap().contains("tool calls"));
+
+    let (status, text) = post(
+        st,
+        r#"{"model":"echo","messages":[{"role":"user","content":"x"},{"role":"tool","content":"42"}]}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&text)["param"], "messages[1].role");
+}
+
+#[tokio::test]
+async fn a_body_that_never_parses_is_still_counted_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let st = Arc::new(state().with_log(log));
+    let (status, _) = post(st.clone(), "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let text = metrics(st.clone()).await;
+    assert!(
+        text.contains("understudy_requests_total{model=\"other\",status=\"400\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("understudy_in_flight{model=\"other\"} 0")
+            || !text.contains("understudy_in_flight{model=\"other\"}"),
+        "{text}"
+    );
+    drop(st);
+    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let rows = store.requests("", 10).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].status, 400);
+    assert_eq!(rows[0].error_type.as_deref(), Some("invalid_request_error"));
+}
+
+#[tokio::test]
+async fn a_stream_the_client_drops_is_logged_as_a_disconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let st = Arc::new(state().with_log(log));
+    let resp = router(st.clone())
+        .oneshot(
+            Request::post("/v1/chat/completions")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    r#"{"model":"slow-200ms","messages":[{"role":"user","content":"a b c d e f g h"}],"stream":true}"#,
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body().into_data_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(!first.is_empty());
+    drop(body);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let text = metrics(st.clone()).await;
+    assert!(
+        text.contains("understudy_errors_total{model=\"other\",type=\"client_disconnected\"} 1"),
+        "{text}"
+    );
+    drop(st);
+    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let rows = store.requests("", 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, 499, "{rows:?}");
+    assert_eq!(rows[0].error_type.as_deref(), Some("client_disconnected"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever model names clients send, the metrics keep the configured labels plus one
+    /// bucket, and the exposition does not grow with the number of distinct names.
+    #[test]
+    fn client_chosen_model_names_never_grow_the_metrics(
+        names in proptest::collection::vec("[a-z0-9./_-]{0,24}|/etc/[a-z]{1,8}|\\.\\./[a-z]{1,8}\\.gguf", 1..24)
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let st = Arc::new(state());
+            post(st.clone(), r#"{"model":"echo","messages":[{"role":"user","content":"x"}]}"#).await;
+            for name in &names {
+                let body = serde_json::json!({"model": name, "messages": [{"role": "user", "content": "x"}]});
+                post(st.clone(), &body.to_string()).await;
+            }
+            assert!(st.metrics.label_count() <= 2, "{}", metrics(st.clone()).await);
+            let text = metrics(st.clone()).await;
+            for name in &names {
+                if name != "echo" && !name.is_empty() {
+                    assert!(!text.contains(&format!("model=\"{name}\"")), "{name} became a label");
+                }
+            }
+        });
+    }
+}
