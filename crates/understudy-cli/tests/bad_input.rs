@@ -198,8 +198,8 @@ fn counts_out_of_range_name_the_range() {
 #[test]
 fn a_missing_target_field_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let data = "{\"id\":\"a\",\"text\":\"fine\"}\n".repeat(1);
-    let task = task(dir.path(), &data, 0);
+    let data = "{\"id\":\"a\",\"text\":\"fine\"}\n";
+    let task = task(dir.path(), data, 0);
     let out = understudy()
         .args(["eval", "--models", "openai/m", "--no-reference", "--tasks"])
         .arg(&task)

@@ -1,5 +1,11 @@
 //! Test support: the smallest default model on disk, and a real llama-cpp-python server process.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
