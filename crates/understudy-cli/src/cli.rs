@@ -207,20 +207,25 @@ pub struct EvalArgs {
     #[arg(long, value_name = "PATH", default_value = "python3")]
     pub python: String,
     /// Items per task.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
     pub limit: Option<usize>,
     /// Seed for item order, few-shot examples and sampling.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Concurrent requests per HTTP model (embedded models run one at a time).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
     pub concurrency: Option<usize>,
     /// Call the models even when the response cache has the answer.
     #[arg(long)]
     pub no_cache: bool,
-    /// Inference threads for embedded models (default: all cores).
-    #[arg(long)]
+    /// Inference threads for embedded models (default: the physical cores not busy with other
+    /// work when the command starts, at least 1).
+    #[arg(long, allow_hyphen_values = true, value_parser = threads_count)]
     pub threads: Option<u32>,
+    /// Before timing anything, wait (up to 2 minutes) until other processes leave the CPU
+    /// alone; warn if they never do. Every cell records the load either way.
+    #[arg(long)]
+    pub quiet_machine: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

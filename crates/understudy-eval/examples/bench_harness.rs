@@ -69,6 +69,8 @@ async fn main() {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 8),
+        local: Arc::new(|_| false),
+        threads: None,
     };
     let start = Instant::now();
     let outcome = run(

@@ -3,6 +3,7 @@
 //! that turn stored cells into scores with confidence intervals. No terminal output here.
 
 pub mod builtin;
+pub mod conditions;
 pub mod error;
 pub mod grade;
 pub mod metrics;

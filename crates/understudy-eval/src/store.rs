@@ -73,6 +73,9 @@ ALTER TABLE cells ADD COLUMN detail TEXT;
     r#"
 ALTER TABLE requests ADD COLUMN route TEXT;
 "#,
+    r#"
+ALTER TABLE cells ADD COLUMN conditions TEXT;
+"#,
 ];
 
 /// One scored answer.
@@ -99,6 +102,9 @@ pub struct Cell {
     /// Scorer-specific results as JSON (ROUGE parts, per-instruction verdicts, judge ratings,
     /// sandbox outcome, truncation).
     pub detail: Option<String>,
+    /// The machine's state while the answer was produced; `None` for cached answers (produced
+    /// earlier, under conditions not recorded here) and where `/proc` cannot be read.
+    pub conditions: Option<crate::conditions::Conditions>,
 }
 
 /// One gateway request, as the request log keeps it.
@@ -254,13 +260,14 @@ impl Store {
     pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), EvalError> {
         self.conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     run, c.model, c.strategy, c.format, c.task, c.item_id, c.prompt_json, c.answer, c.reasoning, c.parsed, c.gold,
-                    c.score, c.format_failure, c.ttft_ms, c.total_ms, c.decode_tps, c.prompt_tokens, c.completion_tokens, c.cached, c.detail
+                    c.score, c.format_failure, c.ttft_ms, c.total_ms, c.decode_tps, c.prompt_tokens, c.completion_tokens, c.cached, c.detail,
+                    c.conditions.and_then(|k| serde_json::to_string(&k).ok())
                 ])
             })
             .map_err(self.err())?;
@@ -282,11 +289,27 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    /// Mean output tokens of generated (not cached) cells per (model, strategy): what a cell
+    /// of that kind is expected to decode.
+    pub fn measured_output_tokens(&self) -> Result<Vec<(String, String, f64)>, EvalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT model, strategy, AVG(completion_tokens) FROM cells \
+                 WHERE cached = 0 GROUP BY model, strategy",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     pub fn cells(&self, run: i64) -> Result<Vec<Cell>, EvalError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail
+                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions
                  FROM cells WHERE run_id = ?1 ORDER BY rowid",
             )
             .map_err(self.err())?;
@@ -312,6 +335,9 @@ impl Store {
                     completion_tokens: r.get(16)?,
                     cached: r.get(17)?,
                     detail: r.get(18)?,
+                    conditions: r
+                        .get::<_, Option<String>>(19)?
+                        .and_then(|text| serde_json::from_str(&text).ok()),
                 })
             })
             .map_err(self.err())?;

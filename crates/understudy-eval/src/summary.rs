@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::conditions::LoadSummary;
 use crate::metrics;
 use crate::stats::{self, Comparison, Estimate};
 use crate::store::{Cell, RunInfo};
@@ -45,6 +46,8 @@ pub struct Row {
     pub ttft_p50_ms: f64,
     pub output_tokens_mean: f64,
     pub cells: usize,
+    /// The machine's load while this row's latency was measured.
+    pub load: LoadSummary,
 }
 
 /// A paired comparison on one task.
@@ -63,6 +66,33 @@ pub struct Summary {
     pub reference: Option<String>,
     pub rows: Vec<Row>,
     pub comparisons: Vec<ComparisonLine>,
+    /// The machine's load over every cell measured in this run.
+    pub load: LoadSummary,
+}
+
+impl Summary {
+    /// One line on the conditions latency was measured under, for every page that shows it.
+    pub fn load_line(&self) -> String {
+        let flagged: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.load.flagged())
+            .map(|r| format!("{} {} {}", r.model, r.strategy, r.format))
+            .collect();
+        if flagged.is_empty() {
+            format!(
+                "latency conditions: {}; no row's latency was measured under load",
+                self.load.describe()
+            )
+        } else {
+            format!(
+                "latency conditions: {}; LATENCY MEASURED UNDER LOAD (marked *, at least {:.0}% of the row's cells) for: {}",
+                self.load.describe(),
+                crate::conditions::FLAG_SHARE * 100.0,
+                flagged.join(", ")
+            )
+        }
+    }
 }
 
 type RowKey = (String, String, String);
@@ -212,6 +242,7 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
                     .collect::<Vec<_>>(),
             ),
             cells: all.len(),
+            load: LoadSummary::of(all.iter().filter_map(|c| c.conditions.as_ref())),
         });
     }
 
@@ -256,6 +287,7 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
     Summary {
         run,
         reference,
+        load: LoadSummary::of(cells.iter().filter_map(|c| c.conditions.as_ref())),
         rows,
         comparisons,
     }
@@ -331,12 +363,18 @@ pub fn render_text(summary: &Summary) -> String {
             line.push_str(&format!(" │ {:<34}", cell));
         }
         line.push_str(&format!(
-            " │ {:>6.0}  {:>6.0}  {:>7.0}  {:>7.1}",
-            row.latency_p50_ms, row.latency_p95_ms, row.ttft_p50_ms, row.output_tokens_mean
+            " │ {:>6.0}{} {:>6.0}  {:>7.0}  {:>7.1}",
+            row.latency_p50_ms,
+            if row.load.flagged() { "*" } else { " " },
+            row.latency_p95_ms,
+            row.ttft_p50_ms,
+            row.output_tokens_mean
         ));
         out.push_str(&line);
         out.push('\n');
     }
+    out.push_str(&summary.load_line());
+    out.push('\n');
     let shares: Vec<String> = summary
         .rows
         .iter()

@@ -87,6 +87,8 @@ fn options() -> RunOptions {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 2),
+        local: Arc::new(|_| false),
+        threads: None,
     }
 }
 

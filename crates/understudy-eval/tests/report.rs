@@ -52,6 +52,8 @@ async fn fixed_run(dir: &Path) -> (Summary, Vec<Cell>) {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 1),
+        local: Arc::new(|_| false),
+        threads: None,
     };
     let outcome = run(
         &plan,

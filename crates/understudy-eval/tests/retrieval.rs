@@ -127,6 +127,8 @@ async fn memory_answers_what_the_model_cannot_know() {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 2),
+        local: Arc::new(|_| false),
+        threads: None,
     };
     let outcome = run(
         &plan,

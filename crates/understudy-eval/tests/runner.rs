@@ -78,6 +78,8 @@ fn options() -> RunOptions {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 4),
+        local: Arc::new(|_| false),
+        threads: None,
     }
 }
 

@@ -192,14 +192,12 @@ pub async fn execute(
         .collect();
     let mut plan = Plan::resolve(&section, &config.default_model, with_data)?;
 
-    let router = Arc::new(setup::build_router(
-        config,
-        &EmbeddedOverrides {
-            threads: args.threads,
-            chat_template: None,
-            serving: false,
-        },
-    )?);
+    let overrides = EmbeddedOverrides {
+        threads: args.threads,
+        chat_template: None,
+        serving: false,
+    };
+    let router = Arc::new(setup::build_router(config, &overrides)?);
     let db = db_path(args.store.db.as_deref(), &section);
     let store = Store::open(&db)?;
     if plan.strategies.iter().any(|s| s.memory().is_some()) {
@@ -218,6 +216,8 @@ pub async fn execute(
         Ok((backend, _)) if backend.name() == "embedded" => 1,
         _ => http_concurrency,
     });
+    let routes = router.clone();
+    let local = Arc::new(move |model: &str| runs_here(&routes, model));
     let items: usize = plan.tasks.iter().map(|t| t.items.len()).sum();
     output::note(&format!(
         "eval: {} model(s) × {} strateg(ies) × {} format(s) × {} task(s), {items} items{}; store {}",
@@ -254,10 +254,15 @@ pub async fn execute(
     }
     let grader = make_grader(&plan, args, &home, router.clone() as Arc<dyn Backend>).await?;
     let observer = BarObserver::default();
+    if args.quiet_machine {
+        wait_for_quiet_machine().await;
+    }
     let options = RunOptions {
         no_cache: args.no_cache,
         stop,
         concurrency,
+        local,
+        threads: Some(setup::threads(config, &overrides)),
     };
     let outcome = runner::run(
         &plan,
@@ -277,6 +282,68 @@ pub async fn execute(
         outcome.cached
     ));
     Ok(Executed { store, db, outcome })
+}
+
+/// Whether `model` (or any model of a cascade or planner/executor spec) runs in this process.
+fn runs_here(router: &understudy_backend::router::Router, model: &str) -> bool {
+    use understudy_techniques::cascade::Cascade;
+    use understudy_techniques::plan_execute::PlanExecute;
+    let parts: Vec<String> = if Cascade::is_spec(model) {
+        Cascade::parse(model).map(|c| c.models).unwrap_or_default()
+    } else if PlanExecute::is_spec(model) {
+        PlanExecute::parse(model)
+            .map(|p| vec![p.planner, p.executor])
+            .unwrap_or_default()
+    } else {
+        vec![model.to_string()]
+    };
+    parts
+        .iter()
+        .any(|part| matches!(router.route(part), Ok((backend, _)) if backend.name() == "embedded"))
+}
+
+/// How long `--quiet-machine` waits for other processes to calm down before timing anything.
+const QUIET_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `--quiet-machine`: waits (up to [`QUIET_WAIT`]) until other processes use less than the busy
+/// threshold, saying so; warns and goes on if they never do.
+async fn wait_for_quiet_machine() {
+    use understudy_eval::conditions::{busy_threshold, other_cores_now};
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threshold = busy_threshold(cores);
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let Some(busy) = other_cores_now(std::time::Duration::from_secs(1)).await else {
+            output::note("  --quiet-machine: cannot read CPU counters here; not waiting");
+            return;
+        };
+        if busy < threshold {
+            if said {
+                output::note(&format!(
+                    "  machine quiet after {:.0} s ({busy:.1} cores busy elsewhere)",
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            return;
+        }
+        if started.elapsed() >= QUIET_WAIT {
+            output::note(&format!(
+                "  warning: other processes still use {busy:.1} of {cores} cores after {} s; \
+                 latency will be measured under load (each cell records it)",
+                QUIET_WAIT.as_secs()
+            ));
+            return;
+        }
+        if !said {
+            output::note(&format!(
+                "  waiting for a quiet machine: other processes use {busy:.1} of {cores} cores (threshold {threshold:.1})"
+            ));
+            said = true;
+        }
+    }
 }
 
 /// Indexes the documents of the plan's retrieval tasks (embedding only what changed) and finds

@@ -51,6 +51,7 @@ fn load(args: &StudyArgs) -> Result<StudyFile> {
 /// Seconds the plan should take, from speeds measured in the store (else DATA.md's).
 fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
     let measured = store.measured_speeds()?;
+    let outputs = store.measured_output_tokens()?;
     let mut total = 0.0;
     let mut models = plan.models.clone();
     if let Some(r) = &plan.reference {
@@ -78,11 +79,18 @@ fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
             };
         for task in &plan.tasks {
             for strategy in &strategies {
-                let out = if strategy.cot() {
-                    f64::from(COT_MAX_TOKENS)
-                } else {
-                    f64::from(task.def.max_tokens.min(256))
-                };
+                // Output length as measured for this model and strategy (a cot answer runs to
+                // hundreds of tokens, a label to one or two), else the strategy's ceiling.
+                let name = strategy.to_string();
+                let out = outputs
+                    .iter()
+                    .find(|(m, s, _)| m == model && *s == name)
+                    .map(|(_, _, tokens)| *tokens)
+                    .unwrap_or(if strategy.cot() {
+                        f64::from(COT_MAX_TOKENS)
+                    } else {
+                        f64::from(task.def.max_tokens.min(256))
+                    });
                 let shots = strategy.few_shot() as f64 + 1.0;
                 for item in &task.items {
                     let prompt_tokens = (item.question.len() as f64 / 4.0 + 60.0) * shots;
@@ -94,6 +102,29 @@ fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
         }
     }
     Ok(total)
+}
+
+/// "took 75 min; expected about 19 min (3.9x longer: ...)" — the estimate checked against the run.
+fn duration_line(
+    actual_secs: f64,
+    expected_secs: Option<f64>,
+    summary: &summary::Summary,
+) -> String {
+    let minutes = |s: f64| format!("{:.1} min", s / 60.0);
+    let Some(expected) = expected_secs.filter(|e| *e > 0.0) else {
+        return format!("  took {}", minutes(actual_secs));
+    };
+    let ratio = actual_secs / expected;
+    let why = if summary.rows.iter().any(|r| r.load.flagged()) {
+        format!("; {}", summary.load_line())
+    } else {
+        String::new()
+    };
+    format!(
+        "  took {}; expected about {} ({ratio:.1}x the estimate{why})",
+        minutes(actual_secs),
+        minutes(expected)
+    )
 }
 
 pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
@@ -131,8 +162,13 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     }
     output::note(&format!("study {}: {}", kind.name(), kind.claim()));
     let dry_run = args.dry_run;
+    let expected = std::sync::Arc::new(std::sync::Mutex::new(None::<f64>));
+    let noted = expected.clone();
     let estimate = move |plan: &Plan, store: &Store| -> Result<()> {
         let secs = expected_seconds(plan, store)?;
+        if let Ok(mut slot) = noted.lock() {
+            *slot = Some(secs);
+        }
         output::note(&format!(
             "  expected duration about {:.0} min on this machine (from measured decode speeds; cached cells are faster)",
             (secs / 60.0).ceil()
@@ -142,6 +178,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         }
         Ok(())
     };
+    let started = std::time::Instant::now();
     let done = match execute(&config, section, &args.eval, Some(&estimate)).await {
         Err(e) if dry_run && e.to_string().starts_with("dry run") => return Ok(()),
         other => other?,
@@ -149,6 +186,12 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     let info = done.store.run(done.outcome.run_id)?;
     let cells = done.store.cells(done.outcome.run_id)?;
     let summary = summary::summarise(info, &cells);
+    let expected = expected.lock().ok().and_then(|slot| *slot);
+    output::note(&duration_line(
+        started.elapsed().as_secs_f64(),
+        expected,
+        &summary,
+    ));
     let page = analysis::analyse(kind, &summary, &cells);
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let command = format!("understudy {}", argv.join(" "));

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::conditions::{comparable, LoadSummary};
 use crate::stats::{self, Comparison};
 use crate::store::Cell;
 use crate::summary::Summary;
@@ -21,6 +22,8 @@ pub struct CotCost {
     pub mean_latency_ratio: stats::Estimate,
     /// cot − zero-shot on the same items.
     pub change: Comparison,
+    /// Why the latency ratio cannot be trusted (the two were measured under different load).
+    pub unreliable: Option<String>,
 }
 
 /// Scores of one model, strategy and task across prompt formats.
@@ -187,6 +190,11 @@ pub fn compute(summary: &Summary, cells: &[Cell]) -> Extras {
                         latency_ratio: p50(&cot) / p50(&zero),
                         mean_latency_ratio: stats::share_of_reference(&la, &lb),
                         change: stats::compare(&a, &b),
+                        unreliable: comparable(
+                            &LoadSummary::of(cot.iter().filter_map(|c| c.conditions.as_ref())),
+                            &LoadSummary::of(zero.iter().filter_map(|c| c.conditions.as_ref())),
+                        )
+                        .err(),
                     });
                 }
             }

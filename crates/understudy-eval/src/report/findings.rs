@@ -14,6 +14,9 @@ fn pp(x: f64) -> String {
 /// The findings, most useful first.
 pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
     let mut out = Vec::new();
+    // The conditions come first: every latency below is read in their light.
+    let load = summary.load_line();
+    let flagged = summary.rows.iter().any(|r| r.load.flagged());
     for c in &summary.comparisons {
         let d = &c.comparison.difference;
         if c.comparison.p_value < ALPHA && d.value != 0.0 {
@@ -34,6 +37,13 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
     }
     for c in &extras.cot_cost {
         let r = &c.mean_latency_ratio;
+        if let Some(why) = &c.unreliable {
+            out.push(format!(
+                "cot vs zero-shot latency for {} ({} prompts) on {}: {why}; no verdict on its cost",
+                c.model, c.format, c.task
+            ));
+            continue;
+        }
         if r.low > 1.0 || r.high < 1.0 {
             let d = &c.change.difference;
             let effect = if c.change.p_value < ALPHA {
@@ -61,6 +71,9 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
     }
     if out.is_empty() {
         out.push("No difference in this run is statistically significant at p < 0.05; with few items per cell the intervals are wide (use --limit for more).".into());
+    }
+    if flagged || summary.load.measured > 0 {
+        out.insert(0, load);
     }
     out
 }

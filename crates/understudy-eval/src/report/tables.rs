@@ -83,7 +83,11 @@ pub fn summary_table(summary: &Summary) -> Table {
                 }
             }
             cells.extend([
-                format!("{:.0}", r.latency_p50_ms),
+                format!(
+                    "{:.0}{}",
+                    r.latency_p50_ms,
+                    if r.load.flagged() { " *" } else { "" }
+                ),
                 format!("{:.0}", r.latency_p95_ms),
                 format!("{:.0}", r.ttft_p50_ms),
                 format!("{:.1}", r.output_tokens_mean),
@@ -225,8 +229,17 @@ pub fn cot_table(extras: &Extras) -> Table {
                     c.model.clone(),
                     c.format.clone(),
                     c.task.clone(),
-                    format!("{:.2}x", c.latency_ratio),
-                    format!("{:.2}x [{:.2}, {:.2}]", r.value, r.low, r.high),
+                    format!(
+                        "{:.2}x{}",
+                        c.latency_ratio,
+                        if c.unreliable.is_some() { " *" } else { "" }
+                    ),
+                    match &c.unreliable {
+                        Some(why) => {
+                            format!("{:.2}x [{:.2}, {:.2}] ({why})", r.value, r.low, r.high)
+                        }
+                        None => format!("{:.2}x [{:.2}, {:.2}]", r.value, r.low, r.high),
+                    },
                     format!(
                         "{:+.1} pp [{:+.1}, {:+.1}]",
                         d.value * 100.0,

@@ -22,6 +22,7 @@ use understudy_techniques::cascade::Cascade;
 use understudy_techniques::mapreduce::MapReduce;
 use understudy_techniques::plan_execute::PlanExecute;
 
+use crate::conditions::{Conditions, CpuSnapshot};
 use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
 use crate::store::{cell_key, Cell, Store};
@@ -54,6 +55,10 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// Concurrent requests per model.
     pub concurrency: Arc<dyn Fn(&str) -> usize + Send + Sync>,
+    /// Whether a model runs on this machine (its latency then depends on what else runs here).
+    pub local: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Inference threads of models run in this process, recorded with each cell.
+    pub threads: Option<u32>,
 }
 
 /// How a run ended.
@@ -114,7 +119,12 @@ pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
     hex::encode(h.finalize())
 }
 
-fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
+fn make_cell(
+    work: &Work<'_>,
+    answered: &Answered,
+    graded: &Graded,
+    conditions: Option<Conditions>,
+) -> Cell {
     let responses: Vec<&ChatResponse> = answered.responses.iter().map(|(r, _)| r).collect();
     let first = responses[0];
     let answer = if responses.len() == 1 {
@@ -150,6 +160,8 @@ fn make_cell(work: &Work<'_>, answered: &Answered, graded: &Graded) -> Cell {
         prompt_tokens: responses.iter().map(|r| r.usage.prompt_tokens).sum(),
         completion_tokens: responses.iter().map(|r| r.usage.completion_tokens).sum(),
         cached: answered.all_cached(),
+        // A cached answer was timed when it was produced, under conditions not known here.
+        conditions: conditions.filter(|_| !answered.all_cached()),
         detail: with_retrieved(
             with_confidence(
                 with_route(
@@ -382,6 +394,7 @@ pub async fn run(
     let mut failure = None;
     // Models run one after another (one loaded model at a time); cells of a model run concurrently
     // up to its limit. Cached cells go through the same path, so they are graded the same way.
+    let in_flight = std::sync::atomic::AtomicUsize::new(0);
     let mut by_model: Vec<(String, Vec<Work<'_>>)> = Vec::new();
     for w in work {
         match by_model.iter_mut().find(|(m, _)| *m == w.model) {
@@ -391,17 +404,26 @@ pub async fn run(
     }
     'models: for (model, list) in by_model {
         let limit = (options.concurrency)(&model).max(1);
+        let local = (options.local)(&model);
         let identities = &identities;
         let backend = backend.as_ref();
+        let in_flight = &in_flight;
         let mut results = futures::stream::iter(list.into_iter().map(|w| async move {
-            let answered = answer(backend, store, identities, &w, options.no_cache).await?;
+            let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            let before = CpuSnapshot::take();
+            let answered = answer(backend, store, identities, &w, options.no_cache).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let conditions = before
+                .zip(CpuSnapshot::take())
+                .map(|(b, a)| b.until(&a, running, options.threads.filter(|_| local), local));
+            let answered = answered?;
             let answers: Vec<String> = answered
                 .responses
                 .iter()
                 .map(|(r, _)| r.answer.clone())
                 .collect();
             let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
-            Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded))
+            Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded, conditions))
         }))
         .buffer_unordered(limit);
         loop {

@@ -22,6 +22,8 @@ pub fn render(page: &StudyPage, summary: &Summary, command: &str) -> String {
         summary.rows.iter().map(|r| r.cells).sum::<usize>(),
         summary.run.created_at
     );
+    // The conditions every latency on this page was measured under.
+    let _ = writeln!(out, "**{}.**\n", summary.load_line());
     let _ = writeln!(out, "## What the numbers say\n");
     for line in &page.conclusions {
         let _ = writeln!(out, "- {line}");

@@ -2,6 +2,7 @@
 //! steps up the ladder whose gain is not significant).
 
 use super::{difference_text, models_by_size, paired, report_charts, scores, verdict, ALPHA};
+use crate::conditions::comparable;
 use crate::report::aggregates::{params_billion, Extras};
 use crate::report::charts::Chart;
 use crate::report::tables::{estimate, Table};
@@ -28,11 +29,13 @@ pub fn analyse(
         rows: Vec::new(),
     };
     let mut latencies = Vec::new();
+    let mut loads = Vec::new();
     for model in &models {
         let Some(row) = summary.rows.iter().find(|r| r.model == *model) else {
             continue;
         };
         latencies.push(row.latency_p50_ms);
+        loads.push(row.load);
         table.rows.push(vec![
             model.clone(),
             params_billion(model)
@@ -106,7 +109,16 @@ pub fn analyse(
             ));
         }
     }
-    if latencies.len() >= 2 {
+    let unreliable = loads
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| loads[i + 1..].iter().map(move |b| comparable(a, b)))
+        .find_map(Result::err);
+    if let (Some(why), true) = (&unreliable, latencies.len() >= 2) {
+        conclusions.push(format!(
+            "Latency along the ladder is {why}: no verdict on latency (rerun on a quiet machine, e.g. with --quiet-machine)."
+        ));
+    } else if latencies.len() >= 2 {
         let rising = latencies.windows(2).all(|w| w[1] > w[0]);
         let ratio = latencies[latencies.len() - 1] / latencies[0];
         conclusions.push(if rising {

@@ -129,6 +129,16 @@ pub fn analyse(
             ),
             format!("{} — {}", difference_text(&c.change), verdict(&c.change)),
         ]);
+        if let Some(why) = &c.unreliable {
+            conclusions.push(format!(
+                "{} on {}: cot's slowdown is {why}; no verdict on the report's 2-5x. It changes accuracy by {:+.1} pp ({}).",
+                c.model,
+                c.task,
+                c.change.difference.value * 100.0,
+                verdict(&c.change)
+            ));
+            continue;
+        }
         let within = (2.0..=5.0).contains(&c.latency_ratio);
         conclusions.push(format!(
             "{} on {}: cot is {:.1}x slower at the median ({}the report's 2-5x) and changes accuracy by {:+.1} pp ({}).",
