@@ -50,41 +50,14 @@ fn count_physical_cores(cpuinfo: &str) -> Option<usize> {
     (!cores.is_empty()).then_some(cores.len())
 }
 
-/// Cores busy with work (any process: this one is idle while it samples) over `window`, from
-/// `/proc/stat`; `None` off Linux.
+/// Cores other processes keep busy over `window` (this process is idle while it samples);
+/// `None` off Linux. The counters are read the way eval records each cell's conditions.
 fn busy_cores(window: Duration) -> Option<f64> {
-    let before = cpu_jiffies()?;
+    use understudy_eval::conditions::CpuSnapshot;
+    let before = CpuSnapshot::take()?;
     std::thread::sleep(window);
-    let after = cpu_jiffies()?;
-    let total = after.0.saturating_sub(before.0) as f64;
-    let idle = after.1.saturating_sub(before.1) as f64;
-    if total <= 0.0 {
-        return None;
-    }
-    let logical = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1) as f64;
-    Some((total - idle) / total * logical)
-}
-
-/// (all, idle + iowait) jiffies of the aggregate `cpu` line.
-fn cpu_jiffies() -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string("/proc/stat").ok()?;
-    parse_cpu_line(text.lines().next()?)
-}
-
-fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
-    let mut fields = line.split_whitespace();
-    if fields.next()? != "cpu" {
-        return None;
-    }
-    let values: Vec<u64> = fields.filter_map(|f| f.parse().ok()).collect();
-    if values.len() < 5 {
-        return None;
-    }
-    // user nice system idle iowait irq softirq steal (guest time is already in user).
-    let total = values.iter().take(8).sum();
-    Some((total, values[3] + values[4]))
+    let after = CpuSnapshot::take()?;
+    Some(before.until(&after, 0, None, true).other_cores)
 }
 
 #[cfg(test)]
@@ -105,14 +78,5 @@ mod tests {
         let info = "processor: 0\nphysical id: 0\ncore id: 0\n\nprocessor: 1\nphysical id: 0\ncore id: 0\n\nprocessor: 2\nphysical id: 0\ncore id: 1\n\nprocessor: 3\nphysical id: 1\ncore id: 0\n";
         assert_eq!(count_physical_cores(info), Some(3));
         assert_eq!(count_physical_cores("processor: 0\n"), None);
-    }
-
-    #[test]
-    fn the_cpu_line_gives_total_and_idle() {
-        assert_eq!(
-            parse_cpu_line("cpu  10 0 5 80 5 0 0 0 0 0"),
-            Some((100, 85))
-        );
-        assert_eq!(parse_cpu_line("cpu0 1 2 3 4 5"), None);
     }
 }

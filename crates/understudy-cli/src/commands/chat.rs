@@ -19,8 +19,16 @@ pub async fn run(config_path: Option<&Path>, args: ChatArgs) -> Result<()> {
         .model
         .clone()
         .unwrap_or_else(|| config.default_model.clone());
+    // Decided once, so that the timing line names what the engine ran with.
+    let threads = setup::threads(
+        &config,
+        &EmbeddedOverrides {
+            threads: args.threads,
+            ..Default::default()
+        },
+    );
     let overrides = EmbeddedOverrides {
-        threads: args.threads,
+        threads: Some(threads),
         chat_template: args.chat_template.clone().map(|t| (model.clone(), t)),
         serving: false,
     };
@@ -30,9 +38,7 @@ pub async fn run(config_path: Option<&Path>, args: ChatArgs) -> Result<()> {
     let router = setup::build_router(&config, &overrides)?;
     // The timing line names the threads when the model runs in this process.
     let threads = match router.route(&model) {
-        Ok((backend, _)) if backend.name() == "embedded" => {
-            Some(setup::threads(&config, &overrides))
-        }
+        Ok((backend, _)) if backend.name() == "embedded" => Some(threads),
         _ => None,
     };
     let mut history = Vec::new();

@@ -192,8 +192,16 @@ pub async fn execute(
         .collect();
     let mut plan = Plan::resolve(&section, &config.default_model, with_data)?;
 
+    // Decided once: the engines run with it and every cell records it.
+    let threads = setup::threads(
+        config,
+        &EmbeddedOverrides {
+            threads: args.threads,
+            ..Default::default()
+        },
+    );
     let overrides = EmbeddedOverrides {
-        threads: args.threads,
+        threads: Some(threads),
         chat_template: None,
         serving: false,
     };
@@ -262,7 +270,7 @@ pub async fn execute(
         stop,
         concurrency,
         local,
-        threads: Some(setup::threads(config, &overrides)),
+        threads: Some(threads),
     };
     let outcome = runner::run(
         &plan,
