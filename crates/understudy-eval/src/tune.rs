@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+use crate::conditions::LoadSummary;
 use crate::metrics;
 use crate::stats::{self, Estimate};
 use crate::store::Cell;
@@ -292,6 +293,29 @@ pub fn render_profiles(tunings: &[TaskTuning], cells: &[Cell], target: Target, r
         out,
         "# Load with `understudy serve --config this-file.toml`.\n"
     );
+    let under_load = |model: &str, strategy: &str, format: &str, task: &str| {
+        LoadSummary::of(
+            cells
+                .iter()
+                .filter(|c| {
+                    c.model == model
+                        && c.strategy == strategy
+                        && c.format == format
+                        && c.task == task
+                })
+                .filter_map(|c| c.conditions.as_ref()),
+        )
+        .flagged()
+    };
+    let loaded = LoadSummary::of(cells.iter().filter_map(|c| c.conditions.as_ref()));
+    if loaded.flagged() {
+        let _ = writeln!(
+            out,
+            "# WARNING: latency was measured under load ({}): \"fastest\" below may reflect\n\
+             # what else ran on the machine, not the setup. Rerun the eval with --quiet-machine.\n",
+            loaded.describe()
+        );
+    }
     for t in tunings {
         let c = &t.choice;
         let name = t
@@ -305,12 +329,17 @@ pub fn render_profiles(tunings: &[TaskTuning], cells: &[Cell], target: Target, r
         for k in &t.considered {
             let _ = writeln!(
                 out,
-                "#   {} {} {}: {}, {}{}",
+                "#   {} {} {}: {}, {}{}{}",
                 k.model,
                 k.strategy,
                 k.format,
                 pct(&k.share),
                 ms(&k.latency_ms),
+                if under_load(&k.model, &k.strategy, &k.format, &t.task) {
+                    " (latency measured under load)"
+                } else {
+                    ""
+                },
                 if k.meets { " — meets the target" } else { "" }
             );
         }

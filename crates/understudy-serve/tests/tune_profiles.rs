@@ -106,4 +106,36 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     };
     let text = render_profiles(&tune(&summary, &cells, strict).unwrap(), &cells, strict, 7);
     assert!(text.contains("No candidate meets the target"), "{text}");
+    assert!(!text.contains("under load"), "{text}");
+
+    // The light rows timed beside other work: tune says its "fastest" may be contention.
+    let loaded: Vec<Cell> = cells
+        .into_iter()
+        .map(|mut c| {
+            c.conditions = Some(understudy_eval::conditions::Conditions {
+                other_cores: if c.model == "light" { 1.5 } else { 0.0 },
+                cores: 2,
+                load1: 2.0,
+                in_flight: 1,
+                threads: Some(2),
+                local: true,
+            });
+            c
+        })
+        .collect();
+    let text = render_profiles(
+        &tune(&summary, &loaded, target).unwrap(),
+        &loaded,
+        target,
+        7,
+    );
+    assert!(
+        text.contains("# WARNING: latency was measured under load"),
+        "{text}"
+    );
+    assert!(
+        text.contains("light zero-shot plain") && text.contains("(latency measured under load)"),
+        "{text}"
+    );
+    assert!(toml::from_str::<toml::Table>(&text).is_ok(), "{text}");
 }
