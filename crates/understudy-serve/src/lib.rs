@@ -158,6 +158,13 @@ pub async fn serve(
         shutdown.await;
         let _ = signalled.send(true);
     };
+    // Small SSE events and short answers must not wait for Nagle's algorithm (the usual cause
+    // of 40 ms stalls behind a gateway); reqwest already sets TCP_NODELAY upstream.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
     let server = async move {
         axum::serve(listener, router(state))
             .with_graceful_shutdown(signal)
