@@ -173,7 +173,6 @@ fn json_words(text: &str) -> String {
         ("expected u32", "expected a whole number ≥ 0"),
         ("expected u64", "expected a whole number ≥ 0"),
         ("expected usize", "expected a whole number ≥ 0"),
-        ("expected a string", "expected a string"),
         ("expected a sequence", "expected a list"),
         ("expected a boolean", "expected true or false"),
         (

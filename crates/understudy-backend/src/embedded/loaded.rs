@@ -43,6 +43,9 @@ pub struct LoadedSet<E = Engine> {
     max: usize,
     clock: u64,
     slots: HashMap<EngineKey, Slot<E>>,
+    /// Names already resolved to a loaded engine's key, so that a request for a loaded model
+    /// touches no file (no install check, no path resolution) on its way in.
+    names: HashMap<String, EngineKey>,
 }
 
 impl<E> LoadedSet<E> {
@@ -51,6 +54,7 @@ impl<E> LoadedSet<E> {
             max: max.max(1),
             clock: 0,
             slots: HashMap::new(),
+            names: HashMap::new(),
         }
     }
 
@@ -62,6 +66,17 @@ impl<E> LoadedSet<E> {
             slot.last_used = now;
             slot.engine.clone()
         })
+    }
+
+    /// The engine `name` was last resolved to, if it is still loaded; marks it used.
+    pub fn get_by_name(&mut self, name: &str) -> Option<Arc<E>> {
+        let key = self.names.get(name)?.clone();
+        self.get(&key)
+    }
+
+    /// Remembers that `name` resolves to `key`.
+    pub fn name(&mut self, name: &str, key: &EngineKey) {
+        self.names.insert(name.to_string(), key.clone());
     }
 
     /// Keeps `engine` under `key`, unloading the least recently used ones past the cap. Returns
@@ -86,6 +101,7 @@ impl<E> LoadedSet<E> {
                 break;
             };
             self.slots.remove(&oldest);
+            self.names.retain(|_, key| *key != oldest);
             unloaded.push(oldest);
         }
         unloaded
@@ -136,6 +152,17 @@ mod tests {
         assert!(set.get(&key("/b")).is_none());
         assert!(set.get(&key("/a")).is_some());
         assert!(set.get(&key("/c")).is_some());
+    }
+
+    #[test]
+    fn a_resolved_name_finds_its_engine_until_it_is_unloaded() {
+        let mut set = LoadedSet::new(1);
+        set.insert(key("/a"), Arc::new(1));
+        set.name("alias", &key("/a"));
+        assert_eq!(set.get_by_name("alias").as_deref(), Some(&1));
+        assert!(set.get_by_name("other").is_none());
+        set.insert(key("/b"), Arc::new(2));
+        assert!(set.get_by_name("alias").is_none());
     }
 
     #[test]

@@ -196,8 +196,13 @@ impl EmbeddedBackend {
     /// Loads `name` if needed (installing a missing default model first) and returns its engine.
     /// Names that resolve to one file share one engine.
     pub async fn load(&self, name: &str) -> Result<(Arc<engine::Engine>, bool), BackendError> {
-        let (spec, path, key) = self.engine_key(name).await?;
         let mut engines = self.engines.lock().await;
+        // The per-request path: a name already resolved to a loaded engine reads no file.
+        if let Some(engine) = engines.get_by_name(name) {
+            return Ok((engine, false));
+        }
+        let (spec, path, key) = self.engine_key(name).await?;
+        engines.name(name, &key);
         if let Some(engine) = engines.get(&key) {
             return Ok((engine, false));
         }
@@ -230,8 +235,11 @@ impl EmbeddedBackend {
 
     /// Facts about a model once loaded (template used, context, threads).
     pub async fn loaded_info(&self, name: &str) -> Option<LoadedInfo> {
-        let (_, _, key) = self.engine_key(name).await.ok()?;
-        self.engines.lock().await.get(&key).map(|e| e.info.clone())
+        self.engines
+            .lock()
+            .await
+            .get_by_name(name)
+            .map(|e| e.info.clone())
     }
 }
 

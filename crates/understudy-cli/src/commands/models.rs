@@ -30,7 +30,8 @@ pub async fn run(config_path: Option<&Path>, args: ModelsArgs) -> Result<()> {
     }
 }
 
-async fn install_models(names: &[String]) -> Result<()> {
+/// Installs default models by name (`models install`, and `serve` for what its profiles name).
+pub(crate) async fn install_models(names: &[String]) -> Result<()> {
     let home = setup::home_dir()?;
     let progress = TerminalProgress::default();
     for name in names {

@@ -145,26 +145,18 @@ async fn install_named_defaults(
     profiles: &std::collections::BTreeMap<String, understudy_serve::Profile>,
     section: &ServeSection,
 ) -> Result<()> {
-    let named = profiles
+    let home = setup::home_dir()?;
+    let missing: std::collections::BTreeSet<String> = profiles
         .values()
         .flat_map(|p| p.models())
-        .chain(section.fallback.values().flatten().cloned());
-    let home = setup::home_dir()?;
-    for name in named {
-        if let Some(known) = understudy_backend::catalog::find(&name) {
-            if !understudy_backend::install::is_installed(&known, &home) {
-                output::note(&format!("installing {name} (named by a profile)"));
-                understudy_backend::install::install(
-                    &known,
-                    &home,
-                    &setup::index_url(),
-                    &crate::progress::TerminalProgress::default(),
-                )
-                .await?;
-            }
-        }
-    }
-    Ok(())
+        .chain(section.fallback.values().flatten().cloned())
+        .filter(|name| {
+            understudy_backend::catalog::find(name)
+                .is_some_and(|known| !understudy_backend::install::is_installed(&known, &home))
+        })
+        .collect();
+    let missing: Vec<String> = missing.into_iter().collect();
+    super::models::install_models(&missing).await
 }
 
 /// What metrics label by name: configured models, installed default models, the HTTP backends
