@@ -256,6 +256,14 @@ pub struct StudyArgs {
     /// Print the plan and the expected duration, then stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Rewrite the page from the cells written beside it (DIR/run.json, DIR/cells.jsonl) into
+    /// --out (default: DIR); runs no model.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dry_run", "print_config", "from_run"])]
+    pub from: Option<PathBuf>,
+    /// Rewrite the page of an earlier run of this study from the store (--db), with the flags
+    /// that run was made with; runs no model.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "print_config"])]
+    pub from_run: Option<i64>,
     #[command(flatten)]
     pub eval: EvalArgs,
 }

@@ -2,6 +2,7 @@
 //! (shared with the gateway), scorers, the resumable runner, the SQLite store and the statistics
 //! that turn stored cells into scores with confidence intervals. No terminal output here.
 
+pub mod baseline;
 pub mod builtin;
 pub mod conditions;
 pub mod error;

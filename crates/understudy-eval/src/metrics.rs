@@ -84,7 +84,8 @@ fn flag(b: bool) -> f64 {
 }
 
 /// The metrics for one task's cells in one row; empty for tasks without detail records.
-pub fn task_metrics(cells: &[&Cell]) -> Vec<Metric> {
+/// `samples` is how many samples the run drew per item (their ids are `ID#i` when above one).
+pub fn task_metrics(cells: &[&Cell], samples: usize) -> Vec<Metric> {
     let details: Vec<Value> = cells.iter().filter_map(|c| detail(c)).collect();
     let mut out = Vec::new();
     let truncated = details
@@ -95,7 +96,7 @@ pub fn task_metrics(cells: &[&Cell]) -> Vec<Metric> {
         // Samples of one problem are stored as `ID#i`; pass@k is averaged over problems.
         let mut problems: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for c in cells {
-            let base = c.item_id.split('#').next().unwrap_or(&c.item_id);
+            let base = crate::plan::problem_id(&c.item_id, samples);
             let entry = problems.entry(base).or_default();
             entry.0 += 1;
             entry.1 += usize::from(c.score >= 1.0);

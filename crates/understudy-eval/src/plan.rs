@@ -192,6 +192,29 @@ fn unreachable_dataset(source: &Path) -> Result<DataSource, EvalError> {
     })
 }
 
+/// The stored id of one sample of an item: the item's own id when one sample is drawn, `ID#i`
+/// when several are.
+pub fn sample_id(item_id: &str, sample: usize, samples: usize) -> String {
+    if samples > 1 {
+        format!("{item_id}#{sample}")
+    } else {
+        item_id.to_string()
+    }
+}
+
+/// The item (problem) a stored id belongs to: the inverse of [`sample_id`]. A user's id is never
+/// split when one sample was drawn, whatever characters it holds.
+pub fn problem_id(stored_id: &str, samples: usize) -> &str {
+    if samples > 1 {
+        stored_id
+            .rsplit_once('#')
+            .map(|(problem, _)| problem)
+            .unwrap_or(stored_id)
+    } else {
+        stored_id
+    }
+}
+
 /// Splits "a,b , c" into trimmed non-empty names.
 pub fn split_list(text: &str) -> Vec<String> {
     text.split(',')
@@ -228,6 +251,18 @@ impl Plan {
         if self.samples > 1 {
             plan["samples"] = self.samples.into();
             plan["sample_temperature"] = f64::from(self.sample_temperature).into();
+        }
+        plan
+    }
+
+    /// The plan as stored with the run: [`Plan::describe`] plus what each task's answers are
+    /// (for baselines), which is derived from the definition and so stays out of the key.
+    pub fn stored(&self) -> serde_json::Value {
+        let mut plan = self.describe();
+        if let Some(tasks) = plan["tasks"].as_array_mut() {
+            for (entry, task) in tasks.iter_mut().zip(&self.tasks) {
+                entry["answer"] = serde_json::to_value(task.answer_kind()).unwrap_or_default();
+            }
         }
         plan
     }
@@ -336,5 +371,20 @@ impl Plan {
             offset: section.offset.unwrap_or(0),
             retrieved: Retrieved::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_ids_split_back_only_when_sampled() {
+        assert_eq!(sample_id("HumanEval/1", 3, 5), "HumanEval/1#3");
+        assert_eq!(problem_id("HumanEval/1#3", 5), "HumanEval/1");
+        assert_eq!(problem_id("a#b#2", 5), "a#b");
+        // One sample: the user's id stays whole, `#` and all.
+        assert_eq!(sample_id("issue#42", 0, 1), "issue#42");
+        assert_eq!(problem_id("issue#42", 1), "issue#42");
     }
 }

@@ -91,6 +91,18 @@ pub fn share_of_reference(model: &[f64], reference: &[f64]) -> Estimate {
     )
 }
 
+/// `(model − bar) / (reference − bar)` on the same items, with a paired interval: the share of
+/// the reference's lead over a baseline `bar` that the model keeps.
+pub fn adjusted_share(model: &[f64], reference: &[f64], bar: f64) -> Estimate {
+    paired_bootstrap(model, reference, |m, r| {
+        if r > bar {
+            (m - bar) / (r - bar)
+        } else {
+            f64::NAN
+        }
+    })
+}
+
 /// Mean difference `a - b` on the same items, with a paired interval.
 pub fn paired_difference(a: &[f64], b: &[f64]) -> Estimate {
     paired_bootstrap(a, b, |x, y| x - y)
@@ -117,6 +129,87 @@ pub fn mcnemar_exact(b: usize, c: usize) -> f64 {
     (2.0 * tail).min(1.0)
 }
 
+/// Below this p-value a difference counts as shown.
+pub const ALPHA: f64 = 0.05;
+
+/// One-sided exact binomial p-value: P(X >= k) for X ~ Binomial(n, p).
+pub fn binomial_upper_tail(k: usize, n: usize, p: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let ln_choose = |i: usize| -> f64 {
+        // ln C(n, i) through sums of logs, exact enough for the n of an eval.
+        (1..=i)
+            .map(|j| ((n - i + j) as f64).ln() - (j as f64).ln())
+            .sum()
+    };
+    (k..=n)
+        .map(|i| (ln_choose(i) + i as f64 * p.ln() + (n - i) as f64 * (1.0 - p).ln()).exp())
+        .sum::<f64>()
+        .min(1.0)
+}
+
+/// One-sided bootstrap p-value that the mean of `scores` is above `bar`: the share of resamples
+/// whose mean is at most `bar`, with the usual +1 so it is never 0.
+pub fn bootstrap_above(scores: &[f64], bar: f64) -> f64 {
+    let n = scores.len();
+    if n == 0 {
+        return 1.0;
+    }
+    let mut rng = StdRng::seed_from_u64(BOOTSTRAP_SEED);
+    let at_most = (0..BOOTSTRAP_SAMPLES)
+        .filter(|_| {
+            let sum: f64 = (0..n).map(|_| scores[rng.gen_range(0..n)]).sum();
+            sum / n as f64 <= bar
+        })
+        .count();
+    (at_most as f64 + 1.0) / (BOOTSTRAP_SAMPLES as f64 + 1.0)
+}
+
+/// Holm's step-down adjustment of a family of p-values (same order as given): each adjusted
+/// p-value is at least the one before it in ascending order, so a family-wise error rate of
+/// [`ALPHA`] holds across the whole list.
+pub fn holm(p_values: &[f64]) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|a, b| p_values[*a].total_cmp(&p_values[*b]));
+    let mut adjusted = vec![1.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p_values[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+/// A p-value as text: "p = 0.210", or a bound where the test cannot resolve it ("p < 0.0005"
+/// when no bootstrap resample crossed zero, "p < 0.001" for tiny exact values).
+pub fn p_text(p: f64, test: &str) -> String {
+    let value = p_value_text(p, test);
+    if value.starts_with('<') {
+        format!("p {value}")
+    } else {
+        format!("p = {value}")
+    }
+}
+
+/// The p-value alone, for a table's p column: "0.210", "< 0.0005", "< 0.001".
+pub fn p_value_text(p: f64, test: &str) -> String {
+    if test == "bootstrap" && p <= 0.0 {
+        format!("< {}", 1.0 / BOOTSTRAP_SAMPLES as f64)
+    } else if p < 0.001 {
+        "< 0.001".to_string()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// A paired comparison of two sets of 0/1 (or graded) scores on the same items.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Comparison {
@@ -124,6 +217,23 @@ pub struct Comparison {
     pub p_value: f64,
     /// "mcnemar" for 0/1 scores, "bootstrap" otherwise.
     pub test: &'static str,
+}
+
+impl Comparison {
+    /// The p-value as text ("p = 0.210", "p < 0.0005").
+    pub fn p_text(&self) -> String {
+        p_text(self.p_value, self.test)
+    }
+
+    /// The p-value, or its bound where the test cannot resolve it (a bootstrap where no
+    /// resample crossed zero: 1/B), for corrections that need a number.
+    pub fn p_upper(&self) -> f64 {
+        if self.test == "bootstrap" && self.p_value <= 0.0 {
+            1.0 / BOOTSTRAP_SAMPLES as f64
+        } else {
+            self.p_value
+        }
+    }
 }
 
 pub fn compare(a: &[f64], b: &[f64]) -> Comparison {
@@ -301,6 +411,54 @@ mod tests {
         assert!((classes[0].f1 - 2.0 / 3.0).abs() < 1e-12);
         assert!((classes[1].precision - 1.0).abs() < 1e-12);
         assert!((macro_f1 - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn binomial_tail_matches_hand_values() {
+        // P(X >= 8 | 10, 0.5) = (45 + 10 + 1) / 1024.
+        assert!((binomial_upper_tail(8, 10, 0.5) - 56.0 / 1024.0).abs() < 1e-12);
+        assert!((binomial_upper_tail(0, 10, 0.5) - 1.0).abs() < 1e-12);
+        // P(X >= 3 | 3, 0.25) = 1/64.
+        assert!((binomial_upper_tail(3, 3, 0.25) - 1.0 / 64.0).abs() < 1e-12);
+        // Half right against a coin: far from significant.
+        assert!(binomial_upper_tail(20, 40, 0.5) > 0.5);
+    }
+
+    #[test]
+    fn holm_matches_hand_values() {
+        // Sorted 0.01, 0.02, 0.04 -> 0.03, 0.04, 0.04 (monotone), back in the given order.
+        let adjusted = holm(&[0.04, 0.01, 0.02]);
+        let expected = [0.04, 0.03, 0.04];
+        for (a, e) in adjusted.iter().zip(expected) {
+            assert!((a - e).abs() < 1e-12, "{adjusted:?}");
+        }
+        assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn p_values_print_as_bounds_where_the_test_cannot_resolve_them() {
+        assert_eq!(p_text(0.0, "bootstrap"), "p < 0.0005");
+        assert_eq!(p_text(0.0004, "mcnemar"), "p < 0.001");
+        assert_eq!(p_text(0.21, "mcnemar"), "p = 0.210");
+        assert_eq!(p_value_text(0.0, "bootstrap"), "< 0.0005");
+        let all = compare(&[0.5; 30], &[0.0; 30]);
+        assert_eq!(all.p_text(), "p < 0.0005", "{all:?}");
+    }
+
+    #[test]
+    fn one_sided_bootstrap_sees_only_clear_leads() {
+        assert!(bootstrap_above(&[1.0; 20], 0.5) < 0.001);
+        let half: Vec<f64> = (0..20).map(|i| (i % 2) as f64).collect();
+        assert!(bootstrap_above(&half, 0.5) > 0.4);
+    }
+
+    #[test]
+    fn adjusted_share_measures_the_lead_over_the_bar() {
+        let model = [1.0, 1.0, 1.0, 0.0];
+        let reference = [1.0, 1.0, 1.0, 1.0];
+        // (0.75 - 0.5) / (1.0 - 0.5) = 0.5.
+        assert!((adjusted_share(&model, &reference, 0.5).value - 0.5).abs() < 1e-12);
+        assert!(adjusted_share(&model, &[0.5; 4], 0.5).value.is_nan());
     }
 
     #[test]

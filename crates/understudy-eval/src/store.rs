@@ -79,7 +79,7 @@ ALTER TABLE cells ADD COLUMN conditions TEXT;
 ];
 
 /// One scored answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Cell {
     pub model: String,
     pub strategy: String,
@@ -130,7 +130,7 @@ pub struct RequestRow {
 }
 
 /// A stored run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunInfo {
     pub id: i64,
     pub plan_key: String,
@@ -138,7 +138,11 @@ pub struct RunInfo {
     pub finished_at: Option<String>,
     pub status: String,
     /// The plan as stored; JSON output shows it as the object it is, under `plan`.
-    #[serde(rename = "plan", serialize_with = "json_text_as_object")]
+    #[serde(
+        rename = "plan",
+        serialize_with = "json_text_as_object",
+        deserialize_with = "json_object_as_text"
+    )]
     pub plan_json: String,
     pub cells: i64,
 }
@@ -149,6 +153,17 @@ fn json_text_as_object<S: serde::Serializer>(text: &str, serializer: S) -> Resul
         Ok(value) => serde::Serialize::serialize(&value, serializer),
         Err(_) => serializer.serialize_str(text),
     }
+}
+
+/// Reads what [`json_text_as_object`] wrote back into JSON text.
+fn json_object_as_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    let value: serde_json::Value = serde::Deserialize::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::String(text) => text,
+        other => other.to_string(),
+    })
 }
 
 /// The store.

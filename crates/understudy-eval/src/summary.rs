@@ -3,10 +3,11 @@
 //! failures, latency; and paired comparisons ("A − B = +x pp [CI], p = …"). Rendering as text
 //! is a pure function; printing is the CLI's job.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::baseline::{self, AnswerCounts, AnswerKind, Baseline};
 use crate::conditions::LoadSummary;
 use crate::metrics;
 use crate::stats::{self, Comparison, Estimate};
@@ -16,11 +17,25 @@ use crate::store::{Cell, RunInfo};
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskScore {
     pub task: String,
+    /// Mean score over items (over problems, each the mean of its samples, when several samples
+    /// were drawn), with a bootstrap CI over those items.
     pub accuracy: Estimate,
     pub macro_f1: Option<f64>,
     /// Per-class precision, recall and F1 (label tasks only).
     pub classes: Vec<stats::ClassScore>,
+    /// Chance and majority-class baselines on the same items with a test of the score against
+    /// them; `None` for open-ended tasks.
+    pub baseline: Option<Baseline>,
+    /// How often each answer was given.
+    pub answers: AnswerCounts,
+    /// Score ÷ the reference's score on the same items; only when the reference is above its
+    /// baseline (else see `share_not_meaningful`).
     pub share_of_reference: Option<Estimate>,
+    /// (score − baseline) ÷ (reference − baseline) on the same items: the share of the
+    /// reference's lead over the baseline this row keeps.
+    pub share_above_baseline: Option<Estimate>,
+    /// Why no share of the reference is given although the run has a reference.
+    pub share_not_meaningful: Option<String>,
     pub format_failures: usize,
     pub cached: usize,
     /// Median end-to-end latency per item on this task, in ms.
@@ -64,6 +79,8 @@ pub struct ComparisonLine {
 pub struct Summary {
     pub run: RunInfo,
     pub reference: Option<String>,
+    /// Samples drawn per item; above one, scores and tests are over problems, not samples.
+    pub samples: usize,
     pub rows: Vec<Row>,
     pub comparisons: Vec<ComparisonLine>,
     /// The machine's load over every cell measured in this run.
@@ -95,30 +112,87 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// Cells answered from the response cache, over the whole run.
+    pub fn cached(&self) -> usize {
+        self.rows
+            .iter()
+            .flat_map(|r| r.tasks.iter().map(|t| t.cached))
+            .sum()
+    }
+
+    /// One line on cached cells, for every page that shows latency.
+    pub fn cache_line(&self) -> String {
+        let cells: usize = self.rows.iter().map(|r| r.cells).sum();
+        match self.cached() {
+            0 => format!("none of the {cells} cells came from the response cache"),
+            cached => format!(
+                "{cached} of {cells} cells came from the response cache: their latency is the one measured when the answer was first produced, in an earlier run; rows that include them are marked (c)"
+            ),
+        }
+    }
+}
+
 type RowKey = (String, String, String);
 
 fn label(key: &RowKey) -> String {
     format!("{} {} {}", key.0, key.1, key.2)
 }
 
-/// Scores of `cells` by item id.
-fn by_item<'c>(cells: impl Iterator<Item = &'c Cell>) -> HashMap<String, f64> {
-    cells.map(|c| (c.item_id.clone(), c.score)).collect()
+/// Mean score per item of `cells`: a problem's samples (`ID#i`) are averaged into one unit, so
+/// intervals and tests count problems, not samples.
+fn by_item<'c>(cells: impl Iterator<Item = &'c Cell>, samples: usize) -> BTreeMap<String, f64> {
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for c in cells {
+        let entry = sums
+            .entry(crate::plan::problem_id(&c.item_id, samples).to_string())
+            .or_default();
+        entry.0 += c.score;
+        entry.1 += 1;
+    }
+    sums.into_iter()
+        .map(|(k, (sum, n))| (k, sum / n as f64))
+        .collect()
 }
 
 /// Paired score vectors over the items both maps have, in a stable order.
-fn paired(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> (Vec<f64>, Vec<f64>) {
-    let mut ids: Vec<&String> = a.keys().filter(|k| b.contains_key(*k)).collect();
-    ids.sort();
-    (
-        ids.iter().map(|k| a[*k]).collect(),
-        ids.iter().map(|k| b[*k]).collect(),
+fn paired(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (Vec<f64>, Vec<f64>) {
+    a.iter()
+        .filter_map(|(k, x)| b.get(k).map(|y| (*x, *y)))
+        .unzip()
+}
+
+/// Each task's answer kind as the plan stored it (runs stored before it did: none).
+fn answer_kinds(plan: &serde_json::Value) -> HashMap<String, AnswerKind> {
+    plan["tasks"]
+        .as_array()
+        .map(|tasks| {
+            tasks
+                .iter()
+                .filter_map(|t| {
+                    let kind = serde_json::from_value(t.get("answer")?.clone()).ok()?;
+                    Some((t["name"].as_str()?.to_string(), kind))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Why a share of the reference means nothing: the reference does not beat guessing.
+pub fn not_meaningful(reference: &str, score: f64, b: &Baseline) -> String {
+    format!(
+        "not meaningful: the reference {reference} scores {:.1}%, {} — {}",
+        score * 100.0,
+        b.verdict(),
+        b.describe()
     )
 }
 
 pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
     let plan: serde_json::Value = serde_json::from_str(&run.plan_json).unwrap_or_default();
     let reference = plan["reference"].as_str().map(str::to_string);
+    let samples = plan["samples"].as_u64().unwrap_or(1).max(1) as usize;
+    let kinds = answer_kinds(&plan);
     let first_strategy = plan["strategies"][0].as_str().unwrap_or("").to_string();
     let first_format = plan["formats"][0].as_str().unwrap_or("").to_string();
     let reference_key = reference
@@ -148,6 +222,12 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
             })
             .collect()
     };
+    let kind_of = |task: &str, these: &[&Cell]| -> AnswerKind {
+        kinds
+            .get(task)
+            .cloned()
+            .unwrap_or_else(|| AnswerKind::infer(these))
+    };
 
     let mut rows = Vec::new();
     for key in &keys {
@@ -165,18 +245,17 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
                 })
                 .count();
             if these.is_empty() {
+                // Every cell failed judging: the row keeps the task so the failures stay visible.
+                if ungraded > 0 {
+                    task_scores.push(ungraded_only(task, ungraded));
+                }
                 continue;
             }
-            let scores: Vec<f64> = these.iter().map(|c| c.score).collect();
+            let kind = kind_of(task, &these);
+            let units = by_item(these.iter().copied(), samples);
+            let unit_scores: Vec<f64> = units.values().copied().collect();
             let golds: BTreeSet<&str> = these.iter().map(|c| c.gold.as_str()).collect();
-            // Macro-F1 only for label-like tasks: few distinct gold values, none numeric letters.
-            let labelish = !these.iter().any(|c| metrics::open_ended(c))
-                && golds.len() >= 2
-                && golds.len() <= 10
-                && golds
-                    .iter()
-                    .all(|g| g.chars().count() > 1 && g.parse::<f64>().is_err());
-            let per_class = labelish.then(|| {
+            let per_class = matches!(kind, AnswerKind::Label { .. }).then(|| {
                 let labels: Vec<String> = golds.iter().map(|s| s.to_string()).collect();
                 let gold: Vec<String> = these.iter().map(|c| c.gold.clone()).collect();
                 let predicted: Vec<Option<String>> =
@@ -185,23 +264,39 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
             });
             let macro_f1 = per_class.as_ref().map(|(_, f)| *f);
             let classes = per_class.map(|(c, _)| c).unwrap_or_default();
-            let share = reference_key.as_ref().filter(|r| *r != key).and_then(|r| {
+            let own_baseline = baseline::baseline(&kind, &these, &unit_scores);
+            let (mut share, mut adjusted, mut share_note) = (None, None, None);
+            if let Some(r) = reference_key.as_ref().filter(|r| *r != key) {
                 let reference_cells = cells_of(r, task);
-                if reference_cells.is_empty() {
-                    return None;
+                if !reference_cells.is_empty() {
+                    let reference_units = by_item(reference_cells.iter().copied(), samples);
+                    let reference_scores: Vec<f64> = reference_units.values().copied().collect();
+                    let reference_baseline =
+                        baseline::baseline(&kind, &reference_cells, &reference_scores);
+                    let (m, rf) = paired(&units, &reference_units);
+                    match reference_baseline {
+                        Some(b) if !b.test.above => {
+                            share_note =
+                                Some(not_meaningful(&r.0, stats::mean(&reference_scores), &b));
+                        }
+                        Some(b) => {
+                            share = Some(stats::share_of_reference(&m, &rf));
+                            adjusted = Some(stats::adjusted_share(&m, &rf, b.bar));
+                        }
+                        None => share = Some(stats::share_of_reference(&m, &rf)),
+                    }
                 }
-                let (m, rf) = paired(
-                    &by_item(these.iter().copied()),
-                    &by_item(reference_cells.into_iter()),
-                );
-                Some(stats::share_of_reference(&m, &rf))
-            });
+            }
             task_scores.push(TaskScore {
                 task: task.clone(),
-                accuracy: stats::bootstrap_mean(&scores),
+                accuracy: stats::bootstrap_mean(&unit_scores),
                 macro_f1,
                 classes,
+                baseline: own_baseline,
+                answers: AnswerCounts::of(&these),
                 share_of_reference: share,
+                share_above_baseline: adjusted,
+                share_not_meaningful: share_note,
                 format_failures: these.iter().filter(|c| c.format_failure).count(),
                 cached: these.iter().filter(|c| c.cached).count(),
                 latency_p50_ms: {
@@ -209,7 +304,7 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
                     t.sort_by(|a, b| a.total_cmp(b));
                     stats::quantile(&t, 0.5)
                 },
-                metrics: metrics::task_metrics(&these),
+                metrics: metrics::task_metrics(&these, samples),
                 ungraded,
             });
         }
@@ -226,13 +321,20 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
         totals.sort_by(|a, b| a.total_cmp(b));
         let mut ttfts: Vec<f64> = all.iter().map(|c| c.ttft_ms).collect();
         ttfts.sort_by(|a, b| a.total_cmp(b));
+        // Pooled over tasks: one unit per (task, problem).
+        let pooled_units: Vec<f64> = tasks
+            .iter()
+            .flat_map(|t| {
+                by_item(all.iter().copied().filter(|c| &c.task == t), samples).into_values()
+            })
+            .collect();
         rows.push(Row {
             model: key.0.clone(),
             strategy: key.1.clone(),
             format: key.2.clone(),
             is_reference: reference_key.as_ref() == Some(key),
             tasks: task_scores,
-            pooled: stats::bootstrap_mean(&all.iter().map(|c| c.score).collect::<Vec<_>>()),
+            pooled: stats::bootstrap_mean(&pooled_units),
             latency_p50_ms: stats::quantile(&totals, 0.5),
             latency_p95_ms: stats::quantile(&totals, 0.95),
             ttft_p50_ms: stats::quantile(&ttfts, 0.5),
@@ -270,8 +372,8 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
         }
         for (a, b) in pairs {
             let (sa, sb) = paired(
-                &by_item(cells_of(&a, task).into_iter()),
-                &by_item(cells_of(&b, task).into_iter()),
+                &by_item(cells_of(&a, task).into_iter(), samples),
+                &by_item(cells_of(&b, task).into_iter(), samples),
             );
             if sa.is_empty() {
                 continue;
@@ -287,9 +389,31 @@ pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
     Summary {
         run,
         reference,
+        samples,
         load: LoadSummary::of(cells.iter().filter_map(|c| c.conditions.as_ref())),
         rows,
         comparisons,
+    }
+}
+
+/// A task whose every cell failed judging: no score, but the failures are counted.
+fn ungraded_only(task: &str, ungraded: usize) -> TaskScore {
+    let none = stats::bootstrap_mean(&[]);
+    TaskScore {
+        task: task.to_string(),
+        accuracy: none,
+        macro_f1: None,
+        classes: Vec::new(),
+        baseline: None,
+        answers: AnswerCounts::of(&[]),
+        share_of_reference: None,
+        share_above_baseline: None,
+        share_not_meaningful: None,
+        format_failures: 0,
+        cached: 0,
+        latency_p50_ms: f64::NAN,
+        metrics: Vec::new(),
+        ungraded,
     }
 }
 
@@ -299,6 +423,34 @@ fn pct(x: f64) -> String {
     } else {
         "-".into()
     }
+}
+
+/// One line per row and task with a baseline: the score beside chance and majority, the test,
+/// and the answers given.
+pub fn baseline_lines(summary: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
+    for r in &summary.rows {
+        for t in &r.tasks {
+            let Some(b) = &t.baseline else { continue };
+            let single = t
+                .answers
+                .single_line()
+                .map(|s| format!(" — {s}"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "  {} {} {} · {}: {}% vs {} — {}; answers: {}{single}",
+                r.model,
+                r.strategy,
+                r.format,
+                t.task,
+                pct(t.accuracy.value),
+                b.describe(),
+                b.verdict(),
+                t.answers.describe(6)
+            ));
+        }
+    }
+    lines
 }
 
 /// The summary as a plain-text table.
@@ -334,22 +486,31 @@ pub fn render_text(summary: &Summary) -> String {
     out.push_str(&"─".repeat(header.chars().count()));
     out.push('\n');
     for row in &summary.rows {
-        let name = if row.is_reference {
+        let mut name = if row.is_reference {
             format!("{} (ref)", row.model)
         } else {
             row.model.clone()
         };
+        if row.tasks.iter().any(|t| t.cached > 0) {
+            name.push_str(" (c)");
+        }
         let mut line = format!("{:<26} {:<20} {:<8}", name, row.strategy, row.format);
         for t in &tasks {
             let cell = match row.tasks.iter().find(|s| &s.task == t) {
                 Some(s) => {
                     let a = &s.accuracy;
-                    let share = s
-                        .share_of_reference
-                        .map(|e| format!(" ref {}%", pct(e.value)))
-                        .unwrap_or_default();
+                    let share = match (&s.share_of_reference, &s.share_not_meaningful) {
+                        (Some(e), _) => format!(" ref {}%", pct(e.value)),
+                        (None, Some(_)) => " ref n/m".to_string(),
+                        (None, None) => String::new(),
+                    };
+                    let below = if s.baseline.as_ref().is_some_and(|b| !b.test.above) {
+                        "†"
+                    } else {
+                        ""
+                    };
                     format!(
-                        "{}% [{}–{}] n={} FF={}{}",
+                        "{}%{below} [{}–{}] n={} FF={}{}",
                         pct(a.value),
                         pct(a.low),
                         pct(a.high),
@@ -375,18 +536,43 @@ pub fn render_text(summary: &Summary) -> String {
     }
     out.push_str(&summary.load_line());
     out.push('\n');
+    if summary.samples > 1 {
+        out.push_str(&format!(
+            "{} samples per item: n counts problems (each the mean of its samples), and intervals and tests resample problems\n",
+            summary.samples
+        ));
+    }
+    let baselines = baseline_lines(summary);
+    if !baselines.is_empty() {
+        out.push_str("\nbaselines on the same items († in the table: not above them). Chance = 1/labels or 1/options; majority = one constant answer for every item; the test is one-sided against the larger:\n");
+        for line in baselines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     let shares: Vec<String> = summary
         .rows
         .iter()
         .flat_map(|r| {
             r.tasks.iter().filter_map(move |t| {
+                let head = format!("  {} {} {} · {}: ", r.model, r.strategy, r.format, t.task);
+                if let Some(why) = &t.share_not_meaningful {
+                    return Some(format!("{head}share of reference {why}"));
+                }
                 t.share_of_reference.map(|e| {
+                    let adjusted = t
+                        .share_above_baseline
+                        .map(|a| {
+                            format!(
+                                " · keeps {}% [{}–{}] of the reference's lead over the baseline",
+                                pct(a.value),
+                                pct(a.low),
+                                pct(a.high)
+                            )
+                        })
+                        .unwrap_or_default();
                     format!(
-                        "  {} {} {} · {}: {}% of reference [{}–{}] (n={})",
-                        r.model,
-                        r.strategy,
-                        r.format,
-                        t.task,
+                        "{head}{}% of reference [{}–{}] (n={}){adjusted}",
                         pct(e.value),
                         pct(e.low),
                         pct(e.high),
@@ -397,7 +583,7 @@ pub fn render_text(summary: &Summary) -> String {
         })
         .collect();
     if !shares.is_empty() {
-        out.push_str("\nshare of reference (paired bootstrap 95% CI):\n");
+        out.push_str("\nshare of reference (paired bootstrap 95% CI; given only where the reference is above its baseline):\n");
         for s in shares {
             out.push_str(&s);
             out.push('\n');
@@ -442,7 +628,11 @@ pub fn render_text(summary: &Summary) -> String {
     }
     let mut metric_lines = Vec::new();
     for r in &summary.rows {
-        for t in r.tasks.iter().filter(|t| !t.metrics.is_empty()) {
+        for t in r
+            .tasks
+            .iter()
+            .filter(|t| !t.metrics.is_empty() || t.ungraded > 0)
+        {
             metric_lines.push(format!(
                 "  {} {} {} · {}:",
                 r.model, r.strategy, r.format, t.task
@@ -488,28 +678,106 @@ pub fn render_text(summary: &Summary) -> String {
         for c in &summary.comparisons {
             let d = &c.comparison.difference;
             out.push_str(&format!(
-                "  {} · {} − {} = {:+.0} pp [{:+.0}, {:+.0}], p = {:.3} ({}, n={})\n",
+                "  {} · {} − {} = {:+.0} pp [{:+.0}, {:+.0}], {} ({}, n={})\n",
                 c.task,
                 c.a,
                 c.b,
                 d.value * 100.0,
                 d.low * 100.0,
                 d.high * 100.0,
-                c.comparison.p_value,
+                c.comparison.p_text(),
                 c.comparison.test,
                 d.n
             ));
         }
     }
-    let cached: usize = summary
-        .rows
-        .iter()
-        .flat_map(|r| r.tasks.iter().map(|t| t.cached))
-        .sum();
-    if cached > 0 {
-        out.push_str(&format!(
-            "\n{cached} cells came from the response cache; their latency is the one measured when the answer was produced\n"
-        ));
+    if summary.cached() > 0 {
+        out.push_str(&format!("\n{}\n", summary.cache_line()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(model: &str, item: &str, score: f64) -> Cell {
+        Cell {
+            model: model.into(),
+            strategy: "zero-shot".into(),
+            format: "plain".into(),
+            task: "code".into(),
+            item_id: item.into(),
+            prompt_json: "[]".into(),
+            answer: String::new(),
+            reasoning: None,
+            parsed: None,
+            gold: item.into(),
+            score,
+            format_failure: false,
+            ttft_ms: 1.0,
+            total_ms: 1.0,
+            decode_tps: None,
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            cached: false,
+            detail: None,
+            conditions: None,
+        }
+    }
+
+    fn run(plan: &str, cells: &[Cell]) -> RunInfo {
+        RunInfo {
+            id: 1,
+            plan_key: "k".into(),
+            created_at: "now".into(),
+            finished_at: None,
+            status: "finished".into(),
+            plan_json: plan.into(),
+            cells: cells.len() as i64,
+        }
+    }
+
+    #[test]
+    fn samples_of_one_problem_are_one_item_in_intervals_and_tests() {
+        // 10 problems × 5 samples: n is 10, not 50, and the paired test counts problems.
+        let mut cells = Vec::new();
+        for p in 0..10 {
+            for s in 0..5 {
+                let a = f64::from(u8::from(p < 6 && s < 4));
+                cells.push(cell("a", &format!("P{p}#{s}"), a));
+                cells.push(cell("b", &format!("P{p}#{s}"), f64::from(u8::from(p < 5))));
+            }
+        }
+        let plan = r#"{"samples": 5, "strategies": ["zero-shot"], "formats": ["plain"]}"#;
+        let summary = summarise(run(plan, &cells), &cells);
+        let a = &summary.rows[0].tasks[0];
+        assert_eq!(a.accuracy.n, 10);
+        assert!((a.accuracy.value - 0.48).abs() < 1e-12);
+        assert_eq!(summary.rows[0].pooled.n, 10);
+        let c = &summary.comparisons.first().map(|c| c.comparison);
+        assert!(c.is_none() || c.unwrap().difference.n == 10);
+        assert!(summary.samples == 5);
+        // Sampled runs resample problems: wider than treating 50 samples as independent.
+        let flat: Vec<f64> = cells
+            .iter()
+            .filter(|c| c.model == "a")
+            .map(|c| c.score)
+            .collect();
+        let naive = stats::bootstrap_mean(&flat);
+        assert!(a.accuracy.high - a.accuracy.low > naive.high - naive.low);
+    }
+
+    #[test]
+    fn one_sample_never_splits_a_users_id() {
+        let cells = vec![
+            cell("a", "issue#1", 1.0),
+            cell("a", "issue#2", 0.0),
+            cell("a", "issue#3", 1.0),
+        ];
+        let plan = r#"{"strategies": ["zero-shot"], "formats": ["plain"]}"#;
+        let summary = summarise(run(plan, &cells), &cells);
+        assert_eq!(summary.rows[0].tasks[0].accuracy.n, 3);
+        assert_eq!(summary.samples, 1);
+    }
 }

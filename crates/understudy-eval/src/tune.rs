@@ -111,12 +111,37 @@ fn fit_cascade(
     best
 }
 
+/// A task tune will not choose on, and why.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub task: String,
+    pub reason: String,
+}
+
+/// Tune's answer for a run: the tasks it tuned and those it refused.
+#[derive(Debug, Clone, Default)]
+pub struct Tuned {
+    pub tunings: Vec<TaskTuning>,
+    pub refused: Vec<Refusal>,
+}
+
+/// Why a share of the reference cannot choose a profile for `task`: the reference itself is
+/// not significantly above the task's baseline (chance or majority class).
+fn refusal(summary: &Summary, task: &str) -> Option<Refusal> {
+    let reference = summary.rows.iter().find(|r| r.is_reference)?;
+    let score = reference.tasks.iter().find(|t| t.task == task)?;
+    let b = score.baseline.as_ref().filter(|b| !b.test.above)?;
+    Some(Refusal {
+        task: task.to_string(),
+        reason: format!(
+            "the share of the reference is {}; tune chooses on that share, so it will not choose a profile for this task. Use a reference that beats the baseline, or more items",
+            crate::summary::not_meaningful(&reference.model, score.accuracy.value, b)
+        ),
+    })
+}
+
 /// Tunes every task of a run.
-pub fn tune(
-    summary: &Summary,
-    cells: &[Cell],
-    target: Target,
-) -> Result<Vec<TaskTuning>, EvalError> {
+pub fn tune(summary: &Summary, cells: &[Cell], target: Target) -> Result<Tuned, EvalError> {
     let Some(reference) = summary.reference.clone() else {
         return Err(EvalError::Config(
             "tune needs a run with a reference model (eval --reference MODEL)".into(),
@@ -130,8 +155,12 @@ pub fn tune(
             }
         }
     }
-    let mut out = Vec::new();
+    let mut out = Tuned::default();
     for task in tasks {
+        if let Some(refused) = refusal(summary, &task) {
+            out.refused.push(refused);
+            continue;
+        }
         let mut considered = Vec::new();
         for row in &summary.rows {
             let Some(t) = row.tasks.iter().find(|t| t.task == task) else {
@@ -225,7 +254,7 @@ pub fn tune(
                 }
             }
         }
-        out.push(TaskTuning {
+        out.tunings.push(TaskTuning {
             task,
             choice,
             considered,
@@ -278,7 +307,8 @@ fn prompt_parts(cells: &[Cell], t: &TaskTuning) -> (Option<String>, Vec<(String,
 }
 
 /// The profiles as TOML, with the reasons in comments.
-pub fn render_profiles(tunings: &[TaskTuning], cells: &[Cell], target: Target, run: i64) -> String {
+pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) -> String {
+    let tunings = &tuned.tunings;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -315,6 +345,9 @@ pub fn render_profiles(tunings: &[TaskTuning], cells: &[Cell], target: Target, r
              # what else ran on the machine, not the setup. Rerun the eval with --quiet-machine.\n",
             loaded.describe()
         );
+    }
+    for r in &tuned.refused {
+        let _ = writeln!(out, "# Task {}: not tuned: {}.\n", r.task, r.reason);
     }
     for t in tunings {
         let c = &t.choice;

@@ -182,8 +182,19 @@ async fn unparsable_judgments_are_retried_then_left_out() {
     let cells = store.cells(outcome.run_id).unwrap();
     assert!(cells.iter().all(|c| c.format_failure && c.score == 0.0));
     let summary = summarise(store.run(outcome.run_id).unwrap(), &cells);
-    // Every cell is ungraded: no row scores them as zeros.
-    assert!(summary.rows.is_empty() || summary.rows[0].tasks.is_empty());
+    // Every cell is ungraded: no row scores them as zeros, and the failures stay visible.
+    let tasks: Vec<_> = summary.rows.iter().flat_map(|r| &r.tasks).collect();
+    assert!(!tasks.is_empty());
+    for task in &tasks {
+        assert_eq!(task.accuracy.n, 0);
+        assert!(task.accuracy.value.is_nan());
+    }
+    assert_eq!(tasks.iter().map(|t| t.ungraded).sum::<usize>(), cells.len());
+    let text = understudy_eval::summary::render_text(&summary);
+    assert!(
+        text.contains("ungraded (judge failed twice, left out of the score): "),
+        "{text}"
+    );
 }
 
 /// Lets the counting wrapper own a handle while the test keeps the recording.

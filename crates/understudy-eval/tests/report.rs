@@ -112,10 +112,47 @@ async fn report_numbers_agree_with_the_summary() {
     assert!(charts.len() >= 7, "{charts:?}");
     assert!(html.matches("<svg").count() >= 7);
     assert!(!html.contains("<script"), "the report needs no JavaScript");
+    // Nothing loads from the network: no attribute or stylesheet points at a URL (the SVG
+    // namespace, an identifier that is never fetched, is the one URL allowed).
+    let html_lower = html.to_lowercase();
+    for attribute in [
+        "src=", "href=", "srcset=", "url(", "@import", "<link", "<iframe", "<object",
+    ] {
+        for (at, _) in html_lower.match_indices(attribute) {
+            let after = &html_lower[at + attribute.len()..];
+            let target = after.trim_start_matches(['"', '\'', ' ']);
+            assert!(
+                !target.starts_with("http:")
+                    && !target.starts_with("https:")
+                    && !target.starts_with("//"),
+                "the report loads a resource: {}",
+                &html[at..(at + 80).min(html.len())]
+            );
+        }
+    }
     assert!(
-        !html.contains("http://") && !html.contains("https://")
-            || html.contains("xmlns=\"http://www.w3.org/2000/svg\"")
+        !html_lower.contains("<link") && !html_lower.contains("@import"),
+        "the report links a stylesheet"
     );
+    let without_namespace = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(
+        !without_namespace.contains("http://") && !without_namespace.contains("https://"),
+        "a URL other than the SVG namespace"
+    );
+    // Both fake models answer one label for every item, the reference included: the report
+    // says so, and prints no share of the reference as a percentage.
+    for row in &summary.rows {
+        for t in &row.tasks {
+            let b = t.baseline.as_ref().expect("a label task has a baseline");
+            assert!(!b.test.above, "{b:?}");
+            assert!(t.answers.single.is_some());
+            assert!(t.share_of_reference.is_none() && t.share_above_baseline.is_none());
+            assert_eq!(t.share_not_meaningful.is_some(), !row.is_reference);
+        }
+    }
+    assert!(md.contains("it answered \"positive\" for every item"));
+    assert!(md.contains("share of reference not meaningful"));
+    assert!(html.contains("NOT above the majority-class baseline"));
     // label:positive is right on 2/3 of the items; cells.csv has one line per cell.
     let csv = std::fs::read_to_string(&written.csv).unwrap();
     assert_eq!(csv.lines().count(), cells.len() + 1);

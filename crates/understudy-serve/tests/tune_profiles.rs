@@ -1,6 +1,7 @@
 //! `tune` on a synthetic run where the answers are known: it picks the fastest row that reaches
 //! the target with its CI lower bound, calibrates the cascade threshold on the light model's
-//! confidence, and the profiles it prints load unchanged as gateway profiles.
+//! confidence, and the profiles it prints load unchanged as gateway profiles. A reference that
+//! does not beat the task's baseline gives no share to choose on, and tune says so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -20,8 +21,9 @@ fn cell(model: &str, strategy: &str, item: usize, score: f64, ms: f64, logprob: 
         prompt_json: r#"[{"role":"user","content":"ex q"},{"role":"assistant","content":"ex a"},{"role":"user","content":"q"}]"#.into(),
         answer: "a".into(),
         reasoning: None,
-        parsed: Some("a".into()),
-        gold: "a".into(),
+        // Every item has its own gold answer, so no constant answer scores (baseline 1/60).
+        parsed: Some(format!("a{item}")),
+        gold: format!("a{item}"),
         score,
         format_failure: false,
         ttft_ms: ms,
@@ -74,7 +76,8 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
         max_latency_ms: None,
     };
     let tunings = tune(&summary, &cells, target).unwrap();
-    let t = &tunings[0];
+    assert!(tunings.refused.is_empty(), "{:?}", tunings.refused);
+    let t = &tunings.tunings[0];
     // Light alone reaches only two thirds of the reference: the heavy row is chosen …
     assert_eq!(t.choice.model, "heavy");
     // … and a cascade escalating the unconfident third keeps the quality at a lower latency.
@@ -138,4 +141,54 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
         "{text}"
     );
     assert!(toml::from_str::<toml::Table>(&text).is_ok(), "{text}");
+}
+
+#[test]
+fn tune_refuses_a_task_whose_reference_does_not_beat_the_baseline() {
+    // Balanced binary labels; every model answers "positive" for every item.
+    let mut cells = Vec::new();
+    for i in 0..40 {
+        let gold = if i % 2 == 0 { "positive" } else { "negative" };
+        for model in ["heavy", "light"] {
+            let mut c = cell(model, "zero-shot", i, 0.0, 100.0, -0.1);
+            c.gold = gold.into();
+            c.parsed = Some("positive".into());
+            c.score = f64::from(u8::from(gold == "positive"));
+            cells.push(c);
+        }
+    }
+    let run = RunInfo {
+        id: 8,
+        plan_key: "k".into(),
+        created_at: "now".into(),
+        finished_at: None,
+        status: "finished".into(),
+        plan_json: r#"{"reference": "heavy", "strategies": ["zero-shot"], "formats": ["plain"], "tasks": [{"name": "toy", "answer": {"kind": "label", "labels": ["negative", "positive"]}}]}"#.into(),
+        cells: cells.len() as i64,
+    };
+    let summary = summarise(run, &cells);
+    let light = &summary
+        .rows
+        .iter()
+        .find(|r| r.model == "light")
+        .unwrap()
+        .tasks[0];
+    assert!(light.share_of_reference.is_none(), "{light:?}");
+    assert!(light.share_not_meaningful.is_some());
+    let target = Target {
+        share: 0.95,
+        max_latency_ms: None,
+    };
+    let tuned = tune(&summary, &cells, target).unwrap();
+    assert!(tuned.tunings.is_empty());
+    assert_eq!(tuned.refused.len(), 1);
+    let reason = &tuned.refused[0].reason;
+    assert!(
+        reason.contains("not meaningful")
+            && reason.contains("NOT above the majority-class baseline"),
+        "{reason}"
+    );
+    let text = render_profiles(&tuned, &cells, target, 8);
+    assert!(text.contains("# Task toy: not tuned:"), "{text}");
+    assert!(!text.contains("[profiles."), "{text}");
 }

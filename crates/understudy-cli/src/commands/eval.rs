@@ -115,17 +115,9 @@ impl Executed {
     }
 }
 
-/// Resolves `section` into a plan (every name and row checked first), then runs or resumes it
-/// with a progress bar; Ctrl-C stops after the cells in flight.
-pub async fn execute(
-    config: &Config,
-    section: EvalSection,
-    args: &EvalArgs,
-    before_run: Option<&BeforeRun>,
-) -> Result<Executed> {
-    if args.threads == Some(0) {
-        bail!("--threads must be at least 1");
-    }
+/// Resolves every name and reads every dataset of `section` into a plan, before any model is
+/// called (built-in data is fetched into the local cache if missing).
+pub async fn resolve_plan(config: &Config, section: &EvalSection) -> Result<Plan> {
     section.check_lists()?;
 
     // Resolve every name and read every dataset before any model is called.
@@ -190,8 +182,22 @@ pub async fn execute(
             (p, path)
         })
         .collect();
-    let mut plan = Plan::resolve(&section, &config.default_model, with_data)?;
+    Ok(Plan::resolve(section, &config.default_model, with_data)?)
+}
 
+/// Resolves `section` into a plan (every name and row checked first), then runs or resumes it
+/// with a progress bar; Ctrl-C stops after the cells in flight.
+pub async fn execute(
+    config: &Config,
+    section: EvalSection,
+    args: &EvalArgs,
+    before_run: Option<&BeforeRun>,
+) -> Result<Executed> {
+    if args.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    let mut plan = resolve_plan(config, &section).await?;
+    let home = setup::home_dir()?;
     // Decided once: the engines run with it and every cell records it.
     let threads = setup::threads(
         config,

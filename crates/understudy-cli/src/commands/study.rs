@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use understudy_eval::plan::Plan;
 use understudy_eval::store::Store;
 use understudy_eval::strategy::COT_MAX_TOKENS;
-use understudy_eval::study::{analysis, page, retention, StudyFile, StudyKind};
+use understudy_eval::study::{analysis, cells_file, page, retention, StudyFile, StudyKind};
 use understudy_eval::summary;
 
 use super::eval::{execute, flags_section};
@@ -139,6 +139,11 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     }
     let config = setup::load_config(config_path)?;
     let kind = study.kind;
+    if let Some(dir) = &args.from {
+        let (command, info, cells) = cells_file::read(dir)?;
+        let out = args.out.clone().unwrap_or_else(|| dir.clone());
+        return write_page(kind, &command, info, &cells, &out);
+    }
     let out = args
         .out
         .clone()
@@ -178,6 +183,20 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         }
         Ok(())
     };
+    if let Some(id) = args.from_run {
+        let store = super::runs::open(config_path, &args.eval.store)?;
+        let mut info = store.run(id)?;
+        let plan = super::eval::resolve_plan(&config, &section).await?;
+        if plan.key() != info.plan_key {
+            bail!(
+                "run {id} was not made by this study with these flags (its plan differs); pass the flags it was run with"
+            );
+        }
+        // The same plan: the stored description gains what newer versions derive from it.
+        info.plan_json = plan.stored().to_string();
+        let cells = store.cells(id)?;
+        return write_page(kind, &command_line(), info, &cells, &out);
+    }
     let started = std::time::Instant::now();
     let done = match execute(&config, section, &args.eval, Some(&estimate)).await {
         Err(e) if dry_run && e.to_string().starts_with("dry run") => return Ok(()),
@@ -185,20 +204,38 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     };
     let info = done.store.run(done.outcome.run_id)?;
     let cells = done.store.cells(done.outcome.run_id)?;
-    let summary = summary::summarise(info, &cells);
     let expected = expected.lock().ok().and_then(|slot| *slot);
     output::note(&duration_line(
         started.elapsed().as_secs_f64(),
         expected,
-        &summary,
+        &summary::summarise(info.clone(), &cells),
     ));
-    let page = analysis::analyse(kind, &summary, &cells);
+    write_page(kind, &command_line(), info, &cells, &out)?;
+    done.fail_if_interrupted()
+}
+
+/// This process's command line, as the page cites it.
+fn command_line() -> String {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let command = format!("understudy {}", argv.join(" "));
-    let path = page::write(&page, &summary, &command, &out)?;
+    format!("understudy {}", argv.join(" "))
+}
+
+/// Writes the page and, beside it, the cells it is computed from; prints the conclusions.
+fn write_page(
+    kind: StudyKind,
+    command: &str,
+    info: understudy_eval::store::RunInfo,
+    cells: &[understudy_eval::store::Cell],
+    out: &Path,
+) -> Result<()> {
+    let summary = summary::summarise(info.clone(), cells);
+    let page = analysis::analyse(kind, &summary, cells);
+    let regenerate = format!("understudy study {} --from {}", kind.name(), out.display());
+    let path = page::write(&page, &summary, command, &regenerate, out)?;
+    cells_file::write(out, command, &info, cells)?;
     for line in &page.conclusions {
         output::data_line(&format!("- {line}"));
     }
     output::note(&format!("page: {}", path.display()));
-    done.fail_if_interrupted()
+    Ok(())
 }

@@ -26,10 +26,16 @@ pub fn run(config_path: Option<&Path>, args: TuneArgs) -> Result<()> {
         share: args.target,
         max_latency_ms: args.max_latency_ms,
     };
-    let tunings = tune::tune(&summary, &cells, target)?;
-    if tunings.is_empty() {
-        bail!("run {id} has no task with a share of the reference to tune on");
+    let tuned = tune::tune(&summary, &cells, target)?;
+    for r in &tuned.refused {
+        output::note(&format!("tune: task {}: not tuned: {}", r.task, r.reason));
     }
-    output::data_line(&tune::render_profiles(&tunings, &cells, target, id));
+    if tuned.tunings.is_empty() {
+        if tuned.refused.is_empty() {
+            bail!("run {id} has no task with a share of the reference to tune on");
+        }
+        bail!("run {id}: no task could be tuned (reasons above)");
+    }
+    output::data_line(&tune::render_profiles(&tuned, &cells, target, id));
     Ok(())
 }

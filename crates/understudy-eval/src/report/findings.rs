@@ -1,11 +1,11 @@
 //! Findings in words, generated from the numbers and stated only where a test supports them
-//! (paired comparisons with p < 0.05; latency ratios whose 95% CI excludes 1).
+//! (rows not above their baseline; paired comparisons with Holm-adjusted p < 0.05; latency
+//! ratios whose 95% CI excludes 1).
 
 use super::aggregates::Extras;
 use crate::summary::Summary;
 
-/// Significance level for a finding.
-pub const ALPHA: f64 = 0.05;
+pub use crate::stats::ALPHA;
 
 fn pp(x: f64) -> String {
     format!("{:+.1} pp", x * 100.0)
@@ -17,21 +17,55 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
     // The conditions come first: every latency below is read in their light.
     let load = summary.load_line();
     let flagged = summary.rows.iter().any(|r| r.load.flagged());
-    for c in &summary.comparisons {
+    // Rows that do not beat guessing come first: every other number of theirs reads in that light.
+    for r in &summary.rows {
+        for t in &r.tasks {
+            let Some(b) = t.baseline.as_ref().filter(|b| !b.test.above) else {
+                continue;
+            };
+            let single = t
+                .answers
+                .single_line()
+                .map(|s| format!("; it {s}"))
+                .unwrap_or_default();
+            out.push(format!(
+                "{} {} {} on {}: {} is {} — {}{single}",
+                r.model,
+                r.strategy,
+                r.format,
+                t.task,
+                super::tables::pct(t.accuracy.value),
+                b.verdict(),
+                b.describe()
+            ));
+        }
+    }
+    // Every paired comparison of the run is one family: Holm's correction keeps the chance of
+    // any false "beats" at 5% however many comparisons the run makes.
+    let adjusted = crate::stats::holm(
+        &summary
+            .comparisons
+            .iter()
+            .map(|c| c.comparison.p_upper())
+            .collect::<Vec<_>>(),
+    );
+    for (c, p_holm) in summary.comparisons.iter().zip(&adjusted) {
         let d = &c.comparison.difference;
-        if c.comparison.p_value < ALPHA && d.value != 0.0 {
+        if *p_holm < ALPHA && d.value != 0.0 {
             let verb = if d.value > 0.0 { "beats" } else { "trails" };
             out.push(format!(
-                "{} {verb} {} on {} by {} [{}, {}], p = {:.3} ({}, n = {})",
+                "{} {verb} {} on {} by {} [{}, {}], {} ({}, n = {}; Holm-adjusted over the run's {} paired comparisons: {})",
                 c.a,
                 c.b,
                 c.task,
                 pp(d.value),
                 pp(d.low),
                 pp(d.high),
-                c.comparison.p_value,
+                c.comparison.p_text(),
                 c.comparison.test,
-                d.n
+                d.n,
+                summary.comparisons.len(),
+                crate::stats::p_text(*p_holm, "holm")
             ));
         }
     }
@@ -48,19 +82,19 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
             let d = &c.change.difference;
             let effect = if c.change.p_value < ALPHA {
                 format!(
-                    "and changes the score by {} [{}, {}], p = {:.3}",
+                    "and changes the score by {} [{}, {}], {}",
                     pp(d.value),
                     pp(d.low),
                     pp(d.high),
-                    c.change.p_value
+                    c.change.p_text()
                 )
             } else {
                 format!(
-                    "and does not significantly change the score ({} [{}, {}], p = {:.2})",
+                    "and does not significantly change the score ({} [{}, {}], {})",
                     pp(d.value),
                     pp(d.low),
                     pp(d.high),
-                    c.change.p_value
+                    c.change.p_text()
                 )
             };
             out.push(format!(
@@ -70,7 +104,7 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
         }
     }
     if out.is_empty() {
-        out.push("No difference in this run is statistically significant at p < 0.05; with few items per cell the intervals are wide (use --limit for more).".into());
+        out.push(format!("No difference in this run is statistically significant at p < 0.05 after Holm's correction over its {} paired comparisons; with few items per cell the intervals are wide (use --limit for more).", summary.comparisons.len()));
     }
     if flagged || summary.load.measured > 0 {
         out.insert(0, load);

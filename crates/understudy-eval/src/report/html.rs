@@ -51,12 +51,13 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
     );
     let _ = write!(
         out,
-        "<h1>understudy report — run {}</h1><p class=\"meta\">{} · {} cells · created {}{} · scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items.</p>",
+        "<h1>understudy report — run {}</h1><p class=\"meta\">{} · {} cells · created {}{} · scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items; {}.</p>",
         run.id,
         esc(&run.status),
         run.cells,
         esc(&run.created_at),
-        summary.reference.as_ref().map(|r| format!(" · reference {}", esc(r))).unwrap_or_default()
+        summary.reference.as_ref().map(|r| format!(" · reference {}", esc(r))).unwrap_or_default(),
+        esc(&summary.cache_line())
     );
     out.push_str("<h2>Findings</h2><ul>");
     for f in findings {

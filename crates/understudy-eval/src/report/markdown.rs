@@ -45,11 +45,12 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
     let _ = writeln!(out, "# understudy report — run {}\n", run.id);
     let _ = writeln!(
         out,
-        "{} · {} cells · created {}{}. Scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items.\n",
+        "{} · {} cells · created {}{}. Scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items; {}.\n",
         run.status,
         run.cells,
         run.created_at,
-        summary.reference.as_ref().map(|r| format!(" · reference {r}")).unwrap_or_default()
+        summary.reference.as_ref().map(|r| format!(" · reference {r}")).unwrap_or_default(),
+        summary.cache_line()
     );
     out.push_str("## Findings\n\n");
     for f in findings {

@@ -45,6 +45,7 @@ pub fn summary_table(summary: &Summary) -> Table {
     let mut header = vec!["model".to_string(), "strategy".into(), "format".into()];
     for t in &tasks {
         header.push(format!("{t} score [95% CI]"));
+        header.push(format!("{t} vs baseline"));
         header.push(format!("{t} share of ref"));
         header.push(format!("{t} FF"));
     }
@@ -58,12 +59,18 @@ pub fn summary_table(summary: &Summary) -> Table {
         .rows
         .iter()
         .map(|r| {
+            let cached: usize = r.tasks.iter().map(|t| t.cached).sum();
             let mut cells = vec![
-                if r.is_reference {
-                    format!("{} (reference)", r.model)
-                } else {
-                    r.model.clone()
-                },
+                format!(
+                    "{}{}{}",
+                    r.model,
+                    if r.is_reference { " (reference)" } else { "" },
+                    if cached > 0 {
+                        format!(" (c: {cached} of {} cells cached)", r.cells)
+                    } else {
+                        String::new()
+                    }
+                ),
                 r.strategy.clone(),
                 r.format.clone(),
             ];
@@ -72,14 +79,28 @@ pub fn summary_table(summary: &Summary) -> Table {
                     Some(s) => {
                         cells.push(estimate(&s.accuracy));
                         cells.push(
-                            s.share_of_reference
+                            s.baseline
                                 .as_ref()
-                                .map(estimate)
+                                .map(|b| {
+                                    format!(
+                                        "{} {} — {}",
+                                        b.bar_name,
+                                        pct(b.bar),
+                                        if b.test.above { "above" } else { "NOT above" }
+                                    )
+                                })
                                 .unwrap_or_else(|| "–".into()),
                         );
+                        cells.push(match (&s.share_of_reference, &s.share_not_meaningful) {
+                            (Some(e), _) => estimate(e),
+                            (None, Some(_)) => {
+                                "not meaningful (reference not above baseline)".into()
+                            }
+                            (None, None) => "–".into(),
+                        });
                         cells.push(s.format_failures.to_string());
                     }
-                    None => cells.extend(["–".to_string(), "–".into(), "–".into()]),
+                    None => cells.extend(["–".to_string(), "–".into(), "–".into(), "–".into()]),
                 }
             }
             cells.extend([
@@ -120,12 +141,83 @@ pub fn comparisons_table(summary: &Summary) -> Table {
                     c.b.clone(),
                     format!("{:+.1} pp", d.value * 100.0),
                     format!("[{:+.1}, {:+.1}]", d.low * 100.0, d.high * 100.0),
-                    format!("{:.3}", c.comparison.p_value),
+                    crate::stats::p_value_text(c.comparison.p_value, c.comparison.test),
                     c.comparison.test.to_string(),
                     d.n.to_string(),
                 ]
             })
             .collect(),
+    }
+}
+
+/// Every row and task with a baseline: the score beside chance and the majority class, the
+/// one-sided test against the larger, and the answers the row gave.
+pub fn baselines_table(summary: &Summary) -> Table {
+    let mut rows = Vec::new();
+    for r in &summary.rows {
+        for t in &r.tasks {
+            let Some(b) = &t.baseline else { continue };
+            rows.push(vec![
+                r.model.clone(),
+                r.strategy.clone(),
+                r.format.clone(),
+                t.task.clone(),
+                estimate(&t.accuracy),
+                b.chance.map(pct).unwrap_or_else(|| "–".into()),
+                format!("{} ({:?})", pct(b.majority), b.majority_answer),
+                b.verdict(),
+                match t.answers.single_line() {
+                    Some(single) => format!("{} — {single}", t.answers.describe(6)),
+                    None => t.answers.describe(6),
+                },
+            ]);
+        }
+    }
+    Table {
+        title: "Baselines on the same items (chance = 1/labels or 1/options; majority = one constant answer for every item; one-sided test against the larger)".into(),
+        header: [
+            "model", "strategy", "format", "task", "score", "chance", "majority", "test", "answers",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }
+}
+
+/// Why shares of the reference are missing (once per task), and the baseline-adjusted share
+/// where the reference beats its baseline.
+pub fn share_notes_table(summary: &Summary) -> Table {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for r in &summary.rows {
+        for t in &r.tasks {
+            if let Some(why) = &t.share_not_meaningful {
+                if !rows
+                    .iter()
+                    .any(|row| row[0] == t.task && row[1] == "every row")
+                {
+                    rows.push(vec![
+                        t.task.clone(),
+                        "every row".into(),
+                        format!("share of reference {why}"),
+                    ]);
+                }
+            }
+            if let Some(a) = &t.share_above_baseline {
+                rows.push(vec![
+                    t.task.clone(),
+                    format!("{} {} {}", r.model, r.strategy, r.format),
+                    format!(
+                        "keeps {} of the reference's lead over the baseline",
+                        estimate(a)
+                    ),
+                ]);
+            }
+        }
+    }
+    Table {
+        title: "Share of the reference, qualified".into(),
+        header: ["task", "rows", "note"].map(String::from).to_vec(),
+        rows,
     }
 }
 
@@ -246,7 +338,7 @@ pub fn cot_table(extras: &Extras) -> Table {
                         d.low * 100.0,
                         d.high * 100.0
                     ),
-                    format!("{:.3}", c.change.p_value),
+                    crate::stats::p_value_text(c.change.p_value, c.change.test),
                 ]
             })
             .collect(),
@@ -367,6 +459,8 @@ pub fn task_metrics_table(summary: &Summary) -> Table {
 pub fn all(summary: &Summary, extras: &Extras) -> Vec<Table> {
     let mut out = vec![
         summary_table(summary),
+        baselines_table(summary),
+        share_notes_table(summary),
         task_metrics_table(summary),
         comparisons_table(summary),
         cot_table(extras),

@@ -271,7 +271,7 @@ pub async fn run(
     let key = plan.key();
     let (run_id, resumed) = match store.unfinished_run(&key)? {
         Some(id) => (id, true),
-        None => (store.create_run(&key, &plan.describe().to_string())?, false),
+        None => (store.create_run(&key, &plan.stored().to_string())?, false),
     };
     store.set_status(run_id, "running")?;
     let done = store.done_keys(run_id)?;
@@ -285,11 +285,7 @@ pub async fn run(
                     for item in &task.items {
                         for sample in 0..plan.samples {
                             total += 1;
-                            let item_id = if plan.samples > 1 {
-                                format!("{}#{sample}", item.id)
-                            } else {
-                                item.id.clone()
-                            };
+                            let item_id = crate::plan::sample_id(&item.id, sample, plan.samples);
                             let strategy_name = strategy.to_string();
                             if done.contains(&cell_key(
                                 model,

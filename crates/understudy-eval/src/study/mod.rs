@@ -3,6 +3,7 @@
 //! for that claim's question, which concludes only as far as its statistics allow.
 
 pub mod analysis;
+pub mod cells_file;
 pub mod page;
 pub mod retention;
 

@@ -199,6 +199,21 @@ impl LoadedTask {
     /// A digest of everything that decides what a cell asks and how it is graded — the task's
     /// definition, its items and its few-shot pool — so that a run resumes only while they are
     /// unchanged (editing the answer kind must not mix two gradings in one run).
+    /// What the answers are, as far as a baseline needs to know.
+    pub fn answer_kind(&self) -> crate::baseline::AnswerKind {
+        use crate::baseline::AnswerKind;
+        match &self.def.answer {
+            AnswerSpec::Label { labels, .. } => AnswerKind::Label {
+                labels: labels.clone(),
+            },
+            AnswerSpec::Choice { .. } => AnswerKind::Choice {
+                options: self.items.iter().map(|i| i.options.len()).max(),
+            },
+            AnswerSpec::Number { .. } | AnswerSpec::Exact => AnswerKind::Constant,
+            _ => AnswerKind::Open,
+        }
+    }
+
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();

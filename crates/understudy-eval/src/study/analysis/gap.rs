@@ -26,10 +26,46 @@ pub fn analyse(
     let (ref_strategy, ref_format) = ref_row
         .map(|r| (r.strategy.clone(), r.format.clone()))
         .unwrap_or_default();
+    // A share of a reference that does not beat guessing says nothing: such tasks are left out
+    // of the pooled share, and the page says which and why.
+    let excluded: Vec<(String, String)> = ref_row
+        .map(|r| {
+            r.tasks
+                .iter()
+                .filter_map(|t| {
+                    let b = t.baseline.as_ref().filter(|b| !b.test.above)?;
+                    Some((
+                        t.task.clone(),
+                        crate::summary::not_meaningful(&reference, t.accuracy.value, b),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for (task, why) in &excluded {
+        conclusions.push(format!(
+            "{task} is left out of every share below: the share of reference on it is {why}."
+        ));
+    }
+    let counted = |c: &&Cell| !excluded.iter().any(|(t, _)| *t == c.task);
+    let kept: Vec<Cell> = cells.iter().filter(counted).cloned().collect();
+    let cells = &kept[..];
     let reference_scores = scores(cells, &reference, &ref_strategy, Some(&ref_format), None);
+    let pooled_over = if excluded.is_empty() {
+        "all tasks pooled".to_string()
+    } else {
+        format!(
+            "pooled over the tasks where the reference beats its baseline (not {})",
+            excluded
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let mut table = Table {
         title: format!(
-            "Share of the reference ({reference}, {ref_strategy}) per strategy, all tasks pooled"
+            "Share of the reference ({reference}, {ref_strategy}) per strategy, {pooled_over}"
         ),
         header: ["model", "strategy", "score", "share of reference", "gap"]
             .map(String::from)
@@ -44,6 +80,10 @@ pub fn analyse(
             .filter(|r| r.model == model && !r.is_reference)
         {
             let mine = scores(cells, &model, &row.strategy, Some(&row.format), None);
+            // In key order, so the interval is the same on every run.
+            let ordered: std::collections::BTreeMap<&String, f64> =
+                mine.iter().map(|(k, v)| (k, *v)).collect();
+            let score = stats::bootstrap_mean(&ordered.into_values().collect::<Vec<_>>());
             // Pair on task/item: the reference answered under its own format.
             let strip = |m: &std::collections::HashMap<String, f64>, f: &str| {
                 m.iter()
@@ -58,7 +98,7 @@ pub fn analyse(
             table.rows.push(vec![
                 model.clone(),
                 row.strategy.clone(),
-                estimate(&row.pooled),
+                estimate(&score),
                 estimate(&share),
                 if share.value.is_finite() {
                     format!(

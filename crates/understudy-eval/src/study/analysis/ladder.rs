@@ -1,7 +1,10 @@
 //! size-ladder: score and latency against parameter count, and where the curve flattens (the
 //! steps up the ladder whose gain is not significant).
 
-use super::{difference_text, models_by_size, paired, report_charts, scores, verdict, ALPHA};
+use super::{
+    difference_text, latencies as latencies_of, models_by_size, paired, report_charts, scores,
+    verdict, ALPHA,
+};
 use crate::conditions::comparable;
 use crate::report::aggregates::{params_billion, Extras};
 use crate::report::charts::Chart;
@@ -48,6 +51,11 @@ pub fn analyse(
     let mut steps = Table {
         title: "Each step up the ladder (paired on the same items)".into(),
         header: ["from", "to", "score change"].map(String::from).to_vec(),
+        rows: Vec::new(),
+    };
+    let mut latency_steps = Table {
+        title: "Latency of each step up the ladder (mean latency ratio on the same items, paired bootstrap 95% CI)".into(),
+        header: ["from", "to", "larger ÷ smaller"].map(String::from).to_vec(),
         rows: Vec::new(),
     };
     let mut conclusions = Vec::new();
@@ -119,18 +127,50 @@ pub fn analyse(
             "Latency along the ladder is {why}: no verdict on latency (rerun on a quiet machine, e.g. with --quiet-machine)."
         ));
     } else if latencies.len() >= 2 {
-        let rising = latencies.windows(2).all(|w| w[1] > w[0]);
-        let ratio = latencies[latencies.len() - 1] / latencies[0];
-        conclusions.push(if rising {
+        // Each step's latency ratio on the same items, with its paired interval: a step "rises"
+        // only when the whole interval is above 1.
+        let mut rises = Vec::new();
+        for pair in models.windows(2) {
+            let strategy = strategy_of(&pair[0]);
+            let (big, small) = paired(
+                &latencies_of(cells, &pair[1], &strategy),
+                &latencies_of(cells, &pair[0], &strategy),
+            );
+            let ratio = stats::share_of_reference(&big, &small);
+            latency_steps.rows.push(vec![
+                pair[0].clone(),
+                pair[1].clone(),
+                format!(
+                    "{:.2}x [{:.2}, {:.2}] n={}",
+                    ratio.value, ratio.low, ratio.high, ratio.n
+                ),
+            ]);
+            rises.push((pair, ratio));
+        }
+        let describe = |(pair, r): &(&[String], stats::Estimate)| {
             format!(
-                "Supported for latency: median latency rises at every step; the largest model is {ratio:.1}x slower than the smallest."
+                "{} → {} {:.2}x [{:.2}, {:.2}]",
+                pair[0], pair[1], r.value, r.low, r.high
+            )
+        };
+        let all: Vec<String> = rises.iter().map(describe).collect();
+        conclusions.push(if rises.iter().all(|(_, r)| r.low > 1.0) {
+            format!(
+                "Supported for latency: every step up the ladder is slower, with the whole 95% interval of its mean latency ratio (same items, paired bootstrap) above 1: {}.",
+                all.join("; ")
+            )
+        } else if rises.iter().any(|(_, r)| r.high < 1.0) {
+            format!(
+                "Not supported for latency: at least one step up the ladder is faster, its whole interval below 1: {}.",
+                all.join("; ")
             )
         } else {
             format!(
-                "Not supported for latency: median latency does not rise at every step (largest ÷ smallest = {ratio:.1}x)."
+                "Latency: not settled at this sample size; some step's interval includes 1 (no difference): {}.",
+                all.join("; ")
             )
         });
     }
     let charts = report_charts(summary, extras, &["ladder"]);
-    (conclusions, vec![table, steps], charts)
+    (conclusions, vec![table, steps, latency_steps], charts)
 }

@@ -21,8 +21,7 @@ use crate::stats::{self, Estimate, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
 use crate::store::Cell;
 use crate::summary::Summary;
 
-/// Below this p-value a difference counts as shown.
-pub const ALPHA: f64 = 0.05;
+pub use crate::stats::ALPHA;
 
 /// A study's page before it is written out.
 pub struct StudyPage {
@@ -94,6 +93,15 @@ fn scores(
         .collect()
 }
 
+/// `task/format/item` → end-to-end latency (ms) for the cells of one model and strategy.
+fn latencies(cells: &[Cell], model: &str, strategy: &str) -> HashMap<String, f64> {
+    cells
+        .iter()
+        .filter(|c| c.model == model && c.strategy == strategy)
+        .map(|c| (format!("{}/{}/{}", c.task, c.format, c.item_id), c.total_ms))
+        .collect()
+}
+
 /// Paired vectors over the keys both maps have, in a stable order.
 fn paired(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> (Vec<f64>, Vec<f64>) {
     let mut keys: Vec<&String> = a.keys().filter(|k| b.contains_key(*k)).collect();
@@ -107,11 +115,11 @@ fn paired(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> (Vec<f64>, Vec<
 /// "+4.0 pp [−2.0, +10.0], p = 0.210".
 fn difference_text(c: &stats::Comparison) -> String {
     format!(
-        "{:+.1} pp [{:+.1}, {:+.1}], p = {:.3} ({}, n={})",
+        "{:+.1} pp [{:+.1}, {:+.1}], {} ({}, n={})",
         c.difference.value * 100.0,
         c.difference.low * 100.0,
         c.difference.high * 100.0,
-        c.p_value,
+        c.p_text(),
         c.test,
         c.difference.n
     )
