@@ -175,9 +175,8 @@ pub struct EvalArgs {
     /// Models to measure, comma-separated (default: smollm2-135m and the default model).
     #[arg(long, value_delimiter = ',')]
     pub models: Option<Vec<String>>,
-    /// Prompt strategies, comma-separated: zero-shot, few-shot:K, cot, role, thinking:on|off|auto,
-    /// map-reduce, memory:K (retrieve K passages of the task's documents); combine with +.
-    #[arg(long, value_delimiter = ',')]
+    // Help text from `strategies_help`, so the list of spellings is the parser's own.
+    #[arg(long, value_delimiter = ',', help = strategies_help())]
     pub strategies: Option<Vec<String>>,
     /// Prompt formats, comma-separated: plain, markdown, json, yaml.
     #[arg(long, value_delimiter = ',')]
@@ -237,6 +236,14 @@ pub struct EvalArgs {
     pub embedder: EmbedderArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// `--strategies`' help: the spellings come from the parser's own list.
+fn strategies_help() -> String {
+    format!(
+        "Prompt strategies, comma-separated: {} (memory:K retrieves K passages of the task's documents); combine with +",
+        understudy_eval::strategy::SPELLINGS
+    )
 }
 
 #[derive(Debug, Args)]

@@ -23,7 +23,10 @@ pub enum EvalError {
         "unknown task {name:?}: built-in tasks are {known}, or give the path of a task .toml file"
     )]
     UnknownTask { name: String, known: String },
-    #[error("unknown strategy {name:?}: use zero-shot, few-shot:K (K = 1..16), cot, role, minimal, thinking:on|off|auto, map-reduce, memory:K (K = 1..16) (combine with +; each part once)")]
+    #[error(
+        "unknown strategy {name:?}: use {} (combine with +; each part once)",
+        crate::strategy::SPELLINGS
+    )]
     UnknownStrategy { name: String },
     #[error("unknown format {name:?}: use plain, markdown, json or yaml")]
     UnknownFormat { name: String },

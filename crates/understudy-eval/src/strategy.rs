@@ -74,6 +74,10 @@ pub enum Component {
     Minimal,
 }
 
+/// Every strategy spelling [`Strategy::parse`] accepts, for help texts and error messages (one
+/// list, checked against the parser by a test).
+pub const SPELLINGS: &str = "zero-shot, few-shot:K (K = 1..16), cot, role, minimal, thinking:on|off|auto, map-reduce, memory:K (K = 1..16)";
+
 /// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Strategy {
@@ -322,6 +326,42 @@ pub fn render(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_spellings_list_is_what_the_parser_accepts() {
+        for spelling in SPELLINGS.split(", ") {
+            let base = spelling.split(' ').next().unwrap();
+            let variants: Vec<String> = if base.contains('|') {
+                let (head, modes) = base.split_once(':').unwrap();
+                modes.split('|').map(|m| format!("{head}:{m}")).collect()
+            } else {
+                vec![base.replace(":K", ":3")]
+            };
+            for v in variants {
+                assert!(
+                    Strategy::parse(&v).is_ok(),
+                    "{v} from SPELLINGS does not parse"
+                );
+            }
+        }
+        // Every component the parser knows is in the list.
+        for component in [
+            "zero-shot",
+            "cot",
+            "role",
+            "minimal",
+            "map-reduce",
+            "few-shot",
+            "memory",
+            "thinking",
+        ] {
+            assert!(
+                SPELLINGS.contains(component),
+                "{component} missing from SPELLINGS"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

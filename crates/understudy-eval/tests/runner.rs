@@ -128,8 +128,17 @@ async fn scores_match_hand_computation() {
         "{:?}",
         pos.accuracy
     );
-    // Share of reference: 0.4 / 0.6.
-    assert!((neg.share_of_reference.unwrap().value - 2.0 / 3.0).abs() < 1e-12);
+    // The reference answers "positive" for every item: 60% is exactly the majority class, so
+    // a share of it (0.4 / 0.6) would mean nothing and is not given.
+    let baseline = pos.baseline.as_ref().unwrap();
+    assert!((baseline.majority - 0.6).abs() < 1e-12 && !baseline.test.above);
+    assert_eq!(pos.answers.single.as_deref(), Some("positive"));
+    assert!(neg.share_of_reference.is_none());
+    assert!(neg
+        .share_not_meaningful
+        .as_deref()
+        .unwrap()
+        .contains("NOT above the majority-class baseline"));
     assert!(
         pos.share_of_reference.is_none(),
         "the reference has no share of itself"

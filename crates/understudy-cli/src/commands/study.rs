@@ -15,7 +15,7 @@ use crate::cli::StudyArgs;
 use crate::output;
 use crate::setup;
 
-/// Decode speeds (tok/s) measured on this kind of machine (DATA.md), for models the store has
+/// Decode speeds (tok/s) measured on a 2-core x86 machine when these defaults were set, for models the store has
 /// not measured yet; prompt processing is taken as eight times faster.
 const DEFAULT_DECODE_TPS: &[(&str, f64)] = &[
     ("smollm2-135m", 114.0),
@@ -48,7 +48,7 @@ fn load(args: &StudyArgs) -> Result<StudyFile> {
     }
 }
 
-/// Seconds the plan should take, from speeds measured in the store (else DATA.md's).
+/// Seconds the plan should take, from speeds measured in the store (else the defaults above).
 fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
     let measured = store.measured_speeds()?;
     let outputs = store.measured_output_tokens()?;

@@ -1,6 +1,7 @@
 //! Runs untrusted Python in a sandbox: bubblewrap (Flatpak's sandbox tool) gives fresh user,
-//! network, PID, IPC and mount namespaces with a read-only system, a private /tmp and one writable
-//! throwaway directory (no /tmp, no home); `prlimit` caps CPU time, address space, file size and open files; a
+//! network, PID, IPC and mount namespaces with a read-only system and one writable throwaway
+//! directory, mounted at /sandbox and used as TMPDIR and HOME (the host's /tmp and home are not
+//! mounted); `prlimit` caps CPU time, address space, file size and open files; a
 //! preamble disables process creation and destructive calls (as OpenAI's HumanEval harness does);
 //! a wall-clock timeout kills the whole process group; output is capped. Every failure of the
 //! program is an outcome, never an error of the run.
