@@ -1,6 +1,7 @@
 //! format-sensitivity: each model's spread across prompt formats (best − worst format, pooled
-//! over tasks, with a bootstrap CI over items) and whether the spread falls with size (Spearman's
-//! rank correlation and its exact p-value).
+//! over tasks, with a bootstrap CI over items), a within-item permutation test of "no format
+//! effect" per model, and whether the spread falls with size (Spearman's rank correlation and
+//! its exact p-value).
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,52 @@ fn spread(by_format: &BTreeMap<String, BTreeMap<String, f64>>) -> (f64, f64, f64
     )
 }
 
+/// Within-item permutation test of "the format makes no difference" (the randomisation form of
+/// Cochran's Q, which also takes graded scores): each item's scores are shuffled across formats
+/// and the spread recomputed; p = (resamples at least as wide + 1) / (B + 1). The spread itself
+/// is biased upward (a max − min of noisy means is never below 0), so this test, not the spread's
+/// interval, decides whether a model is format-sensitive.
+fn no_format_effect(by_format: &BTreeMap<String, BTreeMap<String, f64>>) -> Option<f64> {
+    let formats: Vec<&BTreeMap<String, f64>> = by_format.values().collect();
+    let first = formats.first()?;
+    let items: Vec<&String> = first
+        .keys()
+        .filter(|k| formats.iter().all(|f| f.contains_key(*k)))
+        .collect();
+    if items.is_empty() || formats.len() < 2 {
+        return None;
+    }
+    // rows: items; columns: formats.
+    let rows: Vec<Vec<f64>> = items
+        .iter()
+        .map(|k| formats.iter().map(|f| f[*k]).collect())
+        .collect();
+    let range = |rows: &[Vec<f64>]| {
+        let k = rows[0].len();
+        let means: Vec<f64> = (0..k)
+            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / rows.len() as f64)
+            .collect();
+        means.iter().cloned().fold(f64::MIN, f64::max)
+            - means.iter().cloned().fold(f64::MAX, f64::min)
+    };
+    let observed = range(&rows);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(BOOTSTRAP_SEED);
+    let mut shuffled = rows.clone();
+    let mut wide = 0usize;
+    for _ in 0..BOOTSTRAP_SAMPLES {
+        for (row, original) in shuffled.iter_mut().zip(&rows) {
+            row.clone_from(original);
+            for i in (1..row.len()).rev() {
+                row.swap(i, rng.gen_range(0..=i));
+            }
+        }
+        if range(&shuffled) >= observed - 1e-12 {
+            wide += 1;
+        }
+    }
+    Some((wide as f64 + 1.0) / (BOOTSTRAP_SAMPLES as f64 + 1.0))
+}
+
 pub fn analyse(
     summary: &Summary,
     cells: &[Cell],
@@ -79,6 +126,7 @@ pub fn analyse(
     let mut header = vec!["model".to_string(), "parameters (B)".to_string()];
     header.extend(formats_seen.iter().cloned());
     header.push("spread (best − worst) [95% CI]".into());
+    header.push("no-format-effect test".into());
     let mut table = Table {
         title: format!("Score by prompt format ({strategy}, all tasks pooled)"),
         header,
@@ -118,6 +166,18 @@ pub fn analyse(
             low * 100.0,
             high * 100.0
         ));
+        let effect = no_format_effect(&by_format);
+        row.push(match effect {
+            Some(p) if p < ALPHA => format!(
+                "format matters: within-item permutation {}",
+                stats::p_text(p, "permutation")
+            ),
+            Some(p) => format!(
+                "no significant sensitivity: within-item permutation {}",
+                stats::p_text(p, "permutation")
+            ),
+            None => "–".into(),
+        });
         table.rows.push(row);
         bars.push(Bar {
             group: model.clone(),
@@ -158,10 +218,12 @@ pub fn analyse(
         ));
     }
     for row in &table.rows {
+        let n = row.len();
         conclusions.push(format!(
-            "{}: spread across formats {}.",
+            "{}: spread across formats {} — {} (the spread is biased upward, so the test decides).",
             row[0],
-            row.last().cloned().unwrap_or_default()
+            row[n - 2],
+            row[n - 1]
         ));
     }
     let chart = Chart {
@@ -184,4 +246,38 @@ pub fn analyse(
     let mut charts = vec![chart];
     charts.extend(report_charts(summary, extras, &["format"]));
     (conclusions, vec![table], charts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn formats(columns: &[&[f64]]) -> BTreeMap<String, BTreeMap<String, f64>> {
+        columns
+            .iter()
+            .enumerate()
+            .map(|(j, col)| {
+                (
+                    format!("f{j}"),
+                    col.iter()
+                        .enumerate()
+                        .map(|(i, v)| (format!("i{i:02}"), *v))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn identical_formats_show_no_effect_and_a_broken_format_shows_one() {
+        // Four formats, the same 0/1 scores on 30 items: no format effect at all.
+        let col: Vec<f64> = (0..30).map(|i| f64::from(u8::from(i % 3 != 0))).collect();
+        let same = formats(&[&col, &col, &col, &col]);
+        let p = no_format_effect(&same).unwrap();
+        assert!(p > 0.5, "{p}");
+        // A format that is always wrong: a clear effect.
+        let zeros = vec![0.0; 30];
+        let one_bad = formats(&[&col, &col, &col, &zeros]);
+        assert!(no_format_effect(&one_bad).unwrap() < 0.001);
+    }
 }
