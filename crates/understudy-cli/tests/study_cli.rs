@@ -112,3 +112,45 @@ fn retention_on_an_openai_compatible_server_finds_the_effective_length() {
     assert!(out_dir.join("retention.svg").exists());
     assert!(out_dir.join("task/retention.toml").exists());
 }
+
+/// Every committed study page with its cells beside it is exactly what `study --from` derives
+/// from those cells: a page cannot drift from its data.
+#[test]
+fn committed_study_pages_rederive_from_their_cells() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let studies = root.join("docs/studies");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&studies).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("cells.jsonl").exists() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let out = tempfile::tempdir().unwrap();
+        let result = understudy()
+            .current_dir(&root)
+            .args([
+                "study",
+                &name,
+                "--from",
+                &format!("docs/studies/{name}"),
+                "--out",
+                out.path().to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{name}: {}", text(&result.stderr));
+        for file in std::fs::read_dir(out.path()).unwrap() {
+            let file = file.unwrap().path();
+            let file_name = file.file_name().unwrap();
+            let committed = std::fs::read(dir.join(file_name))
+                .unwrap_or_else(|e| panic!("{name}: {file_name:?} is not committed: {e}"));
+            assert!(
+                std::fs::read(&file).unwrap() == committed,
+                "{name}: {file_name:?} differs from what its cells give; rerun `understudy study {name} --from docs/studies/{name}`"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1, "no study page with committed cells");
+}

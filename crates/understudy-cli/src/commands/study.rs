@@ -142,7 +142,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     if let Some(dir) = &args.from {
         let (command, info, cells) = cells_file::read(dir)?;
         let out = args.out.clone().unwrap_or_else(|| dir.clone());
-        return write_page(kind, &command, info, &cells, &out);
+        return write_page(kind, &command, info, &cells, &out, dir);
     }
     let out = args
         .out
@@ -195,7 +195,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         // The same plan: the stored description gains what newer versions derive from it.
         info.plan_json = plan.stored().to_string();
         let cells = store.cells(id)?;
-        return write_page(kind, &command_line(), info, &cells, &out);
+        return write_page(kind, &command_line(), info, &cells, &out, &out);
     }
     let started = std::time::Instant::now();
     let done = match execute(&config, section, &args.eval, Some(&estimate)).await {
@@ -210,7 +210,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         expected,
         &summary::summarise(info.clone(), &cells),
     ));
-    write_page(kind, &command_line(), info, &cells, &out)?;
+    write_page(kind, &command_line(), info, &cells, &out, &out)?;
     done.fail_if_interrupted()
 }
 
@@ -220,19 +220,26 @@ fn command_line() -> String {
     format!("understudy {}", argv.join(" "))
 }
 
-/// Writes the page and, beside it, the cells it is computed from; prints the conclusions.
+/// Writes the cells into `out` and the page computed from them as the file gives them back;
+/// prints the conclusions. The page cites `understudy study NAME --from CELLS_DIR` as the way to
+/// rewrite it.
 fn write_page(
     kind: StudyKind,
     command: &str,
     info: understudy_eval::store::RunInfo,
     cells: &[understudy_eval::store::Cell],
     out: &Path,
+    cells_dir: &Path,
 ) -> Result<()> {
-    let summary = summary::summarise(info.clone(), cells);
-    let page = analysis::analyse(kind, &summary, cells);
-    let regenerate = format!("understudy study {} --from {}", kind.name(), out.display());
+    let cells = cells_file::write(out, command, &info, cells)?;
+    let summary = summary::summarise(info, &cells);
+    let page = analysis::analyse(kind, &summary, &cells);
+    let regenerate = format!(
+        "understudy study {} --from {}",
+        kind.name(),
+        cells_dir.display()
+    );
     let path = page::write(&page, &summary, command, &regenerate, out)?;
-    cells_file::write(out, command, &info, cells)?;
     for line in &page.conclusions {
         output::data_line(&format!("- {line}"));
     }

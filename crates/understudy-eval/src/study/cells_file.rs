@@ -4,7 +4,7 @@
 //! from is kept.
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::store::{Cell, RunInfo};
 use crate::EvalError;
@@ -26,13 +26,31 @@ struct RunFile {
     run: RunInfo,
 }
 
-/// Writes `run.json` and `cells.jsonl` into `dir`; returns the cells file's path.
+/// A cell exactly as the cells file will give it back. serde_json (without its slower
+/// `float_roundtrip` parser) can read a 17-digit float one ulp off; printing and reading again
+/// reaches a fixed point within a step or two, after which the file and the values agree.
+fn as_read_back(cell: &Cell) -> Result<Cell, serde_json::Error> {
+    let mut cell = cell.clone();
+    cell.prompt_json = String::new();
+    for _ in 0..4 {
+        let back: Cell = serde_json::from_str(&serde_json::to_string(&cell)?)?;
+        if back == cell {
+            break;
+        }
+        cell = back;
+    }
+    Ok(cell)
+}
+
+/// Writes `run.json` and `cells.jsonl` into `dir`; returns the cells as the file gives them back
+/// (prompts left out, floats as read), which is what a page must be computed from to be
+/// re-derivable from the file.
 pub fn write(
     dir: &Path,
     command: &str,
     run: &RunInfo,
     cells: &[Cell],
-) -> Result<PathBuf, EvalError> {
+) -> Result<Vec<Cell>, EvalError> {
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
     let run_path = dir.join(RUN_FILE);
     let file = RunFile {
@@ -44,14 +62,15 @@ pub fn write(
     let cells_path = dir.join(CELLS_FILE);
     let file = std::fs::File::create(&cells_path).map_err(|e| fail(&cells_path, e))?;
     let mut out = std::io::BufWriter::new(file);
+    let mut written = Vec::with_capacity(cells.len());
     for cell in cells {
-        let mut cell = cell.clone();
-        cell.prompt_json = String::new();
+        let cell = as_read_back(cell).map_err(|e| fail(&cells_path, e))?;
         let line = serde_json::to_string(&cell).map_err(|e| fail(&cells_path, e))?;
         writeln!(out, "{line}").map_err(|e| fail(&cells_path, e))?;
+        written.push(cell);
     }
     out.flush().map_err(|e| fail(&cells_path, e))?;
-    Ok(cells_path)
+    Ok(written)
 }
 
 /// Reads what [`write`] wrote: the command, the run and its cells; a bad line is named by file
@@ -116,7 +135,7 @@ mod tests {
             detail: Some("{\"mean_logprob\":-0.1}".into()),
             conditions: None,
         };
-        write(
+        let written = write(
             dir.path(),
             "understudy study x",
             &run,
@@ -138,6 +157,12 @@ mod tests {
         let mut expected = cell;
         expected.prompt_json = String::new();
         assert_eq!(back_cells, vec![expected]);
+        assert_eq!(back_cells, written);
+        // A float the default parser reads one ulp off still comes back as written.
+        let mut awkward = back_cells[0].clone();
+        awkward.total_ms = 1957.3940429999998;
+        let written = write(dir.path(), "c", &run, std::slice::from_ref(&awkward)).unwrap();
+        assert_eq!(read(dir.path()).unwrap().2, written);
         let path = dir.path().join(CELLS_FILE);
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{\"model\": 1}\n");
