@@ -1,0 +1,285 @@
+//! The summary as plain text for `understudy show`: the table, the baselines, shares, label
+//! metrics, task metrics and paired comparisons. A pure function; printing is the CLI's job.
+
+use super::Summary;
+use crate::metrics;
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.0}", x * 100.0)
+    } else {
+        "-".into()
+    }
+}
+
+/// One line per row and task with a baseline: the score beside chance and majority, the test,
+/// and the answers given.
+pub fn baseline_lines(summary: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
+    for r in &summary.rows {
+        for t in &r.tasks {
+            let Some(b) = &t.baseline else { continue };
+            let single = t
+                .answers
+                .single_line()
+                .map(|s| format!(" — {s}"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "  {} {} {} · {}: {}% vs {} — {}; answers: {}{single}",
+                r.model,
+                r.strategy,
+                r.format,
+                t.task,
+                pct(t.accuracy.value),
+                b.describe(),
+                b.verdict(),
+                t.answers.describe(6)
+            ));
+        }
+    }
+    lines
+}
+
+/// The summary as a plain-text table.
+pub fn render_text(summary: &Summary) -> String {
+    let mut out = String::new();
+    let run = &summary.run;
+    out.push_str(&format!(
+        "run {} · {} · {} cells · created {}\n",
+        run.id, run.status, run.cells, run.created_at
+    ));
+    if let Some(r) = &summary.reference {
+        out.push_str(&format!(
+            "reference: {r} (share of reference = score ÷ reference score on the same items)\n"
+        ));
+    } else {
+        out.push_str("no reference model: scores are against the gold answers\n");
+    }
+    out.push_str(
+        "scores are mean item scores in % (correct answers; pass@1, ROUGE-L, judge rating / 10 for those tasks) with 95% bootstrap CI [low–high] and n; FF = format failures\n\n",
+    );
+    let tasks: Vec<String> = summary
+        .rows
+        .first()
+        .map(|r| r.tasks.iter().map(|t| t.task.clone()).collect())
+        .unwrap_or_default();
+    let mut header = format!("{:<26} {:<20} {:<8}", "model", "strategy", "format");
+    for t in &tasks {
+        header.push_str(&format!(" │ {:<34}", t));
+    }
+    header.push_str(" │ p50 ms  p95 ms  TTFT ms  out tok");
+    out.push_str(&header);
+    out.push('\n');
+    out.push_str(&"─".repeat(header.chars().count()));
+    out.push('\n');
+    for row in &summary.rows {
+        let mut name = if row.is_reference {
+            format!("{} (ref)", row.model)
+        } else {
+            row.model.clone()
+        };
+        if row.tasks.iter().any(|t| t.cached > 0) {
+            name.push_str(" (c)");
+        }
+        let mut line = format!("{:<26} {:<20} {:<8}", name, row.strategy, row.format);
+        for t in &tasks {
+            let cell = match row.tasks.iter().find(|s| &s.task == t) {
+                Some(s) => {
+                    let a = &s.accuracy;
+                    let share = match (&s.share_of_reference, &s.share_not_meaningful) {
+                        (Some(e), _) => format!(" ref {}%", pct(e.value)),
+                        (None, Some(_)) => " ref n/m".to_string(),
+                        (None, None) => String::new(),
+                    };
+                    let below = if s.baseline.as_ref().is_some_and(|b| !b.test.above) {
+                        "†"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{}%{below} [{}–{}] n={} FF={}{}",
+                        pct(a.value),
+                        pct(a.low),
+                        pct(a.high),
+                        a.n,
+                        s.format_failures,
+                        share
+                    )
+                }
+                None => "-".to_string(),
+            };
+            line.push_str(&format!(" │ {:<34}", cell));
+        }
+        line.push_str(&format!(
+            " │ {:>6.0}{} {:>6.0}  {:>7.0}  {:>7.1}",
+            row.latency_p50_ms,
+            if row.load.flagged() { "*" } else { " " },
+            row.latency_p95_ms,
+            row.ttft_p50_ms,
+            row.output_tokens_mean
+        ));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(&summary.load_line());
+    out.push('\n');
+    if summary.samples > 1 {
+        out.push_str(&format!(
+            "{} samples per item: n counts problems (each the mean of its samples), and intervals and tests resample problems\n",
+            summary.samples
+        ));
+    }
+    let baselines = baseline_lines(summary);
+    if !baselines.is_empty() {
+        out.push_str("\nbaselines on the same items († in the table: not above them). Chance = 1/labels or 1/options; majority = one constant answer for every item; the test is one-sided against the larger:\n");
+        for line in baselines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    let shares: Vec<String> = summary
+        .rows
+        .iter()
+        .flat_map(|r| {
+            r.tasks.iter().filter_map(move |t| {
+                let head = format!("  {} {} {} · {}: ", r.model, r.strategy, r.format, t.task);
+                if let Some(why) = &t.share_not_meaningful {
+                    return Some(format!("{head}share of reference {why}"));
+                }
+                t.share_of_reference.map(|e| {
+                    let adjusted = t
+                        .share_above_baseline
+                        .map(|a| {
+                            format!(
+                                " · keeps {}% [{}–{}] of the reference's lead over the baseline",
+                                pct(a.value),
+                                pct(a.low),
+                                pct(a.high)
+                            )
+                        })
+                        .unwrap_or_default();
+                    format!(
+                        "{head}{}% of reference [{}–{}] (n={}){adjusted}",
+                        pct(e.value),
+                        pct(e.low),
+                        pct(e.high),
+                        e.n
+                    )
+                })
+            })
+        })
+        .collect();
+    if !shares.is_empty() {
+        out.push_str("\nshare of reference (paired bootstrap 95% CI; given only where the reference is above its baseline):\n");
+        for s in shares {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    let f1: Vec<String> = summary
+        .rows
+        .iter()
+        .flat_map(|r| {
+            r.tasks.iter().filter_map(move |t| {
+                t.macro_f1.map(|f| {
+                    let classes: Vec<String> = t
+                        .classes
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} P {:.2} R {:.2} F1 {:.2} (n={})",
+                                c.label, c.precision, c.recall, c.f1, c.support
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "  {} {} {} · {}: accuracy {}% · macro-F1 {:.2} · {}",
+                        r.model,
+                        r.strategy,
+                        r.format,
+                        t.task,
+                        pct(t.accuracy.value),
+                        f,
+                        classes.join(" · ")
+                    )
+                })
+            })
+        })
+        .collect();
+    if !f1.is_empty() {
+        out.push_str("\nlabel tasks:\n");
+        for s in f1 {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    let mut metric_lines = Vec::new();
+    for r in &summary.rows {
+        for t in r
+            .tasks
+            .iter()
+            .filter(|t| !t.metrics.is_empty() || t.ungraded > 0)
+        {
+            metric_lines.push(format!(
+                "  {} {} {} · {}:",
+                r.model, r.strategy, r.format, t.task
+            ));
+            for m in &t.metrics {
+                let value = match (&m.estimate, m.unit) {
+                    (Some(e), metrics::Unit::Rating) => {
+                        format!("{:.2} [{:.2}–{:.2}] n={}", e.value, e.low, e.high, e.n)
+                    }
+                    (Some(e), metrics::Unit::Score) => {
+                        format!("{:.3} [{:.3}–{:.3}] n={}", e.value, e.low, e.high, e.n)
+                    }
+                    (Some(e), metrics::Unit::Share) => {
+                        format!(
+                            "{}% [{}–{}] n={}",
+                            pct(e.value),
+                            pct(e.low),
+                            pct(e.high),
+                            e.n
+                        )
+                    }
+                    (None, _) => m.note.clone(),
+                };
+                metric_lines.push(format!("    {}: {value}", m.name));
+            }
+            if t.ungraded > 0 {
+                metric_lines.push(format!(
+                    "    ungraded (judge failed twice, left out of the score): {}",
+                    t.ungraded
+                ));
+            }
+        }
+    }
+    if !metric_lines.is_empty() {
+        out.push_str("\ntask metrics:\n");
+        for line in metric_lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    if !summary.comparisons.is_empty() {
+        out.push_str("\npaired comparisons on the same items (A − B, percentage points):\n");
+        for c in &summary.comparisons {
+            let d = &c.comparison.difference;
+            out.push_str(&format!(
+                "  {} · {} − {} = {:+.0} pp [{:+.0}, {:+.0}], {} ({}, n={})\n",
+                c.task,
+                c.a,
+                c.b,
+                d.value * 100.0,
+                d.low * 100.0,
+                d.high * 100.0,
+                c.comparison.p_text(),
+                c.comparison.test,
+                d.n
+            ));
+        }
+    }
+    if summary.cached() > 0 {
+        out.push_str(&format!("\n{}\n", summary.cache_line()));
+    }
+    out
+}
