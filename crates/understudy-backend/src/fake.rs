@@ -17,6 +17,8 @@ use crate::{Backend, BackendError, EventStream, ModelInfo};
 #[derive(Debug, Default)]
 pub struct FakeBackend {
     calls: Mutex<HashMap<String, u32>>,
+    /// Part of every model's identity: a test changes it to say "the name now points elsewhere".
+    revision: String,
 }
 
 enum Behaviour {
@@ -28,6 +30,15 @@ enum Behaviour {
 impl FakeBackend {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fake whose models report `revision` in their identity (as a re-tuned profile behind the
+    /// same name, or an alias pointed at other weights, would).
+    pub fn with_revision(revision: &str) -> Self {
+        Self {
+            revision: revision.to_string(),
+            ..Self::default()
+        }
     }
 
     fn behaviour(&self, model: &str) -> Result<Behaviour, BackendError> {
@@ -88,6 +99,10 @@ impl FakeBackend {
 impl Backend for FakeBackend {
     fn name(&self) -> &str {
         "fake"
+    }
+
+    async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
+        Ok(format!("fake:{}:{model}", self.revision))
     }
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
@@ -232,6 +247,9 @@ impl<B: Backend> Backend for CountingBackend<B> {
     }
     async fn check_model(&self, model: &str) -> Result<(), BackendError> {
         self.inner.check_model(model).await
+    }
+    async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
+        self.inner.model_identity(model).await
     }
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -217,6 +217,10 @@ pub struct EvalArgs {
     /// Call the models even when the response cache has the answer.
     #[arg(long)]
     pub no_cache: bool,
+    /// Record each answer's mean token log-probability (what `tune` calibrates a cascade's
+    /// confidence threshold on); off by default because computing it adds to measured latency.
+    #[arg(long)]
+    pub confidence: bool,
     /// Inference threads for embedded models (default: the physical cores not busy with other
     /// work when the command starts, at least 1).
     #[arg(long, allow_hyphen_values = true, value_parser = threads_count)]

@@ -40,6 +40,9 @@ pub struct EvalSection {
     pub sample_temperature: Option<f32>,
     /// Skip this many items per task before taking `limit` (held-back items).
     pub offset: Option<usize>,
+    /// Ask every answer's token log-probabilities and record their mean (what `tune` calibrates
+    /// cascades on). Off by default: computing them costs time inside the measured latency.
+    pub confidence: Option<bool>,
 }
 
 impl EvalSection {
@@ -97,6 +100,7 @@ impl EvalSection {
             samples: other.samples.or(self.samples),
             sample_temperature: other.sample_temperature.or(self.sample_temperature),
             offset: other.offset.or(self.offset),
+            confidence: other.confidence.or(self.confidence),
         }
     }
 }
@@ -128,6 +132,9 @@ pub struct Plan {
     pub offset: usize,
     /// Passages for `memory:K` strategies (filled by `retrieval::prepare` before the run).
     pub retrieved: Retrieved,
+    /// Every request asks for log-probabilities (see [`EvalSection::confidence`]); otherwise
+    /// only the rows that need them (a cascade's `confidence:T` signal) do.
+    pub confidence: bool,
 }
 
 /// Where a task's data file is, once built-in data is present.
@@ -247,6 +254,9 @@ impl Plan {
         // Only sampled plans say so, which keeps the keys of earlier greedy runs unchanged.
         if self.offset > 0 {
             plan["offset"] = self.offset.into();
+        }
+        if self.confidence {
+            plan["confidence"] = true.into();
         }
         if self.samples > 1 {
             plan["samples"] = self.samples.into();
@@ -370,6 +380,7 @@ impl Plan {
             sample_temperature,
             offset: section.offset.unwrap_or(0),
             retrieved: Retrieved::default(),
+            confidence: section.confidence.unwrap_or(false),
         })
     }
 }

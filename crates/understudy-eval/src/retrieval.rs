@@ -16,7 +16,7 @@ use crate::task::LoadedTask;
 use crate::EvalError;
 
 /// A task's `[memory]` table: where its documents are.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MemorySpec {
     /// A built-in JSONL document set (see `builtin::DATA`).
@@ -90,6 +90,40 @@ pub struct Indexed {
 }
 
 impl Retrieved {
+    /// A digest of everything retrieved (passages, their token counts, collections and budgets),
+    /// or `None` when nothing was: changed documents or a different embedder change it.
+    pub fn digest(&self) -> Option<String> {
+        if self.passages.is_empty() && self.collections.is_empty() {
+            return None;
+        }
+        let passages: std::collections::BTreeMap<String, Vec<(&str, &str, usize, &str)>> = self
+            .passages
+            .iter()
+            .map(|((task, item), hits)| {
+                let hits = hits
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.id.as_str(),
+                            h.source.as_str(),
+                            h.position,
+                            h.text.as_str(),
+                        )
+                    })
+                    .collect();
+                (format!("{task}\u{1f}{item}"), hits)
+            })
+            .collect();
+        let collections: std::collections::BTreeMap<_, _> = self.collections.iter().collect();
+        let tokens: std::collections::BTreeMap<_, _> = self.tokens.iter().collect();
+        let value = serde_json::json!({
+            "passages": passages,
+            "collections": collections,
+            "tokens": tokens,
+        });
+        Some(crate::runner::resume_key::digest(&value))
+    }
+
     /// The passage block for `item` under `memory:k` and the sources it cites, or `None` when
     /// nothing was retrieved for it.
     pub fn block(&self, task: &str, item: &str, k: usize) -> Option<(String, Vec<String>)> {

@@ -55,6 +55,8 @@ pub struct TaskTuning {
     pub choice: Choice,
     pub considered: Vec<Choice>,
     pub cascade: Option<CascadeFit>,
+    /// Why no cascade could be calibrated, when the run could not offer one.
+    pub no_cascade: Option<String>,
 }
 
 fn mean_ms(cells: &[&Cell]) -> Estimate {
@@ -219,6 +221,7 @@ pub fn tune(summary: &Summary, cells: &[Cell], target: Target) -> Result<Tuned, 
             .filter(|c| c.model == reference && c.task == task)
             .collect();
         let mut cascade: Option<CascadeFit> = None;
+        let mut without_confidence = 0;
         let mut light_rows: BTreeMap<(String, String), Vec<&Cell>> = BTreeMap::new();
         for c in cells
             .iter()
@@ -230,6 +233,13 @@ pub fn tune(summary: &Summary, cells: &[Cell], target: Target) -> Result<Tuned, 
                 .push(c);
         }
         for ((light, strategy), light_cells) in light_rows {
+            if light_cells.iter().any(|c| {
+                metrics::detail(c)
+                    .and_then(|d| d["mean_logprob"].as_f64())
+                    .is_none()
+            }) {
+                without_confidence += 1;
+            }
             let heavy_same: Vec<&Cell> = heavy
                 .iter()
                 .copied()
@@ -254,11 +264,15 @@ pub fn tune(summary: &Summary, cells: &[Cell], target: Target) -> Result<Tuned, 
                 }
             }
         }
+        let no_cascade = (cascade.is_none() && !heavy.is_empty() && without_confidence > 0).then(|| {
+            "no cascade calibrated: the run recorded no answer confidences (run eval with --confidence to calibrate one)".to_string()
+        });
         out.tunings.push(TaskTuning {
             task,
             choice,
             considered,
             cascade,
+            no_cascade,
         });
     }
     Ok(out)
@@ -436,6 +450,9 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
         }
         if c.strategy.contains("map-reduce") {
             let _ = writeln!(out, "long_input = \"map_reduce\"");
+        }
+        if let Some(why) = &t.no_cascade {
+            let _ = writeln!(out, "# {why}");
         }
         if let Some(f) = &t.cascade {
             let _ = writeln!(

@@ -389,3 +389,97 @@ fn a_changed_task_definition_or_data_is_a_new_run_not_a_resume() {
     .unwrap();
     assert_ne!(key(), original, "a changed gold answer is another run");
 }
+
+/// The same command on a model name that now points elsewhere (a re-pointed alias, other weights,
+/// a re-tuned profile behind the same name) starts a new run instead of mixing grades.
+#[tokio::test]
+async fn a_model_name_pointing_elsewhere_is_a_new_run_not_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = write_task(dir.path());
+    let plan = plan(&task, &["echo"], None, &["zero-shot"]).unwrap();
+    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let stopped = |backend: Arc<Counting>| {
+        let opts = options();
+        let stopper = StopAfter {
+            after: 3,
+            seen: AtomicUsize::new(0),
+            stop: opts.stop.clone(),
+        };
+        let (plan, store) = (&plan, &store);
+        async move {
+            run(plan, backend, store, &opts, &Grader::default(), &stopper)
+                .await
+                .unwrap()
+        }
+    };
+    let revision = |r: &str| Arc::new(CountingBackend::new(FakeBackend::with_revision(r)));
+    let first = stopped(revision("a")).await;
+    assert!(first.interrupted);
+    let same = stopped(revision("a")).await;
+    assert_eq!(same.run_id, first.run_id, "the same target resumes");
+    assert!(same.resumed);
+    let moved = stopped(revision("b")).await;
+    assert_ne!(moved.run_id, first.run_id, "another target is another run");
+    assert!(!moved.resumed);
+    let stored = store.run(moved.run_id).unwrap().plan_json;
+    assert!(stored.contains("fake:b:echo"), "{stored}");
+}
+
+/// Records whether each request asked for log-probabilities.
+#[derive(Default)]
+struct RecordsLogprobs {
+    inner: FakeBackend,
+    asked: std::sync::Mutex<Vec<bool>>,
+}
+
+#[async_trait::async_trait]
+impl understudy_backend::Backend for RecordsLogprobs {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    async fn list_models(
+        &self,
+    ) -> Result<Vec<understudy_backend::ModelInfo>, understudy_backend::BackendError> {
+        self.inner.list_models().await
+    }
+    async fn check_model(&self, model: &str) -> Result<(), understudy_backend::BackendError> {
+        self.inner.check_model(model).await
+    }
+    async fn chat_stream(
+        &self,
+        request: understudy_core::ValidChatRequest,
+    ) -> Result<understudy_backend::EventStream, understudy_backend::BackendError> {
+        self.asked.lock().unwrap().push(request.logprobs);
+        self.inner.chat_stream(request).await
+    }
+}
+
+/// Log-probabilities cost time inside the measured latency on the embedded engine, so a plain row
+/// does not ask for them; `confidence = true` (`--confidence`) asks on every request.
+#[tokio::test]
+async fn logprobs_are_requested_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = write_task(dir.path());
+    for confidence in [false, true] {
+        let mut plan = plan(&task, &["echo"], None, &["zero-shot"]).unwrap();
+        plan.confidence = confidence;
+        let store = Store::open(&dir.path().join(format!("{confidence}.db"))).unwrap();
+        let backend = Arc::new(RecordsLogprobs::default());
+        run(
+            &plan,
+            backend.clone(),
+            &store,
+            &options(),
+            &Grader::default(),
+            &Quiet,
+        )
+        .await
+        .unwrap();
+        let asked = backend.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 20);
+        assert!(
+            asked.iter().all(|a| *a == confidence),
+            "confidence = {confidence}: {asked:?}"
+        );
+    }
+}

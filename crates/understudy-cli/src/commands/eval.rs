@@ -55,6 +55,7 @@ pub fn flags_section(args: &EvalArgs) -> EvalSection {
         db: args.store.db.clone(),
         samples: args.samples,
         sample_temperature: args.sample_temperature,
+        confidence: args.confidence.then_some(true),
         offset: args.offset,
     }
 }

@@ -187,7 +187,10 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         let store = super::runs::open(config_path, &args.eval.store)?;
         let mut info = store.run(id)?;
         let plan = super::eval::resolve_plan(&config, &section).await?;
-        if plan.key() != info.plan_key {
+        let made_by_plan = info.plan_key == plan.key()
+            || understudy_eval::runner::resume_key::plan_key_of_stored(&info.plan_json)
+                .is_some_and(|key| key == plan.key());
+        if !made_by_plan {
             bail!(
                 "run {id} was not made by this study with these flags (its plan differs); pass the flags it was run with"
             );

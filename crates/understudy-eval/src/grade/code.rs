@@ -1,7 +1,8 @@
 //! Turns a model's answer to a HumanEval-style prompt into a test program: the code is read from a
 //! fenced block when there is one (preferring the block that defines the entry point), else the
 //! raw answer; a full definition is appended after the prompt (so helpers and imports defined in
-//! the prompt stay available), a body continues the prompt.
+//! the prompt stay available), a body continues the prompt. The tests stay a separate piece: the
+//! sandbox's harness runs them apart from the sample (see sandbox.rs).
 
 use std::sync::OnceLock;
 
@@ -59,17 +60,50 @@ fn indent_body(code: &str) -> String {
     out
 }
 
+/// What the sandbox runs: the sample's code and, for a graded sample, the tests that judge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// The prompt and the sample's code: run first, in a namespace of its own.
+    pub solution: String,
+    /// The tests and the function `check()` is called with; `None` for a plain script, which
+    /// passes by running to its end.
+    pub check: Option<Check>,
+}
+
+/// The tests of a graded sample: `test` defines `check(candidate)`, called with `entry_point`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub test: String,
+    pub entry_point: String,
+}
+
+impl Program {
+    /// A plain script with no tests.
+    pub fn script(code: impl Into<String>) -> Self {
+        Self {
+            solution: code.into(),
+            check: None,
+        }
+    }
+}
+
 /// The program that runs the item's tests against the answer.
-pub fn build_program(prompt: &str, answer: &str, test: &str, entry_point: &str) -> String {
+pub fn build_program(prompt: &str, answer: &str, test: &str, entry_point: &str) -> Program {
     let code = extract_code(answer, entry_point);
     let defines = format!("def {entry_point}(");
     let solution = if code.contains(&defines) {
         // Keep the prompt's imports and helpers; the stub gets a body so the prompt parses.
-        format!("{prompt}    pass\n\n{code}")
+        format!("{prompt}    pass\n\n{code}\n")
     } else {
-        format!("{prompt}{}", indent_body(&code))
+        format!("{prompt}{}\n", indent_body(&code))
     };
-    format!("{solution}\n\n{test}\n\ncheck({entry_point})\n")
+    Program {
+        solution,
+        check: Some(Check {
+            test: test.to_string(),
+            entry_point: entry_point.to_string(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -87,21 +121,31 @@ mod tests {
             "def check(f):\n    assert f(1, 2) == 3",
             "add",
         );
-        assert!(program.contains("    pass\n\ndef add(a, b):\n    return a + b"));
-        assert!(program.ends_with("check(add)\n"));
+        assert!(program
+            .solution
+            .contains("    pass\n\ndef add(a, b):\n    return a + b"));
+        let check = program.check.unwrap();
+        assert_eq!(check.entry_point, "add");
+        assert!(check.test.starts_with("def check(f)"));
     }
 
     #[test]
     fn bodies_continue_the_prompt_and_unclosed_fences_count() {
         let program = build_program(PROMPT, "    return a + b\n", "", "add");
-        assert!(program.starts_with(&format!("{PROMPT}    return a + b")));
+        assert!(program
+            .solution
+            .starts_with(&format!("{PROMPT}    return a + b")));
         assert_eq!(
             extract_code("```py\ndef add(a, b):\n    return 1", "add"),
             "def add(a, b):\n    return 1"
         );
-        assert!(build_program(PROMPT, "return a + b", "", "add").contains("    return a + b"));
+        assert!(build_program(PROMPT, "return a + b", "", "add")
+            .solution
+            .contains("    return a + b"));
         let trimmed = "x = a\n    return x + b";
-        assert!(build_program(PROMPT, trimmed, "", "add").contains("    x = a\n    return x + b"));
+        assert!(build_program(PROMPT, trimmed, "", "add")
+            .solution
+            .contains("    x = a\n    return x + b"));
         let two = "```\nprint(1)\n```\n```python\ndef add(a,b):\n  return 0\n```";
         assert!(extract_code(two, "add").starts_with("def add"));
     }

@@ -91,6 +91,11 @@ struct ReferenceChoice {
 }
 
 impl Judge {
+    /// The judge's name and what it points at (part of a run's resume key).
+    pub fn identity(&self) -> String {
+        format!("{}={}", self.model, self.identity)
+    }
+
     /// Loads the judge prompts and reference answers; checks the judge model answers.
     pub async fn load(
         backend: Arc<dyn Backend>,

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 /// One rule; exactly one of its keys is set.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub starts_with: Option<String>,

@@ -1,28 +1,34 @@
 //! Runs untrusted Python in a sandbox: bubblewrap (Flatpak's sandbox tool) gives fresh user,
 //! network, PID, IPC and mount namespaces with a read-only system and one writable throwaway
 //! directory, mounted at /sandbox and used as TMPDIR and HOME (the host's /tmp and home are not
-//! mounted); `prlimit` caps CPU time, address space, file size and open files; a
-//! preamble disables process creation and destructive calls (as OpenAI's HumanEval harness does);
-//! a wall-clock timeout kills the whole process group; output is capped. Every failure of the
-//! program is an outcome, never an error of the run.
+//! mounted); `prlimit` caps CPU time, address space, file size and open files; a wall-clock
+//! timeout kills the whole process group; output is capped. Inside, a harness (harness.py) runs
+//! the sample in its own namespace and the tests apart from it, with process creation and
+//! destructive calls disabled (as OpenAI's HumanEval harness does) and an audit hook refusing the
+//! usual ways to reach the harness. A pass is the exit status 0 *and* a per-run secret, sent on
+//! stdin and held only by that hook, written to a file: an exit status, a `SystemExit` or a lookup
+//! of the harness's names cannot fake it. Every failure of the program is an outcome, never an
+//! error of the run.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::code::Program;
 use crate::EvalError;
 
 /// How a sandboxed program ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// Ran to its end.
+    /// Ran to its end (and, with tests, `check()` returned).
     Passed,
-    /// Exited early (a failed assertion, an exception, a refused call, `sys.exit`).
+    /// Did not reach its end: a failed assertion, an exception, a refused call, any `SystemExit`,
+    /// an exit of any status without the harness's secret.
     Failed,
     /// Killed at the wall-clock limit.
     Timeout,
@@ -62,43 +68,17 @@ pub struct Sandbox {
     bwrap: PathBuf,
     prlimit: PathBuf,
     python: PathBuf,
+    /// The interpreter's version, e.g. `3.11.7`.
+    python_version: String,
     /// Read-only directories the interpreter needs besides the system ones.
     python_roots: Vec<PathBuf>,
 }
 
-/// The exit status of a program that ran to its end.
-const PASS_CODE: i32 = 86;
+/// The harness that runs a sample and its tests inside the interpreter (see its docstring).
+const HARNESS: &str = include_str!("harness.py");
 
-/// Disables the calls a sample could use to escape the limits or do harm; runs before the sample.
-const PREAMBLE: &str = r#"
-import builtins as _b, os as _os, shutil as _sh, subprocess as _sp, sys as _sys
-import faulthandler as _fh
-_os.remove(__file__)
-_fh.disable()
-for _name in ["_exit", "kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid",
-              "fork", "forkpty", "killpg", "rename", "renames", "truncate", "replace", "unlink",
-              "fchmod", "fchown", "chmod", "chown", "chroot", "lchown", "getcwd", "chdir",
-              "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp",
-              "spawnvpe", "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp",
-              "execvpe", "posix_spawn", "posix_spawnp"]:
-    if hasattr(_os, _name):
-        setattr(_os, _name, None)
-_sh.rmtree = None
-_sh.move = None
-_sh.chown = None
-_sp.Popen = None
-_b.exit = None
-_b.quit = None
-import posix as _px
-for _name in ["fork", "forkpty", "system", "kill", "killpg", "execv", "execve", "posix_spawn",
-              "posix_spawnp", "register_at_fork"]:
-    if hasattr(_px, _name):
-        setattr(_px, _name, None)
-for _mod in ["ipdb", "joblib", "resource", "psutil", "tkinter", "multiprocessing", "ctypes",
-             "_ctypes", "_posixsubprocess", "socket", "_socket", "pty"]:
-    _sys.modules[_mod] = None
-del _b, _os, _sh, _sp, _sys, _fh, _px, _name, _mod
-"#;
+/// The file the harness writes the run's secret to when, and only when, the tests passed.
+const PASS_FILE: &str = ".understudy-pass";
 
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -123,7 +103,8 @@ impl Sandbox {
         let probe = Command::new(python)
             .args([
                 "-c",
-                "import sys; print(sys.executable); print(sys.base_prefix); print(sys.prefix)",
+                "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3]); \
+                 print(sys.base_prefix); print(sys.prefix)",
             ])
             .output()
             .await
@@ -136,14 +117,21 @@ impl Sandbox {
                 &format!("`{python}` did not report sys.executable"),
             )
         })?;
+        let python_version = lines
+            .next()
+            .map(|v| v.display().to_string())
+            .unwrap_or_default();
         let python_roots = lines.filter(|p| p.is_dir()).collect();
         let sandbox = Sandbox {
             bwrap,
             prlimit,
             python: executable,
+            python_version,
             python_roots,
         };
-        let check = sandbox.run("print('ok')", &Limits::default()).await;
+        let check = sandbox
+            .run(&Program::script("print('ok')"), &Limits::default())
+            .await;
         match check {
             Ok(f) if f.outcome == Outcome::Passed => Ok(sandbox),
             Ok(f) => Err(EvalError::Config(format!(
@@ -154,24 +142,33 @@ impl Sandbox {
         }
     }
 
-    /// Runs `program` (the preamble is put first) under `limits`.
-    pub async fn run(&self, program: &str, limits: &Limits) -> Result<Finished, EvalError> {
+    /// The interpreter and the harness code runs under (part of a run's resume key): a different
+    /// `--python` or a changed harness grades differently.
+    pub fn identity(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let harness = hex::encode(&Sha256::digest(HARNESS.as_bytes())[..8]);
+        format!(
+            "python {} at {}; harness sha256:{harness}",
+            self.python_version,
+            self.python.display()
+        )
+    }
+
+    /// Runs `program` through the harness under `limits`.
+    pub async fn run(&self, program: &Program, limits: &Limits) -> Result<Finished, EvalError> {
         let fail = |e: std::io::Error| EvalError::Config(format!("code sandbox: {e}"));
         let dir = tempfile::Builder::new()
             .prefix("understudy-sandbox-")
             .tempdir()
             .map_err(fail)?;
-        // The program passes only by reaching the epilogue, which exits with PASS_CODE through a
-        // reference to `os._exit` under a random name; the sample's own `os._exit` is disabled
-        // and the source file is deleted once read, so a sample cannot fake the ending.
-        let exit_name = format!("_exit_{:016x}", rand::random::<u64>());
-        std::fs::write(
-            dir.path().join("program.py"),
-            format!(
-                "import os as _o\n{exit_name} = _o._exit\ndel _o\n{PREAMBLE}\n{program}\n\n{exit_name}({PASS_CODE})\n"
-            ),
-        )
-        .map_err(fail)?;
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text);
+        write("program.py", HARNESS).map_err(fail)?;
+        write("solution.py", &program.solution).map_err(fail)?;
+        if let Some(check) = &program.check {
+            write("test.py", &check.test).map_err(fail)?;
+            write("entry.txt", &check.entry_point).map_err(fail)?;
+        }
+        let secret = format!("{:032x}", rand::random::<u128>());
         let cpu_secs = limits.wall.as_secs().max(1) + 1;
         let mut command = Command::new(&self.prlimit);
         command
@@ -205,12 +202,16 @@ impl Sandbox {
             ])
             .arg(&self.python)
             .args(["-I", "-B", "program.py"])
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
         let mut child = command.spawn().map_err(fail)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A harness that died before reading it fails anyway; a broken pipe is not an error.
+            let _ = stdin.write_all(secret.as_bytes()).await;
+        }
         let cap = limits.max_output_bytes;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -218,7 +219,9 @@ impl Sandbox {
         let read_err = tokio::spawn(read_capped(stderr, cap));
         let status = tokio::time::timeout(limits.wall, child.wait()).await;
         let outcome = match status {
-            Ok(Ok(status)) if status.code() == Some(PASS_CODE) => Outcome::Passed,
+            Ok(Ok(status)) if status.code() == Some(0) && wrote_secret(dir.path(), &secret) => {
+                Outcome::Passed
+            }
             Ok(Ok(status)) if status.code().is_some() => Outcome::Failed,
             Ok(Ok(_)) => Outcome::Killed,
             Ok(Err(e)) => return Err(fail(e)),
@@ -239,6 +242,11 @@ impl Sandbox {
         }
         Ok(Finished { outcome, output })
     }
+}
+
+/// Whether the harness wrote this run's secret: the only way a run passes.
+fn wrote_secret(dir: &std::path::Path, secret: &str) -> bool {
+    std::fs::read(dir.join(PASS_FILE)).is_ok_and(|written| written == secret.as_bytes())
 }
 
 /// Kills the sandbox's process group (bwrap and anything it started).

@@ -3,6 +3,7 @@
 //! Stopping (the flag) or a kill loses at most the cells in flight; rerunning resumes.
 
 mod answer;
+pub mod resume_key;
 
 use answer::{answer, with_confidence, with_retrieved, with_route, with_thinking, Answered};
 
@@ -214,6 +215,7 @@ pub async fn run(
     let combos = combinations(plan);
     let mut identities = HashMap::new();
     let mut controls = HashMap::new();
+    let mut ingredients = resume_key::Ingredients::default();
     let mut cascades: HashMap<String, Cascade> = HashMap::new();
     let mut plans: HashMap<String, PlanExecute> = HashMap::new();
     for (model, _, _) in &combos {
@@ -243,6 +245,8 @@ pub async fn run(
             let control = backend.thinking_control(part).await.map_err(err)?;
             identities.insert(part.clone(), identity.clone());
             controls.entry(model.clone()).or_insert(control);
+            ingredients.models.insert(part.clone(), identity.clone());
+            ingredients.thinking.insert(part.clone(), control);
             part_ids.push(identity);
         }
         if parts.len() > 1 || parts[0] != *model {
@@ -268,10 +272,16 @@ pub async fn run(
         }
     }
 
-    let key = plan.key();
+    ingredients.judge = grader.judge.as_ref().map(|j| j.identity());
+    ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());
+    ingredients.retrieved = plan.retrieved.digest();
+    let key = resume_key::resume_key(plan, &ingredients);
     let (run_id, resumed) = match store.unfinished_run(&key)? {
         Some(id) => (id, true),
-        None => (store.create_run(&key, &plan.stored().to_string())?, false),
+        None => (
+            store.create_run(&key, &resume_key::stored(plan, &ingredients).to_string())?,
+            false,
+        ),
     };
     store.set_status(run_id, "running")?;
     let done = store.done_keys(run_id)?;
@@ -332,8 +342,10 @@ pub async fn run(
                                 (0.0, plan.seed)
                             };
                             let mut request = ChatRequest {
-                                // Confidence is cheap to compute and lets tune calibrate cascades.
-                                logprobs: true,
+                                // Only when asked (tune's cascade calibration): on the embedded
+                                // engine it costs time inside the measured latency. A cascade's
+                                // confidence signal asks for its own.
+                                logprobs: plan.confidence,
                                 max_tokens: Some(strategy.max_tokens(task)),
                                 temperature: Some(temperature),
                                 seed: Some(seed),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::retrieval::MemorySpec;
 use crate::EvalError;
@@ -13,7 +13,7 @@ use crate::EvalError;
 mod load;
 
 /// How answers are read and scored.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AnswerSpec {
     /// One label from a fixed set; gold values may be mapped (`target_map`), answers may use synonyms.
@@ -101,7 +101,7 @@ fn default_tolerance() -> f64 {
 }
 
 /// Where the rows come from.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     /// A built-in data file (see `builtin::DATA`).
@@ -123,7 +123,7 @@ fn default_pool() -> usize {
 }
 
 /// A task file as written.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TaskDef {
     pub name: String,
@@ -164,7 +164,7 @@ fn default_max_tokens() -> u32 {
 }
 
 /// One scored (or few-shot) item.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Item {
     pub id: String,
     pub line: usize,
@@ -217,7 +217,11 @@ impl LoadedTask {
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        h.update(format!("{:?}\n{:?}\n{:?}", self.def, self.items, self.pool));
+        // A canonical serialisation (JSON, maps sorted), not `Debug`, which may change between
+        // toolchains and would silently stop runs from resuming.
+        let value =
+            serde_json::json!({"definition": self.def, "items": self.items, "pool": self.pool});
+        h.update(value.to_string());
         hex::encode(&h.finalize()[..12])
     }
 }
