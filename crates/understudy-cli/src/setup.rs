@@ -88,7 +88,8 @@ pub fn build_router(config: &Config, overrides: &EmbeddedOverrides) -> Result<Ro
             backend.api_key.clone(),
             backend.timeout_secs,
         )?
-        .with_thinking_control(backend.thinking_control);
+        .with_thinking_control(backend.thinking_control)
+        .with_revision(backend.revision.clone());
         router = router.with_backend(name.clone(), Arc::new(client) as Arc<dyn Backend>);
     }
     router = add_embedded(router, config, overrides)?;

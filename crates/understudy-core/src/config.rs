@@ -78,6 +78,10 @@ enum RawBackend {
         /// How the server's models switch reasoning (default `template_flag`: vLLM/SGLang's
         /// `chat_template_kwargs.enable_thinking`).
         thinking_control: Option<ThinkingControl>,
+        /// A label for what this server serves now (e.g. a deployment or weights version); part
+        /// of every response-cache key and resume key for its models. Change it when the server
+        /// starts serving something else under the same names.
+        revision: Option<String>,
     },
 }
 
@@ -98,6 +102,8 @@ pub struct OpenAiConfig {
     pub api_key: Option<String>,
     pub timeout_secs: u64,
     pub thinking_control: ThinkingControl,
+    /// See `[backends.X] revision`.
+    pub revision: Option<String>,
 }
 
 /// Default per-request timeout for HTTP backends: long enough for slow CPU generation.
@@ -215,6 +221,7 @@ fn resolve(
             api_key_env,
             timeout_secs,
             thinking_control,
+            revision,
         } = backend;
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(invalid(
@@ -245,6 +252,7 @@ fn resolve(
                 api_key,
                 timeout_secs: timeout_secs.unwrap_or(DEFAULT_HTTP_TIMEOUT_SECS),
                 thinking_control: thinking_control.unwrap_or(ThinkingControl::TemplateFlag),
+                revision,
             },
         );
     }
@@ -257,6 +265,7 @@ fn resolve(
                     api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
                     timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
                     thinking_control: ThinkingControl::TemplateFlag,
+                    revision: None,
                 },
             );
         }

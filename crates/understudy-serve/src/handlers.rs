@@ -16,8 +16,10 @@ use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use crate::conversation;
 use crate::error::{ApiError, ServeError};
+use crate::fingerprint::fingerprint;
 use crate::metrics::RequestGuard;
 use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
+use crate::stream::Named;
 use crate::techniques::{
     map_reduce, respond_finished, run_cascade, run_plan, unreachable_technique, Finished,
 };
@@ -64,14 +66,17 @@ pub async fn model(
 pub async fn models(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut data: Vec<serde_json::Value> = state
-        .profiles
-        .values()
-        .map(|p| serde_json::json!({"id": p.name, "object": "model", "created": 0, "owned_by": format!("profile of {}", p.model)}))
-        .collect();
+    // `fingerprint` (not in OpenAI's schema; clients ignore unknown fields) lets a client key its
+    // cache on what the name stands for now, before asking anything.
+    let mut data: Vec<serde_json::Value> = Vec::new();
+    for p in state.profiles.values() {
+        let fp = fingerprint(state.backend.as_ref(), Some(p), &p.name).await;
+        data.push(serde_json::json!({"id": p.name, "object": "model", "created": 0, "owned_by": format!("profile of {}", p.model), "fingerprint": fp}));
+    }
     for m in state.backend.list_models().await.map_err(ApiError::from)? {
+        let fp = fingerprint(state.backend.as_ref(), None, &m.id).await;
         data.push(
-            serde_json::json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.backend}),
+            serde_json::json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.backend, "fingerprint": fp}),
         );
     }
     Ok(Json(serde_json::json!({"object": "list", "data": data})))
@@ -324,6 +329,7 @@ async fn answer(
             budget,
         )
         .await?;
+        let named = named(state, profile.as_ref(), client_model).await;
         return respond_finished(
             Finished {
                 answered_by: valid.model.clone(),
@@ -333,7 +339,7 @@ async fn answer(
             parsed.stream,
             parsed.include_usage,
             &id,
-            client_model,
+            named,
             guard,
             prompt_json,
         );
@@ -350,13 +356,14 @@ async fn answer(
             }
             (None, None, None) => unreachable_technique()?,
         };
+        let named = named(state, profile.as_ref(), client_model).await;
         return respond_finished(
             finished,
             profile,
             parsed.stream,
             parsed.include_usage,
             &id,
-            client_model,
+            named,
             guard,
             prompt_json,
         );
@@ -372,15 +379,10 @@ async fn answer(
         }
         // The guard moves into the stream and records the request when the stream ends.
         let owned = std::mem::replace(guard, RequestGuard::detached());
-        return Ok(stream::sse(
-            events,
-            id,
-            client_model.to_string(),
-            profile,
-            parsed.include_usage,
-            owned,
-        )
-        .into_response());
+        let named = named(state, profile.as_ref(), client_model).await;
+        return Ok(
+            stream::sse(events, id, named, profile, parsed.include_usage, owned).into_response(),
+        );
     }
     let response = complete(state.backend.as_ref(), valid, profile.as_ref()).await?;
     guard.ttft_s = Some(response.timing.ttft_ms / 1000.0);
@@ -391,7 +393,16 @@ async fn answer(
     if let Some(prompt) = prompt_json {
         guard.content = Some((prompt, response.answer.clone()));
     }
-    Ok(Json(unary_body(&id, client_model, &response)).into_response())
+    let named = named(state, profile.as_ref(), client_model).await;
+    Ok(Json(unary_body(&id, &named, &response)).into_response())
+}
+
+/// The name a response answers under, with its fingerprint.
+pub(crate) async fn named(state: &AppState, profile: Option<&Profile>, model: &str) -> Named {
+    Named {
+        model: model.to_string(),
+        fingerprint: fingerprint(state.backend.as_ref(), profile, model).await,
+    }
 }
 
 /// Applies a profile's answer policies (CoT split, reasoning strip) to a finished answer.
@@ -454,7 +465,7 @@ pub(crate) async fn complete(
     apply_output_policies(response, profile)
 }
 
-pub(crate) fn unary_body(id: &str, model: &str, r: &ChatResponse) -> serde_json::Value {
+pub(crate) fn unary_body(id: &str, named: &Named, r: &ChatResponse) -> serde_json::Value {
     let mut message = serde_json::json!({"role": "assistant", "content": r.answer});
     if let Some(reasoning) = &r.reasoning {
         message["reasoning_content"] = serde_json::Value::String(reasoning.clone());
@@ -463,7 +474,8 @@ pub(crate) fn unary_body(id: &str, model: &str, r: &ChatResponse) -> serde_json:
         "id": id,
         "object": "chat.completion",
         "created": now_secs(),
-        "model": model,
+        "model": named.model,
+        "system_fingerprint": named.fingerprint,
         "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason.as_openai()}],
         "usage": {
             "prompt_tokens": r.usage.prompt_tokens,

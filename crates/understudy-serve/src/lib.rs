@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod conversation;
 pub mod error;
+pub mod fingerprint;
 pub mod handlers;
 pub mod log;
 pub mod memory;

@@ -26,7 +26,7 @@ pub struct MemoryRuntime {
 }
 
 /// A profile's retrieval settings.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetrievalSpec {
     pub collection: String,

@@ -16,7 +16,7 @@ use crate::memory::RetrievalSpec;
 use crate::error::ServeError;
 
 /// Chain-of-thought policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum CotPolicy {
     #[default]
@@ -25,7 +25,7 @@ pub enum CotPolicy {
 }
 
 /// What happens to reasoning text (from `<think>`, `reasoning_content` or chain-of-thought).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasoningPolicy {
     /// Returned apart from the answer as `reasoning_content`.
@@ -36,7 +36,7 @@ pub enum ReasoningPolicy {
 }
 
 /// One few-shot example.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Example {
     pub user: String,
@@ -110,8 +110,8 @@ fn default_signals() -> Vec<String> {
     vec!["format".into()]
 }
 
-/// A resolved profile.
-#[derive(Debug, Clone, PartialEq)]
+/// A resolved profile (serialised only for its fingerprint).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Profile {
     pub name: String,
     pub model: String,

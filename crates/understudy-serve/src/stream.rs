@@ -76,10 +76,18 @@ impl CotRouter {
     }
 }
 
-fn chunk(id: &str, model: &str, delta: serde_json::Value, finish: Option<&str>) -> Event {
+/// The name a response answers under and that name's fingerprint (see fingerprint.rs).
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub model: String,
+    pub fingerprint: String,
+}
+
+fn chunk(id: &str, named: &Named, delta: serde_json::Value, finish: Option<&str>) -> Event {
     Event::default().data(
         serde_json::json!({
-            "id": id, "object": "chat.completion.chunk", "created": now_secs(), "model": model,
+            "id": id, "object": "chat.completion.chunk", "created": now_secs(), "model": named.model,
+            "system_fingerprint": named.fingerprint,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         })
         .to_string(),
@@ -90,7 +98,7 @@ fn chunk(id: &str, model: &str, delta: serde_json::Value, finish: Option<&str>) 
 pub fn sse(
     events: EventStream,
     id: String,
-    model: String,
+    named: Named,
     profile: Option<Profile>,
     include_usage: bool,
     guard: RequestGuard,
@@ -113,11 +121,11 @@ pub fn sse(
             all: String::new(),
         });
     let first = futures::stream::once({
-        let (id, model) = (id.clone(), model.clone());
+        let (id, named) = (id.clone(), named.clone());
         async move {
             chunk(
                 &id,
-                &model,
+                &named,
                 serde_json::json!({"role": "assistant", "content": ""}),
                 None,
             )
@@ -130,8 +138,8 @@ pub fn sse(
             return futures::stream::iter(out);
         }
         let to_event = |d: Delta, out: &mut Vec<Event>| match d {
-            Delta::Answer(t) if !t.is_empty() => out.push(chunk(&id, &model, serde_json::json!({"content": t}), None)),
-            Delta::Reasoning(t) if !t.is_empty() && !strip => out.push(chunk(&id, &model, serde_json::json!({"reasoning_content": t}), None)),
+            Delta::Answer(t) if !t.is_empty() => out.push(chunk(&id, &named, serde_json::json!({"content": t}), None)),
+            Delta::Reasoning(t) if !t.is_empty() && !strip => out.push(chunk(&id, &named, serde_json::json!({"reasoning_content": t}), None)),
             _ => {}
         };
         let mut lock = body_slot.lock().unwrap_or_else(|p| p.into_inner());
@@ -153,11 +161,11 @@ pub fn sse(
                 if let Some(router) = cot.as_mut() {
                     router.finish().into_iter().for_each(|d| to_event(d, &mut out));
                 }
-                out.push(chunk(&id, &model, serde_json::json!({}), Some(end.finish_reason.as_openai())));
+                out.push(chunk(&id, &named, serde_json::json!({}), Some(end.finish_reason.as_openai())));
                 if include_usage {
                     out.push(Event::default().data(
                         serde_json::json!({
-                            "id": id, "object": "chat.completion.chunk", "created": now_secs(), "model": model, "choices": [],
+                            "id": id, "object": "chat.completion.chunk", "created": now_secs(), "model": named.model, "system_fingerprint": named.fingerprint, "choices": [],
                             "usage": {"prompt_tokens": end.usage.prompt_tokens, "completion_tokens": end.usage.completion_tokens, "total_tokens": end.usage.total_tokens()},
                         })
                         .to_string(),

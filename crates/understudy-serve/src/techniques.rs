@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::handlers::{apply_output_policies, unary_body};
 use crate::metrics::RequestGuard;
 use crate::profile::Profile;
+use crate::stream::Named;
 use crate::{stream, AppState};
 
 /// The context map-reduce plans for when neither the profile nor the backend says.
@@ -126,7 +127,7 @@ pub(crate) fn respond_finished(
     stream: bool,
     include_usage: bool,
     id: &str,
-    client_model: &str,
+    named: Named,
     guard: &mut RequestGuard,
     prompt_json: Option<String>,
 ) -> Result<Response, ApiError> {
@@ -164,12 +165,12 @@ pub(crate) fn respond_finished(
         let sse = stream::sse(
             Box::pin(events),
             id.to_string(),
-            client_model.to_string(),
+            named,
             None,
             include_usage,
             owned,
         );
         return Ok(([header], sse).into_response());
     }
-    Ok(([header], Json(unary_body(id, client_model, &response))).into_response())
+    Ok(([header], Json(unary_body(id, &named, &response))).into_response())
 }

@@ -5,7 +5,7 @@
 mod retry_after;
 mod wire;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +24,9 @@ use understudy_core::{
 use crate::{Backend, BackendError, EventStream, ModelInfo};
 use wire::{error_message, WireChunk, WireCompletion, WireModelList, WireRequest};
 
+/// Model id → what the server reports it stands for, if anything.
+type ServedModels = HashMap<String, Option<String>>;
+
 /// How long to wait for a TCP connection before calling the server unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -35,9 +38,12 @@ pub struct OpenAiBackend {
     api_key: Option<String>,
     timeout_secs: u64,
     http: reqwest::Client,
-    /// Model ids the server listed, fetched on first use and refreshed on a miss.
-    served: Arc<Mutex<Option<HashSet<String>>>>,
+    /// Model ids the server listed, each with what the server reports it stands for (a
+    /// gateway's fingerprint, vLLM's weights path), fetched on first use and refreshed on a miss.
+    served: Arc<Mutex<Option<ServedModels>>>,
     thinking_control: ThinkingControl,
+    /// `[backends.X] revision`: the user's label for what the server serves now.
+    revision: Option<String>,
 }
 
 impl OpenAiBackend {
@@ -61,7 +67,42 @@ impl OpenAiBackend {
             http,
             served: Arc::new(Mutex::new(None)),
             thinking_control: ThinkingControl::TemplateFlag,
+            revision: None,
         })
+    }
+
+    /// Labels what the server serves now (`[backends.X] revision`); part of model identities.
+    pub fn with_revision(mut self, revision: Option<String>) -> Self {
+        self.revision = revision;
+        self
+    }
+
+    /// What the server reports `model` stands for, when it reports anything.
+    async fn reported_identity(&self, model: &str) -> Result<Option<String>, BackendError> {
+        self.ensure_served(model).await?;
+        let served = self.served.lock().await;
+        Ok(served
+            .as_ref()
+            .and_then(|s| s.get(model).cloned())
+            .flatten())
+    }
+
+    async fn fetch_models(&self) -> Result<Vec<wire::WireModel>, BackendError> {
+        let url = self.url("models");
+        let mut builder = self.http.get(&url);
+        if let Some(key) = &self.api_key {
+            builder = builder.bearer_auth(key);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| self.map_send_error(&url, e))?;
+        let response = self.check_status(&url, response).await?;
+        let list: WireModelList = response
+            .json()
+            .await
+            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
+        Ok(list.data)
     }
 
     /// How this server's models switch reasoning (see `ThinkingControl`).
@@ -75,14 +116,17 @@ impl OpenAiBackend {
     /// loaded; a measurement must never silently come from another model than the one named.
     async fn ensure_served(&self, model: &str) -> Result<(), BackendError> {
         let mut served = self.served.lock().await;
-        if served.as_ref().is_some_and(|s| s.contains(model)) {
+        if served.as_ref().is_some_and(|s| s.contains_key(model)) {
             return Ok(());
         }
-        match self.list_models().await {
+        match self.fetch_models().await {
             Ok(list) => {
-                let ids: HashSet<String> = list.into_iter().map(|m| m.id).collect();
-                let found = ids.contains(model);
-                let mut names: Vec<&String> = ids.iter().collect();
+                let ids: ServedModels = list
+                    .into_iter()
+                    .map(|m| (m.id, m.fingerprint.or(m.root)))
+                    .collect();
+                let found = ids.contains_key(model);
+                let mut names: Vec<&String> = ids.keys().collect();
                 names.sort();
                 let hint = format!(
                     "{} serves {}",
@@ -378,22 +422,9 @@ impl Backend for OpenAiBackend {
     }
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
-        let url = self.url("models");
-        let mut builder = self.http.get(&url);
-        if let Some(key) = &self.api_key {
-            builder = builder.bearer_auth(key);
-        }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.map_send_error(&url, e))?;
-        let response = self.check_status(&url, response).await?;
-        let list: WireModelList = response
-            .json()
-            .await
-            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
-        Ok(list
-            .data
+        Ok(self
+            .fetch_models()
+            .await?
             .into_iter()
             .map(|m| ModelInfo {
                 id: m.id,
@@ -411,8 +442,18 @@ impl Backend for OpenAiBackend {
         self.ensure_served(model).await
     }
 
+    /// The server's URL and the name, the user's `revision` label, and what the server reports
+    /// the name stands for (understudy's gateway: the profile's fingerprint; vLLM: the weights
+    /// path). This is the model part of every response-cache key and resume key.
     async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
-        Ok(format!("openai:{}:{model}", self.base_url))
+        let mut identity = format!("openai:{}:{model}", self.base_url);
+        if let Some(revision) = &self.revision {
+            identity.push_str(&format!(" revision={revision}"));
+        }
+        if let Some(reported) = self.reported_identity(model).await? {
+            identity.push_str(&format!(" server={reported}"));
+        }
+        Ok(identity)
     }
 
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {

@@ -153,6 +153,12 @@ pub struct WireModel {
     pub id: String,
     #[serde(default)]
     pub owned_by: Option<String>,
+    /// What the name stands for now, as understudy's gateway reports it (not in OpenAI's schema).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// The weights a vLLM server loaded for this name.
+    #[serde(default)]
+    pub root: Option<String>,
 }
 
 /// Pulls a human message out of an error body: OpenAI `{"error":{"message"}}`, FastAPI

@@ -1,0 +1,47 @@
+//! What a served name stands for, as a short hash clients can key caches on (OpenAI's
+//! `system_fingerprint`): for a profile, its resolved settings and the identity of every model it
+//! calls; for a plain model, that model's identity (weights file hash, upstream URL and name).
+//! Re-tune a profile, or point a name at other weights, and the fingerprint changes.
+
+use sha2::{Digest, Sha256};
+use understudy_backend::Backend;
+
+use crate::profile::Profile;
+
+/// The fingerprint of `model` (a profile's name or a backend model) as this gateway serves it.
+pub async fn fingerprint(backend: &dyn Backend, profile: Option<&Profile>, model: &str) -> String {
+    let mut h = Sha256::new();
+    let called: Vec<String> = match profile {
+        Some(profile) => {
+            // serde_json writes the fields in declaration order and maps sorted: canonical.
+            h.update(serde_json::to_string(profile).unwrap_or_default());
+            h.update(b"\x1f");
+            models_called(profile)
+        }
+        None => vec![model.to_string()],
+    };
+    for name in called {
+        let identity = backend
+            .model_identity(&name)
+            .await
+            .unwrap_or_else(|_| format!("unresolved:{name}"));
+        h.update(identity.as_bytes());
+        h.update(b"\x1f");
+    }
+    format!("fp_{}", hex::encode(&h.finalize()[..8]))
+}
+
+/// Every backend model a profile may call.
+fn models_called(profile: &Profile) -> Vec<String> {
+    let mut names = vec![profile.model.clone()];
+    if let Some(cascade) = &profile.cascade {
+        names.extend(cascade.models.iter().cloned());
+    }
+    if let Some(pe) = &profile.plan_execute {
+        names.push(pe.planner.clone());
+        names.push(pe.executor.clone());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
