@@ -483,3 +483,89 @@ async fn logprobs_are_requested_only_when_asked() {
         );
     }
 }
+
+/// The eval-side techniques run through the runner (not only the gateway): each cascade signal
+/// escalates or accepts as it should and the cell records the route, planner/executor answers
+/// through its executor, and the thinking switch reaches the request and the cell.
+#[tokio::test]
+async fn techniques_run_through_the_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = write_task(dir.path());
+    let models = [
+        // (model, expected score: 12 of 20 gold answers are positive, expected escalation)
+        ("cascade:label:maybe>label:positive@format", 0.6, Some(true)),
+        ("cascade:label:positive>label:negative@format", 0.6, Some(false)),
+        ("cascade:label:positive>label:negative@self_check", 0.4, Some(true)),
+        ("cascade:label:positive>label:negative@agreement:3", 0.6, Some(false)),
+        ("plan:label:1. read the review>label:positive", 0.6, None),
+    ];
+    let names: Vec<&str> = models.iter().map(|m| m.0).collect();
+    let plan = plan(&task, &names, None, &["zero-shot"]).unwrap();
+    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let outcome = run(
+        &plan,
+        counting(),
+        &store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    let cells = store.cells(outcome.run_id).unwrap();
+    for (model, score, escalated) in models {
+        let mine: Vec<&Cell> = cells.iter().filter(|c| c.model == model).collect();
+        assert_eq!(mine.len(), 20, "{model}");
+        let mean = mine.iter().map(|c| c.score).sum::<f64>() / 20.0;
+        assert!((mean - score).abs() < 1e-9, "{model}: score {mean}, expected {score}");
+        for cell in mine {
+            let detail: serde_json::Value =
+                serde_json::from_str(cell.detail.as_deref().unwrap()).unwrap();
+            match escalated {
+                Some(escalated) => assert_eq!(
+                    detail["cascade"]["escalated"], escalated,
+                    "{model}: {detail}"
+                ),
+                None => assert_eq!(
+                    detail["plan_execute"]["plan"],
+                    serde_json::json!(["read the review"]),
+                    "{model}: {detail}"
+                ),
+            }
+        }
+    }
+
+    let thinking = plan_with(&task, &["echo"], &["thinking:on", "thinking:off"]);
+    let outcome = run(
+        &thinking,
+        counting(),
+        &store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    let cells = store.cells(outcome.run_id).unwrap();
+    let instruction = understudy_core::thinking::cot_instruction();
+    for (strategy, on) in [("thinking:on", true), ("thinking:off", false)] {
+        let mine: Vec<&Cell> = cells.iter().filter(|c| c.strategy == strategy).collect();
+        assert_eq!(mine.len(), 20, "{strategy}");
+        for cell in mine {
+            let detail: serde_json::Value =
+                serde_json::from_str(cell.detail.as_deref().unwrap()).unwrap();
+            assert_eq!(detail["thinking"]["on"], on, "{strategy}: {detail}");
+            let prompt: Vec<serde_json::Value> = serde_json::from_str(&cell.prompt_json).unwrap();
+            let asked = prompt.iter().any(|m| {
+                m["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(instruction.trim()))
+            });
+            assert_eq!(asked, on, "{strategy}: the step-by-step instruction");
+        }
+    }
+}
+
+fn plan_with(task: &Path, models: &[&str], strategies: &[&str]) -> Plan {
+    plan(task, models, None, strategies).unwrap()
+}
