@@ -113,68 +113,7 @@ pub fn apply(request: &mut ChatRequest, mode: ThinkingMode, control: ThinkingCon
     }
 }
 
-/// Words that mark multi-step work: arithmetic, reasoning, code, planning.
-const HARD_CUES: &[&str] = &[
-    "how many",
-    "how much",
-    "calculate",
-    "compute",
-    "solve",
-    "prove",
-    "explain why",
-    "step",
-    "derive",
-    "estimate",
-    "compare",
-    "plan",
-    "debug",
-    "algorithm",
-    "function",
-    "code",
-    "optimi",
-    "percent",
-    "probability",
-    "equation",
-    "total",
-    "difference between",
-    "if ",
-    "why ",
-    "reason",
-];
-
-/// The `auto` difficulty signal: a request looks hard when its last user turn asks for
-/// multi-step work (arithmetic with several numbers, a reasoning or code cue) and easy when it is
-/// a short lookup, a classification or a rewrite. Cheap by design: no model call.
-pub fn looks_hard(request: &ChatRequest) -> bool {
-    let Some(text) = request
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == Role::User)
-        .map(|m| m.content.to_lowercase())
-    else {
-        return false;
-    };
-    let numbers = text
-        .split(|c: char| !c.is_ascii_digit() && c != '.')
-        .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
-        .count();
-    let cues = HARD_CUES.iter().filter(|c| text.contains(*c)).count();
-    let classify = [
-        "classify",
-        "sentiment",
-        "label",
-        "translate",
-        "summarize",
-        "summarise",
-    ]
-    .iter()
-    .any(|c| text.contains(c));
-    if classify && numbers < 3 {
-        return false;
-    }
-    numbers >= 3 || cues >= 2 || (numbers >= 2 && cues >= 1)
-}
+pub use crate::difficulty::looks_hard;
 
 /// Splits a chain-of-thought answer at the last final-answer marker into (reasoning, answer);
 /// without a marker the whole text is the answer.

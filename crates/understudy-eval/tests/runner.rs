@@ -494,9 +494,21 @@ async fn techniques_run_through_the_runner() {
     let models = [
         // (model, expected score: 12 of 20 gold answers are positive, expected escalation)
         ("cascade:label:maybe>label:positive@format", 0.6, Some(true)),
-        ("cascade:label:positive>label:negative@format", 0.6, Some(false)),
-        ("cascade:label:positive>label:negative@self_check", 0.4, Some(true)),
-        ("cascade:label:positive>label:negative@agreement:3", 0.6, Some(false)),
+        (
+            "cascade:label:positive>label:negative@format",
+            0.6,
+            Some(false),
+        ),
+        (
+            "cascade:label:positive>label:negative@self_check",
+            0.4,
+            Some(true),
+        ),
+        (
+            "cascade:label:positive>label:negative@agreement:3",
+            0.6,
+            Some(false),
+        ),
         ("plan:label:1. read the review>label:positive", 0.6, None),
     ];
     let names: Vec<&str> = models.iter().map(|m| m.0).collect();
@@ -517,7 +529,10 @@ async fn techniques_run_through_the_runner() {
         let mine: Vec<&Cell> = cells.iter().filter(|c| c.model == model).collect();
         assert_eq!(mine.len(), 20, "{model}");
         let mean = mine.iter().map(|c| c.score).sum::<f64>() / 20.0;
-        assert!((mean - score).abs() < 1e-9, "{model}: score {mean}, expected {score}");
+        assert!(
+            (mean - score).abs() < 1e-9,
+            "{model}: score {mean}, expected {score}"
+        );
         for cell in mine {
             let detail: serde_json::Value =
                 serde_json::from_str(cell.detail.as_deref().unwrap()).unwrap();
