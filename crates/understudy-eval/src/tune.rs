@@ -419,17 +419,37 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
             Some(m) => {
                 let _ = writeln!(out, "model = {}", toml_string(&m.models[0]));
                 let models: Vec<String> = m.models.iter().map(|x| toml_string(x)).collect();
-                let signals: Vec<String> = c
+                // The gateway's `format` signal checks JSON, which these profiles are not; eval's
+                // checks that a label, letter or number can be read. It cannot be served as measured.
+                let measured: Vec<&str> = c
                     .model
                     .split_once('@')
-                    .map(|(_, s)| s.split('+').map(toml_string).collect())
-                    .unwrap_or_else(|| vec![toml_string("format")]);
-                let _ = writeln!(
-                    out,
-                    "cascade = {{ models = [{}], signals = [{}] }}",
-                    models.join(", "),
-                    signals.join(", ")
-                );
+                    .map(|(_, s)| s.split('+').collect())
+                    .unwrap_or_else(|| vec!["format"]);
+                let signals: Vec<String> = measured
+                    .iter()
+                    .filter(|s| **s != "format")
+                    .map(|s| toml_string(s))
+                    .collect();
+                if signals.len() < measured.len() {
+                    let _ = writeln!(
+                        out,
+                        "# The measured cascade also escalated on `format` (an answer with no readable label, letter or number); the gateway checks `format` only for JSON profiles, so the served cascade escalates less often than measured."
+                    );
+                }
+                if signals.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "# Not served as a cascade: `format` was its only signal. Measure a cascade with self_check, agreement:K or confidence:T to serve one."
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "cascade = {{ models = [{}], signals = [{}] }}",
+                        models.join(", "),
+                        signals.join(", ")
+                    );
+                }
             }
             None => {
                 let _ = writeln!(out, "model = {}", toml_string(&c.model));
@@ -473,7 +493,7 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
             if measured_cascade.is_none() && (f.latency_ms.value < c.latency_ms.value || !c.meets) {
                 let _ = writeln!(
                     out,
-                    "cascade = {{ models = [{}, {}], signals = [\"format\", \"confidence:{:.3}\"] }}",
+                    "cascade = {{ models = [{}, {}], signals = [\"confidence:{:.3}\"] }}",
                     toml_string(&f.light),
                     toml_string(&f.heavy),
                     f.threshold.min(0.0)

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod profile;
 pub mod resilience;
 pub mod served;
+pub mod signal_checks;
 pub mod stream;
 pub mod techniques;
 pub mod unrouted;

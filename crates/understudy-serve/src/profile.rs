@@ -102,12 +102,8 @@ enum LongInput {
 #[serde(deny_unknown_fields)]
 struct RawCascade {
     models: Vec<String>,
-    #[serde(default = "default_signals")]
-    signals: Vec<String>,
-}
-
-fn default_signals() -> Vec<String> {
-    vec!["format".into()]
+    /// Default: `["format"]` for a JSON profile; other profiles must name theirs.
+    signals: Option<Vec<String>>,
 }
 
 /// A resolved profile (serialised only for its fingerprint).
@@ -213,8 +209,8 @@ pub fn parse_profiles(
         };
         let cascade = match raw.cascade {
             Some(c) => {
-                let signals = c
-                    .signals
+                let signals = cascade_signals(&name, c.signals, raw.json)?;
+                let signals = signals
                     .iter()
                     .map(|s| Signal::parse(s))
                     .collect::<Result<Vec<_>, _>>()
@@ -348,6 +344,32 @@ impl Profile {
         }
         request
     }
+}
+
+/// A cascade's signals, refusing the one that cannot work: `format` checks that a JSON profile's
+/// answer parses; on any other profile it would only check that the answer is not empty and
+/// escalate almost nothing, silently.
+fn cascade_signals(
+    name: &str,
+    signals: Option<Vec<String>>,
+    json: bool,
+) -> Result<Vec<String>, ServeError> {
+    let alternatives = "use self_check, agreement:K or confidence:T, or set `json = true`";
+    let signals = match signals {
+        Some(signals) => signals,
+        None if json => vec!["format".to_string()],
+        None => {
+            return Err(ServeError::Config(format!(
+                "profiles.{name}.cascade: name its `signals`: the default, `format`, only works for a JSON profile ({alternatives})"
+            )))
+        }
+    };
+    if !json && signals.iter().any(|s| s.trim() == "format") {
+        return Err(ServeError::Config(format!(
+            "profiles.{name}.cascade: the `format` signal checks that a JSON answer parses, and this profile is not `json = true`: it would escalate only empty answers ({alternatives})"
+        )));
+    }
+    Ok(signals)
 }
 
 #[cfg(test)]

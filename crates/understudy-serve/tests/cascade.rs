@@ -26,7 +26,7 @@ plan_execute = { planner = "label:1. Look it up.", max_steps = 3 }
 
 [profiles.easy]
 model = "unused"
-cascade = { models = ["label:yes", "label:heavy"], signals = ["format", "self_check"] }
+cascade = { models = ["label:yes", "label:heavy"], signals = ["self_check"] }
 "#,
     )
     .unwrap();
@@ -105,8 +105,10 @@ async fn planner_executor_returns_only_the_composed_answer() {
 
 #[test]
 fn bad_cascade_profiles_name_the_key() {
-    let table: toml::Table =
-        toml::from_str("[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"a\"] }\n").unwrap();
+    let table: toml::Table = toml::from_str(
+        "[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"a\"], signals = [\"self_check\"] }\n",
+    )
+    .unwrap();
     let err = profile::parse_profiles(
         table["profiles"].as_table().unwrap().clone(),
         Path::new("t.toml"),
@@ -128,4 +130,60 @@ fn bad_cascade_profiles_name_the_key() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("vibes"), "{err}");
+}
+
+/// A signal that cannot work on its profile or backend is refused before serving, with the
+/// reason: `format` outside a JSON profile (and as the default there), `confidence:T` on a model
+/// that returns no log-probabilities (the fake backend returns none).
+#[tokio::test]
+async fn unworkable_cascade_signals_are_refused_at_start_up() {
+    let parse = |text: &str| {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        profile::parse_profiles(
+            table["profiles"].as_table().unwrap().clone(),
+            Path::new("t.toml"),
+        )
+    };
+    let err = parse(
+        "[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"a\", \"b\"], signals = [\"format\", \"self_check\"] }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("profiles.p.cascade") && err.contains("json = true"),
+        "{err}"
+    );
+    let err = parse("[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"a\", \"b\"] }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("signals"), "{err}");
+    assert!(parse(
+        "[profiles.p]\nmodel = \"m\"\njson = true\ncascade = { models = [\"a\", \"b\"] }\n"
+    )
+    .is_ok());
+
+    let confident = parse(
+        "[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"echo\", \"label:heavy\"], signals = [\"confidence:-0.5\"] }\n",
+    )
+    .unwrap();
+    let err = understudy_serve::signal_checks::check_cascade_signals(
+        &FakeBackend::new(),
+        confident.values(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("confidence:-0.5")
+            && err.contains("echo")
+            && err.contains("log-probabilities"),
+        "{err}"
+    );
+    let fine = parse(
+        "[profiles.p]\nmodel = \"m\"\ncascade = { models = [\"echo\", \"label:heavy\"], signals = [\"self_check\"] }\n",
+    )
+    .unwrap();
+    understudy_serve::signal_checks::check_cascade_signals(&FakeBackend::new(), fine.values())
+        .await
+        .unwrap();
 }

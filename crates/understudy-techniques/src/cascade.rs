@@ -58,7 +58,8 @@ impl Signal {
         }
     }
 
-    fn name(&self) -> String {
+    /// The signal as written in a profile or model spec.
+    pub fn name(&self) -> String {
         match self {
             Signal::Format => "format".into(),
             Signal::Confidence { min_mean_logprob } => format!("confidence:{min_mean_logprob}"),

@@ -76,6 +76,8 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("profile {}: model {}: {e}", p.name, p.model))?;
     }
+    understudy_serve::signal_checks::check_cascade_signals(router.as_ref(), profiles.values())
+        .await?;
     let n_profiles = profiles.len();
     let auth = match (keys.is_empty(), addr.ip().is_loopback()) {
         (false, _) => "API keys required",
