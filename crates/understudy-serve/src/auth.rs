@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
+use crate::metrics::RequestGuard;
 use crate::AppState;
 
 /// True when `presented` equals one of `keys`, checking every key without an early exit.
@@ -36,7 +37,13 @@ pub async fn require_key(
     if key_matches(&state.api_keys, presented) {
         next.run(request).await
     } else {
-        ApiError::unauthorized().into_response()
+        let error = ApiError::unauthorized();
+        // Refused requests are requests too: counted and logged (the key is not: it is wrong).
+        let mut guard = RequestGuard::new(state.metrics.clone());
+        guard.log = state.log.clone();
+        guard.fail(error.status.as_u16(), error.kind);
+        guard.log_committed();
+        error.into_response()
     }
 }
 

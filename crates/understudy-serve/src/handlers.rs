@@ -220,7 +220,9 @@ async fn answer(
     client_model: &str,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
-    if state.metrics.in_flight(guard.label()) > state.max_queue as i64 {
+    // The count this request was admitted at, not a fresh read: requests admitted together
+    // must not all see each other and all be turned away.
+    if guard.position > state.max_queue as i64 {
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
     let mut profile = profile_for(state, client_model).cloned();

@@ -74,9 +74,17 @@ impl Metrics {
             .unwrap_or(0)
     }
 
-    pub fn started(&self, model: &str) {
-        if let Ok(mut m) = self.inner.lock() {
-            *m.in_flight.entry(model.to_string()).or_default() += 1;
+    /// Counts a request in flight under `model`'s label and returns how many are in flight now,
+    /// this one included: read and incremented under one lock, so that of N requests arriving
+    /// together exactly the first `max_queue` see a count within the limit.
+    pub fn started(&self, model: &str) -> i64 {
+        match self.inner.lock() {
+            Ok(mut m) => {
+                let n = m.in_flight.entry(model.to_string()).or_default();
+                *n += 1;
+                *n
+            }
+            Err(_) => 0,
         }
     }
 
@@ -219,6 +227,8 @@ pub struct RequestGuard {
     model: String,
     label: String,
     admitted: bool,
+    /// Requests in flight under this label when this one was admitted, itself included.
+    pub position: i64,
     /// The request reached its end (answer, error or stream end) rather than being dropped.
     completed: bool,
     started: std::time::Instant,
@@ -248,6 +258,7 @@ impl RequestGuard {
             model: String::new(),
             label: crate::served::OTHER_LABEL.to_string(),
             admitted: false,
+            position: 0,
             completed: false,
             started: std::time::Instant::now(),
             status: 200,
@@ -270,6 +281,7 @@ impl RequestGuard {
             model: String::new(),
             label: String::new(),
             admitted: false,
+            position: 0,
             completed: true,
             started: std::time::Instant::now(),
             status: 0,
@@ -285,7 +297,7 @@ impl RequestGuard {
         self.model = model.to_string();
         self.label = label.to_string();
         if let Some(metrics) = &self.metrics {
-            metrics.started(label);
+            self.position = metrics.started(label);
             self.admitted = true;
         }
     }

@@ -257,3 +257,61 @@ proptest! {
         });
     }
 }
+
+/// README says every request is logged: one refused for a wrong key too (status 401, no key).
+#[tokio::test]
+async fn a_refused_key_is_counted_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let mut keyed = state();
+    keyed.api_keys = vec!["sk-right".into()];
+    let st = Arc::new(keyed.with_log(log));
+    let (status, _) = call(
+        st.clone(),
+        Request::post("/v1/chat/completions")
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer sk-wrong")
+            .body(Body::from(
+                r#"{"model":"echo","messages":[{"role":"user","content":"hi"}]}"#,
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let text = metrics(st.clone()).await;
+    assert!(
+        text.contains("understudy_requests_total{model=\"other\",status=\"401\"} 1"),
+        "{text}"
+    );
+    drop(st);
+    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let rows = store.requests("", 10).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].status, 401);
+    assert!(!format!("{rows:?}").contains("sk-wrong"));
+}
+
+/// Of requests arriving together, exactly `max_queue` are admitted: the admission count is read
+/// and incremented at once, so none slips past the limit and none is refused below it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_max_queue_requests_are_admitted_at_once() {
+    let st = Arc::new(state().with_max_queue(3));
+    let body = r#"{"model":"slow-300ms","messages":[{"role":"user","content":"x"}]}"#;
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let st = st.clone();
+            tokio::spawn(async move { post(st, body).await.0 })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((ok, refused), (3, 7), "{statuses:?}");
+}
