@@ -251,6 +251,9 @@ impl<B: Backend> Backend for CountingBackend<B> {
     async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
         self.inner.model_identity(model).await
     }
+    async fn tokens_estimated(&self, model: &str) -> bool {
+        self.inner.tokens_estimated(model).await
+    }
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.chat_stream(request).await

@@ -69,6 +69,13 @@ pub trait Backend: Send + Sync {
         Ok(ThinkingControl::CotInstruction)
     }
 
+    /// Whether [`Backend::token_counter`] only estimates `model`'s tokens (4 characters per
+    /// token) instead of using its tokenizer; budgets built on it say so in the log.
+    async fn tokens_estimated(&self, model: &str) -> bool {
+        let _ = model;
+        true
+    }
+
     /// Counts tokens the way `model` does (default: an estimate of 4 characters per token, for
     /// servers that expose no tokenizer).
     async fn token_counter(&self, model: &str) -> Result<TokenCounter, BackendError> {

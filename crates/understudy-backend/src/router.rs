@@ -142,6 +142,13 @@ impl Backend for Router {
         backend.thinking_control(&inner).await
     }
 
+    async fn tokens_estimated(&self, model: &str) -> bool {
+        match self.route(model) {
+            Ok((backend, inner)) => backend.tokens_estimated(&inner).await,
+            Err(_) => true,
+        }
+    }
+
     async fn token_counter(&self, model: &str) -> Result<TokenCounter, BackendError> {
         let (backend, inner) = self.route(model)?;
         backend.token_counter(&inner).await

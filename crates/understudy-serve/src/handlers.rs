@@ -331,6 +331,12 @@ async fn answer(
             budget,
         )
         .await?;
+        guard.route.insert(
+            "token_counts".into(),
+            crate::techniques::token_counts(state.backend.as_ref(), &valid.model)
+                .await
+                .into(),
+        );
         let named = named(state, profile.as_ref(), client_model).await;
         return respond_finished(
             Finished {

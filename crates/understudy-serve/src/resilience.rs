@@ -163,6 +163,10 @@ impl Backend for Resilient {
         self.inner.token_counter(model).await
     }
 
+    async fn tokens_estimated(&self, model: &str) -> bool {
+        self.inner.tokens_estimated(model).await
+    }
+
     async fn context_length(&self, model: &str) -> Result<Option<u32>, BackendError> {
         self.inner.context_length(model).await
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use understudy_backend::Backend;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::{ChatResponse, StreamEvent, ValidChatRequest};
 use understudy_techniques::cascade::{self, Cascade};
@@ -112,6 +113,10 @@ pub(crate) async fn map_reduce(
         "map_reduce".into(),
         serde_json::to_value(&outcome).unwrap_or_default(),
     );
+    guard.route.insert(
+        "token_counts".into(),
+        token_counts(backend, &valid.model).await.into(),
+    );
     Ok(Finished {
         answered_by: valid.model.clone(),
         response: outcome.response,
@@ -173,4 +178,14 @@ pub(crate) fn respond_finished(
         return Ok(([header], sse).into_response());
     }
     Ok(([header], Json(unary_body(id, &named, &response))).into_response())
+}
+
+/// How a budget's tokens were counted, for the request log: `tokenizer` (the model's own, on
+/// the embedded engine) or `estimated` (4 characters per token, for HTTP backends).
+pub(crate) async fn token_counts(backend: &dyn Backend, model: &str) -> &'static str {
+    if backend.tokens_estimated(model).await {
+        "estimated"
+    } else {
+        "tokenizer"
+    }
 }

@@ -315,3 +315,33 @@ async fn exactly_max_queue_requests_are_admitted_at_once() {
         .count();
     assert_eq!((ok, refused), (3, 7), "{statuses:?}");
 }
+
+/// A map-reduce budget on a backend without a tokenizer is counted by estimate, and the request
+/// log says so (README no longer claims the model's tokenizer there).
+#[tokio::test]
+async fn estimated_token_counts_are_marked_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let table: toml::Table = toml::from_str(
+        "[profiles.long]\nmodel = \"echo\"\nlong_input = \"map_reduce\"\ncontext_tokens = 300\n",
+    )
+    .unwrap();
+    let profiles = understudy_serve::profile::parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap();
+    let st = Arc::new(
+        AppState::new(Arc::new(FakeBackend::new()), profiles, Vec::new(), 1 << 20).with_log(log),
+    );
+    let long = "The committee met on Tuesday and decided many things. ".repeat(60);
+    let body = serde_json::json!({"model": "long", "max_tokens": 20, "messages": [{"role": "user", "content": long}]});
+    let (status, text) = post(st.clone(), &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    drop(st);
+    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let rows = store.requests("", 10).unwrap();
+    let route = rows[0].route.clone().unwrap_or_default();
+    assert!(route.contains("\"token_counts\":\"estimated\""), "{route}");
+}

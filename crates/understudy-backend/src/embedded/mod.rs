@@ -331,6 +331,10 @@ impl Backend for EmbeddedBackend {
         })
     }
 
+    async fn tokens_estimated(&self, _model: &str) -> bool {
+        false
+    }
+
     async fn token_counter(&self, model: &str) -> Result<TokenCounter, BackendError> {
         if let Some(counter) = self.counters.lock().await.get(model) {
             return Ok(counter.clone());
