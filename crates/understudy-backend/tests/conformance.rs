@@ -524,4 +524,67 @@ mod openai_server {
         assert_eq!(unary.answer, streamed.answer);
         assert!(!unary.usage.estimated);
     }
+
+    /// A loopback server that returns `logprobs` (as OpenAI, vLLM and llama.cpp's server do)
+    /// when, and only when, asked: the HTTP path from logprobs to confidence is asserted with
+    /// exact values, not skipped as it is against a peer that returns none.
+    async fn logprob_server() -> String {
+        use axum::routing::{get, post};
+        let app = axum::Router::new()
+            .route(
+                "/v1/models",
+                get(|| async { axum::Json(serde_json::json!({"data": [{"id": "m"}]})) }),
+            )
+            .route(
+                "/v1/chat/completions",
+                post(|body: String| async move {
+                    let request: serde_json::Value = serde_json::from_str(&body).unwrap();
+                    let asked = request["logprobs"].as_bool().unwrap_or(false);
+                    let logprobs = |token: &str, lp: f64| {
+                        if asked {
+                            serde_json::json!({"content": [{"token": token, "logprob": lp}]})
+                        } else {
+                            serde_json::Value::Null
+                        }
+                    };
+                    let chunk = |content: &str, lp: f64, finish: Option<&str>| {
+                        serde_json::json!({"model": "m", "choices": [{"index": 0, "delta": {"content": content}, "logprobs": logprobs(content, lp), "finish_reason": finish}]})
+                    };
+                    let body = format!(
+                        "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+                        chunk("4", -0.25, None),
+                        chunk(".", -0.75, Some("stop"))
+                    );
+                    ([("content-type", "text/event-stream")], body)
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}/v1")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn openai_backend_reads_logprobs_from_a_server_that_returns_them() {
+        let base = logprob_server().await;
+        let backend = OpenAiBackend::new("logprobs", &base, None, 30).unwrap();
+        reports_confidence_when_asked(&backend, "m", true).await;
+        let answer = backend
+            .chat(valid(ChatRequest {
+                logprobs: true,
+                ..request("m", "What is 2+2?")
+            }))
+            .await
+            .unwrap();
+        let confidence = answer.confidence.unwrap();
+        assert_eq!(confidence.tokens, 2);
+        assert!(
+            (confidence.mean_logprob - -0.5).abs() < 1e-12,
+            "{confidence:?}"
+        );
+        assert!(
+            (confidence.min_logprob - -0.75).abs() < 1e-12,
+            "{confidence:?}"
+        );
+    }
 }
