@@ -110,9 +110,7 @@ impl Summary {
             )
         }
     }
-}
 
-impl Summary {
     /// Cells answered from the response cache, over the whole run.
     pub fn cached(&self) -> usize {
         self.rows
@@ -472,15 +470,17 @@ mod tests {
                 cells.push(cell("b", &format!("P{p}#{s}"), f64::from(u8::from(p < 5))));
             }
         }
-        let plan = r#"{"samples": 5, "strategies": ["zero-shot"], "formats": ["plain"]}"#;
+        let plan = r#"{"samples": 5, "reference": "b", "strategies": ["zero-shot"], "formats": ["plain"]}"#;
         let summary = summarise(run(plan, &cells), &cells);
-        let a = &summary.rows[0].tasks[0];
+        let row_a = summary.rows.iter().find(|r| r.model == "a").unwrap();
+        let a = &row_a.tasks[0];
         assert_eq!(a.accuracy.n, 10);
         assert!((a.accuracy.value - 0.48).abs() < 1e-12);
-        assert_eq!(summary.rows[0].pooled.n, 10);
-        let c = &summary.comparisons.first().map(|c| c.comparison);
-        assert!(c.is_none() || c.unwrap().difference.n == 10);
-        assert!(summary.samples == 5);
+        assert_eq!(row_a.pooled.n, 10);
+        // a against the reference b, paired over the 10 problems.
+        assert_eq!(summary.comparisons.len(), 1);
+        assert_eq!(summary.comparisons[0].comparison.difference.n, 10);
+        assert_eq!(summary.samples, 5);
         // Sampled runs resample problems: wider than treating 50 samples as independent.
         let flat: Vec<f64> = cells
             .iter()
