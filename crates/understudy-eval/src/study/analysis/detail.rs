@@ -101,6 +101,7 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
             );
         }
     }
+    conclusions.extend(below_baseline(summary));
     let chart = Chart {
         file: "prompt-detail.svg".into(),
         title: "Gain of the detailed system prompt".into(),
@@ -119,4 +120,41 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
         }),
     };
     (conclusions, vec![table], vec![chart])
+}
+
+/// A gain between two scores that are not above the chance or majority-class baseline compares
+/// two results no better than a constant answer: each such model and task is named.
+fn below_baseline(summary: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for row in &summary.rows {
+        for t in &row.tasks {
+            let Some(b) = t.baseline.as_ref().filter(|b| !b.test.above) else {
+                continue;
+            };
+            let key = (row.model.clone(), t.task.clone());
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            let prompts: Vec<String> = summary
+                .rows
+                .iter()
+                .filter(|r| r.model == row.model)
+                .filter_map(|r| {
+                    let x = r.tasks.iter().find(|x| x.task == t.task)?;
+                    let b = x.baseline.as_ref().filter(|b| !b.test.above)?;
+                    Some(format!("{} is {}", r.strategy, b.verdict()))
+                })
+                .collect();
+            out.push(format!(
+                "{} on {} ({}): {}; a gain there is a change between results no better than a constant answer.",
+                row.model,
+                t.task,
+                b.describe(),
+                prompts.join("; ")
+            ));
+        }
+    }
+    out
 }
