@@ -16,7 +16,7 @@ pub async fn fingerprint(backend: &dyn Backend, profile: Option<&Profile>, model
             // serde_json writes the fields in declaration order and maps sorted: canonical.
             h.update(serde_json::to_string(profile).unwrap_or_default());
             h.update(b"\x1f");
-            models_called(profile)
+            profile.models()
         }
         None => vec![model.to_string()],
     };
@@ -29,19 +29,4 @@ pub async fn fingerprint(backend: &dyn Backend, profile: Option<&Profile>, model
         h.update(b"\x1f");
     }
     format!("fp_{}", hex::encode(&h.finalize()[..8]))
-}
-
-/// Every backend model a profile may call.
-fn models_called(profile: &Profile) -> Vec<String> {
-    let mut names = vec![profile.model.clone()];
-    if let Some(cascade) = &profile.cascade {
-        names.extend(cascade.models.iter().cloned());
-    }
-    if let Some(pe) = &profile.plan_execute {
-        names.push(pe.planner.clone());
-        names.push(pe.executor.clone());
-    }
-    names.sort();
-    names.dedup();
-    names
 }
