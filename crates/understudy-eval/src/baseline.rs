@@ -223,26 +223,10 @@ mod tests {
 
     fn cell(gold: &str, parsed: Option<&str>) -> Cell {
         Cell {
-            model: "m".into(),
-            strategy: "zero-shot".into(),
-            format: "plain".into(),
-            task: "t".into(),
-            item_id: gold.into(),
-            prompt_json: "[]".into(),
             answer: parsed.unwrap_or("").into(),
-            reasoning: None,
             parsed: parsed.map(str::to_string),
-            gold: gold.into(),
-            score: f64::from(u8::from(parsed == Some(gold))),
             format_failure: parsed.is_none(),
-            ttft_ms: 1.0,
-            total_ms: 1.0,
-            decode_tps: None,
-            prompt_tokens: 1,
-            completion_tokens: 1,
-            cached: false,
-            detail: None,
-            conditions: None,
+            ..Cell::for_test(gold, f64::from(u8::from(parsed == Some(gold))))
         }
     }
 

@@ -107,6 +107,36 @@ pub struct Cell {
     pub conditions: Option<crate::conditions::Conditions>,
 }
 
+#[cfg(test)]
+impl Cell {
+    /// A fresh zero-shot, plain-format cell of model `m` on task `t` scoring `score` on `item`
+    /// (gold = item id), for unit tests to adjust with struct-update syntax.
+    pub(crate) fn for_test(item: &str, score: f64) -> Cell {
+        Cell {
+            model: "m".into(),
+            strategy: "zero-shot".into(),
+            format: "plain".into(),
+            task: "t".into(),
+            item_id: item.into(),
+            prompt_json: "[]".into(),
+            answer: String::new(),
+            reasoning: None,
+            parsed: None,
+            gold: item.into(),
+            score,
+            format_failure: false,
+            ttft_ms: 1.0,
+            total_ms: 1.0,
+            decode_tps: None,
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            cached: false,
+            detail: None,
+            conditions: None,
+        }
+    }
+}
+
 /// One gateway request, as the request log keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
 pub struct RequestRow {

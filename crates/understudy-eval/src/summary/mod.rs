@@ -425,25 +425,8 @@ mod tests {
     fn cell(model: &str, item: &str, score: f64) -> Cell {
         Cell {
             model: model.into(),
-            strategy: "zero-shot".into(),
-            format: "plain".into(),
             task: "code".into(),
-            item_id: item.into(),
-            prompt_json: "[]".into(),
-            answer: String::new(),
-            reasoning: None,
-            parsed: None,
-            gold: item.into(),
-            score,
-            format_failure: false,
-            ttft_ms: 1.0,
-            total_ms: 1.0,
-            decode_tps: None,
-            prompt_tokens: 1,
-            completion_tokens: 1,
-            cached: false,
-            detail: None,
-            conditions: None,
+            ..Cell::for_test(item, score)
         }
     }
 
