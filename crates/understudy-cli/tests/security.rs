@@ -87,7 +87,9 @@ fn keys_never_reach_logs_or_the_store() {
         .output()
         .unwrap();
     let listed = text(&listed.stdout);
-    assert_eq!(listed.lines().count(), 2, "{listed}");
+    // Both answers and the refused request (every request is logged; the key never is).
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.contains("\"status\":401"), "{listed}");
     assert!(
         listed.contains("\"prompt_json\":\"["),
         "prompts are logged: {listed}"
