@@ -8,8 +8,14 @@ use understudy_backend::Backend;
 
 use crate::profile::Profile;
 
-/// The fingerprint of `model` (a profile's name or a backend model) as this gateway serves it.
-pub async fn fingerprint(backend: &dyn Backend, profile: Option<&Profile>, model: &str) -> String {
+/// The fingerprint of `model` (a profile's name or a backend model) as this gateway serves it,
+/// and whether every model identity resolved (one that did not is not worth keeping).
+pub async fn fingerprint(
+    backend: &dyn Backend,
+    profile: Option<&Profile>,
+    model: &str,
+) -> (String, bool) {
+    let mut resolved = true;
     let mut h = Sha256::new();
     let called: Vec<String> = match profile {
         Some(profile) => {
@@ -21,12 +27,12 @@ pub async fn fingerprint(backend: &dyn Backend, profile: Option<&Profile>, model
         None => vec![model.to_string()],
     };
     for name in called {
-        let identity = backend
-            .model_identity(&name)
-            .await
-            .unwrap_or_else(|_| format!("unresolved:{name}"));
+        let identity = backend.model_identity(&name).await.unwrap_or_else(|_| {
+            resolved = false;
+            format!("unresolved:{name}")
+        });
         h.update(identity.as_bytes());
         h.update(b"\x1f");
     }
-    format!("fp_{}", hex::encode(&h.finalize()[..8]))
+    (format!("fp_{}", hex::encode(&h.finalize()[..8])), resolved)
 }

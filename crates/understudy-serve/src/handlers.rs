@@ -70,11 +70,11 @@ pub async fn models(
     // cache on what the name stands for now, before asking anything.
     let mut data: Vec<serde_json::Value> = Vec::new();
     for p in state.profiles.values() {
-        let fp = fingerprint(state.backend.as_ref(), Some(p), &p.name).await;
+        let fp = served_fingerprint(&state, Some(p), &p.name).await;
         data.push(serde_json::json!({"id": p.name, "object": "model", "created": 0, "owned_by": format!("profile of {}", p.model), "fingerprint": fp}));
     }
     for m in state.backend.list_models().await.map_err(ApiError::from)? {
-        let fp = fingerprint(state.backend.as_ref(), None, &m.id).await;
+        let fp = served_fingerprint(&state, None, &m.id).await;
         data.push(
             serde_json::json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.backend, "fingerprint": fp}),
         );
@@ -409,8 +409,32 @@ async fn answer(
 pub(crate) async fn named(state: &AppState, profile: Option<&Profile>, model: &str) -> Named {
     Named {
         model: model.to_string(),
-        fingerprint: fingerprint(state.backend.as_ref(), profile, model).await,
+        fingerprint: served_fingerprint(state, profile, model).await,
     }
+}
+
+/// The fingerprint of a served name (see fingerprint.rs), cached for the life of the gateway.
+pub(crate) async fn served_fingerprint(
+    state: &AppState,
+    profile: Option<&Profile>,
+    model: &str,
+) -> String {
+    let key = format!("{}\u{1f}{model}", u8::from(profile.is_some()));
+    if let Some(known) = state
+        .fingerprints
+        .lock()
+        .ok()
+        .and_then(|f| f.get(&key).cloned())
+    {
+        return known;
+    }
+    let (computed, resolved) = fingerprint(state.backend.as_ref(), profile, model).await;
+    if resolved {
+        if let Ok(mut known) = state.fingerprints.lock() {
+            known.insert(key, computed.clone());
+        }
+    }
+    computed
 }
 
 /// Applies a profile's answer policies (CoT split, reasoning strip) to a finished answer.

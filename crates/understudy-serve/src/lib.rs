@@ -58,6 +58,9 @@ pub struct AppState {
     /// Stored conversations for profiles with `conversation = true`.
     pub conversations: Option<Arc<conversation::ConversationStore>>,
     pub(crate) next_id: AtomicU64,
+    /// Each served name's fingerprint, computed on first use: profiles and model identities do
+    /// not change while the gateway runs, so no request hashes them again.
+    pub(crate) fingerprints: std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             memory: None,
             conversations: None,
             next_id: AtomicU64::new(1),
+            fingerprints: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 

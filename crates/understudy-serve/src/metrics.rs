@@ -88,13 +88,6 @@ impl Metrics {
         }
     }
 
-    pub fn in_flight(&self, model: &str) -> i64 {
-        self.inner
-            .lock()
-            .map(|m| m.in_flight.get(model).copied().unwrap_or(0))
-            .unwrap_or(0)
-    }
-
     /// Records a finished request under `model`'s label; `admitted` says whether [`Self::started`]
     /// counted it in flight (a body that never parsed was not).
     #[allow(clippy::too_many_arguments)]
