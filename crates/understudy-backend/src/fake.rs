@@ -162,7 +162,10 @@ impl Backend for FakeBackend {
                 (request.last_user_text().to_string(), delay, think)
             }
         };
-        tokio::time::sleep(delay).await;
+        {
+            let _waiting = crate::upstream::waiting();
+            tokio::time::sleep(delay).await;
+        }
         timing.mark_started();
         timing.mark_prompt_done();
         let prompt_tokens: usize = request

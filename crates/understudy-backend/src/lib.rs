@@ -12,6 +12,7 @@ pub mod install;
 pub mod openai;
 pub mod router;
 pub mod stop;
+pub mod upstream;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -154,6 +154,11 @@ pub struct ServeArgs {
     /// work when the command starts, at least 1).
     #[arg(long, allow_hyphen_values = true, value_parser = threads_count)]
     pub threads: Option<u32>,
+    /// Threads that answer HTTP requests (tokio workers; default: one per CPU). On a machine
+    /// the gateway shares with its clients or upstream, fewer workers wake each other less:
+    /// see docs/benchmarks.md. The environment variable TOKIO_WORKER_THREADS does the same.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
 }
 
 #[derive(Debug, Args)]

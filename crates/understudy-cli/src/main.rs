@@ -12,11 +12,23 @@ mod progress;
 mod setup;
 mod threads;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     setup::init_logging(cli.verbose);
-    match commands::run(cli).await {
+    // The runtime is built after parsing: `serve --workers` sizes it.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let cli::Command::Serve(cli::ServeArgs {
+        workers: Some(n), ..
+    }) = &cli.command
+    {
+        runtime.worker_threads(usize::from(*n));
+    }
+    let result = match runtime.build() {
+        Ok(runtime) => runtime.block_on(commands::run(cli)),
+        Err(e) => Err(anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             output::error_line(&err);

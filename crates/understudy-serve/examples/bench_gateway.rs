@@ -6,9 +6,10 @@
 //!
 //! cargo run --release -p understudy-serve --example bench_gateway [-- --seconds 5]
 //!
-//! With `--understudy BIN --litellm BIN` it instead starts the real `understudy serve` binary and
-//! the LiteLLM proxy as separate processes in front of the same mock, and compares the two (see
-//! `peers.rs`); `--soak SECS` then holds 200 concurrent streaming clients on understudy.
+//! With `--understudy BIN [--litellm-rs BIN] [--litellm BIN]` it instead starts the real
+//! `understudy serve` binary and its peers as separate processes in front of the same mock, and
+//! compares them (see `peers.rs`); `--soak SECS` then holds 200 concurrent streaming clients on
+//! understudy.
 //! `--mock-only PORT` serves only the mock (bench/eval_vs_promptfoo.sh uses it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -21,8 +22,16 @@ use understudy_backend::openai::OpenAiBackend;
 use understudy_serve::resilience::{Policy, Resilient};
 use understudy_serve::{router, AppState};
 
+#[path = "bench_gateway/closed_loop.rs"]
+mod closed_loop;
+#[path = "bench_gateway/launch.rs"]
+mod launch;
 #[path = "bench_gateway/peers.rs"]
 mod peers;
+#[path = "bench_gateway/procfs.rs"]
+mod procfs;
+#[path = "bench_gateway/scrape.rs"]
+mod scrape;
 
 const UNARY: &str = r#"{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"The answer is 4."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"#;
 const SSE: &str = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"The answer is 4.\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":6}}\n\ndata: [DONE]\n\n";

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::metrics::RequestGuard;
+use crate::request_guard::RequestGuard;
 use crate::AppState;
 
 /// True when `presented` equals one of `keys`, checking every key without an early exit.
@@ -39,7 +39,11 @@ pub async fn require_key(
     } else {
         let error = ApiError::unauthorized();
         // Refused requests are requests too: counted and logged (the key is not: it is wrong).
-        let mut guard = RequestGuard::new(state.metrics.clone());
+        let arrival = request
+            .extensions()
+            .get::<crate::overhead::Arrival>()
+            .copied();
+        let mut guard = RequestGuard::new(state.metrics.clone()).arrived(arrival);
         guard.log = state.log.clone();
         guard.fail(error.status.as_u16(), error.kind);
         guard.log_committed();

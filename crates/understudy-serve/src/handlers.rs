@@ -17,13 +17,13 @@ use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 use crate::conversation;
 use crate::error::{ApiError, ServeError};
 use crate::fingerprint::fingerprint;
-use crate::metrics::RequestGuard;
 use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
+use crate::request_guard::RequestGuard;
 use crate::stream::Named;
 use crate::techniques::{
     map_reduce, respond_finished, run_cascade, run_plan, unreachable_technique, Finished,
 };
-use crate::{stream, wire, AppState};
+use crate::{overhead, stream, wire, AppState};
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
@@ -161,6 +161,7 @@ fn validate(request: ChatRequest) -> Result<ValidChatRequest, ApiError> {
 
 pub async fn chat_completions(
     State(state): State<Arc<AppState>>,
+    arrival: Option<axum::Extension<overhead::Arrival>>,
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> Response {
@@ -168,7 +169,7 @@ pub async fn chat_completions(
         .get("x-conversation-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    match chat(state, body, conversation).await {
+    match chat(state, body, conversation, arrival.map(|a| a.0)).await {
         Ok(response) => response,
         Err(err) => {
             tracing::warn!(status = err.status.as_u16(), "{}", err.message);
@@ -181,18 +182,32 @@ async fn chat(
     state: Arc<AppState>,
     body: Body,
     conversation: Option<String>,
+    arrival: Option<overhead::Arrival>,
 ) -> Result<Response, ApiError> {
-    // Counted from here: a body that is too large or not valid JSON is a request too.
-    let mut guard = RequestGuard::new(state.metrics.clone());
+    // Counted from its arrival: a body that is too large or not valid JSON is a request too.
+    let mut guard = RequestGuard::new(state.metrics.clone()).arrived(arrival);
     guard.log = state.log.clone();
-    let result = parse_and_answer(&state, body, conversation, &mut guard).await;
+    let clock = guard.upstream.clone();
+    let result = clock
+        .scope(parse_and_answer(&state, body, conversation, &mut guard))
+        .await;
     if let Err(err) = &result {
         guard.fail(err.status.as_u16(), err.kind);
     }
     // A unary answer or an error is logged before the client gets it (a stream took the guard
     // along and logs before its last event).
     guard.log_committed();
-    result
+    let (own, upstream) = guard.settle();
+    let queue = guard.queue();
+    result.map(|mut response| {
+        let headers = response.headers_mut();
+        headers.insert(overhead::GATEWAY_HEADER, overhead::header_ms(own));
+        headers.insert(overhead::UPSTREAM_HEADER, overhead::header_ms(upstream));
+        if let Some(queue) = queue {
+            headers.insert(overhead::QUEUE_HEADER, overhead::header_ms(queue));
+        }
+        response
+    })
 }
 
 async fn parse_and_answer(
@@ -386,18 +401,14 @@ async fn answer(
             guard.content = Some((prompt, String::new()));
         }
         // The guard moves into the stream and records the request when the stream ends.
-        let owned = std::mem::replace(guard, RequestGuard::detached());
+        let owned = guard.hand_to_stream();
         let named = named(state, profile.as_ref(), client_model).await;
         return Ok(
             stream::sse(events, id, named, profile, parsed.include_usage, owned).into_response(),
         );
     }
     let response = complete(state.backend.as_ref(), valid, profile.as_ref()).await?;
-    guard.ttft_s = Some(response.timing.ttft_ms / 1000.0);
-    guard.tokens = Some((
-        response.usage.prompt_tokens,
-        response.usage.completion_tokens,
-    ));
+    guard.answered(&response.timing, &response.usage);
     if let Some(prompt) = prompt_json {
         guard.content = Some((prompt, response.answer.clone()));
     }

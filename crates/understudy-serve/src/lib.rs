@@ -11,7 +11,9 @@ pub mod handlers;
 pub mod log;
 pub mod memory;
 pub mod metrics;
+pub mod overhead;
 pub mod profile;
+pub mod request_guard;
 pub mod resilience;
 pub mod served;
 pub mod signal_checks;
@@ -136,6 +138,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(unrouted::not_found)
         .method_not_allowed_fallback(unrouted::method_not_allowed)
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(overhead::stamp_arrival))
         .with_state(state)
 }
 

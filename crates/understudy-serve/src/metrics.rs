@@ -1,6 +1,7 @@
 //! Prometheus metrics for the gateway, kept in memory and rendered as text on `/metrics`:
-//! requests and errors by model and status/type, latency and TTFT histograms, tokens, and the
-//! number of requests in flight. Hand-rolled: a few counters do not need a metrics framework.
+//! requests and errors by model and status/type, latency and TTFT histograms, the gateway's own
+//! time, upstream time and queue wait per request (see overhead.rs), tokens, and the number of
+//! requests in flight. Hand-rolled: a few counters do not need a metrics framework.
 //! Labels are chosen by [`crate::served::ServedModels`], never taken raw from a client, so a
 //! client cannot grow the label set.
 
@@ -13,6 +14,13 @@ const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// Upper bounds of the buckets of the gateway's own time, in seconds: it is sub-millisecond
+/// when all is well, so the buckets start at 25 µs.
+const OVERHEAD_BUCKETS: &[f64] = &[
+    0.000025, 0.00005, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0025, 0.005,
+    0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
 #[derive(Debug, Default, Clone)]
 struct Histogram {
     counts: Vec<u64>,
@@ -21,11 +29,11 @@ struct Histogram {
 }
 
 impl Histogram {
-    fn observe(&mut self, seconds: f64) {
+    fn observe(&mut self, seconds: f64, bounds: &[f64]) {
         if self.counts.is_empty() {
-            self.counts = vec![0; BUCKETS.len()];
+            self.counts = vec![0; bounds.len()];
         }
-        for (i, bound) in BUCKETS.iter().enumerate() {
+        for (i, bound) in bounds.iter().enumerate() {
             if seconds <= *bound {
                 self.counts[i] += 1;
             }
@@ -41,6 +49,9 @@ struct Inner {
     errors: BTreeMap<(String, String), u64>,
     latency: BTreeMap<String, Histogram>,
     ttft: BTreeMap<String, Histogram>,
+    gateway: BTreeMap<String, Histogram>,
+    upstream: BTreeMap<String, Histogram>,
+    queue: BTreeMap<String, Histogram>,
     prompt_tokens: BTreeMap<String, u64>,
     completion_tokens: BTreeMap<String, u64>,
     in_flight: BTreeMap<String, i64>,
@@ -88,39 +99,47 @@ impl Metrics {
         }
     }
 
-    /// Records a finished request under `model`'s label; `admitted` says whether [`Self::started`]
-    /// counted it in flight (a body that never parsed was not).
-    #[allow(clippy::too_many_arguments)]
-    pub fn finished(
-        &self,
-        model: &str,
-        admitted: bool,
-        status: u16,
-        error_type: Option<&str>,
-        total_s: f64,
-        ttft_s: Option<f64>,
-        tokens: Option<(u32, u32)>,
-    ) {
+    /// Records a finished request.
+    pub fn finished(&self, o: &Outcome<'_>) {
         let Ok(mut m) = self.inner.lock() else { return };
-        if admitted {
-            *m.in_flight.entry(model.to_string()).or_default() -= 1;
+        let model = o.label.to_string();
+        if o.admitted {
+            *m.in_flight.entry(model.clone()).or_default() -= 1;
         }
-        *m.requests.entry((model.to_string(), status)).or_default() += 1;
-        if let Some(kind) = error_type {
+        *m.requests.entry((model.clone(), o.status)).or_default() += 1;
+        if let Some(kind) = o.error_type {
             *m.errors
-                .entry((model.to_string(), kind.to_string()))
+                .entry((model.clone(), kind.to_string()))
                 .or_default() += 1;
         }
+        let seconds = |d: std::time::Duration| d.as_secs_f64();
         m.latency
-            .entry(model.to_string())
+            .entry(model.clone())
             .or_default()
-            .observe(total_s);
-        if let Some(t) = ttft_s {
-            m.ttft.entry(model.to_string()).or_default().observe(t);
+            .observe(seconds(o.total), BUCKETS);
+        m.gateway
+            .entry(model.clone())
+            .or_default()
+            .observe(seconds(o.gateway), OVERHEAD_BUCKETS);
+        m.upstream
+            .entry(model.clone())
+            .or_default()
+            .observe(seconds(o.upstream), BUCKETS);
+        if let Some(t) = o.ttft {
+            m.ttft
+                .entry(model.clone())
+                .or_default()
+                .observe(seconds(t), BUCKETS);
         }
-        if let Some((p, c)) = tokens {
-            *m.prompt_tokens.entry(model.to_string()).or_default() += u64::from(p);
-            *m.completion_tokens.entry(model.to_string()).or_default() += u64::from(c);
+        if let Some(q) = o.queue {
+            m.queue
+                .entry(model.clone())
+                .or_default()
+                .observe(seconds(q), BUCKETS);
+        }
+        if let Some((p, c)) = o.tokens {
+            *m.prompt_tokens.entry(model.clone()).or_default() += u64::from(p);
+            *m.completion_tokens.entry(model).or_default() += u64::from(c);
         }
     }
 
@@ -147,22 +166,42 @@ impl Metrics {
                 label(kind)
             );
         }
-        for (name, help, map) in [
+        for (name, help, map, bounds) in [
             (
                 "understudy_request_duration_seconds",
                 "End-to-end request latency.",
                 &m.latency,
+                BUCKETS,
             ),
             (
                 "understudy_ttft_seconds",
                 "Time to first token, as measured where tokens are produced.",
                 &m.ttft,
+                BUCKETS,
+            ),
+            (
+                "understudy_gateway_seconds",
+                "The gateway's own time per request: total minus upstream time (for a stream, its own work on each event; waits for the upstream and the client left out).",
+                &m.gateway,
+                OVERHEAD_BUCKETS,
+            ),
+            (
+                "understudy_upstream_seconds",
+                "Time per request with a backend call pending (overlapping calls counted once).",
+                &m.upstream,
+                BUCKETS,
+            ),
+            (
+                "understudy_queue_seconds",
+                "Time a request waited behind others for the model, where the backend can see it (the embedded engine; 0 for HTTP upstreams).",
+                &m.queue,
+                BUCKETS,
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
             for (model, h) in map {
                 let model = label(model);
-                for (i, bound) in BUCKETS.iter().enumerate() {
+                for (i, bound) in bounds.iter().enumerate() {
                     let _ = writeln!(
                         out,
                         "{name}_bucket{{model=\"{model}\",le=\"{bound}\"}} {}",
@@ -205,159 +244,18 @@ impl Metrics {
     }
 }
 
-/// Counts one request from admission to its end (for a stream, when the stream is dropped),
-/// so in-flight numbers stay right whatever path the request takes.
-pub struct RequestGuard {
-    metrics: Option<std::sync::Arc<Metrics>>,
-    /// Where the finished request is logged, if the request log is on.
-    pub log: Option<std::sync::Arc<crate::log::RequestLog>>,
-    pub profile: Option<String>,
-    pub backend_model: Option<String>,
-    pub stream: bool,
-    /// Prompt (JSON) and answer, kept only when the profile opts in.
-    pub content: Option<(String, String)>,
-    /// The model as the client named it (the log keeps it; metrics use `label`).
-    model: String,
-    label: String,
-    admitted: bool,
-    /// Requests in flight under this label when this one was admitted, itself included.
-    pub position: i64,
-    /// The request reached its end (answer, error or stream end) rather than being dropped.
-    completed: bool,
-    started: std::time::Instant,
+/// One finished request, as the metrics record it.
+pub struct Outcome<'a> {
+    /// The metrics label (see [`crate::served::ServedModels`]).
+    pub label: &'a str,
+    /// Whether [`Metrics::started`] counted it in flight (a body that never parsed was not).
+    pub admitted: bool,
     pub status: u16,
-    pub error_type: Option<&'static str>,
-    pub ttft_s: Option<f64>,
+    pub error_type: Option<&'a str>,
+    pub total: std::time::Duration,
+    pub gateway: std::time::Duration,
+    pub upstream: std::time::Duration,
+    pub queue: Option<std::time::Duration>,
+    pub ttft: Option<std::time::Duration>,
     pub tokens: Option<(u32, u32)>,
-    /// How the request was served (thinking decision, cascade, plan steps), for the log.
-    pub route: serde_json::Map<String, serde_json::Value>,
-}
-
-/// The status logged for a request whose client went away before its answer ended (nginx's
-/// convention; no response reached the client).
-pub const CLIENT_CLOSED: u16 = 499;
-
-impl RequestGuard {
-    /// Counts a request from the moment its body arrives, before it is parsed: a body that is not
-    /// valid JSON is still a request, in the metrics and the log.
-    pub fn new(metrics: std::sync::Arc<Metrics>) -> Self {
-        Self {
-            metrics: Some(metrics),
-            log: None,
-            profile: None,
-            backend_model: None,
-            stream: false,
-            content: None,
-            model: String::new(),
-            label: crate::served::OTHER_LABEL.to_string(),
-            admitted: false,
-            position: 0,
-            completed: false,
-            started: std::time::Instant::now(),
-            status: 200,
-            error_type: None,
-            ttft_s: None,
-            tokens: None,
-            route: serde_json::Map::new(),
-        }
-    }
-
-    /// A guard that records nothing (its request is counted by another guard).
-    pub fn detached() -> Self {
-        Self {
-            metrics: None,
-            log: None,
-            profile: None,
-            backend_model: None,
-            stream: false,
-            content: None,
-            model: String::new(),
-            label: String::new(),
-            admitted: false,
-            position: 0,
-            completed: true,
-            started: std::time::Instant::now(),
-            status: 0,
-            error_type: None,
-            ttft_s: None,
-            tokens: None,
-            route: serde_json::Map::new(),
-        }
-    }
-
-    /// The request names `model`, counted under `label`; it is now in flight.
-    pub fn admit(&mut self, model: &str, label: &str) {
-        self.model = model.to_string();
-        self.label = label.to_string();
-        if let Some(metrics) = &self.metrics {
-            self.position = metrics.started(label);
-            self.admitted = true;
-        }
-    }
-
-    /// The metrics label of this request.
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
-    pub fn fail(&mut self, status: u16, kind: &'static str) {
-        self.status = status;
-        self.error_type = Some(kind);
-    }
-
-    /// The request as a log row, as it stands now.
-    fn row(&mut self) -> understudy_eval::store::RequestRow {
-        let content = self.content.take();
-        understudy_eval::store::RequestRow {
-            at: None,
-            model: self.model.clone(),
-            profile: self.profile.clone(),
-            backend_model: self.backend_model.clone(),
-            status: self.status,
-            error_type: self.error_type.map(str::to_string),
-            stream: self.stream,
-            total_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            ttft_ms: self.ttft_s.map(|t| t * 1000.0),
-            prompt_tokens: self.tokens.map(|t| t.0),
-            completion_tokens: self.tokens.map(|t| t.1),
-            prompt_json: content.as_ref().map(|c| c.0.clone()),
-            answer: content.map(|c| c.1),
-            route: (!self.route.is_empty())
-                .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
-        }
-    }
-
-    /// Logs the request now, committed, so that a client who then sees the end of the answer
-    /// can count on its row surviving a crash. Does nothing when the log is off.
-    pub fn log_committed(&mut self) {
-        self.completed = true;
-        if let Some(log) = self.log.take() {
-            log.write(&self.row());
-        }
-    }
-}
-
-impl Drop for RequestGuard {
-    fn drop(&mut self) {
-        let Some(metrics) = self.metrics.clone() else {
-            return;
-        };
-        // Dropped before its end: the client went away (mid-stream, or while a unary answer was
-        // being generated). Logged and counted as such, never as a success.
-        if !self.completed {
-            self.fail(CLIENT_CLOSED, "client_disconnected");
-        }
-        if let Some(log) = self.log.take() {
-            log.write(&self.row());
-        }
-        metrics.finished(
-            &self.label,
-            self.admitted,
-            self.status,
-            self.error_type,
-            self.started.elapsed().as_secs_f64(),
-            self.ttft_s,
-            self.tokens,
-        );
-    }
 }

@@ -231,6 +231,8 @@ impl Backend for Resilient {
                             Some(asked) => asked.max(wait),
                             None => wait,
                         };
+                        // Waiting out the upstream's failure is the upstream's time.
+                        let _waiting = understudy_backend::upstream::waiting();
                         tokio::time::sleep(pause).await;
                         wait *= 2;
                     }

@@ -17,8 +17,8 @@ use understudy_core::StreamEvent;
 
 use crate::error::ApiError;
 use crate::handlers::now_secs;
-use crate::metrics::RequestGuard;
 use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
+use crate::request_guard::RequestGuard;
 
 /// Routes chain-of-thought text: reasoning until the marker, answer after it.
 struct CotRouter {
@@ -133,6 +133,7 @@ pub fn sse(
     });
     let mut finished = false;
     let body = events.flat_map(move |event| {
+        let work = std::time::Instant::now();
         let mut out: Vec<Event> = Vec::new();
         if finished {
             return futures::stream::iter(out);
@@ -156,8 +157,7 @@ pub fn sse(
             }
             Ok(StreamEvent::Delta(d)) => to_event(d, &mut out),
             Ok(StreamEvent::End(end)) => {
-                guard.ttft_s = Some(end.timing.ttft_ms / 1000.0);
-                guard.tokens = Some((end.usage.prompt_tokens, end.usage.completion_tokens));
+                guard.answered(&end.timing, &end.usage);
                 if let Some(router) = cot.as_mut() {
                     router.finish().into_iter().for_each(|d| to_event(d, &mut out));
                 }
@@ -181,6 +181,7 @@ pub fn sse(
                 finished = true;
             }
         }
+        guard.add_stream_work(work.elapsed());
         futures::stream::iter(out)
     });
     let tail = futures::stream::once(async move {
@@ -188,7 +189,9 @@ pub fn sse(
             &mut *slot.lock().unwrap_or_else(|p| p.into_inner()),
             RequestGuard::detached(),
         );
+        let work = std::time::Instant::now();
         guard.log_committed();
+        guard.add_stream_work(work.elapsed());
         completed
             .load(Ordering::Relaxed)
             .then(|| Event::default().data("[DONE]"))

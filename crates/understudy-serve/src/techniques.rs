@@ -16,8 +16,8 @@ use understudy_techniques::plan_execute::{self, PlanExecute};
 
 use crate::error::ApiError;
 use crate::handlers::{apply_output_policies, unary_body};
-use crate::metrics::RequestGuard;
 use crate::profile::Profile;
+use crate::request_guard::RequestGuard;
 use crate::stream::Named;
 use crate::{stream, AppState};
 
@@ -146,11 +146,7 @@ pub(crate) fn respond_finished(
     if let Some(p) = &profile {
         response = apply_output_policies(response, p)?;
     }
-    guard.ttft_s = Some(response.timing.ttft_ms / 1000.0);
-    guard.tokens = Some((
-        response.usage.prompt_tokens,
-        response.usage.completion_tokens,
-    ));
+    guard.answered(&response.timing, &response.usage);
     if let Some(prompt) = prompt_json {
         guard.content = Some((prompt, response.answer.clone()));
     }
@@ -165,7 +161,7 @@ pub(crate) fn respond_finished(
                 confidence: response.confidence,
             })),
         ]);
-        let owned = std::mem::replace(guard, RequestGuard::detached());
+        let owned = guard.hand_to_stream();
         // Policies were applied above; the stream passes the answer through unchanged.
         let sse = stream::sse(
             Box::pin(events),

@@ -367,7 +367,10 @@ impl Backend for EmbeddedBackend {
         // Latency is measured from here: loading or installing a model is not per-request latency.
         let timing = TimingRecorder::start();
         let receiver = engine.submit(request, timing)?;
-        let stream = tokio_stream::wrappers::UnboundedReceiverStream::new(receiver);
+        // Every wait for the engine's next token is the model's time, not the caller's.
+        let stream = crate::upstream::Waited::new(
+            tokio_stream::wrappers::UnboundedReceiverStream::new(receiver),
+        );
         // Keep the engine alive for as long as the stream is consumed.
         Ok(Box::pin(stream.map(move |event| {
             let _keep = &engine;

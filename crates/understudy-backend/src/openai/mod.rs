@@ -3,6 +3,7 @@
 //! the server's status and message. Wire shapes live in `wire`.
 
 mod retry_after;
+mod sse_reader;
 mod wire;
 
 use std::collections::HashMap;
@@ -11,8 +12,6 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use eventsource_stream::Eventsource;
-use futures::StreamExt;
 use understudy_core::response::ConfidenceAccumulator;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::think::ThinkSplitter;
@@ -21,7 +20,7 @@ use understudy_core::{
     ChatResponse, FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest,
 };
 
-use crate::{Backend, BackendError, EventStream, ModelInfo};
+use crate::{upstream, Backend, BackendError, EventStream, ModelInfo};
 use wire::{error_message, WireChunk, WireCompletion, WireModelList, WireRequest};
 
 /// Model id → what the server reports it stands for, if anything.
@@ -93,6 +92,7 @@ impl OpenAiBackend {
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
         }
+        let _waiting = upstream::waiting();
         let response = builder
             .send()
             .await
@@ -203,8 +203,19 @@ impl OpenAiBackend {
         url: &str,
         body: &WireRequest<'_>,
     ) -> Result<reqwest::Response, BackendError> {
+        // Serializing the body is the caller's work; the wait starts when it is handed over.
+        let body = serde_json::to_vec(body).map_err(|e| {
+            BackendError::Protocol(format!("{url}: cannot encode the request: {e}"))
+        })?;
+        let _waiting = upstream::waiting();
         let response = self
-            .within_deadline(url, self.post(url).json(body).send())
+            .within_deadline(
+                url,
+                self.post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body)
+                    .send(),
+            )
             .await?
             .map_err(|e| self.map_send_error(url, e))?;
         self.check_status(url, response).await
@@ -243,10 +254,14 @@ impl OpenAiBackend {
         let mut timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, false);
         let response = self.send_json(&url, &body).await?;
-        let completion: WireCompletion = self
-            .within_deadline(&url, response.json())
-            .await?
-            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
+        let bytes = {
+            let _waiting = upstream::waiting();
+            self.within_deadline(&url, response.bytes())
+                .await?
+                .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?
+        };
+        let completion: WireCompletion = serde_json::from_slice(&bytes)
+            .map_err(|e| BackendError::Protocol(format!("{url}: {e}")))?;
         timing.mark_token();
         let choice = completion
             .choices
@@ -462,7 +477,7 @@ impl Backend for OpenAiBackend {
         let timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, true);
         let response = self.send_json(&url, &body).await?;
-        let mut state = StreamState {
+        let state = StreamState {
             model: request.model.clone(),
             splitter: ThinkSplitter::default(),
             timing,
@@ -472,89 +487,11 @@ impl Backend for OpenAiBackend {
             done: false,
             confidence: ConfidenceAccumulator::default(),
         };
-        let timeout_secs = self.timeout_secs;
-        let mut events = response.bytes_stream().eventsource();
-        let stream = async_stream_events(move |tx| async move {
-            loop {
-                // A stream that delivers no whole event within the timeout has stalled, however
-                // many stray bytes it trickles.
-                let next =
-                    tokio::time::timeout(Duration::from_secs(timeout_secs), events.next()).await;
-                let item = match next {
-                    Ok(Some(item)) => item,
-                    Ok(None) => break,
-                    Err(_) => {
-                        let _ = tx
-                            .send(Err(BackendError::Timeout {
-                                url: url.clone(),
-                                secs: timeout_secs,
-                            }))
-                            .await;
-                        return;
-                    }
-                };
-                let event = match item {
-                    Ok(event) => event,
-                    Err(err) => {
-                        let message = err.to_string();
-                        let error = if message.contains("timed out")
-                            || message.contains("operation timed out")
-                        {
-                            BackendError::Timeout {
-                                url: url.clone(),
-                                secs: timeout_secs,
-                            }
-                        } else {
-                            BackendError::Protocol(format!("{url}: stream broke: {message}"))
-                        };
-                        let _ = tx.send(Err(error)).await;
-                        return;
-                    }
-                };
-                match state.on_data(&url, &event.data) {
-                    Ok(out) => {
-                        for e in out {
-                            if tx.send(Ok(e)).await.is_err() {
-                                return; // caller went away: dropping the response closes the connection
-                            }
-                        }
-                        if state.done {
-                            return;
-                        }
-                    }
-                    Err(err) => {
-                        let _ = tx.send(Err(err)).await;
-                        return;
-                    }
-                }
-            }
-            // The server closed the stream without `[DONE]`: finish if it gave a reason, else fail.
-            if state.finish.is_some() {
-                for delta in state.splitter.finish() {
-                    let _ = tx.send(Ok(StreamEvent::Delta(delta))).await;
-                }
-                let end = state.end_event();
-                let _ = tx.send(Ok(end)).await;
-            } else {
-                let _ = tx
-                    .send(Err(BackendError::Protocol(format!(
-                        "{url}: the stream ended before the answer was complete"
-                    ))))
-                    .await;
-            }
-        });
-        Ok(stream)
+        Ok(sse_reader::events(
+            response,
+            state,
+            url,
+            Duration::from_secs(self.timeout_secs),
+        ))
     }
-}
-
-/// Runs `producer` as a task feeding a channel and returns the channel as an [`EventStream`];
-/// dropping the stream makes the producer's sends fail, which ends it.
-fn async_stream_events<F, Fut>(producer: F) -> EventStream
-where
-    F: FnOnce(tokio::sync::mpsc::Sender<Result<StreamEvent, BackendError>>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(producer(tx));
-    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }

@@ -1,24 +1,40 @@
-//! The peer comparison of bench_gateway: the real `understudy serve` binary and the LiteLLM
-//! proxy (PyPI `litellm[proxy]`), each its own process in front of the same in-process mock
-//! upstream, under the same open-loop load from this process. Prints latency and added latency at
-//! fixed rates, the highest rate each sustains with < 1% errors, and resident memory; `--soak`
-//! holds 200 concurrent streaming clients on understudy and reports errors, RSS, threads and open
-//! files at the start and the end. `--gateway-cpus LIST` starts each gateway under
-//! `taskset -c LIST`, so that (with the bench itself started under `taskset` on other CPUs) the
-//! gateway's latency is not the load generator's scheduling noise.
+//! The peer comparison of bench_gateway: the real `understudy serve` binary, litellm-rs (the
+//! Rust gateway, crates.io `litellm-rs`) and the LiteLLM proxy (PyPI `litellm[proxy]`), each its
+//! own process in front of the same in-process mock upstream, loaded from this process. In one
+//! sitting, repeated `--repeats` times with the order rotated each time: the open-loop search for
+//! the highest rate each sustains, then closed-loop added latency (gateway minus direct, p50 and
+//! p99) at concurrency 1, 4 and 16, with understudy's own overhead histogram read off `/metrics`
+//! around each of its points. `--soak SECS` then holds 200 concurrent streaming clients on
+//! understudy and reports errors, RSS, threads and open files at the start and the end.
+//! `--gateway-cpus LIST` starts each gateway under `taskset -c LIST`.
 
-use std::process::{Child, Command, Stdio};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{load, REQUEST};
+use super::closed_loop::{closed_loop, Latencies};
+use super::launch::{self, Gateway};
+use super::load;
+use super::procfs::{memory_mib, own_cpus, threads_and_fds};
+use super::scrape;
 
 const STREAM_REQUEST: &str = r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"What is 2+2?"}],"max_tokens":8}"#;
 
+/// Concurrencies of the closed-loop points.
+const CONCURRENCY: [usize; 3] = [1, 4, 16];
+
 pub struct Peers {
     understudy: String,
+    litellm_rs: Option<String>,
     litellm: Option<String>,
     soak: Option<u64>,
     gateway_cpus: Option<String>,
+    /// Also run understudy with `--workers 1`.
+    one_worker: bool,
+    /// Also run litellm-rs with its ledger and metrics off.
+    litellm_rs_bare: bool,
+    repeats: usize,
+    requests: usize,
+    litellm_requests: usize,
 }
 
 fn flag(name: &str) -> Option<String> {
@@ -27,188 +43,21 @@ fn flag(name: &str) -> Option<String> {
 
 impl Peers {
     pub fn from_args() -> Option<Self> {
+        let number =
+            |name: &str, default: usize| flag(name).and_then(|s| s.parse().ok()).unwrap_or(default);
         Some(Self {
             understudy: flag("--understudy")?,
+            litellm_rs: flag("--litellm-rs"),
             litellm: flag("--litellm"),
             soak: flag("--soak").and_then(|s| s.parse().ok()),
             gateway_cpus: flag("--gateway-cpus"),
+            one_worker: std::env::args().any(|a| a == "--one-worker"),
+            litellm_rs_bare: std::env::args().any(|a| a == "--litellm-rs-bare"),
+            repeats: number("--repeats", 3),
+            requests: number("--requests", 10_000),
+            litellm_requests: number("--litellm-requests", 1_000),
         })
     }
-}
-
-/// `bin`, or `taskset -c CPUS bin` (taskset execs it: the child's pid is the gateway's).
-fn command(bin: &str, cpus: Option<&str>) -> Command {
-    match cpus {
-        Some(cpus) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", cpus, bin]);
-            c
-        }
-        None => Command::new(bin),
-    }
-}
-
-/// The CPUs this process may run on, as /proc says.
-fn own_cpus() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "?".into())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// (VmRSS, VmHWM) in MiB of `pid` and its children, from /proc.
-fn memory_mib(pid: u32) -> (f64, f64) {
-    let mut pids = vec![pid];
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for e in entries.flatten() {
-            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-                continue;
-            };
-            let after = stat.rsplit(')').next().unwrap_or("");
-            let ppid: u32 = after
-                .split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
-            if ppid == pid {
-                if let Some(child) = e.file_name().to_str().and_then(|s| s.parse().ok()) {
-                    pids.push(child);
-                }
-            }
-        }
-    }
-    let mut rss = 0.0;
-    let mut hwm = 0.0;
-    for p in pids {
-        let status = std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        rss += kb("VmRSS:") / 1024.0;
-        hwm += kb("VmHWM:") / 1024.0;
-    }
-    (rss, hwm)
-}
-
-fn threads_and_fds(pid: u32) -> (usize, usize) {
-    let count = |dir: String| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-    (
-        count(format!("/proc/{pid}/task")),
-        count(format!("/proc/{pid}/fd")),
-    )
-}
-
-async fn wait_ready(client: &reqwest::Client, url: &str, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let ok = client
-            .post(url)
-            .header("content-type", "application/json")
-            .body(REQUEST)
-            .send()
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false);
-        if ok {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} did not become ready");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-fn start_understudy(
-    bin: &str,
-    cpus: Option<&str>,
-    upstream_base: &str,
-    dir: &std::path::Path,
-) -> (Child, String) {
-    let port = free_port();
-    let config = dir.join("understudy.toml");
-    // Room for the soak's 200 concurrent clients (the default queue of 64 answers the rest 429).
-    std::fs::write(
-        &config,
-        "[serve]\nmax_queue = 1024\n\n[profiles.m]\nmodel = \"openai/m\"\n",
-    )
-    .unwrap();
-    let child = command(bin, cpus)
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            dir.join("u.db").to_str().unwrap(),
-        ])
-        .env("OPENAI_BASE_URL", upstream_base)
-        .env("UNDERSTUDY_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (
-        child,
-        format!("http://127.0.0.1:{port}/v1/chat/completions"),
-    )
-}
-
-fn start_litellm(
-    bin: &str,
-    cpus: Option<&str>,
-    upstream_base: &str,
-    dir: &std::path::Path,
-) -> (Child, String) {
-    let port = free_port();
-    let config = dir.join("litellm.yaml");
-    std::fs::write(
-        &config,
-        format!("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/m\n      api_base: {upstream_base}\n      api_key: sk-none\nlitellm_settings:\n  telemetry: false\n"),
-    )
-    .unwrap();
-    let child = command(bin, cpus)
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--num_workers",
-            "1",
-        ])
-        .env("LITELLM_LOG", "ERROR")
-        .env("LITELLM_TELEMETRY", "False")
-        // Both gateways run without client keys on loopback (LiteLLM refuses to by default).
-        .env(
-            "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY",
-            "true",
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (
-        child,
-        format!("http://127.0.0.1:{port}/v1/chat/completions"),
-    )
 }
 
 async fn highest_rate(client: &reqwest::Client, url: &str) -> u64 {
@@ -226,7 +75,34 @@ async fn highest_rate(client: &reqwest::Client, url: &str) -> u64 {
     best
 }
 
-pub async fn run(peers: Peers, upstream: &str, secs: u64) {
+/// `items` rotated left by `by`: each repeat starts with another target.
+fn rotated<T: Clone>(items: &[T], by: usize) -> Vec<T> {
+    let mut v = items.to_vec();
+    if !v.is_empty() {
+        let n = v.len();
+        v.rotate_left(by % n);
+    }
+    v
+}
+
+/// "median [min–max]" of some values.
+fn spread(values: &[f64]) -> String {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return "n/a".into();
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    format!("{:.3} [{:.3}–{:.3}]", v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// One closed-loop point of one target in one repeat.
+struct Point {
+    latencies: Latencies,
+    /// understudy's own histogram over the point, when the target is understudy.
+    own: Option<scrape::Histogram>,
+}
+
+pub async fn run(peers: Peers, upstream: &str, _secs: u64) {
     let base = upstream.trim_end_matches("/chat/completions").to_string();
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::builder()
@@ -234,24 +110,40 @@ pub async fn run(peers: Peers, upstream: &str, secs: u64) {
         .build()
         .unwrap();
     let cpus = peers.gateway_cpus.as_deref();
-    let (mut us, us_url) = start_understudy(&peers.understudy, cpus, &base, dir.path());
-    wait_ready(&client, &us_url, "understudy serve").await;
-    let mut targets = vec![("understudy", us_url.clone(), us.id())];
-    let mut lite = None;
+    let mut gateways: Vec<Gateway> = vec![launch::start_understudy(
+        &peers.understudy,
+        cpus,
+        &base,
+        dir.path(),
+        None,
+    )];
+    if peers.one_worker {
+        gateways.push(launch::start_understudy(
+            &peers.understudy,
+            cpus,
+            &base,
+            dir.path(),
+            Some(1),
+        ));
+    }
+    if let Some(bin) = &peers.litellm_rs {
+        gateways.push(launch::start_litellm_rs(
+            bin,
+            cpus,
+            &base,
+            dir.path(),
+            false,
+        ));
+        if peers.litellm_rs_bare {
+            gateways.push(launch::start_litellm_rs(bin, cpus, &base, dir.path(), true));
+        }
+    }
     if let Some(bin) = &peers.litellm {
-        let (child, url) = start_litellm(bin, cpus, &base, dir.path());
-        wait_ready(&client, &url, "litellm").await;
-        targets.push(("litellm", url, child.id()));
-        lite = Some(child);
+        gateways.push(launch::start_litellm(bin, cpus, &base, dir.path()));
     }
-    for (_, url, _) in &targets {
-        load(&client, url, 50, 2).await;
-    }
-    // The search runs first: a gateway still backlogged from an overload point would fail it.
-    for (name, url, pid) in &targets {
-        let best = highest_rate(&client, url).await;
-        let (rss, hwm) = memory_mib(*pid);
-        println!("{name}: highest rate with < 1% errors and p99 < 1 s: {best} req/s (searched first); memory now {rss:.1} MiB, peak {hwm:.1} MiB");
+    for g in &gateways {
+        launch::wait_ready(&client, &g.url, g.name).await;
+        load(&client, &g.url, 50, 2).await;
     }
     let placement = match cpus {
         Some(g) => format!(
@@ -259,43 +151,171 @@ pub async fn run(peers: Peers, upstream: &str, secs: u64) {
             own_cpus()
         ),
         None => format!(
-            "mock upstream, load generator and both gateways sharing CPUs {}",
+            "mock upstream, load generator and every gateway sharing CPUs {}",
             own_cpus()
         ),
     };
-    println!("bench_gateway peers: open loop, {secs} s per point; {placement}");
     println!(
-        "{:>7} {:<11} {:>11} {:>11} {:>11} {:>11} {:>9}",
-        "req/s", "target", "p50 ms", "p99 ms", "added p50", "added p99", "errors"
+        "bench_gateway peers: {placement}; {} repeats, order rotated each time",
+        peers.repeats
     );
-    for rate in [100u64, 500, 2000] {
-        let direct = load(&client, upstream, rate, secs).await;
+    rate_search(&peers, &client, &gateways).await;
+    latency(&peers, &client, upstream, &gateways).await;
+    if let Some(secs) = peers.soak {
+        soak(&client, &gateways[0].url, gateways[0].pid(), secs).await;
+    }
+}
+
+/// The open-loop search, every gateway once per repeat, in rotated order.
+async fn rate_search(peers: &Peers, client: &reqwest::Client, gateways: &[Gateway]) {
+    let index: Vec<usize> = (0..gateways.len()).collect();
+    let mut best: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    for r in 0..peers.repeats {
+        for i in rotated(&index, r) {
+            let rate = highest_rate(client, &gateways[i].url).await;
+            best.entry(i).or_default().push(rate as f64);
+            // A gateway still backlogged from its overload point would fail the next search.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    println!(
+        "\nhighest rate with < 1% errors and p99 < 1 s (open loop, 3 s per point), per repeat:"
+    );
+    for (i, rates) in &best {
+        let g = &gateways[*i];
+        let (rss, hwm) = memory_mib(g.pid());
+        let list: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "{rate:>7} {:<11} {:>11.3} {:>11.3} {:>11} {:>11} {:>4}/{:<4}",
-            "direct", direct.p50_ms, direct.p99_ms, "", "", direct.errors, direct.sent
+            "  {:<11} {:>22} req/s   median {:>6.0}; memory now {rss:.1} MiB, peak {hwm:.1} MiB",
+            g.name,
+            list.join(" / "),
+            median(rates)
         );
-        for (name, url, _) in &targets {
-            let via = load(&client, url, rate, secs).await;
+    }
+    let us = median(&best[&0]);
+    for (i, rates) in best.iter().skip(1) {
+        println!(
+            "  understudy / {}: {:.1}x (medians)",
+            gateways[*i].name,
+            us / median(rates).max(1.0)
+        );
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Closed-loop added latency per gateway and concurrency, repeated in rotated order.
+async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gateways: &[Gateway]) {
+    // Target 0 is the mock itself; 1.. are the gateways.
+    let targets: Vec<usize> = (0..=gateways.len()).collect();
+    let mut points: BTreeMap<(usize, usize, usize), Point> = BTreeMap::new();
+    for r in 0..peers.repeats {
+        for &c in &CONCURRENCY {
+            for t in rotated(&targets, r + c) {
+                let (url, name) = match t {
+                    0 => (upstream.to_string(), "direct"),
+                    t => (gateways[t - 1].url.clone(), gateways[t - 1].name),
+                };
+                let n = if name == "litellm" {
+                    peers.litellm_requests
+                } else {
+                    peers.requests
+                };
+                let metrics = name
+                    .starts_with("understudy")
+                    .then(|| gateways[t - 1].metrics_url());
+                let before = match &metrics {
+                    Some(m) => Some(scrape::read(client, m, "understudy_gateway_seconds").await),
+                    None => None,
+                };
+                let latencies = closed_loop(client, &url, c, n).await;
+                let own = match (&metrics, before) {
+                    (Some(m), Some(before)) => Some(
+                        scrape::read(client, m, "understudy_gateway_seconds")
+                            .await
+                            .since(&before),
+                    ),
+                    _ => None,
+                };
+                points.insert((t, c, r), Point { latencies, own });
+            }
+        }
+    }
+    println!("\nclosed loop: added latency = gateway minus direct in the same repeat (ms); median [min–max] over {} repeats", peers.repeats);
+    println!(
+        "  {:<11} {:>4} {:>8} {:>7} {:>28} {:>28}",
+        "target", "conc", "requests", "errors", "p50 (direct: absolute)", "p99 (direct: absolute)"
+    );
+    for &t in &targets {
+        for &c in &CONCURRENCY {
+            let mut p50 = Vec::new();
+            let mut p99 = Vec::new();
+            let (mut sent, mut errors) = (0, 0);
+            for r in 0..peers.repeats {
+                let (Some(direct), Some(p)) = (points.get(&(0, c, r)), points.get(&(t, c, r)))
+                else {
+                    continue;
+                };
+                sent += p.latencies.sent;
+                errors += p.latencies.errors;
+                let (d50, d99) = if t == 0 {
+                    (0.0, 0.0)
+                } else {
+                    (
+                        direct.latencies.quantile(0.5),
+                        direct.latencies.quantile(0.99),
+                    )
+                };
+                p50.push(p.latencies.quantile(0.5) - d50);
+                p99.push(p.latencies.quantile(0.99) - d99);
+            }
+            let name = if t == 0 {
+                "direct"
+            } else {
+                gateways[t - 1].name
+            };
             println!(
-                "{rate:>7} {:<11} {:>11.3} {:>11.3} {:>11.3} {:>11.3} {:>4}/{:<4}",
-                name,
-                via.p50_ms,
-                via.p99_ms,
-                via.p50_ms - direct.p50_ms,
-                via.p99_ms - direct.p99_ms,
-                via.errors,
-                via.sent
+                "  {name:<11} {c:>4} {sent:>8} {errors:>7} {:>28} {:>28}",
+                spread(&p50),
+                spread(&p99)
             );
         }
     }
-    if let Some(secs) = peers.soak {
-        soak(&client, &us_url, us.id(), secs).await;
-    }
-    let _ = us.kill();
-    let _ = us.wait();
-    if let Some(mut c) = lite {
-        let _ = c.kill();
-        let _ = c.wait();
+    println!("\nunderstudy's own time from /metrics (understudy_gateway_seconds, over exactly the point's requests) beside the bench's added latency:");
+    println!(
+        "  {:<14} {:>4} {:>6} {:>9} {:>12} {:>12} {:>12} {:>12}",
+        "target",
+        "conc",
+        "repeat",
+        "observed",
+        "metric mean",
+        "added mean",
+        "metric p50",
+        "added p50"
+    );
+    for t in 1..=gateways.len() {
+        for &c in &CONCURRENCY {
+            for r in 0..peers.repeats {
+                let (Some(direct), Some(p)) = (points.get(&(0, c, r)), points.get(&(t, c, r)))
+                else {
+                    continue;
+                };
+                let Some(own) = &p.own else { continue };
+                println!(
+                    "  {:<14} {c:>4} {r:>6} {:>9} {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms",
+                    gateways[t - 1].name,
+                    own.count(),
+                    own.mean_ms(),
+                    p.latencies.mean() - direct.latencies.mean(),
+                    own.quantile_ms(0.5),
+                    p.latencies.quantile(0.5) - direct.latencies.quantile(0.5),
+                );
+            }
+        }
     }
 }
 

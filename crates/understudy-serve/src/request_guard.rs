@@ -1,0 +1,245 @@
+//! One request's record from its arrival to its end: status, timings (total, the gateway's own,
+//! upstream, queue), tokens and route, written to the request log and the metrics exactly once,
+//! whichever way the request ends (answer, error, stream end, or the client going away).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use understudy_core::{Timing, Usage};
+
+use crate::metrics::{Metrics, Outcome};
+use understudy_backend::upstream::UpstreamClock;
+
+/// Counts one request from admission to its end (for a stream, when the stream is dropped),
+/// so in-flight numbers stay right whatever path the request takes.
+pub struct RequestGuard {
+    metrics: Option<Arc<Metrics>>,
+    /// Where the finished request is logged, if the request log is on.
+    pub log: Option<Arc<crate::log::RequestLog>>,
+    pub profile: Option<String>,
+    pub backend_model: Option<String>,
+    pub stream: bool,
+    /// Prompt (JSON) and answer, kept only when the profile opts in.
+    pub content: Option<(String, String)>,
+    /// The model as the client named it (the log keeps it; metrics use `label`).
+    model: String,
+    label: String,
+    admitted: bool,
+    /// Requests in flight under this label when this one was admitted, itself included.
+    pub position: i64,
+    /// The request reached its end (answer, error or stream end) rather than being dropped.
+    completed: bool,
+    started: Instant,
+    /// Upstream time of this request, marked by the backends (see overhead.rs).
+    pub upstream: Arc<UpstreamClock>,
+    /// The gateway's own time before a stream took over, and its own work on the stream since.
+    stream_setup: Option<Duration>,
+    stream_work: Duration,
+    /// The gateway's own and upstream time, fixed when the answer was complete.
+    settled: Option<(Duration, Duration)>,
+    /// Time waited behind other requests for the model, as the backend reported it.
+    queue: Option<Duration>,
+    pub status: u16,
+    pub error_type: Option<&'static str>,
+    pub ttft_s: Option<f64>,
+    pub tokens: Option<(u32, u32)>,
+    /// How the request was served (thinking decision, cascade, plan steps), for the log.
+    pub route: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The status logged for a request whose client went away before its answer ended (nginx's
+/// convention; no response reached the client).
+pub const CLIENT_CLOSED: u16 = 499;
+
+impl RequestGuard {
+    /// Counts a request from the moment its body arrives, before it is parsed: a body that is not
+    /// valid JSON is still a request, in the metrics and the log.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics: Some(metrics),
+            log: None,
+            profile: None,
+            backend_model: None,
+            stream: false,
+            content: None,
+            model: String::new(),
+            label: crate::served::OTHER_LABEL.to_string(),
+            admitted: false,
+            position: 0,
+            completed: false,
+            started: Instant::now(),
+            upstream: Arc::default(),
+            stream_setup: None,
+            stream_work: Duration::ZERO,
+            settled: None,
+            queue: None,
+            status: 200,
+            error_type: None,
+            ttft_s: None,
+            tokens: None,
+            route: serde_json::Map::new(),
+        }
+    }
+
+    /// Counts the request's time from `arrival` (when the router got it) rather than from now.
+    pub fn arrived(mut self, arrival: Option<crate::overhead::Arrival>) -> Self {
+        if let Some(a) = arrival {
+            self.started = a.0;
+        }
+        self
+    }
+
+    /// A guard that records nothing (its request is counted by another guard).
+    pub fn detached() -> Self {
+        Self {
+            metrics: None,
+            log: None,
+            profile: None,
+            backend_model: None,
+            stream: false,
+            content: None,
+            model: String::new(),
+            label: String::new(),
+            admitted: false,
+            position: 0,
+            completed: true,
+            started: Instant::now(),
+            upstream: Arc::default(),
+            stream_setup: None,
+            stream_work: Duration::ZERO,
+            settled: None,
+            queue: None,
+            status: 0,
+            error_type: None,
+            ttft_s: None,
+            tokens: None,
+            route: serde_json::Map::new(),
+        }
+    }
+
+    /// The request names `model`, counted under `label`; it is now in flight.
+    pub fn admit(&mut self, model: &str, label: &str) {
+        self.model = model.to_string();
+        self.label = label.to_string();
+        if let Some(metrics) = &self.metrics {
+            self.position = metrics.started(label);
+            self.admitted = true;
+        }
+    }
+
+    /// The metrics label of this request.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn fail(&mut self, status: u16, kind: &'static str) {
+        self.status = status;
+        self.error_type = Some(kind);
+    }
+
+    /// The backend's answer arrived: its time to first token, queue wait and token counts.
+    pub fn answered(&mut self, timing: &Timing, usage: &Usage) {
+        self.ttft_s = Some(timing.ttft_ms / 1000.0);
+        self.queue = Some(Duration::from_secs_f64(timing.queue_ms.max(0.0) / 1000.0));
+        self.tokens = Some((usage.prompt_tokens, usage.completion_tokens));
+    }
+
+    /// Moves the request's record into a stream (which ends it) and leaves behind a detached
+    /// guard that still knows the time spent so far, for the response head.
+    pub fn hand_to_stream(&mut self) -> Self {
+        let upstream = self.upstream.total();
+        let setup = self.started.elapsed().saturating_sub(upstream);
+        self.stream_setup = Some(setup);
+        let mut left = Self::detached();
+        left.settled = Some((setup, upstream));
+        left.upstream = self.upstream.clone();
+        std::mem::replace(self, left)
+    }
+
+    /// Adds the time the stream spent on its own work (turning events into SSE, the log commit).
+    pub fn add_stream_work(&mut self, spent: Duration) {
+        self.stream_work += spent;
+    }
+
+    /// The gateway's own time and the upstream time, fixed the first time this is asked after
+    /// the answer is complete (a unary answer's is then what the response header says). For a
+    /// guard left behind by [`Self::hand_to_stream`], the time up to the hand-over.
+    pub fn settle(&mut self) -> (Duration, Duration) {
+        if let Some(settled) = self.settled {
+            return settled;
+        }
+        let upstream = self.upstream.total();
+        let own = match self.stream_setup {
+            Some(setup) => setup + self.stream_work,
+            None => self.started.elapsed().saturating_sub(upstream),
+        };
+        self.settled = Some((own, upstream));
+        (own, upstream)
+    }
+
+    /// The wait behind other requests for the model, once the backend reported it.
+    pub fn queue(&self) -> Option<Duration> {
+        self.queue
+    }
+
+    /// The request as a log row, as it stands now.
+    fn row(&mut self) -> understudy_eval::store::RequestRow {
+        let content = self.content.take();
+        understudy_eval::store::RequestRow {
+            at: None,
+            model: self.model.clone(),
+            profile: self.profile.clone(),
+            backend_model: self.backend_model.clone(),
+            status: self.status,
+            error_type: self.error_type.map(str::to_string),
+            stream: self.stream,
+            total_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            ttft_ms: self.ttft_s.map(|t| t * 1000.0),
+            prompt_tokens: self.tokens.map(|t| t.0),
+            completion_tokens: self.tokens.map(|t| t.1),
+            prompt_json: content.as_ref().map(|c| c.0.clone()),
+            answer: content.map(|c| c.1),
+            route: (!self.route.is_empty())
+                .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
+        }
+    }
+
+    /// Logs the request now, committed, so that a client who then sees the end of the answer
+    /// can count on its row surviving a crash. Does nothing when the log is off.
+    pub fn log_committed(&mut self) {
+        self.completed = true;
+        if let Some(log) = self.log.take() {
+            log.write(&self.row());
+        }
+    }
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let Some(metrics) = self.metrics.clone() else {
+            return;
+        };
+        // Dropped before its end: the client went away (mid-stream, or while a unary answer was
+        // being generated). Logged and counted as such, never as a success.
+        if !self.completed {
+            self.fail(CLIENT_CLOSED, "client_disconnected");
+        }
+        if let Some(log) = self.log.take() {
+            log.write(&self.row());
+        }
+        let total = self.started.elapsed();
+        let (gateway, upstream) = self.settle();
+        metrics.finished(&Outcome {
+            label: &self.label,
+            admitted: self.admitted,
+            status: self.status,
+            error_type: self.error_type,
+            total,
+            gateway,
+            upstream,
+            queue: self.queue,
+            ttft: self.ttft_s.map(Duration::from_secs_f64),
+            tokens: self.tokens,
+        });
+    }
+}
