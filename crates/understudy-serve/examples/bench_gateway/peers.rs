@@ -98,8 +98,8 @@ fn spread(values: &[f64]) -> String {
 /// One closed-loop point of one target in one repeat.
 struct Point {
     latencies: Latencies,
-    /// understudy's own histogram over the point, when the target is understudy.
-    own: Option<scrape::Histogram>,
+    /// understudy's own and upstream histograms over the point, when the target is understudy.
+    own: Option<(scrape::Histogram, scrape::Histogram)>,
 }
 
 pub async fn run(peers: Peers, upstream: &str, _secs: u64) {
@@ -186,7 +186,7 @@ async fn rate_search(peers: &Peers, client: &reqwest::Client, gateways: &[Gatewa
         let (rss, hwm) = memory_mib(g.pid());
         let list: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
         println!(
-            "  {:<11} {:>22} req/s   median {:>6.0}; memory now {rss:.1} MiB, peak {hwm:.1} MiB",
+            "  {:<15} {:>22} req/s   median {:>6.0}; memory now {rss:.1} MiB, peak {hwm:.1} MiB",
             g.name,
             list.join(" / "),
             median(rates)
@@ -229,16 +229,15 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
                     .starts_with("understudy")
                     .then(|| gateways[t - 1].metrics_url());
                 let before = match &metrics {
-                    Some(m) => Some(scrape::read(client, m, "understudy_gateway_seconds").await),
+                    Some(m) => Some(scrape::read_own_and_upstream(client, m).await),
                     None => None,
                 };
                 let latencies = closed_loop(client, &url, c, n).await;
                 let own = match (&metrics, before) {
-                    (Some(m), Some(before)) => Some(
-                        scrape::read(client, m, "understudy_gateway_seconds")
-                            .await
-                            .since(&before),
-                    ),
+                    (Some(m), Some((own0, up0))) => {
+                        let (own1, up1) = scrape::read_own_and_upstream(client, m).await;
+                        Some((own1.since(&own0), up1.since(&up0)))
+                    }
                     _ => None,
                 };
                 points.insert((t, c, r), Point { latencies, own });
@@ -247,7 +246,7 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
     }
     println!("\nclosed loop: added latency = gateway minus direct in the same repeat (ms); median [min–max] over {} repeats", peers.repeats);
     println!(
-        "  {:<11} {:>4} {:>8} {:>7} {:>28} {:>28}",
+        "  {:<15} {:>4} {:>8} {:>7} {:>28} {:>28}",
         "target", "conc", "requests", "errors", "p50 (direct: absolute)", "p99 (direct: absolute)"
     );
     for &t in &targets {
@@ -279,23 +278,26 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
                 gateways[t - 1].name
             };
             println!(
-                "  {name:<11} {c:>4} {sent:>8} {errors:>7} {:>28} {:>28}",
+                "  {name:<15} {c:>4} {sent:>8} {errors:>7} {:>28} {:>28}",
                 spread(&p50),
                 spread(&p99)
             );
         }
     }
-    println!("\nunderstudy's own time from /metrics (understudy_gateway_seconds, over exactly the point's requests) beside the bench's added latency:");
+    println!("\nunderstudy's own time from /metrics (understudy_gateway_seconds, over exactly the point's requests) beside the bench's added latency;");
+    println!("upstream: understudy_upstream_seconds, the gateway's own view of the wait for the mock, beside the direct mean:");
     println!(
-        "  {:<14} {:>4} {:>6} {:>9} {:>12} {:>12} {:>12} {:>12}",
+        "  {:<14} {:>4} {:>6} {:>9} {:>12} {:>12} {:>12} {:>12} {:>14} {:>12}",
         "target",
         "conc",
         "repeat",
         "observed",
-        "metric mean",
+        "own mean",
         "added mean",
-        "metric p50",
-        "added p50"
+        "own p50",
+        "added p50",
+        "upstream mean",
+        "direct mean"
     );
     for t in 1..=gateways.len() {
         for &c in &CONCURRENCY {
@@ -304,15 +306,17 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
                 else {
                     continue;
                 };
-                let Some(own) = &p.own else { continue };
+                let Some((own, up)) = &p.own else { continue };
                 println!(
-                    "  {:<14} {c:>4} {r:>6} {:>9} {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms",
+                    "  {:<14} {c:>4} {r:>6} {:>9} {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>11.3} ms {:>9.3} ms",
                     gateways[t - 1].name,
                     own.count(),
                     own.mean_ms(),
                     p.latencies.mean() - direct.latencies.mean(),
                     own.quantile_ms(0.5),
                     p.latencies.quantile(0.5) - direct.latencies.quantile(0.5),
+                    up.mean_ms(),
+                    direct.latencies.mean(),
                 );
             }
         }

@@ -97,11 +97,14 @@ impl Histogram {
     }
 }
 
-/// Reads `name` from the `/metrics` page at `url`.
-pub async fn read(client: &reqwest::Client, url: &str, name: &str) -> Histogram {
+/// Reads the gateway's own time and its upstream time, in one fetch of `/metrics` at `url`.
+pub async fn read_own_and_upstream(client: &reqwest::Client, url: &str) -> (Histogram, Histogram) {
     let text = match client.get(url).send().await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     };
-    Histogram::parse(&text, name)
+    (
+        Histogram::parse(&text, "understudy_gateway_seconds"),
+        Histogram::parse(&text, "understudy_upstream_seconds"),
+    )
 }
