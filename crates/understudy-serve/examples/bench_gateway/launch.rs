@@ -71,21 +71,37 @@ pub async fn wait_ready(client: &reqwest::Client, url: &str, name: &str) {
     }
 }
 
-/// `understudy serve` with a profile `m` → `openai/m` and its request log on (every row
-/// committed before the client sees the end of the answer); `workers` sets `--workers`.
+/// How an `understudy serve` under test is set up.
+#[derive(Clone, Copy)]
+pub enum Understudy {
+    /// As it ships: the request log on (every row committed before the client sees the end of
+    /// the answer), one worker per CPU.
+    Default,
+    /// `--workers 1`.
+    OneWorker,
+    /// `[serve] request_log = false` (as litellm-rs-bare has no ledger).
+    NoLog,
+}
+
+/// `understudy serve` with a profile `m` → `openai/m`, set up as `variant` says.
 pub fn start_understudy(
     bin: &str,
     cpus: Option<&str>,
     upstream_base: &str,
     dir: &Path,
-    workers: Option<u16>,
+    variant: Understudy,
 ) -> Gateway {
     let port = free_port();
-    let config = dir.join("understudy.toml");
+    let (name, log, workers) = match variant {
+        Understudy::Default => ("understudy", true, None),
+        Understudy::OneWorker => ("understudy-1w", true, Some(1)),
+        Understudy::NoLog => ("understudy-nolog", false, None),
+    };
+    let config = dir.join(format!("{name}.toml"));
     // Room for the soak's 200 concurrent clients (the default queue of 64 answers the rest 429).
     std::fs::write(
         &config,
-        "[serve]\nmax_queue = 1024\n\n[profiles.m]\nmodel = \"openai/m\"\n",
+        format!("[serve]\nmax_queue = 1024\nrequest_log = {log}\n\n[profiles.m]\nmodel = \"openai/m\"\n"),
     )
     .unwrap();
     let child = command(bin, cpus)
@@ -96,11 +112,9 @@ pub fn start_understudy(
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--db",
-            dir.join(format!("u{}.db", workers.unwrap_or(0)))
-                .to_str()
-                .unwrap(),
+            dir.join(format!("{name}.db")).to_str().unwrap(),
         ])
-        .args(workers.map(|n| format!("--workers={n}")))
+        .args(workers.map(|n: u16| format!("--workers={n}")))
         .env("OPENAI_BASE_URL", upstream_base)
         .env("UNDERSTUDY_LOG", "warn")
         .stdout(Stdio::null())
@@ -108,11 +122,7 @@ pub fn start_understudy(
         .spawn()
         .unwrap();
     Gateway {
-        name: if workers == Some(1) {
-            "understudy-1w"
-        } else {
-            "understudy"
-        },
+        name,
         child,
         url: format!("http://127.0.0.1:{port}/v1/chat/completions"),
     }

@@ -30,6 +30,8 @@ pub struct Peers {
     gateway_cpus: Option<String>,
     /// Also run understudy with `--workers 1`.
     one_worker: bool,
+    /// Also run understudy without its request log.
+    no_log: bool,
     /// Also run litellm-rs with its ledger and metrics off.
     litellm_rs_bare: bool,
     repeats: usize,
@@ -52,6 +54,7 @@ impl Peers {
             soak: flag("--soak").and_then(|s| s.parse().ok()),
             gateway_cpus: flag("--gateway-cpus"),
             one_worker: std::env::args().any(|a| a == "--one-worker"),
+            no_log: std::env::args().any(|a| a == "--understudy-nolog"),
             litellm_rs_bare: std::env::args().any(|a| a == "--litellm-rs-bare"),
             repeats: number("--repeats", 3),
             requests: number("--requests", 10_000),
@@ -115,7 +118,7 @@ pub async fn run(peers: Peers, upstream: &str, _secs: u64) {
         cpus,
         &base,
         dir.path(),
-        None,
+        launch::Understudy::Default,
     )];
     if peers.one_worker {
         gateways.push(launch::start_understudy(
@@ -123,7 +126,16 @@ pub async fn run(peers: Peers, upstream: &str, _secs: u64) {
             cpus,
             &base,
             dir.path(),
-            Some(1),
+            launch::Understudy::OneWorker,
+        ));
+    }
+    if peers.no_log {
+        gateways.push(launch::start_understudy(
+            &peers.understudy,
+            cpus,
+            &base,
+            dir.path(),
+            launch::Understudy::NoLog,
         ));
     }
     if let Some(bin) = &peers.litellm_rs {
