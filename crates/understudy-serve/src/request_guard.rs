@@ -55,30 +55,12 @@ impl RequestGuard {
     /// Counts a request from the moment its body arrives, before it is parsed: a body that is not
     /// valid JSON is still a request, in the metrics and the log.
     pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self {
-            metrics: Some(metrics),
-            log: None,
-            profile: None,
-            backend_model: None,
-            stream: false,
-            content: None,
-            model: String::new(),
-            label: crate::served::OTHER_LABEL.to_string(),
-            admitted: false,
-            position: 0,
-            completed: false,
-            started: Instant::now(),
-            upstream: Arc::default(),
-            stream_setup: None,
-            stream_work: Duration::ZERO,
-            settled: None,
-            queue: None,
-            status: 200,
-            error_type: None,
-            ttft_s: None,
-            tokens: None,
-            route: serde_json::Map::new(),
-        }
+        let mut guard = Self::detached();
+        guard.metrics = Some(metrics);
+        guard.label = crate::served::OTHER_LABEL.to_string();
+        guard.completed = false;
+        guard.status = 200;
+        guard
     }
 
     /// Counts the request's time from `arrival` (when the router got it) rather than from now.
