@@ -56,7 +56,7 @@ impl UpstreamClock {
         s.total + s.since.map(|t| t.elapsed()).unwrap_or_default()
     }
 
-    /// Runs `work` with this clock as the one [`Metered`] calls add to.
+    /// Runs `work` with this clock as the one [`waiting`] and [`Waited`] count on.
     pub async fn scope<F: std::future::Future>(self: Arc<Self>, work: F) -> F::Output {
         CLOCK.scope(self, work).await
     }

@@ -163,7 +163,7 @@ async fn main() {
     let upstream = mock().await;
     let base = upstream.trim_end_matches("/chat/completions").to_string();
     if let Some(peers) = peers::Peers::from_args() {
-        peers::run(peers, &upstream, secs).await;
+        peers::run(peers, &upstream).await;
         return;
     }
     let backend = Arc::new(Resilient::new(

@@ -105,7 +105,7 @@ struct Point {
     own: Option<(scrape::Histogram, scrape::Histogram)>,
 }
 
-pub async fn run(peers: Peers, upstream: &str, _secs: u64) {
+pub async fn run(peers: Peers, upstream: &str) {
     let base = upstream.trim_end_matches("/chat/completions").to_string();
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::builder()
