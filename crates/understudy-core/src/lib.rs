@@ -2,6 +2,7 @@
 //! timing and configuration. No I/O beyond reading a config file, no heavy dependencies.
 
 pub mod config;
+pub mod cot;
 pub mod difficulty;
 pub mod message;
 pub mod request;

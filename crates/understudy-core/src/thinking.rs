@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::message::Role;
 use crate::request::ChatRequest;
 
-/// The line a chain-of-thought answer must end with; the text before it is reasoning.
-pub const FINAL_ANSWER_MARKER: &str = "Final answer:";
+use crate::cot;
 
 /// What the caller asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,13 +48,6 @@ pub enum ThinkingControl {
     /// after the final-answer marker; off changes nothing.
     #[default]
     CotInstruction,
-}
-
-/// The step-by-step instruction appended to the last user turn.
-pub fn cot_instruction() -> String {
-    format!(
-        "\n\nThink step by step, then write the final line as \"{FINAL_ANSWER_MARKER} <answer>\"."
-    )
 }
 
 /// What applying the switch did.
@@ -100,7 +92,8 @@ pub fn apply(request: &mut ChatRequest, mode: ThinkingMode, control: ThinkingCon
         ThinkingControl::CotInstruction => {
             if on {
                 if let Some(text) = last_user(request) {
-                    text.push_str(&cot_instruction());
+                    text.push_str("\n\n");
+                    text.push_str(&cot::instruction(None));
                     split_cot = true;
                 }
             }
@@ -114,18 +107,6 @@ pub fn apply(request: &mut ChatRequest, mode: ThinkingMode, control: ThinkingCon
 }
 
 pub use crate::difficulty::looks_hard;
-
-/// Splits a chain-of-thought answer at the last final-answer marker into (reasoning, answer);
-/// without a marker the whole text is the answer.
-pub fn split_cot(text: &str) -> (Option<String>, String) {
-    match text.rfind(FINAL_ANSWER_MARKER) {
-        Some(at) => (
-            Some(text[..at].trim().to_string()).filter(|r| !r.is_empty()),
-            text[at + FINAL_ANSWER_MARKER.len()..].trim().to_string(),
-        ),
-        None => (None, text.trim().to_string()),
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -154,7 +135,7 @@ mod tests {
 
         let mut r = request("q");
         let s = apply(&mut r, ThinkingMode::On, ThinkingControl::CotInstruction);
-        assert!(s.split_cot && r.messages[0].content.contains(FINAL_ANSWER_MARKER));
+        assert!(s.split_cot && r.messages[0].content.contains(cot::MARKER));
         let mut r = request("q");
         apply(&mut r, ThinkingMode::Off, ThinkingControl::CotInstruction);
         assert_eq!(r, request("q"));
@@ -181,14 +162,5 @@ mod tests {
         assert_eq!(ThinkingMode::parse("minimal"), Some(ThinkingMode::Off));
         assert_eq!(ThinkingMode::parse("HIGH"), Some(ThinkingMode::On));
         assert_eq!(ThinkingMode::parse("maybe"), None);
-    }
-
-    #[test]
-    fn cot_answers_split_at_the_marker() {
-        assert_eq!(
-            split_cot("2+2 is 4.\nFinal answer: 4"),
-            (Some("2+2 is 4.".into()), "4".into())
-        );
-        assert_eq!(split_cot("just 4"), (None, "just 4".into()));
     }
 }

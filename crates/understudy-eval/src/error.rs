@@ -23,13 +23,8 @@ pub enum EvalError {
         "unknown task {name:?}: built-in tasks are {known}, or give the path of a task .toml file"
     )]
     UnknownTask { name: String, known: String },
-    #[error(
-        "unknown strategy {name:?}: use {} (combine with +; each part once)",
-        crate::strategy::SPELLINGS
-    )]
-    UnknownStrategy { name: String },
-    #[error("unknown format {name:?}: use plain, markdown, json or yaml")]
-    UnknownFormat { name: String },
+    #[error(transparent)]
+    Prompt(#[from] understudy_prompt::PromptError),
     #[error("{0}")]
     Config(String),
     #[error("model {model}: {source}")]

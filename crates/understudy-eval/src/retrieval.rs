@@ -124,6 +124,16 @@ impl Retrieved {
         Some(crate::runner::resume_key::digest(&value))
     }
 
+    /// The retrieval a `memory:k` program of `task` records: its collection and budget.
+    pub fn retrieval(&self, task: &str, k: usize) -> Option<understudy_prompt::Retrieval> {
+        let (collection, budget) = self.collections.get(task)?;
+        Some(understudy_prompt::Retrieval {
+            collection: collection.clone(),
+            k,
+            budget_tokens: *budget,
+        })
+    }
+
     /// The passage block for `item` under `memory:k` and the sources it cites, or `None` when
     /// nothing was retrieved for it.
     pub fn block(&self, task: &str, item: &str, k: usize) -> Option<(String, Vec<String>)> {

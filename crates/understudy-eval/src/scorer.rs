@@ -1,11 +1,11 @@
 //! Reads a model's answer for each answer kind and scores it against the gold value. An answer
 //! that cannot be read is wrong and is also counted as a format failure.
 
-use std::sync::OnceLock;
-
 use regex::Regex;
+use understudy_prompt::contract::normalise;
+pub use understudy_prompt::contract::{first_number, last_number};
+use understudy_prompt::Input;
 
-use crate::strategy::FINAL_ANSWER_MARKER;
 use crate::task::{AnswerSpec, Item};
 
 /// The outcome of scoring one answer.
@@ -22,131 +22,10 @@ impl Scored {
     }
 }
 
-fn number_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+").unwrap_or_else(|_| unreachable!())
-    })
-}
-
-fn parse_number(text: &str) -> Option<f64> {
-    text.replace(',', "").parse().ok()
-}
-
-/// The first number in `text` (used for gold values like "9 apples").
-pub fn first_number(text: &str) -> Option<f64> {
-    number_re()
-        .find_iter(text)
-        .find_map(|m| parse_number(m.as_str()))
-}
-
-/// The last number in `text` (used for answers, which may show working first).
-pub fn last_number(text: &str) -> Option<f64> {
-    number_re()
-        .find_iter(text)
-        .filter_map(|m| parse_number(m.as_str()))
-        .last()
-}
-
-/// The part of a chain-of-thought answer after the last final-answer marker; the whole text when
-/// there is no marker.
+/// The part of a chain-of-thought answer after the last final-answer marker (any case); the
+/// whole text when there is no marker. The one splitter, shared with the gateway.
 pub fn final_answer(text: &str) -> &str {
-    let lower = text.to_lowercase();
-    let marker = FINAL_ANSWER_MARKER.to_lowercase();
-    match lower.rfind(&marker) {
-        // Lowercasing can change byte lengths; fall back to the whole text if it did.
-        Some(at) if lower.len() == text.len() => text[at + marker.len()..].trim(),
-        _ => text.trim(),
-    }
-}
-
-fn normalise(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn contains_word(haystack: &str, needle: &str) -> bool {
-    format!(" {haystack} ").contains(&format!(" {needle} "))
-}
-
-fn read_label(
-    answer: &str,
-    labels: &[String],
-    synonyms: &std::collections::BTreeMap<String, Vec<String>>,
-) -> Option<String> {
-    let text = normalise(answer);
-    let names = |label: &String| -> Vec<String> {
-        let mut all = vec![normalise(label)];
-        if let Some(extra) = synonyms.get(label) {
-            all.extend(extra.iter().map(|s| normalise(s)));
-        }
-        all
-    };
-    // Exact match first, then exactly one label mentioned as a word.
-    for label in labels {
-        if names(label).contains(&text) {
-            return Some(label.clone());
-        }
-    }
-    let mentioned: Vec<&String> = labels
-        .iter()
-        .filter(|label| names(label).iter().any(|n| contains_word(&text, n)))
-        .collect();
-    match mentioned.as_slice() {
-        [one] => Some((*one).clone()),
-        _ => None,
-    }
-}
-
-fn letter_patterns() -> &'static [Regex] {
-    static RES: OnceLock<Vec<Regex>> = OnceLock::new();
-    RES.get_or_init(|| {
-        [
-            r"^\(?([A-J])\)?(?:[.:)]|\s|$)",
-            r"(?i)answer\s*(?:is|:)?\s*:?\s*\(?([A-J])\b",
-            r"(?i)option\s*\(?([A-J])\b",
-            r"^\**\(?([A-J])\)?\**$",
-        ]
-        .iter()
-        .filter_map(|p| Regex::new(p).ok())
-        .collect()
-    })
-}
-
-fn read_choice(answer: &str, item: &Item) -> Option<String> {
-    let text = answer.trim();
-    let valid = |c: char| item.options.iter().any(|(l, _)| *l == c);
-    for re in letter_patterns() {
-        if let Some(letter) = re
-            .captures(text)
-            .and_then(|c| c.get(1))
-            .and_then(|m| m.as_str().chars().next())
-        {
-            if valid(letter) {
-                return Some(letter.to_string());
-            }
-        }
-    }
-    // No letter: accept the answer if it names exactly one option's text.
-    let norm = normalise(text);
-    let named: Vec<char> = item
-        .options
-        .iter()
-        .filter(|(_, t)| {
-            let t = normalise(t);
-            !t.is_empty() && (norm == t || contains_word(&norm, &t))
-        })
-        .map(|(l, _)| *l)
-        .collect();
-    match named.as_slice() {
-        [one] => Some(one.to_string()),
-        _ => None,
-    }
+    understudy_prompt::cot::answer(text)
 }
 
 /// Scores `answer` for `item` under `spec`; `cot` answers are read after the final-answer marker.
@@ -156,38 +35,28 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
     } else {
         answer.trim()
     };
+    // Read as the gateway reads it: the contract's extractor on the input as sent.
+    let input = Input::parse(&crate::strategy::input(item).text());
+    let parsed = crate::strategy::contract(spec).extract(text, &input);
     match spec {
-        AnswerSpec::Label {
-            labels, synonyms, ..
-        } => {
-            let parsed = read_label(text, labels, synonyms);
-            let correct = parsed.as_deref() == Some(item.target.as_str());
-            Scored { parsed, correct }
-        }
-        AnswerSpec::Choice { .. } => {
-            let parsed = read_choice(text, item);
+        AnswerSpec::Label { .. } | AnswerSpec::Choice { .. } => {
             let correct = parsed.as_deref() == Some(item.target.as_str());
             Scored { parsed, correct }
         }
         AnswerSpec::Number { tolerance } => {
-            let value = last_number(text);
+            let value = parsed.as_deref().and_then(|v| v.parse::<f64>().ok());
             let gold = item.target.parse::<f64>().ok();
             let correct = match (value, gold) {
                 (Some(v), Some(g)) => (v - g).abs() <= *tolerance * g.abs().max(1.0),
                 _ => false,
             };
-            Scored {
-                parsed: value.map(|v| v.to_string()),
-                correct,
-            }
+            Scored { parsed, correct }
         }
         AnswerSpec::Exact => {
-            let parsed = (!text.is_empty()).then(|| text.to_string());
             let correct = normalise(text) == normalise(&item.target);
             Scored { parsed, correct }
         }
         AnswerSpec::Regex { pattern, .. } => {
-            let parsed = (!text.is_empty()).then(|| text.to_string());
             let correct = Regex::new(pattern)
                 .map(|re| re.is_match(text))
                 .unwrap_or(false);

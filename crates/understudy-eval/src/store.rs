@@ -76,6 +76,10 @@ ALTER TABLE requests ADD COLUMN route TEXT;
     r#"
 ALTER TABLE cells ADD COLUMN conditions TEXT;
 "#,
+    r#"
+ALTER TABLE cells ADD COLUMN program TEXT;
+ALTER TABLE cells ADD COLUMN program_hash TEXT;
+"#,
 ];
 
 /// One scored answer.
@@ -105,6 +109,10 @@ pub struct Cell {
     /// The machine's state while the answer was produced; `None` for cached answers (produced
     /// earlier, under conditions not recorded here) and where `/proc` cannot be read.
     pub conditions: Option<crate::conditions::Conditions>,
+    /// The prompt program the cell was sent (`understudy_prompt::Program` as canonical JSON);
+    /// `None` for cells stored before programs were recorded, and in a study's cells file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
 }
 
 #[cfg(test)]
@@ -133,6 +141,7 @@ impl Cell {
             cached: false,
             detail: None,
             conditions: None,
+            program: None,
         }
     }
 }
@@ -305,14 +314,15 @@ impl Store {
     pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), EvalError> {
         self.conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, program_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     run, c.model, c.strategy, c.format, c.task, c.item_id, c.prompt_json, c.answer, c.reasoning, c.parsed, c.gold,
                     c.score, c.format_failure, c.ttft_ms, c.total_ms, c.decode_tps, c.prompt_tokens, c.completion_tokens, c.cached, c.detail,
-                    c.conditions.and_then(|k| serde_json::to_string(&k).ok())
+                    c.conditions.and_then(|k| serde_json::to_string(&k).ok()),
+                    c.program, c.program.as_deref().map(understudy_prompt::program::hash_of)
                 ])
             })
             .map_err(self.err())?;
@@ -354,7 +364,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions
+                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program
                  FROM cells WHERE run_id = ?1 ORDER BY rowid",
             )
             .map_err(self.err())?;
@@ -383,6 +393,7 @@ impl Store {
                     conditions: r
                         .get::<_, Option<String>>(19)?
                         .and_then(|text| serde_json::from_str(&text).ok()),
+                    program: r.get(20)?,
                 })
             })
             .map_err(self.err())?;

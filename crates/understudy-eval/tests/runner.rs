@@ -562,7 +562,7 @@ async fn techniques_run_through_the_runner() {
     .await
     .unwrap();
     let cells = store.cells(outcome.run_id).unwrap();
-    let instruction = understudy_core::thinking::cot_instruction();
+    let instruction = format!("\n\n{}", understudy_core::cot::instruction(None));
     for (strategy, on) in [("thinking:on", true), ("thinking:off", false)] {
         let mine: Vec<&Cell> = cells.iter().filter(|c| c.strategy == strategy).collect();
         assert_eq!(mine.len(), 20, "{strategy}");

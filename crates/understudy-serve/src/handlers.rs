@@ -11,13 +11,13 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use understudy_backend::Backend;
-use understudy_core::thinking::{self, split_cot};
+use understudy_core::thinking;
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use crate::conversation;
 use crate::error::{ApiError, ServeError};
 use crate::fingerprint::fingerprint;
-use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
+use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
 use crate::stream::Named;
 use crate::techniques::{
@@ -274,11 +274,11 @@ async fn answer(
             .route
             .insert("conversation".into(), serde_json::json!({"id": id}));
     }
-    let mut request = match &profile {
+    let mut request = match &mut profile {
         Some(p) => p.apply(parsed.request),
         None => parsed.request,
     };
-    if let Some(spec) = profile.as_ref().and_then(|p| p.memory.clone()) {
+    if let Some(spec) = profile.as_ref().and_then(|p| p.program.memory.clone()) {
         let Some(memory) = &state.memory else {
             return Err(ApiError {
                 status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -302,7 +302,7 @@ async fn answer(
     // control (template flag, /no_think, reasoning_effort, or the CoT fallback).
     let mode = parsed
         .thinking
-        .or_else(|| profile.as_ref().and_then(|p| p.thinking));
+        .or_else(|| profile.as_ref().and_then(|p| p.program.thinking));
     if let Some(mode) = mode {
         let control = state
             .backend
@@ -317,7 +317,7 @@ async fn answer(
         if switched.split_cot {
             // The CoT fallback: the answer is read after the marker, reasoning kept apart.
             let p = profile.get_or_insert_with(|| Profile::passthrough(&request.model));
-            p.cot = CotPolicy::On;
+            p.program.cot = true;
         }
     }
     let valid = validate(request)?;
@@ -367,9 +367,9 @@ async fn answer(
             prompt_json,
         );
     }
-    let long_input = profile.as_ref().and_then(|p| p.long_input);
-    let plan = profile.as_ref().and_then(|p| p.plan_execute.clone());
-    let cascade = profile.as_ref().and_then(|p| p.cascade.clone());
+    let long_input = profile.as_ref().and_then(Profile::long_input);
+    let plan = profile.as_ref().and_then(Profile::plan_execute);
+    let cascade = profile.as_ref().and_then(Profile::cascade);
     if long_input.is_some() || plan.is_some() || cascade.is_some() {
         let finished = match (long_input, plan, cascade) {
             (Some(context), _, _) => map_reduce(state, context, &valid, guard).await?,
@@ -448,15 +448,17 @@ pub(crate) async fn served_fingerprint(
     computed
 }
 
-/// Applies a profile's answer policies (CoT split, reasoning strip) to a finished answer.
+/// Applies a profile's answer policies (CoT split and the template's contract, as eval reads
+/// answers; reasoning strip) to a finished answer. An answer the contract cannot read is
+/// returned as the model wrote it (past any chain of thought).
 pub(crate) fn apply_output_policies(
     mut response: ChatResponse,
     profile: &Profile,
 ) -> Result<ChatResponse, ApiError> {
-    if profile.cot == CotPolicy::On {
-        let (reasoning, answer) = split_cot(&response.answer);
-        response.answer = answer;
-        if let Some(r) = reasoning {
+    if profile.program.cot || profile.program.template.is_some() {
+        let read = profile.read(&response.answer);
+        response.answer = read.answer.unwrap_or(read.text);
+        if let Some(r) = read.reasoning {
             response.reasoning = Some(match response.reasoning.take() {
                 Some(prev) => format!("{prev}\n\n{r}"),
                 None => r,

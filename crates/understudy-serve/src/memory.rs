@@ -6,9 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use understudy_core::{ChatRequest, Role};
 use understudy_memory::{prompt, Embedder, Hit, MemoryStore};
+use understudy_prompt::Retrieval;
 
 use crate::error::ApiError;
 
@@ -23,26 +23,6 @@ pub struct MemoryRuntime {
     pub store: MemoryStore,
     embedder: tokio::sync::OnceCell<Arc<dyn Embedder>>,
     loader: Loader,
-}
-
-/// A profile's retrieval settings.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetrievalSpec {
-    pub collection: String,
-    #[serde(default = "default_k")]
-    pub k: usize,
-    /// Most tokens of passages put into the prompt.
-    #[serde(default = "default_budget")]
-    pub budget_tokens: usize,
-}
-
-fn default_k() -> usize {
-    4
-}
-
-fn default_budget() -> usize {
-    600
 }
 
 fn unavailable(message: String) -> ApiError {
@@ -87,7 +67,7 @@ impl MemoryRuntime {
     /// after the profile's own text (which stays first and unchanged), with ids to cite.
     pub async fn retrieve_into(
         &self,
-        spec: &RetrievalSpec,
+        spec: &Retrieval,
         request: &mut ChatRequest,
     ) -> Result<Vec<Hit>, ApiError> {
         let Some(query) = request

@@ -1,17 +1,19 @@
-//! Profiles: named models clients can call that wrap a backend model with a system prompt
-//! (minijinja template with variables), few-shot examples, a chain-of-thought policy, a reasoning
-//! policy, a JSON requirement and default sampling. Parsed strictly from `[profiles.NAME]`.
+//! Profiles: named models clients can call that wrap a backend model with a prompt program
+//! (`understudy_prompt::Program`: system prompt from a minijinja template with variables,
+//! few-shot examples, a task template with its answer contract, chain of thought, thinking,
+//! retrieval and one run-time technique) plus a reasoning policy, a JSON requirement and default
+//! sampling. Parsed strictly from `[profiles.NAME]`; the program is what eval measured.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use understudy_core::thinking::{cot_instruction, ThinkingMode};
-use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
+use understudy_core::thinking::ThinkingMode;
+use understudy_core::{ChatRequest, ResponseFormat, Role};
+pub use understudy_prompt::Example;
+use understudy_prompt::{Program, Read, Retrieval, Technique, Template};
 use understudy_techniques::cascade::{Cascade, Signal};
 use understudy_techniques::plan_execute::PlanExecute;
-
-use crate::memory::RetrievalSpec;
 
 use crate::error::ServeError;
 
@@ -33,14 +35,6 @@ pub enum ReasoningPolicy {
     Return,
     /// Dropped.
     Strip,
-}
-
-/// One few-shot example.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Example {
-    pub user: String,
-    pub assistant: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,7 +70,10 @@ struct RawProfile {
     /// One model plans, another executes the steps: `{ planner, executor, max_steps }`.
     plan_execute: Option<RawPlanExecute>,
     /// Retrieval from a memory collection: `{ collection, k, budget_tokens }`.
-    memory: Option<RetrievalSpec>,
+    memory: Option<Retrieval>,
+    /// The client's last user turn is an input: `{ instruction, format, answer = { kind, … } }`
+    /// wraps it as eval wraps an item, and the answer is read with the contract.
+    template: Option<Template>,
     /// Keep each conversation's turns (by `x-conversation-id` or `user`).
     #[serde(default)]
     conversation: bool,
@@ -111,28 +108,19 @@ struct RawCascade {
 pub struct Profile {
     pub name: String,
     pub model: String,
-    pub system: Option<String>,
-    pub few_shot: Vec<Example>,
-    pub cot: CotPolicy,
+    /// What is sent and how the answer is read: the same program eval measures.
+    pub program: Program,
     pub reasoning: ReasoningPolicy,
     pub json: bool,
     pub temperature: Option<f32>,
     pub top_p: Option<f32>,
-    pub max_tokens: Option<u32>,
-    /// The thinking switch for requests that do not set their own.
-    pub thinking: Option<ThinkingMode>,
     pub log_content: bool,
-    /// When set, requests run through this cascade instead of `model` alone.
-    pub cascade: Option<Cascade>,
-    /// Map-reduce over long inputs: `Some(None)` plans for the backend's context window,
-    /// `Some(Some(n))` for `n` tokens.
-    pub long_input: Option<Option<u32>>,
-    /// Planner / executor (models default to the profile's).
-    pub plan_execute: Option<PlanExecute>,
-    /// Passages from a memory collection put into the system prompt.
-    pub memory: Option<RetrievalSpec>,
     /// `Some(budget)`: conversations are kept, summarised past `budget` tokens.
     pub conversation: Option<usize>,
+    /// The client's last user turn in the request this copy serves (the input a template wrapped
+    /// and the answer contract reads against); set per request, never configured.
+    #[serde(skip)]
+    pub input: Option<String>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -207,57 +195,66 @@ pub fn parse_profiles(
             }
             None => None,
         };
-        let cascade = match raw.cascade {
-            Some(c) => {
-                let signals = cascade_signals(&name, c.signals, raw.json)?;
-                let signals = signals
-                    .iter()
-                    .map(|s| Signal::parse(s))
-                    .collect::<Result<Vec<_>, _>>()
-                    .and_then(|signals| Cascade::new(c.models, signals))
-                    .map_err(|e| ServeError::Config(format!("profiles.{name}.cascade: {e}")))?;
-                Some(signals)
+        let mut techniques = Vec::new();
+        if let Some(c) = raw.cascade {
+            let signals = cascade_signals(&name, c.signals, raw.json)?;
+            let cascade = signals
+                .iter()
+                .map(|s| Signal::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|signals| Cascade::new(c.models, signals))
+                .map_err(|e| ServeError::Config(format!("profiles.{name}.cascade: {e}")))?;
+            techniques.push(Technique::Cascade {
+                models: cascade.models.clone(),
+                signals: cascade.signals.iter().map(Signal::name).collect(),
+            });
+        }
+        if let Some(p) = raw.plan_execute {
+            let max_steps = p.max_steps.unwrap_or(4);
+            if !(1..=10).contains(&max_steps) {
+                return Err(ServeError::Config(format!(
+                    "profiles.{name}.plan_execute.max_steps must be 1 to 10, got {max_steps}"
+                )));
             }
-            None => None,
-        };
-        let plan_execute = match raw.plan_execute {
-            Some(p) => {
-                let max_steps = p.max_steps.unwrap_or(4);
-                if !(1..=10).contains(&max_steps) {
-                    return Err(ServeError::Config(format!(
-                        "profiles.{name}.plan_execute.max_steps must be 1 to 10, got {max_steps}"
-                    )));
-                }
-                Some(PlanExecute {
-                    planner: p.planner.unwrap_or_else(|| raw.model.clone()),
-                    executor: p.executor.unwrap_or_else(|| raw.model.clone()),
-                    max_steps,
-                })
-            }
-            None => None,
+            techniques.push(Technique::PlanExecute {
+                planner: p.planner.unwrap_or_else(|| raw.model.clone()),
+                executor: p.executor.unwrap_or_else(|| raw.model.clone()),
+                max_steps,
+            });
+        }
+        if let Some(LongInput::MapReduce) = raw.long_input {
+            techniques.push(Technique::MapReduce {
+                context_tokens: raw.context_tokens,
+            });
+        }
+        if techniques.len() > 1 {
+            return Err(ServeError::Config(format!(
+                "profiles.{name}: `cascade`, `plan_execute` and `long_input` are run-time techniques and a profile runs one; make a profile per technique"
+            )));
+        }
+        let program = Program {
+            system,
+            few_shot,
+            template: raw.template,
+            cot: raw.cot == CotPolicy::On,
+            thinking: raw.thinking.map(ThinkingSetting::mode),
+            memory: raw.memory,
+            technique: techniques.pop(),
+            max_tokens: raw.max_tokens,
         };
         out.insert(
             name.clone(),
             Profile {
                 name,
                 model: raw.model,
-                system,
-                few_shot,
-                cot: raw.cot,
+                program,
                 reasoning: raw.reasoning,
                 json: raw.json,
                 temperature: raw.temperature,
                 top_p: raw.top_p,
-                max_tokens: raw.max_tokens,
-                thinking: raw.thinking.map(ThinkingSetting::mode),
                 log_content: raw.log_content,
-                cascade,
-                long_input: raw
-                    .long_input
-                    .map(|LongInput::MapReduce| raw.context_tokens),
-                plan_execute,
-                memory: raw.memory,
                 conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
+                input: None,
             },
         );
     }
@@ -268,16 +265,56 @@ impl Profile {
     /// Every model this profile calls: its own, the cascade's, the planner and executor.
     pub fn models(&self) -> Vec<String> {
         let mut models = vec![self.model.clone()];
-        if let Some(cascade) = &self.cascade {
-            models.extend(cascade.models.iter().cloned());
-        }
-        if let Some(plan) = &self.plan_execute {
-            models.push(plan.planner.clone());
-            models.push(plan.executor.clone());
+        match &self.program.technique {
+            Some(Technique::Cascade { models: m, .. }) => models.extend(m.iter().cloned()),
+            Some(Technique::PlanExecute {
+                planner, executor, ..
+            }) => {
+                models.push(planner.clone());
+                models.push(executor.clone());
+            }
+            Some(Technique::MapReduce { .. }) | None => {}
         }
         models.sort();
         models.dedup();
         models
+    }
+
+    /// The cascade requests run through instead of `model` alone (checked when loaded).
+    pub fn cascade(&self) -> Option<Cascade> {
+        let Some(Technique::Cascade { models, signals }) = &self.program.technique else {
+            return None;
+        };
+        let signals = signals
+            .iter()
+            .map(|s| Signal::parse(s))
+            .collect::<Result<Vec<_>, _>>();
+        signals.and_then(|s| Cascade::new(models.clone(), s)).ok()
+    }
+
+    /// Planner / executor, when the profile runs one.
+    pub fn plan_execute(&self) -> Option<PlanExecute> {
+        match &self.program.technique {
+            Some(Technique::PlanExecute {
+                planner,
+                executor,
+                max_steps,
+            }) => Some(PlanExecute {
+                planner: planner.clone(),
+                executor: executor.clone(),
+                max_steps: *max_steps,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Map-reduce over long inputs: `Some(None)` plans for the backend's context window,
+    /// `Some(Some(n))` for `n` tokens.
+    pub fn long_input(&self) -> Option<Option<u32>> {
+        match &self.program.technique {
+            Some(Technique::MapReduce { context_tokens }) => Some(*context_tokens),
+            _ => None,
+        }
     }
 
     /// A profile that changes nothing (used to carry per-request policies).
@@ -285,64 +322,43 @@ impl Profile {
         Self {
             name: model.to_string(),
             model: model.to_string(),
-            system: None,
-            few_shot: Vec::new(),
-            cot: CotPolicy::Off,
+            program: Program::default(),
             reasoning: ReasoningPolicy::Return,
             json: false,
             temperature: None,
             top_p: None,
-            max_tokens: None,
-            thinking: None,
             log_content: false,
-            cascade: None,
-            long_input: None,
-            plan_execute: None,
-            memory: None,
             conversation: None,
+            input: None,
         }
     }
 
-    /// Rewrites a client request: the backend model, the system prompt (the profile's first,
-    /// then the client's), few-shot turns, the chain-of-thought instruction and defaults for
-    /// whatever the client left unset.
-    pub fn apply(&self, mut request: ChatRequest) -> ChatRequest {
-        request.model = self.model.clone();
-        let client_system: Vec<String> = request
+    /// Rewrites a client request: the backend model, the messages the program builds from the
+    /// client's (see `Program::messages`) and defaults for whatever the client left unset. Keeps
+    /// the client's last user turn as this copy's `input`.
+    pub fn apply(&mut self, mut request: ChatRequest) -> ChatRequest {
+        self.input = request
             .messages
             .iter()
-            .filter(|m| m.role == Role::System)
-            .map(|m| m.content.clone())
-            .collect();
-        let turns: Vec<ChatMessage> = request
-            .messages
-            .into_iter()
-            .filter(|m| m.role != Role::System)
-            .collect();
-        let mut system_parts: Vec<String> = self.system.iter().cloned().collect();
-        system_parts.extend(client_system);
-        let mut messages = Vec::new();
-        if !system_parts.is_empty() {
-            messages.push(ChatMessage::system(system_parts.join("\n\n")));
-        }
-        for example in &self.few_shot {
-            messages.push(ChatMessage::user(example.user.clone()));
-            messages.push(ChatMessage::assistant(example.assistant.clone()));
-        }
-        messages.extend(turns);
-        if self.cot == CotPolicy::On {
-            if let Some(last) = messages.iter_mut().rev().find(|m| m.role == Role::User) {
-                last.content.push_str(&cot_instruction());
-            }
-        }
-        request.messages = messages;
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.clone());
+        request.model = self.model.clone();
+        request.messages = self.program.messages(std::mem::take(&mut request.messages));
         request.temperature = request.temperature.or(self.temperature);
         request.top_p = request.top_p.or(self.top_p);
-        request.max_tokens = request.max_tokens.or(self.max_tokens);
+        request.max_tokens = request.max_tokens.or(self.program.max_tokens);
         if self.json && request.response_format == ResponseFormat::Text {
             request.response_format = ResponseFormat::JsonObject;
         }
         request
+    }
+
+    /// Reads the answer from a model's text as eval reads it: split at the last final-answer
+    /// marker under chain of thought, then the template's contract.
+    pub fn read(&self, text: &str) -> Read {
+        self.program
+            .read(text, self.input.as_deref().unwrap_or(""), self.program.cot)
     }
 }
 
@@ -375,7 +391,8 @@ fn cascade_signals(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use understudy_core::thinking::FINAL_ANSWER_MARKER;
+    use understudy_core::cot::MARKER as FINAL_ANSWER_MARKER;
+    use understudy_core::ChatMessage;
 
     fn profiles(text: &str) -> Result<BTreeMap<String, Profile>, ServeError> {
         let table: toml::Table = toml::from_str(text).unwrap();
@@ -392,7 +409,7 @@ mod tests {
         )
         .unwrap();
         let bot = &p["bot"];
-        let req = bot.apply(ChatRequest::new(
+        let req = bot.clone().apply(ChatRequest::new(
             "bot",
             vec![ChatMessage::system("Be brief."), ChatMessage::user("q")],
         ));

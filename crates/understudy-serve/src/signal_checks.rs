@@ -16,7 +16,7 @@ pub async fn check_cascade_signals<'p>(
     profiles: impl IntoIterator<Item = &'p Profile>,
 ) -> Result<(), ServeError> {
     for profile in profiles {
-        let Some(cascade) = &profile.cascade else {
+        let Some(cascade) = profile.cascade() else {
             continue;
         };
         let Some(signal) = cascade

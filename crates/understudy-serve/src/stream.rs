@@ -1,5 +1,6 @@
 //! Server-sent events for streamed completions: OpenAI `chat.completion.chunk` frames, reasoning
-//! as `reasoning_content`, chain-of-thought split at the final-answer marker, usage on request,
+//! as `reasoning_content`, chain-of-thought split at the last final-answer marker and a
+//! template's answer read by its contract (as unary answers are), usage on request,
 //! and a mid-stream failure as an OpenAI error event followed by the end of the stream. The
 //! request's log row is committed before the last event, so a client that saw `[DONE]` (or the
 //! error event) can count on the row surviving a crash.
@@ -11,69 +12,62 @@ use std::sync::{Arc, Mutex};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use understudy_backend::EventStream;
+use understudy_core::cot::{Piece, StreamSplitter};
 use understudy_core::stream::Delta;
-use understudy_core::thinking::FINAL_ANSWER_MARKER;
 use understudy_core::StreamEvent;
 
 use crate::error::ApiError;
 use crate::handlers::now_secs;
-use crate::profile::{CotPolicy, Profile, ReasoningPolicy};
+use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
 
-/// Routes chain-of-thought text: reasoning until the marker, answer after it.
-struct CotRouter {
-    seen_marker: bool,
-    pending: String,
+/// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
+/// (chain of thought), the answer — after the last marker, through the template's contract — at
+/// the end, once it is known.
+struct AnswerReader {
+    profile: Profile,
+    splitter: Option<StreamSplitter>,
     all: String,
 }
 
-impl CotRouter {
-    fn push(&mut self, text: &str) -> Vec<Delta> {
-        self.all.push_str(text);
-        if self.seen_marker {
-            return vec![Delta::Answer(text.to_string())];
-        }
-        self.pending.push_str(text);
-        if let Some(at) = self.pending.find(FINAL_ANSWER_MARKER) {
-            self.seen_marker = true;
-            let before = self.pending[..at].to_string();
-            let after = self.pending[at + FINAL_ANSWER_MARKER.len()..]
-                .trim_start()
-                .to_string();
-            self.pending.clear();
-            return [Delta::Reasoning(before), Delta::Answer(after)]
-                .into_iter()
-                .filter(|d| !matches!(d, Delta::Reasoning(t) | Delta::Answer(t) if t.is_empty()))
-                .collect();
-        }
-        // Hold back what could be the start of the marker.
-        let keep = (1..FINAL_ANSWER_MARKER.len())
-            .rev()
-            .find(|&n| {
-                self.pending.len() >= n
-                    && self.pending.is_char_boundary(self.pending.len() - n)
-                    && FINAL_ANSWER_MARKER.starts_with(&self.pending[self.pending.len() - n..])
-            })
-            .unwrap_or(0);
-        let cut = self.pending.len() - keep;
-        let out = self.pending[..cut].to_string();
-        self.pending.drain(..cut);
-        if out.is_empty() {
-            Vec::new()
-        } else {
-            vec![Delta::Reasoning(out)]
-        }
+impl AnswerReader {
+    /// `None` when the profile leaves the answer as the model writes it.
+    fn new(profile: &Profile) -> Option<Self> {
+        let program = &profile.program;
+        (program.cot || program.template.is_some()).then(|| Self {
+            profile: profile.clone(),
+            splitter: program.cot.then(StreamSplitter::default),
+            all: String::new(),
+        })
     }
 
-    /// Without a marker the whole text was the answer: send it as content at the end.
-    fn finish(&mut self) -> Vec<Delta> {
-        if self.seen_marker {
+    fn push(&mut self, text: &str) -> Vec<Delta> {
+        self.all.push_str(text);
+        let Some(splitter) = self.splitter.as_mut() else {
             return Vec::new();
-        }
-        vec![Delta::Answer(
-            std::mem::take(&mut self.all).trim().to_string(),
-        )]
+        };
+        reasoning_only(splitter.push(text))
     }
+
+    fn finish(&mut self) -> Vec<Delta> {
+        let mut out = match self.splitter.as_mut() {
+            Some(splitter) => reasoning_only(splitter.finish().0),
+            None => Vec::new(),
+        };
+        let read = self.profile.read(&self.all);
+        out.push(Delta::Answer(read.answer.unwrap_or(read.text)));
+        out
+    }
+}
+
+fn reasoning_only(pieces: Vec<Piece>) -> Vec<Delta> {
+    pieces
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Reasoning(t) => Some(Delta::Reasoning(t)),
+            Piece::Answer(_) => None,
+        })
+        .collect()
 }
 
 /// The name a response answers under and that name's fingerprint (see fingerprint.rs).
@@ -112,14 +106,7 @@ pub fn sse(
     let strip = profile
         .as_ref()
         .is_some_and(|p| p.reasoning == ReasoningPolicy::Strip);
-    let mut cot = profile
-        .as_ref()
-        .filter(|p| p.cot == CotPolicy::On)
-        .map(|_| CotRouter {
-            seen_marker: false,
-            pending: String::new(),
-            all: String::new(),
-        });
+    let mut reader = profile.as_ref().and_then(AnswerReader::new);
     let first = futures::stream::once({
         let (id, named) = (id.clone(), named.clone());
         async move {
@@ -150,16 +137,16 @@ pub fn sse(
                 if let Some((_, answer)) = guard.content.as_mut() {
                     answer.push_str(&text);
                 }
-                match cot.as_mut() {
-                Some(router) => router.push(&text).into_iter().for_each(|d| to_event(d, &mut out)),
+                match reader.as_mut() {
+                Some(reader) => reader.push(&text).into_iter().for_each(|d| to_event(d, &mut out)),
                 None => to_event(Delta::Answer(text), &mut out),
                 }
             }
             Ok(StreamEvent::Delta(d)) => to_event(d, &mut out),
             Ok(StreamEvent::End(end)) => {
                 guard.answered(&end.timing, &end.usage);
-                if let Some(router) = cot.as_mut() {
-                    router.finish().into_iter().for_each(|d| to_event(d, &mut out));
+                if let Some(reader) = reader.as_mut() {
+                    reader.finish().into_iter().for_each(|d| to_event(d, &mut out));
                 }
                 out.push(chunk(&id, &named, serde_json::json!({}), Some(end.finish_reason.as_openai())));
                 if include_usage {

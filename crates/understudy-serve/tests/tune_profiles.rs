@@ -34,6 +34,7 @@ fn cell(model: &str, strategy: &str, item: usize, score: f64, ms: f64, logprob: 
         cached: false,
         detail: Some(format!("{{\"mean_logprob\": {logprob}}}")),
         conditions: None,
+        program: None,
     }
 }
 
@@ -99,7 +100,7 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     )
     .unwrap_or_else(|e| panic!("{e}\n{text}"));
     let toy = &profiles["toy"];
-    let cascade = toy.cascade.as_ref().expect("the cascade is in the profile");
+    let cascade = toy.cascade().expect("the cascade is in the profile");
     assert_eq!(cascade.models, vec!["light", "heavy"]);
     assert!(text.contains("Predicted score"), "{text}");
     // Impossible targets say so instead of pretending.

@@ -30,6 +30,7 @@ use crate::store::{cell_key, Cell, Store};
 use crate::strategy::{self, Format, Strategy};
 use crate::task::{Item, LoadedTask};
 use crate::EvalError;
+use understudy_prompt::{Program, Technique};
 
 /// Hears about progress (the CLI draws a bar).
 pub trait RunObserver: Send + Sync {
@@ -96,6 +97,50 @@ struct Work<'p> {
     prompt_json: String,
     /// The passages put into the prompt (`source#position`), under `memory:K`.
     retrieved: Option<Vec<String>>,
+    /// What was sent, as the gateway would serve it (stored with the cell).
+    program: Program,
+}
+
+/// The run-time technique a model spec or strategy asks for, as the program records it.
+fn technique(
+    cascade: Option<&Cascade>,
+    plan: Option<&PlanExecute>,
+    map_reduce: bool,
+) -> Option<Technique> {
+    if let Some(c) = cascade {
+        return Some(Technique::Cascade {
+            models: c.models.clone(),
+            signals: c.signals.iter().map(|s| s.name()).collect(),
+        });
+    }
+    if let Some(p) = plan {
+        return Some(Technique::PlanExecute {
+            planner: p.planner.clone(),
+            executor: p.executor.clone(),
+            max_steps: p.max_steps,
+        });
+    }
+    map_reduce.then_some(Technique::MapReduce {
+        context_tokens: None,
+    })
+}
+
+/// The whole program for one item: the strategy's prompt, the retrieval it asks for and the
+/// technique.
+fn program_for(
+    plan: &Plan,
+    task: &LoadedTask,
+    item: &Item,
+    strategy: &Strategy,
+    format: Format,
+    technique: Option<Technique>,
+) -> Program {
+    let mut program = strategy::program(task, item, strategy, format, &plan.role_prompt);
+    program.memory = strategy
+        .memory()
+        .and_then(|k| plan.retrieved.retrieval(&task.def.name, k));
+    program.technique = technique;
+    program
 }
 
 /// The response-cache key for `request` to the model with `identity`.
@@ -163,6 +208,7 @@ fn make_cell(
         cached: answered.all_cached(),
         // A cached answer was timed when it was produced, under conditions not known here.
         conditions: conditions.filter(|_| !answered.all_cached()),
+        program: Some(work.program.canonical_json()),
         detail: with_retrieved(
             with_confidence(
                 with_route(
@@ -318,8 +364,19 @@ pub async fn run(
                                 }
                                 _ => item,
                             };
-                            let mut messages =
-                                strategy::render(task, shown, strategy, *format, &plan.role_prompt);
+                            let program = program_for(
+                                plan,
+                                task,
+                                shown,
+                                strategy,
+                                *format,
+                                technique(
+                                    cascades.get(model),
+                                    plans.get(model),
+                                    strategy.map_reduce(),
+                                ),
+                            );
+                            let mut messages = strategy::render(&program, shown);
                             let retrieved = match strategy.memory() {
                                 Some(k) => {
                                     let (block, sources) = plan
@@ -346,7 +403,7 @@ pub async fn run(
                                 // engine it costs time inside the measured latency. A cascade's
                                 // confidence signal asks for its own.
                                 logprobs: plan.confidence,
-                                max_tokens: Some(strategy.max_tokens(task)),
+                                max_tokens: program.max_tokens,
                                 temperature: Some(temperature),
                                 seed: Some(seed),
                                 ..ChatRequest::new(model.clone(), messages)
@@ -387,6 +444,7 @@ pub async fn run(
                                 request,
                                 prompt_json,
                                 retrieved,
+                                program,
                             });
                         }
                     }

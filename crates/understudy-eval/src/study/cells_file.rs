@@ -32,6 +32,7 @@ struct RunFile {
 fn as_read_back(cell: &Cell) -> Result<Cell, serde_json::Error> {
     let mut cell = cell.clone();
     cell.prompt_json = String::new();
+    cell.program = None;
     for _ in 0..4 {
         let back: Cell = serde_json::from_str(&serde_json::to_string(&cell)?)?;
         if back == cell {
@@ -134,6 +135,7 @@ mod tests {
             cached: true,
             detail: Some("{\"mean_logprob\":-0.1}".into()),
             conditions: None,
+            program: None,
         };
         let written = write(
             dir.path(),

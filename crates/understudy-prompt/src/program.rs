@@ -1,0 +1,248 @@
+//! The prompt program: everything that decides what a model is sent for one input and how its
+//! answer is read — system prompt, few-shot turns, task template with its answer contract,
+//! chain of thought, thinking mode, retrieval and a run-time technique. Eval builds one per
+//! item and stores it with the cell; `tune` writes the chosen one as a profile; the gateway
+//! deserializes a profile into one and sends what [`Program::messages`] builds.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use understudy_core::thinking::ThinkingMode;
+use understudy_core::{ChatMessage, Role};
+
+use crate::cot;
+use crate::input::Input;
+use crate::template::Template;
+
+/// One few-shot turn pair, as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub user: String,
+    pub assistant: String,
+}
+
+/// Passages from a memory collection, put into the system prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retrieval {
+    pub collection: String,
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// Most tokens of passages put into the prompt.
+    #[serde(default = "default_budget")]
+    pub budget_tokens: usize,
+}
+
+fn default_k() -> usize {
+    4
+}
+
+fn default_budget() -> usize {
+    600
+}
+
+/// A run-time technique: how the answer is produced beyond one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Technique {
+    /// Light model first; escalate along `models` when a signal fires (`format`,
+    /// `confidence:T`, `self_check`, `agreement:K`).
+    Cascade {
+        models: Vec<String>,
+        signals: Vec<String>,
+    },
+    /// One model plans, another executes the steps.
+    PlanExecute {
+        planner: String,
+        executor: String,
+        max_steps: usize,
+    },
+    /// Inputs over the context window are chunked, noted and combined.
+    MapReduce {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context_tokens: Option<u32>,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What is sent for one input, and how the answer is read.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    /// The system prompt (a task's own text, then the role or minimal prompt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Turn pairs put before the conversation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub few_shot: Vec<Example>,
+    /// When set, the last user turn is an input wrapped in this template and the answer is
+    /// read with its contract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+    /// Ask for step-by-step reasoning; the answer is read after the final-answer marker.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cot: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<ThinkingMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Retrieval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub technique: Option<Technique>,
+    /// Tokens allowed for an answer when the request does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+/// The answer read from a model's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// Reasoning before the final-answer marker (chain of thought only).
+    pub reasoning: Option<String>,
+    /// The text after the marker (or all of it), trimmed.
+    pub text: String,
+    /// What the contract reads from `text`: `None` when it reads nothing (a format failure).
+    /// Without a contract, the text itself.
+    pub answer: Option<String>,
+}
+
+impl Program {
+    /// The messages sent for `conversation`: the program's system prompt then the caller's,
+    /// few-shot turns, the caller's other turns; the last user turn wrapped in the template (or,
+    /// without one, followed by the chain-of-thought instruction when `cot` is on).
+    pub fn messages(&self, conversation: Vec<ChatMessage>) -> Vec<ChatMessage> {
+        let (client_system, turns): (Vec<ChatMessage>, Vec<ChatMessage>) = conversation
+            .into_iter()
+            .partition(|m| m.role == Role::System);
+        let mut system: Vec<String> = self.system.iter().cloned().collect();
+        system.extend(client_system.into_iter().map(|m| m.content));
+        let mut messages = Vec::with_capacity(turns.len() + 2 * self.few_shot.len() + 1);
+        if !system.is_empty() {
+            messages.push(ChatMessage::system(system.join("\n\n")));
+        }
+        for example in &self.few_shot {
+            messages.push(ChatMessage::user(example.user.clone()));
+            messages.push(ChatMessage::assistant(example.assistant.clone()));
+        }
+        messages.extend(turns);
+        if let Some(last) = messages.iter_mut().rev().find(|m| m.role == Role::User) {
+            match &self.template {
+                Some(template) => {
+                    last.content = template.user_turn(&Input::parse(&last.content), self.cot)
+                }
+                None if self.cot => {
+                    last.content.push_str("\n\n");
+                    last.content.push_str(&cot::instruction(None));
+                }
+                None => {}
+            }
+        }
+        messages
+    }
+
+    /// Reads the answer from the model's text for the input in `last_user` (the client's last
+    /// user turn, before wrapping): chain of thought split at the last marker when `split_cot`,
+    /// then the contract's extractor.
+    pub fn read(&self, text: &str, last_user: &str, split_cot: bool) -> Read {
+        let (reasoning, text) = if split_cot {
+            cot::split(text)
+        } else {
+            (None, text.trim().to_string())
+        };
+        let answer = match &self.template {
+            Some(t) => t.answer.extract(&text, &Input::parse(last_user)),
+            None => Some(text.clone()),
+        };
+        Read {
+            reasoning,
+            text,
+            answer,
+        }
+    }
+
+    /// The program as canonical JSON (keys in declaration order, unset parts left out).
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A short hash of [`Program::canonical_json`]: cells with the same hash were sent the same
+    /// program.
+    pub fn hash(&self) -> String {
+        hash_of(&self.canonical_json())
+    }
+}
+
+/// The hash of a program's canonical JSON (see [`Program::hash`]).
+pub fn hash_of(canonical_json: &str) -> String {
+    let digest = Sha256::digest(canonical_json.as_bytes());
+    hex::encode(&digest[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::AnswerContract;
+    use crate::format::Format;
+
+    fn sentiment() -> Program {
+        Program {
+            system: Some("Be exact.".into()),
+            few_shot: vec![Example {
+                user: "u".into(),
+                assistant: "a".into(),
+            }],
+            template: Some(Template {
+                instruction: "Classify.".into(),
+                format: Format::Plain,
+                answer: AnswerContract::Label {
+                    labels: vec!["positive".into(), "negative".into()],
+                    synonyms: Default::default(),
+                },
+            }),
+            cot: true,
+            ..Program::default()
+        }
+    }
+
+    #[test]
+    fn the_client_input_is_wrapped_like_an_item() {
+        let p = sentiment();
+        let sent = p.messages(vec![
+            ChatMessage::system("Client."),
+            ChatMessage::user("I loved it."),
+        ]);
+        assert_eq!(sent[0].content, "Be exact.\n\nClient.");
+        assert_eq!(sent[1].content, "u");
+        assert_eq!(
+            sent[3].content,
+            format!(
+                "Classify.\n\nI loved it.\n\n{}",
+                cot::instruction(Some("exactly one of: positive, negative"))
+            )
+        );
+        let read = p.read("It was loved.\nfinal answer: Positive", "I loved it.", true);
+        assert_eq!(read.answer.as_deref(), Some("positive"));
+        assert_eq!(read.reasoning.as_deref(), Some("It was loved."));
+    }
+
+    #[test]
+    fn programs_round_trip_through_json_and_hash_stably() {
+        let mut p = sentiment();
+        p.technique = Some(Technique::Cascade {
+            models: vec!["a".into(), "b".into()],
+            signals: vec!["confidence:-0.5".into()],
+        });
+        p.memory = Some(Retrieval {
+            collection: "task:x".into(),
+            k: 2,
+            budget_tokens: 600,
+        });
+        let json = p.canonical_json();
+        let back: Program = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, p);
+        assert_eq!(back.hash(), p.hash());
+        assert_ne!(Program::default().hash(), p.hash());
+    }
+}
