@@ -103,8 +103,9 @@ pub struct Read {
     pub reasoning: Option<String>,
     /// The text after the marker (or all of it), trimmed.
     pub text: String,
-    /// What the contract reads from `text`: `None` when it reads nothing (a format failure).
-    /// Without a contract, the text itself.
+    /// What the contract reads from `text`: `None` when it reads nothing (a format failure,
+    /// and what a cascade's `format` signal escalates on). Without a contract, the text itself
+    /// when it is not empty.
     pub answer: Option<String>,
 }
 
@@ -153,7 +154,7 @@ impl Program {
         };
         let answer = match &self.template {
             Some(t) => t.answer.extract(&text, &Input::parse(last_user)),
-            None => Some(text.clone()),
+            None => (!text.is_empty()).then(|| text.clone()),
         };
         Read {
             reasoning,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use understudy_core::thinking::ThinkingMode;
 use understudy_core::{ChatRequest, ResponseFormat, Role};
 pub use understudy_prompt::Example;
-use understudy_prompt::{Program, Read, Retrieval, Technique, Template};
+use understudy_prompt::{AnswerContract, Program, Read, Retrieval, Technique, Template};
 use understudy_techniques::cascade::{Cascade, Signal};
 use understudy_techniques::plan_execute::PlanExecute;
 
@@ -197,7 +197,12 @@ pub fn parse_profiles(
         };
         let mut techniques = Vec::new();
         if let Some(c) = raw.cascade {
-            let signals = cascade_signals(&name, c.signals, raw.json)?;
+            let checks_format = raw.json
+                || raw
+                    .template
+                    .as_ref()
+                    .is_some_and(|t| !matches!(t.answer, AnswerContract::Free { .. }));
+            let signals = cascade_signals(&name, c.signals, checks_format)?;
             let cascade = signals
                 .iter()
                 .map(|s| Signal::parse(s))
@@ -363,26 +368,28 @@ impl Profile {
 }
 
 /// A cascade's signals, refusing the one that cannot work: `format` checks that a JSON profile's
-/// answer parses; on any other profile it would only check that the answer is not empty and
-/// escalate almost nothing, silently.
+/// answer parses or that a template's label, choice or number contract reads an answer; on any
+/// other profile it would only check that the answer is not empty and escalate almost nothing,
+/// silently.
 fn cascade_signals(
     name: &str,
     signals: Option<Vec<String>>,
-    json: bool,
+    checks_format: bool,
 ) -> Result<Vec<String>, ServeError> {
-    let alternatives = "use self_check, agreement:K or confidence:T, or set `json = true`";
+    let json = checks_format;
+    let alternatives = "use self_check, agreement:K or confidence:T, set `json = true`, or give a `template` whose answer is a label, choice or number";
     let signals = match signals {
         Some(signals) => signals,
         None if json => vec!["format".to_string()],
         None => {
             return Err(ServeError::Config(format!(
-                "profiles.{name}.cascade: name its `signals`: the default, `format`, only works for a JSON profile ({alternatives})"
+                "profiles.{name}.cascade: name its `signals`: the default, `format`, only works for a JSON profile or a template with a label, choice or number answer ({alternatives})"
             )))
         }
     };
     if !json && signals.iter().any(|s| s.trim() == "format") {
         return Err(ServeError::Config(format!(
-            "profiles.{name}.cascade: the `format` signal checks that a JSON answer parses, and this profile is not `json = true`: it would escalate only empty answers ({alternatives})"
+            "profiles.{name}.cascade: the `format` signal checks that a JSON answer parses or that a template's contract reads an answer, and this profile is not `json = true` and has no such template: it would escalate only empty answers ({alternatives})"
         )));
     }
     Ok(signals)

@@ -45,10 +45,13 @@ pub(crate) async fn run_cascade(
     profile: Option<&Profile>,
     guard: &mut RequestGuard,
 ) -> Result<Finished, ApiError> {
+    // The `format` signal: a JSON profile's answer must parse; a template's contract must read
+    // an answer (as eval's cascade checks it).
     let json = profile.is_some_and(|p| p.json);
     let validator = move |text: &str| {
         !text.trim().is_empty()
             && (!json || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok())
+            && profile.is_none_or(|p| p.read(text).answer.is_some())
     };
     let outcome = cascade::run(cascade, direct(state.backend.as_ref()), valid, &validator)
         .await

@@ -34,8 +34,20 @@ fn cell(model: &str, strategy: &str, item: usize, score: f64, ms: f64, logprob: 
         cached: false,
         detail: Some(format!("{{\"mean_logprob\": {logprob}}}")),
         conditions: None,
-        program: None,
+        program: Some(program(strategy)),
     }
+}
+
+/// The program a toy row was sent: a label template, with one example under few-shot.
+fn program(strategy: &str) -> String {
+    let few_shot = if strategy == "few-shot:1" {
+        r#","few_shot":[{"user":"ex q","assistant":"ex a"}]"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"system":"Be exact.{{{{ not a variable }}}}"{few_shot},"template":{{"instruction":"Name it.","format":"plain","answer":{{"kind":"label","labels":["a","b"]}}}},"max_tokens":8}}"#
+    )
 }
 
 #[test]
@@ -82,15 +94,29 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     // Light alone reaches only two thirds of the reference: the heavy row is chosen …
     assert_eq!(t.choice.model, "heavy");
     // … and a cascade escalating the unconfident third keeps the quality at a lower latency.
-    let fit = t.cascade.as_ref().expect("a calibrated cascade");
+    let fit = &t.cascade.as_ref().expect("a calibrated cascade").fit;
     assert!(
         fit.threshold > -1.5 && fit.threshold <= -0.1,
         "{}",
         fit.threshold
     );
-    assert!((fit.escalation.value - 1.0 / 3.0).abs() < 1e-9);
-    assert!(fit.share.low >= 0.95);
-    assert!(fit.latency_ms.value < 700.0);
+    // Calibrated on one half, measured on the other: each escalates its own unconfident items.
+    let (cal, held) = t.halves;
+    assert_eq!(cal + held, 60);
+    assert!((cal as i64 - 30).abs() <= 10, "{cal} / {held}");
+    for (half, outcome) in [
+        ("calibration", &fit.calibration),
+        ("held out", &fit.held_out),
+    ] {
+        assert_eq!(outcome.share.value, 1.0, "{half}");
+        assert!(outcome.latency_ms.value < 700.0, "{half}");
+        assert!(
+            (outcome.escalation.value - 1.0 / 3.0).abs() < 0.15,
+            "{half}"
+        );
+    }
+    // The prediction comes from the items tune did not choose on.
+    assert_eq!(t.choice.predicted_score.n, held);
 
     let text = render_profiles(&tunings, &cells, target, 7);
     let table: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -102,6 +128,20 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     let toy = &profiles["toy"];
     let cascade = toy.cascade().expect("the cascade is in the profile");
     assert_eq!(cascade.models, vec!["light", "heavy"]);
+    // Exactly the simulated cascade: one confidence signal at the calibrated threshold, on the
+    // light row's own program (its system prompt, template and limits; no examples).
+    assert_eq!(
+        toy.program.technique,
+        Some(understudy_prompt::Technique::Cascade {
+            models: vec!["light".into(), "heavy".into()],
+            signals: vec![format!("confidence:{}", fit.threshold)],
+        })
+    );
+    let light: understudy_prompt::Program = serde_json::from_str(&program("zero-shot")).unwrap();
+    assert_eq!(toy.program.system, light.system, "{text}");
+    assert_eq!(toy.program.template, light.template);
+    assert_eq!(toy.program.max_tokens, Some(8));
+    assert!(toy.program.few_shot.is_empty());
     assert!(text.contains("Predicted score"), "{text}");
     // Impossible targets say so instead of pretending.
     let strict = Target {

@@ -10,9 +10,7 @@ use understudy_core::{ChatMessage, ChatResponse, ValidChatRequest};
 use understudy_techniques::{cascade, mapreduce, plan_execute};
 
 use super::{cache_key, Work};
-use crate::scorer;
 use crate::store::Store;
-use crate::task::{AnswerSpec, Item, LoadedTask};
 use crate::EvalError;
 
 /// The answers to every turn of an item, and whether each came from the cache.
@@ -54,19 +52,6 @@ async fn call_cached(
         store.cache_put(&key, &json)?;
     }
     Ok((r, false))
-}
-
-/// Whether an answer can be read at all under the task's answer kind (the cascade's format
-/// signal); open-ended kinds always can.
-fn readable(task: &LoadedTask, item: &Item, text: &str, cot: bool) -> bool {
-    match &task.def.answer {
-        AnswerSpec::Code { .. }
-        | AnswerSpec::Ifeval
-        | AnswerSpec::Rules { .. }
-        | AnswerSpec::Rouge
-        | AnswerSpec::Judge { .. } => !text.trim().is_empty(),
-        spec => !scorer::score(spec, item, text, cot).format_failure(),
-    }
 }
 
 /// Asks for the item's first turn, then each follow-up with the conversation so far; each call
@@ -137,7 +122,11 @@ pub(super) async fn answer(
                 call_cached(backend, store, identity, request.clone(), no_cache).await?
             }
             (Some(cascade), _) => {
-                let validator = |text: &str| readable(work.task, work.item, text, work.cot);
+                // The cascade's `format` signal: the program's contract reads nothing (as the
+                // gateway's reads it for a served profile).
+                let input = crate::strategy::input(work.item).text();
+                let validator =
+                    |text: &str| work.program.read(text, &input, work.cot).answer.is_some();
                 let outcome = cascade::run(cascade, &caller, &request, &validator)
                     .await
                     .map_err(|source| EvalError::Model {
