@@ -289,7 +289,8 @@ async fn answer(
                 retry_after: None,
             });
         };
-        let hits = memory.retrieve_into(&spec, &mut request).await?;
+        let query = profile.as_ref().and_then(Profile::retrieval_query);
+        let hits = memory.retrieve_into(&spec, query, &mut request).await?;
         guard.route.insert(
             "memory".into(),
             serde_json::json!({

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use understudy_core::{ChatRequest, Role};
+use understudy_core::ChatRequest;
 use understudy_memory::{prompt, Embedder, Hit, MemoryStore};
 use understudy_prompt::Retrieval;
 
@@ -63,20 +63,15 @@ impl MemoryRuntime {
             .map_err(|e| unavailable(e.to_string()))
     }
 
-    /// Finds passages for the request's last user turn and puts them in the system prompt,
-    /// after the profile's own text (which stays first and unchanged), with ids to cite.
+    /// Finds passages for `query` (see `Profile::retrieval_query`) and puts them in the system
+    /// prompt, after the profile's own text (which stays first and unchanged), with ids to cite.
     pub async fn retrieve_into(
         &self,
         spec: &Retrieval,
+        query: Option<String>,
         request: &mut ChatRequest,
     ) -> Result<Vec<Hit>, ApiError> {
-        let Some(query) = request
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::User)
-            .map(|m| m.content.clone())
-        else {
+        let Some(query) = query else {
             return Ok(Vec::new());
         };
         let embedder = self.embedder().await?;

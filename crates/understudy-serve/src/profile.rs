@@ -359,6 +359,16 @@ impl Profile {
         request
     }
 
+    /// What retrieval searches for: under a template the input's question (as eval searches an
+    /// item's question), otherwise the client's last user turn.
+    pub fn retrieval_query(&self) -> Option<String> {
+        let input = self.input.as_deref()?;
+        Some(match &self.program.template {
+            Some(_) => understudy_prompt::Input::parse(input).question,
+            None => input.to_string(),
+        })
+    }
+
     /// Reads the answer from a model's text as eval reads it: split at the last final-answer
     /// marker under chain of thought, then the template's contract.
     pub fn read(&self, text: &str) -> Read {

@@ -128,6 +128,20 @@ fn write_profile(out: &mut String, name: &str, model: &str, program: &Program) {
     }
 }
 
+/// `[profiles.NAME]` serving the row (`model`, `strategy`, `format`) of `task` as it was
+/// measured; `None` when the row's cells carry no stored program.
+pub fn row_profile(
+    cells: &[Cell],
+    task: &str,
+    (model, strategy, format): (&str, &str, &str),
+    name: &str,
+) -> Option<String> {
+    let program = program_of(cells, task, model, strategy, format)?;
+    let mut out = String::new();
+    write_profile(&mut out, name, &profile_model(model, &program), &program);
+    Some(out)
+}
+
 /// The model a profile names for `program` measured as `row_model`.
 fn profile_model(row_model: &str, program: &Program) -> String {
     match &program.technique {
