@@ -134,9 +134,14 @@ impl Retrieved {
         })
     }
 
-    /// The passage block for `item` under `memory:k` and the sources it cites, or `None` when
-    /// nothing was retrieved for it.
-    pub fn block(&self, task: &str, item: &str, k: usize) -> Option<(String, Vec<String>)> {
+    /// The passage block for `item` under `memory:k` and the trace of the passages in it, or
+    /// `None` when nothing was retrieved for it.
+    pub fn block(
+        &self,
+        task: &str,
+        item: &str,
+        k: usize,
+    ) -> Option<(String, understudy_prompt::RetrievalTrace)> {
         let hits = self.passages.get(&(task.to_string(), item.to_string()))?;
         let (collection, budget) = self.collections.get(task)?;
         let count = |h: &Hit| self.tokens.get(&h.id).copied().unwrap_or(0);
@@ -144,11 +149,8 @@ impl Retrieved {
         if kept.is_empty() {
             return None;
         }
-        let sources = kept
-            .iter()
-            .map(|h| format!("{}#{}", h.source, h.position))
-            .collect();
-        Some((prompt::passages_block(collection, kept), sources))
+        let trace = prompt::trace(collection, kept);
+        Some((prompt::passages_block(collection, kept), trace))
     }
 }
 

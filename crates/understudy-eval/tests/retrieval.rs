@@ -152,13 +152,14 @@ async fn memory_answers_what_the_model_cannot_know() {
         if cell.strategy == "memory:1" {
             let detail: serde_json::Value =
                 serde_json::from_str(cell.detail.as_deref().unwrap()).unwrap();
-            let cited = detail["retrieved"][0].as_str().unwrap();
+            let cited = &detail["retrieval"]["passages"][0];
             let site = match cell.item_id.as_str() {
                 "a" => "arvenholt",
                 "b" => "brisklow",
                 _ => "dunmere",
             };
-            assert_eq!(cited, format!("{site}.md#0"));
+            assert_eq!(cited["source"], format!("{site}.md"));
+            assert_eq!(cited["position"], 0);
             assert!(cell
                 .prompt_json
                 .contains("Relevant passages from task:depots"));

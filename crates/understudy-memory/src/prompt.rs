@@ -4,6 +4,8 @@
 
 use understudy_core::{ChatMessage, Role};
 
+use understudy_prompt::{PassageTrace, RetrievalTrace};
+
 use crate::Hit;
 
 /// The leading hits that fit in `budget_tokens` (always at least one when there are any).
@@ -41,6 +43,23 @@ pub fn passages_block(collection: &str, hits: &[Hit]) -> String {
         "Relevant passages from {collection} (cite them by their [number] when you use them):\n{}",
         lines.join("\n")
     )
+}
+
+/// The trace record of the passages put into a prompt (eval's cell detail and the gateway's
+/// request log share it).
+pub fn trace(collection: &str, hits: &[Hit]) -> RetrievalTrace {
+    RetrievalTrace {
+        collection: collection.to_string(),
+        passages: hits
+            .iter()
+            .map(|h| PassageTrace {
+                id: h.id.clone(),
+                source: h.source.clone(),
+                position: h.position,
+                score: h.score,
+            })
+            .collect(),
+    }
 }
 
 /// Appends `block` to the first system message, or puts a system message first.

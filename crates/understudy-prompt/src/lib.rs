@@ -10,6 +10,7 @@ pub mod input;
 pub mod program;
 pub mod strategy;
 pub mod template;
+pub mod trace;
 
 pub use contract::AnswerContract;
 pub use error::PromptError;
@@ -18,3 +19,4 @@ pub use input::Input;
 pub use program::{Example, Program, Read, Retrieval, Technique};
 pub use strategy::{Component, Strategy};
 pub use template::Template;
+pub use trace::{PassageTrace, RetrievalTrace, ThinkingTrace};

@@ -291,12 +291,10 @@ async fn answer(
         };
         let query = profile.as_ref().and_then(Profile::retrieval_query);
         let hits = memory.retrieve_into(&spec, query, &mut request).await?;
+        let trace = understudy_memory::prompt::trace(&spec.collection, &hits);
         guard.route.insert(
-            "memory".into(),
-            serde_json::json!({
-                "collection": spec.collection,
-                "passages": hits.iter().map(|h| serde_json::json!({"id": h.id, "source": h.source, "score": h.score})).collect::<Vec<_>>(),
-            }),
+            "retrieval".into(),
+            serde_json::to_value(&trace).unwrap_or_default(),
         );
     }
     // The thinking switch: the request's choice, else the profile's; mapped to the model's own
@@ -311,9 +309,10 @@ async fn answer(
             .await
             .map_err(ApiError::from)?;
         let switched = thinking::apply(&mut request, mode, control);
+        let trace = understudy_prompt::ThinkingTrace::new(mode, control, switched);
         guard.route.insert(
             "thinking".into(),
-            serde_json::json!({"mode": mode, "control": control, "on": switched.on}),
+            serde_json::to_value(trace).unwrap_or_default(),
         );
         if switched.split_cot {
             // The CoT fallback: the answer is read after the marker, reasoning kept apart.

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use understudy_backend::{Backend, BackendError};
-use understudy_core::thinking::Switched;
 use understudy_core::{ChatMessage, ChatResponse, ValidChatRequest};
 use understudy_techniques::{cascade, mapreduce, plan_execute};
 
@@ -164,48 +163,19 @@ pub(super) fn with_confidence(
     Some(detail)
 }
 
-/// Adds the retrieved passages (`source#position`) to a cell's detail record.
-pub(super) fn with_retrieved(
+/// Adds `value` under `key` to a cell's detail record (a trace record: `retrieval`,
+/// `thinking`, or a technique's route).
+pub(super) fn with(
     detail: Option<serde_json::Value>,
-    sources: Option<&[String]>,
+    key: &str,
+    value: Option<serde_json::Value>,
 ) -> Option<serde_json::Value> {
-    let Some(sources) = sources else {
+    let Some(value) = value else {
         return detail;
     };
     let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
     if let serde_json::Value::Object(map) = &mut detail {
-        map.insert("retrieved".into(), serde_json::json!(sources));
-    }
-    Some(detail)
-}
-
-/// Adds a cascade's route (the last turn's) to a cell's detail record.
-pub(super) fn with_route(
-    detail: Option<serde_json::Value>,
-    routes: &[(&'static str, serde_json::Value)],
-) -> Option<serde_json::Value> {
-    let Some((key, route)) = routes.last() else {
-        return detail;
-    };
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
-    if let serde_json::Value::Object(map) = &mut detail {
-        map.insert((*key).into(), route.clone());
-    }
-    Some(detail)
-}
-
-/// Adds the thinking switch's decision to a cell's detail record.
-pub(super) fn with_thinking(
-    detail: Option<serde_json::Value>,
-    switched: Option<Switched>,
-) -> Option<serde_json::Value> {
-    let Some(s) = switched else { return detail };
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
-    if let serde_json::Value::Object(map) = &mut detail {
-        map.insert(
-            "thinking".into(),
-            serde_json::json!({"on": s.on, "auto": s.auto, "cot_fallback": s.split_cot}),
-        );
+        map.insert(key.into(), value);
     }
     Some(detail)
 }

@@ -5,7 +5,7 @@
 mod answer;
 pub mod resume_key;
 
-use answer::{answer, with_confidence, with_retrieved, with_route, with_thinking, Answered};
+use answer::{answer, with, with_confidence, Answered};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use understudy_backend::Backend;
-use understudy_core::thinking::{self, Switched};
+use understudy_core::thinking;
 use understudy_core::{ChatRequest, ChatResponse, ValidChatRequest};
 
 use understudy_backend::TokenCounter;
@@ -30,7 +30,7 @@ use crate::store::{cell_key, Cell, Store};
 use crate::strategy::{self, Format, Strategy};
 use crate::task::{Item, LoadedTask};
 use crate::EvalError;
-use understudy_prompt::{Program, Technique};
+use understudy_prompt::{Program, RetrievalTrace, Technique, ThinkingTrace};
 
 /// Hears about progress (the CLI draws a bar).
 pub trait RunObserver: Send + Sync {
@@ -86,7 +86,7 @@ struct Work<'p> {
     /// Read the answer after the final-answer marker (CoT, or thinking through the CoT fallback).
     cot: bool,
     /// What the thinking switch did, for the cell's detail.
-    switched: Option<Switched>,
+    thinking: Option<ThinkingTrace>,
     /// Set when the model name is a cascade spec.
     cascade: Option<&'p Cascade>,
     /// Set when the model name is a planner/executor spec.
@@ -95,8 +95,8 @@ struct Work<'p> {
     map_reduce: Option<(MapReduce, TokenCounter)>,
     request: ValidChatRequest,
     prompt_json: String,
-    /// The passages put into the prompt (`source#position`), under `memory:K`.
-    retrieved: Option<Vec<String>>,
+    /// The passages put into the prompt, under `memory:K`.
+    retrieved: Option<RetrievalTrace>,
     /// What was sent, as the gateway would serve it (stored with the cell).
     program: Program,
 }
@@ -209,17 +209,27 @@ fn make_cell(
         // A cached answer was timed when it was produced, under conditions not known here.
         conditions: conditions.filter(|_| !answered.all_cached()),
         program: Some(work.program.canonical_json()),
-        detail: with_retrieved(
-            with_confidence(
-                with_route(
-                    with_thinking(graded.detail.clone(), work.switched),
-                    &answered.routes,
-                ),
-                first.confidence.map(|c| c.mean_logprob),
-            ),
-            work.retrieved.as_deref(),
-        )
-        .map(|d| d.to_string()),
+        detail: {
+            let detail = with(
+                graded.detail.clone(),
+                "thinking",
+                work.thinking.and_then(|t| serde_json::to_value(t).ok()),
+            );
+            // A technique's route (the last turn's).
+            let detail = match answered.routes.last() {
+                Some((key, route)) => with(detail, key, Some(route.clone())),
+                None => detail,
+            };
+            let detail = with_confidence(detail, first.confidence.map(|c| c.mean_logprob));
+            with(
+                detail,
+                "retrieval",
+                work.retrieved
+                    .as_ref()
+                    .and_then(|r| serde_json::to_value(r).ok()),
+            )
+            .map(|d| d.to_string())
+        },
     }
 }
 
@@ -379,7 +389,7 @@ pub async fn run(
                             let mut messages = strategy::render(&program, shown);
                             let retrieved = match strategy.memory() {
                                 Some(k) => {
-                                    let (block, sources) = plan
+                                    let (block, trace) = plan
                                         .retrieved
                                         .block(&task.def.name, &item.id, k)
                                         .ok_or_else(|| {
@@ -389,7 +399,7 @@ pub async fn run(
                                             ))
                                         })?;
                                     prompt::put_in_system(&mut messages, block);
-                                    Some(sources)
+                                    Some(trace)
                                 }
                                 None => None,
                             };
@@ -433,7 +443,10 @@ pub async fn run(
                                 item,
                                 item_id,
                                 cot,
-                                switched,
+                                thinking: strategy
+                                    .thinking()
+                                    .zip(switched)
+                                    .map(|(mode, s)| ThinkingTrace::new(mode, controls[model], s)),
                                 cascade: cascades.get(model),
                                 plan: plans.get(model),
                                 map_reduce: if strategy.map_reduce() {
