@@ -32,13 +32,8 @@ pub enum EvalError {
         model: String,
         source: understudy_backend::BackendError,
     },
-    #[error("store {}: {source}", path.display())]
-    Store {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error("no run {0} in the store (see `understudy runs`)")]
-    NoSuchRun(String),
+    #[error(transparent)]
+    Store(#[from] understudy_store::StoreError),
     #[error("{0}")]
     Data(String),
 }

@@ -14,7 +14,7 @@ pub mod retrieval;
 pub mod runner;
 pub mod scorer;
 pub mod stats;
-pub mod store;
+pub use understudy_store as store;
 pub mod strategy;
 pub mod study;
 pub mod summary;

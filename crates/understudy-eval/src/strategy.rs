@@ -62,7 +62,7 @@ pub fn input(item: &Item) -> Input {
 
 /// The program eval sends for `item`: the task's system text with the role or minimal prompt,
 /// few-shot turns from the task's pool (never the item itself), the task template, CoT and the
-/// thinking mode. Retrieval and run-time techniques are added by the runner, which knows them.
+/// thinking mode; under `raw`, nothing but the input (a served profile adds its own). Retrieval and run-time techniques are added by the runner, which knows them.
 pub fn program(
     task: &LoadedTask,
     item: &Item,
@@ -70,6 +70,10 @@ pub fn program(
     format: Format,
     role_prompt: &str,
 ) -> Program {
+    if strategy.raw() {
+        // The served profile wraps the input and reads the answer; eval only scores it.
+        return Program::default();
+    }
     let cot = strategy.cot();
     let template = template(task, format);
     let mut system: Vec<&str> = task.def.system.iter().map(|s| s.trim()).collect();

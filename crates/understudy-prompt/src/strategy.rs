@@ -31,11 +31,14 @@ pub enum Component {
     Memory(usize),
     /// A one-line system prompt (the baseline `role`'s detailed prompt is compared against).
     Minimal,
+    /// The item's input alone, unwrapped: for measuring a served profile, which applies its own
+    /// program (`eval --models openai/PROFILE --strategies raw`).
+    Raw,
 }
 
 /// Every strategy spelling [`Strategy::parse`] accepts, for help texts and error messages (one
 /// list, checked against the parser by a test).
-pub const SPELLINGS: &str = "zero-shot, few-shot:K (K = 1..16), cot, role, minimal, thinking:on|off|auto, map-reduce, memory:K (K = 1..16)";
+pub const SPELLINGS: &str = "zero-shot, few-shot:K (K = 1..16), cot, role, minimal, thinking:on|off|auto, map-reduce, memory:K (K = 1..16), raw";
 
 /// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -56,6 +59,7 @@ impl fmt::Display for Strategy {
                 Component::MapReduce => "map-reduce".to_string(),
                 Component::Memory(k) => format!("memory:{k}"),
                 Component::Minimal => "minimal".to_string(),
+                Component::Raw => "raw".to_string(),
                 Component::Thinking(mode) => format!(
                     "thinking:{}",
                     match mode {
@@ -86,6 +90,7 @@ impl Strategy {
                 "cot" => Component::Cot,
                 "role" => Component::Role,
                 "minimal" => Component::Minimal,
+                "raw" => Component::Raw,
                 "map-reduce" => Component::MapReduce,
                 "thinking:on" => Component::Thinking(ThinkingMode::On),
                 "thinking:off" => Component::Thinking(ThinkingMode::Off),
@@ -120,7 +125,8 @@ impl Strategy {
             }
             components.push(component);
         }
-        if components.is_empty() {
+        // `raw` sends the input as it is: nothing else can be added to it.
+        if components.is_empty() || (components.contains(&Component::Raw) && components.len() > 1) {
             return Err(unknown());
         }
         Ok(Self { components })
@@ -158,6 +164,11 @@ impl Strategy {
             _ => None,
         })
     }
+    /// Whether this strategy sends the input alone (to a served profile).
+    pub fn raw(&self) -> bool {
+        self.components.contains(&Component::Raw)
+    }
+
     /// Whether this strategy asks for the one-line `minimal` system prompt.
     pub fn minimal(&self) -> bool {
         self.components.contains(&Component::Minimal)
@@ -194,6 +205,7 @@ mod tests {
             "few-shot",
             "memory",
             "thinking",
+            "raw",
         ] {
             assert!(
                 SPELLINGS.contains(component),
@@ -217,6 +229,7 @@ mod tests {
             "memory:4",
             "role+memory:2",
             "minimal+few-shot:2",
+            "raw",
         ] {
             assert_eq!(Strategy::parse(name).unwrap().to_string(), name);
         }
@@ -228,6 +241,7 @@ mod tests {
             "role+minimal",
             "memory:x",
             "cot+cot",
+            "raw+cot",
             "",
             "magic",
         ] {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use understudy_eval::store::{RequestRow, Store};
+use understudy_store::{RequestRow, Store};
 
 use crate::error::ServeError;
 
@@ -25,7 +25,7 @@ pub struct RequestLog {
 impl RequestLog {
     /// Opens (creating and migrating) the store at `path` and starts its checkpoint thread.
     pub fn open(path: &Path) -> Result<Arc<Self>, ServeError> {
-        let config = |e: understudy_eval::EvalError| ServeError::Config(e.to_string());
+        let config = |e: understudy_store::StoreError| ServeError::Config(e.to_string());
         let store = Store::open(path).map_err(config)?;
         store.defer_checkpoints().map_err(config)?;
         let checkpointer = Store::open(path).map_err(config)?;

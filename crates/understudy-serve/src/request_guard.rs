@@ -165,9 +165,9 @@ impl RequestGuard {
     }
 
     /// The request as a log row, as it stands now.
-    fn row(&mut self) -> understudy_eval::store::RequestRow {
+    fn row(&mut self) -> understudy_store::RequestRow {
         let content = self.content.take();
-        understudy_eval::store::RequestRow {
+        understudy_store::RequestRow {
             at: None,
             model: self.model.clone(),
             profile: self.profile.clone(),

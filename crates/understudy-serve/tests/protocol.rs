@@ -187,7 +187,7 @@ async fn a_body_that_never_parses_is_still_counted_and_logged() {
         "{text}"
     );
     drop(st);
-    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let store = understudy_store::Store::open(&db).unwrap();
     let rows = store.requests("", 10).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].status, 400);
@@ -223,7 +223,7 @@ async fn a_stream_the_client_drops_is_logged_as_a_disconnect() {
         "{text}"
     );
     drop(st);
-    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let store = understudy_store::Store::open(&db).unwrap();
     let rows = store.requests("", 10).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, 499, "{rows:?}");
@@ -285,7 +285,7 @@ async fn a_refused_key_is_counted_and_logged() {
         "{text}"
     );
     drop(st);
-    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let store = understudy_store::Store::open(&db).unwrap();
     let rows = store.requests("", 10).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].status, 401);
@@ -340,7 +340,7 @@ async fn estimated_token_counts_are_marked_in_the_log() {
     let (status, text) = post(st.clone(), &body.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     drop(st);
-    let store = understudy_eval::store::Store::open(&db).unwrap();
+    let store = understudy_store::Store::open(&db).unwrap();
     let rows = store.requests("", 10).unwrap();
     let route = rows[0].route.clone().unwrap_or_default();
     assert!(route.contains("\"token_counts\":\"estimated\""), "{route}");

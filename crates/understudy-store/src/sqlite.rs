@@ -1,12 +1,13 @@
-//! The SQLite store (WAL): runs, cells, the response cache. Versioned schema with migrations.
-//! Each cell is committed on its own, so a killed run loses at most the cell in flight.
+//! The SQLite store (WAL): runs, cells, the response cache and the gateway's request log.
+//! Versioned schema with migrations. Each cell is committed on its own, so a killed run loses
+//! at most the cell in flight.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::EvalError;
+use crate::StoreError;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version they produce.
 const MIGRATIONS: &[&str] = &[
@@ -108,18 +109,17 @@ pub struct Cell {
     pub detail: Option<String>,
     /// The machine's state while the answer was produced; `None` for cached answers (produced
     /// earlier, under conditions not recorded here) and where `/proc` cannot be read.
-    pub conditions: Option<crate::conditions::Conditions>,
+    pub conditions: Option<crate::Conditions>,
     /// The prompt program the cell was sent (`understudy_prompt::Program` as canonical JSON);
     /// `None` for cells stored before programs were recorded, and in a study's cells file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
 }
 
-#[cfg(test)]
 impl Cell {
     /// A fresh zero-shot, plain-format cell of model `m` on task `t` scoring `score` on `item`
-    /// (gold = item id), for unit tests to adjust with struct-update syntax.
-    pub(crate) fn for_test(item: &str, score: f64) -> Cell {
+    /// (gold = item id), for tests to adjust with struct-update syntax.
+    pub fn for_test(item: &str, score: f64) -> Cell {
         Cell {
             model: "m".into(),
             strategy: "zero-shot".into(),
@@ -213,8 +213,8 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating and migrating) the store at `path`.
-    pub fn open(path: &Path) -> Result<Self, EvalError> {
-        let err = |source| EvalError::Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let err = |source| StoreError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
@@ -229,23 +229,23 @@ impl Store {
         Ok(store)
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> EvalError + '_ {
-        |source| EvalError::Store {
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite {
             path: self.path.clone(),
             source,
         }
     }
 
-    fn migrate(&self) -> Result<(), EvalError> {
+    fn migrate(&self) -> Result<(), StoreError> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(self.err())?;
         if version as usize > MIGRATIONS.len() {
-            return Err(EvalError::Config(format!(
-                "{} was written by a newer understudy (schema {version}); upgrade understudy",
-                self.path.display()
-            )));
+            return Err(StoreError::Newer {
+                path: self.path.clone(),
+                version,
+            });
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.unchecked_transaction().map_err(self.err())?;
@@ -258,7 +258,7 @@ impl Store {
     }
 
     /// The newest unfinished run with this plan, if any.
-    pub fn unfinished_run(&self, plan_key: &str) -> Result<Option<i64>, EvalError> {
+    pub fn unfinished_run(&self, plan_key: &str) -> Result<Option<i64>, StoreError> {
         self.conn
             .query_row(
                 "SELECT id FROM runs WHERE plan_key = ?1 AND status != 'finished' ORDER BY id DESC LIMIT 1",
@@ -269,7 +269,7 @@ impl Store {
             .map_err(self.err())
     }
 
-    pub fn create_run(&self, plan_key: &str, plan_json: &str) -> Result<i64, EvalError> {
+    pub fn create_run(&self, plan_key: &str, plan_json: &str) -> Result<i64, StoreError> {
         self.conn
             .execute(
                 "INSERT INTO runs (plan_key, status, plan_json) VALUES (?1, 'running', ?2)",
@@ -279,7 +279,7 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn set_status(&self, run: i64, status: &str) -> Result<(), EvalError> {
+    pub fn set_status(&self, run: i64, status: &str) -> Result<(), StoreError> {
         let finished = status == "finished";
         self.conn
             .execute(
@@ -291,7 +291,7 @@ impl Store {
     }
 
     /// Keys (model, strategy, format, task, item) of the cells already stored for `run`.
-    pub fn done_keys(&self, run: i64) -> Result<std::collections::HashSet<String>, EvalError> {
+    pub fn done_keys(&self, run: i64) -> Result<std::collections::HashSet<String>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT model, strategy, format, task, item_id FROM cells WHERE run_id = ?1")
@@ -311,7 +311,7 @@ impl Store {
     }
 
     /// Stores a cell; a duplicate key is ignored, so a retried cell is never stored twice.
-    pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), EvalError> {
+    pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, program_hash)
@@ -330,7 +330,7 @@ impl Store {
     }
 
     /// Speeds measured on generated (not cached) cells, per model: (decode tok/s, prompt tok/s).
-    pub fn measured_speeds(&self) -> Result<Vec<(String, f64, f64)>, EvalError> {
+    pub fn measured_speeds(&self) -> Result<Vec<(String, f64, f64)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -346,7 +346,7 @@ impl Store {
 
     /// Mean output tokens of generated (not cached) cells per (model, strategy): what a cell
     /// of that kind is expected to decode.
-    pub fn measured_output_tokens(&self) -> Result<Vec<(String, String, f64)>, EvalError> {
+    pub fn measured_output_tokens(&self) -> Result<Vec<(String, String, f64)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -360,7 +360,7 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    pub fn cells(&self, run: i64) -> Result<Vec<Cell>, EvalError> {
+    pub fn cells(&self, run: i64) -> Result<Vec<Cell>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -401,7 +401,7 @@ impl Store {
     }
 
     /// Runs with their cell counts, oldest first; only run `id` when given.
-    fn query_runs(&self, id: Option<i64>) -> Result<Vec<RunInfo>, EvalError> {
+    fn query_runs(&self, id: Option<i64>) -> Result<Vec<RunInfo>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -425,25 +425,25 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    pub fn runs(&self) -> Result<Vec<RunInfo>, EvalError> {
+    pub fn runs(&self) -> Result<Vec<RunInfo>, StoreError> {
         self.query_runs(None)
     }
 
-    pub fn run(&self, id: i64) -> Result<RunInfo, EvalError> {
+    pub fn run(&self, id: i64) -> Result<RunInfo, StoreError> {
         self.query_runs(Some(id))?
             .into_iter()
             .next()
-            .ok_or_else(|| EvalError::NoSuchRun(id.to_string()))
+            .ok_or_else(|| StoreError::NoSuchRun(id.to_string()))
     }
 
-    pub fn cache_get(&self, key: &str) -> Result<Option<String>, EvalError> {
+    pub fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .prepare_cached("SELECT response_json FROM cache WHERE key = ?1")
             .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .map_err(self.err())
     }
 
-    pub fn cache_put(&self, key: &str, response_json: &str) -> Result<(), EvalError> {
+    pub fn cache_put(&self, key: &str, response_json: &str) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("INSERT OR REPLACE INTO cache (key, response_json) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute(params![key, response_json]))
@@ -456,7 +456,7 @@ impl Store {
     /// Stops this connection from checkpointing the WAL after its own commits, so that a commit
     /// someone waits on never includes a checkpoint's fsync; call [`Store::checkpoint`] from
     /// another connection instead.
-    pub fn defer_checkpoints(&self) -> Result<(), EvalError> {
+    pub fn defer_checkpoints(&self) -> Result<(), StoreError> {
         self.conn
             .execute_batch("PRAGMA wal_autocheckpoint=0;")
             .map_err(self.err())
@@ -467,7 +467,7 @@ impl Store {
     /// only what was committed meanwhile, holding writers for that short moment. Under steady
     /// writes a passive checkpoint alone never catches up, and the WAL (and its mapped index)
     /// would grow without end.
-    pub fn checkpoint(&self) -> Result<(), EvalError> {
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
         for mode in ["PASSIVE", "RESTART"] {
             self.conn
                 .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
@@ -477,7 +477,7 @@ impl Store {
     }
 
     /// Appends and commits one row of the request log.
-    pub fn log_request(&self, r: &RequestRow) -> Result<(), EvalError> {
+    pub fn log_request(&self, r: &RequestRow) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route)
@@ -494,7 +494,7 @@ impl Store {
     }
 
     /// Logged requests at or after `since` (an ISO-8601 UTC time), oldest first, at most `limit`.
-    pub fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, EvalError> {
+    pub fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
