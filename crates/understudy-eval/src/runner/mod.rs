@@ -3,34 +3,29 @@
 //! Stopping (the flag) or a kill loses at most the cells in flight; rerunning resumes.
 
 mod answer;
+mod execute;
+mod models;
 pub mod resume_key;
+mod work;
 
-use answer::{answer, with, with_confidence, Answered};
+use answer::{with, with_confidence, Answered};
+use execute::execute;
+use models::Models;
+use work::{plan_work, Work};
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use understudy_backend::Backend;
-use understudy_core::thinking;
-use understudy_core::{ChatRequest, ChatResponse, ValidChatRequest};
+use understudy_core::{ChatResponse, ValidChatRequest};
 
-use understudy_backend::TokenCounter;
-use understudy_memory::prompt;
-use understudy_techniques::cascade::Cascade;
-use understudy_techniques::mapreduce::MapReduce;
-use understudy_techniques::plan_execute::PlanExecute;
-
-use crate::conditions::{Conditions, CpuSnapshot};
+use crate::conditions::Conditions;
 use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
-use crate::store::{cell_key, Cell, Store};
-use crate::strategy::{self, Format, Strategy};
-use crate::task::{Item, LoadedTask};
+use crate::store::{Cell, Store};
+use crate::strategy::{Format, Strategy};
 use crate::EvalError;
-use understudy_prompt::{Program, RetrievalTrace, Technique, ThinkingTrace};
 
 /// Hears about progress (the CLI draws a bar).
 pub trait RunObserver: Send + Sync {
@@ -72,75 +67,6 @@ pub struct RunOutcome {
     pub total: usize,
     pub fresh: usize,
     pub cached: usize,
-}
-
-/// One cell to produce.
-struct Work<'p> {
-    model: String,
-    strategy: &'p Strategy,
-    format: Format,
-    task: &'p LoadedTask,
-    item: &'p Item,
-    /// The stored item id (`ID#i` for sample i when sampling).
-    item_id: String,
-    /// Read the answer after the final-answer marker (CoT, or thinking through the CoT fallback).
-    cot: bool,
-    /// What the thinking switch did, for the cell's detail.
-    thinking: Option<ThinkingTrace>,
-    /// Set when the model name is a cascade spec.
-    cascade: Option<&'p Cascade>,
-    /// Set when the model name is a planner/executor spec.
-    plan: Option<&'p PlanExecute>,
-    /// Set under the map-reduce strategy: the budget and the model's token counter.
-    map_reduce: Option<(MapReduce, TokenCounter)>,
-    request: ValidChatRequest,
-    prompt_json: String,
-    /// The passages put into the prompt, under `memory:K`.
-    retrieved: Option<RetrievalTrace>,
-    /// What was sent, as the gateway would serve it (stored with the cell).
-    program: Program,
-}
-
-/// The run-time technique a model spec or strategy asks for, as the program records it.
-fn technique(
-    cascade: Option<&Cascade>,
-    plan: Option<&PlanExecute>,
-    map_reduce: bool,
-) -> Option<Technique> {
-    if let Some(c) = cascade {
-        return Some(Technique::Cascade {
-            models: c.models.clone(),
-            signals: c.signals.iter().map(|s| s.name()).collect(),
-        });
-    }
-    if let Some(p) = plan {
-        return Some(Technique::PlanExecute {
-            planner: p.planner.clone(),
-            executor: p.executor.clone(),
-            max_steps: p.max_steps,
-        });
-    }
-    map_reduce.then_some(Technique::MapReduce {
-        context_tokens: None,
-    })
-}
-
-/// The whole program for one item: the strategy's prompt, the retrieval it asks for and the
-/// technique.
-fn program_for(
-    plan: &Plan,
-    task: &LoadedTask,
-    item: &Item,
-    strategy: &Strategy,
-    format: Format,
-    technique: Option<Technique>,
-) -> Program {
-    let mut program = strategy::program(task, item, strategy, format, &plan.role_prompt);
-    program.memory = strategy
-        .memory()
-        .and_then(|k| plan.retrieved.retrieval(&task.def.name, k));
-    program.technique = technique;
-    program
 }
 
 /// The response-cache key for `request` to the model with `identity`.
@@ -233,10 +159,13 @@ fn make_cell(
     }
 }
 
+/// A model with the strategies and formats it runs under.
+type Combo<'p> = (String, Vec<&'p Strategy>, Vec<Format>);
+
 /// (model, strategies, formats) combinations to run: every model under every strategy and
 /// format, plus the reference under the first strategy and format.
-fn combinations(plan: &Plan) -> Vec<(String, Vec<&Strategy>, Vec<Format>)> {
-    let mut out: Vec<(String, Vec<&Strategy>, Vec<Format>)> = plan
+fn combinations(plan: &Plan) -> Vec<Combo<'_>> {
+    let mut out: Vec<Combo<'_>> = plan
         .models
         .iter()
         .map(|m| {
@@ -269,64 +198,8 @@ pub async fn run(
     observer: &dyn RunObserver,
 ) -> Result<RunOutcome, EvalError> {
     let combos = combinations(plan);
-    let mut identities = HashMap::new();
-    let mut controls = HashMap::new();
     let mut ingredients = resume_key::Ingredients::default();
-    let mut cascades: HashMap<String, Cascade> = HashMap::new();
-    let mut plans: HashMap<String, PlanExecute> = HashMap::new();
-    for (model, _, _) in &combos {
-        let parts = if Cascade::is_spec(model) {
-            let cascade = Cascade::parse(model)
-                .map_err(|e| EvalError::Config(format!("model {model:?}: {e}")))?;
-            let parts = cascade.models.clone();
-            cascades.insert(model.clone(), cascade);
-            parts
-        } else if PlanExecute::is_spec(model) {
-            let pe = PlanExecute::parse(model)
-                .map_err(|e| EvalError::Config(format!("model {model:?}: {e}")))?;
-            let parts = vec![pe.planner.clone(), pe.executor.clone()];
-            plans.insert(model.clone(), pe);
-            parts
-        } else {
-            vec![model.clone()]
-        };
-        let mut part_ids = Vec::new();
-        for part in &parts {
-            let err = |source| EvalError::Model {
-                model: part.clone(),
-                source,
-            };
-            backend.check_model(part).await.map_err(err)?;
-            let identity = backend.model_identity(part).await.map_err(err)?;
-            let control = backend.thinking_control(part).await.map_err(err)?;
-            identities.insert(part.clone(), identity.clone());
-            controls.entry(model.clone()).or_insert(control);
-            ingredients.models.insert(part.clone(), identity.clone());
-            ingredients.thinking.insert(part.clone(), control);
-            part_ids.push(identity);
-        }
-        if parts.len() > 1 || parts[0] != *model {
-            identities.insert(model.clone(), format!("{model}={}", part_ids.join(">")));
-        }
-    }
-
-    // Map-reduce needs each model's context window and tokenizer.
-    let mut budgets: HashMap<String, (MapReduce, TokenCounter)> = HashMap::new();
-    if plan.strategies.iter().any(Strategy::map_reduce) {
-        for (model, _, _) in &combos {
-            let err = |source| EvalError::Model {
-                model: model.clone(),
-                source,
-            };
-            let context = backend
-                .context_length(model)
-                .await
-                .map_err(err)?
-                .unwrap_or(8192);
-            let count = backend.token_counter(model).await.map_err(err)?;
-            budgets.insert(model.clone(), (MapReduce::new(context as usize), count));
-        }
-    }
+    let models = Models::resolve(plan, &combos, backend.as_ref(), &mut ingredients).await?;
 
     ingredients.judge = grader.judge.as_ref().map(|j| j.identity());
     ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());
@@ -342,204 +215,28 @@ pub async fn run(
     store.set_status(run_id, "running")?;
     let done = store.done_keys(run_id)?;
 
-    let mut work = Vec::new();
-    let mut total = 0;
-    for (model, strategies, formats) in &combos {
-        for strategy in strategies {
-            for format in formats {
-                for task in &plan.tasks {
-                    for item in &task.items {
-                        for sample in 0..plan.samples {
-                            total += 1;
-                            let item_id = crate::plan::sample_id(&item.id, sample, plan.samples);
-                            let strategy_name = strategy.to_string();
-                            if done.contains(&cell_key(
-                                model,
-                                &strategy_name,
-                                format.as_str(),
-                                &task.def.name,
-                                &item_id,
-                            )) {
-                                continue;
-                            }
-                            // Map-reduce reads the whole input; other strategies the (maybe cut) one.
-                            let whole;
-                            let shown = match (&item.full_question, strategy.map_reduce()) {
-                                (Some(full), true) => {
-                                    whole = Item {
-                                        question: full.clone(),
-                                        ..item.clone()
-                                    };
-                                    &whole
-                                }
-                                _ => item,
-                            };
-                            let program = program_for(
-                                plan,
-                                task,
-                                shown,
-                                strategy,
-                                *format,
-                                technique(
-                                    cascades.get(model),
-                                    plans.get(model),
-                                    strategy.map_reduce(),
-                                ),
-                            );
-                            let mut messages = strategy::render(&program, shown);
-                            let retrieved = match strategy.memory() {
-                                Some(k) => {
-                                    let (block, trace) = plan
-                                        .retrieved
-                                        .block(&task.def.name, &item.id, k)
-                                        .ok_or_else(|| {
-                                            EvalError::Config(format!(
-                                                "task {}: nothing retrieved for item {} (strategy {strategy})",
-                                                task.def.name, item.id
-                                            ))
-                                        })?;
-                                    prompt::put_in_system(&mut messages, block);
-                                    Some(trace)
-                                }
-                                None => None,
-                            };
-                            let (temperature, seed) = if plan.samples > 1 {
-                                (plan.sample_temperature, plan.seed + sample as u64)
-                            } else {
-                                (0.0, plan.seed)
-                            };
-                            let mut request = ChatRequest {
-                                // Only when asked (tune's cascade calibration): on the embedded
-                                // engine it costs time inside the measured latency. A cascade's
-                                // confidence signal asks for its own.
-                                logprobs: plan.confidence,
-                                max_tokens: program.max_tokens,
-                                temperature: Some(temperature),
-                                seed: Some(seed),
-                                ..ChatRequest::new(model.clone(), messages)
-                            };
-                            let switched = strategy
-                                .thinking()
-                                .map(|mode| thinking::apply(&mut request, mode, controls[model]));
-                            if switched.is_some_and(|s| s.on) {
-                                request.max_tokens = Some(
-                                    request
-                                        .max_tokens
-                                        .unwrap_or(0)
-                                        .max(strategy::COT_MAX_TOKENS),
-                                );
-                            }
-                            let cot = strategy.cot() || switched.is_some_and(|s| s.split_cot);
-                            let request = request.validate().map_err(|e| {
-                                EvalError::Config(format!("task {}: {e}", task.def.name))
-                            })?;
-                            let prompt_json =
-                                serde_json::to_string(&request.messages).unwrap_or_default();
-                            work.push(Work {
-                                model: model.clone(),
-                                strategy,
-                                format: *format,
-                                task,
-                                item,
-                                item_id,
-                                cot,
-                                thinking: strategy
-                                    .thinking()
-                                    .zip(switched)
-                                    .map(|(mode, s)| ThinkingTrace::new(mode, controls[model], s)),
-                                cascade: cascades.get(model),
-                                plan: plans.get(model),
-                                map_reduce: if strategy.map_reduce() {
-                                    budgets.get(model).cloned()
-                                } else {
-                                    None
-                                },
-                                request,
-                                prompt_json,
-                                retrieved,
-                                program,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let (work, total) = plan_work(plan, &combos, &models, &done)?;
     observer.start(total, done.len());
 
-    let mut fresh = 0;
-    let mut cached = 0;
-    let mut interrupted = false;
-    let mut failure = None;
-    // Models run one after another (one loaded model at a time); cells of a model run concurrently
-    // up to its limit. Cached cells go through the same path, so they are graded the same way.
-    let in_flight = std::sync::atomic::AtomicUsize::new(0);
-    let mut by_model: Vec<(String, Vec<Work<'_>>)> = Vec::new();
-    for w in work {
-        match by_model.iter_mut().find(|(m, _)| *m == w.model) {
-            Some((_, list)) => list.push(w),
-            None => by_model.push((w.model.clone(), vec![w])),
-        }
-    }
-    'models: for (model, list) in by_model {
-        let limit = (options.concurrency)(&model).max(1);
-        let local = (options.local)(&model);
-        let identities = &identities;
-        let backend = backend.as_ref();
-        let in_flight = &in_flight;
-        let mut results = futures::stream::iter(list.into_iter().map(|w| async move {
-            let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            let before = CpuSnapshot::take();
-            let answered = answer(backend, store, identities, &w, options.no_cache).await;
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-            let conditions = before
-                .zip(CpuSnapshot::take())
-                .map(|(b, a)| b.until(&a, running, options.threads.filter(|_| local), local));
-            let answered = answered?;
-            let answers: Vec<String> = answered
-                .responses
-                .iter()
-                .map(|(r, _)| r.answer.clone())
-                .collect();
-            let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
-            Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded, conditions))
-        }))
-        .buffer_unordered(limit);
-        loop {
-            if options.stop.load(Ordering::SeqCst) {
-                interrupted = true;
-                break 'models;
-            }
-            let next = tokio::select! {
-                next = results.next() => next,
-                _ = wait_for(&options.stop) => { interrupted = true; break 'models; }
-            };
-            let Some(result) = next else { break };
-            match result {
-                Ok(cell) => {
-                    store.insert_cell(run_id, &cell)?;
-                    observer.cell(&cell);
-                    if cell.cached {
-                        cached += 1;
-                    } else {
-                        fresh += 1;
-                    }
-                }
-                Err(err) => {
-                    failure = Some(err);
-                    break 'models;
-                }
-            }
-        }
-    }
+    let tally = execute(
+        work,
+        &models.identities,
+        backend.as_ref(),
+        store,
+        run_id,
+        options,
+        grader,
+        observer,
+    )
+    .await;
     observer.finish();
-    if let Some(err) = failure {
+    if let Some(err) = tally.failure {
         store.set_status(run_id, "failed")?;
         return Err(err);
     }
     store.set_status(
         run_id,
-        if interrupted {
+        if tally.interrupted {
             "interrupted"
         } else {
             "finished"
@@ -548,15 +245,9 @@ pub async fn run(
     Ok(RunOutcome {
         run_id,
         resumed,
-        interrupted,
+        interrupted: tally.interrupted,
         total,
-        fresh,
-        cached,
+        fresh: tally.fresh,
+        cached: tally.cached,
     })
-}
-
-async fn wait_for(flag: &AtomicBool) {
-    while !flag.load(Ordering::SeqCst) {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 }

@@ -1,0 +1,109 @@
+//! Answers the planned cells: models one after another (one loaded model at a time), a model's
+//! cells concurrently up to its limit, each graded and committed as soon as it is answered;
+//! the stop flag ends the run after the cells in flight.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+use understudy_backend::Backend;
+
+use super::answer::answer;
+use super::work::Work;
+use super::{make_cell, RunObserver, RunOptions};
+use crate::conditions::CpuSnapshot;
+use crate::grade::Grader;
+use crate::store::{Cell, Store};
+use crate::EvalError;
+
+/// How the cells went.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub fresh: usize,
+    pub cached: usize,
+    pub interrupted: bool,
+    pub failure: Option<EvalError>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn execute(
+    work: Vec<Work<'_>>,
+    identities: &HashMap<String, String>,
+    backend: &dyn Backend,
+    store: &Store,
+    run_id: i64,
+    options: &RunOptions,
+    grader: &Grader,
+    observer: &dyn RunObserver,
+) -> Tally {
+    let mut tally = Tally::default();
+    // Models run one after another (one loaded model at a time); cells of a model run concurrently
+    // up to its limit. Cached cells go through the same path, so they are graded the same way.
+    let in_flight = std::sync::atomic::AtomicUsize::new(0);
+    let mut by_model: Vec<(String, Vec<Work<'_>>)> = Vec::new();
+    for w in work {
+        match by_model.iter_mut().find(|(m, _)| *m == w.model) {
+            Some((_, list)) => list.push(w),
+            None => by_model.push((w.model.clone(), vec![w])),
+        }
+    }
+    'models: for (model, list) in by_model {
+        let limit = (options.concurrency)(&model).max(1);
+        let local = (options.local)(&model);
+        let in_flight = &in_flight;
+        let mut results = futures::stream::iter(list.into_iter().map(|w| async move {
+            let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            let before = CpuSnapshot::take();
+            let answered = answer(backend, store, identities, &w, options.no_cache).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let conditions = before
+                .zip(CpuSnapshot::take())
+                .map(|(b, a)| b.until(&a, running, options.threads.filter(|_| local), local));
+            let answered = answered?;
+            let answers: Vec<String> = answered
+                .responses
+                .iter()
+                .map(|(r, _)| r.answer.clone())
+                .collect();
+            let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
+            Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded, conditions))
+        }))
+        .buffer_unordered(limit);
+        loop {
+            if options.stop.load(Ordering::SeqCst) {
+                tally.interrupted = true;
+                break 'models;
+            }
+            let next = tokio::select! {
+                next = results.next() => next,
+                _ = wait_for(&options.stop) => { tally.interrupted = true; break 'models; }
+            };
+            let Some(result) = next else { break };
+            match result {
+                Ok(cell) => {
+                    if let Err(e) = store.insert_cell(run_id, &cell) {
+                        tally.failure = Some(e.into());
+                        break 'models;
+                    }
+                    observer.cell(&cell);
+                    if cell.cached {
+                        tally.cached += 1;
+                    } else {
+                        tally.fresh += 1;
+                    }
+                }
+                Err(err) => {
+                    tally.failure = Some(err);
+                    break 'models;
+                }
+            }
+        }
+    }
+    tally
+}
+
+async fn wait_for(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

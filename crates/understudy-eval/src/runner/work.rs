@@ -1,0 +1,261 @@
+//! The cells a run still has to produce: for each one the prompt program (the same one the
+//! gateway would serve), the request built from it, and what the cell records about it.
+
+use std::collections::HashSet;
+
+use understudy_backend::TokenCounter;
+use understudy_core::{thinking, ChatRequest, ValidChatRequest};
+use understudy_memory::prompt;
+use understudy_prompt::{Program, RetrievalTrace, Technique, ThinkingTrace};
+use understudy_techniques::cascade::Cascade;
+use understudy_techniques::mapreduce::MapReduce;
+use understudy_techniques::plan_execute::PlanExecute;
+
+use super::models::Models;
+use super::Combo;
+use crate::plan::Plan;
+use crate::store::cell_key;
+use crate::strategy::{self, Format, Strategy};
+use crate::task::{Item, LoadedTask};
+use crate::EvalError;
+
+/// One cell to produce.
+pub(super) struct Work<'p> {
+    pub model: String,
+    pub strategy: &'p Strategy,
+    pub format: Format,
+    pub task: &'p LoadedTask,
+    pub item: &'p Item,
+    /// The stored item id (`ID#i` for sample i when sampling).
+    pub item_id: String,
+    /// Read the answer after the final-answer marker (CoT, or thinking through the CoT fallback).
+    pub cot: bool,
+    /// What the thinking switch did, for the cell's detail.
+    pub thinking: Option<ThinkingTrace>,
+    /// Set when the model name is a cascade spec.
+    pub cascade: Option<&'p Cascade>,
+    /// Set when the model name is a planner/executor spec.
+    pub plan: Option<&'p PlanExecute>,
+    /// Set under the map-reduce strategy: the budget and the model's token counter.
+    pub map_reduce: Option<(MapReduce, TokenCounter)>,
+    pub request: ValidChatRequest,
+    pub prompt_json: String,
+    /// The passages put into the prompt, under `memory:K`.
+    pub retrieved: Option<RetrievalTrace>,
+    /// What was sent, as the gateway would serve it (stored with the cell).
+    pub program: Program,
+}
+
+/// The run-time technique a model spec or strategy asks for, as the program records it.
+fn technique(
+    cascade: Option<&Cascade>,
+    plan: Option<&PlanExecute>,
+    map_reduce: bool,
+) -> Option<Technique> {
+    if let Some(c) = cascade {
+        return Some(Technique::Cascade {
+            models: c.models.clone(),
+            signals: c.signals.iter().map(|s| s.name()).collect(),
+        });
+    }
+    if let Some(p) = plan {
+        return Some(Technique::PlanExecute {
+            planner: p.planner.clone(),
+            executor: p.executor.clone(),
+            max_steps: p.max_steps,
+        });
+    }
+    map_reduce.then_some(Technique::MapReduce {
+        context_tokens: None,
+    })
+}
+
+/// The whole program for one item: the strategy's prompt, the retrieval it asks for and the
+/// technique.
+fn program_for(
+    plan: &Plan,
+    task: &LoadedTask,
+    item: &Item,
+    strategy: &Strategy,
+    format: Format,
+    technique: Option<Technique>,
+) -> Program {
+    let mut program = strategy::program(task, item, strategy, format, &plan.role_prompt);
+    program.memory = strategy
+        .memory()
+        .and_then(|k| plan.retrieved.retrieval(&task.def.name, k));
+    program.technique = technique;
+    program
+}
+
+/// Every cell of the plan not yet stored, as work: its program, request and notes.
+pub(super) fn plan_work<'p>(
+    plan: &'p Plan,
+    combos: &'p [Combo<'p>],
+    models: &'p Models,
+    done: &HashSet<String>,
+) -> Result<(Vec<Work<'p>>, usize), EvalError> {
+    let mut work = Vec::new();
+    let mut total = 0;
+    for (model, strategies, formats) in combos {
+        for strategy in strategies {
+            for format in formats {
+                for task in &plan.tasks {
+                    for item in &task.items {
+                        for sample in 0..plan.samples {
+                            total += 1;
+                            let item_id = crate::plan::sample_id(&item.id, sample, plan.samples);
+                            let key = cell_key(
+                                model,
+                                &strategy.to_string(),
+                                format.as_str(),
+                                &task.def.name,
+                                &item_id,
+                            );
+                            if done.contains(&key) {
+                                continue;
+                            }
+                            let cell = Cell {
+                                model,
+                                strategy,
+                                format: *format,
+                                task,
+                                item,
+                                sample,
+                            };
+                            work.push(cell_work(plan, models, cell, item_id)?);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok((work, total))
+}
+
+/// Which cell: the coordinates `plan_work` loops over.
+struct Cell<'p> {
+    model: &'p str,
+    strategy: &'p Strategy,
+    format: Format,
+    task: &'p LoadedTask,
+    item: &'p Item,
+    sample: usize,
+}
+
+/// One cell's work: its program, the request built from it (retrieval and the thinking switch
+/// applied) and the notes its cell records.
+fn cell_work<'p>(
+    plan: &'p Plan,
+    models: &'p Models,
+    cell: Cell<'p>,
+    item_id: String,
+) -> Result<Work<'p>, EvalError> {
+    let Cell {
+        model,
+        strategy,
+        format,
+        task,
+        item,
+        sample,
+    } = cell;
+    let format = &format;
+    let (cascades, plans, budgets, controls) = (
+        &models.cascades,
+        &models.plans,
+        &models.budgets,
+        &models.controls,
+    );
+    // Map-reduce reads the whole input; other strategies the (maybe cut) one.
+    let whole;
+    let shown = match (&item.full_question, strategy.map_reduce()) {
+        (Some(full), true) => {
+            whole = Item {
+                question: full.clone(),
+                ..item.clone()
+            };
+            &whole
+        }
+        _ => item,
+    };
+    let program = program_for(
+        plan,
+        task,
+        shown,
+        strategy,
+        *format,
+        technique(cascades.get(model), plans.get(model), strategy.map_reduce()),
+    );
+    let mut messages = strategy::render(&program, shown);
+    let retrieved = match strategy.memory() {
+        Some(k) => {
+            let (block, trace) = plan
+                .retrieved
+                .block(&task.def.name, &item.id, k)
+                .ok_or_else(|| {
+                    EvalError::Config(format!(
+                        "task {}: nothing retrieved for item {} (strategy {strategy})",
+                        task.def.name, item.id
+                    ))
+                })?;
+            prompt::put_in_system(&mut messages, block);
+            Some(trace)
+        }
+        None => None,
+    };
+    let (temperature, seed) = if plan.samples > 1 {
+        (plan.sample_temperature, plan.seed + sample as u64)
+    } else {
+        (0.0, plan.seed)
+    };
+    let mut request = ChatRequest {
+        // Only when asked (tune's cascade calibration): on the embedded
+        // engine it costs time inside the measured latency. A cascade's
+        // confidence signal asks for its own.
+        logprobs: plan.confidence,
+        max_tokens: program.max_tokens,
+        temperature: Some(temperature),
+        seed: Some(seed),
+        ..ChatRequest::new(model, messages)
+    };
+    let switched = strategy
+        .thinking()
+        .map(|mode| thinking::apply(&mut request, mode, controls[model]));
+    if switched.is_some_and(|s| s.on) {
+        request.max_tokens = Some(
+            request
+                .max_tokens
+                .unwrap_or(0)
+                .max(strategy::COT_MAX_TOKENS),
+        );
+    }
+    let cot = strategy.cot() || switched.is_some_and(|s| s.split_cot);
+    let request = request
+        .validate()
+        .map_err(|e| EvalError::Config(format!("task {}: {e}", task.def.name)))?;
+    let prompt_json = serde_json::to_string(&request.messages).unwrap_or_default();
+    Ok(Work {
+        model: model.to_string(),
+        strategy,
+        format: *format,
+        task,
+        item,
+        item_id,
+        cot,
+        thinking: strategy
+            .thinking()
+            .zip(switched)
+            .map(|(mode, s)| ThinkingTrace::new(mode, controls[model], s)),
+        cascade: cascades.get(model),
+        plan: plans.get(model),
+        map_reduce: if strategy.map_reduce() {
+            budgets.get(model).cloned()
+        } else {
+            None
+        },
+        request,
+        prompt_json,
+        retrieved,
+        program,
+    })
+}
