@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use understudy_backend::Backend;
-use understudy_core::thinking;
 use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use crate::conversation;
@@ -23,7 +22,7 @@ use crate::stream::Named;
 use crate::techniques::{
     map_reduce, respond_finished, run_cascade, run_plan, unreachable_technique, Finished,
 };
-use crate::{overhead, stream, wire, AppState};
+use crate::{overhead, prepare, stream, wire, AppState};
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
@@ -241,85 +240,9 @@ async fn answer(
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
     let mut profile = profile_for(state, client_model).cloned();
-    // A kept conversation: stored turns (and the summary of older ones) come before the new ones.
-    let kept = match (
-        profile.as_ref().and_then(|p| p.conversation),
-        parsed.user.clone(),
-        state.conversations.clone(),
-    ) {
-        (Some(budget), Some(id), Some(store)) => Some((budget, id, store)),
-        _ => None,
-    };
-    let mut new_turns = Vec::new();
-    if let Some((_, id, store)) = &kept {
-        let history = store.load(id).map_err(|e| {
-            ApiError::from(understudy_backend::BackendError::Inference(e.to_string()))
-        })?;
-        let (system, turns): (Vec<ChatMessage>, Vec<ChatMessage>) = parsed
-            .request
-            .messages
-            .drain(..)
-            .partition(|m| m.role == understudy_core::Role::System);
-        new_turns = turns;
-        let mut messages = system;
-        if let Some(summary) = &history.summary {
-            messages.push(ChatMessage::system(format!(
-                "Summary of the earlier part of this conversation: {summary}"
-            )));
-        }
-        messages.extend(history.turns);
-        messages.extend(new_turns.iter().cloned());
-        parsed.request.messages = messages;
-        guard
-            .route
-            .insert("conversation".into(), serde_json::json!({"id": id}));
-    }
-    let mut request = match &mut profile {
-        Some(p) => p.apply(parsed.request),
-        None => parsed.request,
-    };
-    if let Some(spec) = profile.as_ref().and_then(|p| p.program.memory.clone()) {
-        let Some(memory) = &state.memory else {
-            return Err(ApiError {
-                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                message: "this profile uses memory but the gateway has no memory store".into(),
-                kind: "server_error",
-                param: None,
-                code: Some("embeddings_unavailable"),
-                retry_after: None,
-            });
-        };
-        let query = profile.as_ref().and_then(Profile::retrieval_query);
-        let hits = memory.retrieve_into(&spec, query, &mut request).await?;
-        let trace = understudy_memory::prompt::trace(&spec.collection, &hits);
-        guard.route.insert(
-            "retrieval".into(),
-            serde_json::to_value(&trace).unwrap_or_default(),
-        );
-    }
-    // The thinking switch: the request's choice, else the profile's; mapped to the model's own
-    // control (template flag, /no_think, reasoning_effort, or the CoT fallback).
-    let mode = parsed
-        .thinking
-        .or_else(|| profile.as_ref().and_then(|p| p.program.thinking));
-    if let Some(mode) = mode {
-        let control = state
-            .backend
-            .thinking_control(&request.model)
-            .await
-            .map_err(ApiError::from)?;
-        let switched = thinking::apply(&mut request, mode, control);
-        let trace = understudy_prompt::ThinkingTrace::new(mode, control, switched);
-        guard.route.insert(
-            "thinking".into(),
-            serde_json::to_value(trace).unwrap_or_default(),
-        );
-        if switched.split_cot {
-            // The CoT fallback: the answer is read after the marker, reasoning kept apart.
-            let p = profile.get_or_insert_with(|| Profile::passthrough(&request.model));
-            p.program.cot = true;
-        }
-    }
+    let kept = prepare::with_history(state, profile.as_ref(), &mut parsed, guard)?;
+    let request =
+        prepare::build_request(state, &mut profile, parsed.request, parsed.thinking, guard).await?;
     let valid = validate(request)?;
     guard.profile = profile.as_ref().map(|p| p.name.clone());
     guard.backend_model = Some(valid.model.clone());
@@ -331,41 +254,16 @@ async fn answer(
         now_secs(),
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
-    if let Some((budget, conversation, store)) = kept {
-        let response = complete(state.backend.as_ref(), valid.clone(), profile.as_ref()).await?;
-        new_turns.push(ChatMessage::assistant(response.answer.clone()));
-        let fail = |e: ServeError| {
-            ApiError::from(understudy_backend::BackendError::Inference(e.to_string()))
-        };
-        store.append(&conversation, &new_turns).map_err(fail)?;
-        conversation::trim(
-            state.backend.as_ref(),
-            &store,
-            &conversation,
-            &valid.model,
-            budget,
-        )
-        .await?;
-        guard.route.insert(
-            "token_counts".into(),
-            crate::techniques::token_counts(state.backend.as_ref(), &valid.model)
-                .await
-                .into(),
-        );
+    if let Some(kept) = kept {
         let named = named(state, profile.as_ref(), client_model).await;
-        return respond_finished(
-            Finished {
-                answered_by: valid.model.clone(),
-                response,
-            },
-            None,
-            parsed.stream,
-            parsed.include_usage,
-            &id,
+        let reply = Reply {
+            stream: parsed.stream,
+            include_usage: parsed.include_usage,
+            id: &id,
             named,
-            guard,
             prompt_json,
-        );
+        };
+        return answer_in_conversation(state, kept, valid, profile.as_ref(), reply, guard).await;
     }
     let long_input = profile.as_ref().and_then(Profile::long_input);
     let plan = profile.as_ref().and_then(Profile::plan_execute);
@@ -414,6 +312,65 @@ async fn answer(
     }
     let named = named(state, profile.as_ref(), client_model).await;
     Ok(Json(unary_body(&id, &named, &response)).into_response())
+}
+
+/// How the finished answer goes back to the client.
+struct Reply<'a> {
+    stream: bool,
+    include_usage: bool,
+    id: &'a str,
+    named: Named,
+    prompt_json: Option<String>,
+}
+
+/// Answers within a kept conversation: the new turns and the answer are stored, and the oldest
+/// turns summarised past the profile's budget.
+async fn answer_in_conversation(
+    state: &Arc<AppState>,
+    kept: prepare::Kept,
+    valid: ValidChatRequest,
+    profile: Option<&Profile>,
+    reply: Reply<'_>,
+    guard: &mut RequestGuard,
+) -> Result<Response, ApiError> {
+    let prepare::Kept {
+        budget,
+        id: conversation,
+        store,
+        mut new_turns,
+    } = kept;
+    let response = complete(state.backend.as_ref(), valid.clone(), profile).await?;
+    new_turns.push(ChatMessage::assistant(response.answer.clone()));
+    let fail =
+        |e: ServeError| ApiError::from(understudy_backend::BackendError::Inference(e.to_string()));
+    store.append(&conversation, &new_turns).map_err(fail)?;
+    conversation::trim(
+        state.backend.as_ref(),
+        &store,
+        &conversation,
+        &valid.model,
+        budget,
+    )
+    .await?;
+    guard.route.insert(
+        "token_counts".into(),
+        crate::techniques::token_counts(state.backend.as_ref(), &valid.model)
+            .await
+            .into(),
+    );
+    respond_finished(
+        Finished {
+            answered_by: valid.model.clone(),
+            response,
+        },
+        None,
+        reply.stream,
+        reply.include_usage,
+        reply.id,
+        reply.named,
+        guard,
+        reply.prompt_json,
+    )
 }
 
 /// The name a response answers under, with its fingerprint.

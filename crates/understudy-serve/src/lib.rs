@@ -12,6 +12,7 @@ pub mod log;
 pub mod memory;
 pub mod metrics;
 pub mod overhead;
+mod prepare;
 pub mod profile;
 pub mod request_guard;
 pub mod resilience;

@@ -1,0 +1,124 @@
+//! Builds what a chat completion sends: a kept conversation's stored turns (and the summary of
+//! older ones) before the new ones, the profile's prompt program, retrieved passages, and the
+//! thinking switch mapped to the model's own control. Each step notes itself in the request's
+//! trace.
+
+use std::sync::Arc;
+
+use understudy_core::thinking::{self, ThinkingMode};
+use understudy_core::{ChatMessage, ChatRequest};
+
+use crate::conversation::ConversationStore;
+use crate::error::ApiError;
+use crate::profile::Profile;
+use crate::request_guard::RequestGuard;
+use crate::{wire, AppState};
+
+/// A conversation the gateway keeps for this request.
+pub(crate) struct Kept {
+    /// Tokens of history before the oldest turns are summarised.
+    pub budget: usize,
+    pub id: String,
+    pub store: Arc<ConversationStore>,
+    /// The client's new turns (stored with the answer).
+    pub new_turns: Vec<ChatMessage>,
+}
+
+/// For a `conversation = true` profile and a request naming its conversation: puts the stored
+/// turns before the new ones.
+pub(crate) fn with_history(
+    state: &AppState,
+    profile: Option<&Profile>,
+    parsed: &mut wire::Parsed,
+    guard: &mut RequestGuard,
+) -> Result<Option<Kept>, ApiError> {
+    let (Some(budget), Some(id), Some(store)) = (
+        profile.and_then(|p| p.conversation),
+        parsed.user.clone(),
+        state.conversations.clone(),
+    ) else {
+        return Ok(None);
+    };
+    let history = store
+        .load(&id)
+        .map_err(|e| ApiError::from(understudy_backend::BackendError::Inference(e.to_string())))?;
+    let (system, new_turns): (Vec<ChatMessage>, Vec<ChatMessage>) = parsed
+        .request
+        .messages
+        .drain(..)
+        .partition(|m| m.role == understudy_core::Role::System);
+    let mut messages = system;
+    if let Some(summary) = &history.summary {
+        messages.push(ChatMessage::system(format!(
+            "Summary of the earlier part of this conversation: {summary}"
+        )));
+    }
+    messages.extend(history.turns);
+    messages.extend(new_turns.iter().cloned());
+    parsed.request.messages = messages;
+    guard
+        .route
+        .insert("conversation".into(), serde_json::json!({"id": id}));
+    Ok(Some(Kept {
+        budget,
+        id,
+        store,
+        new_turns,
+    }))
+}
+
+/// The request sent for `request`: the profile's program applied, passages retrieved into the
+/// system prompt, and the thinking switch (the request's choice, else the profile's).
+pub(crate) async fn build_request(
+    state: &AppState,
+    profile: &mut Option<Profile>,
+    request: ChatRequest,
+    thinking: Option<ThinkingMode>,
+    guard: &mut RequestGuard,
+) -> Result<ChatRequest, ApiError> {
+    let mut request = match profile.as_mut() {
+        Some(p) => p.apply(request),
+        None => request,
+    };
+    if let Some(spec) = profile.as_ref().and_then(|p| p.program.memory.clone()) {
+        let Some(memory) = &state.memory else {
+            return Err(ApiError {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                message: "this profile uses memory but the gateway has no memory store".into(),
+                kind: "server_error",
+                param: None,
+                code: Some("embeddings_unavailable"),
+                retry_after: None,
+            });
+        };
+        let query = profile.as_ref().and_then(Profile::retrieval_query);
+        let hits = memory.retrieve_into(&spec, query, &mut request).await?;
+        let trace = understudy_memory::prompt::trace(&spec.collection, &hits);
+        guard.route.insert(
+            "retrieval".into(),
+            serde_json::to_value(&trace).unwrap_or_default(),
+        );
+    }
+    // Mapped to the model's own control (template flag, /no_think, reasoning_effort, or the
+    // CoT fallback).
+    let mode = thinking.or_else(|| profile.as_ref().and_then(|p| p.program.thinking));
+    if let Some(mode) = mode {
+        let control = state
+            .backend
+            .thinking_control(&request.model)
+            .await
+            .map_err(ApiError::from)?;
+        let switched = thinking::apply(&mut request, mode, control);
+        let trace = understudy_prompt::ThinkingTrace::new(mode, control, switched);
+        guard.route.insert(
+            "thinking".into(),
+            serde_json::to_value(trace).unwrap_or_default(),
+        );
+        if switched.split_cot {
+            // The CoT fallback: the answer is read after the marker, reasoning kept apart.
+            let p = profile.get_or_insert_with(|| Profile::passthrough(&request.model));
+            p.program.cot = true;
+        }
+    }
+    Ok(request)
+}
