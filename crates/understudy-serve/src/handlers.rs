@@ -1,27 +1,26 @@
 //! Request handlers: `/health`, `/v1/models`, `/v1/embeddings`, `/v1/chat/completions` (unary and
 //! streaming); technique answers live in `techniques`, stored conversations in `conversation`.
-//! Profiles are applied here; wire parsing, errors and SSE framing live in their own modules.
+//! What a request sends is built in `prepare`, whole answers go back through `reply`; wire
+//! parsing, errors and SSE framing live in their own modules.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use understudy_backend::Backend;
-use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
+use understudy_core::{ChatMessage, ChatRequest, ValidChatRequest};
 
 use crate::conversation;
 use crate::error::{ApiError, ServeError};
 use crate::fingerprint::fingerprint;
-use crate::profile::{Profile, ReasoningPolicy};
+use crate::profile::Profile;
+use crate::reply::{complete, respond_finished, unary_body};
 use crate::request_guard::RequestGuard;
 use crate::stream::Named;
-use crate::techniques::{
-    map_reduce, respond_finished, run_cascade, run_plan, unreachable_technique, Finished,
-};
+use crate::techniques::{map_reduce, run_cascade, run_plan, unreachable_technique, Finished};
+use crate::wire::now_secs;
 use crate::{overhead, prepare, stream, wire, AppState};
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -36,13 +35,6 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 
 pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
-}
-
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// `GET /v1/models/{id}`: one entry of the list, or 404 `model_not_found`.
@@ -403,87 +395,4 @@ pub(crate) async fn served_fingerprint(
         }
     }
     computed
-}
-
-/// Applies a profile's answer policies (CoT split and the template's contract, as eval reads
-/// answers; reasoning strip) to a finished answer. An answer the contract cannot read is
-/// returned as the model wrote it (past any chain of thought).
-pub(crate) fn apply_output_policies(
-    mut response: ChatResponse,
-    profile: &Profile,
-) -> Result<ChatResponse, ApiError> {
-    if profile.program.cot || profile.program.template.is_some() {
-        let read = profile.read(&response.answer);
-        response.answer = read.answer.unwrap_or(read.text);
-        if let Some(r) = read.reasoning {
-            response.reasoning = Some(match response.reasoning.take() {
-                Some(prev) => format!("{prev}\n\n{r}"),
-                None => r,
-            });
-        }
-    }
-    if profile.reasoning == ReasoningPolicy::Strip {
-        response.reasoning = None;
-    }
-    Ok(response)
-}
-
-/// Runs a unary request and applies the profile's output policies.
-pub(crate) async fn complete(
-    backend: &dyn Backend,
-    request: ValidChatRequest,
-    profile: Option<&Profile>,
-) -> Result<ChatResponse, ApiError> {
-    let mut response = backend
-        .chat(request.clone())
-        .await
-        .map_err(ApiError::from)?;
-    let Some(profile) = profile else {
-        return Ok(response);
-    };
-    if profile.json {
-        if let Err(err) = serde_json::from_str::<serde_json::Value>(&response.answer) {
-            // One retry, telling the model what was wrong.
-            let mut retry = request;
-            retry
-                .messages
-                .push(ChatMessage::assistant(response.answer.clone()));
-            retry.messages.push(ChatMessage::user(format!(
-                "That was not valid JSON ({err}). Reply with only valid JSON."
-            )));
-            response = backend.chat(retry).await.map_err(ApiError::from)?;
-            if serde_json::from_str::<serde_json::Value>(&response.answer).is_err() {
-                return Err(ApiError {
-                    status: axum::http::StatusCode::BAD_GATEWAY,
-                    message: format!("profile {} requires JSON and the model did not produce valid JSON after one retry", profile.name),
-                    kind: "server_error",
-                    param: None,
-                    code: Some("invalid_json_output"),
-                    retry_after: None,
-                });
-            }
-        }
-    }
-    apply_output_policies(response, profile)
-}
-
-pub(crate) fn unary_body(id: &str, named: &Named, r: &ChatResponse) -> serde_json::Value {
-    let mut message = serde_json::json!({"role": "assistant", "content": r.answer});
-    if let Some(reasoning) = &r.reasoning {
-        message["reasoning_content"] = serde_json::Value::String(reasoning.clone());
-    }
-    serde_json::json!({
-        "id": id,
-        "object": "chat.completion",
-        "created": now_secs(),
-        "model": named.model,
-        "system_fingerprint": named.fingerprint,
-        "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason.as_openai()}],
-        "usage": {
-            "prompt_tokens": r.usage.prompt_tokens,
-            "completion_tokens": r.usage.completion_tokens,
-            "total_tokens": r.usage.total_tokens(),
-        },
-        "timing": r.timing,
-    })
 }

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod overhead;
 mod prepare;
 pub mod profile;
+mod reply;
 pub mod request_guard;
 pub mod resilience;
 pub mod served;

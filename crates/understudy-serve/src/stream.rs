@@ -17,9 +17,9 @@ use understudy_core::stream::Delta;
 use understudy_core::StreamEvent;
 
 use crate::error::ApiError;
-use crate::handlers::now_secs;
 use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
+use crate::wire::now_secs;
 
 /// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
 /// (chain of thought), the answer — after the last marker, through the template's contract — at

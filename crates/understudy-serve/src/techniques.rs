@@ -1,25 +1,20 @@
 //! Answers produced by the run-time techniques (cascade, planner/executor, map-reduce over long
-//! inputs) and by kept conversations: each runs to a finished answer, which goes back unary or as
-//! one streamed chunk with the answering model in the `x-understudy-model` header.
+//! inputs): each runs to a finished answer (sent back by `reply::respond_finished`) and notes
+//! its route in the request's trace.
 
 use std::sync::Arc;
 
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use understudy_backend::Backend;
-use understudy_core::stream::{Delta, StreamEnd};
-use understudy_core::{ChatResponse, StreamEvent, ValidChatRequest};
+use understudy_core::{ChatResponse, ValidChatRequest};
 use understudy_techniques::cascade::{self, Cascade};
 use understudy_techniques::direct;
 use understudy_techniques::mapreduce::{self, MapReduce};
 use understudy_techniques::plan_execute::{self, PlanExecute};
 
 use crate::error::ApiError;
-use crate::handlers::{apply_output_policies, unary_body};
 use crate::profile::Profile;
 use crate::request_guard::RequestGuard;
-use crate::stream::Named;
-use crate::{stream, AppState};
+use crate::AppState;
 
 /// The context map-reduce plans for when neither the profile nor the backend says.
 const DEFAULT_CONTEXT_TOKENS: u32 = 8192;
@@ -124,59 +119,6 @@ pub(crate) async fn map_reduce(
         answered_by: valid.model.clone(),
         response: outcome.response,
     })
-}
-
-/// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
-/// model in the `x-understudy-model` header.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn respond_finished(
-    finished: Finished,
-    profile: Option<Profile>,
-    stream: bool,
-    include_usage: bool,
-    id: &str,
-    named: Named,
-    guard: &mut RequestGuard,
-    prompt_json: Option<String>,
-) -> Result<Response, ApiError> {
-    guard.backend_model = Some(finished.answered_by.clone());
-    let header = (
-        axum::http::HeaderName::from_static("x-understudy-model"),
-        axum::http::HeaderValue::from_str(&finished.answered_by)
-            .unwrap_or(axum::http::HeaderValue::from_static("unknown")),
-    );
-    let mut response = finished.response;
-    if let Some(p) = &profile {
-        response = apply_output_policies(response, p)?;
-    }
-    guard.answered(&response.timing, &response.usage);
-    if let Some(prompt) = prompt_json {
-        guard.content = Some((prompt, response.answer.clone()));
-    }
-    if stream {
-        let events = futures::stream::iter(vec![
-            Ok(StreamEvent::Delta(Delta::Answer(response.answer.clone()))),
-            Ok(StreamEvent::End(StreamEnd {
-                model: response.model.clone(),
-                finish_reason: response.finish_reason,
-                usage: response.usage,
-                timing: response.timing,
-                confidence: response.confidence,
-            })),
-        ]);
-        let owned = guard.hand_to_stream();
-        // Policies were applied above; the stream passes the answer through unchanged.
-        let sse = stream::sse(
-            Box::pin(events),
-            id.to_string(),
-            named,
-            None,
-            include_usage,
-            owned,
-        );
-        return Ok(([header], sse).into_response());
-    }
-    Ok(([header], Json(unary_body(id, &named, &response))).into_response())
 }
 
 /// How a budget's tokens were counted, for the request log: `tokenizer` (the model's own, on

@@ -321,3 +321,11 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         user,
     })
 }
+
+/// Seconds since the Unix epoch, for `created` fields.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

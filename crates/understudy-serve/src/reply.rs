@@ -1,0 +1,153 @@
+//! What goes back to the client for an answer the gateway has whole: the profile's output
+//! policies (chain of thought split and the template's contract, as eval reads answers;
+//! reasoning strip; one JSON retry), the unary body, and a technique's finished answer sent
+//! unary or as one streamed chunk.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use understudy_backend::Backend;
+use understudy_core::stream::{Delta, StreamEnd};
+use understudy_core::{ChatMessage, ChatResponse, StreamEvent, ValidChatRequest};
+
+use crate::error::ApiError;
+use crate::profile::{Profile, ReasoningPolicy};
+use crate::request_guard::RequestGuard;
+use crate::stream::{self, Named};
+use crate::techniques::Finished;
+use crate::wire::now_secs;
+
+/// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
+/// model in the `x-understudy-model` header.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn respond_finished(
+    finished: Finished,
+    profile: Option<Profile>,
+    stream: bool,
+    include_usage: bool,
+    id: &str,
+    named: Named,
+    guard: &mut RequestGuard,
+    prompt_json: Option<String>,
+) -> Result<Response, ApiError> {
+    guard.backend_model = Some(finished.answered_by.clone());
+    let header = (
+        axum::http::HeaderName::from_static("x-understudy-model"),
+        axum::http::HeaderValue::from_str(&finished.answered_by)
+            .unwrap_or(axum::http::HeaderValue::from_static("unknown")),
+    );
+    let mut response = finished.response;
+    if let Some(p) = &profile {
+        response = apply_output_policies(response, p)?;
+    }
+    guard.answered(&response.timing, &response.usage);
+    if let Some(prompt) = prompt_json {
+        guard.content = Some((prompt, response.answer.clone()));
+    }
+    if stream {
+        let events = futures::stream::iter(vec![
+            Ok(StreamEvent::Delta(Delta::Answer(response.answer.clone()))),
+            Ok(StreamEvent::End(StreamEnd {
+                model: response.model.clone(),
+                finish_reason: response.finish_reason,
+                usage: response.usage,
+                timing: response.timing,
+                confidence: response.confidence,
+            })),
+        ]);
+        let owned = guard.hand_to_stream();
+        // Policies were applied above; the stream passes the answer through unchanged.
+        let sse = stream::sse(
+            Box::pin(events),
+            id.to_string(),
+            named,
+            None,
+            include_usage,
+            owned,
+        );
+        return Ok(([header], sse).into_response());
+    }
+    Ok(([header], Json(unary_body(id, &named, &response))).into_response())
+}
+
+/// Applies a profile's answer policies (CoT split and the template's contract, as eval reads
+/// answers; reasoning strip) to a finished answer. An answer the contract cannot read is
+/// returned as the model wrote it (past any chain of thought).
+pub(crate) fn apply_output_policies(
+    mut response: ChatResponse,
+    profile: &Profile,
+) -> Result<ChatResponse, ApiError> {
+    if profile.program.cot || profile.program.template.is_some() {
+        let read = profile.read(&response.answer);
+        response.answer = read.answer.unwrap_or(read.text);
+        if let Some(r) = read.reasoning {
+            response.reasoning = Some(match response.reasoning.take() {
+                Some(prev) => format!("{prev}\n\n{r}"),
+                None => r,
+            });
+        }
+    }
+    if profile.reasoning == ReasoningPolicy::Strip {
+        response.reasoning = None;
+    }
+    Ok(response)
+}
+
+/// Runs a unary request and applies the profile's output policies.
+pub(crate) async fn complete(
+    backend: &dyn Backend,
+    request: ValidChatRequest,
+    profile: Option<&Profile>,
+) -> Result<ChatResponse, ApiError> {
+    let mut response = backend
+        .chat(request.clone())
+        .await
+        .map_err(ApiError::from)?;
+    let Some(profile) = profile else {
+        return Ok(response);
+    };
+    if profile.json {
+        if let Err(err) = serde_json::from_str::<serde_json::Value>(&response.answer) {
+            // One retry, telling the model what was wrong.
+            let mut retry = request;
+            retry
+                .messages
+                .push(ChatMessage::assistant(response.answer.clone()));
+            retry.messages.push(ChatMessage::user(format!(
+                "That was not valid JSON ({err}). Reply with only valid JSON."
+            )));
+            response = backend.chat(retry).await.map_err(ApiError::from)?;
+            if serde_json::from_str::<serde_json::Value>(&response.answer).is_err() {
+                return Err(ApiError {
+                    status: axum::http::StatusCode::BAD_GATEWAY,
+                    message: format!("profile {} requires JSON and the model did not produce valid JSON after one retry", profile.name),
+                    kind: "server_error",
+                    param: None,
+                    code: Some("invalid_json_output"),
+                    retry_after: None,
+                });
+            }
+        }
+    }
+    apply_output_policies(response, profile)
+}
+
+pub(crate) fn unary_body(id: &str, named: &Named, r: &ChatResponse) -> serde_json::Value {
+    let mut message = serde_json::json!({"role": "assistant", "content": r.answer});
+    if let Some(reasoning) = &r.reasoning {
+        message["reasoning_content"] = serde_json::Value::String(reasoning.clone());
+    }
+    serde_json::json!({
+        "id": id,
+        "object": "chat.completion",
+        "created": now_secs(),
+        "model": named.model,
+        "system_fingerprint": named.fingerprint,
+        "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason.as_openai()}],
+        "usage": {
+            "prompt_tokens": r.usage.prompt_tokens,
+            "completion_tokens": r.usage.completion_tokens,
+            "total_tokens": r.usage.total_tokens(),
+        },
+        "timing": r.timing,
+    })
+}
