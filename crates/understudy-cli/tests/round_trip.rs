@@ -349,8 +349,10 @@ async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
                     let calls = backend.take();
                     // Items of the few-shot pool get other examples than the profile's; their
                     // first request differs by design (eval never shows an item its own answer).
-                    let profile_program = program_of_row(&cells, task, model, strategy, format);
-                    if profile_program.as_deref() != Some(served) {
+                    let profile_program =
+                        understudy_eval::tune::program_of(&cells, task, model, strategy, format);
+                    let sent: Program = serde_json::from_str(served).unwrap();
+                    if profile_program.as_ref() != Some(&sent) {
                         continue;
                     }
                     // The request eval stored is the one sent; a planner first asks for a plan
@@ -382,26 +384,6 @@ async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
         assert!(long_inputs > 0, "no long input went through map-reduce");
     }
     checked
-}
-
-/// The most common program of a row (the one tune writes).
-fn program_of_row(
-    cells: &[Cell],
-    task: &str,
-    model: &str,
-    strategy: &str,
-    format: &str,
-) -> Option<String> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for c in cells.iter().filter(|c| {
-        c.task == task && c.model == model && c.strategy == strategy && c.format == format
-    }) {
-        *counts.entry(c.program.as_deref()?).or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(p, _)| p.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

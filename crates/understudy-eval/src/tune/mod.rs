@@ -11,7 +11,7 @@ mod profile_toml;
 mod split;
 
 pub use cascade_fit::{Fit, NoFit, Outcome};
-pub use profile_toml::{render_profiles, row_profile};
+pub use profile_toml::{program_of, render_profiles, row_profile};
 pub use split::held_out;
 
 use crate::metrics;

@@ -36,8 +36,9 @@ fn inline<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// The program most of a row's cells were sent (items in the few-shot pool get other examples).
-fn program_of(
+/// The program most of a row's cells were sent (items in the few-shot pool get other examples):
+/// the one tune serves for the row.
+pub fn program_of(
     cells: &[Cell],
     task: &str,
     model: &str,
