@@ -143,6 +143,13 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     assert_eq!(toy.program.max_tokens, Some(8));
     assert!(toy.program.few_shot.is_empty());
     assert!(text.contains("Predicted score"), "{text}");
+    // The profile serves the cascade, so its prediction is the cascade's held-out score.
+    assert!(
+        text.contains(&format!(
+            "Served: this cascade (faster than the chosen row on the calibration items). Predicted score on new items: 100.0% [100.0–100.0] n={held}"
+        )),
+        "{text}"
+    );
     // Impossible targets say so instead of pretending.
     let strict = Target {
         share: 1.5,

@@ -14,6 +14,8 @@ use crate::store::Cell;
 /// What a cascade did on one half of the items.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The cascade's own score (the heavy answer where it escalated, else the light one).
+    pub score: Estimate,
     pub escalation: Estimate,
     /// Share of the heavy model's score.
     pub share: Estimate,
@@ -81,6 +83,7 @@ fn outcome(pairs: &[Pair], threshold: f64) -> Outcome {
         .map(|p| f64::from(u8::from(escalates(p))))
         .collect();
     Outcome {
+        score: stats::bootstrap_mean(&quality),
         escalation: stats::bootstrap_mean(&escalated),
         share: stats::share_of_reference(&quality, &heavy),
         latency_ms: stats::bootstrap_mean(&latency),

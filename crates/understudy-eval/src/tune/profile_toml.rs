@@ -156,7 +156,7 @@ fn describe_cascade(out: &mut String, t: &TaskTuning, f: &CascadeFit) {
     let (cal, held) = (&f.fit.calibration, &f.fit.held_out);
     let _ = writeln!(
         out,
-        "# Cascade {} → {} ({} {}), calibrated on the {} calibration items: escalate when the light answer's mean token log-probability is below {}.\n#   calibration: escalation {}, share of reference {}, mean latency {}.\n#   held out ({} items tune did not choose on): escalation {}, share of reference {}, mean latency {} (heavy alone: {}).",
+        "# Cascade {} → {} ({} {}), calibrated on the {} calibration items: escalate when the light answer's mean token log-probability is below {}.\n#   calibration: escalation {}, share of reference {}, mean latency {}.\n#   held out ({} items tune did not choose on): score {}, escalation {}, share of reference {}, mean latency {} (heavy alone: {}).",
         f.light,
         f.heavy,
         f.strategy,
@@ -167,6 +167,7 @@ fn describe_cascade(out: &mut String, t: &TaskTuning, f: &CascadeFit) {
         pct(&cal.share),
         ms(&cal.latency_ms),
         t.halves.1,
+        pct(&held.score),
         pct(&held.escalation),
         pct(&held.share),
         ms(&held.latency_ms),
@@ -277,6 +278,11 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
         if let Some(f) = &t.cascade {
             describe_cascade(&mut out, t, f);
             if f.fit.calibration.latency_ms.value < c.latency_ms.value || !c.meets {
+                let _ = writeln!(
+                    out,
+                    "# Served: this cascade (faster than the chosen row on the calibration items). Predicted score on new items: {} (the cascade on the held-out items).",
+                    pct(&f.fit.held_out.score)
+                );
                 served_cascade = Some(f);
             } else {
                 let _ = writeln!(out, "# (not used: the chosen row alone is faster)");
