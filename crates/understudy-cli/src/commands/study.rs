@@ -15,14 +15,6 @@ use crate::cli::StudyArgs;
 use crate::output;
 use crate::setup;
 
-/// Decode speeds (tok/s) measured on a 2-core x86 machine when these defaults were set, for models the store has
-/// not measured yet; prompt processing is taken as eight times faster.
-const DEFAULT_DECODE_TPS: &[(&str, f64)] = &[
-    ("smollm2-135m", 114.0),
-    ("qwen2.5-coder-0.5b", 44.0),
-    ("qwen2.5-coder-1.5b", 29.0),
-];
-
 fn load(args: &StudyArgs) -> Result<StudyFile> {
     match (&args.file, &args.name) {
         (Some(path), name) => {
@@ -64,11 +56,10 @@ fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
             .iter()
             .find(|(m, _, _)| m == model)
             .map(|(_, d, p)| (*d, *p))
+            // Not measured yet: the catalogue's assumed decode speed; prompt processing is taken
+            // as eight times faster.
             .or_else(|| {
-                DEFAULT_DECODE_TPS
-                    .iter()
-                    .find(|(m, _)| m == model)
-                    .map(|(_, d)| (*d, d * 8.0))
+                understudy_backend::catalog::find(model).map(|k| (k.decode_tps, k.decode_tps * 8.0))
             })
             .unwrap_or((30.0, 240.0));
         let (strategies, formats) =

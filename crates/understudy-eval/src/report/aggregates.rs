@@ -83,16 +83,15 @@ pub struct Extras {
     pub worst: Vec<Example>,
 }
 
-/// Parameter count in billions for known default models, else read from a name like `…-7B…`.
+/// Parameter count in billions: the catalogue's for default models (also inside a longer name),
+/// else read from a name like `…-7B…`.
 pub fn params_billion(model: &str) -> Option<f64> {
     let lower = model.to_lowercase();
-    let known = [
-        ("smollm2-135m", 0.135),
-        ("qwen2.5-coder-0.5b", 0.494),
-        ("qwen2.5-coder-1.5b", 1.54),
-    ];
-    if let Some((_, p)) = known.iter().find(|(n, _)| lower.contains(n)) {
-        return Some(*p);
+    if let Some(known) = understudy_backend::catalog::known_models()
+        .into_iter()
+        .find(|k| lower.contains(k.name))
+    {
+        return Some(known.params_billion);
     }
     let re = regex::Regex::new(r"(\d+(?:\.\d+)?)\s*([bm])(?:[^a-z0-9]|$)").ok()?;
     let caps = re.captures_iter(&lower).last()?;
