@@ -1,14 +1,14 @@
 //! The [`Backend`] trait and its implementations: embedded llama.cpp (feature `embedded`),
 //! any OpenAI-compatible HTTP server, and (feature `fake`) a deterministic fake for tests.
-//! Also the catalog of default models and their installer. No CLI or HTTP-server code here.
+//! Default models are resolved through `understudy-models` (re-exported here as `catalog` and
+//! `install`). No CLI or HTTP-server code here.
 
-pub mod catalog;
+pub use understudy_models::{catalog, install};
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
-pub mod install;
 pub mod openai;
 pub mod router;
 pub mod stop;

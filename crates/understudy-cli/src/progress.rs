@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use understudy_backend::install::Progress;
+use understudy_models::install::Progress;
 
 use crate::output;
 

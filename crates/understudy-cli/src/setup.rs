@@ -45,7 +45,7 @@ pub fn index_url() -> String {
     std::env::var("UNDERSTUDY_PYPI_URL")
         .ok()
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| understudy_backend::install::DEFAULT_INDEX_URL.to_string())
+        .unwrap_or_else(|| understudy_models::install::DEFAULT_INDEX_URL.to_string())
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -118,10 +118,10 @@ pub fn threads(config: &Config, overrides: &EmbeddedOverrides) -> u32 {
 
 #[cfg(feature = "embedded")]
 fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) -> Result<Router> {
-    use understudy_backend::catalog;
     use understudy_backend::embedded::{
         EmbeddedBackend, EmbeddedOptions, GgufSource, GgufSpec, ModelPaths,
     };
+    use understudy_models::catalog;
 
     let mut embedded = EmbeddedBackend::new(EmbeddedOptions {
         home: home_dir()?,

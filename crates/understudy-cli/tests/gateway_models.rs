@@ -27,7 +27,7 @@ fn chat(model: &str) -> String {
 #[test]
 fn client_paths_never_reach_the_file_system() {
     ensure_small_model();
-    let gguf = understudy_backend::catalog::find("smollm2-135m")
+    let gguf = understudy_models::catalog::find("smollm2-135m")
         .unwrap()
         .path(&home());
     assert!(gguf.is_file());

@@ -6,7 +6,7 @@ use std::io::Read;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 
-use understudy_backend::install::{self, PackageFile, Progress};
+use understudy_models::install::{self, PackageFile, Progress};
 
 use crate::task::TaskDef;
 use crate::EvalError;

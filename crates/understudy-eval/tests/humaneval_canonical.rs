@@ -52,7 +52,7 @@ async fn canonical_solutions_pass_and_wrong_ones_fail() {
         &["humaneval"],
         &home,
         &index,
-        &understudy_backend::install::Silent,
+        &understudy_models::install::Silent,
     )
     .await
     .unwrap();

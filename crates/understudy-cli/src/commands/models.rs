@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use understudy_backend::catalog;
-use understudy_backend::install;
+use understudy_models::catalog;
+use understudy_models::install;
 
 use crate::cli::{ModelsAction, ModelsArgs};
 use crate::output;

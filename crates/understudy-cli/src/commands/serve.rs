@@ -153,8 +153,8 @@ async fn install_named_defaults(
         .flat_map(|p| p.models())
         .chain(section.fallback.values().flatten().cloned())
         .filter(|name| {
-            understudy_backend::catalog::find(name)
-                .is_some_and(|known| !understudy_backend::install::is_installed(&known, &home))
+            understudy_models::catalog::find(name)
+                .is_some_and(|known| !understudy_models::install::is_installed(&known, &home))
         })
         .collect();
     let missing: Vec<String> = missing.into_iter().collect();
@@ -168,11 +168,11 @@ fn served_models(
     router: &understudy_backend::router::Router,
 ) -> understudy_serve::served::ServedModels {
     let home = setup::home_dir().ok();
-    let installed = understudy_backend::catalog::known_models()
+    let installed = understudy_models::catalog::known_models()
         .into_iter()
         .filter(|known| {
             home.as_ref()
-                .is_some_and(|h| understudy_backend::install::is_installed(known, h))
+                .is_some_and(|h| understudy_models::install::is_installed(known, h))
         })
         .map(|known| known.name.to_string());
     let mut served = understudy_serve::served::ServedModels::new()
@@ -194,7 +194,7 @@ async fn load_embedder() -> Result<Arc<dyn understudy_memory::Embedder>, String>
     let dir = minilm::ensure_installed(
         &home,
         &setup::index_url(),
-        &understudy_backend::install::Silent,
+        &understudy_models::install::Silent,
     )
     .await
     .map_err(|e| e.to_string())?;

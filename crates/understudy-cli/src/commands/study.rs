@@ -59,7 +59,7 @@ fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
             // Not measured yet: the catalogue's assumed decode speed; prompt processing is taken
             // as eight times faster.
             .or_else(|| {
-                understudy_backend::catalog::find(model).map(|k| (k.decode_tps, k.decode_tps * 8.0))
+                understudy_models::catalog::find(model).map(|k| (k.decode_tps, k.decode_tps * 8.0))
             })
             .unwrap_or((30.0, 240.0));
         let (strategies, formats) =

@@ -87,7 +87,7 @@ pub struct Extras {
 /// else read from a name like `…-7B…`.
 pub fn params_billion(model: &str) -> Option<f64> {
     let lower = model.to_lowercase();
-    if let Some(known) = understudy_backend::catalog::known_models()
+    if let Some(known) = understudy_models::catalog::known_models()
         .into_iter()
         .find(|k| lower.contains(k.name))
     {
