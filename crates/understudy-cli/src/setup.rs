@@ -9,6 +9,7 @@ use understudy_backend::openai::OpenAiBackend;
 use understudy_backend::router::{Route, Router};
 use understudy_backend::Backend;
 use understudy_core::config::{Config, ModelTarget, CONFIG_FILE_NAME};
+use understudy_eval::plan::EvalSection;
 
 use crate::progress::TerminalProgress;
 
@@ -185,4 +186,23 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
 fn add_embedded(router: Router, _config: &Config, overrides: &EmbeddedOverrides) -> Result<Router> {
     let _ = (TerminalProgress::default(), overrides);
     Ok(router)
+}
+
+/// The store path: the flag, the `[eval] db` key, else `./understudy.db`.
+pub fn db_path(flag: Option<&Path>, section: &EvalSection) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| section.db.clone())
+        .unwrap_or_else(|| PathBuf::from("understudy.db"))
+}
+
+/// The `[eval]` table of the config file, checked.
+pub fn file_section(config: &Config) -> Result<EvalSection> {
+    let path = config
+        .source
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<no config file>"));
+    Ok(match &config.eval {
+        Some(table) => EvalSection::parse(table.clone(), &path)?,
+        None => EvalSection::default(),
+    })
 }

@@ -19,26 +19,7 @@ use understudy_eval::{builtin, summary};
 use crate::cli::EvalArgs;
 use crate::output;
 use crate::progress::TerminalProgress;
-use crate::setup::{self, EmbeddedOverrides};
-
-/// The store path: the flag, the `[eval] db` key, else `./understudy.db`.
-pub fn db_path(flag: Option<&Path>, section: &EvalSection) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| section.db.clone())
-        .unwrap_or_else(|| PathBuf::from("understudy.db"))
-}
-
-/// The `[eval]` table of the config file, checked.
-pub fn file_section(config: &Config) -> Result<EvalSection> {
-    let path = config
-        .source
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("<no config file>"));
-    Ok(match &config.eval {
-        Some(table) => EvalSection::parse(table.clone(), &path)?,
-        None => EvalSection::default(),
-    })
-}
+use crate::setup::{self, db_path, file_section, EmbeddedOverrides};
 
 /// The `[eval]` keys the command-line flags set.
 pub fn flags_section(args: &EvalArgs) -> EvalSection {

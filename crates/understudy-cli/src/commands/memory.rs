@@ -9,11 +9,11 @@ use anyhow::{bail, Result};
 use understudy_memory::chunk::{self, collect_files, read_documents};
 use understudy_memory::{Embedder, HttpEmbedder, MemoryStore};
 
-use super::eval::{db_path, file_section};
 use crate::cli::{EmbedderArgs, MemoryCommand, StoreArgs};
 use crate::output;
 use crate::progress::TerminalProgress;
 use crate::setup;
+use crate::setup::{db_path, file_section};
 
 /// Opens the store; `create` says whether a missing file may be created (only `add` writes).
 fn store(config_path: Option<&Path>, args: &StoreArgs, create: bool) -> Result<MemoryStore> {

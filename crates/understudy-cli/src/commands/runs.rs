@@ -6,10 +6,10 @@ use anyhow::{bail, Result};
 use understudy_eval::store::Store;
 use understudy_eval::summary;
 
-use super::eval::{db_path, file_section};
 use crate::cli::{ReportArgs, ShowArgs, StoreArgs};
 use crate::output;
 use crate::setup;
+use crate::setup::{db_path, file_section};
 
 pub fn open(config_path: Option<&Path>, args: &StoreArgs) -> Result<Store> {
     let config = setup::load_config(config_path)?;
