@@ -178,7 +178,7 @@ fn cell_work<'p>(
         }
         _ => item,
     };
-    let program = program_for(
+    let mut program = program_for(
         plan,
         task,
         shown,
@@ -229,6 +229,8 @@ fn cell_work<'p>(
                 .max(strategy::COT_MAX_TOKENS),
         );
     }
+    // The program records what was sent, so a profile written from it allows the same length.
+    program.max_tokens = request.max_tokens;
     let cot = strategy.cot() || switched.is_some_and(|s| s.split_cot);
     let request = request
         .validate()
