@@ -386,18 +386,17 @@ fn cascade_signals(
     signals: Option<Vec<String>>,
     checks_format: bool,
 ) -> Result<Vec<String>, ServeError> {
-    let json = checks_format;
     let alternatives = "use self_check, agreement:K or confidence:T, set `json = true`, or give a `template` whose answer is a label, choice or number";
     let signals = match signals {
         Some(signals) => signals,
-        None if json => vec!["format".to_string()],
+        None if checks_format => vec!["format".to_string()],
         None => {
             return Err(ServeError::Config(format!(
                 "profiles.{name}.cascade: name its `signals`: the default, `format`, only works for a JSON profile or a template with a label, choice or number answer ({alternatives})"
             )))
         }
     };
-    if !json && signals.iter().any(|s| s.trim() == "format") {
+    if !checks_format && signals.iter().any(|s| s.trim() == "format") {
         return Err(ServeError::Config(format!(
             "profiles.{name}.cascade: the `format` signal checks that a JSON answer parses or that a template's contract reads an answer, and this profile is not `json = true` and has no such template: it would escalate only empty answers ({alternatives})"
         )));

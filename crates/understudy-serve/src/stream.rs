@@ -32,11 +32,14 @@ struct AnswerReader {
 
 impl AnswerReader {
     /// `None` when the profile leaves the answer as the model writes it.
-    fn new(profile: &Profile) -> Option<Self> {
+    fn new(profile: Profile) -> Option<Self> {
         let program = &profile.program;
-        (program.cot || program.template.is_some()).then(|| Self {
-            profile: profile.clone(),
+        if !program.cot && program.template.is_none() {
+            return None;
+        }
+        Some(Self {
             splitter: program.cot.then(StreamSplitter::default),
+            profile,
             all: String::new(),
         })
     }
@@ -106,7 +109,7 @@ pub fn sse(
     let strip = profile
         .as_ref()
         .is_some_and(|p| p.reasoning == ReasoningPolicy::Strip);
-    let mut reader = profile.as_ref().and_then(AnswerReader::new);
+    let mut reader = profile.and_then(AnswerReader::new);
     let first = futures::stream::once({
         let (id, named) = (id.clone(), named.clone());
         async move {
