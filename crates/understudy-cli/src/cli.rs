@@ -251,7 +251,7 @@ pub struct EvalArgs {
 fn strategies_help() -> String {
     format!(
         "Prompt strategies, comma-separated: {} (memory:K retrieves K passages of the task's documents); combine with +",
-        understudy_eval::strategy::SPELLINGS
+        understudy_tasks::strategy::SPELLINGS
     )
 }
 

@@ -20,16 +20,17 @@ use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::{
     Confidence, FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest,
 };
-use understudy_eval::grade::Grader;
-use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
+use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::retrieval::prepare;
 use understudy_eval::runner::{run, Quiet, RunOptions};
-use understudy_eval::store::{Cell, Store};
 use understudy_memory::embed::WordHashEmbedder;
 use understudy_memory::MemoryStore;
 use understudy_prompt::Program;
 use understudy_serve::memory::MemoryRuntime;
 use understudy_serve::{profile, router, AppState};
+use understudy_store::{Cell, Store};
+use understudy_tasks::grade::Grader;
+use understudy_tasks::task::{find_task, DataSource};
 
 /// Answers are chosen by a hash of the model and the messages, so the same request gets the
 /// same answer whoever sends it; they mix readable, unreadable, CoT and plan-like texts.
@@ -216,7 +217,7 @@ fn inputs(plan: &Plan) -> HashMap<(String, String), String> {
     let mut out = HashMap::new();
     for task in &plan.tasks {
         for item in &task.items {
-            let input = understudy_eval::strategy::input(item).text();
+            let input = understudy_tasks::strategy::input(item).text();
             out.insert((task.def.name.clone(), item.id.clone()), input);
         }
     }
@@ -308,7 +309,7 @@ async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
     let mut long_inputs = 0;
     for (model, strategy, format) in &rows {
         for task in ["toy", "quiz"] {
-            let text = understudy_eval::tune::row_profile(
+            let text = understudy_tune::row_profile(
                 &cells,
                 task,
                 (model.as_str(), strategy.as_str(), format.as_str()),
@@ -350,7 +351,7 @@ async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
                     // Items of the few-shot pool get other examples than the profile's; their
                     // first request differs by design (eval never shows an item its own answer).
                     let profile_program =
-                        understudy_eval::tune::program_of(&cells, task, model, strategy, format);
+                        understudy_tune::program_of(&cells, task, model, strategy, format);
                     let sent: Program = serde_json::from_str(served).unwrap();
                     if profile_program.as_ref() != Some(&sent) {
                         continue;

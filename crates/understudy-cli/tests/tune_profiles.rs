@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use understudy_eval::store::{Cell, RunInfo};
-use understudy_eval::summary::summarise;
-use understudy_eval::tune::{render_profiles, tune, Target};
+use understudy_report::summary::summarise;
 use understudy_serve::profile::parse_profiles;
+use understudy_store::{Cell, RunInfo};
+use understudy_tune::{render_profiles, tune, Target};
 
 fn cell(model: &str, strategy: &str, item: usize, score: f64, ms: f64, logprob: f64) -> Cell {
     Cell {

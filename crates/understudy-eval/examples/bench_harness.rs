@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use understudy_backend::fake::FakeBackend;
-use understudy_eval::grade::Grader;
-use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
+use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::runner::{run, Quiet, RunOptions};
-use understudy_eval::store::Store;
+use understudy_store::Store;
+use understudy_tasks::grade::Grader;
+use understudy_tasks::task::{find_task, DataSource};
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::builtin;
 use crate::retrieval::Retrieved;
-use crate::strategy::{Format, Strategy, DEFAULT_ROLE_PROMPT};
-use crate::task::{LoadedTask, TaskDef};
-use crate::EvalError;
+use understudy_tasks::strategy::{Format, Strategy, DEFAULT_ROLE_PROMPT};
+use understudy_tasks::task::{LoadedTask, PendingTask};
+use understudy_tasks::EvalError;
 
 /// The default suite: `understudy eval` with no arguments. Item limits are chosen so that the
 /// default model plus the reference finish in about ten minutes on a 2-core laptop CPU.
@@ -135,91 +134,6 @@ pub struct Plan {
     /// Every request asks for log-probabilities (see [`EvalSection::confidence`]); otherwise
     /// only the rows that need them (a cascade's `confidence:T` signal) do.
     pub confidence: bool,
-}
-
-/// Where a task's data file is, once built-in data is present.
-pub enum DataSource {
-    Builtin(&'static builtin::DataFile),
-    File(PathBuf),
-}
-
-/// A task definition before its data is read.
-pub struct PendingTask {
-    pub def: TaskDef,
-    pub source: PathBuf,
-    pub data: DataSource,
-}
-
-/// Parses a task name or path into its definition, without reading data.
-pub fn find_task(name: &str) -> Result<PendingTask, EvalError> {
-    let path = Path::new(name);
-    let (def, source) = if name.ends_with(".toml") || path.is_file() {
-        let text = std::fs::read_to_string(path).map_err(|e| EvalError::Task {
-            path: path.to_path_buf(),
-            line: None,
-            message: format!("cannot read task file: {e}"),
-        })?;
-        (TaskDef::parse(&text, path)?, path.to_path_buf())
-    } else {
-        let def = builtin::task(name).ok_or_else(|| EvalError::UnknownTask {
-            name: name.to_string(),
-            known: builtin::task_names(),
-        })??;
-        (def, PathBuf::from(format!("<built-in {name}.toml>")))
-    };
-    let data = match (&def.dataset.builtin, &def.dataset.path) {
-        (Some(b), _) => {
-            DataSource::Builtin(builtin::data_file(b).ok_or_else(|| EvalError::Task {
-                path: source.clone(),
-                line: None,
-                message: format!(
-                "`dataset.builtin` {b:?} is not a built-in dataset ({})",
-                builtin::DATA.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
-            ),
-            })?)
-        }
-        (None, Some(p)) => {
-            let base = source.parent().unwrap_or(Path::new("."));
-            DataSource::File(if p.is_absolute() {
-                p.clone()
-            } else {
-                base.join(p)
-            })
-        }
-        (None, None) => unreachable_dataset(&source)?,
-    };
-    Ok(PendingTask { def, source, data })
-}
-
-fn unreachable_dataset(source: &Path) -> Result<DataSource, EvalError> {
-    Err(EvalError::Task {
-        path: source.to_path_buf(),
-        line: None,
-        message: "`dataset` needs `builtin` or `path`".into(),
-    })
-}
-
-/// The stored id of one sample of an item: the item's own id when one sample is drawn, `ID#i`
-/// when several are.
-pub fn sample_id(item_id: &str, sample: usize, samples: usize) -> String {
-    if samples > 1 {
-        format!("{item_id}#{sample}")
-    } else {
-        item_id.to_string()
-    }
-}
-
-/// The item (problem) a stored id belongs to: the inverse of [`sample_id`]. A user's id is never
-/// split when one sample was drawn, whatever characters it holds.
-pub fn problem_id(stored_id: &str, samples: usize) -> &str {
-    if samples > 1 {
-        stored_id
-            .rsplit_once('#')
-            .map(|(problem, _)| problem)
-            .unwrap_or(stored_id)
-    } else {
-        stored_id
-    }
 }
 
 /// Splits "a,b , c" into trimmed non-empty names.
@@ -382,20 +296,5 @@ impl Plan {
             retrieved: Retrieved::default(),
             confidence: section.confidence.unwrap_or(false),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sample_ids_split_back_only_when_sampled() {
-        assert_eq!(sample_id("HumanEval/1", 3, 5), "HumanEval/1#3");
-        assert_eq!(problem_id("HumanEval/1#3", 5), "HumanEval/1");
-        assert_eq!(problem_id("a#b#2", 5), "a#b");
-        // One sample: the user's id stays whole, `#` and all.
-        assert_eq!(sample_id("issue#42", 0, 1), "issue#42");
-        assert_eq!(problem_id("issue#42", 1), "issue#42");
     }
 }

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use understudy_backend::fake::FakeBackend;
 use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
 use understudy_core::{Role, ValidChatRequest};
-use understudy_eval::grade::Grader;
-use understudy_eval::plan::{find_task, DataSource, EvalSection, Plan};
+use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::retrieval::prepare;
 use understudy_eval::runner::{run, Quiet, RunOptions};
-use understudy_eval::store::Store;
 use understudy_memory::{MemoryStore, WordHashEmbedder};
+use understudy_store::Store;
+use understudy_tasks::grade::Grader;
+use understudy_tasks::task::{find_task, DataSource};
 
 const EMBEDDER: WordHashEmbedder = WordHashEmbedder { dim: 256 };
 
@@ -88,7 +89,7 @@ fn write_task(dir: &Path, with_memory: bool) -> PathBuf {
     path
 }
 
-fn plan(task: &Path, strategies: &[&str]) -> Result<Plan, understudy_eval::EvalError> {
+fn plan(task: &Path, strategies: &[&str]) -> Result<Plan, understudy_tasks::EvalError> {
     let pending = find_task(task.to_str().unwrap())?;
     let data = match &pending.data {
         DataSource::File(f) => f.clone(),

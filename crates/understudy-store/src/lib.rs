@@ -2,10 +2,12 @@
 //! the gateway's request log, under versioned migrations. Eval, tune, reports and the gateway
 //! use it through this crate; none of them names the database driver for these tables.
 
+mod cache_key;
 pub mod conditions;
 mod error;
 mod sqlite;
 
+pub use cache_key::cache_key;
 pub use conditions::Conditions;
 pub use error::StoreError;
 pub use sqlite::*;

@@ -9,12 +9,14 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use understudy_backend::Backend;
 use understudy_core::config::Config;
-use understudy_eval::grade::{Grader, Judge, Sandbox};
-use understudy_eval::plan::{self, DataSource, EvalSection, Plan};
+use understudy_eval::plan::{self, EvalSection, Plan};
 use understudy_eval::runner::{self, RunObserver, RunOptions};
-use understudy_eval::store::{Cell, Store};
-use understudy_eval::task::AnswerSpec;
-use understudy_eval::{builtin, summary};
+use understudy_report::summary;
+use understudy_store::{Cell, Store};
+use understudy_tasks::builtin;
+use understudy_tasks::grade::{Grader, Judge, Sandbox};
+use understudy_tasks::task::AnswerSpec;
+use understudy_tasks::task::DataSource;
 
 use crate::cli::EvalArgs;
 use crate::output;
@@ -109,13 +111,13 @@ pub async fn resolve_plan(config: &Config, section: &EvalSection) -> Result<Plan
         .unwrap_or_else(|| plan::DEFAULT_TASKS.iter().map(|s| s.to_string()).collect());
     let mut pending = Vec::new();
     for name in &task_names {
-        pending.push(plan::find_task(name)?);
+        pending.push(understudy_tasks::task::find_task(name)?);
     }
     for strategy in section.strategies.iter().flatten() {
-        understudy_eval::strategy::Strategy::parse(strategy)?;
+        understudy_tasks::strategy::Strategy::parse(strategy)?;
     }
     for format in section.formats.iter().flatten() {
-        understudy_eval::strategy::Format::parse(format)?;
+        understudy_tasks::strategy::Format::parse(format)?;
     }
     let mut builtin_names: Vec<&str> = pending
         .iter()

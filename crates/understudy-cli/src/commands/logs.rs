@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use understudy_eval::store::Store;
+use understudy_store::Store;
 
 use crate::cli::LogsArgs;
 use crate::output;

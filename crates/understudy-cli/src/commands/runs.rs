@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use understudy_eval::store::Store;
-use understudy_eval::summary;
+use understudy_report::summary;
+use understudy_store::Store;
 
 use crate::cli::{ReportArgs, ShowArgs, StoreArgs};
 use crate::output;
@@ -82,7 +82,7 @@ pub fn write_report(store: &Store, id: i64, out: Option<&Path>) -> Result<std::p
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| Path::new("report").join(id.to_string()));
-    let written = understudy_eval::report::write(&summary, &cells, &dir)?;
+    let written = understudy_report::report::write(&summary, &cells, &dir)?;
     output::note(&format!(
         "report: {} (also {}, {}, {})",
         written.html.display(),

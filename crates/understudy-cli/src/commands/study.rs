@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use understudy_eval::plan::Plan;
-use understudy_eval::store::Store;
-use understudy_eval::strategy::COT_MAX_TOKENS;
-use understudy_eval::study::{analysis, cells_file, page, retention, StudyFile, StudyKind};
-use understudy_eval::summary;
+use understudy_report::study::{analysis, cells_file, page, retention, StudyFile, StudyKind};
+use understudy_report::summary;
+use understudy_store::Store;
+use understudy_tasks::strategy::COT_MAX_TOKENS;
 
 use super::eval::{execute, flags_section};
 use crate::cli::StudyArgs;
@@ -220,8 +220,8 @@ fn command_line() -> String {
 fn write_page(
     kind: StudyKind,
     command: &str,
-    info: understudy_eval::store::RunInfo,
-    cells: &[understudy_eval::store::Cell],
+    info: understudy_store::RunInfo,
+    cells: &[understudy_store::Cell],
     out: &Path,
     cells_dir: &Path,
 ) -> Result<()> {

@@ -1,11 +1,11 @@
 //! `understudy tune RUN`: prints gateway profiles tuned from a stored run (see
-//! `understudy_eval::tune`); the reasons are comments in the TOML.
+//! `understudy_tune::`); the reasons are comments in the TOML.
 
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use understudy_eval::summary;
-use understudy_eval::tune::{self, Target};
+use understudy_report::summary;
+use understudy_tune::{self as tune, Target};
 
 use crate::cli::TuneArgs;
 use crate::output;

@@ -9,8 +9,8 @@ use understudy_core::{ChatMessage, ChatResponse, ValidChatRequest};
 use understudy_techniques::{cascade, mapreduce, plan_execute};
 
 use super::{cache_key, Work};
-use crate::store::Store;
-use crate::EvalError;
+use understudy_store::Store;
+use understudy_tasks::EvalError;
 
 /// The answers to every turn of an item, and whether each came from the cache.
 pub(super) struct Answered {
@@ -123,7 +123,7 @@ pub(super) async fn answer(
             (Some(cascade), _) => {
                 // The cascade's `format` signal: the program's contract reads nothing (as the
                 // gateway's reads it for a served profile).
-                let input = crate::strategy::input(work.item).text();
+                let input = understudy_tasks::strategy::input(work.item).text();
                 let validator =
                     |text: &str| work.program.read(text, &input, work.cot).answer.is_some();
                 let outcome = cascade::run(cascade, &caller, &request, &validator)

@@ -12,9 +12,9 @@ use super::answer::answer;
 use super::work::Work;
 use super::{make_cell, RunObserver, RunOptions};
 use crate::conditions::CpuSnapshot;
-use crate::grade::Grader;
-use crate::store::{Cell, Store};
-use crate::EvalError;
+use understudy_store::{Cell, Store};
+use understudy_tasks::grade::Grader;
+use understudy_tasks::EvalError;
 
 /// How the cells went.
 #[derive(Default)]

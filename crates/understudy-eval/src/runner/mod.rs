@@ -16,16 +16,15 @@ use work::{plan_work, Work};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use understudy_backend::Backend;
-use understudy_core::{ChatResponse, ValidChatRequest};
+use understudy_core::ChatResponse;
 
 use crate::conditions::Conditions;
-use crate::grade::{Graded, Grader};
 use crate::plan::Plan;
-use crate::store::{Cell, Store};
-use crate::strategy::{Format, Strategy};
-use crate::EvalError;
+use understudy_store::{Cell, Store};
+use understudy_tasks::grade::{Graded, Grader};
+use understudy_tasks::strategy::{Format, Strategy};
+use understudy_tasks::EvalError;
 
 /// Hears about progress (the CLI draws a bar).
 pub trait RunObserver: Send + Sync {
@@ -69,27 +68,7 @@ pub struct RunOutcome {
     pub cached: usize,
 }
 
-/// The response-cache key for `request` to the model with `identity`.
-pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
-    let mut h = Sha256::new();
-    h.update(identity.as_bytes());
-    h.update(b"\x1f");
-    // Everything that shapes the answer except the model's name (the identity covers the weights).
-    let shape = serde_json::json!({
-        "messages": request.messages,
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "seed": request.seed,
-        "stop": request.stop,
-        "response_format": request.response_format,
-        "thinking": request.thinking,
-        "reasoning_effort": request.reasoning_effort,
-        "logprobs": request.logprobs,
-    });
-    h.update(shape.to_string().as_bytes());
-    hex::encode(h.finalize())
-}
+pub use understudy_store::cache_key;
 
 fn make_cell(
     work: &Work<'_>,

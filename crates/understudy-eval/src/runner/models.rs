@@ -13,8 +13,8 @@ use understudy_techniques::plan_execute::PlanExecute;
 use super::resume_key::Ingredients;
 use super::Combo;
 use crate::plan::Plan;
-use crate::strategy::Strategy;
-use crate::EvalError;
+use understudy_tasks::strategy::Strategy;
+use understudy_tasks::EvalError;
 
 /// What the run knows about its models.
 pub(super) struct Models {

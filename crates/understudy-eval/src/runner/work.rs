@@ -14,10 +14,10 @@ use understudy_techniques::plan_execute::PlanExecute;
 use super::models::Models;
 use super::Combo;
 use crate::plan::Plan;
-use crate::store::cell_key;
-use crate::strategy::{self, Format, Strategy};
-use crate::task::{Item, LoadedTask};
-use crate::EvalError;
+use understudy_store::cell_key;
+use understudy_tasks::strategy::{self, Format, Strategy};
+use understudy_tasks::task::{Item, LoadedTask};
+use understudy_tasks::EvalError;
 
 /// One cell to produce.
 pub(super) struct Work<'p> {
@@ -104,7 +104,8 @@ pub(super) fn plan_work<'p>(
                     for item in &task.items {
                         for sample in 0..plan.samples {
                             total += 1;
-                            let item_id = crate::plan::sample_id(&item.id, sample, plan.samples);
+                            let item_id =
+                                understudy_tasks::ids::sample_id(&item.id, sample, plan.samples);
                             let key = cell_key(
                                 model,
                                 &strategy.to_string(),

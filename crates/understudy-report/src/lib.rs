@@ -1,0 +1,10 @@
+//! What is made of stored cells, the last stage of the eval pipeline: statistics (intervals,
+//! paired tests), per-task metrics and baselines, the summary behind `understudy show`, the
+//! HTML/Markdown/JSON/CSV report with its SVG charts, and the study presets and their pages.
+
+pub mod baseline;
+pub mod metrics;
+pub mod report;
+pub mod stats;
+pub mod study;
+pub mod summary;

@@ -1,0 +1,306 @@
+//! Aggregates the report needs beyond the summary: chain-of-thought cost, format spread, the size
+//! ladder, confusion matrices and worst-case examples. Computed from the same stored cells.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::stats::{self, Comparison};
+use crate::summary::Summary;
+use understudy_eval::conditions::{comparable, LoadSummary};
+use understudy_store::Cell;
+
+/// How much slower chain-of-thought is, and what it does to the score, for one model and task.
+#[derive(Debug, Clone, Serialize)]
+pub struct CotCost {
+    pub model: String,
+    pub format: String,
+    pub task: String,
+    /// p50 latency under cot ÷ p50 latency under zero-shot, on this task.
+    pub latency_ratio: f64,
+    /// Mean latency under cot ÷ mean under zero-shot on the same items, with a paired 95% CI.
+    pub mean_latency_ratio: stats::Estimate,
+    /// cot − zero-shot on the same items.
+    pub change: Comparison,
+    /// Why the latency ratio cannot be trusted (the two were measured under different load).
+    pub unreliable: Option<String>,
+}
+
+/// Scores of one model, strategy and task across prompt formats.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormatSpread {
+    pub model: String,
+    pub strategy: String,
+    pub task: String,
+    pub scores: Vec<(String, f64)>,
+    /// max − min across formats.
+    pub spread: f64,
+}
+
+/// One rung of the size ladder.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rung {
+    pub model: String,
+    pub params_billion: f64,
+    pub strategy: String,
+    pub format: String,
+    pub mean_score: f64,
+    pub latency_p50_ms: f64,
+}
+
+/// Confusion matrix for a label task: `counts[gold][predicted]`, the last column is "unreadable".
+#[derive(Debug, Clone, Serialize)]
+pub struct Confusion {
+    pub model: String,
+    pub strategy: String,
+    pub format: String,
+    pub task: String,
+    pub labels: Vec<String>,
+    pub counts: Vec<Vec<usize>>,
+}
+
+/// A wrong answer worth reading.
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    pub model: String,
+    pub strategy: String,
+    pub format: String,
+    pub task: String,
+    pub item_id: String,
+    pub gold: String,
+    pub parsed: Option<String>,
+    pub answer: String,
+    pub prompt: String,
+}
+
+/// Everything the report adds to the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Extras {
+    pub cot_cost: Vec<CotCost>,
+    pub format_spread: Vec<FormatSpread>,
+    pub ladder: Vec<Rung>,
+    pub confusion: Vec<Confusion>,
+    pub worst: Vec<Example>,
+}
+
+/// Parameter count in billions: the catalogue's for default models (also inside a longer name),
+/// else read from a name like `…-7B…`.
+pub fn params_billion(model: &str) -> Option<f64> {
+    let lower = model.to_lowercase();
+    if let Some(known) = understudy_models::catalog::known_models()
+        .into_iter()
+        .find(|k| lower.contains(k.name))
+    {
+        return Some(known.params_billion);
+    }
+    let re = regex::Regex::new(r"(\d+(?:\.\d+)?)\s*([bm])(?:[^a-z0-9]|$)").ok()?;
+    let caps = re.captures_iter(&lower).last()?;
+    let n: f64 = caps[1].parse().ok()?;
+    Some(if &caps[2] == "m" { n / 1000.0 } else { n })
+}
+
+fn select<'c>(
+    cells: &'c [Cell],
+    model: &str,
+    strategy: &str,
+    format: &str,
+    task: &str,
+) -> Vec<&'c Cell> {
+    cells
+        .iter()
+        .filter(|c| {
+            c.model == model && c.strategy == strategy && c.format == format && c.task == task
+        })
+        .collect()
+}
+
+fn p50(cells: &[&Cell]) -> f64 {
+    let mut t: Vec<f64> = cells.iter().map(|c| c.total_ms).collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    stats::quantile(&t, 0.5)
+}
+
+fn paired_values(a: &[&Cell], b: &[&Cell], value: impl Fn(&Cell) -> f64) -> (Vec<f64>, Vec<f64>) {
+    let mut ids: Vec<&str> = a
+        .iter()
+        .map(|c| c.item_id.as_str())
+        .filter(|id| b.iter().any(|c| c.item_id == *id))
+        .collect();
+    ids.sort_unstable();
+    let get = |set: &[&Cell], id: &str| {
+        set.iter()
+            .find(|c| c.item_id == id)
+            .map(|c| value(c))
+            .unwrap_or(0.0)
+    };
+    (
+        ids.iter().map(|id| get(a, id)).collect(),
+        ids.iter().map(|id| get(b, id)).collect(),
+    )
+}
+
+fn paired_scores(a: &[&Cell], b: &[&Cell]) -> (Vec<f64>, Vec<f64>) {
+    paired_values(a, b, |c| c.score)
+}
+
+pub fn compute(summary: &Summary, cells: &[Cell]) -> Extras {
+    let tasks: Vec<String> = {
+        let mut t = Vec::new();
+        for c in cells {
+            if !t.contains(&c.task) {
+                t.push(c.task.clone());
+            }
+        }
+        t
+    };
+    let mut cot_cost = Vec::new();
+    let mut format_spread = Vec::new();
+    let mut confusion = Vec::new();
+    let mut worst = Vec::new();
+    let mut models: Vec<&str> = Vec::new();
+    for r in &summary.rows {
+        if !models.contains(&r.model.as_str()) {
+            models.push(&r.model);
+        }
+    }
+    for model in &models {
+        let rows: Vec<_> = summary.rows.iter().filter(|r| r.model == *model).collect();
+        let formats: BTreeSet<&str> = rows.iter().map(|r| r.format.as_str()).collect();
+        let strategies: Vec<&str> = {
+            let mut s = Vec::new();
+            for r in &rows {
+                if !s.contains(&r.strategy.as_str()) {
+                    s.push(r.strategy.as_str());
+                }
+            }
+            s
+        };
+        for task in &tasks {
+            for format in &formats {
+                let cot = select(cells, model, "cot", format, task);
+                let zero = select(cells, model, "zero-shot", format, task);
+                if !cot.is_empty() && !zero.is_empty() {
+                    let (a, b) = paired_scores(&cot, &zero);
+                    let (la, lb) = paired_values(&cot, &zero, |c| c.total_ms);
+                    cot_cost.push(CotCost {
+                        model: model.to_string(),
+                        format: format.to_string(),
+                        task: task.clone(),
+                        latency_ratio: p50(&cot) / p50(&zero),
+                        mean_latency_ratio: stats::share_of_reference(&la, &lb),
+                        change: stats::compare(&a, &b),
+                        unreliable: comparable(
+                            &LoadSummary::of(cot.iter().filter_map(|c| c.conditions.as_ref())),
+                            &LoadSummary::of(zero.iter().filter_map(|c| c.conditions.as_ref())),
+                        )
+                        .err(),
+                    });
+                }
+            }
+            if formats.len() > 1 {
+                for strategy in &strategies {
+                    let scores: Vec<(String, f64)> = formats
+                        .iter()
+                        .filter_map(|f| {
+                            let these = select(cells, model, strategy, f, task);
+                            (!these.is_empty()).then(|| {
+                                (
+                                    f.to_string(),
+                                    stats::mean(&these.iter().map(|c| c.score).collect::<Vec<_>>()),
+                                )
+                            })
+                        })
+                        .collect();
+                    if scores.len() > 1 {
+                        let max = scores.iter().map(|s| s.1).fold(f64::MIN, f64::max);
+                        let min = scores.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+                        format_spread.push(FormatSpread {
+                            model: model.to_string(),
+                            strategy: strategy.to_string(),
+                            task: task.clone(),
+                            scores,
+                            spread: max - min,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for row in &summary.rows {
+        for t in &row.tasks {
+            let these = select(cells, &row.model, &row.strategy, &row.format, &t.task);
+            if t.macro_f1.is_some() {
+                let labels: Vec<String> = t.classes.iter().map(|c| c.label.clone()).collect();
+                let mut counts = vec![vec![0usize; labels.len() + 1]; labels.len()];
+                for c in &these {
+                    if let Some(g) = labels.iter().position(|l| *l == c.gold) {
+                        let p = c
+                            .parsed
+                            .as_ref()
+                            .and_then(|p| labels.iter().position(|l| l == p))
+                            .unwrap_or(labels.len());
+                        counts[g][p] += 1;
+                    }
+                }
+                confusion.push(Confusion {
+                    model: row.model.clone(),
+                    strategy: row.strategy.clone(),
+                    format: row.format.clone(),
+                    task: t.task.clone(),
+                    labels,
+                    counts,
+                });
+            }
+            for c in these.iter().filter(|c| c.score < 1.0).take(2) {
+                let prompt =
+                    serde_json::from_str::<Vec<understudy_core::ChatMessage>>(&c.prompt_json)
+                        .map(|m| {
+                            m.iter()
+                                .map(|m| format!("[{}] {}", m.role, m.content))
+                                .collect::<Vec<_>>()
+                                .join("\n\n")
+                        })
+                        .unwrap_or_else(|_| c.prompt_json.clone());
+                worst.push(Example {
+                    model: c.model.clone(),
+                    strategy: c.strategy.clone(),
+                    format: c.format.clone(),
+                    task: c.task.clone(),
+                    item_id: c.item_id.clone(),
+                    gold: c.gold.clone(),
+                    parsed: c.parsed.clone(),
+                    answer: c.answer.clone(),
+                    prompt,
+                });
+            }
+        }
+    }
+    // Ladder: each model's first row (its zero-shot/plain baseline when the run has one).
+    let mut ladder: Vec<Rung> = models
+        .iter()
+        .filter_map(|m| {
+            let row = summary.rows.iter().find(|r| r.model == *m)?;
+            Some(Rung {
+                model: m.to_string(),
+                params_billion: params_billion(m)?,
+                strategy: row.strategy.clone(),
+                format: row.format.clone(),
+                mean_score: stats::mean(
+                    &row.tasks
+                        .iter()
+                        .map(|t| t.accuracy.value)
+                        .collect::<Vec<_>>(),
+                ),
+                latency_p50_ms: row.latency_p50_ms,
+            })
+        })
+        .collect();
+    ladder.sort_by(|a, b| a.params_billion.total_cmp(&b.params_billion));
+    Extras {
+        cot_cost,
+        format_spread,
+        ladder,
+        confusion,
+        worst,
+    }
+}

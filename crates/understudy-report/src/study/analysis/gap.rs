@@ -1,0 +1,140 @@
+//! reference-gap: each model's share of the reference score per strategy and task, its best
+//! strategy, and the remaining gap (1 − share) with its CI, against the "few percent" claim.
+
+use super::{models_by_size, paired, report_charts, scores};
+use crate::report::aggregates::Extras;
+use crate::report::charts::Chart;
+use crate::report::tables::{estimate, Table};
+use crate::stats;
+use crate::summary::Summary;
+use understudy_store::Cell;
+
+/// What "a few percent" means here.
+pub const FEW_PERCENT: f64 = 0.05;
+
+pub fn analyse(
+    summary: &Summary,
+    cells: &[Cell],
+    extras: &Extras,
+) -> (Vec<String>, Vec<Table>, Vec<Chart>) {
+    let mut conclusions = Vec::new();
+    let Some(reference) = summary.reference.clone() else {
+        conclusions.push("This run has no reference model; pass --reference.".into());
+        return (conclusions, Vec::new(), Vec::new());
+    };
+    let ref_row = summary.rows.iter().find(|r| r.is_reference);
+    let (ref_strategy, ref_format) = ref_row
+        .map(|r| (r.strategy.clone(), r.format.clone()))
+        .unwrap_or_default();
+    // A share of a reference that does not beat guessing says nothing: such tasks are left out
+    // of the pooled share, and the page says which and why.
+    let excluded: Vec<(String, String)> = ref_row
+        .map(|r| {
+            r.tasks
+                .iter()
+                .filter_map(|t| {
+                    let b = t.baseline.as_ref().filter(|b| !b.test.above)?;
+                    Some((
+                        t.task.clone(),
+                        crate::summary::not_meaningful(&reference, t.accuracy.value, b),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for (task, why) in &excluded {
+        conclusions.push(format!(
+            "{task} is left out of every share below: the share of reference on it is {why}."
+        ));
+    }
+    let counted = |c: &&Cell| !excluded.iter().any(|(t, _)| *t == c.task);
+    let kept: Vec<Cell> = cells.iter().filter(counted).cloned().collect();
+    let cells = &kept[..];
+    let reference_scores = scores(cells, &reference, &ref_strategy, Some(&ref_format), None);
+    let pooled_over = if excluded.is_empty() {
+        "all tasks pooled".to_string()
+    } else {
+        format!(
+            "pooled over the tasks where the reference beats its baseline (not {})",
+            excluded
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let mut table = Table {
+        title: format!(
+            "Share of the reference ({reference}, {ref_strategy}) per strategy, {pooled_over}"
+        ),
+        header: ["model", "strategy", "score", "share of reference", "gap"]
+            .map(String::from)
+            .to_vec(),
+        rows: Vec::new(),
+    };
+    for model in models_by_size(summary) {
+        let mut best: Option<(String, stats::Estimate)> = None;
+        for row in summary
+            .rows
+            .iter()
+            .filter(|r| r.model == model && !r.is_reference)
+        {
+            let mine = scores(cells, &model, &row.strategy, Some(&row.format), None);
+            // In key order, so the interval is the same on every run.
+            let ordered: std::collections::BTreeMap<&String, f64> =
+                mine.iter().map(|(k, v)| (k, *v)).collect();
+            let score = stats::bootstrap_mean(&ordered.into_values().collect::<Vec<_>>());
+            // Pair on task/item: the reference answered under its own format.
+            let strip = |m: &std::collections::HashMap<String, f64>, f: &str| {
+                m.iter()
+                    .map(|(k, v)| (k.replacen(&format!("/{f}/"), "/", 1), *v))
+                    .collect::<std::collections::HashMap<_, _>>()
+            };
+            let (a, b) = paired(
+                &strip(&mine, &row.format),
+                &strip(&reference_scores, &ref_format),
+            );
+            let share = stats::share_of_reference(&a, &b);
+            table.rows.push(vec![
+                model.clone(),
+                row.strategy.clone(),
+                estimate(&score),
+                estimate(&share),
+                if share.value.is_finite() {
+                    format!(
+                        "{:.1}% [{:.1}, {:.1}]",
+                        (1.0 - share.value) * 100.0,
+                        (1.0 - share.high) * 100.0,
+                        (1.0 - share.low) * 100.0
+                    )
+                } else {
+                    "–".into()
+                },
+            ]);
+            if share.value.is_finite() && best.as_ref().is_none_or(|(_, b)| share.value > b.value) {
+                best = Some((row.strategy.clone(), share));
+            }
+        }
+        if let Some((strategy, share)) = best {
+            let (gap, gap_low, gap_high) = (1.0 - share.value, 1.0 - share.high, 1.0 - share.low);
+            let claim = if gap_high <= FEW_PERCENT {
+                "supported: the whole interval is within a few percent (5%)".to_string()
+            } else if gap_low > FEW_PERCENT {
+                "not supported: even the interval's best case leaves more than 5%".to_string()
+            } else {
+                "not settled at this sample size: the interval spans 5%".to_string()
+            };
+            conclusions.push(format!(
+                "{model}: best strategy {strategy} reaches {:.1}% of {reference} [{:.1}, {:.1}]; remaining gap {:.1}% [{:.1}, {:.1}] — {claim}.",
+                share.value * 100.0,
+                share.low * 100.0,
+                share.high * 100.0,
+                gap * 100.0,
+                gap_low * 100.0,
+                gap_high * 100.0
+            ));
+        }
+    }
+    let charts = report_charts(summary, extras, &["share", "quality-latency-all"]);
+    (conclusions, vec![table], charts)
+}

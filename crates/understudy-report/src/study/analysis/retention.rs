@@ -1,0 +1,145 @@
+//! system-prompt-retention: compliance with the system prompt's rules against context length,
+//! per model, and the effective length (NoLiMa's definition: the longest tested length whose
+//! compliance stays at or above 85% of the shortest length's).
+
+use std::collections::BTreeMap;
+
+use super::{difference_text, models_by_size, unpaired, verdict};
+use crate::report::charts::Chart;
+use crate::report::svg::{self, Point, Scatter};
+use crate::report::tables::{estimate, Table};
+use crate::stats;
+use crate::study::retention::length_of;
+use crate::summary::Summary;
+use understudy_store::Cell;
+
+/// Share of the short-context compliance a length must keep to count as effective.
+pub const EFFECTIVE_SHARE: f64 = 0.85;
+
+pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, Vec<Chart>) {
+    let models = models_by_size(summary);
+    let mut table = Table {
+        title: "Compliance (share of the system prompt's rules kept) by context length".into(),
+        header: [
+            "model",
+            "length (tokens)",
+            "mean prompt tokens",
+            "compliance [95% CI]",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: Vec::new(),
+    };
+    let mut points = Vec::new();
+    let mut conclusions = Vec::new();
+    let mut dropped = Vec::new();
+    let mut tested = 0;
+    for (series, model) in models.iter().enumerate() {
+        let mut by_length: BTreeMap<usize, Vec<&Cell>> = BTreeMap::new();
+        for c in cells.iter().filter(|c| c.model == *model) {
+            if let Some(l) = length_of(&c.item_id) {
+                by_length.entry(l).or_default().push(c);
+            }
+        }
+        let mut curve = Vec::new();
+        for (length, group) in &by_length {
+            let s: Vec<f64> = group.iter().map(|c| c.score).collect();
+            let e = stats::bootstrap_mean(&s);
+            let tokens = stats::mean(
+                &group
+                    .iter()
+                    .map(|c| c.prompt_tokens as f64)
+                    .collect::<Vec<_>>(),
+            );
+            table.rows.push(vec![
+                model.clone(),
+                length.to_string(),
+                format!("{tokens:.0}"),
+                estimate(&e),
+            ]);
+            points.push(Point {
+                x: *length as f64,
+                y: e.value,
+                y_low: e.low,
+                y_high: e.high,
+                label: format!("{model} · {length} tokens"),
+                short: String::new(),
+                series,
+                highlight: false,
+            });
+            curve.push((*length, e.value, s));
+        }
+        let Some((short_len, base, short_scores)) = curve.first().cloned() else {
+            continue;
+        };
+        let effective = if base <= 0.0 {
+            format!("undefined: {model} kept the rules in none of the {short_len}-token prompts")
+        } else {
+            match curve.iter().find(|(_, v, _)| *v < EFFECTIVE_SHARE * base) {
+                None => format!(
+                    "beyond the longest length tested ({} tokens): compliance never fell below 85% of its {short_len}-token value ({:.0}%)",
+                    curve.last().map(|c| c.0).unwrap_or(short_len),
+                    base * 100.0
+                ),
+                Some((fell, _, _)) => {
+                    let kept = curve
+                        .iter()
+                        .take_while(|(l, _, _)| l < fell)
+                        .last()
+                        .map(|c| c.0)
+                        .unwrap_or(short_len);
+                    format!("{kept} tokens (at {fell} tokens compliance fell below 85% of its {short_len}-token value of {:.0}%)", base * 100.0)
+                }
+            }
+        };
+        let mut line = format!("{model}: effective length (from point estimates) {effective}.");
+        if let Some((long_len, _, long_scores)) = curve.last() {
+            if *long_len != short_len {
+                let c = unpaired(long_scores, &short_scores);
+                tested += 1;
+                if c.p_value < super::ALPHA && c.difference.value < 0.0 {
+                    dropped.push(model.clone());
+                }
+                line.push_str(&format!(
+                    " Longest − shortest compliance: {} — {}.",
+                    difference_text(&c),
+                    verdict(&c)
+                ));
+            }
+        }
+        conclusions.push(line);
+    }
+    if tested > 0 {
+        conclusions.insert(
+            0,
+            if dropped.is_empty() {
+                "Not shown at this sample size: no model's compliance at the longest length is significantly below its compliance at the shortest (p < 0.05); raise `limit` or the lengths.".to_string()
+            } else {
+                format!(
+                    "Supported for {}: compliance at the longest length is significantly below the shortest.",
+                    dropped.join(", ")
+                )
+            },
+        );
+    }
+    let chart = Chart {
+        file: "retention.svg".into(),
+        title: "Compliance vs context length".into(),
+        svg: svg::scatter(&Scatter {
+            title: "System-prompt compliance vs context length",
+            x_label: "prompt length (tokens, log scale)",
+            y_label: "share of the rules kept (%, 95% CI)",
+            log_x: true,
+            y_range: (0.0, 1.0),
+            points,
+            legend: models
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.clone(), i))
+                .collect(),
+            front: Vec::new(),
+            note: "colour = model; whiskers: bootstrap 95% CI over questions".into(),
+        }),
+    };
+    (conclusions, vec![table], vec![chart])
+}

@@ -1,0 +1,204 @@
+//! Grading: turns an item's answers into a score and a detail record. Label, choice, number,
+//! exact and regex answers go through `scorer`; code runs in the sandbox, IFEval and ROUGE are
+//! computed here, and judged tasks ask the judge model.
+
+pub mod code;
+pub mod ifeval;
+pub mod judge;
+pub mod rouge;
+pub mod rules;
+pub mod sandbox;
+
+use serde_json::{json, Value};
+
+use crate::scorer;
+use crate::task::{AnswerSpec, Item, LoadedTask};
+use crate::EvalError;
+use understudy_store::Store;
+
+pub use judge::Judge;
+pub use sandbox::Sandbox;
+
+/// What grading one item produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graded {
+    pub parsed: Option<String>,
+    /// In [0, 1].
+    pub score: f64,
+    pub format_failure: bool,
+    pub detail: Option<Value>,
+    /// No usable grade (every judge attempt unparsable): left out of means, counted apart.
+    pub ungraded: bool,
+}
+
+impl Graded {
+    fn simple(parsed: Option<String>, correct: bool) -> Self {
+        Self {
+            format_failure: parsed.is_none(),
+            parsed,
+            score: if correct { 1.0 } else { 0.0 },
+            detail: None,
+            ungraded: false,
+        }
+    }
+}
+
+/// The tools graders need beyond the answer: the sandbox and the judge, when the plan has tasks
+/// that use them.
+#[derive(Default)]
+pub struct Grader {
+    pub sandbox: Option<Sandbox>,
+    pub judge: Option<Judge>,
+}
+
+fn field<'a>(item: &'a Item, name: &str) -> Result<&'a str, EvalError> {
+    item.fields
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| EvalError::Config(format!("item {}: field `{name}` is missing", item.id)))
+}
+
+impl Grader {
+    /// Grades `answers` (one per turn) for `item`; `cot` answers are read after the marker.
+    pub async fn grade(
+        &self,
+        store: &Store,
+        task: &LoadedTask,
+        item: &Item,
+        answers: &[String],
+        cot: bool,
+    ) -> Result<Graded, EvalError> {
+        let last = answers.last().map(String::as_str).unwrap_or("");
+        let text = if cot {
+            scorer::final_answer(last)
+        } else {
+            last
+        };
+        let mut graded = match &task.def.answer {
+            AnswerSpec::Code {
+                test_field,
+                entry_point_field,
+                timeout_ms,
+            } => {
+                let sandbox = self
+                    .sandbox
+                    .as_ref()
+                    .ok_or_else(|| EvalError::Config("code task without a sandbox".into()))?;
+                let entry_point = field(item, entry_point_field)?;
+                let program = code::build_program(
+                    &item.question,
+                    text,
+                    field(item, test_field)?,
+                    entry_point,
+                );
+                let limits = sandbox::Limits {
+                    wall: std::time::Duration::from_millis(*timeout_ms),
+                    ..sandbox::Limits::default()
+                };
+                let finished = sandbox.run(&program, &limits).await?;
+                let passed = finished.outcome == sandbox::Outcome::Passed;
+                Graded {
+                    parsed: Some(code::extract_code(text, entry_point)),
+                    score: if passed { 1.0 } else { 0.0 },
+                    format_failure: false,
+                    detail: Some(json!({"outcome": finished.outcome, "output": finished.output})),
+                    ungraded: false,
+                }
+            }
+            AnswerSpec::Ifeval => {
+                let (ids, kwargs) = ifeval::parse_fields(
+                    field(item, "instruction_id_list")?,
+                    field(item, "kwargs")?,
+                )
+                .map_err(|e| EvalError::Config(format!("item {}: {e}", item.id)))?;
+                let result = ifeval::evaluate(&item.question, &ids, &kwargs, text);
+                Graded {
+                    parsed: None,
+                    score: if result.prompt_strict { 1.0 } else { 0.0 },
+                    format_failure: false,
+                    detail: serde_json::to_value(&result).ok(),
+                    ungraded: false,
+                }
+            }
+            AnswerSpec::Rules { rules, .. } => {
+                let kept: Vec<bool> = rules.iter().map(|r| r.kept(text)).collect();
+                let n = kept.iter().filter(|k| **k).count();
+                Graded {
+                    parsed: Some(format!("{n}/{} rules", kept.len())),
+                    score: n as f64 / kept.len().max(1) as f64,
+                    format_failure: text.trim().is_empty(),
+                    detail: Some(json!({ "rules_kept": kept })),
+                    ungraded: false,
+                }
+            }
+            AnswerSpec::Rouge => {
+                let r = rouge::rouge(&item.target, text.trim());
+                Graded {
+                    parsed: None,
+                    score: r.rouge_l.fmeasure,
+                    format_failure: text.trim().is_empty(),
+                    detail: Some(json!({
+                        "rouge1": r.rouge1.fmeasure,
+                        "rouge2": r.rouge2.fmeasure,
+                        "rougeL": r.rouge_l.fmeasure,
+                        "words": text.split_whitespace().count(),
+                        "reference_words": item.target.split_whitespace().count(),
+                    })),
+                    ungraded: false,
+                }
+            }
+            AnswerSpec::Judge { category_field, .. } => {
+                let judge = self.judge.as_ref().ok_or_else(|| {
+                    EvalError::Config(format!(
+                        "task {} needs a judge model: pass --judge MODEL (any configured model)",
+                        task.def.name
+                    ))
+                })?;
+                let category = match category_field {
+                    Some(f) => field(item, f)?,
+                    None => "",
+                };
+                let questions: Vec<String> = std::iter::once(item.question.clone())
+                    .chain(item.follow_ups.iter().cloned())
+                    .collect();
+                let ratings = judge
+                    .rate(store, &item.id, category, &questions, answers)
+                    .await?;
+                let rated: Vec<f64> = ratings.iter().filter_map(|r| r.rating).collect();
+                let ungraded = rated.is_empty();
+                let mean = if ungraded {
+                    0.0
+                } else {
+                    rated.iter().sum::<f64>() / rated.len() as f64
+                };
+                Graded {
+                    parsed: (!ungraded).then(|| format!("{mean:.2}")),
+                    score: mean / 10.0,
+                    format_failure: ungraded,
+                    detail: Some(json!({
+                        "judge": judge.model,
+                        "category": category,
+                        "ratings": ratings,
+                    })),
+                    ungraded,
+                }
+            }
+            spec => {
+                let scored = scorer::score(spec, item, last, cot);
+                Graded::simple(scored.parsed, scored.correct)
+            }
+        };
+        if item.truncated {
+            let detail = graded.detail.get_or_insert_with(|| json!({}));
+            if let Value::Object(map) = detail {
+                map.insert("truncated".into(), Value::Bool(true));
+            }
+        }
+        if graded.ungraded {
+            if let Some(Value::Object(map)) = graded.detail.as_mut() {
+                map.insert("ungraded".into(), Value::Bool(true));
+            }
+        }
+        Ok(graded)
+    }
+}
