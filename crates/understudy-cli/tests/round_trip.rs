@@ -29,8 +29,8 @@ use understudy_prompt::Program;
 use understudy_serve::memory::MemoryRuntime;
 use understudy_serve::{profile, router, AppState};
 use understudy_store::{Cell, Store};
+use understudy_tasks::find::{find_task, DataSource};
 use understudy_tasks::grade::Grader;
-use understudy_tasks::task::{find_task, DataSource};
 
 /// Answers are chosen by a hash of the model and the messages, so the same request gets the
 /// same answer whoever sends it; they mix readable, unreadable, CoT and plan-like texts.
@@ -415,7 +415,8 @@ async fn every_row_is_served_as_it_was_measured() {
     );
     let memory = MemoryStore::open(&db).unwrap();
     let (retrieved, _) = prepare(
-        &strategies,
+        &strategies.tasks,
+        strategies.retrieval_depth(),
         dir.path(),
         &memory,
         &WordHashEmbedder { dim: 256 },

@@ -13,8 +13,8 @@ use understudy_backend::fake::FakeBackend;
 use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::runner::{run, Quiet, RunOptions};
 use understudy_store::Store;
+use understudy_tasks::find::{find_task, DataSource};
 use understudy_tasks::grade::Grader;
-use understudy_tasks::task::{find_task, DataSource};
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -5,6 +5,7 @@
 //! `understudy-report`; `tune` in `understudy-tune`.
 
 pub mod conditions;
+pub mod digest;
 pub mod plan;
 pub mod retrieval;
 pub mod runner;

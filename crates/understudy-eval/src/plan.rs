@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::retrieval::Retrieved;
+use understudy_tasks::find::PendingTask;
 use understudy_tasks::strategy::{Format, Strategy, DEFAULT_ROLE_PROMPT};
-use understudy_tasks::task::{LoadedTask, PendingTask};
+use understudy_tasks::task::LoadedTask;
 use understudy_tasks::EvalError;
 
 /// The default suite: `understudy eval` with no arguments. Item limits are chosen so that the
@@ -146,6 +147,11 @@ pub fn split_list(text: &str) -> Vec<String> {
 }
 
 impl Plan {
+    /// The most passages any `memory:K` row puts into a prompt (None: no row retrieves).
+    pub fn retrieval_depth(&self) -> Option<usize> {
+        self.strategies.iter().filter_map(|s| s.memory()).max()
+    }
+
     /// A stable key for "the same command": rerunning a plan with this key resumes its run.
     pub fn key(&self) -> String {
         let mut h = Sha256::new();

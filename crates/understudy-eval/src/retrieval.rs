@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use understudy_memory::chunk::{self, collect_files, read_documents};
 use understudy_memory::{prompt, Embedder, Hit, MemoryStore};
 
-use crate::plan::Plan;
 use understudy_tasks::builtin;
 use understudy_tasks::task::{LoadedTask, MemorySpec};
 use understudy_tasks::EvalError;
@@ -70,7 +69,7 @@ impl Retrieved {
             "collections": collections,
             "tokens": tokens,
         });
-        Some(crate::runner::resume_key::digest(&value))
+        Some(crate::digest::digest(&value))
     }
 
     /// The retrieval a `memory:k` program of `task` records: its collection and budget.
@@ -177,21 +176,22 @@ fn index(
     Ok((documents, embedded, unchanged))
 }
 
-/// Indexes the documents of every task the plan runs under a `memory:K` strategy and retrieves
-/// the passages for each of its items. Blocking (embedding runs on this thread).
+/// Indexes the documents of every task with a `[memory]` table and retrieves the `depth` best
+/// passages for each of its items (nothing when no row retrieves: see `Plan::retrieval_depth`). Blocking (embedding runs on this thread).
 pub fn prepare(
-    plan: &Plan,
+    tasks: &[LoadedTask],
+    depth: Option<usize>,
     home: &Path,
     store: &MemoryStore,
     embedder: &dyn Embedder,
 ) -> Result<(Retrieved, Vec<Indexed>), EvalError> {
     let memory = |e: understudy_memory::MemoryError| EvalError::Data(e.to_string());
-    let Some(k) = plan.strategies.iter().filter_map(|s| s.memory()).max() else {
+    let Some(k) = depth else {
         return Ok((Retrieved::default(), Vec::new()));
     };
     let mut retrieved = Retrieved::default();
     let mut report = Vec::new();
-    for task in &plan.tasks {
+    for task in tasks {
         let Some(spec) = &task.def.memory else {
             continue;
         };

@@ -16,8 +16,8 @@ use understudy_eval::retrieval::prepare;
 use understudy_eval::runner::{run, Quiet, RunOptions};
 use understudy_memory::{MemoryStore, WordHashEmbedder};
 use understudy_store::Store;
+use understudy_tasks::find::{find_task, DataSource};
 use understudy_tasks::grade::Grader;
-use understudy_tasks::task::{find_task, DataSource};
 
 const EMBEDDER: WordHashEmbedder = WordHashEmbedder { dim: 256 };
 
@@ -110,7 +110,14 @@ async fn memory_answers_what_the_model_cannot_know() {
     let mut plan = plan(&task, &["zero-shot", "memory:1"]).unwrap();
     let db = dir.path().join("u.db");
     let memory = MemoryStore::open(&db).unwrap();
-    let (retrieved, indexed) = prepare(&plan, dir.path(), &memory, &EMBEDDER).unwrap();
+    let (retrieved, indexed) = prepare(
+        &plan.tasks,
+        plan.retrieval_depth(),
+        dir.path(),
+        &memory,
+        &EMBEDDER,
+    )
+    .unwrap();
     assert_eq!(indexed.len(), 1);
     assert_eq!(
         (
@@ -170,14 +177,28 @@ async fn memory_answers_what_the_model_cannot_know() {
     }
 
     // A second run embeds nothing; a changed document is embedded again, alone.
-    let (_, again) = prepare(&plan, dir.path(), &memory, &EMBEDDER).unwrap();
+    let (_, again) = prepare(
+        &plan.tasks,
+        plan.retrieval_depth(),
+        dir.path(),
+        &memory,
+        &EMBEDDER,
+    )
+    .unwrap();
     assert_eq!((again[0].embedded, again[0].unchanged), (0, 3));
     std::fs::write(
         dir.path().join("docs/dunmere.md"),
         "The Dunmere depot changed its archive door code to 5555.",
     )
     .unwrap();
-    let (retrieved, changed) = prepare(&plan, dir.path(), &memory, &EMBEDDER).unwrap();
+    let (retrieved, changed) = prepare(
+        &plan.tasks,
+        plan.retrieval_depth(),
+        dir.path(),
+        &memory,
+        &EMBEDDER,
+    )
+    .unwrap();
     assert_eq!((changed[0].embedded, changed[0].unchanged), (1, 2));
     let (block, _) = retrieved.block("depots", "d", 1).unwrap();
     assert!(block.contains("5555"), "{block}");

@@ -13,8 +13,8 @@ use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::runner::{run, Quiet, RunOptions};
 use understudy_report::summary::summarise;
 use understudy_store::Store;
+use understudy_tasks::find::{find_task, DataSource};
 use understudy_tasks::grade::{Grader, Judge};
-use understudy_tasks::task::{find_task, DataSource};
 
 const PROMPTS: &str = r#"{"name": "single-v1", "type": "single", "system_prompt": "You are a helpful assistant.", "prompt_template": "[Question]\n{question}\n[Answer]\n{answer}", "output_format": "[[rating]]"}
 {"name": "single-v1-multi-turn", "type": "single", "system_prompt": "Judge turn two.", "prompt_template": "{question_1}|{answer_1}|{question_2}|{answer_2}", "output_format": "[[rating]]"}

@@ -13,8 +13,8 @@ use understudy_eval::runner::{run, Quiet, RunOptions};
 use understudy_report::report::{self, tables};
 use understudy_report::summary::{summarise, Summary};
 use understudy_store::{Cell, Store};
+use understudy_tasks::find::{find_task, DataSource};
 use understudy_tasks::grade::Grader;
-use understudy_tasks::task::{find_task, DataSource};
 
 fn write_task(dir: &Path) -> std::path::PathBuf {
     let mut rows = String::new();

@@ -11,8 +11,8 @@ use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::runner::{run, Quiet, RunObserver, RunOptions};
 use understudy_report::summary::summarise;
 use understudy_store::{Cell, Store};
+use understudy_tasks::find::{find_task, DataSource};
 use understudy_tasks::grade::Grader;
-use understudy_tasks::task::{find_task, DataSource};
 use understudy_tasks::EvalError;
 
 /// Counts calls so tests can prove nothing was called.

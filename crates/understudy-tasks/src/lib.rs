@@ -6,8 +6,10 @@
 pub mod answer_kind;
 pub mod builtin;
 pub mod error;
+pub mod find;
 pub mod grade;
 pub mod ids;
+pub mod rules;
 pub mod scorer;
 pub mod strategy;
 pub mod task;

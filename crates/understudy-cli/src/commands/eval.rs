@@ -14,9 +14,9 @@ use understudy_eval::runner::{self, RunObserver, RunOptions};
 use understudy_report::summary;
 use understudy_store::{Cell, Store};
 use understudy_tasks::builtin;
+use understudy_tasks::find::DataSource;
 use understudy_tasks::grade::{Grader, Judge, Sandbox};
 use understudy_tasks::task::AnswerSpec;
-use understudy_tasks::task::DataSource;
 
 use crate::cli::EvalArgs;
 use crate::output;
@@ -111,7 +111,7 @@ pub async fn resolve_plan(config: &Config, section: &EvalSection) -> Result<Plan
         .unwrap_or_else(|| plan::DEFAULT_TASKS.iter().map(|s| s.to_string()).collect());
     let mut pending = Vec::new();
     for name in &task_names {
-        pending.push(understudy_tasks::task::find_task(name)?);
+        pending.push(understudy_tasks::find::find_task(name)?);
     }
     for strategy in section.strategies.iter().flatten() {
         understudy_tasks::strategy::Strategy::parse(strategy)?;
@@ -356,7 +356,13 @@ async fn retrieve(
     let memory = understudy_memory::MemoryStore::open(db)?;
     let (plan, home) = (plan.clone(), home.to_path_buf());
     let (retrieved, indexed) = tokio::task::spawn_blocking(move || {
-        understudy_eval::retrieval::prepare(&plan, &home, &memory, embedder.as_ref())
+        understudy_eval::retrieval::prepare(
+            &plan.tasks,
+            plan.retrieval_depth(),
+            &home,
+            &memory,
+            embedder.as_ref(),
+        )
     })
     .await??;
     for i in indexed {

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use understudy_core::thinking::ThinkingControl;
 
+use crate::digest::digest;
 use crate::plan::Plan;
 
 /// What a run depends on besides its plan.
@@ -64,14 +64,6 @@ pub fn plan_key_of_stored(plan_json: &str) -> Option<String> {
         }
     }
     Some(digest(&plan))
-}
-
-/// Twelve bytes of SHA-256 over the value's JSON (object keys sorted: serde_json's map is a
-/// BTreeMap), as hex.
-pub(crate) fn digest(value: &serde_json::Value) -> String {
-    let mut h = Sha256::new();
-    h.update(value.to_string());
-    hex::encode(&h.finalize()[..12])
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ mod tests {
             lengths: vec![256, 1024],
         };
         let path = write_task(dir.path(), &spec, 3, 7).unwrap_or_else(|e| panic!("{e}"));
-        let pending = understudy_tasks::task::find_task(path.to_str().unwrap_or_default())
+        let pending = understudy_tasks::find::find_task(path.to_str().unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e}"));
         let data = dir.path().join("retention.jsonl");
         let task = understudy_tasks::task::LoadedTask::load(pending.def, pending.source, &data, 1)

@@ -1,7 +1,7 @@
 //! The summary as plain text for `understudy show`: the table, the baselines, shares, label
 //! metrics, task metrics and paired comparisons. A pure function; printing is the CLI's job.
 
-use super::Summary;
+use super::{Row, Summary, TaskScore};
 use crate::metrics;
 
 fn pct(x: f64) -> String {
@@ -42,12 +42,52 @@ pub fn baseline_lines(summary: &Summary) -> Vec<String> {
 
 /// The summary as a plain-text table.
 pub fn render_text(summary: &Summary) -> String {
-    let mut out = String::new();
+    let mut out = preamble(summary);
+    out.push_str(&table(summary));
+    out.push_str(&summary.load_line());
+    out.push('\n');
+    if summary.samples > 1 {
+        out.push_str(&format!(
+            "{} samples per item: n counts problems (each the mean of its samples), and intervals and tests resample problems\n",
+            summary.samples
+        ));
+    }
+    section(&mut out, "baselines on the same items († in the table: not above them). Chance = 1/labels or 1/options; majority = one constant answer for every item; the test is one-sided against the larger:", baseline_lines(summary));
+    section(&mut out, "share of reference (paired bootstrap 95% CI; given only where the reference is above its baseline):", share_lines(summary));
+    section(&mut out, "label tasks:", label_lines(summary));
+    section(&mut out, "task metrics:", metric_lines(summary));
+    section(
+        &mut out,
+        "paired comparisons on the same items (A − B, percentage points):",
+        comparison_lines(summary),
+    );
+    if summary.cached() > 0 {
+        out.push_str(&format!("\n{}\n", summary.cache_line()));
+    }
+    out
+}
+
+/// A titled block of lines after a blank line; nothing when there are no lines.
+fn section(out: &mut String, title: &str, lines: Vec<String>) {
+    if lines.is_empty() {
+        return;
+    }
+    out.push('\n');
+    out.push_str(title);
+    out.push('\n');
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
+/// The run, the reference and how to read the scores.
+fn preamble(summary: &Summary) -> String {
     let run = &summary.run;
-    out.push_str(&format!(
+    let mut out = format!(
         "run {} · {} · {} cells · created {}\n",
         run.id, run.status, run.cells, run.created_at
-    ));
+    );
     if let Some(r) = &summary.reference {
         out.push_str(&format!(
             "reference: {r} (share of reference = score ÷ reference score on the same items)\n"
@@ -58,6 +98,11 @@ pub fn render_text(summary: &Summary) -> String {
     out.push_str(
         "scores are mean item scores in % (correct answers; pass@1, ROUGE-L, judge rating / 10 for those tasks) with 95% bootstrap CI [low–high] and n; FF = format failures\n\n",
     );
+    out
+}
+
+/// The table: one line per row, one column per task, then latency and output length.
+fn table(summary: &Summary) -> String {
     let tasks: Vec<String> = summary
         .rows
         .first()
@@ -68,76 +113,70 @@ pub fn render_text(summary: &Summary) -> String {
         header.push_str(&format!(" │ {:<34}", t));
     }
     header.push_str(" │ p50 ms  p95 ms  TTFT ms  out tok");
-    out.push_str(&header);
-    out.push('\n');
-    out.push_str(&"─".repeat(header.chars().count()));
-    out.push('\n');
+    let mut out = format!("{header}\n{}\n", "─".repeat(header.chars().count()));
     for row in &summary.rows {
-        let mut name = if row.is_reference {
-            format!("{} (ref)", row.model)
-        } else {
-            row.model.clone()
-        };
-        if row.tasks.iter().any(|t| t.cached > 0) {
-            name.push_str(" (c)");
-        }
-        let mut line = format!("{:<26} {:<20} {:<8}", name, row.strategy, row.format);
-        for t in &tasks {
-            let cell = match row.tasks.iter().find(|s| &s.task == t) {
-                Some(s) => {
-                    let a = &s.accuracy;
-                    let share = match (&s.share_of_reference, &s.share_not_meaningful) {
-                        (Some(e), _) => format!(" ref {}%", pct(e.value)),
-                        (None, Some(_)) => " ref n/m".to_string(),
-                        (None, None) => String::new(),
-                    };
-                    let below = if s.baseline.as_ref().is_some_and(|b| !b.test.above) {
-                        "†"
-                    } else {
-                        ""
-                    };
-                    format!(
-                        "{}%{below} [{}–{}] n={} FF={}{}",
-                        pct(a.value),
-                        pct(a.low),
-                        pct(a.high),
-                        a.n,
-                        s.format_failures,
-                        share
-                    )
-                }
-                None => "-".to_string(),
-            };
-            line.push_str(&format!(" │ {:<34}", cell));
-        }
-        line.push_str(&format!(
-            " │ {:>6.0}{} {:>6.0}  {:>7.0}  {:>7.1}",
-            row.latency_p50_ms,
-            if row.load.flagged() { "*" } else { " " },
-            row.latency_p95_ms,
-            row.ttft_p50_ms,
-            row.output_tokens_mean
-        ));
-        out.push_str(&line);
+        out.push_str(&row_line(row, &tasks));
         out.push('\n');
     }
-    out.push_str(&summary.load_line());
-    out.push('\n');
-    if summary.samples > 1 {
-        out.push_str(&format!(
-            "{} samples per item: n counts problems (each the mean of its samples), and intervals and tests resample problems\n",
-            summary.samples
-        ));
+    out
+}
+
+/// One row of the table.
+fn row_line(row: &Row, tasks: &[String]) -> String {
+    let mut name = if row.is_reference {
+        format!("{} (ref)", row.model)
+    } else {
+        row.model.clone()
+    };
+    if row.tasks.iter().any(|t| t.cached > 0) {
+        name.push_str(" (c)");
     }
-    let baselines = baseline_lines(summary);
-    if !baselines.is_empty() {
-        out.push_str("\nbaselines on the same items († in the table: not above them). Chance = 1/labels or 1/options; majority = one constant answer for every item; the test is one-sided against the larger:\n");
-        for line in baselines {
-            out.push_str(&line);
-            out.push('\n');
-        }
+    let mut line = format!("{:<26} {:<20} {:<8}", name, row.strategy, row.format);
+    for t in tasks {
+        let cell = match row.tasks.iter().find(|s| &s.task == t) {
+            Some(s) => score_cell(s),
+            None => "-".to_string(),
+        };
+        line.push_str(&format!(" │ {:<34}", cell));
     }
-    let shares: Vec<String> = summary
+    line.push_str(&format!(
+        " │ {:>6.0}{} {:>6.0}  {:>7.0}  {:>7.1}",
+        row.latency_p50_ms,
+        if row.load.flagged() { "*" } else { " " },
+        row.latency_p95_ms,
+        row.ttft_p50_ms,
+        row.output_tokens_mean
+    ));
+    line
+}
+
+/// A task's cell in the table: score, interval, n, format failures, share of reference.
+fn score_cell(s: &TaskScore) -> String {
+    let a = &s.accuracy;
+    let share = match (&s.share_of_reference, &s.share_not_meaningful) {
+        (Some(e), _) => format!(" ref {}%", pct(e.value)),
+        (None, Some(_)) => " ref n/m".to_string(),
+        (None, None) => String::new(),
+    };
+    let below = if s.baseline.as_ref().is_some_and(|b| !b.test.above) {
+        "†"
+    } else {
+        ""
+    };
+    format!(
+        "{}%{below} [{}–{}] n={} FF={}{}",
+        pct(a.value),
+        pct(a.low),
+        pct(a.high),
+        a.n,
+        s.format_failures,
+        share
+    )
+}
+
+/// Share of reference per row and task, with the share of the reference's lead kept.
+fn share_lines(summary: &Summary) -> Vec<String> {
+    summary
         .rows
         .iter()
         .flat_map(|r| {
@@ -168,15 +207,12 @@ pub fn render_text(summary: &Summary) -> String {
                 })
             })
         })
-        .collect();
-    if !shares.is_empty() {
-        out.push_str("\nshare of reference (paired bootstrap 95% CI; given only where the reference is above its baseline):\n");
-        for s in shares {
-            out.push_str(&s);
-            out.push('\n');
-        }
-    }
-    let f1: Vec<String> = summary
+        .collect()
+}
+
+/// Macro-F1 and per-class precision and recall for label tasks.
+fn label_lines(summary: &Summary) -> Vec<String> {
+    summary
         .rows
         .iter()
         .flat_map(|r| {
@@ -205,67 +241,65 @@ pub fn render_text(summary: &Summary) -> String {
                 })
             })
         })
-        .collect();
-    if !f1.is_empty() {
-        out.push_str("\nlabel tasks:\n");
-        for s in f1 {
-            out.push_str(&s);
-            out.push('\n');
-        }
-    }
-    let mut metric_lines = Vec::new();
+        .collect()
+}
+
+/// Each task's own metrics (ratings, ROUGE, pass rates) and the items left ungraded.
+fn metric_lines(summary: &Summary) -> Vec<String> {
+    let mut lines = Vec::new();
     for r in &summary.rows {
         for t in r
             .tasks
             .iter()
             .filter(|t| !t.metrics.is_empty() || t.ungraded > 0)
         {
-            metric_lines.push(format!(
+            lines.push(format!(
                 "  {} {} {} · {}:",
                 r.model, r.strategy, r.format, t.task
             ));
             for m in &t.metrics {
-                let value = match (&m.estimate, m.unit) {
-                    (Some(e), metrics::Unit::Rating) => {
-                        format!("{:.2} [{:.2}–{:.2}] n={}", e.value, e.low, e.high, e.n)
-                    }
-                    (Some(e), metrics::Unit::Score) => {
-                        format!("{:.3} [{:.3}–{:.3}] n={}", e.value, e.low, e.high, e.n)
-                    }
-                    (Some(e), metrics::Unit::Share) => {
-                        format!(
-                            "{}% [{}–{}] n={}",
-                            pct(e.value),
-                            pct(e.low),
-                            pct(e.high),
-                            e.n
-                        )
-                    }
-                    (None, _) => m.note.clone(),
-                };
-                metric_lines.push(format!("    {}: {value}", m.name));
+                lines.push(format!("    {}: {}", m.name, metric_value(m)));
             }
             if t.ungraded > 0 {
-                metric_lines.push(format!(
+                lines.push(format!(
                     "    ungraded (judge failed twice, left out of the score): {}",
                     t.ungraded
                 ));
             }
         }
     }
-    if !metric_lines.is_empty() {
-        out.push_str("\ntask metrics:\n");
-        for line in metric_lines {
-            out.push_str(&line);
-            out.push('\n');
+    lines
+}
+
+/// A metric's estimate in its unit, or why there is none.
+fn metric_value(m: &metrics::Metric) -> String {
+    match (&m.estimate, m.unit) {
+        (Some(e), metrics::Unit::Rating) => {
+            format!("{:.2} [{:.2}–{:.2}] n={}", e.value, e.low, e.high, e.n)
         }
+        (Some(e), metrics::Unit::Score) => {
+            format!("{:.3} [{:.3}–{:.3}] n={}", e.value, e.low, e.high, e.n)
+        }
+        (Some(e), metrics::Unit::Share) => format!(
+            "{}% [{}–{}] n={}",
+            pct(e.value),
+            pct(e.low),
+            pct(e.high),
+            e.n
+        ),
+        (None, _) => m.note.clone(),
     }
-    if !summary.comparisons.is_empty() {
-        out.push_str("\npaired comparisons on the same items (A − B, percentage points):\n");
-        for c in &summary.comparisons {
+}
+
+/// Paired differences between rows on the same items.
+fn comparison_lines(summary: &Summary) -> Vec<String> {
+    summary
+        .comparisons
+        .iter()
+        .map(|c| {
             let d = &c.comparison.difference;
-            out.push_str(&format!(
-                "  {} · {} − {} = {:+.0} pp [{:+.0}, {:+.0}], {} ({}, n={})\n",
+            format!(
+                "  {} · {} − {} = {:+.0} pp [{:+.0}, {:+.0}], {} ({}, n={})",
                 c.task,
                 c.a,
                 c.b,
@@ -275,11 +309,7 @@ pub fn render_text(summary: &Summary) -> String {
                 c.comparison.p_text(),
                 c.comparison.test,
                 d.n
-            ));
-        }
-    }
-    if summary.cached() > 0 {
-        out.push_str(&format!("\n{}\n", summary.cache_line()));
-    }
-    out
+            )
+        })
+        .collect()
 }

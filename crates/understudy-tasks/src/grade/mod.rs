@@ -6,7 +6,6 @@ pub mod code;
 pub mod ifeval;
 pub mod judge;
 pub mod rouge;
-pub mod rules;
 pub mod sandbox;
 
 use serde_json::{json, Value};

@@ -300,7 +300,7 @@ fn check_target(
                 )),
             }
         }
-        AnswerSpec::Number { .. } => crate::scorer::first_number(raw)
+        AnswerSpec::Number { .. } => understudy_prompt::contract::first_number(raw)
             .map(|n| n.to_string())
             .ok_or_else(|| format!("answer {raw:?} contains no number")),
         AnswerSpec::Ifeval | AnswerSpec::Judge { .. } | AnswerSpec::Rules { .. } => {

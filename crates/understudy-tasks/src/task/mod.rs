@@ -9,11 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::EvalError;
 
-mod find;
 mod load;
 mod memory_spec;
 
-pub use find::{find_task, DataSource, PendingTask};
 pub use memory_spec::MemorySpec;
 
 /// How answers are read and scored.
@@ -58,7 +56,7 @@ pub enum AnswerSpec {
     Ifeval,
     /// Rules a reply must keep (e.g. a system prompt's); the score is the share kept.
     Rules {
-        rules: Vec<crate::grade::rules::Rule>,
+        rules: Vec<crate::rules::Rule>,
         /// What the reply should look like, in words, for the prompt.
         #[serde(default)]
         format: Option<String>,

@@ -1,0 +1,306 @@
+//! Building a [`Summary`] from a run's stored cells: rows of (model, strategy, format), a score
+//! per task with its interval, baseline and share of the reference, and the paired comparisons.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use understudy_eval::conditions::LoadSummary;
+use understudy_store::{Cell, RunInfo};
+use understudy_tasks::answer_kind::AnswerKind;
+
+use super::{not_meaningful, ComparisonLine, Row, Summary, TaskScore};
+use crate::baseline::{self, AnswerCounts};
+use crate::metrics;
+use crate::stats::{self, Estimate};
+
+type RowKey = (String, String, String);
+
+fn label(key: &RowKey) -> String {
+    format!("{} {} {}", key.0, key.1, key.2)
+}
+
+/// Mean score per item of `cells`: a problem's samples (`ID#i`) are averaged into one unit, so
+/// intervals and tests count problems, not samples.
+fn by_item<'c>(cells: impl Iterator<Item = &'c Cell>, samples: usize) -> BTreeMap<String, f64> {
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for c in cells {
+        let entry = sums
+            .entry(understudy_tasks::ids::problem_id(&c.item_id, samples).to_string())
+            .or_default();
+        entry.0 += c.score;
+        entry.1 += 1;
+    }
+    sums.into_iter()
+        .map(|(k, (sum, n))| (k, sum / n as f64))
+        .collect()
+}
+
+/// Paired score vectors over the items both maps have, in a stable order.
+fn paired(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (Vec<f64>, Vec<f64>) {
+    a.iter()
+        .filter_map(|(k, x)| b.get(k).map(|y| (*x, *y)))
+        .unzip()
+}
+
+/// Each task's answer kind as the plan stored it (runs stored before it did: none).
+fn answer_kinds(plan: &serde_json::Value) -> HashMap<String, AnswerKind> {
+    plan["tasks"]
+        .as_array()
+        .map(|tasks| {
+            tasks
+                .iter()
+                .filter_map(|t| {
+                    let kind = serde_json::from_value(t.get("answer")?.clone()).ok()?;
+                    Some((t["name"].as_str()?.to_string(), kind))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values
+}
+
+/// A share of the reference, the share of its lead over the baseline kept, or why neither means
+/// anything.
+#[derive(Default)]
+struct Share {
+    share: Option<Estimate>,
+    adjusted: Option<Estimate>,
+    note: Option<String>,
+}
+
+/// A run's cells with what the plan says about them.
+struct Cells<'c> {
+    cells: &'c [Cell],
+    samples: usize,
+    kinds: HashMap<String, AnswerKind>,
+    reference: Option<RowKey>,
+    keys: Vec<RowKey>,
+    tasks: Vec<String>,
+}
+
+impl<'c> Cells<'c> {
+    fn new(cells: &'c [Cell], plan: &serde_json::Value) -> Self {
+        let samples = plan["samples"].as_u64().unwrap_or(1).max(1) as usize;
+        let reference = plan["reference"].as_str().map(|r| {
+            let first = |list: &str| plan[list][0].as_str().unwrap_or("").to_string();
+            (r.to_string(), first("strategies"), first("formats"))
+        });
+        let mut keys: Vec<RowKey> = Vec::new();
+        let mut tasks: Vec<String> = Vec::new();
+        for c in cells {
+            let key = (c.model.clone(), c.strategy.clone(), c.format.clone());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+            if !tasks.contains(&c.task) {
+                tasks.push(c.task.clone());
+            }
+        }
+        Cells {
+            cells,
+            samples,
+            kinds: answer_kinds(plan),
+            reference,
+            keys,
+            tasks,
+        }
+    }
+
+    fn of_row(&self, key: &RowKey) -> impl Iterator<Item = &'c Cell> + '_ {
+        let key = key.clone();
+        self.cells
+            .iter()
+            .filter(move |c| c.model == key.0 && c.strategy == key.1 && c.format == key.2)
+    }
+
+    /// The graded cells of a row on a task.
+    fn graded(&self, key: &RowKey, task: &str) -> Vec<&'c Cell> {
+        self.of_row(key)
+            .filter(|c| c.task == task && !metrics::ungraded(c))
+            .collect()
+    }
+
+    fn kind(&self, task: &str, these: &[&Cell]) -> AnswerKind {
+        self.kinds
+            .get(task)
+            .cloned()
+            .unwrap_or_else(|| baseline::infer_kind(these))
+    }
+
+    fn row(&self, key: &RowKey) -> Row {
+        let tasks = self
+            .tasks
+            .iter()
+            .filter_map(|task| self.task_score(key, task))
+            .collect();
+        let all: Vec<&Cell> = self.of_row(key).filter(|c| !metrics::ungraded(c)).collect();
+        let totals = sorted(all.iter().map(|c| c.total_ms).collect());
+        let ttfts = sorted(all.iter().map(|c| c.ttft_ms).collect());
+        // Pooled over tasks: one unit per (task, problem).
+        let pooled_units: Vec<f64> = self
+            .tasks
+            .iter()
+            .flat_map(|t| {
+                by_item(all.iter().copied().filter(|c| &c.task == t), self.samples).into_values()
+            })
+            .collect();
+        let tokens: Vec<f64> = all.iter().map(|c| f64::from(c.completion_tokens)).collect();
+        Row {
+            model: key.0.clone(),
+            strategy: key.1.clone(),
+            format: key.2.clone(),
+            is_reference: self.reference.as_ref() == Some(key),
+            tasks,
+            pooled: stats::bootstrap_mean(&pooled_units),
+            latency_p50_ms: stats::quantile(&totals, 0.5),
+            latency_p95_ms: stats::quantile(&totals, 0.95),
+            ttft_p50_ms: stats::quantile(&ttfts, 0.5),
+            output_tokens_mean: stats::mean(&tokens),
+            cells: all.len(),
+            load: LoadSummary::of(all.iter().filter_map(|c| c.conditions.as_ref())),
+        }
+    }
+
+    /// A row's score on a task; None when the row has no cell of it.
+    fn task_score(&self, key: &RowKey, task: &str) -> Option<TaskScore> {
+        let these = self.graded(key, task);
+        let ungraded = self
+            .of_row(key)
+            .filter(|c| c.task == task && metrics::ungraded(c))
+            .count();
+        if these.is_empty() {
+            // Every cell failed judging: the row keeps the task so the failures stay visible.
+            return (ungraded > 0).then(|| super::ungraded_only(task, ungraded));
+        }
+        let kind = self.kind(task, &these);
+        let units = by_item(these.iter().copied(), self.samples);
+        let unit_scores: Vec<f64> = units.values().copied().collect();
+        let per_class = matches!(kind, AnswerKind::Label { .. }).then(|| {
+            let golds: BTreeSet<&str> = these.iter().map(|c| c.gold.as_str()).collect();
+            let labels: Vec<String> = golds.iter().map(|s| s.to_string()).collect();
+            let gold: Vec<String> = these.iter().map(|c| c.gold.clone()).collect();
+            let predicted: Vec<Option<String>> = these.iter().map(|c| c.parsed.clone()).collect();
+            stats::per_class(&gold, &predicted, &labels)
+        });
+        let share = self.share(key, task, &kind, &units);
+        Some(TaskScore {
+            task: task.to_string(),
+            accuracy: stats::bootstrap_mean(&unit_scores),
+            macro_f1: per_class.as_ref().map(|(_, f)| *f),
+            classes: per_class.map(|(c, _)| c).unwrap_or_default(),
+            baseline: baseline::baseline(&kind, &these, &unit_scores),
+            answers: AnswerCounts::of(&these),
+            share_of_reference: share.share,
+            share_above_baseline: share.adjusted,
+            share_not_meaningful: share.note,
+            format_failures: these.iter().filter(|c| c.format_failure).count(),
+            cached: these.iter().filter(|c| c.cached).count(),
+            latency_p50_ms: stats::quantile(
+                &sorted(these.iter().map(|c| c.total_ms).collect()),
+                0.5,
+            ),
+            metrics: metrics::task_metrics(&these, self.samples),
+            ungraded,
+        })
+    }
+
+    /// The row's share of the reference on a task, paired on the items both answered.
+    fn share(
+        &self,
+        key: &RowKey,
+        task: &str,
+        kind: &AnswerKind,
+        units: &BTreeMap<String, f64>,
+    ) -> Share {
+        let Some(r) = self.reference.as_ref().filter(|r| *r != key) else {
+            return Share::default();
+        };
+        let reference_cells = self.graded(r, task);
+        if reference_cells.is_empty() {
+            return Share::default();
+        }
+        let reference_units = by_item(reference_cells.iter().copied(), self.samples);
+        let reference_scores: Vec<f64> = reference_units.values().copied().collect();
+        let (m, rf) = paired(units, &reference_units);
+        match baseline::baseline(kind, &reference_cells, &reference_scores) {
+            Some(b) if !b.test.above => Share {
+                note: Some(not_meaningful(&r.0, stats::mean(&reference_scores), &b)),
+                ..Share::default()
+            },
+            Some(b) => Share {
+                share: Some(stats::share_of_reference(&m, &rf)),
+                adjusted: Some(stats::adjusted_share(&m, &rf, b.bar)),
+                note: None,
+            },
+            None => Share {
+                share: Some(stats::share_of_reference(&m, &rf)),
+                ..Share::default()
+            },
+        }
+    }
+
+    /// The pairs compared: every other row of a model against its first row, and each row of a
+    /// model against the reference under the same strategy and format when the reference has it.
+    fn pairs(&self) -> Vec<(RowKey, RowKey)> {
+        let mut pairs = Vec::new();
+        for key in &self.keys {
+            if let Some(first) = self.keys.iter().find(|k| k.0 == key.0) {
+                if first != key {
+                    pairs.push((key.clone(), first.clone()));
+                }
+            }
+            if let Some(r) = &self.reference {
+                if key.0 != r.0 {
+                    let same = (r.0.clone(), key.1.clone(), key.2.clone());
+                    if self.keys.contains(&same) {
+                        pairs.push((key.clone(), same));
+                    } else if key.1 == r.1 && key.2 == r.2 {
+                        pairs.push((key.clone(), r.clone()));
+                    }
+                }
+            }
+        }
+        pairs
+    }
+
+    fn comparisons(&self) -> Vec<ComparisonLine> {
+        let pairs = self.pairs();
+        let mut lines = Vec::new();
+        for task in &self.tasks {
+            for (a, b) in &pairs {
+                let (sa, sb) = paired(
+                    &by_item(self.graded(a, task).into_iter(), self.samples),
+                    &by_item(self.graded(b, task).into_iter(), self.samples),
+                );
+                if sa.is_empty() {
+                    continue;
+                }
+                lines.push(ComparisonLine {
+                    task: task.clone(),
+                    a: label(a),
+                    b: label(b),
+                    comparison: stats::compare(&sa, &sb),
+                });
+            }
+        }
+        lines
+    }
+}
+
+/// Everything `understudy show` and the report say about a run, from its stored cells.
+pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
+    let plan: serde_json::Value = serde_json::from_str(&run.plan_json).unwrap_or_default();
+    let view = Cells::new(cells, &plan);
+    let rows = view.keys.iter().map(|key| view.row(key)).collect();
+    Summary {
+        reference: plan["reference"].as_str().map(str::to_string),
+        samples: view.samples,
+        load: LoadSummary::of(cells.iter().filter_map(|c| c.conditions.as_ref())),
+        comparisons: view.comparisons(),
+        rows,
+        run,
+    }
+}
