@@ -93,186 +93,22 @@ pub fn task_metrics(cells: &[&Cell], samples: usize) -> Vec<Metric> {
         .filter(|d| d["truncated"] == Value::Bool(true))
         .count();
     if details.iter().any(|d| d.get("outcome").is_some()) {
-        // Samples of one problem are stored as `ID#i`; pass@k is averaged over problems.
-        let mut problems: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for c in cells {
-            let base = understudy_tasks::ids::problem_id(&c.item_id, samples);
-            let entry = problems.entry(base).or_default();
-            entry.0 += 1;
-            entry.1 += usize::from(c.score >= 1.0);
-        }
-        let fewest = problems.values().map(|(n, _)| *n).min().unwrap_or(0);
-        for k in [1, 5, 10, 100]
-            .into_iter()
-            .filter(|k| *k == 1 || *k <= fewest)
-        {
-            let values: Vec<f64> = problems
-                .values()
-                .map(|(n, c)| stats::pass_at_k(*n, *c, k))
-                .collect();
-            let mut metric = Metric::mean(&format!("pass@{k}"), Unit::Share, &values);
-            if fewest > 1 {
-                metric.note = format!("{fewest} samples per problem");
-            }
-            out.push(metric);
-        }
-        let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-        for d in &details {
-            if let Some(o) = d["outcome"].as_str() {
-                *outcomes.entry(o.to_string()).or_default() += 1;
-            }
-        }
-        let text: Vec<String> = outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        out.push(Metric::note("sandbox outcomes", text.join(", ")));
+        out.extend(code_metrics(cells, samples, &details));
     }
     if details.iter().any(|d| d.get("instructions").is_some()) {
-        let mut prompt_strict = Vec::new();
-        let mut prompt_loose = Vec::new();
-        let mut inst_strict = Vec::new();
-        let mut inst_loose = Vec::new();
-        let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
-        for d in &details {
-            prompt_strict.push(flag(d["prompt_strict"] == Value::Bool(true)));
-            prompt_loose.push(flag(d["prompt_loose"] == Value::Bool(true)));
-            for i in d["instructions"].as_array().into_iter().flatten() {
-                inst_strict.push(flag(i["strict"] == Value::Bool(true)));
-                inst_loose.push(flag(i["loose"] == Value::Bool(true)));
-                if let Some(reason) = i["unsupported"].as_str() {
-                    *unsupported.entry(reason.to_string()).or_default() += 1;
-                }
-            }
-        }
-        out.push(Metric::mean(
-            "prompt-level strict",
-            Unit::Share,
-            &prompt_strict,
-        ));
-        out.push(Metric::mean(
-            "prompt-level loose",
-            Unit::Share,
-            &prompt_loose,
-        ));
-        out.push(Metric::mean(
-            "instruction-level strict",
-            Unit::Share,
-            &inst_strict,
-        ));
-        out.push(Metric::mean(
-            "instruction-level loose",
-            Unit::Share,
-            &inst_loose,
-        ));
-        if !unsupported.is_empty() {
-            let text: Vec<String> = unsupported
-                .iter()
-                .map(|(k, v)| format!("{k} ×{v}"))
-                .collect();
-            out.push(Metric::note(
-                "unsupported (counted as not followed)",
-                text.join("; "),
-            ));
-        }
+        out.extend(ifeval_metrics(&details));
     }
     if details.iter().any(|d| d.get("rougeL").is_some()) {
-        for (key, name) in [
-            ("rouge1", "ROUGE-1 F"),
-            ("rouge2", "ROUGE-2 F"),
-            ("rougeL", "ROUGE-L F"),
-        ] {
-            let values: Vec<f64> = details.iter().filter_map(|d| d[key].as_f64()).collect();
-            out.push(Metric::mean(name, Unit::Score, &values));
-        }
-        let words: Vec<f64> = details.iter().filter_map(|d| d["words"].as_f64()).collect();
-        let reference: Vec<f64> = details
-            .iter()
-            .filter_map(|d| d["reference_words"].as_f64())
-            .collect();
-        out.push(Metric::note(
-            "length",
-            format!(
-                "mean {:.1} words (reference {:.1})",
-                stats::mean(&words),
-                stats::mean(&reference)
-            ),
-        ));
+        out.extend(rouge_metrics(&details));
     }
     if details.iter().any(|d| d.get("ratings").is_some()) {
-        let mut all = Vec::new();
-        let mut by_category: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        let (mut turns, mut failed) = (0usize, 0usize);
-        for d in &details {
-            let category = d["category"].as_str().unwrap_or("").to_string();
-            for r in d["ratings"].as_array().into_iter().flatten() {
-                turns += 1;
-                match r["rating"].as_f64() {
-                    Some(x) => {
-                        all.push(x);
-                        by_category.entry(category.clone()).or_default().push(x);
-                    }
-                    None => failed += 1,
-                }
-            }
-        }
-        out.push(Metric::mean("judge rating (1-10)", Unit::Rating, &all));
-        for (category, values) in &by_category {
-            out.push(Metric::mean(&format!("  {category}"), Unit::Rating, values));
-        }
-        out.push(Metric::note(
-            "judge parse failures",
-            format!(
-                "{failed} of {turns} turns ({:.1}%), not counted as zeros",
-                100.0 * failed as f64 / turns.max(1) as f64
-            ),
-        ));
+        out.extend(judge_metrics(&details));
     }
     if details.iter().any(|d| d.get("cascade").is_some()) {
-        let escalated: Vec<f64> = details
-            .iter()
-            .filter_map(|d| d["cascade"]["escalated"].as_bool())
-            .map(flag)
-            .collect();
-        out.push(Metric::mean("escalated", Unit::Share, &escalated));
-        let mut answered: BTreeMap<String, usize> = BTreeMap::new();
-        let mut fired: BTreeMap<String, usize> = BTreeMap::new();
-        for d in &details {
-            if let Some(m) = d["cascade"]["answered_by"].as_str() {
-                *answered.entry(m.to_string()).or_default() += 1;
-            }
-            for step in d["cascade"]["steps"].as_array().into_iter().flatten() {
-                for signal in step["fired"].as_array().into_iter().flatten() {
-                    if let Some(name) = signal.as_str() {
-                        *fired.entry(name.to_string()).or_default() += 1;
-                    }
-                }
-            }
-        }
-        let list = |m: &BTreeMap<String, usize>| {
-            m.iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.push(Metric::note("answered by", list(&answered)));
-        out.push(Metric::note("signals fired", list(&fired)));
+        out.extend(cascade_metrics(&details));
     }
     if details.iter().any(|d| d.get("map_reduce").is_some()) {
-        let applied: Vec<f64> = details
-            .iter()
-            .filter_map(|d| d["map_reduce"]["applied"].as_bool())
-            .map(flag)
-            .collect();
-        out.push(Metric::mean("map-reduce applied", Unit::Share, &applied));
-        let chunks: Vec<f64> = details
-            .iter()
-            .filter_map(|d| d["map_reduce"]["chunks"].as_array())
-            .filter_map(|levels| levels.first().and_then(|c| c.as_f64()))
-            .collect();
-        if !chunks.is_empty() {
-            out.push(Metric::note(
-                "chunks per long input",
-                format!("mean {:.1}", stats::mean(&chunks)),
-            ));
-        }
+        out.extend(map_reduce_metrics(&details));
     }
     if truncated > 0 {
         out.push(Metric::note(
@@ -283,5 +119,217 @@ pub fn task_metrics(cells: &[&Cell], samples: usize) -> Vec<Metric> {
             ),
         ));
     }
+    out
+}
+
+/// Pass@k and sandbox outcomes for code tasks.
+fn code_metrics(cells: &[&Cell], samples: usize, details: &[Value]) -> Vec<Metric> {
+    let mut out = Vec::new();
+    // Samples of one problem are stored as `ID#i`; pass@k is averaged over problems.
+    let mut problems: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for c in cells {
+        let base = understudy_tasks::ids::problem_id(&c.item_id, samples);
+        let entry = problems.entry(base).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(c.score >= 1.0);
+    }
+    let fewest = problems.values().map(|(n, _)| *n).min().unwrap_or(0);
+    for k in [1, 5, 10, 100]
+        .into_iter()
+        .filter(|k| *k == 1 || *k <= fewest)
+    {
+        let values: Vec<f64> = problems
+            .values()
+            .map(|(n, c)| stats::pass_at_k(*n, *c, k))
+            .collect();
+        let mut metric = Metric::mean(&format!("pass@{k}"), Unit::Share, &values);
+        if fewest > 1 {
+            metric.note = format!("{fewest} samples per problem");
+        }
+        out.push(metric);
+    }
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    for d in details {
+        if let Some(o) = d["outcome"].as_str() {
+            *outcomes.entry(o.to_string()).or_default() += 1;
+        }
+    }
+    let text: Vec<String> = outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push(Metric::note("sandbox outcomes", text.join(", ")));
+
+    out
+}
+
+/// IFEval's prompt- and instruction-level accuracies, strict and loose.
+fn ifeval_metrics(details: &[Value]) -> Vec<Metric> {
+    let mut out = Vec::new();
+    let mut prompt_strict = Vec::new();
+    let mut prompt_loose = Vec::new();
+    let mut inst_strict = Vec::new();
+    let mut inst_loose = Vec::new();
+    let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
+    for d in details {
+        prompt_strict.push(flag(d["prompt_strict"] == Value::Bool(true)));
+        prompt_loose.push(flag(d["prompt_loose"] == Value::Bool(true)));
+        for i in d["instructions"].as_array().into_iter().flatten() {
+            inst_strict.push(flag(i["strict"] == Value::Bool(true)));
+            inst_loose.push(flag(i["loose"] == Value::Bool(true)));
+            if let Some(reason) = i["unsupported"].as_str() {
+                *unsupported.entry(reason.to_string()).or_default() += 1;
+            }
+        }
+    }
+    out.push(Metric::mean(
+        "prompt-level strict",
+        Unit::Share,
+        &prompt_strict,
+    ));
+    out.push(Metric::mean(
+        "prompt-level loose",
+        Unit::Share,
+        &prompt_loose,
+    ));
+    out.push(Metric::mean(
+        "instruction-level strict",
+        Unit::Share,
+        &inst_strict,
+    ));
+    out.push(Metric::mean(
+        "instruction-level loose",
+        Unit::Share,
+        &inst_loose,
+    ));
+    if !unsupported.is_empty() {
+        let text: Vec<String> = unsupported
+            .iter()
+            .map(|(k, v)| format!("{k} ×{v}"))
+            .collect();
+        out.push(Metric::note(
+            "unsupported (counted as not followed)",
+            text.join("; "),
+        ));
+    }
+
+    out
+}
+
+/// ROUGE-1/2/L and the summaries' length against the reference's.
+fn rouge_metrics(details: &[Value]) -> Vec<Metric> {
+    let mut out = Vec::new();
+    for (key, name) in [
+        ("rouge1", "ROUGE-1 F"),
+        ("rouge2", "ROUGE-2 F"),
+        ("rougeL", "ROUGE-L F"),
+    ] {
+        let values: Vec<f64> = details.iter().filter_map(|d| d[key].as_f64()).collect();
+        out.push(Metric::mean(name, Unit::Score, &values));
+    }
+    let words: Vec<f64> = details.iter().filter_map(|d| d["words"].as_f64()).collect();
+    let reference: Vec<f64> = details
+        .iter()
+        .filter_map(|d| d["reference_words"].as_f64())
+        .collect();
+    out.push(Metric::note(
+        "length",
+        format!(
+            "mean {:.1} words (reference {:.1})",
+            stats::mean(&words),
+            stats::mean(&reference)
+        ),
+    ));
+
+    out
+}
+
+/// Judge ratings overall and per category, and how often the judge's reply could not be read.
+fn judge_metrics(details: &[Value]) -> Vec<Metric> {
+    let mut out = Vec::new();
+    let mut all = Vec::new();
+    let mut by_category: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let (mut turns, mut failed) = (0usize, 0usize);
+    for d in details {
+        let category = d["category"].as_str().unwrap_or("").to_string();
+        for r in d["ratings"].as_array().into_iter().flatten() {
+            turns += 1;
+            match r["rating"].as_f64() {
+                Some(x) => {
+                    all.push(x);
+                    by_category.entry(category.clone()).or_default().push(x);
+                }
+                None => failed += 1,
+            }
+        }
+    }
+    out.push(Metric::mean("judge rating (1-10)", Unit::Rating, &all));
+    for (category, values) in &by_category {
+        out.push(Metric::mean(&format!("  {category}"), Unit::Rating, values));
+    }
+    out.push(Metric::note(
+        "judge parse failures",
+        format!(
+            "{failed} of {turns} turns ({:.1}%), not counted as zeros",
+            100.0 * failed as f64 / turns.max(1) as f64
+        ),
+    ));
+
+    out
+}
+
+/// How often a cascade escalated, who answered, which signals fired.
+fn cascade_metrics(details: &[Value]) -> Vec<Metric> {
+    let mut out = Vec::new();
+    let escalated: Vec<f64> = details
+        .iter()
+        .filter_map(|d| d["cascade"]["escalated"].as_bool())
+        .map(flag)
+        .collect();
+    out.push(Metric::mean("escalated", Unit::Share, &escalated));
+    let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+    let mut fired: BTreeMap<String, usize> = BTreeMap::new();
+    for d in details {
+        if let Some(m) = d["cascade"]["answered_by"].as_str() {
+            *answered.entry(m.to_string()).or_default() += 1;
+        }
+        for step in d["cascade"]["steps"].as_array().into_iter().flatten() {
+            for signal in step["fired"].as_array().into_iter().flatten() {
+                if let Some(name) = signal.as_str() {
+                    *fired.entry(name.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let list = |m: &BTreeMap<String, usize>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out.push(Metric::note("answered by", list(&answered)));
+    out.push(Metric::note("signals fired", list(&fired)));
+
+    out
+}
+
+/// How often map-reduce was applied and into how many chunks.
+fn map_reduce_metrics(details: &[Value]) -> Vec<Metric> {
+    let mut out = Vec::new();
+    let applied: Vec<f64> = details
+        .iter()
+        .filter_map(|d| d["map_reduce"]["applied"].as_bool())
+        .map(flag)
+        .collect();
+    out.push(Metric::mean("map-reduce applied", Unit::Share, &applied));
+    let chunks: Vec<f64> = details
+        .iter()
+        .filter_map(|d| d["map_reduce"]["chunks"].as_array())
+        .filter_map(|levels| levels.first().and_then(|c| c.as_f64()))
+        .collect();
+    if !chunks.is_empty() {
+        out.push(Metric::note(
+            "chunks per long input",
+            format!("mean {:.1}", stats::mean(&chunks)),
+        ));
+    }
+
     out
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::stats::{self, Comparison};
-use crate::summary::Summary;
+use crate::summary::{Row, Summary, TaskScore};
 use understudy_eval::conditions::{comparable, LoadSummary};
 use understudy_store::Cell;
 
@@ -144,138 +144,177 @@ fn paired_scores(a: &[&Cell], b: &[&Cell]) -> (Vec<f64>, Vec<f64>) {
 }
 
 pub fn compute(summary: &Summary, cells: &[Cell]) -> Extras {
-    let tasks: Vec<String> = {
-        let mut t = Vec::new();
-        for c in cells {
-            if !t.contains(&c.task) {
-                t.push(c.task.clone());
-            }
+    let mut tasks: Vec<&str> = Vec::new();
+    for c in cells {
+        if !tasks.contains(&c.task.as_str()) {
+            tasks.push(&c.task);
         }
-        t
-    };
-    let mut cot_cost = Vec::new();
-    let mut format_spread = Vec::new();
-    let mut confusion = Vec::new();
-    let mut worst = Vec::new();
+    }
     let mut models: Vec<&str> = Vec::new();
     for r in &summary.rows {
         if !models.contains(&r.model.as_str()) {
             models.push(&r.model);
         }
     }
+    let mut cot_cost = Vec::new();
+    let mut format_spread = Vec::new();
     for model in &models {
         let rows: Vec<_> = summary.rows.iter().filter(|r| r.model == *model).collect();
         let formats: BTreeSet<&str> = rows.iter().map(|r| r.format.as_str()).collect();
-        let strategies: Vec<&str> = {
-            let mut s = Vec::new();
-            for r in &rows {
-                if !s.contains(&r.strategy.as_str()) {
-                    s.push(r.strategy.as_str());
-                }
+        let mut strategies: Vec<&str> = Vec::new();
+        for r in &rows {
+            if !strategies.contains(&r.strategy.as_str()) {
+                strategies.push(r.strategy.as_str());
             }
-            s
-        };
+        }
         for task in &tasks {
-            for format in &formats {
-                let cot = select(cells, model, "cot", format, task);
-                let zero = select(cells, model, "zero-shot", format, task);
-                if !cot.is_empty() && !zero.is_empty() {
-                    let (a, b) = paired_scores(&cot, &zero);
-                    let (la, lb) = paired_values(&cot, &zero, |c| c.total_ms);
-                    cot_cost.push(CotCost {
-                        model: model.to_string(),
-                        format: format.to_string(),
-                        task: task.clone(),
-                        latency_ratio: p50(&cot) / p50(&zero),
-                        mean_latency_ratio: stats::share_of_reference(&la, &lb),
-                        change: stats::compare(&a, &b),
-                        unreliable: comparable(
-                            &LoadSummary::of(cot.iter().filter_map(|c| c.conditions.as_ref())),
-                            &LoadSummary::of(zero.iter().filter_map(|c| c.conditions.as_ref())),
-                        )
-                        .err(),
-                    });
-                }
-            }
+            cot_cost.extend(
+                formats
+                    .iter()
+                    .filter_map(|format| cot_cost_of(cells, model, format, task)),
+            );
             if formats.len() > 1 {
-                for strategy in &strategies {
-                    let scores: Vec<(String, f64)> = formats
+                format_spread.extend(
+                    strategies
                         .iter()
-                        .filter_map(|f| {
-                            let these = select(cells, model, strategy, f, task);
-                            (!these.is_empty()).then(|| {
-                                (
-                                    f.to_string(),
-                                    stats::mean(&these.iter().map(|c| c.score).collect::<Vec<_>>()),
-                                )
-                            })
-                        })
-                        .collect();
-                    if scores.len() > 1 {
-                        let max = scores.iter().map(|s| s.1).fold(f64::MIN, f64::max);
-                        let min = scores.iter().map(|s| s.1).fold(f64::MAX, f64::min);
-                        format_spread.push(FormatSpread {
-                            model: model.to_string(),
-                            strategy: strategy.to_string(),
-                            task: task.clone(),
-                            scores,
-                            spread: max - min,
-                        });
-                    }
-                }
+                        .filter_map(|strategy| spread_of(cells, model, strategy, &formats, task)),
+                );
             }
         }
     }
+    let mut confusion = Vec::new();
+    let mut worst = Vec::new();
     for row in &summary.rows {
         for t in &row.tasks {
             let these = select(cells, &row.model, &row.strategy, &row.format, &t.task);
             if t.macro_f1.is_some() {
-                let labels: Vec<String> = t.classes.iter().map(|c| c.label.clone()).collect();
-                let mut counts = vec![vec![0usize; labels.len() + 1]; labels.len()];
-                for c in &these {
-                    if let Some(g) = labels.iter().position(|l| *l == c.gold) {
-                        let p = c
-                            .parsed
-                            .as_ref()
-                            .and_then(|p| labels.iter().position(|l| l == p))
-                            .unwrap_or(labels.len());
-                        counts[g][p] += 1;
-                    }
-                }
-                confusion.push(Confusion {
-                    model: row.model.clone(),
-                    strategy: row.strategy.clone(),
-                    format: row.format.clone(),
-                    task: t.task.clone(),
-                    labels,
-                    counts,
-                });
+                confusion.push(confusion_of(row, t, &these));
             }
-            for c in these.iter().filter(|c| c.score < 1.0).take(2) {
-                let prompt =
-                    serde_json::from_str::<Vec<understudy_core::ChatMessage>>(&c.prompt_json)
-                        .map(|m| {
-                            m.iter()
-                                .map(|m| format!("[{}] {}", m.role, m.content))
-                                .collect::<Vec<_>>()
-                                .join("\n\n")
-                        })
-                        .unwrap_or_else(|_| c.prompt_json.clone());
-                worst.push(Example {
-                    model: c.model.clone(),
-                    strategy: c.strategy.clone(),
-                    format: c.format.clone(),
-                    task: c.task.clone(),
-                    item_id: c.item_id.clone(),
-                    gold: c.gold.clone(),
-                    parsed: c.parsed.clone(),
-                    answer: c.answer.clone(),
-                    prompt,
-                });
-            }
+            worst.extend(
+                these
+                    .iter()
+                    .filter(|c| c.score < 1.0)
+                    .take(2)
+                    .map(|c| example_of(c)),
+            );
         }
     }
-    // Ladder: each model's first row (its zero-shot/plain baseline when the run has one).
+    Extras {
+        cot_cost,
+        format_spread,
+        ladder: ladder(summary, &models),
+        confusion,
+        worst,
+    }
+}
+
+/// cot against zero-shot for one model, format and task, paired on the same items.
+fn cot_cost_of(cells: &[Cell], model: &str, format: &str, task: &str) -> Option<CotCost> {
+    let cot = select(cells, model, "cot", format, task);
+    let zero = select(cells, model, "zero-shot", format, task);
+    if cot.is_empty() || zero.is_empty() {
+        return None;
+    }
+    let (a, b) = paired_scores(&cot, &zero);
+    let (la, lb) = paired_values(&cot, &zero, |c| c.total_ms);
+    Some(CotCost {
+        model: model.to_string(),
+        format: format.to_string(),
+        task: task.to_string(),
+        latency_ratio: p50(&cot) / p50(&zero),
+        mean_latency_ratio: stats::share_of_reference(&la, &lb),
+        change: stats::compare(&a, &b),
+        unreliable: comparable(
+            &LoadSummary::of(cot.iter().filter_map(|c| c.conditions.as_ref())),
+            &LoadSummary::of(zero.iter().filter_map(|c| c.conditions.as_ref())),
+        )
+        .err(),
+    })
+}
+
+/// How far one strategy's score moves across output formats.
+fn spread_of(
+    cells: &[Cell],
+    model: &str,
+    strategy: &str,
+    formats: &BTreeSet<&str>,
+    task: &str,
+) -> Option<FormatSpread> {
+    let scores: Vec<(String, f64)> = formats
+        .iter()
+        .filter_map(|f| {
+            let these = select(cells, model, strategy, f, task);
+            (!these.is_empty()).then(|| {
+                (
+                    f.to_string(),
+                    stats::mean(&these.iter().map(|c| c.score).collect::<Vec<_>>()),
+                )
+            })
+        })
+        .collect();
+    if scores.len() < 2 {
+        return None;
+    }
+    let max = scores.iter().map(|s| s.1).fold(f64::MIN, f64::max);
+    let min = scores.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+    Some(FormatSpread {
+        model: model.to_string(),
+        strategy: strategy.to_string(),
+        task: task.to_string(),
+        scores,
+        spread: max - min,
+    })
+}
+
+/// Gold label × answered label counts (the last column: no label read).
+fn confusion_of(row: &Row, t: &TaskScore, these: &[&Cell]) -> Confusion {
+    let labels: Vec<String> = t.classes.iter().map(|c| c.label.clone()).collect();
+    let mut counts = vec![vec![0usize; labels.len() + 1]; labels.len()];
+    for c in these {
+        if let Some(g) = labels.iter().position(|l| *l == c.gold) {
+            let p = c
+                .parsed
+                .as_ref()
+                .and_then(|p| labels.iter().position(|l| l == p))
+                .unwrap_or(labels.len());
+            counts[g][p] += 1;
+        }
+    }
+    Confusion {
+        model: row.model.clone(),
+        strategy: row.strategy.clone(),
+        format: row.format.clone(),
+        task: t.task.clone(),
+        labels,
+        counts,
+    }
+}
+
+/// A wrong answer with the prompt that produced it.
+fn example_of(c: &Cell) -> Example {
+    let prompt = serde_json::from_str::<Vec<understudy_core::ChatMessage>>(&c.prompt_json)
+        .map(|m| {
+            m.iter()
+                .map(|m| format!("[{}] {}", m.role, m.content))
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        })
+        .unwrap_or_else(|_| c.prompt_json.clone());
+    Example {
+        model: c.model.clone(),
+        strategy: c.strategy.clone(),
+        format: c.format.clone(),
+        task: c.task.clone(),
+        item_id: c.item_id.clone(),
+        gold: c.gold.clone(),
+        parsed: c.parsed.clone(),
+        answer: c.answer.clone(),
+        prompt,
+    }
+}
+
+/// Each model's first row (its zero-shot/plain baseline when the run has one), by size.
+fn ladder(summary: &Summary, models: &[&str]) -> Vec<Rung> {
     let mut ladder: Vec<Rung> = models
         .iter()
         .filter_map(|m| {
@@ -296,11 +335,5 @@ pub fn compute(summary: &Summary, cells: &[Cell]) -> Extras {
         })
         .collect();
     ladder.sort_by(|a, b| a.params_billion.total_cmp(&b.params_billion));
-    Extras {
-        cot_cost,
-        format_spread,
-        ladder,
-        confusion,
-        worst,
-    }
+    ladder
 }

@@ -88,130 +88,30 @@ impl LoadedTask {
         seed: u64,
     ) -> Result<Self, EvalError> {
         let rows = read_rows(data_path)?;
-        let mut env = minijinja::Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.add_template("question", &def.question)
-            .and_then(|_| env.add_template("target", &def.target))
-            .map_err(|e| EvalError::Task {
-                path: source.clone(),
-                line: None,
-                message: e.to_string(),
-            })?;
-        let options_template = match &def.answer {
-            AnswerSpec::Choice { options } => Some(options.clone()),
-            _ => None,
+        let reader = RowReader {
+            env: templates(&def, &source)?,
+            def: &def,
+            data_path,
         };
-        if let Some(t) = &options_template {
-            env.add_template("options", t)
-                .map_err(|e| EvalError::Task {
-                    path: source.clone(),
-                    line: None,
-                    message: format!("`answer.options`: {e}"),
-                })?;
-        }
         let mut items = Vec::new();
         let mut skipped = 0;
         let mut seen_ids: std::collections::HashMap<String, usize> = Default::default();
-        for row in rows {
-            let id = match &def.dataset.id_field {
-                Some(field) => match row.fields.get(field).map(value_text) {
-                    Some(id) if !id.trim().is_empty() => id,
-                    _ => {
-                        return Err(EvalError::Row {
-                            path: data_path.to_path_buf(),
-                            line: row.line,
-                            item: format!("L{}", row.line),
-                            message: format!(
-                                "no id: field `{field}` (named by `dataset.id_field`) is missing or empty"
-                            ),
-                        })
-                    }
-                },
-                None => format!("L{}", row.line),
-            };
-            let row_err = |message: String| EvalError::Row {
-                path: data_path.to_path_buf(),
-                line: row.line,
-                item: id.clone(),
-                message,
-            };
+        for row in &rows {
+            let id = reader.id(row)?;
             if let Some(first) = seen_ids.insert(id.clone(), row.line) {
-                return Err(row_err(format!(
+                return Err(reader.error(
+                    row,
+                    &id,
+                    format!(
                     "id {id:?} is used again (first on line {first}); every item needs its own id, \
                      or results of one would overwrite the other"
-                )));
+                ),
+                ));
             }
-            let render = |name: &str| -> Result<String, EvalError> {
-                let template = env
-                    .get_template(name)
-                    .map_err(|e| row_err(format!("`{name}` template: {}", describe(&e))))?;
-                template.render(&row.fields).map_err(|e| {
-                    row_err(format!(
-                        "`{name}` template: {}",
-                        missing_fields(&template, &row.fields).unwrap_or_else(|| describe(&e))
-                    ))
-                })
-            };
-            let mut question = render("question")?;
-            let mut truncated = false;
-            let mut full_question = None;
-            if let Some(limit) = def.max_input_chars {
-                if question.chars().count() > limit {
-                    full_question = Some(question.clone());
-                    question = question.chars().take(limit).collect();
-                    truncated = true;
-                }
+            match reader.item(row, id)? {
+                Some(item) => items.push(item),
+                None => skipped += 1,
             }
-            let mut fields = BTreeMap::new();
-            for name in &def.fields {
-                let value = row.fields.get(name).ok_or_else(|| {
-                    row_err(format!("missing field `{name}` (named in `fields`)"))
-                })?;
-                fields.insert(name.clone(), value_text(value));
-            }
-            let follow_ups = match &def.turns_field {
-                Some(name) => match row.fields.get(name) {
-                    Some(Value::Array(turns)) => turns
-                        .iter()
-                        .skip(1)
-                        .map(|t| match t {
-                            Value::String(s) => Ok(s.clone()),
-                            _ => Err(row_err(format!("`{name}` must be a list of strings"))),
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
-                    _ => {
-                        return Err(row_err(format!(
-                            "`{name}` must be a list of strings (named in `turns_field`)"
-                        )))
-                    }
-                },
-                None => Vec::new(),
-            };
-            let raw_target = render("target")?.trim().to_string();
-            let options = match &options_template {
-                Some(_) => parse_options(&render("options")?),
-                None => Vec::new(),
-            };
-            let target = match check_target(&def.answer, &raw_target, &options) {
-                Ok(t) => t,
-                Err(message) if def.dataset.skip_invalid => {
-                    tracing::debug!("{}:{}: skipped: {message}", data_path.display(), row.line);
-                    skipped += 1;
-                    continue;
-                }
-                Err(message) => return Err(row_err(message)),
-            };
-            items.push(Item {
-                id,
-                line: row.line,
-                question,
-                target,
-                options,
-                fields,
-                follow_ups,
-                truncated,
-                full_question,
-            });
         }
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ fnv(&def.name));
         items.shuffle(&mut rng);
@@ -229,6 +129,154 @@ impl LoadedTask {
             skipped,
             pool_capped,
         })
+    }
+}
+
+/// The task's question, target and (for choice tasks) options templates, strict about
+/// undefined fields.
+fn templates<'d>(def: &'d TaskDef, source: &Path) -> Result<minijinja::Environment<'d>, EvalError> {
+    let task_error = |message: String| EvalError::Task {
+        path: source.to_path_buf(),
+        line: None,
+        message,
+    };
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_template("question", &def.question)
+        .and_then(|_| env.add_template("target", &def.target))
+        .map_err(|e| task_error(e.to_string()))?;
+    if let AnswerSpec::Choice { options } = &def.answer {
+        env.add_template("options", options)
+            .map_err(|e| task_error(format!("`answer.options`: {e}")))?;
+    }
+    Ok(env)
+}
+
+/// Turns data rows into items under one task definition.
+struct RowReader<'d> {
+    def: &'d TaskDef,
+    env: minijinja::Environment<'d>,
+    data_path: &'d Path,
+}
+
+impl RowReader<'_> {
+    fn error(&self, row: &Row, id: &str, message: String) -> EvalError {
+        EvalError::Row {
+            path: self.data_path.to_path_buf(),
+            line: row.line,
+            item: id.to_string(),
+            message,
+        }
+    }
+
+    /// The row's id: its `dataset.id_field`, or `L<line>`.
+    fn id(&self, row: &Row) -> Result<String, EvalError> {
+        let Some(field) = &self.def.dataset.id_field else {
+            return Ok(format!("L{}", row.line));
+        };
+        match row.fields.get(field).map(value_text) {
+            Some(id) if !id.trim().is_empty() => Ok(id),
+            _ => Err(self.error(
+                row,
+                &format!("L{}", row.line),
+                format!("no id: field `{field}` (named by `dataset.id_field`) is missing or empty"),
+            )),
+        }
+    }
+
+    fn render(&self, name: &str, row: &Row, id: &str) -> Result<String, EvalError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.error(row, id, format!("`{name}` template: {}", describe(&e))))?;
+        template.render(&row.fields).map_err(|e| {
+            self.error(
+                row,
+                id,
+                format!(
+                    "`{name}` template: {}",
+                    missing_fields(&template, &row.fields).unwrap_or_else(|| describe(&e))
+                ),
+            )
+        })
+    }
+
+    /// The item a row makes; None when its target is invalid and the dataset skips such rows.
+    fn item(&self, row: &Row, id: String) -> Result<Option<Item>, EvalError> {
+        let def = self.def;
+        let mut question = self.render("question", row, &id)?;
+        let mut full_question = None;
+        if let Some(limit) = def.max_input_chars {
+            if question.chars().count() > limit {
+                full_question = Some(question.clone());
+                question = question.chars().take(limit).collect();
+            }
+        }
+        let mut fields = BTreeMap::new();
+        for name in &def.fields {
+            let value = row.fields.get(name).ok_or_else(|| {
+                self.error(
+                    row,
+                    &id,
+                    format!("missing field `{name}` (named in `fields`)"),
+                )
+            })?;
+            fields.insert(name.clone(), value_text(value));
+        }
+        let follow_ups = self.follow_ups(row, &id)?;
+        let raw_target = self.render("target", row, &id)?.trim().to_string();
+        let options = match &def.answer {
+            AnswerSpec::Choice { .. } => parse_options(&self.render("options", row, &id)?),
+            _ => Vec::new(),
+        };
+        let target = match check_target(&def.answer, &raw_target, &options) {
+            Ok(t) => t,
+            Err(message) if def.dataset.skip_invalid => {
+                tracing::debug!(
+                    "{}:{}: skipped: {message}",
+                    self.data_path.display(),
+                    row.line
+                );
+                return Ok(None);
+            }
+            Err(message) => return Err(self.error(row, &id, message)),
+        };
+        Ok(Some(Item {
+            id,
+            line: row.line,
+            question,
+            target,
+            options,
+            fields,
+            follow_ups,
+            truncated: full_question.is_some(),
+            full_question,
+        }))
+    }
+
+    /// The user turns after the first, from the task's `turns_field`.
+    fn follow_ups(&self, row: &Row, id: &str) -> Result<Vec<String>, EvalError> {
+        let Some(name) = &self.def.turns_field else {
+            return Ok(Vec::new());
+        };
+        let not_strings = || {
+            self.error(
+                row,
+                id,
+                format!("`{name}` must be a list of strings (named in `turns_field`)"),
+            )
+        };
+        let Some(Value::Array(turns)) = row.fields.get(name) else {
+            return Err(not_strings());
+        };
+        turns
+            .iter()
+            .skip(1)
+            .map(|t| match t {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(self.error(row, id, format!("`{name}` must be a list of strings"))),
+            })
+            .collect()
     }
 }
 

@@ -87,27 +87,46 @@ pub fn check(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Verdict {
 }
 
 fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Verdict, String> {
-    let ok = match id {
-        "keywords:existence" => {
+    let _ = prompt;
+    let (group, kind) = id.split_once(':').unwrap_or((id, ""));
+    let ok = match group {
+        "keywords" => keywords(kind, args, value)?,
+        "language" => language(kind, args, value)?,
+        "length_constraints" => length_constraints(kind, args, value)?,
+        "detectable_content" => detectable_content(kind, args, value)?,
+        "detectable_format" => detectable_format(kind, args, value)?,
+        "combination" => combination(kind, args, value)?,
+        "startend" => startend(kind, args, value)?,
+        "change_case" => change_case(kind, args, value)?,
+        "punctuation" => punctuation(kind, value)?,
+        _ => return Err("unknown instruction type".into()),
+    };
+    Ok(ok.into())
+}
+
+/// Keywords present, counted, forbidden; one letter's frequency.
+fn keywords(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "existence" => {
             let mut all = true;
             for keyword in strings(args, "keywords")? {
                 all &= regex(&keyword, true, false)?.is_match(value);
             }
             all
         }
-        "keywords:frequency" => {
+        "frequency" => {
             let keyword = string(args, "keyword")?.trim();
             let found = regex(keyword, true, false)?.find_iter(value).count();
             relation(args, "relation", found, number(args, "frequency")?)?
         }
-        "keywords:forbidden_words" => {
+        "forbidden_words" => {
             let mut none = true;
             for word in strings(args, "forbidden_words")? {
                 none &= !regex(&format!(r"\b{word}\b"), true, false)?.is_match(value);
             }
             none
         }
-        "keywords:letter_frequency" => {
+        "letter_frequency" => {
             let letter = string(args, "letter")?.trim().to_lowercase();
             let mut chars = letter.chars();
             let (Some(wanted), None) = (chars.next(), chars.next()) else {
@@ -120,7 +139,14 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
                 .count();
             relation(args, "let_relation", found, number(args, "let_frequency")?)?
         }
-        "language:response_language" => {
+        _ => return Err("unknown instruction type".into()),
+    })
+}
+
+/// The language the reply is written in.
+fn language(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "response_language" => {
             let language = string(args, "language")?;
             if !text::language_supported(language) {
                 return Err(format!("no detector for language {language:?}"));
@@ -128,13 +154,20 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
             // The reference passes text the detector cannot classify; so do we.
             text::detect_language(value).is_none_or(|l| l == language)
         }
-        "length_constraints:number_sentences" => relation(
+        _ => return Err("unknown instruction type".into()),
+    })
+}
+
+/// Sentences, paragraphs and words counted.
+fn length_constraints(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "number_sentences" => relation(
             args,
             "relation",
             text::count_sentences(value),
             number(args, "num_sentences")?,
         )?,
-        "length_constraints:number_paragraphs" => {
+        "number_paragraphs" => {
             let paragraphs: Vec<&str> =
                 regex(r"\s?\*\*\*\s?", false, false)?.split(value).collect();
             let mut n = paragraphs.len();
@@ -143,23 +176,28 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
                     if i == 0 || i == paragraphs.len() - 1 {
                         n -= 1;
                     } else {
-                        return Ok(Verdict::Fail);
+                        return Ok(false);
                     }
                 }
             }
             n == number(args, "num_paragraphs")?
         }
-        "length_constraints:number_words" => relation(
+        "number_words" => relation(
             args,
             "relation",
             text::count_words(value),
             number(args, "num_words")?,
         )?,
-        "length_constraints:nth_paragraph_first_word" => nth_paragraph_first_word(args, value)?,
-        "detectable_content:number_placeholders" => {
-            count(r"\[.*?\]", value)? >= number(args, "num_placeholders")?
-        }
-        "detectable_content:postscript" => {
+        "nth_paragraph_first_word" => nth_paragraph_first_word(args, value)?,
+        _ => return Err("unknown instruction type".into()),
+    })
+}
+
+/// Placeholders and a postscript.
+fn detectable_content(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "number_placeholders" => count(r"\[.*?\]", value)? >= number(args, "num_placeholders")?,
+        "postscript" => {
             let marker = string(args, "postscript_marker")?;
             let pattern = match marker {
                 "P.P.S" => r"\s*p\.\s?p\.\s?s.*$".to_string(),
@@ -168,11 +206,18 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
             };
             regex(&pattern, false, true)?.is_match(&value.to_lowercase())
         }
-        "detectable_format:number_bullet_lists" => {
+        _ => return Err("unknown instruction type".into()),
+    })
+}
+
+/// Bullets, a fixed answer, highlights, sections, JSON, a title.
+fn detectable_format(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "number_bullet_lists" => {
             count(r"^\s*\*[^\*].*$", value)? + count(r"^\s*-.*$", value)?
                 == number(args, "num_bullets")?
         }
-        "detectable_format:constrained_response" => {
+        "constrained_response" => {
             let value = value.trim();
             [
                 "My answer is yes.",
@@ -182,7 +227,7 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
             .iter()
             .any(|option| value.contains(option))
         }
-        "detectable_format:number_highlighted_sections" => {
+        "number_highlighted_sections" => {
             let single = regex(r"\*[^\n\*]*\*", false, false)?
                 .find_iter(value)
                 .filter(|m| !m.as_str().trim_matches('*').trim().is_empty())
@@ -196,14 +241,14 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
                 .count();
             single + double >= number(args, "num_highlights")?
         }
-        "detectable_format:multiple_sections" => {
+        "multiple_sections" => {
             let splitter = string(args, "section_spliter")?.trim();
             let found = regex(&format!(r"\s?{splitter}\s?\d+\s?"), false, false)?
                 .find_iter(value)
                 .count();
             found >= number(args, "num_sections")?
         }
-        "detectable_format:json_format" => {
+        "json_format" => {
             let mut v = value.trim();
             for prefix in ["```json", "```Json", "```JSON", "```"] {
                 if let Some(rest) = v.strip_prefix(prefix) {
@@ -214,24 +259,29 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
             let v = v.strip_suffix("```").unwrap_or(v).trim();
             serde_json::from_str::<Value>(v).is_ok()
         }
-        "detectable_format:title" => {
-            regex(r"<<[^\n]+>>", false, false)?
-                .find_iter(value)
-                .any(|m| {
-                    !m.as_str()
-                        .trim_start_matches('<')
-                        .trim_end_matches('>')
-                        .trim()
-                        .is_empty()
-                })
-        }
-        "combination:two_responses" => {
+        "title" => regex(r"<<[^\n]+>>", false, false)?
+            .find_iter(value)
+            .any(|m| {
+                !m.as_str()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .trim()
+                    .is_empty()
+            }),
+        _ => return Err("unknown instruction type".into()),
+    })
+}
+
+/// Two different replies; the prompt repeated first.
+fn combination(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "two_responses" => {
             let parts: Vec<&str> = value.split("******").collect();
             let mut valid = Vec::new();
             for (i, part) in parts.iter().enumerate() {
                 if part.trim().is_empty() {
                     if i != 0 && i != parts.len() - 1 {
-                        return Ok(Verdict::Fail);
+                        return Ok(false);
                     }
                 } else {
                     valid.push(part.trim());
@@ -239,11 +289,18 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
             }
             valid.len() == 2 && valid[0] != valid[1]
         }
-        "combination:repeat_prompt" => {
+        "repeat_prompt" => {
             let repeat = string(args, "prompt_to_repeat")?.trim().to_lowercase();
             value.trim().to_lowercase().starts_with(&repeat)
         }
-        "startend:end_checker" => {
+        _ => return Err("unknown instruction type".into()),
+    })
+}
+
+/// How the reply ends; whole in quotation marks.
+fn startend(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "end_checker" => {
             let phrase = string(args, "end_phrase")?.trim().to_lowercase();
             value
                 .trim()
@@ -251,11 +308,18 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
                 .to_lowercase()
                 .ends_with(&phrase)
         }
-        "startend:quotation" => {
+        "quotation" => {
             let v = value.trim();
             v.chars().count() > 1 && v.starts_with('"') && v.ends_with('"')
         }
-        "change_case:capital_word_frequency" => {
+        _ => return Err("unknown instruction type".into()),
+    })
+}
+
+/// Capital words counted; all capitals or all lower case, in English.
+fn change_case(kind: &str, args: Args<'_>, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "capital_word_frequency" => {
             let found = text::word_tokens(value)
                 .filter(|w| text::is_upper(w))
                 .count();
@@ -266,17 +330,22 @@ fn check_inner(id: &str, args: Args<'_>, prompt: &str, value: &str) -> Result<Ve
                 number(args, "capital_frequency")?,
             )?
         }
-        "change_case:english_capital" => {
+        "english_capital" => {
             text::is_upper(value) && text::detect_language(value).is_none_or(|l| l == "en")
         }
-        "change_case:english_lowercase" => {
+        "english_lowercase" => {
             text::is_lower(value) && text::detect_language(value).is_none_or(|l| l == "en")
         }
-        "punctuation:no_comma" => !value.contains(','),
         _ => return Err("unknown instruction type".into()),
-    };
-    let _ = prompt;
-    Ok(ok.into())
+    })
+}
+
+/// No commas.
+fn punctuation(kind: &str, value: &str) -> Result<bool, String> {
+    Ok(match kind {
+        "no_comma" => !value.contains(','),
+        _ => return Err("unknown instruction type".into()),
+    })
 }
 
 fn nth_paragraph_first_word(args: Args<'_>, value: &str) -> Result<bool, String> {
