@@ -215,46 +215,8 @@ fn resolve(
     };
     let mut backends = BTreeMap::new();
     for (name, backend) in raw.backends {
-        let RawBackend::Openai {
-            base_url,
-            api_key,
-            api_key_env,
-            timeout_secs,
-            thinking_control,
-            revision,
-        } = backend;
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(invalid(
-                format!("backends.{name}.base_url"),
-                format!("{base_url:?} is not an http(s) URL"),
-            ));
-        }
-        let api_key = match (api_key, api_key_env) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    format!("backends.{name}"),
-                    "give `api_key` or `api_key_env`, not both".into(),
-                ))
-            }
-            (Some(key), None) => Some(key),
-            (None, Some(var)) => Some(env(&var).ok_or_else(|| {
-                invalid(
-                    format!("backends.{name}.api_key_env"),
-                    format!("environment variable {var} is not set"),
-                )
-            })?),
-            (None, None) => None,
-        };
-        backends.insert(
-            name,
-            OpenAiConfig {
-                base_url,
-                api_key,
-                timeout_secs: timeout_secs.unwrap_or(DEFAULT_HTTP_TIMEOUT_SECS),
-                thinking_control: thinking_control.unwrap_or(ThinkingControl::TemplateFlag),
-                revision,
-            },
-        );
+        let config = resolve_backend(&name, backend, env).map_err(|(k, m)| invalid(k, m))?;
+        backends.insert(name, config);
     }
     if !backends.contains_key(ENV_BACKEND_NAME) {
         if let Some(base_url) = env("OPENAI_BASE_URL").filter(|u| !u.is_empty()) {
@@ -272,56 +234,19 @@ fn resolve(
     }
     let mut models = BTreeMap::new();
     for (name, model) in raw.models {
-        let key = format!("models.{name}");
-        let target = match model {
-            RawModel {
-                path: Some(gguf),
-                backend: None,
-                model: None,
-                chat_template,
-                context_length,
-            } => ModelTarget::Gguf {
-                path: gguf,
-                chat_template,
-                context_length,
-            },
-            RawModel {
-                path: None,
-                backend: Some(backend),
-                model: Some(id),
-                chat_template: None,
-                context_length: None,
-            } => {
-                if !backends.contains_key(&backend) {
-                    return Err(invalid(
-                        format!("{key}.backend"),
-                        format!("no backend named {backend:?} is declared under [backends]"),
-                    ));
-                }
-                ModelTarget::Remote { backend, model: id }
-            }
-            _ => {
-                return Err(invalid(
-                    key,
-                    "declare either `path` (a local GGUF, optionally with `chat_template` and \
-                     `context_length`) or `backend` and `model` (a served model)"
-                        .into(),
-                ))
-            }
-        };
+        let target = resolve_model(&name, model, &backends).map_err(|(k, m)| invalid(k, m))?;
         models.insert(name, target);
     }
-    if raw.defaults.threads == Some(0) {
-        return Err(invalid(
-            "defaults.threads".into(),
-            "must be at least 1".into(),
-        ));
-    }
-    if raw.defaults.max_loaded_models == Some(0) {
-        return Err(invalid(
-            "defaults.max_loaded_models".into(),
-            "must be at least 1".into(),
-        ));
+    for (key, zero) in [
+        ("defaults.threads", raw.defaults.threads == Some(0)),
+        (
+            "defaults.max_loaded_models",
+            raw.defaults.max_loaded_models == Some(0),
+        ),
+    ] {
+        if zero {
+            return Err(invalid(key.into(), "must be at least 1".into()));
+        }
     }
     Ok(Config {
         source,
@@ -339,6 +264,97 @@ fn resolve(
         serve: raw.serve,
         profiles: raw.profiles,
     })
+}
+
+/// A bad key and what is wrong with it.
+type Invalid = (String, String);
+
+/// One `[backends.NAME]` table: an http(s) URL, and the key given inline or by variable.
+fn resolve_backend(
+    name: &str,
+    backend: RawBackend,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<OpenAiConfig, Invalid> {
+    let RawBackend::Openai {
+        base_url,
+        api_key,
+        api_key_env,
+        timeout_secs,
+        thinking_control,
+        revision,
+    } = backend;
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err((
+            format!("backends.{name}.base_url"),
+            format!("{base_url:?} is not an http(s) URL"),
+        ));
+    }
+    let api_key = match (api_key, api_key_env) {
+        (Some(_), Some(_)) => {
+            return Err((
+                format!("backends.{name}"),
+                "give `api_key` or `api_key_env`, not both".into(),
+            ))
+        }
+        (Some(key), None) => Some(key),
+        (None, Some(var)) => Some(env(&var).ok_or_else(|| {
+            (
+                format!("backends.{name}.api_key_env"),
+                format!("environment variable {var} is not set"),
+            )
+        })?),
+        (None, None) => None,
+    };
+    Ok(OpenAiConfig {
+        base_url,
+        api_key,
+        timeout_secs: timeout_secs.unwrap_or(DEFAULT_HTTP_TIMEOUT_SECS),
+        thinking_control: thinking_control.unwrap_or(ThinkingControl::TemplateFlag),
+        revision,
+    })
+}
+
+/// One `[models.NAME]` table: a local GGUF, or a model served by a declared backend.
+fn resolve_model(
+    name: &str,
+    model: RawModel,
+    backends: &BTreeMap<String, OpenAiConfig>,
+) -> Result<ModelTarget, Invalid> {
+    let key = format!("models.{name}");
+    match model {
+        RawModel {
+            path: Some(gguf),
+            backend: None,
+            model: None,
+            chat_template,
+            context_length,
+        } => Ok(ModelTarget::Gguf {
+            path: gguf,
+            chat_template,
+            context_length,
+        }),
+        RawModel {
+            path: None,
+            backend: Some(backend),
+            model: Some(id),
+            chat_template: None,
+            context_length: None,
+        } => {
+            if !backends.contains_key(&backend) {
+                return Err((
+                    format!("{key}.backend"),
+                    format!("no backend named {backend:?} is declared under [backends]"),
+                ));
+            }
+            Ok(ModelTarget::Remote { backend, model: id })
+        }
+        _ => Err((
+            key,
+            "declare either `path` (a local GGUF, optionally with `chat_template` and \
+             `context_length`) or `backend` and `model` (a served model)"
+                .into(),
+        )),
+    }
 }
 
 #[cfg(test)]

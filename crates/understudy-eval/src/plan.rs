@@ -221,20 +221,11 @@ impl Plan {
             )));
         }
         let strategies = match &section.strategies {
-            Some(list) => list
-                .iter()
-                .map(|s| Strategy::parse(s))
-                .collect::<Result<Vec<_>, _>>()?,
-            None => DEFAULT_STRATEGIES
-                .iter()
-                .map(|s| Strategy::parse(s))
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(list) => parse_all(list, Strategy::parse)?,
+            None => parse_all(DEFAULT_STRATEGIES, Strategy::parse)?,
         };
         let formats = match &section.formats {
-            Some(list) => list
-                .iter()
-                .map(|s| Format::parse(s))
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(list) => parse_all(list, Format::parse)?,
             None => vec![Format::Plain],
         };
         let models = section
@@ -246,43 +237,16 @@ impl Plan {
                 "models, strategies and formats must each name at least one".into(),
             ));
         }
-        let mut loaded = Vec::new();
-        for (pending, data_path) in tasks {
-            let mut task = LoadedTask::load(pending.def, pending.source, &data_path, seed)?;
-            let offset = section.offset.unwrap_or(0);
-            task.items = task.items.into_iter().skip(offset).take(limit).collect();
-            let wanted = strategies.iter().map(Strategy::few_shot).max().unwrap_or(0);
-            if task.pool.len() < wanted {
-                return Err(EvalError::Task {
-                    path: task.source.clone(),
-                    line: None,
-                    message: format!(
-                        "few-shot:{wanted} needs {wanted} pool rows but the task has {}",
-                        task.pool.len()
-                    ),
-                });
-            }
-            if let Some(s) = strategies.iter().find(|s| s.memory().is_some()) {
-                if task.def.memory.is_none() {
-                    return Err(EvalError::Task {
-                        path: task.source.clone(),
-                        line: None,
-                        message: format!(
-                            "strategy {s} retrieves from the task's documents, but task {} has no `[memory]` table",
-                            task.def.name
-                        ),
-                    });
-                }
-            }
-            if task.items.is_empty() {
-                return Err(EvalError::Task {
-                    path: task.source.clone(),
-                    line: None,
-                    message: "no items to score".into(),
-                });
-            }
-            loaded.push(task);
-        }
+        let offset = section.offset.unwrap_or(0);
+        let loaded = tasks
+            .into_iter()
+            .map(|(pending, data_path)| {
+                let mut task = LoadedTask::load(pending.def, pending.source, &data_path, seed)?;
+                task.items = task.items.into_iter().skip(offset).take(limit).collect();
+                check_task(&task, &strategies)?;
+                Ok(task)
+            })
+            .collect::<Result<Vec<_>, EvalError>>()?;
         Ok(Plan {
             models,
             reference: section.reference.clone(),
@@ -298,9 +262,51 @@ impl Plan {
                 .unwrap_or_else(|| DEFAULT_ROLE_PROMPT.to_string()),
             samples,
             sample_temperature,
-            offset: section.offset.unwrap_or(0),
+            offset,
             retrieved: Retrieved::default(),
             confidence: section.confidence.unwrap_or(false),
         })
     }
+}
+
+fn parse_all<S: AsRef<str>, T, E>(
+    names: &[S],
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Vec<T>, EvalError>
+where
+    EvalError: From<E>,
+{
+    names
+        .iter()
+        .map(|s| parse(s.as_ref()).map_err(EvalError::from))
+        .collect()
+}
+
+/// A loaded task can run every strategy of the plan: enough pool rows for the largest
+/// few-shot, a `[memory]` table for retrieval, and at least one item to score.
+fn check_task(task: &LoadedTask, strategies: &[Strategy]) -> Result<(), EvalError> {
+    let problem = |message: String| EvalError::Task {
+        path: task.source.clone(),
+        line: None,
+        message,
+    };
+    let wanted = strategies.iter().map(Strategy::few_shot).max().unwrap_or(0);
+    if task.pool.len() < wanted {
+        return Err(problem(format!(
+            "few-shot:{wanted} needs {wanted} pool rows but the task has {}",
+            task.pool.len()
+        )));
+    }
+    if let Some(s) = strategies.iter().find(|s| s.memory().is_some()) {
+        if task.def.memory.is_none() {
+            return Err(problem(format!(
+                "strategy {s} retrieves from the task's documents, but task {} has no `[memory]` table",
+                task.def.name
+            )));
+        }
+    }
+    if task.items.is_empty() {
+        return Err(problem("no items to score".into()));
+    }
+    Ok(())
 }

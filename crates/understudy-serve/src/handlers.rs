@@ -19,7 +19,7 @@ use crate::profile::Profile;
 use crate::reply::{complete, respond_finished, unary_body};
 use crate::request_guard::RequestGuard;
 use crate::stream::Named;
-use crate::techniques::{map_reduce, run_cascade, run_plan, unreachable_technique, Finished};
+use crate::techniques::{run_technique, Finished};
 use crate::wire::now_secs;
 use crate::{overhead, prepare, stream, wire, AppState};
 
@@ -257,18 +257,7 @@ async fn answer(
         };
         return answer_in_conversation(state, kept, valid, profile.as_ref(), reply, guard).await;
     }
-    let long_input = profile.as_ref().and_then(Profile::long_input);
-    let plan = profile.as_ref().and_then(Profile::plan_execute);
-    let cascade = profile.as_ref().and_then(Profile::cascade);
-    if long_input.is_some() || plan.is_some() || cascade.is_some() {
-        let finished = match (long_input, plan, cascade) {
-            (Some(context), _, _) => map_reduce(state, context, &valid, guard).await?,
-            (None, Some(plan), _) => run_plan(state, &plan, &valid, guard).await?,
-            (None, None, Some(cascade)) => {
-                run_cascade(state, &cascade, &valid, profile.as_ref(), guard).await?
-            }
-            (None, None, None) => unreachable_technique()?,
-        };
+    if let Some(finished) = run_technique(state, profile.as_ref(), &valid, guard).await? {
         let named = named(state, profile.as_ref(), client_model).await;
         return respond_finished(
             finished,

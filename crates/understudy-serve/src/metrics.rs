@@ -198,39 +198,20 @@ impl Metrics {
                 BUCKETS,
             ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-            for (model, h) in map {
-                let model = label(model);
-                for (i, bound) in bounds.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "{name}_bucket{{model=\"{model}\",le=\"{bound}\"}} {}",
-                        h.counts.get(i).copied().unwrap_or(0)
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{{model=\"{model}\",le=\"+Inf\"}} {}",
-                    h.count
-                );
-                let _ = writeln!(out, "{name}_sum{{model=\"{model}\"}} {}", h.sum);
-                let _ = writeln!(out, "{name}_count{{model=\"{model}\"}} {}", h.count);
-            }
+            write_histogram(&mut out, name, help, map, bounds);
         }
         out.push_str("# HELP understudy_tokens_total Tokens by model and kind.\n# TYPE understudy_tokens_total counter\n");
-        for (model, n) in &m.prompt_tokens {
-            let _ = writeln!(
-                out,
-                "understudy_tokens_total{{model=\"{}\",kind=\"prompt\"}} {n}",
-                label(model)
-            );
-        }
-        for (model, n) in &m.completion_tokens {
-            let _ = writeln!(
-                out,
-                "understudy_tokens_total{{model=\"{}\",kind=\"completion\"}} {n}",
-                label(model)
-            );
+        for (kind, counts) in [
+            ("prompt", &m.prompt_tokens),
+            ("completion", &m.completion_tokens),
+        ] {
+            for (model, n) in counts {
+                let _ = writeln!(
+                    out,
+                    "understudy_tokens_total{{model=\"{}\",kind=\"{kind}\"}} {n}",
+                    label(model)
+                );
+            }
         }
         out.push_str("# HELP understudy_in_flight Requests being answered or queued, by model.\n# TYPE understudy_in_flight gauge\n");
         for (model, n) in &m.in_flight {
@@ -241,6 +222,34 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// One histogram per model in Prometheus' text format.
+fn write_histogram(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    map: &BTreeMap<String, Histogram>,
+    bounds: &[f64],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (model, h) in map {
+        let model = label(model);
+        for (i, bound) in bounds.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{model=\"{model}\",le=\"{bound}\"}} {}",
+                h.counts.get(i).copied().unwrap_or(0)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{model=\"{model}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(out, "{name}_sum{{model=\"{model}\"}} {}", h.sum);
+        let _ = writeln!(out, "{name}_count{{model=\"{model}\"}} {}", h.count);
     }
 }
 

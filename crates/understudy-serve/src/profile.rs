@@ -156,114 +156,139 @@ pub fn parse_profiles(
                 e.inner()
             ))
         })?;
-        let mut few_shot = raw.few_shot;
-        if let Some(file) = raw.few_shot_file {
-            let path = if file.is_absolute() {
-                file
-            } else {
-                source.parent().unwrap_or(Path::new(".")).join(file)
-            };
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                ServeError::Config(format!(
-                    "profiles.{name}.few_shot_file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            for (i, line) in text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-            {
-                let example: Example = serde_json::from_str(line).map_err(|e| {
-                    ServeError::Config(format!(
-                        "{}:{}: expected {{\"user\": …, \"assistant\": …}}: {e}",
-                        path.display(),
-                        i + 1
-                    ))
-                })?;
-                few_shot.push(example);
-            }
-        }
-        let system = match raw.system {
-            Some(template) => {
-                let mut env = minijinja::Environment::new();
-                env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-                let rendered = env
-                    .render_str(&template, &raw.vars)
-                    .map_err(|e| ServeError::Config(format!("profiles.{name}.system: {e}")))?;
-                Some(rendered)
-            }
-            None => None,
-        };
-        let mut techniques = Vec::new();
-        if let Some(c) = raw.cascade {
-            let checks_format = raw.json
-                || raw
-                    .template
-                    .as_ref()
-                    .is_some_and(|t| !matches!(t.answer, AnswerContract::Free { .. }));
-            let signals = cascade_signals(&name, c.signals, checks_format)?;
-            let cascade = signals
-                .iter()
-                .map(|s| Signal::parse(s))
-                .collect::<Result<Vec<_>, _>>()
-                .and_then(|signals| Cascade::new(c.models, signals))
-                .map_err(|e| ServeError::Config(format!("profiles.{name}.cascade: {e}")))?;
-            techniques.push(Technique::Cascade {
-                models: cascade.models.clone(),
-                signals: cascade.signals.iter().map(Signal::name).collect(),
-            });
-        }
-        if let Some(p) = raw.plan_execute {
-            let max_steps = p.max_steps.unwrap_or(4);
-            if !(1..=10).contains(&max_steps) {
-                return Err(ServeError::Config(format!(
-                    "profiles.{name}.plan_execute.max_steps must be 1 to 10, got {max_steps}"
-                )));
-            }
-            techniques.push(Technique::PlanExecute {
-                planner: p.planner.unwrap_or_else(|| raw.model.clone()),
-                executor: p.executor.unwrap_or_else(|| raw.model.clone()),
-                max_steps,
-            });
-        }
-        if let Some(LongInput::MapReduce) = raw.long_input {
-            techniques.push(Technique::MapReduce {
-                context_tokens: raw.context_tokens,
-            });
-        }
-        if techniques.len() > 1 {
-            return Err(ServeError::Config(format!(
-                "profiles.{name}: `cascade`, `plan_execute` and `long_input` are run-time techniques and a profile runs one; make a profile per technique"
-            )));
-        }
-        let program = Program {
-            system,
-            few_shot,
-            template: raw.template,
-            cot: raw.cot == CotPolicy::On,
-            thinking: raw.thinking.map(ThinkingSetting::mode),
-            memory: raw.memory,
-            technique: techniques.pop(),
-            max_tokens: raw.max_tokens,
-        };
-        out.insert(
-            name.clone(),
-            Profile {
-                name,
-                model: raw.model,
-                program,
-                reasoning: raw.reasoning,
-                json: raw.json,
-                temperature: raw.temperature,
-                top_p: raw.top_p,
-                log_content: raw.log_content,
-                conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
-                input: None,
-            },
-        );
+        let profile = profile_of(name.clone(), raw, source)?;
+        out.insert(name, profile);
     }
     Ok(out)
+}
+
+/// One profile from its validated table.
+fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profile, ServeError> {
+    let few_shot = few_shot_examples(
+        &name,
+        std::mem::take(&mut raw.few_shot),
+        raw.few_shot_file.as_deref(),
+        source,
+    )?;
+    let system = match &raw.system {
+        Some(template) => {
+            let mut env = minijinja::Environment::new();
+            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+            let rendered = env
+                .render_str(template, &raw.vars)
+                .map_err(|e| ServeError::Config(format!("profiles.{name}.system: {e}")))?;
+            Some(rendered)
+        }
+        None => None,
+    };
+    let technique = technique_of(&name, &raw)?;
+    let program = Program {
+        system,
+        few_shot,
+        template: raw.template,
+        cot: raw.cot == CotPolicy::On,
+        thinking: raw.thinking.map(ThinkingSetting::mode),
+        memory: raw.memory,
+        technique,
+        max_tokens: raw.max_tokens,
+    };
+    Ok(Profile {
+        name,
+        model: raw.model,
+        program,
+        reasoning: raw.reasoning,
+        json: raw.json,
+        temperature: raw.temperature,
+        top_p: raw.top_p,
+        log_content: raw.log_content,
+        conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
+        input: None,
+    })
+}
+
+/// The inline examples, then those of `few_shot_file` (JSONL, relative to the config file).
+fn few_shot_examples(
+    name: &str,
+    mut few_shot: Vec<Example>,
+    file: Option<&Path>,
+    source: &Path,
+) -> Result<Vec<Example>, ServeError> {
+    let Some(file) = file else {
+        return Ok(few_shot);
+    };
+    let path = if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        source.parent().unwrap_or(Path::new(".")).join(file)
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ServeError::Config(format!(
+            "profiles.{name}.few_shot_file {}: {e}",
+            path.display()
+        ))
+    })?;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let example: Example = serde_json::from_str(line).map_err(|e| {
+            ServeError::Config(format!(
+                "{}:{}: expected {{\"user\": …, \"assistant\": …}}: {e}",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        few_shot.push(example);
+    }
+    Ok(few_shot)
+}
+
+/// The profile's one run-time technique (cascade, plan_execute or long_input), if any.
+fn technique_of(name: &str, raw: &RawProfile) -> Result<Option<Technique>, ServeError> {
+    let mut techniques = Vec::new();
+    if let Some(c) = &raw.cascade {
+        let checks_format = raw.json
+            || raw
+                .template
+                .as_ref()
+                .is_some_and(|t| !matches!(t.answer, AnswerContract::Free { .. }));
+        let signals = cascade_signals(name, c.signals.clone(), checks_format)?;
+        let cascade = signals
+            .iter()
+            .map(|s| Signal::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|signals| Cascade::new(c.models.clone(), signals))
+            .map_err(|e| ServeError::Config(format!("profiles.{name}.cascade: {e}")))?;
+        techniques.push(Technique::Cascade {
+            models: cascade.models.clone(),
+            signals: cascade.signals.iter().map(Signal::name).collect(),
+        });
+    }
+    if let Some(p) = &raw.plan_execute {
+        let max_steps = p.max_steps.unwrap_or(4);
+        if !(1..=10).contains(&max_steps) {
+            return Err(ServeError::Config(format!(
+                "profiles.{name}.plan_execute.max_steps must be 1 to 10, got {max_steps}"
+            )));
+        }
+        techniques.push(Technique::PlanExecute {
+            planner: p.planner.clone().unwrap_or_else(|| raw.model.clone()),
+            executor: p.executor.clone().unwrap_or_else(|| raw.model.clone()),
+            max_steps,
+        });
+    }
+    if let Some(LongInput::MapReduce) = raw.long_input {
+        techniques.push(Technique::MapReduce {
+            context_tokens: raw.context_tokens,
+        });
+    }
+    if techniques.len() > 1 {
+        return Err(ServeError::Config(format!(
+            "profiles.{name}: `cascade`, `plan_execute` and `long_input` are run-time techniques and a profile runs one; make a profile per technique"
+        )));
+    }
+    Ok(techniques.pop())
 }
 
 impl Profile {

@@ -105,11 +105,6 @@ pub fn sse(
     let slot = Arc::new(Mutex::new(guard));
     let body_slot = slot.clone();
     let completed = Arc::new(AtomicBool::new(false));
-    let body_completed = completed.clone();
-    let strip = profile
-        .as_ref()
-        .is_some_and(|p| p.reasoning == ReasoningPolicy::Strip);
-    let mut reader = profile.and_then(AnswerReader::new);
     let first = futures::stream::once({
         let (id, named) = (id.clone(), named.clone());
         async move {
@@ -121,57 +116,25 @@ pub fn sse(
             )
         }
     });
-    let mut finished = false;
+    let mut mapper = EventMapper {
+        strip: profile
+            .as_ref()
+            .is_some_and(|p| p.reasoning == ReasoningPolicy::Strip),
+        reader: profile.and_then(AnswerReader::new),
+        id,
+        named,
+        include_usage,
+        finished: false,
+        completed: completed.clone(),
+    };
     let body = events.flat_map(move |event| {
         let work = std::time::Instant::now();
-        let mut out: Vec<Event> = Vec::new();
-        if finished {
-            return futures::stream::iter(out);
+        if mapper.finished {
+            return futures::stream::iter(Vec::new());
         }
-        let to_event = |d: Delta, out: &mut Vec<Event>| match d {
-            Delta::Answer(t) if !t.is_empty() => out.push(chunk(&id, &named, serde_json::json!({"content": t}), None)),
-            Delta::Reasoning(t) if !t.is_empty() && !strip => out.push(chunk(&id, &named, serde_json::json!({"reasoning_content": t}), None)),
-            _ => {}
-        };
         let mut lock = body_slot.lock().unwrap_or_else(|p| p.into_inner());
-        let guard = &mut *lock;
-        match event {
-            Ok(StreamEvent::Delta(Delta::Answer(text))) => {
-                if let Some((_, answer)) = guard.content.as_mut() {
-                    answer.push_str(&text);
-                }
-                match reader.as_mut() {
-                Some(reader) => reader.push(&text).into_iter().for_each(|d| to_event(d, &mut out)),
-                None => to_event(Delta::Answer(text), &mut out),
-                }
-            }
-            Ok(StreamEvent::Delta(d)) => to_event(d, &mut out),
-            Ok(StreamEvent::End(end)) => {
-                guard.answered(&end.timing, &end.usage);
-                if let Some(reader) = reader.as_mut() {
-                    reader.finish().into_iter().for_each(|d| to_event(d, &mut out));
-                }
-                out.push(chunk(&id, &named, serde_json::json!({}), Some(end.finish_reason.as_openai())));
-                if include_usage {
-                    out.push(Event::default().data(
-                        serde_json::json!({
-                            "id": id, "object": "chat.completion.chunk", "created": now_secs(), "model": named.model, "system_fingerprint": named.fingerprint, "choices": [],
-                            "usage": {"prompt_tokens": end.usage.prompt_tokens, "completion_tokens": end.usage.completion_tokens, "total_tokens": end.usage.total_tokens()},
-                        })
-                        .to_string(),
-                    ));
-                }
-                body_completed.store(true, Ordering::Relaxed);
-                finished = true;
-            }
-            Err(err) => {
-                let api = ApiError::from(err);
-                guard.fail(api.status.as_u16(), api.kind);
-                out.push(Event::default().data(api.body().to_string()));
-                finished = true;
-            }
-        }
-        guard.add_stream_work(work.elapsed());
+        let out = mapper.map(event, &mut lock);
+        lock.add_stream_work(work.elapsed());
         futures::stream::iter(out)
     });
     let tail = futures::stream::once(async move {
@@ -188,4 +151,94 @@ pub fn sse(
     })
     .filter_map(futures::future::ready);
     Sse::new(first.chain(body).chain(tail).map(Ok)).keep_alive(KeepAlive::default())
+}
+
+/// Turns the backend's events into SSE chunks: the answer read as the profile reads it,
+/// reasoning unless stripped, the finish chunk and usage at the end, or the error.
+struct EventMapper {
+    id: String,
+    named: Named,
+    strip: bool,
+    reader: Option<AnswerReader>,
+    include_usage: bool,
+    finished: bool,
+    completed: Arc<AtomicBool>,
+}
+
+impl EventMapper {
+    fn map(
+        &mut self,
+        event: Result<StreamEvent, understudy_backend::BackendError>,
+        guard: &mut RequestGuard,
+    ) -> Vec<Event> {
+        let mut out = Vec::new();
+        match event {
+            Ok(StreamEvent::Delta(Delta::Answer(text))) => {
+                if let Some((_, answer)) = guard.content.as_mut() {
+                    answer.push_str(&text);
+                }
+                if let Some(reader) = self.reader.as_mut() {
+                    let deltas = reader.push(&text);
+                    deltas.into_iter().for_each(|d| self.delta(d, &mut out));
+                } else {
+                    self.delta(Delta::Answer(text), &mut out);
+                }
+            }
+            Ok(StreamEvent::Delta(d)) => self.delta(d, &mut out),
+            Ok(StreamEvent::End(end)) => {
+                guard.answered(&end.timing, &end.usage);
+                if let Some(reader) = self.reader.as_mut() {
+                    let rest = reader.finish();
+                    rest.into_iter().for_each(|d| self.delta(d, &mut out));
+                }
+                out.push(chunk(
+                    &self.id,
+                    &self.named,
+                    serde_json::json!({}),
+                    Some(end.finish_reason.as_openai()),
+                ));
+                if self.include_usage {
+                    out.push(self.usage(&end.usage));
+                }
+                self.completed.store(true, Ordering::Relaxed);
+                self.finished = true;
+            }
+            Err(err) => {
+                let api = ApiError::from(err);
+                guard.fail(api.status.as_u16(), api.kind);
+                out.push(Event::default().data(api.body().to_string()));
+                self.finished = true;
+            }
+        }
+        out
+    }
+
+    fn delta(&self, d: Delta, out: &mut Vec<Event>) {
+        match d {
+            Delta::Answer(t) if !t.is_empty() => out.push(chunk(
+                &self.id,
+                &self.named,
+                serde_json::json!({"content": t}),
+                None,
+            )),
+            Delta::Reasoning(t) if !t.is_empty() && !self.strip => out.push(chunk(
+                &self.id,
+                &self.named,
+                serde_json::json!({"reasoning_content": t}),
+                None,
+            )),
+            _ => {}
+        }
+    }
+
+    /// The usage chunk (`stream_options.include_usage`): no choices, the token counts.
+    fn usage(&self, usage: &understudy_core::Usage) -> Event {
+        Event::default().data(
+            serde_json::json!({
+                "id": self.id, "object": "chat.completion.chunk", "created": now_secs(), "model": self.named.model, "system_fingerprint": self.named.fingerprint, "choices": [],
+                "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.total_tokens()},
+            })
+            .to_string(),
+        )
+    }
 }

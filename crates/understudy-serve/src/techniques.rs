@@ -25,10 +25,26 @@ pub(crate) struct Finished {
     pub answered_by: String,
 }
 
-pub(crate) fn unreachable_technique() -> Result<Finished, ApiError> {
-    Err(ApiError::from(understudy_backend::BackendError::Inference(
-        "no technique configured".into(),
-    )))
+/// Runs the profile's run-time technique, if it has one (a profile runs at most one).
+pub(crate) async fn run_technique(
+    state: &Arc<AppState>,
+    profile: Option<&Profile>,
+    valid: &ValidChatRequest,
+    guard: &mut RequestGuard,
+) -> Result<Option<Finished>, ApiError> {
+    let Some(profile) = profile else {
+        return Ok(None);
+    };
+    let finished = if let Some(context) = profile.long_input() {
+        map_reduce(state, context, valid, guard).await?
+    } else if let Some(plan) = profile.plan_execute() {
+        run_plan(state, &plan, valid, guard).await?
+    } else if let Some(cascade) = profile.cascade() {
+        run_cascade(state, &cascade, valid, Some(profile), guard).await?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(finished))
 }
 
 /// Runs the profile's cascade (light model first); the answering model and the signals that

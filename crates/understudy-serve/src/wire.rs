@@ -226,74 +226,23 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             Some("n".into()),
         ));
     }
-    let mut messages = Vec::new();
-    for (i, m) in wire.messages.into_iter().enumerate() {
-        let text = match m.content {
-            Some(Content::Text(t)) => t,
-            Some(Content::Parts(parts)) => {
-                let mut text = String::new();
-                for (j, part) in parts.into_iter().enumerate() {
-                    match (part.kind.as_str(), part.text) {
-                        ("text", Some(t)) => text.push_str(&t),
-                        (kind, _) => {
-                            return Err(ApiError::invalid(
-                                format!("messages[{i}].content[{j}].type: only text parts are supported, got {kind:?}"),
-                                Some(format!("messages[{i}].content[{j}].type")),
-                            ))
-                        }
-                    }
-                }
-                text
-            }
-            None => String::new(),
-        };
-        let role = match m.role {
-            WireRole::System | WireRole::Developer => Role::System,
-            WireRole::User => Role::User,
-            WireRole::Assistant => Role::Assistant,
-            WireRole::Tool => {
-                return Err(ApiError::invalid(
-                    format!("messages[{i}].role: `tool` messages need tool calls, which this gateway does not do yet"),
-                    Some(format!("messages[{i}].role")),
-                ))
-            }
-        };
-        messages.push(ChatMessage::new(role, text));
-    }
+    let messages = wire
+        .messages
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| message(i, m))
+        .collect::<Result<Vec<_>, _>>()?;
     let stop = match wire.stop {
         None => Vec::new(),
         Some(Stop::One(s)) => vec![s],
         Some(Stop::Many(v)) => v,
     };
-    let response_format = match wire.response_format {
-        None | Some(WireResponseFormat::Text) => ResponseFormat::Text,
-        Some(WireResponseFormat::JsonObject) => ResponseFormat::JsonObject,
-        Some(WireResponseFormat::JsonSchema { json_schema }) => match json_schema.schema {
-            Some(schema) => ResponseFormat::JsonSchema { schema },
-            None => ResponseFormat::JsonObject,
-        },
-    };
-    let thinking = match wire.understudy.and_then(|e| e.thinking) {
-        Some(text) => Some(ThinkingMode::parse(&text).ok_or_else(|| {
-            ApiError::invalid(
-                format!("`understudy.thinking` must be on, off or auto, got {text:?}"),
-                Some("understudy.thinking".into()),
-            )
-        })?),
-        None => match wire.chat_template_kwargs.and_then(|k| k.enable_thinking) {
-            Some(true) => Some(ThinkingMode::On),
-            Some(false) => Some(ThinkingMode::Off),
-            None => match wire.reasoning_effort.as_deref() {
-                Some(effort) => Some(ThinkingMode::parse(effort).ok_or_else(|| {
-                    ApiError::invalid(
-                        format!("`reasoning_effort` must be minimal, low, medium or high, got {effort:?}"),
-                        Some("reasoning_effort".into()),
-                    )
-                })?),
-                None => None,
-            },
-        },
-    };
+    let response_format = response_format_of(wire.response_format);
+    let thinking = thinking_of(
+        wire.understudy,
+        wire.chat_template_kwargs,
+        wire.reasoning_effort.as_deref(),
+    )?;
     let user = wire.user.clone();
     let _ = (
         wire.user,
@@ -320,6 +269,82 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         thinking,
         user,
     })
+}
+
+/// One message: text content (string or text parts) and a role this gateway serves.
+fn message(i: usize, m: WireMessage) -> Result<ChatMessage, ApiError> {
+    let text = match m.content {
+        Some(Content::Text(t)) => t,
+        Some(Content::Parts(parts)) => {
+            let mut text = String::new();
+            for (j, part) in parts.into_iter().enumerate() {
+                match (part.kind.as_str(), part.text) {
+                    ("text", Some(t)) => text.push_str(&t),
+                    (kind, _) => {
+                        return Err(ApiError::invalid(
+                            format!("messages[{i}].content[{j}].type: only text parts are supported, got {kind:?}"),
+                            Some(format!("messages[{i}].content[{j}].type")),
+                        ))
+                    }
+                }
+            }
+            text
+        }
+        None => String::new(),
+    };
+    let role = match m.role {
+        WireRole::System | WireRole::Developer => Role::System,
+        WireRole::User => Role::User,
+        WireRole::Assistant => Role::Assistant,
+        WireRole::Tool => {
+            return Err(ApiError::invalid(
+                format!("messages[{i}].role: `tool` messages need tool calls, which this gateway does not do yet"),
+                Some(format!("messages[{i}].role")),
+            ))
+        }
+    };
+    Ok(ChatMessage::new(role, text))
+}
+
+/// The thinking switch: understudy's own field, else `chat_template_kwargs.enable_thinking`,
+/// else `reasoning_effort`.
+fn thinking_of(
+    understudy: Option<Extension>,
+    kwargs: Option<TemplateKwargs>,
+    reasoning_effort: Option<&str>,
+) -> Result<Option<ThinkingMode>, ApiError> {
+    Ok(match understudy.and_then(|e| e.thinking) {
+        Some(text) => Some(ThinkingMode::parse(&text).ok_or_else(|| {
+            ApiError::invalid(
+                format!("`understudy.thinking` must be on, off or auto, got {text:?}"),
+                Some("understudy.thinking".into()),
+            )
+        })?),
+        None => match kwargs.and_then(|k| k.enable_thinking) {
+            Some(true) => Some(ThinkingMode::On),
+            Some(false) => Some(ThinkingMode::Off),
+            None => match reasoning_effort {
+                Some(effort) => Some(ThinkingMode::parse(effort).ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("`reasoning_effort` must be minimal, low, medium or high, got {effort:?}"),
+                        Some("reasoning_effort".into()),
+                    )
+                })?),
+                None => None,
+            },
+        },
+    })
+}
+
+fn response_format_of(format: Option<WireResponseFormat>) -> ResponseFormat {
+    match format {
+        None | Some(WireResponseFormat::Text) => ResponseFormat::Text,
+        Some(WireResponseFormat::JsonObject) => ResponseFormat::JsonObject,
+        Some(WireResponseFormat::JsonSchema { json_schema }) => match json_schema.schema {
+            Some(schema) => ResponseFormat::JsonSchema { schema },
+            None => ResponseFormat::JsonObject,
+        },
+    }
 }
 
 /// Seconds since the Unix epoch, for `created` fields.

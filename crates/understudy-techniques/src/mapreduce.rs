@@ -164,30 +164,13 @@ where
         return Err(BackendError::InvalidRequest("nothing to split".into()));
     };
     let (head, mut body, tail) = split_message(&request.messages[long_at].content);
+    let ask = the_ask(request, long_at, &head, &tail);
     let system: Vec<ChatMessage> = request
         .messages
         .iter()
         .filter(|m| m.role == Role::System)
         .cloned()
         .collect();
-    // The request as the user put it: the message's own instructions, else the last user turn.
-    let mut ask = [head.as_str(), tail.as_str()]
-        .iter()
-        .filter(|t| !t.trim().is_empty())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("\n\n");
-    if ask.is_empty() {
-        if let Some(last) = request
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::User)
-            .filter(|_| long_at + 1 != request.messages.len())
-        {
-            ask = last.content.clone();
-        }
-    }
     let fixed = total_tokens(count, &system) + count(&ask) + 96;
     let chunk_tokens = budget
         .context
@@ -208,22 +191,88 @@ where
             + answer_room
             + 64,
     );
+    let mapper = Mapper {
+        request,
+        system: &system,
+        ask: &ask,
+        note_tokens: budget.note_tokens,
+    };
     loop {
         let chunks: Vec<String> = splitter.chunks(&body).map(str::to_string).collect();
         levels.push(chunks.len());
+        body = mapper.notes(&caller, &chunks, &mut meter).await?;
+        if count(&body) <= final_room || levels.len() >= 4 || chunks.len() <= 1 {
+            break;
+        }
+    }
+    let last = final_request(request, long_at, (&head, &body, &tail), &ask);
+    let (response, cached) = caller(last).await?;
+    meter.add(&response, cached);
+    let response = meter.settle(response);
+    Ok(Outcome {
+        response,
+        applied: true,
+        chunks: levels,
+        input_tokens,
+        cached: meter.all_cached,
+    })
+}
+
+/// The request as the user put it: the long message's own instructions, else the last user
+/// turn (when the long message is not the last).
+fn the_ask(request: &ValidChatRequest, long_at: usize, head: &str, tail: &str) -> String {
+    let ask = [head, tail]
+        .iter()
+        .filter(|t| !t.trim().is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if !ask.is_empty() {
+        return ask;
+    }
+    request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::User)
+        .filter(|_| long_at + 1 != request.messages.len())
+        .map(|last| last.content.clone())
+        .unwrap_or_default()
+}
+
+/// The map step: one call per chunk, each turning its part into notes for the request.
+struct Mapper<'a> {
+    request: &'a ValidChatRequest,
+    system: &'a [ChatMessage],
+    ask: &'a str,
+    note_tokens: usize,
+}
+
+impl Mapper<'_> {
+    /// The notes of every chunk, in order, as the next level's text.
+    async fn notes<F, Fut>(
+        &self,
+        caller: &F,
+        chunks: &[String],
+        meter: &mut Meter,
+    ) -> Result<String, BackendError>
+    where
+        F: Fn(ValidChatRequest) -> Fut,
+        Fut: Future<Output = Called>,
+    {
         let mut notes = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (i, chunk) in chunks.iter().enumerate() {
-            let mut messages = system.clone();
+            let mut messages = self.system.to_vec();
             messages.push(ChatMessage::user(format!(
                 "Part {} of {} of a longer text:\n---\n{chunk}\n---\n\nRequest about the whole text: \"{}\"\n\nDo not answer the request yet. Copy, word for word, only the sentences of this part that are needed for it. If none are, write only: nothing relevant.",
                 i + 1,
                 chunks.len(),
-                if ask.is_empty() { "summarise it" } else { ask.as_str() },
+                if self.ask.is_empty() { "summarise it" } else { self.ask },
             )));
-            let mut map = request.clone();
+            let mut map = self.request.clone();
             map.messages = messages;
-            map.max_tokens = budget.note_tokens as u32;
+            map.max_tokens = self.note_tokens as u32;
             let (response, cached) = caller(map).await?;
             meter.add(&response, cached);
             let note = response.answer.trim();
@@ -231,7 +280,7 @@ where
             // Parts with nothing for the request are dropped, so the combine step sees less; so
             // are notes whose words are mostly not in the part (a small model making things up)
             // and notes already taken from an earlier part.
-            let mut kept: Vec<String> = excerpts(chunk, &ask);
+            let mut kept: Vec<String> = excerpts(chunk, self.ask);
             if !note.is_empty()
                 && !note.to_lowercase().contains("nothing relevant")
                 && grounded(note, chunk)
@@ -247,12 +296,17 @@ where
         if notes.is_empty() {
             notes.push("(no part of the text had anything for the request)".into());
         }
-        body = notes.join("\n\n");
-        if count(&body) <= final_room || levels.len() >= 4 || chunks.len() <= 1 {
-            break;
-        }
+        Ok(notes.join("\n\n"))
     }
-    // The final call: the system prompt first and unchanged, the notes, the request restated.
+}
+
+/// The final call: the system prompt first and unchanged, the notes, the request restated.
+fn final_request(
+    request: &ValidChatRequest,
+    long_at: usize,
+    (head, body, tail): (&str, &str, &str),
+    ask: &str,
+) -> ValidChatRequest {
     let mut messages = request.messages.clone();
     let restated = if ask.is_empty() {
         String::new()
@@ -266,16 +320,7 @@ where
     );
     let mut last = request.clone();
     last.messages = messages;
-    let (response, cached) = caller(last).await?;
-    meter.add(&response, cached);
-    let response = meter.settle(response);
-    Ok(Outcome {
-        response,
-        applied: true,
-        chunks: levels,
-        input_tokens,
-        cached: meter.all_cached,
-    })
+    last
 }
 
 #[cfg(test)]

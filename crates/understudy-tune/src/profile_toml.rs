@@ -195,20 +195,6 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
         out,
         "# Rows and thresholds are chosen on a calibration half of each task's items; the\n# predictions are measured on the other half. Load with `understudy serve --config this-file.toml`.\n"
     );
-    let under_load = |model: &str, strategy: &str, format: &str, task: &str| {
-        LoadSummary::of(
-            cells
-                .iter()
-                .filter(|c| {
-                    c.model == model
-                        && c.strategy == strategy
-                        && c.format == format
-                        && c.task == task
-                })
-                .filter_map(|c| c.conditions.as_ref()),
-        )
-        .flagged()
-    };
     let loaded = LoadSummary::of(cells.iter().filter_map(|c| c.conditions.as_ref()));
     if loaded.flagged() {
         let _ = writeln!(
@@ -222,83 +208,11 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
         let _ = writeln!(out, "# Task {}: not tuned: {}.\n", r.task, r.reason);
     }
     for t in &tuned.tunings {
-        let c = &t.choice;
+        describe_choice(&mut out, t, cells);
+        let program = served_program(&mut out, t, cells);
         let name = t
             .task
             .replace(|ch: char| !ch.is_ascii_alphanumeric() && ch != '-', "-");
-        let _ = writeln!(
-            out,
-            "# Task {}: candidates on the {} calibration items (share of reference, mean latency):",
-            t.task, t.halves.0
-        );
-        for k in &t.considered {
-            let _ = writeln!(
-                out,
-                "#   {} {} {}: {}, {}{}{}",
-                k.model,
-                k.strategy,
-                k.format,
-                pct(&k.share),
-                ms(&k.latency_ms),
-                if under_load(&k.model, &k.strategy, &k.format, &t.task) {
-                    " (latency measured under load)"
-                } else {
-                    ""
-                },
-                if k.meets { " — meets the target" } else { "" }
-            );
-        }
-        if c.meets {
-            let _ = writeln!(
-                out,
-                "# Chosen: the fastest that meets the target: {} {} {}.",
-                c.model, c.strategy, c.format
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "# No candidate meets the target; chosen: the highest lower bound, {} {} {} ({}).",
-                c.model,
-                c.strategy,
-                c.format,
-                pct(&c.share)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# Predicted score on new items of this task: {} (the chosen row on the {} held-out items tune did not choose on; share of reference there {}).",
-            pct(&c.predicted_score),
-            t.halves.1,
-            pct(&c.predicted_share)
-        );
-        if let Some(why) = &t.no_cascade {
-            let _ = writeln!(out, "# {why}");
-        }
-        let mut served_cascade = None;
-        if let Some(f) = &t.cascade {
-            describe_cascade(&mut out, t, f);
-            if f.fit.calibration.latency_ms.value < c.latency_ms.value || !c.meets {
-                let _ = writeln!(
-                    out,
-                    "# Served: this cascade (faster than the chosen row on the calibration items). Predicted score on new items: {} (the cascade on the held-out items).",
-                    pct(&f.fit.held_out.score)
-                );
-                served_cascade = Some(f);
-            } else {
-                let _ = writeln!(out, "# (not used: the chosen row alone is faster)");
-            }
-        }
-        let program = match served_cascade {
-            Some(f) => program_of(cells, &t.task, &f.light, &f.strategy, &f.format).map(|mut p| {
-                p.technique = Some(Technique::Cascade {
-                    models: vec![f.light.clone(), f.heavy.clone()],
-                    signals: vec![format!("confidence:{}", f.fit.threshold)],
-                });
-                (f.light.clone(), p)
-            }),
-            None => program_of(cells, &t.task, &c.model, &c.strategy, &c.format)
-                .map(|p| (c.model.clone(), p)),
-        };
         match program {
             Some((row_model, program)) => write_profile(
                 &mut out,
@@ -316,4 +230,101 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
         out.push('\n');
     }
     out
+}
+
+/// Whether a row's latency was measured under load on a task.
+fn under_load(cells: &[Cell], model: &str, strategy: &str, format: &str, task: &str) -> bool {
+    LoadSummary::of(
+        cells
+            .iter()
+            .filter(|c| {
+                c.model == model && c.strategy == strategy && c.format == format && c.task == task
+            })
+            .filter_map(|c| c.conditions.as_ref()),
+    )
+    .flagged()
+}
+
+/// The candidates tune weighed for a task, the one it chose and its held-out prediction.
+fn describe_choice(out: &mut String, t: &TaskTuning, cells: &[Cell]) {
+    let c = &t.choice;
+    let _ = writeln!(
+        out,
+        "# Task {}: candidates on the {} calibration items (share of reference, mean latency):",
+        t.task, t.halves.0
+    );
+    for k in &t.considered {
+        let _ = writeln!(
+            out,
+            "#   {} {} {}: {}, {}{}{}",
+            k.model,
+            k.strategy,
+            k.format,
+            pct(&k.share),
+            ms(&k.latency_ms),
+            if under_load(cells, &k.model, &k.strategy, &k.format, &t.task) {
+                " (latency measured under load)"
+            } else {
+                ""
+            },
+            if k.meets { " — meets the target" } else { "" }
+        );
+    }
+    if c.meets {
+        let _ = writeln!(
+            out,
+            "# Chosen: the fastest that meets the target: {} {} {}.",
+            c.model, c.strategy, c.format
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "# No candidate meets the target; chosen: the highest lower bound, {} {} {} ({}).",
+            c.model,
+            c.strategy,
+            c.format,
+            pct(&c.share)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# Predicted score on new items of this task: {} (the chosen row on the {} held-out items tune did not choose on; share of reference there {}).",
+        pct(&c.predicted_score),
+        t.halves.1,
+        pct(&c.predicted_share)
+    );
+    if let Some(why) = &t.no_cascade {
+        let _ = writeln!(out, "# {why}");
+    }
+}
+
+/// The program the profile serves, with the model its row ran: the cascade when it is faster
+/// than the chosen row on the calibration items (or the row misses the target), else the row.
+fn served_program(out: &mut String, t: &TaskTuning, cells: &[Cell]) -> Option<(String, Program)> {
+    let c = &t.choice;
+    let mut served_cascade = None;
+    if let Some(f) = &t.cascade {
+        describe_cascade(out, t, f);
+        if f.fit.calibration.latency_ms.value < c.latency_ms.value || !c.meets {
+            let _ = writeln!(
+                out,
+                "# Served: this cascade (faster than the chosen row on the calibration items). Predicted score on new items: {} (the cascade on the held-out items).",
+                pct(&f.fit.held_out.score)
+            );
+            served_cascade = Some(f);
+        } else {
+            let _ = writeln!(out, "# (not used: the chosen row alone is faster)");
+        }
+    }
+    match served_cascade {
+        Some(f) => program_of(cells, &t.task, &f.light, &f.strategy, &f.format).map(|mut p| {
+            p.technique = Some(Technique::Cascade {
+                models: vec![f.light.clone(), f.heavy.clone()],
+                signals: vec![format!("confidence:{}", f.fit.threshold)],
+            });
+            (f.light.clone(), p)
+        }),
+        None => program_of(cells, &t.task, &c.model, &c.strategy, &c.format)
+            .map(|p| (c.model.clone(), p)),
+    }
 }

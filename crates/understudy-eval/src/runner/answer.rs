@@ -83,14 +83,8 @@ pub(super) async fn answer(
         if let Some(pe) = work.plan {
             let outcome = plan_execute::run(pe, &caller, &request)
                 .await
-                .map_err(|source| EvalError::Model {
-                    model: work.model.clone(),
-                    source,
-                })?;
-            routes.push((
-                "plan_execute",
-                serde_json::to_value(&outcome).unwrap_or_default(),
-            ));
+                .map_err(technique_error(work))?;
+            routes.push(route("plan_execute", &outcome));
             let cached = outcome.cached;
             request
                 .messages
@@ -102,14 +96,8 @@ pub(super) async fn answer(
             (None, Some((budget, count))) => {
                 let outcome = mapreduce::run(budget, &caller, &request, count)
                     .await
-                    .map_err(|source| EvalError::Model {
-                        model: work.model.clone(),
-                        source,
-                    })?;
-                routes.push((
-                    "map_reduce",
-                    serde_json::to_value(&outcome).unwrap_or_default(),
-                ));
+                    .map_err(technique_error(work))?;
+                routes.push(route("map_reduce", &outcome));
                 let cached = outcome.cached;
                 (outcome.response, cached)
             }
@@ -128,14 +116,8 @@ pub(super) async fn answer(
                     |text: &str| work.program.read(text, &input, work.cot).answer.is_some();
                 let outcome = cascade::run(cascade, &caller, &request, &validator)
                     .await
-                    .map_err(|source| EvalError::Model {
-                        model: work.model.clone(),
-                        source,
-                    })?;
-                routes.push((
-                    "cascade",
-                    serde_json::to_value(&outcome).unwrap_or_default(),
-                ));
+                    .map_err(technique_error(work))?;
+                routes.push(route("cascade", &outcome));
                 let cached = outcome.cached;
                 (outcome.response, cached)
             }
@@ -146,6 +128,19 @@ pub(super) async fn answer(
         responses.push((response, was_cached));
     }
     Ok(Answered { responses, routes })
+}
+
+/// A technique's failure as the cell's model's error.
+fn technique_error<'w>(work: &'w Work<'_>) -> impl Fn(BackendError) -> EvalError + 'w {
+    move |source| EvalError::Model {
+        model: work.model.clone(),
+        source,
+    }
+}
+
+/// How a technique served a turn, for the cell's detail record.
+fn route(name: &'static str, outcome: &impl serde::Serialize) -> (&'static str, serde_json::Value) {
+    (name, serde_json::to_value(outcome).unwrap_or_default())
 }
 
 /// Adds the answer's mean token log-probability (what `tune` calibrates cascades on).

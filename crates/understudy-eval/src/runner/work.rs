@@ -1,10 +1,11 @@
 //! The cells a run still has to produce: for each one the prompt program (the same one the
 //! gateway would serve), the request built from it, and what the cell records about it.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use understudy_backend::TokenCounter;
-use understudy_core::{thinking, ChatRequest, ValidChatRequest};
+use understudy_core::{thinking, ChatMessage, ChatRequest, ValidChatRequest};
 use understudy_memory::prompt;
 use understudy_prompt::{Program, RetrievalTrace, Technique, ThinkingTrace};
 use understudy_techniques::cascade::Cascade;
@@ -168,17 +169,8 @@ fn cell_work<'p>(
         &models.controls,
     );
     // Map-reduce reads the whole input; other strategies the (maybe cut) one.
-    let whole;
-    let shown = match (&item.full_question, strategy.map_reduce()) {
-        (Some(full), true) => {
-            whole = Item {
-                question: full.clone(),
-                ..item.clone()
-            };
-            &whole
-        }
-        _ => item,
-    };
+    let shown = shown_item(item, strategy.map_reduce());
+    let shown = shown.as_ref();
     let mut program = program_for(
         plan,
         task,
@@ -188,36 +180,10 @@ fn cell_work<'p>(
         technique(cascades.get(model), plans.get(model), strategy.map_reduce()),
     );
     let mut messages = strategy::render(&program, shown);
-    let retrieved = match strategy.memory() {
-        Some(k) => {
-            let (block, trace) = plan
-                .retrieved
-                .block(&task.def.name, &item.id, k)
-                .ok_or_else(|| {
-                    EvalError::Config(format!(
-                        "task {}: nothing retrieved for item {} (strategy {strategy})",
-                        task.def.name, item.id
-                    ))
-                })?;
-            prompt::put_in_system(&mut messages, block);
-            Some(trace)
-        }
-        None => None,
-    };
-    let (temperature, seed) = if plan.samples > 1 {
-        (plan.sample_temperature, plan.seed + sample as u64)
-    } else {
-        (0.0, plan.seed)
-    };
+    let retrieved = retrieve(plan, task, item, strategy, &mut messages)?;
     let mut request = ChatRequest {
-        // Only when asked (tune's cascade calibration): on the embedded
-        // engine it costs time inside the measured latency. A cascade's
-        // confidence signal asks for its own.
-        logprobs: plan.confidence,
         max_tokens: program.max_tokens,
-        temperature: Some(temperature),
-        seed: Some(seed),
-        ..ChatRequest::new(model, messages)
+        ..sampled_request(plan, model, messages, sample)
     };
     let switched = strategy
         .thinking()
@@ -261,4 +227,62 @@ fn cell_work<'p>(
         retrieved,
         program,
     })
+}
+
+/// The item as the strategy reads it: map-reduce gets the whole input when it was cut.
+fn shown_item(item: &Item, map_reduce: bool) -> Cow<'_, Item> {
+    match (&item.full_question, map_reduce) {
+        (Some(full), true) => Cow::Owned(Item {
+            question: full.clone(),
+            ..item.clone()
+        }),
+        _ => Cow::Borrowed(item),
+    }
+}
+
+/// For `memory:K`: the retrieved passages put into the system prompt, and their trace.
+fn retrieve(
+    plan: &Plan,
+    task: &LoadedTask,
+    item: &Item,
+    strategy: &Strategy,
+    messages: &mut Vec<ChatMessage>,
+) -> Result<Option<RetrievalTrace>, EvalError> {
+    let Some(k) = strategy.memory() else {
+        return Ok(None);
+    };
+    let (block, trace) = plan
+        .retrieved
+        .block(&task.def.name, &item.id, k)
+        .ok_or_else(|| {
+            EvalError::Config(format!(
+                "task {}: nothing retrieved for item {} (strategy {strategy})",
+                task.def.name, item.id
+            ))
+        })?;
+    prompt::put_in_system(messages, block);
+    Ok(Some(trace))
+}
+
+/// The request with the plan's sampling: greedy for one sample, the sample temperature and a
+/// seed per sample for several.
+fn sampled_request(
+    plan: &Plan,
+    model: &str,
+    messages: Vec<ChatMessage>,
+    sample: usize,
+) -> ChatRequest {
+    let (temperature, seed) = if plan.samples > 1 {
+        (plan.sample_temperature, plan.seed + sample as u64)
+    } else {
+        (0.0, plan.seed)
+    };
+    ChatRequest {
+        // Only when asked (tune's cascade calibration): on the embedded engine it costs time
+        // inside the measured latency. A cascade's confidence signal asks for its own.
+        logprobs: plan.confidence,
+        temperature: Some(temperature),
+        seed: Some(seed),
+        ..ChatRequest::new(model, messages)
+    }
 }

@@ -2,7 +2,7 @@
 //! (rows not above their baseline; paired comparisons with Holm-adjusted p < 0.05; latency
 //! ratios whose 95% CI excludes 1).
 
-use super::aggregates::Extras;
+use super::aggregates::{CotCost, Extras};
 use crate::summary::Summary;
 
 pub use crate::stats::ALPHA;
@@ -18,6 +18,21 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
     let load = summary.load_line();
     let flagged = summary.rows.iter().any(|r| r.load.flagged());
     // Rows that do not beat guessing come first: every other number of theirs reads in that light.
+    out.extend(below_baseline(summary));
+    out.extend(significant_comparisons(summary));
+    out.extend(extras.cot_cost.iter().filter_map(cot_finding));
+    if out.is_empty() {
+        out.push(format!("No difference in this run is statistically significant at p < 0.05 after Holm's correction over its {} paired comparisons; with few items per cell the intervals are wide (use --limit for more).", summary.comparisons.len()));
+    }
+    if flagged || summary.load.measured > 0 {
+        out.insert(0, load);
+    }
+    out
+}
+
+/// Rows that do not beat guessing: every other number of theirs reads in that light.
+fn below_baseline(summary: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
     for r in &summary.rows {
         for t in &r.tasks {
             let Some(b) = t.baseline.as_ref().filter(|b| !b.test.above) else {
@@ -40,6 +55,12 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
             ));
         }
     }
+    out
+}
+
+/// Paired comparisons significant after Holm's correction over the run's family.
+fn significant_comparisons(summary: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
     // Every paired comparison of the run is one family: Holm's correction keeps the chance of
     // any false "beats" at 5% however many comparisons the run makes.
     let adjusted = crate::stats::holm(
@@ -69,45 +90,41 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
             ));
         }
     }
-    for c in &extras.cot_cost {
-        let r = &c.mean_latency_ratio;
-        if let Some(why) = &c.unreliable {
-            out.push(format!(
-                "cot vs zero-shot latency for {} ({} prompts) on {}: {why}; no verdict on its cost",
-                c.model, c.format, c.task
-            ));
-            continue;
-        }
-        if r.low > 1.0 || r.high < 1.0 {
-            let d = &c.change.difference;
-            let effect = if c.change.p_value < ALPHA {
-                format!(
-                    "and changes the score by {} [{}, {}], {}",
-                    pp(d.value),
-                    pp(d.low),
-                    pp(d.high),
-                    c.change.p_text()
-                )
-            } else {
-                format!(
-                    "and does not significantly change the score ({} [{}, {}], {})",
-                    pp(d.value),
-                    pp(d.low),
-                    pp(d.high),
-                    c.change.p_text()
-                )
-            };
-            out.push(format!(
-                "cot takes {:.1}x the time of zero-shot for {} ({} prompts) on {} [{:.1}, {:.1}] (mean latency ratio, paired bootstrap, n = {}) {effect}",
-                r.value, c.model, c.format, c.task, r.low, r.high, r.n
-            ));
-        }
-    }
-    if out.is_empty() {
-        out.push(format!("No difference in this run is statistically significant at p < 0.05 after Holm's correction over its {} paired comparisons; with few items per cell the intervals are wide (use --limit for more).", summary.comparisons.len()));
-    }
-    if flagged || summary.load.measured > 0 {
-        out.insert(0, load);
-    }
     out
+}
+
+/// What cot costs against zero-shot, where the latency ratio's interval excludes 1.
+fn cot_finding(c: &CotCost) -> Option<String> {
+    let r = &c.mean_latency_ratio;
+    if let Some(why) = &c.unreliable {
+        return Some(format!(
+            "cot vs zero-shot latency for {} ({} prompts) on {}: {why}; no verdict on its cost",
+            c.model, c.format, c.task
+        ));
+    }
+    if !(r.low > 1.0 || r.high < 1.0) {
+        return None;
+    }
+    let d = &c.change.difference;
+    let effect = if c.change.p_value < ALPHA {
+        format!(
+            "and changes the score by {} [{}, {}], {}",
+            pp(d.value),
+            pp(d.low),
+            pp(d.high),
+            c.change.p_text()
+        )
+    } else {
+        format!(
+            "and does not significantly change the score ({} [{}, {}], {})",
+            pp(d.value),
+            pp(d.low),
+            pp(d.high),
+            c.change.p_text()
+        )
+    };
+    Some(format!(
+            "cot takes {:.1}x the time of zero-shot for {} ({} prompts) on {} [{:.1}, {:.1}] (mean latency ratio, paired bootstrap, n = {}) {effect}",
+            r.value, c.model, c.format, c.task, r.low, r.high, r.n
+        ))
 }

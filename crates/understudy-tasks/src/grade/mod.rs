@@ -79,108 +79,19 @@ impl Grader {
                 entry_point_field,
                 timeout_ms,
             } => {
-                let sandbox = self
-                    .sandbox
-                    .as_ref()
-                    .ok_or_else(|| EvalError::Config("code task without a sandbox".into()))?;
-                let entry_point = field(item, entry_point_field)?;
-                let program = code::build_program(
-                    &item.question,
-                    text,
-                    field(item, test_field)?,
-                    entry_point,
-                );
-                let limits = sandbox::Limits {
-                    wall: std::time::Duration::from_millis(*timeout_ms),
-                    ..sandbox::Limits::default()
-                };
-                let finished = sandbox.run(&program, &limits).await?;
-                let passed = finished.outcome == sandbox::Outcome::Passed;
-                Graded {
-                    parsed: Some(code::extract_code(text, entry_point)),
-                    score: if passed { 1.0 } else { 0.0 },
-                    format_failure: false,
-                    detail: Some(json!({"outcome": finished.outcome, "output": finished.output})),
-                    ungraded: false,
-                }
+                let fields = (field(item, test_field)?, field(item, entry_point_field)?);
+                self.grade_code(item, text, fields, *timeout_ms).await?
             }
-            AnswerSpec::Ifeval => {
-                let (ids, kwargs) = ifeval::parse_fields(
-                    field(item, "instruction_id_list")?,
-                    field(item, "kwargs")?,
-                )
-                .map_err(|e| EvalError::Config(format!("item {}: {e}", item.id)))?;
-                let result = ifeval::evaluate(&item.question, &ids, &kwargs, text);
-                Graded {
-                    parsed: None,
-                    score: if result.prompt_strict { 1.0 } else { 0.0 },
-                    format_failure: false,
-                    detail: serde_json::to_value(&result).ok(),
-                    ungraded: false,
-                }
-            }
-            AnswerSpec::Rules { rules, .. } => {
-                let kept: Vec<bool> = rules.iter().map(|r| r.kept(text)).collect();
-                let n = kept.iter().filter(|k| **k).count();
-                Graded {
-                    parsed: Some(format!("{n}/{} rules", kept.len())),
-                    score: n as f64 / kept.len().max(1) as f64,
-                    format_failure: text.trim().is_empty(),
-                    detail: Some(json!({ "rules_kept": kept })),
-                    ungraded: false,
-                }
-            }
-            AnswerSpec::Rouge => {
-                let r = rouge::rouge(&item.target, text.trim());
-                Graded {
-                    parsed: None,
-                    score: r.rouge_l.fmeasure,
-                    format_failure: text.trim().is_empty(),
-                    detail: Some(json!({
-                        "rouge1": r.rouge1.fmeasure,
-                        "rouge2": r.rouge2.fmeasure,
-                        "rougeL": r.rouge_l.fmeasure,
-                        "words": text.split_whitespace().count(),
-                        "reference_words": item.target.split_whitespace().count(),
-                    })),
-                    ungraded: false,
-                }
-            }
+            AnswerSpec::Ifeval => grade_ifeval(item, text)?,
+            AnswerSpec::Rules { rules, .. } => grade_rules(rules, text),
+            AnswerSpec::Rouge => grade_rouge(item, text),
             AnswerSpec::Judge { category_field, .. } => {
-                let judge = self.judge.as_ref().ok_or_else(|| {
-                    EvalError::Config(format!(
-                        "task {} needs a judge model: pass --judge MODEL (any configured model)",
-                        task.def.name
-                    ))
-                })?;
                 let category = match category_field {
                     Some(f) => field(item, f)?,
                     None => "",
                 };
-                let questions: Vec<String> = std::iter::once(item.question.clone())
-                    .chain(item.follow_ups.iter().cloned())
-                    .collect();
-                let ratings = judge
-                    .rate(store, &item.id, category, &questions, answers)
-                    .await?;
-                let rated: Vec<f64> = ratings.iter().filter_map(|r| r.rating).collect();
-                let ungraded = rated.is_empty();
-                let mean = if ungraded {
-                    0.0
-                } else {
-                    rated.iter().sum::<f64>() / rated.len() as f64
-                };
-                Graded {
-                    parsed: (!ungraded).then(|| format!("{mean:.2}")),
-                    score: mean / 10.0,
-                    format_failure: ungraded,
-                    detail: Some(json!({
-                        "judge": judge.model,
-                        "category": category,
-                        "ratings": ratings,
-                    })),
-                    ungraded,
-                }
+                self.grade_judged(store, task, item, category, answers)
+                    .await?
             }
             spec => {
                 let scored = scorer::score(spec, item, last, cot);
@@ -199,5 +110,120 @@ impl Grader {
             }
         }
         Ok(graded)
+    }
+
+    /// Runs the answer's code against the item's tests in the sandbox.
+    async fn grade_code(
+        &self,
+        item: &Item,
+        text: &str,
+        (tests, entry_point): (&str, &str),
+        timeout_ms: u64,
+    ) -> Result<Graded, EvalError> {
+        let sandbox = self
+            .sandbox
+            .as_ref()
+            .ok_or_else(|| EvalError::Config("code task without a sandbox".into()))?;
+        let program = code::build_program(&item.question, text, tests, entry_point);
+        let limits = sandbox::Limits {
+            wall: std::time::Duration::from_millis(timeout_ms),
+            ..sandbox::Limits::default()
+        };
+        let finished = sandbox.run(&program, &limits).await?;
+        let passed = finished.outcome == sandbox::Outcome::Passed;
+        Ok(Graded {
+            parsed: Some(code::extract_code(text, entry_point)),
+            score: if passed { 1.0 } else { 0.0 },
+            format_failure: false,
+            detail: Some(json!({"outcome": finished.outcome, "output": finished.output})),
+            ungraded: false,
+        })
+    }
+
+    /// The judge's mean rating over the conversation's turns; ungraded when no rating was read.
+    async fn grade_judged(
+        &self,
+        store: &Store,
+        task: &LoadedTask,
+        item: &Item,
+        category: &str,
+        answers: &[String],
+    ) -> Result<Graded, EvalError> {
+        let judge = self.judge.as_ref().ok_or_else(|| {
+            EvalError::Config(format!(
+                "task {} needs a judge model: pass --judge MODEL (any configured model)",
+                task.def.name
+            ))
+        })?;
+        let questions: Vec<String> = std::iter::once(item.question.clone())
+            .chain(item.follow_ups.iter().cloned())
+            .collect();
+        let ratings = judge
+            .rate(store, &item.id, category, &questions, answers)
+            .await?;
+        let rated: Vec<f64> = ratings.iter().filter_map(|r| r.rating).collect();
+        let ungraded = rated.is_empty();
+        let mean = if ungraded {
+            0.0
+        } else {
+            rated.iter().sum::<f64>() / rated.len() as f64
+        };
+        Ok(Graded {
+            parsed: (!ungraded).then(|| format!("{mean:.2}")),
+            score: mean / 10.0,
+            format_failure: ungraded,
+            detail: Some(json!({
+                "judge": judge.model,
+                "category": category,
+                "ratings": ratings,
+            })),
+            ungraded,
+        })
+    }
+}
+
+/// IFEval: the score is prompt-level strict; the detail keeps all four accuracies.
+fn grade_ifeval(item: &Item, text: &str) -> Result<Graded, EvalError> {
+    let (ids, kwargs) =
+        ifeval::parse_fields(field(item, "instruction_id_list")?, field(item, "kwargs")?)
+            .map_err(|e| EvalError::Config(format!("item {}: {e}", item.id)))?;
+    let result = ifeval::evaluate(&item.question, &ids, &kwargs, text);
+    Ok(Graded {
+        parsed: None,
+        score: if result.prompt_strict { 1.0 } else { 0.0 },
+        format_failure: false,
+        detail: serde_json::to_value(&result).ok(),
+        ungraded: false,
+    })
+}
+
+/// The share of the task's reply rules kept.
+fn grade_rules(rules: &[crate::rules::Rule], text: &str) -> Graded {
+    let kept: Vec<bool> = rules.iter().map(|r| r.kept(text)).collect();
+    let n = kept.iter().filter(|k| **k).count();
+    Graded {
+        parsed: Some(format!("{n}/{} rules", kept.len())),
+        score: n as f64 / kept.len().max(1) as f64,
+        format_failure: text.trim().is_empty(),
+        detail: Some(json!({ "rules_kept": kept })),
+        ungraded: false,
+    }
+}
+
+/// ROUGE-L F against the reference summary, with ROUGE-1/2 and lengths in the detail.
+fn grade_rouge(item: &Item, text: &str) -> Graded {
+    let r = rouge::rouge(&item.target, text.trim());
+    Graded {
+        parsed: None,
+        score: r.rouge_l.fmeasure,
+        format_failure: text.trim().is_empty(),
+        detail: Some(json!({
+            "rouge1": r.rouge1.fmeasure,
+            "rouge2": r.rouge2.fmeasure,
+            "rougeL": r.rouge_l.fmeasure,
+            "words": text.split_whitespace().count(),
+            "reference_words": item.target.split_whitespace().count(),
+        })),
+        ungraded: false,
     }
 }

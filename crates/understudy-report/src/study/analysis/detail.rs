@@ -81,28 +81,38 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
             }
         }
     }
-    if let (Some(small), Some(big)) = (models.first(), models.last()) {
-        if small != big {
-            let (gs, gb) = paired(&gains(cells, small, None), &gains(cells, big, None));
-            let c = stats::compare(&gs, &gb);
-            let claim = if c.p_value < ALPHA && c.difference.value > 0.0 {
-                "supported: the smallest model gains more"
-            } else if c.p_value < ALPHA {
-                "contradicted: the largest model gains more"
-            } else {
-                "not supported at this sample size"
-            };
-            conclusions.insert(
-                0,
-                format!(
-                    "Gain of {small} − gain of {big} on the same items: {} — {claim}.",
-                    difference_text(&c)
-                ),
-            );
-        }
+    if let Some(line) = small_versus_big(cells, &models) {
+        conclusions.insert(0, line);
     }
     conclusions.extend(below_baseline(summary));
-    let chart = Chart {
+    let chart = gain_chart(&models, bars);
+    (conclusions, vec![table], vec![chart])
+}
+
+/// Whether the smallest model gains more from the detailed prompt than the largest, paired on
+/// items (None with one model).
+fn small_versus_big(cells: &[Cell], models: &[String]) -> Option<String> {
+    let (small, big) = (models.first()?, models.last()?);
+    if small == big {
+        return None;
+    }
+    let (gs, gb) = paired(&gains(cells, small, None), &gains(cells, big, None));
+    let c = stats::compare(&gs, &gb);
+    let claim = if c.p_value < ALPHA && c.difference.value > 0.0 {
+        "supported: the smallest model gains more"
+    } else if c.p_value < ALPHA {
+        "contradicted: the largest model gains more"
+    } else {
+        "not supported at this sample size"
+    };
+    Some(format!(
+        "Gain of {small} − gain of {big} on the same items: {} — {claim}.",
+        difference_text(&c)
+    ))
+}
+
+fn gain_chart(models: &[String], bars: Vec<Bar>) -> Chart {
+    Chart {
         file: "prompt-detail.svg".into(),
         title: "Gain of the detailed system prompt".into(),
         svg: svg::bars(&Bars {
@@ -118,8 +128,7 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
                 .collect(),
             note: "whiskers: paired bootstrap 95% CI over items".into(),
         }),
-    };
-    (conclusions, vec![table], vec![chart])
+    }
 }
 
 /// A gain between two scores that are not above the chance or majority-class baseline compares

@@ -135,16 +135,7 @@ pub fn analyse(
     let mut bars = Vec::new();
     let (mut sizes, mut spreads) = (Vec::new(), Vec::new());
     for (i, model) in models.iter().enumerate() {
-        let mut by_format: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-        for c in cells
-            .iter()
-            .filter(|c| c.model == *model && c.strategy == strategy)
-        {
-            by_format
-                .entry(c.format.clone())
-                .or_default()
-                .insert(format!("{}/{}", c.task, c.item_id), c.score);
-        }
+        let by_format = scores_by_format(cells, model, &strategy);
         let (value, low, high, n) = spread(&by_format);
         let mut row = vec![
             model.clone(),
@@ -166,18 +157,7 @@ pub fn analyse(
             low * 100.0,
             high * 100.0
         ));
-        let effect = no_format_effect(&by_format);
-        row.push(match effect {
-            Some(p) if p < ALPHA => format!(
-                "format matters: within-item permutation {}",
-                stats::p_text(p, "permutation")
-            ),
-            Some(p) => format!(
-                "no significant sensitivity: within-item permutation {}",
-                stats::p_text(p, "permutation")
-            ),
-            None => "–".into(),
-        });
+        row.push(effect_text(no_format_effect(&by_format)));
         table.rows.push(row);
         bars.push(Bar {
             group: model.clone(),
@@ -192,31 +172,7 @@ pub fn analyse(
             spreads.push(value);
         }
     }
-    let mut conclusions = Vec::new();
-    let (rho, p) = spearman(&sizes, &spreads);
-    if sizes.len() < 3 {
-        conclusions.push("A rank correlation needs at least three models of known size; not supported at this sample size.".into());
-    } else if !rho.is_finite() {
-        conclusions.push("Every model has the same spread; no trend with size.".into());
-    } else {
-        let smallest_p = 2.0 / (1..=sizes.len()).product::<usize>() as f64;
-        let claim = if p < ALPHA && rho < 0.0 {
-            "supported: the spread falls with size".to_string()
-        } else if p < ALPHA {
-            "contradicted: the spread rises with size".to_string()
-        } else if smallest_p >= ALPHA {
-            format!(
-                "not supported at this sample size — with {} models even a perfect ordering gives p = {smallest_p:.2}; add models",
-                sizes.len()
-            )
-        } else {
-            "not supported at this sample size".to_string()
-        };
-        conclusions.push(format!(
-            "Spearman's rank correlation between size and format spread: rho = {rho:+.2}, exact p = {p:.3} over {} models — {claim}.",
-            sizes.len()
-        ));
-    }
+    let mut conclusions = vec![size_trend(&sizes, &spreads)];
     for row in &table.rows {
         let n = row.len();
         conclusions.push(format!(
@@ -226,7 +182,74 @@ pub fn analyse(
             row[n - 1]
         ));
     }
-    let chart = Chart {
+    let mut charts = vec![spread_chart(&models, bars)];
+    charts.extend(report_charts(summary, extras, &["format"]));
+    (conclusions, vec![table], charts)
+}
+
+/// A model's item scores per format under one strategy, keyed by task and item.
+fn scores_by_format(
+    cells: &[Cell],
+    model: &str,
+    strategy: &str,
+) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut by_format: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for c in cells
+        .iter()
+        .filter(|c| c.model == model && c.strategy == strategy)
+    {
+        by_format
+            .entry(c.format.clone())
+            .or_default()
+            .insert(format!("{}/{}", c.task, c.item_id), c.score);
+    }
+    by_format
+}
+
+fn effect_text(effect: Option<f64>) -> String {
+    match effect {
+        Some(p) if p < ALPHA => format!(
+            "format matters: within-item permutation {}",
+            stats::p_text(p, "permutation")
+        ),
+        Some(p) => format!(
+            "no significant sensitivity: within-item permutation {}",
+            stats::p_text(p, "permutation")
+        ),
+        None => "–".into(),
+    }
+}
+
+/// Whether the format spread falls with model size (Spearman, exact p).
+fn size_trend(sizes: &[f64], spreads: &[f64]) -> String {
+    let (rho, p) = spearman(sizes, spreads);
+    if sizes.len() < 3 {
+        return "A rank correlation needs at least three models of known size; not supported at this sample size.".into();
+    }
+    if !rho.is_finite() {
+        return "Every model has the same spread; no trend with size.".into();
+    }
+    let smallest_p = 2.0 / (1..=sizes.len()).product::<usize>() as f64;
+    let claim = if p < ALPHA && rho < 0.0 {
+        "supported: the spread falls with size".to_string()
+    } else if p < ALPHA {
+        "contradicted: the spread rises with size".to_string()
+    } else if smallest_p >= ALPHA {
+        format!(
+            "not supported at this sample size — with {} models even a perfect ordering gives p = {smallest_p:.2}; add models",
+            sizes.len()
+        )
+    } else {
+        "not supported at this sample size".to_string()
+    };
+    format!(
+        "Spearman's rank correlation between size and format spread: rho = {rho:+.2}, exact p = {p:.3} over {} models — {claim}.",
+        sizes.len()
+    )
+}
+
+fn spread_chart(models: &[String], bars: Vec<Bar>) -> Chart {
+    Chart {
         file: "format-spread.svg".into(),
         title: "Format spread by model".into(),
         svg: svg::bars(&Bars {
@@ -242,10 +265,7 @@ pub fn analyse(
                 .collect(),
             note: "whiskers: bootstrap 95% CI over items; models ordered by size".into(),
         }),
-    };
-    let mut charts = vec![chart];
-    charts.extend(report_charts(summary, extras, &["format"]));
-    (conclusions, vec![table], charts)
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! reference-gap: each model's share of the reference score per strategy and task, its best
 //! strategy, and the remaining gap (1 − share) with its CI, against the "few percent" claim.
 
+use std::collections::{BTreeMap, HashMap};
+
 use super::{models_by_size, paired, report_charts, scores};
 use crate::report::aggregates::Extras;
 use crate::report::charts::Chart;
 use crate::report::tables::{estimate, Table};
 use crate::stats;
-use crate::summary::Summary;
+use crate::summary::{Row, Summary};
 use understudy_store::Cell;
 
 /// What "a few percent" means here.
@@ -26,22 +28,7 @@ pub fn analyse(
     let (ref_strategy, ref_format) = ref_row
         .map(|r| (r.strategy.clone(), r.format.clone()))
         .unwrap_or_default();
-    // A share of a reference that does not beat guessing says nothing: such tasks are left out
-    // of the pooled share, and the page says which and why.
-    let excluded: Vec<(String, String)> = ref_row
-        .map(|r| {
-            r.tasks
-                .iter()
-                .filter_map(|t| {
-                    let b = t.baseline.as_ref().filter(|b| !b.test.above)?;
-                    Some((
-                        t.task.clone(),
-                        crate::summary::not_meaningful(&reference, t.accuracy.value, b),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let excluded = excluded_tasks(ref_row, &reference);
     for (task, why) in &excluded {
         conclusions.push(format!(
             "{task} is left out of every share below: the share of reference on it is {why}."
@@ -80,61 +67,96 @@ pub fn analyse(
             .filter(|r| r.model == model && !r.is_reference)
         {
             let mine = scores(cells, &model, &row.strategy, Some(&row.format), None);
-            // In key order, so the interval is the same on every run.
-            let ordered: std::collections::BTreeMap<&String, f64> =
-                mine.iter().map(|(k, v)| (k, *v)).collect();
-            let score = stats::bootstrap_mean(&ordered.into_values().collect::<Vec<_>>());
-            // Pair on task/item: the reference answered under its own format.
-            let strip = |m: &std::collections::HashMap<String, f64>, f: &str| {
-                m.iter()
-                    .map(|(k, v)| (k.replacen(&format!("/{f}/"), "/", 1), *v))
-                    .collect::<std::collections::HashMap<_, _>>()
-            };
-            let (a, b) = paired(
-                &strip(&mine, &row.format),
-                &strip(&reference_scores, &ref_format),
-            );
-            let share = stats::share_of_reference(&a, &b);
+            let (score, share) =
+                score_and_share(&mine, &row.format, &reference_scores, &ref_format);
             table.rows.push(vec![
                 model.clone(),
                 row.strategy.clone(),
                 estimate(&score),
                 estimate(&share),
-                if share.value.is_finite() {
-                    format!(
-                        "{:.1}% [{:.1}, {:.1}]",
-                        (1.0 - share.value) * 100.0,
-                        (1.0 - share.high) * 100.0,
-                        (1.0 - share.low) * 100.0
-                    )
-                } else {
-                    "–".into()
-                },
+                gap_text(&share),
             ]);
             if share.value.is_finite() && best.as_ref().is_none_or(|(_, b)| share.value > b.value) {
                 best = Some((row.strategy.clone(), share));
             }
         }
         if let Some((strategy, share)) = best {
-            let (gap, gap_low, gap_high) = (1.0 - share.value, 1.0 - share.high, 1.0 - share.low);
-            let claim = if gap_high <= FEW_PERCENT {
-                "supported: the whole interval is within a few percent (5%)".to_string()
-            } else if gap_low > FEW_PERCENT {
-                "not supported: even the interval's best case leaves more than 5%".to_string()
-            } else {
-                "not settled at this sample size: the interval spans 5%".to_string()
-            };
-            conclusions.push(format!(
-                "{model}: best strategy {strategy} reaches {:.1}% of {reference} [{:.1}, {:.1}]; remaining gap {:.1}% [{:.1}, {:.1}] — {claim}.",
-                share.value * 100.0,
-                share.low * 100.0,
-                share.high * 100.0,
-                gap * 100.0,
-                gap_low * 100.0,
-                gap_high * 100.0
-            ));
+            conclusions.push(gap_conclusion(&model, &strategy, &share, &reference));
         }
     }
     let charts = report_charts(summary, extras, &["share", "quality-latency-all"]);
     (conclusions, vec![table], charts)
+}
+
+/// Tasks where the reference does not beat its baseline: a share of it says nothing there, so
+/// they are left out of the pooled share, with the reason.
+fn excluded_tasks(ref_row: Option<&Row>, reference: &str) -> Vec<(String, String)> {
+    ref_row
+        .map(|r| {
+            r.tasks
+                .iter()
+                .filter_map(|t| {
+                    let b = t.baseline.as_ref().filter(|b| !b.test.above)?;
+                    Some((
+                        t.task.clone(),
+                        crate::summary::not_meaningful(reference, t.accuracy.value, b),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A row's pooled score, and its share of the reference paired on task/item (the reference
+/// answered under its own format).
+fn score_and_share(
+    mine: &HashMap<String, f64>,
+    format: &str,
+    reference_scores: &HashMap<String, f64>,
+    ref_format: &str,
+) -> (stats::Estimate, stats::Estimate) {
+    // In key order, so the interval is the same on every run.
+    let ordered: BTreeMap<&String, f64> = mine.iter().map(|(k, v)| (k, *v)).collect();
+    let score = stats::bootstrap_mean(&ordered.into_values().collect::<Vec<_>>());
+    let strip = |m: &HashMap<String, f64>, f: &str| {
+        m.iter()
+            .map(|(k, v)| (k.replacen(&format!("/{f}/"), "/", 1), *v))
+            .collect::<HashMap<_, _>>()
+    };
+    let (a, b) = paired(&strip(mine, format), &strip(reference_scores, ref_format));
+    (score, stats::share_of_reference(&a, &b))
+}
+
+fn gap_text(share: &stats::Estimate) -> String {
+    if share.value.is_finite() {
+        format!(
+            "{:.1}% [{:.1}, {:.1}]",
+            (1.0 - share.value) * 100.0,
+            (1.0 - share.high) * 100.0,
+            (1.0 - share.low) * 100.0
+        )
+    } else {
+        "–".into()
+    }
+}
+
+/// Whether a model's best strategy comes within a few percent of the reference.
+fn gap_conclusion(model: &str, strategy: &str, share: &stats::Estimate, reference: &str) -> String {
+    let (gap, gap_low, gap_high) = (1.0 - share.value, 1.0 - share.high, 1.0 - share.low);
+    let claim = if gap_high <= FEW_PERCENT {
+        "supported: the whole interval is within a few percent (5%)".to_string()
+    } else if gap_low > FEW_PERCENT {
+        "not supported: even the interval's best case leaves more than 5%".to_string()
+    } else {
+        "not settled at this sample size: the interval spans 5%".to_string()
+    };
+    format!(
+        "{model}: best strategy {strategy} reaches {:.1}% of {reference} [{:.1}, {:.1}]; remaining gap {:.1}% [{:.1}, {:.1}] — {claim}.",
+        share.value * 100.0,
+        share.low * 100.0,
+        share.high * 100.0,
+        gap * 100.0,
+        gap_low * 100.0,
+        gap_high * 100.0
+    )
 }

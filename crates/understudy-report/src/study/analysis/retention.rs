@@ -16,6 +16,9 @@ use understudy_store::Cell;
 /// Share of the short-context compliance a length must keep to count as effective.
 pub const EFFECTIVE_SHARE: f64 = 0.85;
 
+/// One point of a model's compliance curve: length, mean compliance, the item scores.
+type CurvePoint = (usize, f64, Vec<f64>);
+
 pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, Vec<Chart>) {
     let models = models_by_size(summary);
     let mut table = Table {
@@ -41,7 +44,7 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
                 by_length.entry(l).or_default().push(c);
             }
         }
-        let mut curve = Vec::new();
+        let mut curve: Vec<CurvePoint> = Vec::new();
         for (length, group) in &by_length {
             let s: Vec<f64> = group.iter().map(|c| c.score).collect();
             let e = stats::bootstrap_mean(&s);
@@ -69,60 +72,75 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
             });
             curve.push((*length, e.value, s));
         }
-        let Some((short_len, base, short_scores)) = curve.first().cloned() else {
+        let Some(short) = curve.first() else {
             continue;
         };
-        let effective = if base <= 0.0 {
-            format!("undefined: {model} kept the rules in none of the {short_len}-token prompts")
-        } else {
-            match curve.iter().find(|(_, v, _)| *v < EFFECTIVE_SHARE * base) {
-                None => format!(
-                    "beyond the longest length tested ({} tokens): compliance never fell below 85% of its {short_len}-token value ({:.0}%)",
-                    curve.last().map(|c| c.0).unwrap_or(short_len),
-                    base * 100.0
-                ),
-                Some((fell, _, _)) => {
-                    let kept = curve
-                        .iter()
-                        .take_while(|(l, _, _)| l < fell)
-                        .last()
-                        .map(|c| c.0)
-                        .unwrap_or(short_len);
-                    format!("{kept} tokens (at {fell} tokens compliance fell below 85% of its {short_len}-token value of {:.0}%)", base * 100.0)
-                }
+        let mut line = format!(
+            "{model}: effective length (from point estimates) {}.",
+            effective_length(model, &curve)
+        );
+        if let Some(long) = curve.last().filter(|long| long.0 != short.0) {
+            let c = unpaired(&long.2, &short.2);
+            tested += 1;
+            if c.p_value < super::ALPHA && c.difference.value < 0.0 {
+                dropped.push(model.clone());
             }
-        };
-        let mut line = format!("{model}: effective length (from point estimates) {effective}.");
-        if let Some((long_len, _, long_scores)) = curve.last() {
-            if *long_len != short_len {
-                let c = unpaired(long_scores, &short_scores);
-                tested += 1;
-                if c.p_value < super::ALPHA && c.difference.value < 0.0 {
-                    dropped.push(model.clone());
-                }
-                line.push_str(&format!(
-                    " Longest − shortest compliance: {} — {}.",
-                    difference_text(&c),
-                    verdict(&c)
-                ));
-            }
+            line.push_str(&format!(
+                " Longest − shortest compliance: {} — {}.",
+                difference_text(&c),
+                verdict(&c)
+            ));
         }
         conclusions.push(line);
     }
     if tested > 0 {
-        conclusions.insert(
-            0,
-            if dropped.is_empty() {
-                "Not shown at this sample size: no model's compliance at the longest length is significantly below its compliance at the shortest (p < 0.05); raise `limit` or the lengths.".to_string()
-            } else {
-                format!(
-                    "Supported for {}: compliance at the longest length is significantly below the shortest.",
-                    dropped.join(", ")
-                )
-            },
+        conclusions.insert(0, drop_verdict(&dropped));
+    }
+    (conclusions, vec![table], vec![chart(&models, points)])
+}
+
+/// The longest tested length whose compliance stays at or above 85% of the shortest's.
+fn effective_length(model: &str, curve: &[CurvePoint]) -> String {
+    let Some((short_len, base, _)) = curve.first() else {
+        return "undefined: no lengths tested".into();
+    };
+    let (short_len, base) = (*short_len, *base);
+    if base <= 0.0 {
+        return format!(
+            "undefined: {model} kept the rules in none of the {short_len}-token prompts"
         );
     }
-    let chart = Chart {
+    match curve.iter().find(|(_, v, _)| *v < EFFECTIVE_SHARE * base) {
+        None => format!(
+            "beyond the longest length tested ({} tokens): compliance never fell below 85% of its {short_len}-token value ({:.0}%)",
+            curve.last().map(|c| c.0).unwrap_or(short_len),
+            base * 100.0
+        ),
+        Some((fell, _, _)) => {
+            let kept = curve
+                .iter()
+                .take_while(|(l, _, _)| l < fell)
+                .last()
+                .map(|c| c.0)
+                .unwrap_or(short_len);
+            format!("{kept} tokens (at {fell} tokens compliance fell below 85% of its {short_len}-token value of {:.0}%)", base * 100.0)
+        }
+    }
+}
+
+fn drop_verdict(dropped: &[String]) -> String {
+    if dropped.is_empty() {
+        "Not shown at this sample size: no model's compliance at the longest length is significantly below its compliance at the shortest (p < 0.05); raise `limit` or the lengths.".to_string()
+    } else {
+        format!(
+            "Supported for {}: compliance at the longest length is significantly below the shortest.",
+            dropped.join(", ")
+        )
+    }
+}
+
+fn chart(models: &[String], points: Vec<Point>) -> Chart {
+    Chart {
         file: "retention.svg".into(),
         title: "Compliance vs context length".into(),
         svg: svg::scatter(&Scatter {
@@ -140,6 +158,5 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
             front: Vec::new(),
             note: "colour = model; whiskers: bootstrap 95% CI over questions".into(),
         }),
-    };
-    (conclusions, vec![table], vec![chart])
+    }
 }

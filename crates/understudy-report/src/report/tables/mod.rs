@@ -4,7 +4,7 @@
 use super::aggregates::Extras;
 use crate::metrics::Unit;
 use crate::stats::Estimate;
-use crate::summary::Summary;
+use crate::summary::{Summary, TaskScore};
 
 /// A table: a title, a header and rows of text cells.
 pub struct Table {
@@ -76,30 +76,7 @@ pub fn summary_table(summary: &Summary) -> Table {
             ];
             for t in &tasks {
                 match r.tasks.iter().find(|s| &s.task == t) {
-                    Some(s) => {
-                        cells.push(estimate(&s.accuracy));
-                        cells.push(
-                            s.baseline
-                                .as_ref()
-                                .map(|b| {
-                                    format!(
-                                        "{} {} — {}",
-                                        b.bar_name,
-                                        pct(b.bar),
-                                        if b.test.above { "above" } else { "NOT above" }
-                                    )
-                                })
-                                .unwrap_or_else(|| "–".into()),
-                        );
-                        cells.push(match (&s.share_of_reference, &s.share_not_meaningful) {
-                            (Some(e), _) => estimate(e),
-                            (None, Some(_)) => {
-                                "not meaningful (reference not above baseline)".into()
-                            }
-                            (None, None) => "–".into(),
-                        });
-                        cells.push(s.format_failures.to_string());
-                    }
+                    Some(s) => cells.extend(task_cells(s)),
                     None => cells.extend(["–".to_string(), "–".into(), "–".into(), "–".into()]),
                 }
             }
@@ -121,6 +98,31 @@ pub fn summary_table(summary: &Summary) -> Table {
         header,
         rows,
     }
+}
+
+/// A task's four cells in the summary table: score, baseline, share of reference, format
+/// failures.
+fn task_cells(s: &TaskScore) -> [String; 4] {
+    [
+        estimate(&s.accuracy),
+        s.baseline
+            .as_ref()
+            .map(|b| {
+                format!(
+                    "{} {} — {}",
+                    b.bar_name,
+                    pct(b.bar),
+                    if b.test.above { "above" } else { "NOT above" }
+                )
+            })
+            .unwrap_or_else(|| "–".into()),
+        match (&s.share_of_reference, &s.share_not_meaningful) {
+            (Some(e), _) => estimate(e),
+            (None, Some(_)) => "not meaningful (reference not above baseline)".into(),
+            (None, None) => "–".into(),
+        },
+        s.format_failures.to_string(),
+    ]
 }
 
 pub fn comparisons_table(summary: &Summary) -> Table {
@@ -296,113 +298,6 @@ pub fn format_failures_table(summary: &Summary) -> Table {
     }
 }
 
-pub fn cot_table(extras: &Extras) -> Table {
-    Table {
-        title: "Chain-of-thought cost".into(),
-        header: [
-            "model",
-            "format",
-            "task",
-            "p50 latency ratio",
-            "mean latency ratio [95% CI]",
-            "score change [95% CI]",
-            "p",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-        rows: extras
-            .cot_cost
-            .iter()
-            .map(|c| {
-                let r = &c.mean_latency_ratio;
-                let d = &c.change.difference;
-                vec![
-                    c.model.clone(),
-                    c.format.clone(),
-                    c.task.clone(),
-                    format!(
-                        "{:.2}x{}",
-                        c.latency_ratio,
-                        if c.unreliable.is_some() { " *" } else { "" }
-                    ),
-                    match &c.unreliable {
-                        Some(why) => {
-                            format!("{:.2}x [{:.2}, {:.2}] ({why})", r.value, r.low, r.high)
-                        }
-                        None => format!("{:.2}x [{:.2}, {:.2}]", r.value, r.low, r.high),
-                    },
-                    format!(
-                        "{:+.1} pp [{:+.1}, {:+.1}]",
-                        d.value * 100.0,
-                        d.low * 100.0,
-                        d.high * 100.0
-                    ),
-                    crate::stats::p_value_text(c.change.p_value, c.change.test),
-                ]
-            })
-            .collect(),
-    }
-}
-
-pub fn format_spread_table(extras: &Extras) -> Table {
-    Table {
-        title: "Format sensitivity".into(),
-        header: ["model", "strategy", "task", "scores by format", "spread"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        rows: extras
-            .format_spread
-            .iter()
-            .map(|s| {
-                vec![
-                    s.model.clone(),
-                    s.strategy.clone(),
-                    s.task.clone(),
-                    s.scores
-                        .iter()
-                        .map(|(f, v)| format!("{f} {}", pct(*v)))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    format!("{:.1} pp", s.spread * 100.0),
-                ]
-            })
-            .collect(),
-    }
-}
-
-/// Confusion matrices, one table each.
-pub fn confusion_tables(extras: &Extras) -> Vec<Table> {
-    extras
-        .confusion
-        .iter()
-        .map(|c| {
-            let mut header = vec!["gold \\ predicted".to_string()];
-            header.extend(c.labels.iter().cloned());
-            header.push("unreadable".into());
-            Table {
-                title: format!(
-                    "Confusion matrix — {} {} {} · {}",
-                    c.model, c.strategy, c.format, c.task
-                ),
-                header,
-                rows: c
-                    .labels
-                    .iter()
-                    .zip(&c.counts)
-                    .map(|(label, counts)| {
-                        let mut row = vec![label.clone()];
-                        row.extend(counts.iter().map(|n| n.to_string()));
-                        row
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-/// Every table of the report, in reading order (the HTML and Markdown writers both use this).
 /// Task-specific metrics (pass@k, IFEval accuracies, ROUGE, judge ratings), one row per figure.
 pub fn task_metrics_table(summary: &Summary) -> Table {
     let mut rows = Vec::new();
@@ -456,6 +351,10 @@ pub fn task_metrics_table(summary: &Summary) -> Table {
     }
 }
 
+mod extras;
+pub use extras::{confusion_tables, cot_table, format_spread_table};
+
+/// Every table of the report, in reading order (the HTML and Markdown writers both use this).
 pub fn all(summary: &Summary, extras: &Extras) -> Vec<Table> {
     let mut out = vec![
         summary_table(summary),
