@@ -70,7 +70,9 @@ fn last_user(request: &mut ChatRequest) -> Option<&mut String> {
         .map(|m| &mut m.content)
 }
 
-/// Rewrites `request` so the model thinks (or not) as `mode` asks, the way `control` says.
+/// Rewrites `request` so the model thinks (or not) as `mode` asks, the way `control` says; when
+/// thinking turns on, an explicit `max_tokens` below [`cot::MAX_TOKENS`] is raised to it. Eval
+/// and the gateway both switch through here, so a served profile allows what eval measured.
 pub fn apply(request: &mut ChatRequest, mode: ThinkingMode, control: ThinkingControl) -> Switched {
     let auto = mode == ThinkingMode::Auto;
     let on = match mode {
@@ -79,6 +81,13 @@ pub fn apply(request: &mut ChatRequest, mode: ThinkingMode, control: ThinkingCon
         ThinkingMode::Auto => looks_hard(request),
     };
     let mut split_cot = false;
+    if on {
+        // Thinking needs room: an explicit budget is raised to the chain-of-thought one (a
+        // request without one keeps the server's default).
+        if let Some(budget) = request.max_tokens.as_mut() {
+            *budget = (*budget).max(cot::MAX_TOKENS);
+        }
+    }
     match control {
         ThinkingControl::TemplateFlag => request.thinking = Some(on),
         ThinkingControl::NoThinkTag => {
@@ -115,6 +124,25 @@ mod tests {
 
     fn request(text: &str) -> ChatRequest {
         ChatRequest::new("m", vec![ChatMessage::user(text)])
+    }
+
+    #[test]
+    fn thinking_on_raises_an_explicit_budget_only() {
+        let mut r = ChatRequest {
+            max_tokens: Some(16),
+            ..request("q")
+        };
+        apply(&mut r, ThinkingMode::On, ThinkingControl::TemplateFlag);
+        assert_eq!(r.max_tokens, Some(cot::MAX_TOKENS));
+        let mut r = ChatRequest {
+            max_tokens: Some(16),
+            ..request("q")
+        };
+        apply(&mut r, ThinkingMode::Off, ThinkingControl::TemplateFlag);
+        assert_eq!(r.max_tokens, Some(16));
+        let mut r = request("q");
+        apply(&mut r, ThinkingMode::On, ThinkingControl::TemplateFlag);
+        assert_eq!(r.max_tokens, None);
     }
 
     #[test]

@@ -152,26 +152,21 @@ where
             cached,
         });
     }
-    // The longest non-system message holds the material.
-    let Some(long_at) = request
-        .messages
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.role != Role::System)
-        .max_by_key(|(_, m)| m.content.len())
-        .map(|(i, _)| i)
-    else {
-        return Err(BackendError::InvalidRequest("nothing to split".into()));
-    };
+    let long_at = longest_message(request)?;
     let (head, mut body, tail) = split_message(&request.messages[long_at].content);
     let ask = the_ask(request, long_at, &head, &tail);
-    let system: Vec<ChatMessage> = request
-        .messages
-        .iter()
-        .filter(|m| m.role == Role::System)
-        .cloned()
-        .collect();
-    let fixed = total_tokens(count, &system) + count(&ask) + 96;
+    let mapper = Mapper {
+        request,
+        system: request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .cloned()
+            .collect(),
+        ask: &ask,
+        note_tokens: budget.note_tokens,
+    };
+    let fixed = total_tokens(count, &mapper.system) + count(&ask) + 96;
     let chunk_tokens = budget
         .context
         .saturating_sub(fixed + budget.note_tokens)
@@ -185,18 +180,10 @@ where
         .map_err(|e| BackendError::InvalidRequest(format!("chunking: {e}")))?;
     let splitter = TextSplitter::new(config);
     // Map, and reduce again while the notes are still too long for the final call.
-    let final_room = budget.context.saturating_sub(
-        total_tokens(count, &request.messages) - count(&request.messages[long_at].content)
-            + count(&ask)
-            + answer_room
-            + 64,
-    );
-    let mapper = Mapper {
-        request,
-        system: &system,
-        ask: &ask,
-        note_tokens: budget.note_tokens,
-    };
+    let others = total_tokens(count, &request.messages) - count(&request.messages[long_at].content);
+    let final_room = budget
+        .context
+        .saturating_sub(others + count(&ask) + answer_room + 64);
     loop {
         let chunks: Vec<String> = splitter.chunks(&body).map(str::to_string).collect();
         levels.push(chunks.len());
@@ -216,6 +203,18 @@ where
         input_tokens,
         cached: meter.all_cached,
     })
+}
+
+/// The longest non-system message: it holds the material.
+fn longest_message(request: &ValidChatRequest) -> Result<usize, BackendError> {
+    request
+        .messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.role != Role::System)
+        .max_by_key(|(_, m)| m.content.len())
+        .map(|(i, _)| i)
+        .ok_or_else(|| BackendError::InvalidRequest("nothing to split".into()))
 }
 
 /// The request as the user put it: the long message's own instructions, else the last user
@@ -243,7 +242,7 @@ fn the_ask(request: &ValidChatRequest, long_at: usize, head: &str, tail: &str) -
 /// The map step: one call per chunk, each turning its part into notes for the request.
 struct Mapper<'a> {
     request: &'a ValidChatRequest,
-    system: &'a [ChatMessage],
+    system: Vec<ChatMessage>,
     ask: &'a str,
     note_tokens: usize,
 }
@@ -263,7 +262,7 @@ impl Mapper<'_> {
         let mut notes = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (i, chunk) in chunks.iter().enumerate() {
-            let mut messages = self.system.to_vec();
+            let mut messages = self.system.clone();
             messages.push(ChatMessage::user(format!(
                 "Part {} of {} of a longer text:\n---\n{chunk}\n---\n\nRequest about the whole text: \"{}\"\n\nDo not answer the request yet. Copy, word for word, only the sentences of this part that are needed for it. If none are, write only: nothing relevant.",
                 i + 1,

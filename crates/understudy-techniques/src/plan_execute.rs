@@ -119,10 +119,7 @@ where
     let (plan_reply, cached) = caller(ask(
         request,
         &pe.planner,
-        format!(
-            "{original}\n\nDo not answer yet. Write a short numbered plan of at most {} steps for answering the request above, one step per line, and nothing else.",
-            pe.max_steps
-        ),
+        planning_prompt(&original, pe.max_steps),
         160,
     ))
     .await?;
@@ -131,27 +128,12 @@ where
     if plan.is_empty() {
         plan.push("Answer the request.".into());
     }
-    let numbered: Vec<String> = plan
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!("{}. {s}", i + 1))
-        .collect();
     let mut steps: Vec<Step> = Vec::new();
     for (i, step) in plan.iter().enumerate() {
-        let done: Vec<String> = steps
-            .iter()
-            .enumerate()
-            .map(|(k, s)| format!("Result of step {}: {}", k + 1, s.result))
-            .collect();
         let (reply, cached) = caller(ask(
             request,
             &pe.executor,
-            format!(
-                "{original}\n\nPlan:\n{}\n\n{}Carry out step {}: {step}\nReply with the result of this step only.",
-                numbered.join("\n"),
-                if done.is_empty() { String::new() } else { format!("{}\n\n", done.join("\n")) },
-                i + 1
-            ),
+            step_prompt(&original, &plan, &steps, i),
             request.max_tokens.min(256),
         ))
         .await?;
@@ -162,18 +144,10 @@ where
             result: reply.answer.trim().to_string(),
         });
     }
-    let work: Vec<String> = steps
-        .iter()
-        .enumerate()
-        .map(|(k, s)| format!("{}. {}\n   Result: {}", k + 1, s.step, s.result))
-        .collect();
     let (answer, cached) = caller(ask(
         request,
         &pe.executor,
-        format!(
-            "{original}\n\nWork done so far:\n{}\n\nUsing this work, write the final answer to the request above.",
-            work.join("\n")
-        ),
+        final_prompt(&original, &steps),
         request.max_tokens,
     ))
     .await?;
@@ -184,6 +158,46 @@ where
         steps,
         cached: meter.all_cached,
     })
+}
+
+fn planning_prompt(original: &str, max_steps: usize) -> String {
+    format!(
+        "{original}\n\nDo not answer yet. Write a short numbered plan of at most {max_steps} steps for answering the request above, one step per line, and nothing else."
+    )
+}
+
+/// Step `i` of the plan, with the results of the steps before it.
+fn step_prompt(original: &str, plan: &[String], steps: &[Step], i: usize) -> String {
+    let numbered: Vec<String> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {s}", i + 1))
+        .collect();
+    let done: Vec<String> = steps
+        .iter()
+        .enumerate()
+        .map(|(k, s)| format!("Result of step {}: {}", k + 1, s.result))
+        .collect();
+    format!(
+        "{original}\n\nPlan:\n{}\n\n{}Carry out step {}: {}\nReply with the result of this step only.",
+        numbered.join("\n"),
+        if done.is_empty() { String::new() } else { format!("{}\n\n", done.join("\n")) },
+        i + 1,
+        plan[i]
+    )
+}
+
+/// The final call: the work done, and the request answered from it.
+fn final_prompt(original: &str, steps: &[Step]) -> String {
+    let work: Vec<String> = steps
+        .iter()
+        .enumerate()
+        .map(|(k, s)| format!("{}. {}\n   Result: {}", k + 1, s.step, s.result))
+        .collect();
+    format!(
+        "{original}\n\nWork done so far:\n{}\n\nUsing this work, write the final answer to the request above.",
+        work.join("\n")
+    )
 }
 
 #[cfg(test)]

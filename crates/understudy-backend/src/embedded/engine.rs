@@ -9,23 +9,17 @@ use std::sync::{mpsc, OnceLock};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use tokio::sync::{mpsc as tmpsc, oneshot};
-use understudy_core::response::{logprob_of, ConfidenceAccumulator};
-use understudy_core::stream::{Delta, StreamEnd};
-use understudy_core::think::ThinkSplitter;
-use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest};
+use understudy_core::{StreamEvent, TimingRecorder, ValidChatRequest};
 
-use super::pick::Picker;
+use super::generate::{generate, Loaded};
 use super::template::{self, ChosenTemplate};
-use super::utf8::Utf8Decoder;
-use crate::stop::StopMatcher;
 use crate::BackendError;
 
 /// Tokens per prompt-processing batch.
-const BATCH_SIZE: u32 = 512;
+pub(super) const BATCH_SIZE: u32 = 512;
 /// Context window when neither the model spec nor the config sets one (capped at the model's own).
 pub const DEFAULT_CONTEXT: u32 = 8192;
 
@@ -153,15 +147,6 @@ fn check_gguf_magic(path: &std::path::Path) -> Result<(), BackendError> {
     }
 }
 
-/// Everything the worker needs that lives as long as the model.
-struct Loaded<'m> {
-    model: &'m LlamaModel,
-    ctx: LlamaContext<'m>,
-    template: ChosenTemplate,
-    context: u32,
-    name: String,
-}
-
 fn worker(
     config: EngineConfig,
     queue: mpsc::Receiver<Job>,
@@ -174,45 +159,15 @@ fn worker(
             return;
         }
     };
-    let model = match LlamaModel::load_from_file(
-        backend,
-        &config.path,
-        &LlamaModelParams::default(),
-    ) {
+    let model = match load_model(backend, &config) {
         Ok(m) => m,
         Err(e) => {
-            let size = std::fs::metadata(&config.path)
-                .map(|m| m.len())
-                .unwrap_or(0);
-            let _ = ready.send(Err(BackendError::ModelLoad {
-                path: config.path.clone(),
-                reason: format!("llama.cpp rejected the file ({e}); it may be truncated or corrupt ({size} bytes)"),
-            }));
+            let _ = ready.send(Err(e));
             return;
         }
     };
-    let context = config
-        .context_length
-        .unwrap_or(DEFAULT_CONTEXT)
-        .min(model.n_ctx_train().max(1));
-    let threads = i32::try_from(config.threads).unwrap_or(1);
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(context))
-        .with_n_batch(BATCH_SIZE)
-        .with_n_threads(threads)
-        .with_n_threads_batch(threads);
-    let ctx = match model.new_context(backend, params) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = ready.send(Err(BackendError::ModelLoad {
-                path: config.path.clone(),
-                reason: format!("cannot create a {context}-token context: {e}"),
-            }));
-            return;
-        }
-    };
-    let template = match template::choose(&model, config.chat_template.as_deref(), &config.name) {
-        Ok(t) => t,
+    let (ctx, context, template) = match context_and_template(backend, &model, &config) {
+        Ok(parts) => parts,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
@@ -253,179 +208,44 @@ fn worker(
     }
 }
 
-/// Opening text that makes a thinking model skip its reasoning (Qwen3 convention).
-const EMPTY_THOUGHT: &str = "<think>\n\n</think>\n\n";
-
-fn build_prompt(
-    loaded: &Loaded<'_>,
-    request: &ValidChatRequest,
-) -> Result<(String, bool), BackendError> {
-    let mut prompt = template::render(loaded.model, &loaded.template.template, &request.messages)?;
-    let thinks = loaded
-        .template
-        .source_text
-        .as_deref()
-        .is_some_and(|t| t.contains("<think>"));
-    if thinks && request.thinking == Some(false) && !prompt.trim_end().ends_with("<think>") {
-        prompt.push_str(EMPTY_THOUGHT);
-    }
-    let starts_in_thought = prompt.trim_end().ends_with("<think>");
-    Ok((prompt, starts_in_thought))
-}
-
-/// Runs one request to completion and returns its closing event (deltas are sent as they come).
-fn generate(
-    loaded: &mut Loaded<'_>,
-    request: &ValidChatRequest,
-    timing: &mut TimingRecorder,
-    events: &tmpsc::UnboundedSender<Result<StreamEvent, BackendError>>,
-) -> Result<StreamEvent, BackendError> {
-    let (prompt, starts_in_thought) = build_prompt(loaded, request)?;
-    let vocab = loaded.model.vocab();
-    let bos_text = vocab
-        .text(vocab.bos())
-        .and_then(|t| t.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let add_special = bos_text.is_empty() || !prompt.starts_with(&bos_text);
-    let tokens = vocab.tokenize(prompt.as_bytes(), add_special, true);
-    let context = loaded.context as usize;
-    if tokens.is_empty() {
-        return Err(BackendError::InvalidRequest(
-            "the prompt is empty after templating".into(),
-        ));
-    }
-    if tokens.len() >= context {
-        return Err(BackendError::ContextOverflow {
-            model: loaded.name.clone(),
-            prompt_tokens: tokens.len(),
-            max_tokens: request.max_tokens,
-            context: loaded.context,
-        });
-    }
-    let budget = (request.max_tokens as usize).min(context - tokens.len());
-
-    loaded.ctx.clear_kv_cache();
-    timing.mark_prompt_start();
-    let mut batch = LlamaBatch::new(BATCH_SIZE as usize, 1);
-    let last = tokens.len() - 1;
-    for (chunk_index, chunk) in tokens.chunks(BATCH_SIZE as usize).enumerate() {
-        batch.clear();
-        for (offset, token) in chunk.iter().enumerate() {
-            let pos = chunk_index * BATCH_SIZE as usize + offset;
-            batch
-                .add(*token, pos as i32, &[0], pos == last)
-                .map_err(|e| BackendError::Inference(e.to_string()))?;
+/// The GGUF file loaded, or why llama.cpp refused it (with the file's size: a truncated
+/// download is the usual cause).
+fn load_model(backend: &LlamaBackend, config: &EngineConfig) -> Result<LlamaModel, BackendError> {
+    LlamaModel::load_from_file(backend, &config.path, &LlamaModelParams::default()).map_err(|e| {
+        let size = std::fs::metadata(&config.path)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        BackendError::ModelLoad {
+            path: config.path.clone(),
+            reason: format!(
+                "llama.cpp rejected the file ({e}); it may be truncated or corrupt ({size} bytes)"
+            ),
         }
-        loaded
-            .ctx
-            .decode(&mut batch)
-            .map_err(|e| BackendError::Inference(format!("prompt decode failed: {e}")))?;
-        if events.is_closed() {
-            return Ok(cancelled_end(loaded, tokens.len(), timing));
-        }
-    }
-    timing.mark_prompt_done();
-
-    let mut picker = Picker::for_request(loaded.model, request)?;
-    let mut decoder = Utf8Decoder::default();
-    let mut stops = StopMatcher::new(&request.stop);
-    let mut splitter = if starts_in_thought {
-        ThinkSplitter::starting_in_thought()
-    } else {
-        ThinkSplitter::default()
-    };
-    let mut position = tokens.len();
-    let mut generated = 0usize;
-    let mut finish = FinishReason::Length;
-    let mut stopped_by_sequence = false;
-    let send = |deltas: Vec<Delta>| -> bool {
-        deltas
-            .into_iter()
-            .all(|d| events.send(Ok(StreamEvent::Delta(d))).is_ok())
-    };
-    let mut confidence = ConfidenceAccumulator::default();
-    while generated < budget {
-        let token = picker.pick(&loaded.ctx, batch.n_tokens() - 1);
-        if vocab.is_eog(token) {
-            finish = FinishReason::Stop;
-            break;
-        }
-        if request.logprobs {
-            let logits = loaded.ctx.get_logits_ith(batch.n_tokens() - 1);
-            if let Some(lp) = usize::try_from(token.0)
-                .ok()
-                .and_then(|i| logprob_of(logits, i))
-            {
-                confidence.push(lp);
-            }
-        }
-        generated += 1;
-        timing.mark_token();
-        let text = decoder.push(&vocab.token_to_piece(token, false, None));
-        let step = stops.push(&text);
-        if !send(splitter.push(&step.emit)) {
-            finish = FinishReason::Cancelled;
-            break;
-        }
-        if step.stopped {
-            finish = FinishReason::Stop;
-            stopped_by_sequence = true;
-            break;
-        }
-        if generated == budget {
-            break;
-        }
-        batch.clear();
-        batch
-            .add(token, position as i32, &[0], true)
-            .map_err(|e| BackendError::Inference(e.to_string()))?;
-        position += 1;
-        loaded
-            .ctx
-            .decode(&mut batch)
-            .map_err(|e| BackendError::Inference(format!("decode failed: {e}")))?;
-    }
-    if finish != FinishReason::Cancelled && !stopped_by_sequence {
-        let step = stops.push(&decoder.finish());
-        let mut tail = step.emit;
-        if !step.stopped {
-            tail.push_str(&stops.finish());
-        }
-        let mut deltas = splitter.push(&tail);
-        deltas.extend(splitter.finish());
-        send(deltas);
-    } else if stopped_by_sequence {
-        send(splitter.finish());
-    }
-    let prompt_tokens = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
-    Ok(StreamEvent::End(StreamEnd {
-        model: loaded.name.clone(),
-        finish_reason: finish,
-        usage: Usage {
-            prompt_tokens,
-            completion_tokens: timing.tokens(),
-            estimated: false,
-        },
-        timing: timing.finish(Some(prompt_tokens), None),
-        confidence: confidence.finish(),
-    }))
-}
-
-fn cancelled_end(
-    loaded: &Loaded<'_>,
-    prompt_tokens: usize,
-    timing: &TimingRecorder,
-) -> StreamEvent {
-    StreamEvent::End(StreamEnd {
-        model: loaded.name.clone(),
-        finish_reason: FinishReason::Cancelled,
-        usage: Usage {
-            prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
-            completion_tokens: 0,
-            estimated: false,
-        },
-        timing: timing.finish(None, None),
-        confidence: None,
     })
+}
+
+/// The context (its size capped at what the model was trained on) and the chat template.
+fn context_and_template<'m>(
+    backend: &LlamaBackend,
+    model: &'m LlamaModel,
+    config: &EngineConfig,
+) -> Result<(LlamaContext<'m>, u32, ChosenTemplate), BackendError> {
+    let context = config
+        .context_length
+        .unwrap_or(DEFAULT_CONTEXT)
+        .min(model.n_ctx_train().max(1));
+    let threads = i32::try_from(config.threads).unwrap_or(1);
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(context))
+        .with_n_batch(BATCH_SIZE)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let ctx = model
+        .new_context(backend, params)
+        .map_err(|e| BackendError::ModelLoad {
+            path: config.path.clone(),
+            reason: format!("cannot create a {context}-token context: {e}"),
+        })?;
+    let template = template::choose(model, config.chat_template.as_deref(), &config.name)?;
+    Ok((ctx, context, template))
 }

@@ -3,6 +3,7 @@
 //! installs a missing default model, loads each file once and hands requests to its engine thread.
 
 mod engine;
+mod generate;
 mod loaded;
 mod pick;
 mod template;

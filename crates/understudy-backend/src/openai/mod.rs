@@ -4,6 +4,7 @@
 
 mod retry_after;
 mod sse_reader;
+mod stream_state;
 mod wire;
 
 use std::collections::HashMap;
@@ -13,15 +14,14 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use understudy_core::response::ConfidenceAccumulator;
-use understudy_core::stream::{Delta, StreamEnd};
+use understudy_core::stream::Delta;
 use understudy_core::think::ThinkSplitter;
 use understudy_core::thinking::ThinkingControl;
-use understudy_core::{
-    ChatResponse, FinishReason, StreamEvent, TimingRecorder, Usage, ValidChatRequest,
-};
+use understudy_core::{ChatResponse, FinishReason, TimingRecorder, Usage, ValidChatRequest};
 
 use crate::{upstream, Backend, BackendError, EventStream, ModelInfo};
-use wire::{error_message, WireChunk, WireCompletion, WireModelList, WireRequest};
+use stream_state::StreamState;
+use wire::{error_message, WireCompletion, WireModelList, WireRequest};
 
 /// Model id → what the server reports it stands for, if anything.
 type ServedModels = HashMap<String, Option<String>>;
@@ -308,7 +308,7 @@ impl OpenAiBackend {
     }
 }
 
-fn parse_finish(reason: Option<&str>) -> FinishReason {
+pub(super) fn parse_finish(reason: Option<&str>) -> FinishReason {
     match reason {
         Some("length") => FinishReason::Length,
         _ => FinishReason::Stop,
@@ -322,112 +322,6 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         current = next;
     }
     current.to_string()
-}
-
-/// State carried through one SSE stream.
-struct StreamState {
-    model: String,
-    splitter: ThinkSplitter,
-    timing: TimingRecorder,
-    finish: Option<FinishReason>,
-    usage: Option<Usage>,
-    chunks: u32,
-    done: bool,
-    confidence: ConfidenceAccumulator,
-}
-
-impl StreamState {
-    fn end_event(&mut self) -> StreamEvent {
-        let usage = self.usage.unwrap_or(Usage {
-            prompt_tokens: 0,
-            completion_tokens: self.chunks,
-            estimated: true,
-        });
-        StreamEvent::End(StreamEnd {
-            model: self.model.clone(),
-            finish_reason: self.finish.unwrap_or(FinishReason::Stop),
-            usage,
-            timing: self.timing.finish(None, Some(usage.completion_tokens)),
-            confidence: self.confidence.finish(),
-        })
-    }
-
-    /// Maps one SSE data payload to events.
-    fn on_data(&mut self, url: &str, data: &str) -> Result<Vec<StreamEvent>, BackendError> {
-        if data.trim() == "[DONE]" {
-            self.done = true;
-            let mut events: Vec<StreamEvent> = self
-                .splitter
-                .finish()
-                .into_iter()
-                .map(StreamEvent::Delta)
-                .collect();
-            events.push(self.end_event());
-            return Ok(events);
-        }
-        let chunk: WireChunk = serde_json::from_str(data).map_err(|e| {
-            BackendError::Protocol(format!(
-                "{url}: malformed stream chunk ({e}): {}",
-                clip(data)
-            ))
-        })?;
-        if let Some(error) = chunk.error {
-            return Err(BackendError::Http {
-                url: url.to_string(),
-                status: error
-                    .get("code")
-                    .and_then(|c| c.as_u64())
-                    .and_then(|c| u16::try_from(c).ok())
-                    .unwrap_or(500),
-                message: error_message(&serde_json::json!({ "error": error }).to_string()),
-                retry_after: None,
-            });
-        }
-        if let Some(model) = chunk.model {
-            self.model = model;
-        }
-        if let Some(usage) = chunk.usage {
-            self.usage = Some(Usage {
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-                estimated: false,
-            });
-        }
-        let mut events = Vec::new();
-        for choice in chunk.choices {
-            for lp in choice.logprobs.iter().flat_map(|l| l.values()) {
-                self.confidence.push(lp);
-            }
-            if let Some(reasoning) = choice.delta.reasoning_content.filter(|r| !r.is_empty()) {
-                self.timing.mark_token();
-                self.chunks += 1;
-                events.push(StreamEvent::Delta(Delta::Reasoning(reasoning)));
-            }
-            if let Some(content) = choice.delta.content.filter(|c| !c.is_empty()) {
-                self.timing.mark_token();
-                self.chunks += 1;
-                events.extend(
-                    self.splitter
-                        .push(&content)
-                        .into_iter()
-                        .map(StreamEvent::Delta),
-                );
-            }
-            if let Some(reason) = choice.finish_reason.as_deref() {
-                self.finish = Some(parse_finish(Some(reason)));
-            }
-        }
-        Ok(events)
-    }
-}
-
-fn clip(text: &str) -> String {
-    let clipped: String = text.chars().take(200).collect();
-    if clipped.len() < text.len() {
-        format!("{clipped}…")
-    } else {
-        clipped
-    }
 }
 
 #[async_trait::async_trait]

@@ -2,6 +2,7 @@
 
 mod chat;
 mod eval;
+mod eval_setup;
 mod logs;
 mod memory;
 mod models;

@@ -61,9 +61,42 @@ pub(crate) async fn install_models(names: &[String]) -> Result<()> {
 async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {
     let config = setup::load_config(config_path)?;
     let home = setup::home_dir()?;
+    let mut rows = local_rows(&config, &home);
+    rows.extend(served_rows(&config).await?);
+    if json {
+        output::data_line(&serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    output::data_line(&format!(
+        "{:<28} {:<10} {:>9}  {:<14} {}",
+        "NAME", "BACKEND", "SIZE", "STATUS", "PATH / NOTE"
+    ));
+    for row in rows {
+        let size = row["size_bytes"]
+            .as_u64()
+            .map(|b| format!("{:.0} MB", b as f64 / 1e6))
+            .unwrap_or_else(|| "-".into());
+        let where_ = row["path"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| row["note"].as_str().unwrap_or("").to_string());
+        output::data_line(&format!(
+            "{:<28} {:<10} {:>9}  {:<14} {}",
+            row["name"].as_str().unwrap_or(""),
+            row["backend"].as_str().unwrap_or(""),
+            size,
+            row["status"].as_str().unwrap_or(""),
+            where_
+        ));
+    }
+    Ok(())
+}
+
+/// The catalogue's models (installed or not) and the GGUF files the config names.
+fn local_rows(config: &understudy_core::config::Config, home: &Path) -> Vec<serde_json::Value> {
     let mut rows = Vec::new();
     for model in catalog::known_models() {
-        let installed = install::is_installed(&model, &home);
+        let installed = install::is_installed(&model, home);
         let default = if model.name == config.default_model {
             " (default)"
         } else if model.name == config.reference_model {
@@ -76,7 +109,7 @@ async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {
             "backend": "embedded",
             "size_bytes": model.size,
             "status": if installed { "installed" } else { "not installed" },
-            "path": model.path(&home),
+            "path": model.path(home),
             "note": format!("{}{default}", model.description),
         }));
     }
@@ -93,7 +126,13 @@ async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {
             }));
         }
     }
-    let router = setup::build_router(&config, &setup::EmbeddedOverrides::default())?;
+    rows
+}
+
+/// What each HTTP backend serves (or why it cannot be reached), and the aliases.
+async fn served_rows(config: &understudy_core::config::Config) -> Result<Vec<serde_json::Value>> {
+    let mut rows = Vec::new();
+    let router = setup::build_router(config, &setup::EmbeddedOverrides::default())?;
     for (name, backend) in router.backends() {
         if name == "embedded" {
             continue;
@@ -131,31 +170,5 @@ async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {
             "note": format!("= {}/{}", route.backend, route.model),
         }));
     }
-    if json {
-        output::data_line(&serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    output::data_line(&format!(
-        "{:<28} {:<10} {:>9}  {:<14} {}",
-        "NAME", "BACKEND", "SIZE", "STATUS", "PATH / NOTE"
-    ));
-    for row in rows {
-        let size = row["size_bytes"]
-            .as_u64()
-            .map(|b| format!("{:.0} MB", b as f64 / 1e6))
-            .unwrap_or_else(|| "-".into());
-        let where_ = row["path"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| row["note"].as_str().unwrap_or("").to_string());
-        output::data_line(&format!(
-            "{:<28} {:<10} {:>9}  {:<14} {}",
-            row["name"].as_str().unwrap_or(""),
-            row["backend"].as_str().unwrap_or(""),
-            size,
-            row["status"].as_str().unwrap_or(""),
-            where_
-        ));
-    }
-    Ok(())
+    Ok(rows)
 }

@@ -70,28 +70,13 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             serving: true,
         },
     )?);
-    for p in profiles.values() {
-        router
-            .check_model(&p.model)
-            .await
-            .map_err(|e| anyhow::anyhow!("profile {}: model {}: {e}", p.name, p.model))?;
-    }
-    understudy_serve::signal_checks::check_cascade_signals(router.as_ref(), profiles.values())
-        .await?;
+    check_models(&router, &profiles, &section).await?;
     let n_profiles = profiles.len();
     let auth = match (keys.is_empty(), addr.ip().is_loopback()) {
         (false, _) => "API keys required",
         (true, true) => "no API keys (localhost only)",
         (true, false) => "NO API KEYS: anyone who can reach this address can use it",
     };
-    for (model, fallbacks) in &section.fallback {
-        for fallback in fallbacks {
-            router
-                .check_model(fallback)
-                .await
-                .map_err(|e| anyhow::anyhow!("serve.fallback.{model}: {fallback}: {e}"))?;
-        }
-    }
     let served = served_models(&config, &router);
     let n_models = served.names().count();
     let resilient = Resilient::new(router as Arc<dyn Backend>, section.policy());
@@ -107,6 +92,48 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             .max_queue
             .unwrap_or(understudy_serve::DEFAULT_MAX_QUEUE),
     );
+    let state = with_stores(state, &args, &section)?;
+    let state = Arc::new(state);
+    let drain = section
+        .drain_secs
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(understudy_serve::DEFAULT_DRAIN);
+    understudy_serve::serve(addr, state, shutdown_signal(), drain, move |local| {
+        output::note(&format!(
+            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {n_models} model(s) · {auth} (GET /v1/models lists them)"
+        ));
+    })
+    .await?;
+    Ok(())
+}
+
+/// Every model a profile or a fallback names is known (and installed), and every cascade's
+/// signals can run on its models, before the gateway listens.
+async fn check_models(
+    router: &understudy_backend::router::Router,
+    profiles: &std::collections::BTreeMap<String, understudy_serve::Profile>,
+    section: &ServeSection,
+) -> Result<()> {
+    for p in profiles.values() {
+        router
+            .check_model(&p.model)
+            .await
+            .map_err(|e| anyhow::anyhow!("profile {}: model {}: {e}", p.name, p.model))?;
+    }
+    understudy_serve::signal_checks::check_cascade_signals(router, profiles.values()).await?;
+    for (model, fallbacks) in &section.fallback {
+        for fallback in fallbacks {
+            router
+                .check_model(fallback)
+                .await
+                .map_err(|e| anyhow::anyhow!("serve.fallback.{model}: {fallback}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The request log, memory collections and conversations, all in one SQLite file.
+fn with_stores(state: AppState, args: &ServeArgs, section: &ServeSection) -> Result<AppState> {
     let log_db = args
         .db
         .clone()
@@ -127,18 +154,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     let state = state.with_conversations(understudy_serve::conversation::ConversationStore::open(
         &log_db,
     )?);
-    let state = Arc::new(state);
-    let drain = section
-        .drain_secs
-        .map(std::time::Duration::from_secs)
-        .unwrap_or(understudy_serve::DEFAULT_DRAIN);
-    understudy_serve::serve(addr, state, shutdown_signal(), drain, move |local| {
-        output::note(&format!(
-            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {n_models} model(s) · {auth} (GET /v1/models lists them)"
-        ));
-    })
-    .await?;
-    Ok(())
+    Ok(state)
 }
 
 /// Installs the default models that profiles and fallbacks name, so that a client's request never

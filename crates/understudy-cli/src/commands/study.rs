@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use understudy_eval::plan::Plan;
+use understudy_eval::plan::{EvalSection, Plan};
 use understudy_report::study::{analysis, cells_file, page, retention, StudyFile, StudyKind};
 use understudy_report::summary;
 use understudy_store::Store;
@@ -175,21 +175,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         Ok(())
     };
     if let Some(id) = args.from_run {
-        let store = super::runs::open(config_path, &args.eval.store)?;
-        let mut info = store.run(id)?;
-        let plan = super::eval::resolve_plan(&config, &section).await?;
-        let made_by_plan = info.plan_key == plan.key()
-            || understudy_eval::runner::resume_key::plan_key_of_stored(&info.plan_json)
-                .is_some_and(|key| key == plan.key());
-        if !made_by_plan {
-            bail!(
-                "run {id} was not made by this study with these flags (its plan differs); pass the flags it was run with"
-            );
-        }
-        // The same plan: the stored description gains what newer versions derive from it.
-        info.plan_json = plan.stored().to_string();
-        let cells = store.cells(id)?;
-        return write_page(kind, &command_line(), info, &cells, &out, &out);
+        return page_from_run(config_path, &config, &args, &section, (kind, id), &out).await;
     }
     let started = std::time::Instant::now();
     let done = match execute(&config, section, &args.eval, Some(&estimate)).await {
@@ -206,6 +192,32 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     ));
     write_page(kind, &command_line(), info, &cells, &out, &out)?;
     done.fail_if_interrupted()
+}
+
+/// `--from-run`: the page from a run already stored, when this study with these flags made it.
+async fn page_from_run(
+    config_path: Option<&Path>,
+    config: &understudy_core::config::Config,
+    args: &StudyArgs,
+    section: &EvalSection,
+    (kind, id): (StudyKind, i64),
+    out: &Path,
+) -> Result<()> {
+    let store = super::runs::open(config_path, &args.eval.store)?;
+    let mut info = store.run(id)?;
+    let plan = super::eval_setup::resolve_plan(config, section).await?;
+    let made_by_plan = info.plan_key == plan.key()
+        || understudy_eval::runner::resume_key::plan_key_of_stored(&info.plan_json)
+            .is_some_and(|key| key == plan.key());
+    if !made_by_plan {
+        bail!(
+            "run {id} was not made by this study with these flags (its plan differs); pass the flags it was run with"
+        );
+    }
+    // The same plan: the stored description gains what newer versions derive from it.
+    info.plan_json = plan.stored().to_string();
+    let cells = store.cells(id)?;
+    write_page(kind, &command_line(), info, &cells, out, out)
 }
 
 /// This process's command line, as the page cites it.

@@ -162,22 +162,20 @@ fn cell_work<'p>(
         sample,
     } = cell;
     let format = &format;
-    let (cascades, plans, budgets, controls) = (
-        &models.cascades,
-        &models.plans,
-        &models.budgets,
-        &models.controls,
-    );
     // Map-reduce reads the whole input; other strategies the (maybe cut) one.
     let shown = shown_item(item, strategy.map_reduce());
     let shown = shown.as_ref();
-    let mut program = program_for(
+    let program = program_for(
         plan,
         task,
         shown,
         strategy,
         *format,
-        technique(cascades.get(model), plans.get(model), strategy.map_reduce()),
+        technique(
+            models.cascades.get(model),
+            models.plans.get(model),
+            strategy.map_reduce(),
+        ),
     );
     let mut messages = strategy::render(&program, shown);
     let retrieved = retrieve(plan, task, item, strategy, &mut messages)?;
@@ -187,17 +185,7 @@ fn cell_work<'p>(
     };
     let switched = strategy
         .thinking()
-        .map(|mode| thinking::apply(&mut request, mode, controls[model]));
-    if switched.is_some_and(|s| s.on) {
-        request.max_tokens = Some(
-            request
-                .max_tokens
-                .unwrap_or(0)
-                .max(strategy::COT_MAX_TOKENS),
-        );
-    }
-    // The program records what was sent, so a profile written from it allows the same length.
-    program.max_tokens = request.max_tokens;
+        .map(|mode| thinking::apply(&mut request, mode, models.controls[model]));
     let cot = strategy.cot() || switched.is_some_and(|s| s.split_cot);
     let request = request
         .validate()
@@ -214,11 +202,11 @@ fn cell_work<'p>(
         thinking: strategy
             .thinking()
             .zip(switched)
-            .map(|(mode, s)| ThinkingTrace::new(mode, controls[model], s)),
-        cascade: cascades.get(model),
-        plan: plans.get(model),
+            .map(|(mode, s)| ThinkingTrace::new(mode, models.controls[model], s)),
+        cascade: models.cascades.get(model),
+        plan: models.plans.get(model),
         map_reduce: if strategy.map_reduce() {
-            budgets.get(model).cloned()
+            models.budgets.get(model).cloned()
         } else {
             None
         },

@@ -169,44 +169,7 @@ impl Sandbox {
             write("entry.txt", &check.entry_point).map_err(fail)?;
         }
         let secret = format!("{:032x}", rand::random::<u128>());
-        let cpu_secs = limits.wall.as_secs().max(1) + 1;
-        let mut command = Command::new(&self.prlimit);
-        command
-            .arg(format!("--as={}", limits.memory_bytes))
-            .arg(format!("--cpu={cpu_secs}"))
-            .arg("--fsize=1048576")
-            .arg("--nofile=64")
-            .arg("--core=0")
-            .arg("--")
-            .arg(&self.bwrap)
-            .args(["--ro-bind", "/usr", "/usr"])
-            .args(["--ro-bind-try", "/lib", "/lib"])
-            .args(["--ro-bind-try", "/lib64", "/lib64"])
-            .args(["--ro-bind-try", "/bin", "/bin"])
-            .args(["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]);
-        for root in &self.python_roots {
-            command.arg("--ro-bind").arg(root).arg(root);
-        }
-        command
-            .args(["--proc", "/proc", "--dev", "/dev"])
-            .arg("--bind")
-            .arg(dir.path())
-            .arg("/sandbox")
-            .args(["--remount-ro", "/"])
-            .args(["--chdir", "/sandbox"])
-            .args(["--unshare-all", "--die-with-parent", "--new-session"])
-            .args(["--uid", "65534", "--gid", "65534"])
-            .args(["--clearenv", "--setenv", "PATH", "/usr/bin:/bin"])
-            .args([
-                "--setenv", "TMPDIR", "/sandbox", "--setenv", "HOME", "/sandbox",
-            ])
-            .arg(&self.python)
-            .args(["-I", "-B", "program.py"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
+        let mut command = self.command(dir.path(), limits);
         let mut child = command.spawn().map_err(fail)?;
         if let Some(mut stdin) = child.stdin.take() {
             // A harness that died before reading it fails anyway; a broken pipe is not an error.
@@ -241,6 +204,50 @@ impl Sandbox {
             output.truncate(end);
         }
         Ok(Finished { outcome, output })
+    }
+
+    /// The confined interpreter: resource limits (prlimit), then bubblewrap with a read-only
+    /// system, no network or other namespaces, an unprivileged user and only `dir` writable.
+    fn command(&self, dir: &std::path::Path, limits: &Limits) -> Command {
+        let cpu_secs = limits.wall.as_secs().max(1) + 1;
+        let mut command = Command::new(&self.prlimit);
+        command
+            .arg(format!("--as={}", limits.memory_bytes))
+            .arg(format!("--cpu={cpu_secs}"))
+            .arg("--fsize=1048576")
+            .arg("--nofile=64")
+            .arg("--core=0")
+            .arg("--")
+            .arg(&self.bwrap)
+            .args(["--ro-bind", "/usr", "/usr"])
+            .args(["--ro-bind-try", "/lib", "/lib"])
+            .args(["--ro-bind-try", "/lib64", "/lib64"])
+            .args(["--ro-bind-try", "/bin", "/bin"])
+            .args(["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]);
+        for root in &self.python_roots {
+            command.arg("--ro-bind").arg(root).arg(root);
+        }
+        command
+            .args(["--proc", "/proc", "--dev", "/dev"])
+            .arg("--bind")
+            .arg(dir)
+            .arg("/sandbox")
+            .args(["--remount-ro", "/"])
+            .args(["--chdir", "/sandbox"])
+            .args(["--unshare-all", "--die-with-parent", "--new-session"])
+            .args(["--uid", "65534", "--gid", "65534"])
+            .args(["--clearenv", "--setenv", "PATH", "/usr/bin:/bin"])
+            .args([
+                "--setenv", "TMPDIR", "/sandbox", "--setenv", "HOME", "/sandbox",
+            ])
+            .arg(&self.python)
+            .args(["-I", "-B", "program.py"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        command
     }
 }
 

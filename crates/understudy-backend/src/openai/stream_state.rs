@@ -1,0 +1,121 @@
+//! One SSE stream's state: the answer and reasoning kept apart, confidence and usage gathered,
+//! and the end event made once.
+
+use understudy_core::response::ConfidenceAccumulator;
+use understudy_core::stream::{Delta, StreamEnd};
+use understudy_core::think::ThinkSplitter;
+use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage};
+
+use super::parse_finish;
+use super::wire::{error_message, WireChunk};
+use crate::BackendError;
+
+/// State carried through one SSE stream.
+pub(super) struct StreamState {
+    pub(super) model: String,
+    pub(super) splitter: ThinkSplitter,
+    pub(super) timing: TimingRecorder,
+    pub(super) finish: Option<FinishReason>,
+    pub(super) usage: Option<Usage>,
+    pub(super) chunks: u32,
+    pub(super) done: bool,
+    pub(super) confidence: ConfidenceAccumulator,
+}
+
+impl StreamState {
+    pub(super) fn end_event(&mut self) -> StreamEvent {
+        let usage = self.usage.unwrap_or(Usage {
+            prompt_tokens: 0,
+            completion_tokens: self.chunks,
+            estimated: true,
+        });
+        StreamEvent::End(StreamEnd {
+            model: self.model.clone(),
+            finish_reason: self.finish.unwrap_or(FinishReason::Stop),
+            usage,
+            timing: self.timing.finish(None, Some(usage.completion_tokens)),
+            confidence: self.confidence.finish(),
+        })
+    }
+
+    /// Maps one SSE data payload to events.
+    pub(super) fn on_data(
+        &mut self,
+        url: &str,
+        data: &str,
+    ) -> Result<Vec<StreamEvent>, BackendError> {
+        if data.trim() == "[DONE]" {
+            self.done = true;
+            let mut events: Vec<StreamEvent> = self
+                .splitter
+                .finish()
+                .into_iter()
+                .map(StreamEvent::Delta)
+                .collect();
+            events.push(self.end_event());
+            return Ok(events);
+        }
+        let chunk: WireChunk = serde_json::from_str(data).map_err(|e| {
+            BackendError::Protocol(format!(
+                "{url}: malformed stream chunk ({e}): {}",
+                clip(data)
+            ))
+        })?;
+        if let Some(error) = chunk.error {
+            return Err(BackendError::Http {
+                url: url.to_string(),
+                status: error
+                    .get("code")
+                    .and_then(|c| c.as_u64())
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(500),
+                message: error_message(&serde_json::json!({ "error": error }).to_string()),
+                retry_after: None,
+            });
+        }
+        if let Some(model) = chunk.model {
+            self.model = model;
+        }
+        if let Some(usage) = chunk.usage {
+            self.usage = Some(Usage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                estimated: false,
+            });
+        }
+        let mut events = Vec::new();
+        for choice in chunk.choices {
+            for lp in choice.logprobs.iter().flat_map(|l| l.values()) {
+                self.confidence.push(lp);
+            }
+            if let Some(reasoning) = choice.delta.reasoning_content.filter(|r| !r.is_empty()) {
+                self.timing.mark_token();
+                self.chunks += 1;
+                events.push(StreamEvent::Delta(Delta::Reasoning(reasoning)));
+            }
+            if let Some(content) = choice.delta.content.filter(|c| !c.is_empty()) {
+                self.timing.mark_token();
+                self.chunks += 1;
+                events.extend(
+                    self.splitter
+                        .push(&content)
+                        .into_iter()
+                        .map(StreamEvent::Delta),
+                );
+            }
+            if let Some(reason) = choice.finish_reason.as_deref() {
+                self.finish = Some(parse_finish(Some(reason)));
+            }
+        }
+        Ok(events)
+    }
+}
+
+fn clip(text: &str) -> String {
+    let clipped: String = text.chars().take(200).collect();
+    if clipped.len() < text.len() {
+        format!("{clipped}…")
+    } else {
+        clipped
+    }
+}

@@ -1,0 +1,230 @@
+//! What an eval needs before its first model call: the plan with every name and dataset
+//! checked (built-in data fetched), retrieval indexes, the graders, which models run in this
+//! process, and `--quiet-machine`'s wait.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use understudy_backend::Backend;
+use understudy_core::config::Config;
+use understudy_eval::plan::{self, EvalSection, Plan};
+use understudy_tasks::builtin;
+use understudy_tasks::find::DataSource;
+use understudy_tasks::grade::{Grader, Judge, Sandbox};
+use understudy_tasks::task::AnswerSpec;
+
+use crate::cli::EvalArgs;
+use crate::output;
+use crate::progress::TerminalProgress;
+use crate::setup;
+
+/// Resolves every name and reads every dataset of `section` into a plan, before any model is
+/// called (built-in data is fetched into the local cache if missing).
+pub async fn resolve_plan(config: &Config, section: &EvalSection) -> Result<Plan> {
+    section.check_lists()?;
+
+    // Resolve every name and read every dataset before any model is called.
+    let task_names: Vec<String> = section
+        .tasks
+        .clone()
+        .unwrap_or_else(|| plan::DEFAULT_TASKS.iter().map(|s| s.to_string()).collect());
+    let mut pending = Vec::new();
+    for name in &task_names {
+        pending.push(understudy_tasks::find::find_task(name)?);
+    }
+    for strategy in section.strategies.iter().flatten() {
+        understudy_tasks::strategy::Strategy::parse(strategy)?;
+    }
+    for format in section.formats.iter().flatten() {
+        understudy_tasks::strategy::Format::parse(format)?;
+    }
+    let mut builtin_names: Vec<&str> = pending
+        .iter()
+        .filter_map(|p| match &p.data {
+            DataSource::Builtin(d) => Some(d.name),
+            DataSource::File(_) => None,
+        })
+        .collect();
+    for p in &pending {
+        for extra in p.def.answer.extra_data() {
+            if builtin::data_file(extra).is_none() {
+                bail!(
+                    "{}: `answer` names data {extra:?}, which is not a built-in dataset",
+                    p.source.display()
+                );
+            }
+            builtin_names.push(extra);
+        }
+        if let Some(docs) = p.def.memory.as_ref().and_then(|m| m.builtin_data()) {
+            if builtin::data_file(docs).is_none() {
+                bail!(
+                    "{}: `memory.builtin` {docs:?} is not a built-in dataset",
+                    p.source.display()
+                );
+            }
+            builtin_names.push(docs);
+        }
+    }
+    let home = setup::home_dir()?;
+    if !builtin_names.is_empty() {
+        builtin::ensure_data(
+            &builtin_names,
+            &home,
+            &setup::index_url(),
+            &TerminalProgress::default(),
+        )
+        .await?;
+    }
+    let with_data = pending
+        .into_iter()
+        .map(|p| {
+            let path = match &p.data {
+                DataSource::Builtin(d) => builtin::data_path(&home, d),
+                DataSource::File(f) => f.clone(),
+            };
+            (p, path)
+        })
+        .collect();
+    Ok(Plan::resolve(section, &config.default_model, with_data)?)
+}
+
+/// Whether `model` (or any model of a cascade or planner/executor spec) runs in this process.
+pub fn runs_here(router: &understudy_backend::router::Router, model: &str) -> bool {
+    use understudy_techniques::cascade::Cascade;
+    use understudy_techniques::plan_execute::PlanExecute;
+    let parts: Vec<String> = if Cascade::is_spec(model) {
+        Cascade::parse(model).map(|c| c.models).unwrap_or_default()
+    } else if PlanExecute::is_spec(model) {
+        PlanExecute::parse(model)
+            .map(|p| vec![p.planner, p.executor])
+            .unwrap_or_default()
+    } else {
+        vec![model.to_string()]
+    };
+    parts
+        .iter()
+        .any(|part| matches!(router.route(part), Ok((backend, _)) if backend.name() == "embedded"))
+}
+
+/// How long `--quiet-machine` waits for other processes to calm down before timing anything.
+const QUIET_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `--quiet-machine`: waits (up to [`QUIET_WAIT`]) until other processes use less than the busy
+/// threshold, saying so; warns and goes on if they never do.
+pub async fn wait_for_quiet_machine() {
+    use understudy_eval::conditions::{busy_threshold, other_cores_now};
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threshold = busy_threshold(cores);
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let Some(busy) = other_cores_now(std::time::Duration::from_secs(1)).await else {
+            output::note("  --quiet-machine: cannot read CPU counters here; not waiting");
+            return;
+        };
+        if busy < threshold {
+            if said {
+                output::note(&format!(
+                    "  machine quiet after {:.0} s ({busy:.1} cores busy elsewhere)",
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            return;
+        }
+        if started.elapsed() >= QUIET_WAIT {
+            output::note(&format!(
+                "  warning: other processes still use {busy:.1} of {cores} cores after {} s; \
+                 latency will be measured under load (each cell records it)",
+                QUIET_WAIT.as_secs()
+            ));
+            return;
+        }
+        if !said {
+            output::note(&format!(
+                "  waiting for a quiet machine: other processes use {busy:.1} of {cores} cores (threshold {threshold:.1})"
+            ));
+            said = true;
+        }
+    }
+}
+
+/// Indexes the documents of the plan's retrieval tasks (embedding only what changed) and finds
+/// each item's passages, before any model is called.
+pub async fn retrieve(
+    plan: &Plan,
+    home: &Path,
+    db: &Path,
+    embedder: &crate::cli::EmbedderArgs,
+) -> Result<understudy_eval::retrieval::Retrieved> {
+    let embedder = super::memory::embedder(embedder).await?;
+    let memory = understudy_memory::MemoryStore::open(db)?;
+    let (plan, home) = (plan.clone(), home.to_path_buf());
+    let (retrieved, indexed) = tokio::task::spawn_blocking(move || {
+        understudy_eval::retrieval::prepare(
+            &plan.tasks,
+            plan.retrieval_depth(),
+            &home,
+            &memory,
+            embedder.as_ref(),
+        )
+    })
+    .await??;
+    for i in indexed {
+        output::note(&format!(
+            "  {}: {} documents in collection {:?} ({} chunks embedded now, {} documents unchanged); passages found for {} questions",
+            i.task, i.documents, i.collection, i.embedded, i.unchanged, i.questions
+        ));
+    }
+    Ok(retrieved)
+}
+
+/// The sandbox when the plan has code tasks, the judge when it has judged ones.
+pub async fn make_grader(
+    plan: &Plan,
+    args: &EvalArgs,
+    home: &Path,
+    backend: Arc<dyn Backend>,
+) -> Result<Grader> {
+    let mut grader = Grader::default();
+    for task in &plan.tasks {
+        match &task.def.answer {
+            AnswerSpec::Code { .. } if grader.sandbox.is_none() => {
+                grader.sandbox = Some(Sandbox::detect(&args.python).await?);
+            }
+            AnswerSpec::Judge {
+                prompts,
+                references,
+                reference_categories,
+                ..
+            } if grader.judge.is_none() => {
+                let Some(model) = args.judge.clone().or_else(|| plan.reference.clone()) else {
+                    bail!(
+                        "task {} is graded by a judge model: pass --judge MODEL (any configured model)",
+                        task.def.name
+                    );
+                };
+                let path =
+                    |name: &str| builtin::data_file(name).map(|d| builtin::data_path(home, d));
+                let prompts_path = path(prompts)
+                    .ok_or_else(|| anyhow::anyhow!("unknown judge prompts {prompts:?}"))?;
+                let references_path = references.as_deref().and_then(path);
+                output::note(&format!("  {}: judged by {model}", task.def.name));
+                grader.judge = Some(
+                    Judge::load(
+                        backend.clone(),
+                        &model,
+                        &prompts_path,
+                        references_path.as_deref(),
+                        reference_categories.clone(),
+                    )
+                    .await?,
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(grader)
+}

@@ -1,0 +1,125 @@
+//! The rows the store keeps: a scored cell, a gateway request, a run's description.
+
+use serde::Serialize;
+
+/// One scored answer.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Cell {
+    pub model: String,
+    pub strategy: String,
+    pub format: String,
+    pub task: String,
+    pub item_id: String,
+    pub prompt_json: String,
+    pub answer: String,
+    pub reasoning: Option<String>,
+    pub parsed: Option<String>,
+    pub gold: String,
+    pub score: f64,
+    pub format_failure: bool,
+    pub ttft_ms: f64,
+    pub total_ms: f64,
+    pub decode_tps: Option<f64>,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub cached: bool,
+    /// Scorer-specific results as JSON (ROUGE parts, per-instruction verdicts, judge ratings,
+    /// sandbox outcome, truncation).
+    pub detail: Option<String>,
+    /// The machine's state while the answer was produced; `None` for cached answers (produced
+    /// earlier, under conditions not recorded here) and where `/proc` cannot be read.
+    pub conditions: Option<crate::Conditions>,
+    /// The prompt program the cell was sent (`understudy_prompt::Program` as canonical JSON);
+    /// `None` for cells stored before programs were recorded, and in a study's cells file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+}
+
+impl Cell {
+    /// A fresh zero-shot, plain-format cell of model `m` on task `t` scoring `score` on `item`
+    /// (gold = item id), for tests to adjust with struct-update syntax.
+    pub fn for_test(item: &str, score: f64) -> Cell {
+        Cell {
+            model: "m".into(),
+            strategy: "zero-shot".into(),
+            format: "plain".into(),
+            task: "t".into(),
+            item_id: item.into(),
+            prompt_json: "[]".into(),
+            answer: String::new(),
+            reasoning: None,
+            parsed: None,
+            gold: item.into(),
+            score,
+            format_failure: false,
+            ttft_ms: 1.0,
+            total_ms: 1.0,
+            decode_tps: None,
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            cached: false,
+            detail: None,
+            conditions: None,
+            program: None,
+        }
+    }
+}
+
+/// One gateway request, as the request log keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
+pub struct RequestRow {
+    pub at: Option<String>,
+    pub model: String,
+    pub profile: Option<String>,
+    pub backend_model: Option<String>,
+    pub status: u16,
+    pub error_type: Option<String>,
+    pub stream: bool,
+    pub total_ms: f64,
+    pub ttft_ms: Option<f64>,
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+    /// Prompt and answer text, only when the profile opts in.
+    pub prompt_json: Option<String>,
+    pub answer: Option<String>,
+    /// How the request was served (thinking decision, cascade, plan steps), as JSON.
+    #[serde(default)]
+    pub route: Option<String>,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunInfo {
+    pub id: i64,
+    pub plan_key: String,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    /// The plan as stored; JSON output shows it as the object it is, under `plan`.
+    #[serde(
+        rename = "plan",
+        serialize_with = "json_text_as_object",
+        deserialize_with = "json_object_as_text"
+    )]
+    pub plan_json: String,
+    pub cells: i64,
+}
+
+/// Writes JSON text as the JSON value it holds (text that does not parse stays a string).
+fn json_text_as_object<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => serde::Serialize::serialize(&value, serializer),
+        Err(_) => serializer.serialize_str(text),
+    }
+}
+
+/// Reads what [`json_text_as_object`] wrote back into JSON text.
+fn json_object_as_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    let value: serde_json::Value = serde::Deserialize::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::String(text) => text,
+        other => other.to_string(),
+    })
+}
