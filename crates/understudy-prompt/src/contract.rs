@@ -24,6 +24,8 @@ pub enum AnswerContract {
     Choice,
     /// A number: the last one in the answer.
     Number,
+    /// A JSON document (code fences around it are allowed and dropped).
+    Json,
     /// Free text; `describe` says what it should look like, in words, for the prompt.
     Free { describe: String },
 }
@@ -42,12 +44,14 @@ impl AnswerContract {
                 )
             }
             Self::Number => "only the final number".to_string(),
+            Self::Json => "only a JSON object, nothing else".to_string(),
             Self::Free { describe } => describe.clone(),
         }
     }
 
     /// Reads the answer from `text` (already past any chain of thought): the label, the option
-    /// letter, the number as written by Rust's `f64` display, or the trimmed text. `None` when
+    /// letter, the number as written by Rust's `f64` display, the JSON document as written, or
+    /// the trimmed text. `None` when
     /// nothing usable is there (a format failure).
     pub fn extract(&self, text: &str, input: &Input) -> Option<String> {
         let text = text.trim();
@@ -55,6 +59,7 @@ impl AnswerContract {
             Self::Label { labels, synonyms } => read_label(text, labels, synonyms),
             Self::Choice => read_choice(text, &input.options),
             Self::Number => last_number(text).map(|v| v.to_string()),
+            Self::Json => read_json(text),
             Self::Free { .. } => (!text.is_empty()).then(|| text.to_string()),
         }
     }
@@ -145,6 +150,26 @@ fn letter_patterns() -> &'static [Regex] {
     })
 }
 
+/// The JSON document in `text`, with a Markdown code fence around it dropped; None when it does
+/// not parse.
+fn read_json(text: &str) -> Option<String> {
+    let unfenced = match text
+        .strip_prefix("```")
+        .and_then(|rest| rest.strip_suffix("```"))
+    {
+        // The fence's language tag (`json`) is a word before the document.
+        Some(inner) => match inner.trim().split_once(char::is_whitespace) {
+            Some((tag, body)) if tag.chars().all(|c| c.is_ascii_alphanumeric()) => body,
+            _ => inner,
+        },
+        None => text,
+    }
+    .trim();
+    serde_json::from_str::<serde_json::Value>(unfenced)
+        .ok()
+        .map(|_| unfenced.to_string())
+}
+
 fn read_choice(text: &str, options: &[(char, String)]) -> Option<String> {
     let valid = |c: char| options.iter().any(|(l, _)| *l == c);
     for re in letter_patterns() {
@@ -177,6 +202,29 @@ fn read_choice(text: &str, options: &[(char, String)]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_answers_are_read_with_or_without_a_fence() {
+        let input = Input::default();
+        let json = AnswerContract::Json;
+        assert_eq!(
+            json.extract(" {\"a\": 1} ", &input).as_deref(),
+            Some("{\"a\": 1}")
+        );
+        assert_eq!(
+            json.extract("```json\n{\"a\": [1, 2]}\n```", &input)
+                .as_deref(),
+            Some("{\"a\": [1, 2]}")
+        );
+        assert_eq!(
+            json.extract("```\n[1]\n```", &input).as_deref(),
+            Some("[1]")
+        );
+        assert_eq!(json.extract("{\"a\": 1", &input), None);
+        assert_eq!(json.extract("Sure! {\"a\": 1}", &input), None);
+        let back: AnswerContract = serde_json::from_str(r#"{"kind":"json"}"#).unwrap();
+        assert_eq!(back, AnswerContract::Json);
+    }
 
     fn labels() -> AnswerContract {
         let mut synonyms = BTreeMap::new();

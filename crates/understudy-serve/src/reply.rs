@@ -8,6 +8,7 @@ use axum::Json;
 use understudy_backend::Backend;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::{ChatMessage, ChatResponse, StreamEvent, ValidChatRequest};
+use understudy_prompt::{AnswerContract, Input};
 
 use crate::error::ApiError;
 use crate::profile::{Profile, ReasoningPolicy};
@@ -106,27 +107,34 @@ pub(crate) async fn complete(
         return Ok(response);
     };
     if profile.json {
-        if let Err(err) = serde_json::from_str::<serde_json::Value>(&response.answer) {
-            // One retry, telling the model what was wrong.
+        // Read with the program's one JSON reader: a fenced document is unwrapped, anything else
+        // gets one retry telling the model what was wrong.
+        let json = |text: &str| AnswerContract::Json.extract(text, &Input::default());
+        if json(&response.answer).is_none() {
+            let why = serde_json::from_str::<serde_json::Value>(response.answer.trim())
+                .err()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
             let mut retry = request;
             retry
                 .messages
                 .push(ChatMessage::assistant(response.answer.clone()));
             retry.messages.push(ChatMessage::user(format!(
-                "That was not valid JSON ({err}). Reply with only valid JSON."
+                "That was not valid JSON{why}. Reply with only valid JSON."
             )));
             response = backend.chat(retry).await.map_err(ApiError::from)?;
-            if serde_json::from_str::<serde_json::Value>(&response.answer).is_err() {
-                return Err(ApiError {
-                    status: axum::http::StatusCode::BAD_GATEWAY,
-                    message: format!("profile {} requires JSON and the model did not produce valid JSON after one retry", profile.name),
-                    kind: "server_error",
-                    param: None,
-                    code: Some("invalid_json_output"),
-                    retry_after: None,
-                });
-            }
         }
+        let Some(document) = json(&response.answer) else {
+            return Err(ApiError {
+                status: axum::http::StatusCode::BAD_GATEWAY,
+                message: format!("profile {} requires JSON and the model did not produce valid JSON after one retry", profile.name),
+                kind: "server_error",
+                param: None,
+                code: Some("invalid_json_output"),
+                retry_after: None,
+            });
+        };
+        response.answer = document;
     }
     apply_output_policies(response, profile)
 }

@@ -61,7 +61,10 @@ pub(crate) async fn run_cascade(
     let json = profile.is_some_and(|p| p.json);
     let validator = move |text: &str| {
         !text.trim().is_empty()
-            && (!json || serde_json::from_str::<serde_json::Value>(text.trim()).is_ok())
+            && (!json
+                || understudy_prompt::AnswerContract::Json
+                    .extract(text, &understudy_prompt::Input::default())
+                    .is_some())
             && profile.is_none_or(|p| p.read(text).answer.is_some())
     };
     let outcome = cascade::run(cascade, direct(state.backend.as_ref()), valid, &validator)

@@ -29,6 +29,10 @@ json = true
 model = "label:{\"ok\":true}"
 json = true
 reasoning = "strip"
+
+[profiles.fenced-json]
+model = "label:```json\n{\"ok\": 1}\n```"
+json = true
 "#,
     )
     .unwrap();
@@ -140,6 +144,18 @@ async fn json_profiles_validate_and_retry() {
     assert_eq!(
         json(&body)["choices"][0]["message"]["content"],
         "{\"ok\":true}"
+    );
+    // A fenced document is read by the program's JSON reader, not retried.
+    let (status, body) = post(
+        state(),
+        r#"{"model":"fenced-json","messages":[{"role":"user","content":"x"}]}"#,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        json(&body)["choices"][0]["message"]["content"],
+        "{\"ok\": 1}"
     );
 }
 

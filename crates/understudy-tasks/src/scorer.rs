@@ -56,6 +56,12 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
             let correct = normalise(text) == normalise(&item.target);
             Scored { parsed, correct }
         }
+        AnswerSpec::Json => {
+            let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+            let correct = parsed.as_deref().and_then(value).is_some()
+                && parsed.as_deref().and_then(value) == value(&item.target);
+            Scored { parsed, correct }
+        }
         AnswerSpec::Regex { pattern, .. } => {
             let correct = Regex::new(pattern)
                 .map(|re| re.is_match(text))
@@ -78,6 +84,27 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn json_answers_are_compared_as_values() {
+        let item = item(r#"{"name": "Ada", "year": 1843}"#, &[]);
+        let right = score(
+            &AnswerSpec::Json,
+            &item,
+            "```json\n{\"year\": 1843, \"name\": \"Ada\"}\n```",
+            false,
+        );
+        assert!(right.correct);
+        let wrong = score(
+            &AnswerSpec::Json,
+            &item,
+            r#"{"name": "Ada", "year": 1842}"#,
+            false,
+        );
+        assert!(!wrong.correct && !wrong.format_failure());
+        let broken = score(&AnswerSpec::Json, &item, "name: Ada", false);
+        assert!(!broken.correct && broken.format_failure());
+    }
 
     fn item(target: &str, options: &[(char, &str)]) -> Item {
         Item {

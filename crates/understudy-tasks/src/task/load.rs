@@ -354,6 +354,9 @@ fn check_target(
         AnswerSpec::Ifeval | AnswerSpec::Judge { .. } | AnswerSpec::Rules { .. } => {
             Ok(raw.to_string())
         }
+        AnswerSpec::Json => serde_json::from_str::<Value>(raw)
+            .map(|_| raw.to_string())
+            .map_err(|e| format!("the gold answer is not JSON: {e}")),
         AnswerSpec::Exact
         | AnswerSpec::Regex { .. }
         | AnswerSpec::Code { .. }

@@ -35,6 +35,8 @@ pub enum AnswerSpec {
     },
     /// The whole answer equals the gold value (case- and whitespace-insensitive).
     Exact,
+    /// A JSON document equal to the gold one as a value (key order and spacing ignored).
+    Json,
     /// The answer matches a regular expression (the gold value is not used).
     Regex {
         pattern: String,
@@ -211,7 +213,9 @@ impl LoadedTask {
             AnswerSpec::Choice { .. } => AnswerKind::Choice {
                 options: self.items.iter().map(|i| i.options.len()).max(),
             },
-            AnswerSpec::Number { .. } | AnswerSpec::Exact => AnswerKind::Constant,
+            AnswerSpec::Number { .. } | AnswerSpec::Exact | AnswerSpec::Json => {
+                AnswerKind::Constant
+            }
             _ => AnswerKind::Open,
         }
     }
