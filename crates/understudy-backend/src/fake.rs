@@ -212,6 +212,7 @@ impl Backend for FakeBackend {
                 prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
                 completion_tokens: timing.tokens(),
                 estimated: false,
+                cached_tokens: 0,
             },
             timing: timing.finish(u32::try_from(prompt_tokens).ok(), None),
             confidence: None,

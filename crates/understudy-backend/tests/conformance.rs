@@ -186,6 +186,7 @@ mod embedded {
             progress: Arc::new(Silent),
             paths: understudy_backend::embedded::ModelPaths::Allowed,
             max_loaded: understudy_backend::embedded::DEFAULT_MAX_LOADED,
+            prefix_cache: true,
         }
     }
 
@@ -203,6 +204,68 @@ mod embedded {
     async fn embedded_backend_conforms() {
         support::smallest_model().await;
         suite(&backend(), "smollm2-135m").await;
+    }
+
+    /// Requests that share a system prompt, then one whose system prompt changes halfway (the
+    /// cache diverges mid-prefix), then the first again. Kept under 64 prompt tokens: llama.cpp
+    /// processes shorter batches with kernels that give the same result however the prompt is
+    /// split, so reuse can be checked bit for bit (longer prompts are not split-invariant in
+    /// llama.cpp — its server documents the same for `cache_prompt` — and bench/prefix_cache.sh
+    /// measures the share of answers that stay the same there).
+    fn shared_prefix_requests() -> Vec<ValidChatRequest> {
+        let system = "You answer for a bookshop in one sentence. It opens at nine, closes at \
+                      six and is shut on Sundays.";
+        let changed = system.replace("closes at six", "closes at eight");
+        let ask = |system: &str, question: &str| {
+            valid(ChatRequest {
+                max_tokens: Some(24),
+                logprobs: true,
+                ..ChatRequest::new(
+                    "smollm2-135m",
+                    vec![ChatMessage::system(system), ChatMessage::user(question)],
+                )
+            })
+        };
+        vec![
+            ask(system, "When does it close?"),
+            ask(system, "Is it open on Sunday?"),
+            ask(&changed, "When does it close?"),
+            ask(system, "When does it close?"),
+        ]
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn prefix_reuse_gives_the_tokens_a_cold_engine_gives() {
+        support::smallest_model().await;
+        let warm = backend();
+        let cold = EmbeddedBackend::new(EmbeddedOptions {
+            prefix_cache: false,
+            ..backend_options()
+        });
+        let mut reused = Vec::new();
+        for request in shared_prefix_requests() {
+            let with = warm.chat(request.clone()).await.unwrap();
+            let without = cold.chat(request).await.unwrap();
+            assert!(with.usage.prompt_tokens < 64, "{:?}", with.usage);
+            assert_eq!(with.answer, without.answer, "reuse changed an answer");
+            assert_eq!(
+                with.confidence, without.confidence,
+                "reuse changed log-probabilities"
+            );
+            assert_eq!(with.usage.prompt_tokens, without.usage.prompt_tokens);
+            assert_eq!(
+                without.usage.cached_tokens, 0,
+                "a cold engine reused tokens"
+            );
+            reused.push((with.usage.cached_tokens, with.usage.prompt_tokens));
+        }
+        // The first prompt finds nothing; the second shares the system prompt; the third
+        // diverges inside it (less is reused than the second reused); the fourth repeats the
+        // first, but the cache holds the third, so it reuses up to the divergence again.
+        assert_eq!(reused[0].0, 0, "{reused:?}");
+        assert!(reused[1].0 > reused[1].1 / 2, "{reused:?}");
+        assert!(reused[2].0 > 0 && reused[2].0 < reused[1].0, "{reused:?}");
+        assert_eq!(reused[3].0, reused[2].0, "{reused:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,6 +470,7 @@ mod embedded {
         EmbeddedBackend::new(EmbeddedOptions {
             paths: understudy_backend::embedded::ModelPaths::Refused,
             max_loaded,
+            prefix_cache: true,
             ..backend_options()
         })
     }
@@ -469,6 +533,7 @@ mod embedded {
 
         let capped = EmbeddedBackend::new(EmbeddedOptions {
             max_loaded: 1,
+            prefix_cache: true,
             ..backend_options()
         })
         .with_model(

@@ -222,6 +222,10 @@ pub struct EvalArgs {
     /// Call the models even when the response cache has the answer.
     #[arg(long)]
     pub no_cache: bool,
+    /// Embedded models process every prompt whole instead of reusing the KV cache of the prefix
+    /// items share (a cold measurement; `[defaults] prefix_cache = false` does the same).
+    #[arg(long)]
+    pub no_prefix_cache: bool,
     /// Record each answer's mean token log-probability (what `tune` calibrates a cascade's
     /// confidence threshold on); off by default because computing it adds to measured latency.
     #[arg(long)]

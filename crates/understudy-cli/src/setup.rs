@@ -77,6 +77,8 @@ pub struct EmbeddedOverrides {
     pub chat_template: Option<(String, String)>,
     /// The router answers network clients (`serve`): model names are never file paths.
     pub serving: bool,
+    /// `--no-prefix-cache`: process every prompt whole (a cold measurement).
+    pub prefix_cache: Option<bool>,
 }
 
 /// Builds the router: the embedded backend (default), every configured HTTP backend, aliases.
@@ -138,6 +140,7 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
         max_loaded: config
             .max_loaded_models
             .unwrap_or(understudy_backend::embedded::DEFAULT_MAX_LOADED),
+        prefix_cache: overrides.prefix_cache.unwrap_or(config.prefix_cache),
     });
     for (alias, target) in &config.models {
         if let ModelTarget::Gguf {

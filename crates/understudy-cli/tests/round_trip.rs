@@ -97,6 +97,7 @@ impl Backend for Scripted {
                 prompt_tokens: 10,
                 completion_tokens: 2,
                 estimated: false,
+                cached_tokens: 0,
             },
             timing: timing.finish(Some(10), Some(2)),
             confidence: request.logprobs.then(|| Confidence {

@@ -31,6 +31,7 @@ fn cell(model: &str, strategy: &str, item: usize, score: f64, ms: f64, logprob: 
         decode_tps: None,
         prompt_tokens: 10,
         completion_tokens: 1,
+        cached_prompt_tokens: 0,
         cached: false,
         detail: Some(format!("{{\"mean_logprob\": {logprob}}}")),
         conditions: None,

@@ -65,6 +65,7 @@ struct RawDefaults {
     threads: Option<u32>,
     context_length: Option<u32>,
     max_loaded_models: Option<usize>,
+    prefix_cache: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +136,8 @@ pub struct Config {
     pub context_length: Option<u32>,
     /// Most embedded models loaded at once; `None` means the backend's default.
     pub max_loaded_models: Option<usize>,
+    /// Embedded models reuse the KV cache of a shared prompt prefix (default on).
+    pub prefix_cache: bool,
     pub backends: BTreeMap<String, OpenAiConfig>,
     pub models: BTreeMap<String, ModelTarget>,
     /// The raw `[eval]` table, if the file has one.
@@ -154,6 +157,7 @@ impl Default for Config {
             threads: None,
             context_length: None,
             max_loaded_models: None,
+            prefix_cache: true,
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
             eval: None,
@@ -258,6 +262,7 @@ fn resolve(
         threads: raw.defaults.threads,
         context_length: raw.defaults.context_length,
         max_loaded_models: raw.defaults.max_loaded_models,
+        prefix_cache: raw.defaults.prefix_cache.unwrap_or(true),
         backends,
         models,
         eval: raw.eval,

@@ -34,6 +34,14 @@ pub struct Usage {
     /// True when the backend reported no counts and these were estimated from the stream.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub estimated: bool,
+    /// Prompt tokens whose key/value cache was reused rather than computed (the embedded
+    /// engine's prefix cache; an upstream's `usage.prompt_tokens_details.cached_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached_tokens: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Usage {

@@ -15,7 +15,7 @@ use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
 use crate::stream::{self, Named};
 use crate::techniques::Finished;
-use crate::wire::now_secs;
+use crate::wire::{now_secs, usage_json};
 
 /// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
 /// model in the `x-understudy-model` header.
@@ -151,11 +151,7 @@ pub(crate) fn unary_body(id: &str, named: &Named, r: &ChatResponse) -> serde_jso
         "model": named.model,
         "system_fingerprint": named.fingerprint,
         "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason.as_openai()}],
-        "usage": {
-            "prompt_tokens": r.usage.prompt_tokens,
-            "completion_tokens": r.usage.completion_tokens,
-            "total_tokens": r.usage.total_tokens(),
-        },
+        "usage": usage_json(&r.usage),
         "timing": r.timing,
     })
 }

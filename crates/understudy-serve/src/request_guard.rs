@@ -43,6 +43,8 @@ pub struct RequestGuard {
     pub error_type: Option<&'static str>,
     pub ttft_s: Option<f64>,
     pub tokens: Option<(u32, u32)>,
+    /// Prompt tokens the backend reused from its KV cache.
+    pub cached_tokens: Option<u32>,
     /// How the request was served (thinking decision, cascade, plan steps), for the log.
     pub route: serde_json::Map<String, serde_json::Value>,
 }
@@ -95,6 +97,7 @@ impl RequestGuard {
             error_type: None,
             ttft_s: None,
             tokens: None,
+            cached_tokens: None,
             route: serde_json::Map::new(),
         }
     }
@@ -124,6 +127,7 @@ impl RequestGuard {
         self.ttft_s = Some(timing.ttft_ms / 1000.0);
         self.queue = Some(Duration::from_secs_f64(timing.queue_ms.max(0.0) / 1000.0));
         self.tokens = Some((usage.prompt_tokens, usage.completion_tokens));
+        self.cached_tokens = Some(usage.cached_tokens);
     }
 
     /// Moves the request's record into a stream (which ends it) and leaves behind a detached
@@ -183,6 +187,7 @@ impl RequestGuard {
             answer: content.map(|c| c.1),
             route: (!self.route.is_empty())
                 .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
+            cached_tokens: self.cached_tokens,
         }
     }
 

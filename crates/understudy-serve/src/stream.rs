@@ -19,7 +19,7 @@ use understudy_core::StreamEvent;
 use crate::error::ApiError;
 use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
-use crate::wire::now_secs;
+use crate::wire::{now_secs, usage_json};
 
 /// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
 /// (chain of thought), the answer — after the last marker, through the template's contract — at
@@ -236,7 +236,7 @@ impl EventMapper {
         Event::default().data(
             serde_json::json!({
                 "id": self.id, "object": "chat.completion.chunk", "created": now_secs(), "model": self.named.model, "system_fingerprint": self.named.fingerprint, "choices": [],
-                "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.total_tokens()},
+                "usage": usage_json(usage),
             })
             .to_string(),
         )

@@ -88,6 +88,8 @@ async fn unary_answer_has_the_openai_shape() {
     assert_eq!(v["choices"][0]["message"]["content"], "hello there");
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
     assert_eq!(v["usage"]["completion_tokens"], 2);
+    // OpenAI's place for prompt tokens reused from a KV cache (the fake backend reuses none).
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
     assert_eq!(
         v["usage"]["total_tokens"],
         v["usage"]["prompt_tokens"].as_u64().unwrap() + 2

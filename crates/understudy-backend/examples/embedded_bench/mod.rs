@@ -54,6 +54,7 @@ pub async fn load(name: &str, threads: usize) -> (EmbeddedBackend, PathBuf) {
         progress: Arc::new(Silent),
         paths: understudy_backend::embedded::ModelPaths::Allowed,
         max_loaded: understudy_backend::embedded::DEFAULT_MAX_LOADED,
+        prefix_cache: true,
     });
     backend.load(name).await.unwrap();
     (backend, gguf)

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc as tmpsc, oneshot};
 use understudy_core::{StreamEvent, TimingRecorder, ValidChatRequest};
 
 use super::generate::{generate, Loaded};
+use super::prefix::PrefixCache;
 use super::template::{self, ChosenTemplate};
 use crate::BackendError;
 
@@ -66,6 +67,8 @@ pub struct EngineConfig {
     pub chat_template: Option<String>,
     pub context_length: Option<u32>,
     pub threads: u32,
+    /// Keep the KV cache between requests and reuse the prompt prefix they share.
+    pub prefix_cache: bool,
 }
 
 /// Facts about a loaded model.
@@ -192,6 +195,7 @@ fn worker(
         template,
         context,
         name: config.name,
+        cache: PrefixCache::new(config.prefix_cache),
     };
     while let Ok(job) = queue.recv() {
         let Job {

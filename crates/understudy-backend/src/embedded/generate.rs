@@ -14,6 +14,7 @@ use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage, ValidCha
 
 use super::engine::BATCH_SIZE;
 use super::pick::Picker;
+use super::prefix::PrefixCache;
 use super::template::{self, ChosenTemplate};
 use super::utf8::Utf8Decoder;
 use crate::stop::StopMatcher;
@@ -26,6 +27,8 @@ pub(super) struct Loaded<'m> {
     pub(super) template: ChosenTemplate,
     pub(super) context: u32,
     pub(super) name: String,
+    /// What the KV cache holds, for the next request's shared prefix.
+    pub(super) cache: PrefixCache,
 }
 
 /// Opening text that makes a thinking model skip its reasoning (Qwen3 convention).
@@ -57,14 +60,19 @@ pub(super) fn generate(
 ) -> Result<StreamEvent, BackendError> {
     let (tokens, starts_in_thought) = prompt_tokens(loaded, request)?;
     let vocab = loaded.model.vocab();
-    let context = loaded.context as usize;
-    let budget = (request.max_tokens as usize).min(context - tokens.len());
-
-    loaded.ctx.clear_kv_cache();
+    let budget = (request.max_tokens as usize).min(loaded.context as usize - tokens.len());
+    // Keep the cached prefix this prompt shares; process only the rest.
+    let reused = loaded
+        .cache
+        .keep(&mut loaded.ctx, loaded.cache.reusable(&tokens));
+    let counts = PromptCounts {
+        total: tokens.len(),
+        reused,
+    };
     timing.mark_prompt_start();
     let mut batch = LlamaBatch::new(BATCH_SIZE as usize, 1);
-    if !decode_prompt(loaded, &tokens, &mut batch, events)? {
-        return Ok(cancelled_end(loaded, tokens.len(), timing));
+    if !decode_prompt(loaded, &tokens, reused, &mut batch, events)? {
+        return Ok(cancelled_end(loaded, counts, timing));
     }
     timing.mark_prompt_done();
 
@@ -122,7 +130,7 @@ pub(super) fn generate(
             stopped_by_sequence,
         ));
     }
-    Ok(end_event(loaded, finish, tokens.len(), timing, confidence))
+    Ok(end_event(loaded, finish, counts, timing, confidence))
 }
 
 /// The templated prompt as tokens (BOS added unless the template wrote it), checked to fit the
@@ -156,27 +164,33 @@ fn prompt_tokens(
     Ok((tokens, starts_in_thought))
 }
 
-/// Processes the prompt in batches (logits for the last token only); false when the caller went
-/// away in between.
+/// Processes the prompt from token `from` on (the ones before are in the cache), in batches
+/// with logits for the last token only; false when the caller went away in between. The cache
+/// records each batch once it is decoded, and is cleared when a decode fails.
 fn decode_prompt(
     loaded: &mut Loaded<'_>,
     tokens: &[LlamaToken],
+    from: usize,
     batch: &mut LlamaBatch,
     events: &tmpsc::UnboundedSender<Result<StreamEvent, BackendError>>,
 ) -> Result<bool, BackendError> {
     let last = tokens.len() - 1;
-    for (chunk_index, chunk) in tokens.chunks(BATCH_SIZE as usize).enumerate() {
+    let mut pos = from;
+    for chunk in tokens[from..].chunks(BATCH_SIZE as usize) {
         batch.clear();
         for (offset, token) in chunk.iter().enumerate() {
-            let pos = chunk_index * BATCH_SIZE as usize + offset;
             batch
-                .add(*token, pos as i32, &[0], pos == last)
+                .add(*token, (pos + offset) as i32, &[0], pos + offset == last)
                 .map_err(|e| BackendError::Inference(e.to_string()))?;
         }
-        loaded
-            .ctx
-            .decode(batch)
-            .map_err(|e| BackendError::Inference(format!("prompt decode failed: {e}")))?;
+        if let Err(e) = loaded.ctx.decode(batch) {
+            loaded.cache.forget(&mut loaded.ctx);
+            return Err(BackendError::Inference(format!(
+                "prompt decode failed: {e}"
+            )));
+        }
+        loaded.cache.push(chunk);
+        pos += chunk.len();
         if events.is_closed() {
             return Ok(false);
         }
@@ -205,7 +219,7 @@ fn flush(
     deltas
 }
 
-/// Feeds the picked token back at `position`, for the next token's logits.
+/// Feeds the picked token back at `position`, for the next token's logits (and into the cache).
 fn decode_one(
     loaded: &mut Loaded<'_>,
     batch: &mut LlamaBatch,
@@ -216,10 +230,12 @@ fn decode_one(
     batch
         .add(token, position as i32, &[0], true)
         .map_err(|e| BackendError::Inference(e.to_string()))?;
-    loaded
-        .ctx
-        .decode(batch)
-        .map_err(|e| BackendError::Inference(format!("decode failed: {e}")))
+    if let Err(e) = loaded.ctx.decode(batch) {
+        loaded.cache.forget(&mut loaded.ctx);
+        return Err(BackendError::Inference(format!("decode failed: {e}")));
+    }
+    loaded.cache.push(&[token]);
+    Ok(())
 }
 
 /// The token's log-probability under the logits it was picked from (what `confidence` averages).
@@ -238,41 +254,55 @@ fn push_logprob(
     }
 }
 
+/// A prompt's size and how much of it came from the cache.
+#[derive(Clone, Copy)]
+struct PromptCounts {
+    total: usize,
+    reused: usize,
+}
+
+impl PromptCounts {
+    fn usage(self, completion_tokens: u32) -> Usage {
+        Usage {
+            prompt_tokens: u32::try_from(self.total).unwrap_or(u32::MAX),
+            completion_tokens,
+            estimated: false,
+            cached_tokens: u32::try_from(self.reused).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Tokens actually processed (the prompt speed counts these, not the reused ones).
+    fn processed(self) -> u32 {
+        u32::try_from(self.total - self.reused).unwrap_or(u32::MAX)
+    }
+}
+
 /// The closing event of a finished generation: usage counted by the engine, timing, confidence.
 fn end_event(
     loaded: &Loaded<'_>,
     finish: FinishReason,
-    prompt_tokens: usize,
+    counts: PromptCounts,
     timing: &mut TimingRecorder,
     confidence: ConfidenceAccumulator,
 ) -> StreamEvent {
-    let prompt_tokens = u32::try_from(prompt_tokens).unwrap_or(u32::MAX);
     StreamEvent::End(StreamEnd {
         model: loaded.name.clone(),
         finish_reason: finish,
-        usage: Usage {
-            prompt_tokens,
-            completion_tokens: timing.tokens(),
-            estimated: false,
-        },
-        timing: timing.finish(Some(prompt_tokens), None),
+        usage: counts.usage(timing.tokens()),
+        timing: timing.finish(Some(counts.processed()), None),
         confidence: confidence.finish(),
     })
 }
 
 fn cancelled_end(
     loaded: &Loaded<'_>,
-    prompt_tokens: usize,
+    counts: PromptCounts,
     timing: &TimingRecorder,
 ) -> StreamEvent {
     StreamEvent::End(StreamEnd {
         model: loaded.name.clone(),
         finish_reason: FinishReason::Cancelled,
-        usage: Usage {
-            prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
-            completion_tokens: 0,
-            estimated: false,
-        },
+        usage: counts.usage(0),
         timing: timing.finish(None, None),
         confidence: None,
     })

@@ -6,6 +6,7 @@ mod engine;
 mod generate;
 mod loaded;
 mod pick;
+mod prefix;
 mod template;
 mod utf8;
 
@@ -70,6 +71,9 @@ pub struct EmbeddedOptions {
     pub paths: ModelPaths,
     /// Most models loaded at once; the least recently used is unloaded past it.
     pub max_loaded: usize,
+    /// Reuse the KV cache of the prompt prefix requests share (off: every prompt is processed
+    /// whole, as a cold measurement needs).
+    pub prefix_cache: bool,
 }
 
 /// Runs GGUF models in this process.
@@ -213,6 +217,7 @@ impl EmbeddedBackend {
             chat_template: spec.chat_template.clone(),
             context_length: key.context_length,
             threads: self.options.threads,
+            prefix_cache: self.options.prefix_cache,
         })
         .await?;
         if let Some(warning) = &engine.info.template_warning {
@@ -394,6 +399,7 @@ mod tests {
             progress: Arc::new(install::Silent),
             paths: ModelPaths::Refused,
             max_loaded: 1,
+            prefix_cache: true,
         })
     }
 

@@ -283,15 +283,10 @@ impl OpenAiBackend {
                 Delta::Reasoning(t) => reasoning.push_str(&t),
             }
         }
-        let usage = completion.usage.map(|u| Usage {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-            estimated: false,
-        });
+        let usage = completion.usage.map(|u| u.usage());
         let usage = usage.unwrap_or(Usage {
-            prompt_tokens: 0,
-            completion_tokens: 0,
             estimated: true,
+            ..Usage::default()
         });
         let mut timing = timing.finish(None, Some(usage.completion_tokens));
         timing.decode_tokens_per_s = None;

@@ -25,9 +25,9 @@ pub(super) struct StreamState {
 impl StreamState {
     pub(super) fn end_event(&mut self) -> StreamEvent {
         let usage = self.usage.unwrap_or(Usage {
-            prompt_tokens: 0,
             completion_tokens: self.chunks,
             estimated: true,
+            ..Usage::default()
         });
         StreamEvent::End(StreamEnd {
             model: self.model.clone(),
@@ -77,11 +77,7 @@ impl StreamState {
             self.model = model;
         }
         if let Some(usage) = chunk.usage {
-            self.usage = Some(Usage {
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-                estimated: false,
-            });
+            self.usage = Some(usage.usage());
         }
         let mut events = Vec::new();
         for choice in chunk.choices {

@@ -80,6 +80,30 @@ pub struct WireUsage {
     pub prompt_tokens: u32,
     #[serde(default)]
     pub completion_tokens: u32,
+    /// vLLM, llama.cpp's server and OpenAI report reused prompt tokens here.
+    #[serde(default)]
+    pub prompt_tokens_details: Option<WirePromptDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WirePromptDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u32>,
+}
+
+impl WireUsage {
+    pub fn usage(&self) -> understudy_core::Usage {
+        understudy_core::Usage {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            estimated: false,
+            cached_tokens: self
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

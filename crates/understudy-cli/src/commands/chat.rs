@@ -31,6 +31,7 @@ pub async fn run(config_path: Option<&Path>, args: ChatArgs) -> Result<()> {
         threads: Some(threads),
         chat_template: args.chat_template.clone().map(|t| (model.clone(), t)),
         serving: false,
+        prefix_cache: None,
     };
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");

@@ -120,6 +120,7 @@ pub async fn execute(
         threads: Some(threads),
         chat_template: None,
         serving: false,
+        prefix_cache: args.no_prefix_cache.then_some(false),
     };
     let router = Arc::new(setup::build_router(config, &overrides)?);
     let db = db_path(args.store.db.as_deref(), &section);

@@ -68,6 +68,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             threads: args.threads,
             chat_template: None,
             serving: true,
+            prefix_cache: None,
         },
     )?);
     check_models(&router, &profiles, &section).await?;

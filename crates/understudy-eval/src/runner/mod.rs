@@ -110,6 +110,7 @@ fn make_cell(
         decode_tps: (!decode.is_empty()).then(|| decode.iter().sum::<f64>() / decode.len() as f64),
         prompt_tokens: responses.iter().map(|r| r.usage.prompt_tokens).sum(),
         completion_tokens: responses.iter().map(|r| r.usage.completion_tokens).sum(),
+        cached_prompt_tokens: responses.iter().map(|r| r.usage.cached_tokens).sum(),
         cached: answered.all_cached(),
         // A cached answer was timed when it was produced, under conditions not known here.
         conditions: conditions.filter(|_| !answered.all_cached()),

@@ -132,6 +132,7 @@ mod tests {
             decode_tps: Some(30.0),
             prompt_tokens: 5,
             completion_tokens: 1,
+            cached_prompt_tokens: 0,
             cached: true,
             detail: Some("{\"mean_logprob\":-0.1}".into()),
             conditions: None,

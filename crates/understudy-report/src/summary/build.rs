@@ -160,6 +160,8 @@ impl<'c> Cells<'c> {
             ttft_p50_ms: stats::quantile(&ttfts, 0.5),
             output_tokens_mean: stats::mean(&tokens),
             cells: all.len(),
+            prompt_tokens: all.iter().map(|c| u64::from(c.prompt_tokens)).sum(),
+            cached_prompt_tokens: all.iter().map(|c| u64::from(c.cached_prompt_tokens)).sum(),
             load: LoadSummary::of(all.iter().filter_map(|c| c.conditions.as_ref())),
         }
     }

@@ -59,6 +59,10 @@ pub struct Row {
     pub ttft_p50_ms: f64,
     pub output_tokens_mean: f64,
     pub cells: usize,
+    /// Prompt tokens of the row's cells, and how many of them the engine's KV prefix cache
+    /// supplied (a warm measurement when above 0).
+    pub prompt_tokens: u64,
+    pub cached_prompt_tokens: u64,
     /// The machine's load while this row's latency was measured.
     pub load: LoadSummary,
 }
@@ -117,15 +121,41 @@ impl Summary {
             .sum()
     }
 
-    /// One line on cached cells, for every page that shows latency.
+    /// One line on cached cells and reused prompt prefixes, for every page that shows latency.
     pub fn cache_line(&self) -> String {
         let cells: usize = self.rows.iter().map(|r| r.cells).sum();
-        match self.cached() {
+        let responses = match self.cached() {
             0 => format!("none of the {cells} cells came from the response cache"),
             cached => format!(
                 "{cached} of {cells} cells came from the response cache: their latency is the one measured when the answer was first produced, in an earlier run; rows that include them are marked (c)"
             ),
+        };
+        let prompt: u64 = self.rows.iter().map(|r| r.prompt_tokens).sum();
+        let reused: u64 = self.rows.iter().map(|r| r.cached_prompt_tokens).sum();
+        if reused == 0 {
+            return format!(
+                "{responses}; no prompt tokens came from a KV prefix cache (cold prompts)"
+            );
         }
+        let warm: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.cached_prompt_tokens > 0)
+            .map(|r| {
+                format!(
+                    "{} {} {} {:.0}%",
+                    r.model,
+                    r.strategy,
+                    r.format,
+                    100.0 * r.cached_prompt_tokens as f64 / r.prompt_tokens.max(1) as f64
+                )
+            })
+            .collect();
+        format!(
+            "{responses}; {reused} of {prompt} prompt tokens ({:.0}%) came from the engine's KV prefix cache instead of being processed (warm prompts: items of a row share its instruction and examples), so prompt-heavy latency is lower than a cold run's — by row: {}; `--no-prefix-cache` measures cold",
+            100.0 * reused as f64 / prompt.max(1) as f64,
+            warm.join(", ")
+        )
     }
 }
 

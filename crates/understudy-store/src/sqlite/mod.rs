@@ -87,6 +87,10 @@ ALTER TABLE cells ADD COLUMN conditions TEXT;
 ALTER TABLE cells ADD COLUMN program TEXT;
 ALTER TABLE cells ADD COLUMN program_hash TEXT;
 "#,
+    r#"
+ALTER TABLE cells ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN cached_tokens INTEGER;
+"#,
 ];
 
 /// The store.

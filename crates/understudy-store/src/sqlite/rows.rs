@@ -22,6 +22,11 @@ pub struct Cell {
     pub decode_tps: Option<f64>,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
+    /// Of `prompt_tokens`, how many the engine's KV prefix cache supplied instead of processing
+    /// them (OpenAI's `cached_tokens`); a warm measurement when above 0.
+    #[serde(default)]
+    pub cached_prompt_tokens: u32,
+    /// Answered from the response cache (no model call in this run).
     pub cached: bool,
     /// Scorer-specific results as JSON (ROUGE parts, per-instruction verdicts, judge ratings,
     /// sandbox outcome, truncation).
@@ -57,6 +62,7 @@ impl Cell {
             decode_tps: None,
             prompt_tokens: 1,
             completion_tokens: 1,
+            cached_prompt_tokens: 0,
             cached: false,
             detail: None,
             conditions: None,
@@ -79,6 +85,9 @@ pub struct RequestRow {
     pub ttft_ms: Option<f64>,
     pub prompt_tokens: Option<u32>,
     pub completion_tokens: Option<u32>,
+    /// Prompt tokens the backend reused from its KV cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u32>,
     /// Prompt and answer text, only when the profile opts in.
     pub prompt_json: Option<String>,
     pub answer: Option<String>,

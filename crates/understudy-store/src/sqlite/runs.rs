@@ -63,27 +63,28 @@ impl Store {
     pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, program_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, program_hash, cached_prompt_tokens)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     run, c.model, c.strategy, c.format, c.task, c.item_id, c.prompt_json, c.answer, c.reasoning, c.parsed, c.gold,
                     c.score, c.format_failure, c.ttft_ms, c.total_ms, c.decode_tps, c.prompt_tokens, c.completion_tokens, c.cached, c.detail,
                     c.conditions.and_then(|k| serde_json::to_string(&k).ok()),
-                    c.program, c.program.as_deref().map(understudy_prompt::program::hash_of)
+                    c.program, c.program.as_deref().map(understudy_prompt::program::hash_of), c.cached_prompt_tokens
                 ])
             })
             .map_err(self.err())?;
         Ok(())
     }
 
-    /// Speeds measured on generated (not cached) cells, per model: (decode tok/s, prompt tok/s).
+    /// Speeds measured on generated (not cached) cells, per model: (decode tok/s, prompt tok/s);
+    /// the prompt speed counts the tokens processed, not those the prefix cache supplied.
     pub fn measured_speeds(&self) -> Result<Vec<(String, f64, f64)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT model, AVG(decode_tps), SUM(prompt_tokens) * 1000.0 / SUM(ttft_ms) FROM cells \
+                "SELECT model, AVG(decode_tps), SUM(prompt_tokens - cached_prompt_tokens) * 1000.0 / SUM(ttft_ms) FROM cells \
                  WHERE cached = 0 AND decode_tps > 0 AND ttft_ms > 0 GROUP BY model",
             )
             .map_err(self.err())?;
@@ -113,7 +114,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program
+                "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, cached_prompt_tokens
                  FROM cells WHERE run_id = ?1 ORDER BY rowid",
             )
             .map_err(self.err())?;
@@ -143,6 +144,7 @@ impl Store {
                         .get::<_, Option<String>>(19)?
                         .and_then(|text| serde_json::from_str(&text).ok()),
                     program: r.get(20)?,
+                    cached_prompt_tokens: r.get(21)?,
                 })
             })
             .map_err(self.err())?;

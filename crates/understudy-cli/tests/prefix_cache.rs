@@ -1,0 +1,99 @@
+//! The embedded engine's prefix cache as a user sees it: an eval on the smallest model records
+//! in each cell how many prompt tokens came from the KV cache (items share the task's
+//! instruction), `show` says how much of the run was warm and by row, and `--no-prefix-cache`
+//! runs cold with nothing reused and says so.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{ensure_small_model, text, understudy};
+
+fn toy_task(dir: &Path) -> std::path::PathBuf {
+    let rows: String = (0..5)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"r{i}\",\"text\":\"Review {i}: the film was {}.\",\"label\":\"{}\"}}\n",
+                if i % 2 == 0 { "wonderful" } else { "dreadful" },
+                if i % 2 == 0 { "positive" } else { "negative" }
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("rows.jsonl"), rows).unwrap();
+    let task = "name = \"toy\"\ninstruction = \"Classify the sentiment of the film review below as positive or negative, judging only by what the reviewer says about the film.\"\nquestion = \"{{ text }}\"\ntarget = \"{{ label }}\"\nmax_tokens = 4\n[dataset]\npath = \"rows.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 0\n[answer]\nkind = \"label\"\nlabels = [\"positive\", \"negative\"]\n";
+    let path = dir.join("toy.toml");
+    std::fs::write(&path, task).unwrap();
+    path
+}
+
+/// Runs the eval into `db` (with `extra` flags) and returns `show --json` and `show`.
+fn eval(task: &Path, db: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let out = understudy()
+        .args(["eval", "--models", "smollm2-135m", "--no-reference"])
+        .args(["--strategies", "zero-shot", "--threads", "2", "--tasks"])
+        .arg(task)
+        .arg("--db")
+        .arg(db)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = understudy()
+        .args(["show", "--json", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let show = understudy()
+        .args(["show", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    (
+        serde_json::from_str(&text(&json.stdout)).unwrap(),
+        text(&show.stdout),
+    )
+}
+
+#[test]
+fn cells_record_reused_prompt_tokens_and_a_cold_run_reuses_none() {
+    ensure_small_model();
+    let dir = tempfile::tempdir().unwrap();
+    let task = toy_task(dir.path());
+
+    let (warm, show) = eval(&task, &dir.path().join("warm.db"), &[]);
+    let row = &warm["rows"][0];
+    let (prompt, reused) = (
+        row["prompt_tokens"].as_u64().unwrap(),
+        row["cached_prompt_tokens"].as_u64().unwrap(),
+    );
+    // Five items share the instruction; the first finds an empty cache.
+    assert!(reused > prompt / 3 && reused < prompt, "{row}");
+    assert!(
+        show.contains("came from the engine's KV prefix cache"),
+        "{show}"
+    );
+    assert!(show.contains("smollm2-135m zero-shot plain"), "{show}");
+
+    let (cold, show) = eval(&task, &dir.path().join("cold.db"), &["--no-prefix-cache"]);
+    let row = &cold["rows"][0];
+    assert_eq!(row["cached_prompt_tokens"], 0, "{row}");
+    assert_eq!(row["prompt_tokens"].as_u64().unwrap(), prompt, "{row}");
+    assert!(
+        show.contains("no prompt tokens came from a KV prefix cache (cold prompts)"),
+        "{show}"
+    );
+    // Short prompts: reuse gives the very answers a cold engine gives (see the conformance test).
+    let answers = |db: &str| -> Vec<String> {
+        let conn = rusqlite::Connection::open(dir.path().join(db)).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT item_id || ':' || answer FROM cells ORDER BY item_id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(answers("warm.db"), answers("cold.db"));
+}
