@@ -206,15 +206,13 @@ mod embedded {
         suite(&backend(), "smollm2-135m").await;
     }
 
-    /// Requests that share a system prompt, then one whose system prompt changes halfway (the
-    /// cache diverges mid-prefix), then the first again. Kept under 64 prompt tokens: llama.cpp
-    /// processes shorter batches with kernels that give the same result however the prompt is
-    /// split, so reuse can be checked bit for bit (longer prompts are not split-invariant in
-    /// llama.cpp — its server documents the same for `cache_prompt` — and bench/prefix_cache.sh
-    /// measures the share of answers that stay the same there).
+    /// Requests that share a long system prompt, then one whose system prompt changes halfway
+    /// (the cache diverges mid-prefix), then the first again.
     fn shared_prefix_requests() -> Vec<ValidChatRequest> {
-        let system = "You answer for a bookshop in one sentence. It opens at nine, closes at \
-                      six and is shut on Sundays.";
+        let system = "You are a careful assistant for a small bookshop. Answer in one short \
+                      sentence. The shop opens at nine, closes at six, is shut on Sundays, sells \
+                      new and used books, orders any book in print within three days, and gives \
+                      students ten percent off with a card.";
         let changed = system.replace("closes at six", "closes at eight");
         let ask = |system: &str, question: &str| {
             valid(ChatRequest {
@@ -227,10 +225,11 @@ mod embedded {
             })
         };
         vec![
-            ask(system, "When does it close?"),
-            ask(system, "Is it open on Sunday?"),
-            ask(&changed, "When does it close?"),
-            ask(system, "When does it close?"),
+            ask(system, "When does the shop close?"),
+            ask(system, "When does the shop close?"),
+            ask(system, "Do students get a discount?"),
+            ask(&changed, "When does the shop close?"),
+            ask(system, "When does the shop close?"),
         ]
     }
 
@@ -246,7 +245,6 @@ mod embedded {
         for request in shared_prefix_requests() {
             let with = warm.chat(request.clone()).await.unwrap();
             let without = cold.chat(request).await.unwrap();
-            assert!(with.usage.prompt_tokens < 64, "{:?}", with.usage);
             assert_eq!(with.answer, without.answer, "reuse changed an answer");
             assert_eq!(
                 with.confidence, without.confidence,
@@ -259,13 +257,15 @@ mod embedded {
             );
             reused.push((with.usage.cached_tokens, with.usage.prompt_tokens));
         }
-        // The first prompt finds nothing; the second shares the system prompt; the third
-        // diverges inside it (less is reused than the second reused); the fourth repeats the
-        // first, but the cache holds the third, so it reuses up to the divergence again.
+        // The first prompt finds nothing; the same prompt again reuses all but its last two
+        // tokens, rounded down to a multiple of eight; the third shares the system prompt; the fourth diverges inside it (less is
+        // reused); the fifth repeats the first, but the cache holds the fourth, so it reuses up
+        // to the divergence again.
         assert_eq!(reused[0].0, 0, "{reused:?}");
-        assert!(reused[1].0 > reused[1].1 / 2, "{reused:?}");
-        assert!(reused[2].0 > 0 && reused[2].0 < reused[1].0, "{reused:?}");
-        assert_eq!(reused[3].0, reused[2].0, "{reused:?}");
+        assert_eq!(reused[1].0, (reused[1].1 - 2) / 8 * 8, "{reused:?}");
+        assert!(reused[2].0 > reused[2].1 / 2, "{reused:?}");
+        assert!(reused[3].0 > 0 && reused[3].0 < reused[2].0, "{reused:?}");
+        assert_eq!(reused[4].0, reused[3].0, "{reused:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,7 +84,7 @@ fn cells_record_reused_prompt_tokens_and_a_cold_run_reuses_none() {
         show.contains("no prompt tokens came from a KV prefix cache (cold prompts)"),
         "{show}"
     );
-    // Short prompts: reuse gives the very answers a cold engine gives (see the conformance test).
+    // Reuse gives the very answers a cold engine gives (see the conformance test).
     let answers = |db: &str| -> Vec<String> {
         let conn = rusqlite::Connection::open(dir.path().join(db)).unwrap();
         let mut stmt = conn

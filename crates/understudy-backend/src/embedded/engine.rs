@@ -19,6 +19,8 @@ use super::prefix::PrefixCache;
 use super::template::{self, ChosenTemplate};
 use crate::BackendError;
 
+/// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_DISABLED`.
+const FLASH_ATTENTION_OFF: i32 = 0;
 /// Tokens per prompt-processing batch.
 pub(super) const BATCH_SIZE: u32 = 512;
 /// Context window when neither the model spec nor the config sets one (capped at the model's own).
@@ -243,7 +245,12 @@ fn context_and_template<'m>(
         .with_n_ctx(NonZeroU32::new(context))
         .with_n_batch(BATCH_SIZE)
         .with_n_threads(threads)
-        .with_n_threads_batch(threads);
+        .with_n_threads_batch(threads)
+        // Off: llama.cpp's CPU flash-attention kernel gives different floats when a prompt is
+        // processed in two pieces, which would let the prefix cache change answers; without it
+        // any split into batches of two or more tokens is bit-exact (about 5% slower prompt
+        // processing at 470 tokens, decode unchanged; docs/benchmarks.md).
+        .with_flash_attention_policy(FLASH_ATTENTION_OFF);
     let ctx = model
         .new_context(backend, params)
         .map_err(|e| BackendError::ModelLoad {

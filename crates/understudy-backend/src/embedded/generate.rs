@@ -14,7 +14,7 @@ use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage, ValidCha
 
 use super::engine::BATCH_SIZE;
 use super::pick::Picker;
-use super::prefix::PrefixCache;
+use super::prefix::{PrefixCache, ALIGN};
 use super::template::{self, ChosenTemplate};
 use super::utf8::Utf8Decoder;
 use crate::stop::StopMatcher;
@@ -176,7 +176,7 @@ fn decode_prompt(
 ) -> Result<bool, BackendError> {
     let last = tokens.len() - 1;
     let mut pos = from;
-    for chunk in tokens[from..].chunks(BATCH_SIZE as usize) {
+    for chunk in prompt_batches(&tokens[from..]) {
         batch.clear();
         for (offset, token) in chunk.iter().enumerate() {
             batch
@@ -219,7 +219,23 @@ fn flush(
     deltas
 }
 
-/// Feeds the picked token back at `position`, for the next token's logits (and into the cache).
+/// `tokens` in batches of at most [`BATCH_SIZE`] and never of one token (a last batch of one
+/// takes the last [`ALIGN`] tokens of the one before, which keeps that one a multiple of
+/// `ALIGN`): llama.cpp computes a one-token batch with other kernels, and the prefix cache
+/// relies on every prompt token being computed as a cold prompt computes it.
+fn prompt_batches(tokens: &[LlamaToken]) -> Vec<&[LlamaToken]> {
+    let size = BATCH_SIZE as usize;
+    let mut batches: Vec<&[LlamaToken]> = tokens.chunks(size).collect();
+    if batches.len() > 1 && batches.last().is_some_and(|b| b.len() == 1) {
+        let cut = tokens.len() - 1 - ALIGN;
+        let n = batches.len();
+        batches[n - 2] = &tokens[(n - 2) * size..cut];
+        batches[n - 1] = &tokens[cut..];
+    }
+    batches
+}
+
+/// Feeds the picked token back at `position`, for the next token's logits.
 fn decode_one(
     loaded: &mut Loaded<'_>,
     batch: &mut LlamaBatch,
@@ -234,7 +250,6 @@ fn decode_one(
         loaded.cache.forget(&mut loaded.ctx);
         return Err(BackendError::Inference(format!("decode failed: {e}")));
     }
-    loaded.cache.push(&[token]);
     Ok(())
 }
 
@@ -306,4 +321,23 @@ fn cancelled_end(
         timing: timing.finish(None, None),
         confidence: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_batches_are_full_size_and_never_a_single_token() {
+        let sizes = |n: usize| -> Vec<usize> {
+            let tokens: Vec<LlamaToken> = (0..n).map(|i| LlamaToken(i as i32)).collect();
+            prompt_batches(&tokens).iter().map(|b| b.len()).collect()
+        };
+        assert_eq!(sizes(3), vec![3]);
+        assert_eq!(sizes(1), vec![1]);
+        assert_eq!(sizes(512), vec![512]);
+        assert_eq!(sizes(513), vec![504, 9]);
+        assert_eq!(sizes(1025), vec![512, 504, 9]);
+        assert_eq!(sizes(1000), vec![512, 488]);
+    }
 }

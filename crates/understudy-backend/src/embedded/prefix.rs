@@ -6,6 +6,9 @@
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::token::LlamaToken;
 
+/// Reuse stops at a multiple of this many tokens.
+pub(super) const ALIGN: usize = 8;
+
 /// The tokens whose keys and values are in the context's cache, in position order.
 pub(super) struct PrefixCache {
     enabled: bool,
@@ -21,7 +24,10 @@ impl PrefixCache {
     }
 
     /// How many leading tokens of `prompt` can stay: the prefix shared with the cache, less
-    /// one, so that the prompt's last token is always decoded again for its logits.
+    /// two, so that at least two tokens are processed (llama.cpp computes a batch of one token
+    /// with other kernels, whose floats differ), rounded down to a multiple of [`ALIGN`] (its
+    /// repacked weight kernels take activation rows in blocks of four and the rows left over
+    /// with another kernel, so the kept rows must end where a block ends in a cold prompt too).
     pub(super) fn reusable(&self, prompt: &[LlamaToken]) -> usize {
         if !self.enabled {
             return 0;
@@ -32,7 +38,8 @@ impl PrefixCache {
             .zip(prompt)
             .take_while(|(cached, new)| cached == new)
             .count();
-        common.min(prompt.len().saturating_sub(1))
+        let keep = common.min(prompt.len().saturating_sub(2));
+        keep - keep % ALIGN
     }
 
     /// Keeps the first `keep` cached tokens and drops the rest from `ctx`; returns how many were
@@ -50,7 +57,9 @@ impl PrefixCache {
         0
     }
 
-    /// Records tokens just decoded into the cache, after those already there.
+    /// Records prompt tokens just processed, after those already there. Generated tokens are
+    /// not recorded: they are decoded one at a time, with the other kernels, so reusing them
+    /// would not give what processing them as a prompt gives.
     pub(super) fn push(&mut self, tokens: &[LlamaToken]) {
         self.tokens.extend_from_slice(tokens);
     }
@@ -74,13 +83,24 @@ mod tests {
     fn the_shared_prefix_is_reused_but_the_last_prompt_token_always_decoded() {
         let mut cache = PrefixCache::new(true);
         cache.push(&tokens(&[1, 2, 3, 4, 5]));
-        assert_eq!(cache.reusable(&tokens(&[1, 2, 3, 9, 9])), 3);
-        // The same prompt again: all but its last token.
-        assert_eq!(cache.reusable(&tokens(&[1, 2, 3, 4, 5])), 4);
+        let cached: Vec<i32> = (1..=20).collect();
+        cache.push(&tokens(&cached[5..]));
+        let with = |tail: &[i32]| [&cached[..], tail].concat();
+        // Diverging after 19 shared tokens: 16 kept (a multiple of 8).
+        assert_eq!(
+            cache.reusable(&tokens(&[&cached[..19], &[99, 98]].concat())),
+            16
+        );
+        // The same prompt again: at most all but its last two tokens, rounded down.
+        assert_eq!(cache.reusable(&tokens(&cached)), 16);
         // A longer prompt that extends what is cached (a conversation's next turn).
-        assert_eq!(cache.reusable(&tokens(&[1, 2, 3, 4, 5, 6, 7])), 5);
+        assert_eq!(cache.reusable(&tokens(&with(&[21, 22, 23, 24, 25]))), 16);
+        assert_eq!(
+            cache.reusable(&tokens(&with(&[21, 22, 23, 24, 25, 26]))),
+            16
+        );
         assert_eq!(cache.reusable(&tokens(&[7, 2, 3])), 0);
-        assert_eq!(cache.reusable(&tokens(&[1])), 0);
+        assert_eq!(cache.reusable(&tokens(&cached[..7])), 0);
     }
 
     #[test]
