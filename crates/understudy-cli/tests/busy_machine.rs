@@ -8,24 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ensure_small_model, text, understudy};
-
-fn toy_task(dir: &Path) -> std::path::PathBuf {
-    let rows: String = (0..6)
-        .map(|i| {
-            format!(
-                "{{\"id\":\"r{i}\",\"text\":\"The film was {}.\",\"label\":\"{}\"}}\n",
-                if i % 2 == 0 { "wonderful" } else { "dreadful" },
-                if i % 2 == 0 { "positive" } else { "negative" }
-            )
-        })
-        .collect();
-    std::fs::write(dir.join("rows.jsonl"), rows).unwrap();
-    let task = "name = \"toy\"\ninstruction = \"Classify the review.\"\nquestion = \"{{ text }}\"\ntarget = \"{{ label }}\"\nmax_tokens = 4\n[dataset]\npath = \"rows.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 0\n[answer]\nkind = \"label\"\nlabels = [\"positive\", \"negative\"]\n";
-    let path = dir.join("toy.toml");
-    std::fs::write(&path, task).unwrap();
-    path
-}
+use common::{ensure_small_model, text, toy_review_task, understudy};
 
 /// Runs the eval into `db`, then returns `show`'s text and the Markdown report.
 fn eval_and_show(task: &Path, db: &Path, report: &Path) -> (String, String) {
@@ -80,7 +63,7 @@ impl Drop for Hogs {
 fn latency_beside_a_cpu_hog_is_flagged_and_a_quiet_run_is_not() {
     ensure_small_model();
     let dir = tempfile::tempdir().unwrap();
-    let task = toy_task(dir.path());
+    let task = toy_review_task(dir.path(), 6, "Classify the review.");
 
     let (show, markdown) = eval_and_show(
         &task,

@@ -8,24 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ensure_small_model, text, understudy};
-
-fn toy_task(dir: &Path) -> std::path::PathBuf {
-    let rows: String = (0..5)
-        .map(|i| {
-            format!(
-                "{{\"id\":\"r{i}\",\"text\":\"Review {i}: the film was {}.\",\"label\":\"{}\"}}\n",
-                if i % 2 == 0 { "wonderful" } else { "dreadful" },
-                if i % 2 == 0 { "positive" } else { "negative" }
-            )
-        })
-        .collect();
-    std::fs::write(dir.join("rows.jsonl"), rows).unwrap();
-    let task = "name = \"toy\"\ninstruction = \"Classify the sentiment of the film review below as positive or negative, judging only by what the reviewer says about the film.\"\nquestion = \"{{ text }}\"\ntarget = \"{{ label }}\"\nmax_tokens = 4\n[dataset]\npath = \"rows.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 0\n[answer]\nkind = \"label\"\nlabels = [\"positive\", \"negative\"]\n";
-    let path = dir.join("toy.toml");
-    std::fs::write(&path, task).unwrap();
-    path
-}
+use common::{ensure_small_model, text, toy_review_task, understudy};
 
 /// Runs the eval into `db` (with `extra` flags) and returns `show --json` and `show`.
 fn eval(task: &Path, db: &Path, extra: &[&str]) -> (serde_json::Value, String) {
@@ -60,7 +43,7 @@ fn eval(task: &Path, db: &Path, extra: &[&str]) -> (serde_json::Value, String) {
 fn cells_record_reused_prompt_tokens_and_a_cold_run_reuses_none() {
     ensure_small_model();
     let dir = tempfile::tempdir().unwrap();
-    let task = toy_task(dir.path());
+    let task = toy_review_task(dir.path(), 5, "Classify the sentiment of the film review below as positive or negative, judging only by what the reviewer says about the film.");
 
     let (warm, show) = eval(&task, &dir.path().join("warm.db"), &[]);
     let row = &warm["rows"][0];

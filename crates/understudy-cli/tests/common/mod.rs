@@ -153,3 +153,24 @@ pub fn rss_mb(pid: u32) -> f64 {
         .unwrap();
     kb / 1024.0
 }
+
+/// A label task of `rows` film reviews (alternately positive and negative) under `instruction`,
+/// written into `dir`; returns the task file.
+pub fn toy_review_task(dir: &std::path::Path, rows: usize, instruction: &str) -> PathBuf {
+    let data: String = (0..rows)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"r{i}\",\"text\":\"Review {i}: the film was {}.\",\"label\":\"{}\"}}\n",
+                if i % 2 == 0 { "wonderful" } else { "dreadful" },
+                if i % 2 == 0 { "positive" } else { "negative" }
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("rows.jsonl"), data).unwrap();
+    let task = format!(
+        "name = \"toy\"\ninstruction = \"{instruction}\"\nquestion = \"{{{{ text }}}}\"\ntarget = \"{{{{ label }}}}\"\nmax_tokens = 4\n[dataset]\npath = \"rows.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 0\n[answer]\nkind = \"label\"\nlabels = [\"positive\", \"negative\"]\n"
+    );
+    let path = dir.join("toy.toml");
+    std::fs::write(&path, task).unwrap();
+    path
+}

@@ -85,7 +85,7 @@ fn quality_latency(summary: &Summary, task: Option<&str>) -> Chart {
         log_x: true,
         y_range: (0.0, 1.0),
         points,
-        legend: models.iter().enumerate().map(|(i, m)| (m.clone(), i)).collect(),
+        legend: model_legend(&models),
         front,
         note: format!("colour = model, label = strategy · format; n = {n_total} cells; whiskers: bootstrap 95% CI over items"),
     });
@@ -121,11 +121,7 @@ fn cot_charts(extras: &Extras) -> Vec<Chart> {
             .collect(),
         baseline: Some(1.0),
         tick_scale: 1.0,
-        legend: models
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.clone(), i))
-            .collect(),
+        legend: model_legend(&models),
         note: if extras.cot_cost.is_empty() {
             empty.into()
         } else {
@@ -152,11 +148,7 @@ fn cot_charts(extras: &Extras) -> Vec<Chart> {
             .collect(),
         baseline: Some(0.0),
         tick_scale: 100.0,
-        legend: models
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.clone(), i))
-            .collect(),
+        legend: model_legend(&models),
         note: if extras.cot_cost.is_empty() {
             empty.into()
         } else {
@@ -389,4 +381,13 @@ pub fn all(summary: &Summary, extras: &Extras) -> Vec<Chart> {
     charts.push(ladder_chart(extras));
     charts.push(ladder_latency_chart(extras));
     charts
+}
+
+/// A legend with one entry per model, coloured as the model's series.
+pub fn model_legend(models: &[String]) -> Vec<(String, usize)> {
+    models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.clone(), i))
+        .collect()
 }

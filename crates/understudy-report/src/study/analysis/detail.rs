@@ -121,11 +121,7 @@ fn gain_chart(models: &[String], bars: Vec<Bar>) -> Chart {
             bars,
             baseline: Some(0.0),
             tick_scale: 100.0,
-            legend: models
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (m.clone(), i))
-                .collect(),
+            legend: crate::report::charts::model_legend(models),
             note: "whiskers: paired bootstrap 95% CI over items".into(),
         }),
     }

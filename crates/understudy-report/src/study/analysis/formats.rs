@@ -258,11 +258,7 @@ fn spread_chart(models: &[String], bars: Vec<Bar>) -> Chart {
             bars,
             baseline: Some(0.0),
             tick_scale: 100.0,
-            legend: models
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (m.clone(), i))
-                .collect(),
+            legend: crate::report::charts::model_legend(models),
             note: "whiskers: bootstrap 95% CI over items; models ordered by size".into(),
         }),
     }

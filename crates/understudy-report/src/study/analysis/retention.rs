@@ -150,11 +150,7 @@ fn chart(models: &[String], points: Vec<Point>) -> Chart {
             log_x: true,
             y_range: (0.0, 1.0),
             points,
-            legend: models
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (m.clone(), i))
-                .collect(),
+            legend: crate::report::charts::model_legend(models),
             front: Vec::new(),
             note: "colour = model; whiskers: bootstrap 95% CI over questions".into(),
         }),
