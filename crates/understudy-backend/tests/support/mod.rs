@@ -123,3 +123,19 @@ pub async fn start_llama_server(model: &std::path::Path) -> Option<LlamaServer> 
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// The embedded backend's options every test starts from: the cached models, 2 threads, a
+/// 2048-token context, the prefix cache on.
+#[cfg(feature = "embedded")]
+pub fn embedded_options() -> understudy_backend::embedded::EmbeddedOptions {
+    understudy_backend::embedded::EmbeddedOptions {
+        home: home(),
+        index_url: install::DEFAULT_INDEX_URL.into(),
+        threads: 2,
+        context_length: Some(2048),
+        progress: std::sync::Arc::new(Silent),
+        paths: understudy_backend::embedded::ModelPaths::Allowed,
+        max_loaded: understudy_backend::embedded::DEFAULT_MAX_LOADED,
+        prefix_cache: true,
+    }
+}
