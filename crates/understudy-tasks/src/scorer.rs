@@ -58,8 +58,8 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
         }
         AnswerSpec::Json => {
             let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-            let correct = parsed.as_deref().and_then(value).is_some()
-                && parsed.as_deref().and_then(value) == value(&item.target);
+            let answer = parsed.as_deref().and_then(value);
+            let correct = answer.is_some() && answer == value(&item.target);
             Scored { parsed, correct }
         }
         AnswerSpec::Regex { pattern, .. } => {

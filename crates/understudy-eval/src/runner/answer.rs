@@ -8,8 +8,8 @@ use understudy_backend::{Backend, BackendError};
 use understudy_core::{ChatMessage, ChatResponse, ValidChatRequest};
 use understudy_techniques::{cascade, mapreduce, plan_execute};
 
-use super::{cache_key, Work};
-use understudy_store::Store;
+use super::Work;
+use understudy_store::{cache_key, Store};
 use understudy_tasks::EvalError;
 
 /// The answers to every turn of an item, and whether each came from the cache.

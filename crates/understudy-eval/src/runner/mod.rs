@@ -68,8 +68,6 @@ pub struct RunOutcome {
     pub cached: usize,
 }
 
-pub use understudy_store::cache_key;
-
 fn make_cell(
     work: &Work<'_>,
     answered: &Answered,

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::{
-    colour, esc, fmt_tick, header, middle_ellipsis, nice_linear_ticks, short, BOTTOM, H, LEFT,
-    RIGHT, TOP, W,
+    colour, esc, fmt_tick, header, middle_ellipsis, nice_linear_ticks, no_data, short, BOTTOM, H,
+    LEFT, RIGHT, TOP, W,
 };
 
 /// One bar with an optional interval.
@@ -73,14 +73,7 @@ pub fn bars(chart: &Bars<'_>) -> String {
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM - 30.0;
     if chart.bars.is_empty() {
-        let _ = write!(
-            out,
-            r##"<text x="{}" y="{}" fill="#555">{}</text></svg>"##,
-            LEFT,
-            TOP + 40.0,
-            esc(&chart.note)
-        );
-        return out;
+        return no_data(out, &chart.note);
     }
     let scale = Scale::new(chart, plot_h);
     for t in nice_linear_ticks(scale.lo, scale.hi, 5) {

@@ -78,6 +78,18 @@ pub(crate) fn fmt_tick(v: f64) -> String {
     }
 }
 
+/// Ends a chart that has nothing to plot with its note in place of the plot.
+pub(crate) fn no_data(mut out: String, note: &str) -> String {
+    let _ = write!(
+        out,
+        r##"<text x="{}" y="{}" fill="#555">{}</text></svg>"##,
+        LEFT,
+        TOP + 40.0,
+        esc(note)
+    );
+    out
+}
+
 pub(crate) fn header(out: &mut String, title: &str) {
     let _ = write!(
         out,

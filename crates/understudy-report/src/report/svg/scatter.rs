@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    colour, esc, fmt_tick, header, middle_ellipsis, nice_linear_ticks, nice_log_ticks, short,
-    BOTTOM, H, LEFT, RIGHT, TOP, W,
+    colour, esc, fmt_tick, header, middle_ellipsis, nice_linear_ticks, nice_log_ticks, no_data,
+    short, BOTTOM, H, LEFT, RIGHT, TOP, W,
 };
 
 /// One point of a scatter chart.
@@ -97,14 +97,7 @@ pub fn scatter(chart: &Scatter<'_>) -> String {
         .filter(|x| x.is_finite() && *x > 0.0)
         .collect();
     if xs.is_empty() {
-        let _ = write!(
-            out,
-            r##"<text x="{}" y="{}" fill="#555">{}</text></svg>"##,
-            LEFT,
-            TOP + 40.0,
-            esc(&chart.note)
-        );
-        return out;
+        return no_data(out, &chart.note);
     }
     let axes = Axes::new(chart, &xs);
     grid(&mut out, chart, &axes);
