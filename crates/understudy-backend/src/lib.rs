@@ -90,6 +90,13 @@ pub trait Backend: Send + Sync {
         Ok(None)
     }
 
+    /// How many requests to `model` the backend runs at once itself (the embedded engine's
+    /// parallel sequences); `None` when the server decides (HTTP backends).
+    async fn parallel(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        let _ = model;
+        Ok(None)
+    }
+
     /// Starts generating; the stream yields deltas then one closing event.
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError>;
 

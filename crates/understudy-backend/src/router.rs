@@ -159,6 +159,11 @@ impl Backend for Router {
         backend.context_length(&inner).await
     }
 
+    async fn parallel(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        let (backend, inner) = self.route(model)?;
+        backend.parallel(&inner).await
+    }
+
     async fn chat_stream(
         &self,
         mut request: ValidChatRequest,

@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use futures::StreamExt;
 use understudy_backend::Backend;
 use understudy_core::{ChatMessage, ChatRequest, FinishReason, StreamEvent, ValidChatRequest};
@@ -225,6 +223,8 @@ mod embedded {
         let warm = backend();
         let cold = EmbeddedBackend::new(EmbeddedOptions {
             prefix_cache: false,
+            parallel: None,
+            batch_decode: false,
             ..support::embedded_options()
         });
         let mut reused = Vec::new();
@@ -252,73 +252,6 @@ mod embedded {
         assert!(reused[2].0 > reused[2].1 / 2, "{reused:?}");
         assert!(reused[3].0 > 0 && reused[3].0 < reused[2].0, "{reused:?}");
         assert_eq!(reused[4].0, reused[3].0, "{reused:?}");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_requests_queue_without_mixing() {
-        support::smallest_model().await;
-        let backend = Arc::new(backend());
-        let prompts = ["What is 2+2?", "Name a fruit.", "Say hello."];
-        let mut sequential = Vec::new();
-        for p in prompts {
-            sequential.push(
-                backend
-                    .chat(valid(ChatRequest {
-                        max_tokens: Some(24),
-                        ..request("smollm2-135m", p)
-                    }))
-                    .await
-                    .unwrap()
-                    .answer,
-            );
-        }
-        let handles: Vec<_> = prompts
-            .iter()
-            .map(|p| {
-                let b = backend.clone();
-                let req = valid(ChatRequest {
-                    max_tokens: Some(24),
-                    ..request("smollm2-135m", p)
-                });
-                tokio::spawn(async move { b.chat(req).await.unwrap().answer })
-            })
-            .collect();
-        for (handle, expected) in handles.into_iter().zip(sequential) {
-            assert_eq!(handle.await.unwrap(), expected);
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn dropping_the_stream_cancels_and_the_model_stays_usable() {
-        support::smallest_model().await;
-        let backend = backend();
-        let long = valid(ChatRequest {
-            max_tokens: Some(400),
-            ..request(
-                "smollm2-135m",
-                "Write a long essay about the history of bread.",
-            )
-        });
-        let mut stream = backend.chat_stream(long).await.unwrap();
-        let first = stream.next().await.unwrap().unwrap();
-        assert!(matches!(first, StreamEvent::Delta(_)));
-        drop(stream);
-        let started = std::time::Instant::now();
-        let r = backend
-            .chat(valid(ChatRequest {
-                max_tokens: Some(8),
-                ..request("smollm2-135m", "Say hi.")
-            }))
-            .await
-            .unwrap();
-        assert!(!r.answer.is_empty());
-        // Had the 400-token essay kept running, this would wait for it (several seconds).
-        assert!(
-            r.timing.queue_ms < 2_000.0,
-            "queued {} ms behind a cancelled request",
-            r.timing.queue_ms
-        );
-        let _ = started;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

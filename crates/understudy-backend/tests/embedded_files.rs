@@ -67,6 +67,7 @@ async fn gguf_without_template_falls_back_to_a_named_one() {
             source: GgufSource::Path(bare.clone()),
             chat_template: Some("llama3".into()),
             context_length: None,
+            parallel: None,
         },
     );
     named
@@ -87,6 +88,7 @@ async fn gguf_without_template_falls_back_to_a_named_one() {
             source: GgufSource::Path(bare),
             chat_template: Some("no-such-template".into()),
             context_length: None,
+            parallel: None,
         },
     );
     let err = bogus
@@ -138,6 +140,8 @@ fn serving_backend(max_loaded: usize) -> EmbeddedBackend {
         paths: understudy_backend::embedded::ModelPaths::Refused,
         max_loaded,
         prefix_cache: true,
+        parallel: None,
+        batch_decode: false,
         ..support::embedded_options()
     })
 }
@@ -201,6 +205,8 @@ async fn one_engine_per_file_and_a_cap_on_loaded_models() {
     let capped = EmbeddedBackend::new(EmbeddedOptions {
         max_loaded: 1,
         prefix_cache: true,
+        parallel: None,
+        batch_decode: false,
         ..support::embedded_options()
     })
     .with_model(
@@ -209,6 +215,7 @@ async fn one_engine_per_file_and_a_cap_on_loaded_models() {
             source: GgufSource::Path(model.clone()),
             chat_template: None,
             context_length: None,
+            parallel: None,
         },
     )
     .with_model(
@@ -217,6 +224,7 @@ async fn one_engine_per_file_and_a_cap_on_loaded_models() {
             source: GgufSource::Path(model.clone()),
             chat_template: Some("chatml".into()),
             context_length: None,
+            parallel: None,
         },
     );
     for name in ["plain", "chatml", "plain"] {

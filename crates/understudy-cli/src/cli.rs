@@ -216,7 +216,10 @@ pub struct EvalArgs {
     /// Seed for item order, few-shot examples and sampling.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Concurrent requests per HTTP model (embedded models run one at a time).
+    /// Cells answered at once per model: an embedded model's engine runs this many parallel
+    /// sequences in shared batches (default: its `parallel` setting, else up to 4 as memory
+    /// allows); an HTTP model gets this many requests at once (default 4). `1` measures one at a
+    /// time.
     #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
     pub concurrency: Option<usize>,
     /// Call the models even when the response cache has the answer.

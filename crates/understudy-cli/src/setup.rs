@@ -79,6 +79,8 @@ pub struct EmbeddedOverrides {
     pub serving: bool,
     /// `--no-prefix-cache`: process every prompt whole (a cold measurement).
     pub prefix_cache: Option<bool>,
+    /// `--parallel N`: requests each embedded model runs at once.
+    pub parallel: Option<u32>,
 }
 
 /// Builds the router: the embedded backend (default), every configured HTTP backend, aliases.
@@ -141,12 +143,15 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
             .max_loaded_models
             .unwrap_or(understudy_backend::embedded::DEFAULT_MAX_LOADED),
         prefix_cache: overrides.prefix_cache.unwrap_or(config.prefix_cache),
+        parallel: overrides.parallel.or(config.parallel),
+        batch_decode: config.batch_decode,
     });
     for (alias, target) in &config.models {
         if let ModelTarget::Gguf {
             path,
             chat_template,
             context_length,
+            parallel,
         } = target
         {
             embedded = embedded.with_model(
@@ -155,6 +160,7 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
                     source: GgufSource::Path(path.clone()),
                     chat_template: chat_template.clone(),
                     context_length: *context_length,
+                    parallel: overrides.parallel.or(*parallel),
                 },
             );
         }
@@ -167,9 +173,13 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
                 _ => GgufSource::Path(PathBuf::from(model)),
             },
         };
-        let context_length = match config.models.get(model) {
-            Some(ModelTarget::Gguf { context_length, .. }) => *context_length,
-            _ => None,
+        let (context_length, parallel) = match config.models.get(model) {
+            Some(ModelTarget::Gguf {
+                context_length,
+                parallel,
+                ..
+            }) => (*context_length, *parallel),
+            _ => (None, None),
         };
         embedded = embedded.with_model(
             model.clone(),
@@ -177,6 +187,7 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
                 source,
                 chat_template: Some(template.clone()),
                 context_length,
+                parallel: overrides.parallel.or(parallel),
             },
         );
     }

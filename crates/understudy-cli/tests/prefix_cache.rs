@@ -1,7 +1,7 @@
 //! The embedded engine's prefix cache as a user sees it: an eval on the smallest model records
 //! in each cell how many prompt tokens came from the KV cache (items share the task's
-//! instruction), `show` says how much of the run was warm and by row, and `--no-prefix-cache`
-//! runs cold with nothing reused and says so.
+//! instruction), `show` says how much of the run was warm and by row and how many cells ran at
+//! once, and `--no-prefix-cache` runs cold with nothing reused and says so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -45,7 +45,8 @@ fn cells_record_reused_prompt_tokens_and_a_cold_run_reuses_none() {
     let dir = tempfile::tempdir().unwrap();
     let task = toy_review_task(dir.path(), 5, "Classify the sentiment of the film review below as positive or negative, judging only by what the reviewer says about the film.");
 
-    let (warm, show) = eval(&task, &dir.path().join("warm.db"), &[]);
+    // One cell at a time, so that every item after the first finds the instruction cached.
+    let (warm, show) = eval(&task, &dir.path().join("warm.db"), &["--concurrency", "1"]);
     let row = &warm["rows"][0];
     let (prompt, reused) = (
         row["prompt_tokens"].as_u64().unwrap(),
@@ -58,8 +59,14 @@ fn cells_record_reused_prompt_tokens_and_a_cold_run_reuses_none() {
         "{show}"
     );
     assert!(show.contains("smollm2-135m zero-shot plain"), "{show}");
+    assert!(show.contains("cells ran one at a time"), "{show}");
 
-    let (cold, show) = eval(&task, &dir.path().join("cold.db"), &["--no-prefix-cache"]);
+    // Cold, and four cells at once on four parallel sequences.
+    let (cold, show) = eval(
+        &task,
+        &dir.path().join("cold.db"),
+        &["--no-prefix-cache", "--concurrency", "4"],
+    );
     let row = &cold["rows"][0];
     assert_eq!(row["cached_prompt_tokens"], 0, "{row}");
     assert_eq!(row["prompt_tokens"].as_u64().unwrap(), prompt, "{row}");
@@ -67,7 +74,12 @@ fn cells_record_reused_prompt_tokens_and_a_cold_run_reuses_none() {
         show.contains("no prompt tokens came from a KV prefix cache (cold prompts)"),
         "{show}"
     );
-    // Reuse gives the very answers a cold engine gives (see the conformance test).
+    assert!(
+        show.contains("up to 4 cells ran at once (the model's engine ran up to 4 requests"),
+        "{show}"
+    );
+    // Reuse, and running beside other cells, give the very answers a cold sequential engine
+    // gives (see the conformance and parallel tests).
     let answers = |db: &str| -> Vec<String> {
         let conn = rusqlite::Connection::open(dir.path().join(db)).unwrap();
         let mut stmt = conn

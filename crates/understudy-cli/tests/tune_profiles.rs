@@ -171,6 +171,7 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
                 in_flight: 1,
                 threads: Some(2),
                 local: true,
+                batched: None,
             });
             c
         })

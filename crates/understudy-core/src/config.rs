@@ -47,7 +47,7 @@ struct RawConfig {
     #[serde(default)]
     defaults: RawDefaults,
     #[serde(default)]
-    backends: BTreeMap<String, RawBackend>,
+    backends: RawBackends,
     #[serde(default)]
     models: BTreeMap<String, RawModel>,
     /// The `[eval]` table: checked strictly by the eval crate, which owns its keys.
@@ -66,6 +66,54 @@ struct RawDefaults {
     context_length: Option<u32>,
     max_loaded_models: Option<usize>,
     prefix_cache: Option<bool>,
+}
+
+/// `[backends]`: the embedded backend's table under its own name, HTTP servers under theirs.
+#[derive(Debug, Default)]
+struct RawBackends {
+    embedded: Option<RawEmbedded>,
+    servers: BTreeMap<String, RawBackend>,
+}
+
+/// By hand rather than `#[serde(flatten)]`, which would hide the key path (`backends.vllm.x`)
+/// from error messages.
+impl<'de> Deserialize<'de> for RawBackends {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Tables;
+        impl<'de> serde::de::Visitor<'de> for Tables {
+            type Value = RawBackends;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of backends")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawBackends, A::Error> {
+                let mut backends = RawBackends::default();
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "embedded" {
+                        backends.embedded = Some(map.next_value()?);
+                    } else {
+                        let backend = map.next_value()?;
+                        backends.servers.insert(name, backend);
+                    }
+                }
+                Ok(backends)
+            }
+        }
+        deserializer.deserialize_map(Tables)
+    }
+}
+
+/// `[backends.embedded]`: settings of the in-process llama.cpp engine.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmbedded {
+    /// Requests each model runs at once (parallel sequences, continuous batching).
+    parallel: Option<u32>,
+    /// Decode the parallel sequences' next tokens in one batch (faster where decoding is
+    /// memory-bound; answers may differ from a one-at-a-time run in float rounding).
+    batch_decode: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +140,7 @@ struct RawModel {
     path: Option<PathBuf>,
     chat_template: Option<String>,
     context_length: Option<u32>,
+    parallel: Option<u32>,
     backend: Option<String>,
     model: Option<String>,
 }
@@ -118,6 +167,8 @@ pub enum ModelTarget {
         path: PathBuf,
         chat_template: Option<String>,
         context_length: Option<u32>,
+        /// Requests run at once (overrides `[backends.embedded] parallel`).
+        parallel: Option<u32>,
     },
     /// A model served by a configured HTTP backend.
     Remote { backend: String, model: String },
@@ -138,6 +189,10 @@ pub struct Config {
     pub max_loaded_models: Option<usize>,
     /// Embedded models reuse the KV cache of a shared prompt prefix (default on).
     pub prefix_cache: bool,
+    /// Requests each embedded model runs at once; `None`: the backend's default.
+    pub parallel: Option<u32>,
+    /// Embedded models decode parallel sequences in one batch (default off: exact answers).
+    pub batch_decode: bool,
     pub backends: BTreeMap<String, OpenAiConfig>,
     pub models: BTreeMap<String, ModelTarget>,
     /// The raw `[eval]` table, if the file has one.
@@ -158,6 +213,8 @@ impl Default for Config {
             context_length: None,
             max_loaded_models: None,
             prefix_cache: true,
+            parallel: None,
+            batch_decode: false,
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
             eval: None,
@@ -218,7 +275,9 @@ fn resolve(
         message,
     };
     let mut backends = BTreeMap::new();
-    for (name, backend) in raw.backends {
+    let embedded = raw.backends.embedded.unwrap_or_default();
+    let parallel = embedded.parallel;
+    for (name, backend) in raw.backends.servers {
         let config = resolve_backend(&name, backend, env).map_err(|(k, m)| invalid(k, m))?;
         backends.insert(name, config);
     }
@@ -247,6 +306,7 @@ fn resolve(
             "defaults.max_loaded_models",
             raw.defaults.max_loaded_models == Some(0),
         ),
+        ("backends.embedded.parallel", parallel == Some(0)),
     ] {
         if zero {
             return Err(invalid(key.into(), "must be at least 1".into()));
@@ -263,6 +323,8 @@ fn resolve(
         context_length: raw.defaults.context_length,
         max_loaded_models: raw.defaults.max_loaded_models,
         prefix_cache: raw.defaults.prefix_cache.unwrap_or(true),
+        parallel,
+        batch_decode: embedded.batch_decode.unwrap_or(false),
         backends,
         models,
         eval: raw.eval,
@@ -333,17 +395,23 @@ fn resolve_model(
             model: None,
             chat_template,
             context_length,
-        } => Ok(ModelTarget::Gguf {
-            path: gguf,
-            chat_template,
-            context_length,
-        }),
+            parallel,
+        } => match parallel {
+            Some(0) => Err((format!("{key}.parallel"), "must be at least 1".into())),
+            _ => Ok(ModelTarget::Gguf {
+                path: gguf,
+                chat_template,
+                context_length,
+                parallel,
+            }),
+        },
         RawModel {
             path: None,
             backend: Some(backend),
             model: Some(id),
             chat_template: None,
             context_length: None,
+            parallel: None,
         } => {
             if !backends.contains_key(&backend) {
                 return Err((
@@ -355,8 +423,8 @@ fn resolve_model(
         }
         _ => Err((
             key,
-            "declare either `path` (a local GGUF, optionally with `chat_template` and \
-             `context_length`) or `backend` and `model` (a served model)"
+            "declare either `path` (a local GGUF, optionally with `chat_template`, \
+             `context_length` and `parallel`) or `backend` and `model` (a served model)"
                 .into(),
         )),
     }
@@ -395,6 +463,37 @@ chat_template = "chatml"
         assert_eq!(c.backends["vllm"].api_key.as_deref(), Some("k"));
         assert!(matches!(c.models["big"], ModelTarget::Remote { .. }));
         assert!(matches!(c.models["mine"], ModelTarget::Gguf { .. }));
+    }
+
+    #[test]
+    fn parallel_sequences_are_set_for_the_embedded_backend_and_per_model() {
+        let text = "[backends.embedded]\nparallel = 2\n\n[backends.vllm]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\n\n[models.mine]\npath = \"/m/x.gguf\"\nparallel = 3\n";
+        let c = Config::parse(text, Path::new("u.toml"), &no_env).unwrap();
+        assert_eq!(c.parallel, Some(2));
+        assert!(c.backends.contains_key("vllm"));
+        assert!(matches!(
+            c.models["mine"],
+            ModelTarget::Gguf {
+                parallel: Some(3),
+                ..
+            }
+        ));
+        for (text, key) in [
+            (
+                "[backends.embedded]\nparallel = 0\n",
+                "backends.embedded.parallel",
+            ),
+            (
+                "[models.m]\npath = \"/x.gguf\"\nparallel = 0\n",
+                "models.m.parallel",
+            ),
+            ("[backends.embedded]\nparalel = 2\n", "paralel"),
+        ] {
+            let err = Config::parse(text, Path::new("u.toml"), &no_env)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub struct Timing {
     pub prompt_tokens_per_s: Option<f64>,
     /// Generation speed after the first token.
     pub decode_tokens_per_s: Option<f64>,
+    /// The most requests the model ran at once (this one included) while this one ran, when the
+    /// backend batches them itself (the embedded engine's parallel sequences).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
 }
 
 /// Records the moments that make up a [`Timing`].
@@ -30,6 +34,7 @@ pub struct TimingRecorder {
     first_token: Option<Instant>,
     last_token: Option<Instant>,
     tokens: u32,
+    concurrency: Option<u32>,
 }
 
 impl TimingRecorder {
@@ -47,6 +52,7 @@ impl TimingRecorder {
             first_token: None,
             last_token: None,
             tokens: 0,
+            concurrency: None,
         }
     }
 
@@ -71,6 +77,12 @@ impl TimingRecorder {
         self.first_token.get_or_insert(now);
         self.last_token = Some(now);
         self.tokens += 1;
+    }
+
+    /// `running` requests (this one included) shared the model for a step of this one; the
+    /// timing reports the most.
+    pub fn note_concurrency(&mut self, running: u32) {
+        self.concurrency = Some(self.concurrency.unwrap_or(0).max(running));
     }
 
     /// Tokens counted so far.
@@ -105,6 +117,7 @@ impl TimingRecorder {
             total_ms: ms(last.max(now).duration_since(self.submitted)),
             prompt_tokens_per_s,
             decode_tokens_per_s,
+            concurrency: self.concurrency,
         }
     }
 }

@@ -25,15 +25,28 @@ pub struct LoadSummary {
     pub other_cores_mean: f64,
     /// The busy threshold in cores that applied.
     pub threshold: f64,
+    /// The most cells of the run in flight at once while one of these started.
+    pub most_in_flight: usize,
+    /// The most requests a model's engine ran at once while one of these ran, when it said.
+    pub most_batched: Option<u32>,
 }
 
 impl LoadSummary {
     pub fn of<'a>(conditions: impl IntoIterator<Item = &'a Conditions>) -> Self {
-        let local: Vec<&Conditions> = conditions.into_iter().filter(|c| c.local).collect();
+        let all: Vec<&Conditions> = conditions.into_iter().collect();
+        let most_in_flight = all.iter().map(|c| c.in_flight).max().unwrap_or(0);
+        let most_batched = all.iter().filter_map(|c| c.batched).max();
+        let local: Vec<&Conditions> = all.into_iter().filter(|c| c.local).collect();
         if local.is_empty() {
-            return Self::default();
+            return Self {
+                most_in_flight,
+                most_batched,
+                ..Self::default()
+            };
         }
         Self {
+            most_in_flight,
+            most_batched,
             measured: local.len(),
             busy: local.iter().filter(|c| c.busy()).count(),
             other_cores_mean: local.iter().map(|c| c.other_cores).sum::<f64>() / local.len() as f64,
@@ -53,6 +66,23 @@ impl LoadSummary {
     /// Enough cells were measured under load that the latency figures are suspect.
     pub fn flagged(&self) -> bool {
         self.busy_share() >= FLAG_SHARE
+    }
+
+    /// How many cells ran at once, for the line on how latency was measured.
+    pub fn concurrency(&self) -> String {
+        let batched = match self.most_batched {
+            Some(n) if n > 1 => {
+                format!(" (the model's engine ran up to {n} requests in shared batches)")
+            }
+            _ => String::new(),
+        };
+        match self.most_in_flight {
+            0 => "no cell's concurrency was recorded".into(),
+            1 => "cells ran one at a time".into(),
+            n => format!(
+                "up to {n} cells ran at once{batched}: a cell's latency includes sharing the model and the CPU with the others, and throughput is higher than one-at-a-time latency suggests; `--concurrency 1` measures one at a time"
+            ),
+        }
     }
 
     /// "other processes used ≥ 0.5 cores during 8 of 20 measured cells (40%; mean 0.9 cores)".
@@ -134,6 +164,7 @@ impl CpuSnapshot {
             in_flight,
             threads,
             local,
+            batched: None,
         }
     }
 }
@@ -204,6 +235,7 @@ mod tests {
             in_flight: 1,
             threads: None,
             local,
+            batched: None,
         };
         assert!(!at(0.4, 2, true).busy());
         assert!(at(0.6, 2, true).busy());
@@ -224,6 +256,7 @@ mod tests {
             in_flight: 1,
             threads: Some(2),
             local: true,
+            batched: None,
         };
         let quiet = LoadSummary::of(&vec![cell(0.0); 10]);
         let mut mixed: Vec<Conditions> = vec![cell(0.0); 6];

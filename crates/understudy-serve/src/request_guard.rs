@@ -45,6 +45,8 @@ pub struct RequestGuard {
     pub tokens: Option<(u32, u32)>,
     /// Prompt tokens the backend reused from its KV cache.
     pub cached_tokens: Option<u32>,
+    /// Sequences the engine ran at once with this one, when it reports that.
+    pub batched: Option<u32>,
     /// How the request was served (thinking decision, cascade, plan steps), for the log.
     pub route: serde_json::Map<String, serde_json::Value>,
 }
@@ -98,6 +100,7 @@ impl RequestGuard {
             ttft_s: None,
             tokens: None,
             cached_tokens: None,
+            batched: None,
             route: serde_json::Map::new(),
         }
     }
@@ -128,6 +131,7 @@ impl RequestGuard {
         self.queue = Some(Duration::from_secs_f64(timing.queue_ms.max(0.0) / 1000.0));
         self.tokens = Some((usage.prompt_tokens, usage.completion_tokens));
         self.cached_tokens = Some(usage.cached_tokens);
+        self.batched = timing.concurrency;
     }
 
     /// Moves the request's record into a stream (which ends it) and leaves behind a detached
@@ -188,6 +192,9 @@ impl RequestGuard {
             route: (!self.route.is_empty())
                 .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
             cached_tokens: self.cached_tokens,
+            concurrency: self
+                .batched
+                .or_else(|| u32::try_from(self.position).ok().filter(|&n| n > 0)),
         }
     }
 

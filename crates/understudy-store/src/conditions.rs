@@ -25,6 +25,10 @@ pub struct Conditions {
     pub threads: Option<u32>,
     /// The model runs on this machine, so other processes compete with it for the CPU.
     pub local: bool,
+    /// The most requests the model's engine ran at once while this cell's ran (the embedded
+    /// engine's parallel sequences); absent when the backend does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batched: Option<u32>,
 }
 
 impl Conditions {

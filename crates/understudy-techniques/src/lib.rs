@@ -48,6 +48,7 @@ impl Meter {
     pub fn add(&mut self, response: &ChatResponse, cached: bool) {
         self.usage.prompt_tokens += response.usage.prompt_tokens;
         self.usage.completion_tokens += response.usage.completion_tokens;
+        self.usage.cached_tokens += response.usage.cached_tokens;
         self.usage.estimated |= response.usage.estimated;
         self.ms += response.timing.total_ms;
         self.all_cached &= cached;

@@ -55,6 +55,8 @@ pub async fn load(name: &str, threads: usize) -> (EmbeddedBackend, PathBuf) {
         paths: understudy_backend::embedded::ModelPaths::Allowed,
         max_loaded: understudy_backend::embedded::DEFAULT_MAX_LOADED,
         prefix_cache: true,
+        parallel: None,
+        batch_decode: false,
     });
     backend.load(name).await.unwrap();
     (backend, gguf)

@@ -1,6 +1,7 @@
-//! One loaded GGUF model on its own OS thread. Requests queue on a channel and run one at a time
-//! (never interleaved), so async callers are never blocked and concurrent requests are safe.
-//! Deltas go back over a channel; when the caller drops its stream, generation stops.
+//! One loaded GGUF model on its own OS thread, with one llama.cpp context of `parallel` sequences.
+//! Requests queue on a channel and the scheduler runs up to `parallel` of them at once in shared
+//! batches, so async callers are never blocked. Deltas go back over a channel; when the caller
+//! drops its stream, its sequence stops and frees its slot.
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -14,8 +15,8 @@ use llama_cpp_2::model::LlamaModel;
 use tokio::sync::{mpsc as tmpsc, oneshot};
 use understudy_core::{StreamEvent, TimingRecorder, ValidChatRequest};
 
-use super::generate::{generate, Loaded};
-use super::prefix::PrefixCache;
+use super::prompt::ModelFacts;
+use super::scheduler::{Job, Scheduler};
 use super::template::{self, ChosenTemplate};
 use crate::BackendError;
 
@@ -71,6 +72,14 @@ pub struct EngineConfig {
     pub threads: u32,
     /// Keep the KV cache between requests and reuse the prompt prefix they share.
     pub prefix_cache: bool,
+    /// Requests run at once (sequences of the context); `None`: [`default_parallel`].
+    pub parallel: Option<u32>,
+    /// Decode the next token of all generating sequences in one batch: one read of the weights
+    /// for all of them (faster where decoding is memory-bound), but llama.cpp's kernels round a
+    /// row of a several-row batch differently from a lone row, so answers can differ from a
+    /// one-at-a-time run. Off: each sequence's token is decoded on its own, and every answer is
+    /// bit for bit the one it gets alone.
+    pub batch_decode: bool,
 }
 
 /// Facts about a loaded model.
@@ -82,13 +91,23 @@ pub struct LoadedInfo {
     pub threads: u32,
     /// The chat template has a native thinking mode (it knows `<think>`).
     pub native_thinking: bool,
+    /// Requests run at once, each with `context` tokens of its own.
+    pub parallel: u32,
+    /// Bytes of KV cache the context holds (`parallel` × `context` tokens).
+    pub kv_bytes: u64,
 }
 
-/// One queued request.
-struct Job {
-    request: ValidChatRequest,
-    timing: TimingRecorder,
-    events: tmpsc::UnboundedSender<Result<StreamEvent, BackendError>>,
+impl LoadedInfo {
+    /// The start-up line: what was loaded and the memory its KV cache takes.
+    pub fn budget_line(&self, name: &str) -> String {
+        format!(
+            "{name}: {} parallel sequence{} × {} tokens of context, KV cache {:.0} MiB",
+            self.parallel,
+            if self.parallel == 1 { "" } else { "s" },
+            self.context,
+            self.kv_bytes as f64 / (1024.0 * 1024.0)
+        )
+    }
 }
 
 /// A handle to a model's worker thread; dropping the last handle ends the thread.
@@ -157,21 +176,27 @@ fn worker(
     queue: mpsc::Receiver<Job>,
     ready: oneshot::Sender<Result<LoadedInfo, BackendError>>,
 ) {
-    let backend = match llama_backend() {
-        Ok(b) => b,
+    let loaded = llama_backend().and_then(|backend| {
+        let model = load_model(backend, &config)?;
+        Ok((backend, model))
+    });
+    let (backend, model) = match loaded {
+        Ok(parts) => parts,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
-    let model = match load_model(backend, &config) {
-        Ok(m) => m,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
-    let (ctx, context, template) = match context_and_template(backend, &model, &config) {
+    let context = config
+        .context_length
+        .unwrap_or(DEFAULT_CONTEXT)
+        .min(model.n_ctx_train().max(1));
+    let per_token = kv_bytes_per_token(&model);
+    let parallel = config
+        .parallel
+        .unwrap_or_else(|| default_parallel(per_token * u64::from(context), total_memory()))
+        .max(1);
+    let (ctx, template) = match context_and_template(backend, &model, &config, context, parallel) {
         Ok(parts) => parts,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -187,31 +212,52 @@ fn worker(
             .source_text
             .as_deref()
             .is_some_and(|t| t.contains("<think>")),
+        parallel,
+        kv_bytes: per_token * u64::from(context) * u64::from(parallel),
     };
     if ready.send(Ok(info)).is_err() {
         return;
     }
-    let mut loaded = Loaded {
+    let facts = ModelFacts {
         model: &model,
-        ctx,
         template,
         context,
         name: config.name,
-        cache: PrefixCache::new(config.prefix_cache),
     };
-    while let Ok(job) = queue.recv() {
-        let Job {
-            request,
-            mut timing,
-            events,
-        } = job;
-        if events.is_closed() {
-            continue; // cancelled while queued
-        }
-        timing.mark_started();
-        let result = generate(&mut loaded, &request, &mut timing, &events);
-        let _ = events.send(result);
-    }
+    Scheduler::new(
+        facts,
+        ctx,
+        parallel,
+        config.prefix_cache,
+        config.batch_decode,
+    )
+    .run(queue);
+}
+
+/// Bytes of keys and values one token takes in the cache (f16, every layer).
+fn kv_bytes_per_token(model: &LlamaModel) -> u64 {
+    let head_dim = u64::from(model.n_embd().unsigned_abs()) / u64::from(model.n_head().max(1));
+    2 * 2 * u64::from(model.n_layer()) * u64::from(model.n_head_kv()) * head_dim
+}
+
+/// Requests run at once when the configuration sets no number: four, as llama.cpp's server
+/// chooses on its own, fewer when their KV caches would take more than a quarter of memory.
+pub fn default_parallel(kv_per_sequence: u64, memory: Option<u64>) -> u32 {
+    const MOST: u32 = 4;
+    let Some(memory) = memory else {
+        return MOST;
+    };
+    let fits = (memory / 4) / kv_per_sequence.max(1);
+    u32::try_from(fits).unwrap_or(MOST).clamp(1, MOST)
+}
+
+/// Physical memory in bytes (Linux `/proc/meminfo`; `None` elsewhere). Read by hand: one line of
+/// one file, not worth a system-information crate.
+fn total_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The GGUF file loaded, or why llama.cpp refused it (with the file's size: a truncated
@@ -230,20 +276,25 @@ fn load_model(backend: &LlamaBackend, config: &EngineConfig) -> Result<LlamaMode
     })
 }
 
-/// The context (its size capped at what the model was trained on) and the chat template.
+/// The context — `parallel` sequences of `context` tokens, each in its own KV stream (a
+/// sequence's keys sit where they would sit were it alone, so its attention sums add in the
+/// same order as a cold run's; one shared cache would place them among other sequences') — and
+/// the chat template.
 fn context_and_template<'m>(
     backend: &LlamaBackend,
     model: &'m LlamaModel,
     config: &EngineConfig,
-) -> Result<(LlamaContext<'m>, u32, ChosenTemplate), BackendError> {
-    let context = config
-        .context_length
-        .unwrap_or(DEFAULT_CONTEXT)
-        .min(model.n_ctx_train().max(1));
+    context: u32,
+    parallel: u32,
+) -> Result<(LlamaContext<'m>, ChosenTemplate), BackendError> {
     let threads = i32::try_from(config.threads).unwrap_or(1);
+    let batch = BATCH_SIZE.max(parallel);
     let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(context))
-        .with_n_batch(BATCH_SIZE)
+        .with_n_ctx(NonZeroU32::new(context.saturating_mul(parallel)))
+        .with_n_seq_max(parallel)
+        .with_kv_unified(false)
+        .with_n_batch(batch)
+        .with_n_ubatch(batch)
         .with_n_threads(threads)
         .with_n_threads_batch(threads)
         // Off: llama.cpp's CPU flash-attention kernel gives different floats when a prompt is
@@ -255,8 +306,22 @@ fn context_and_template<'m>(
         .new_context(backend, params)
         .map_err(|e| BackendError::ModelLoad {
             path: config.path.clone(),
-            reason: format!("cannot create a {context}-token context: {e}"),
+            reason: format!("cannot create a context of {parallel} × {context} tokens: {e}"),
         })?;
     let template = template::choose(model, config.chat_template.as_deref(), &config.name)?;
-    Ok((ctx, context, template))
+    Ok((ctx, template))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_parallel;
+
+    #[test]
+    fn the_default_parallelism_is_four_unless_memory_is_short() {
+        const GIB: u64 = 1 << 30;
+        assert_eq!(default_parallel(100 << 20, Some(24 * GIB)), 4);
+        assert_eq!(default_parallel(100 << 20, None), 4);
+        assert_eq!(default_parallel(GIB, Some(8 * GIB)), 2);
+        assert_eq!(default_parallel(4 * GIB, Some(8 * GIB)), 1);
+    }
 }

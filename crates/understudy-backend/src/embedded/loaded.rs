@@ -19,6 +19,8 @@ pub struct EngineKey {
     pub file: PathBuf,
     pub chat_template: Option<String>,
     pub context_length: Option<u32>,
+    /// Requests run at once (`None`: the engine's default).
+    pub parallel: Option<u32>,
 }
 
 impl EngineKey {
@@ -29,7 +31,14 @@ impl EngineKey {
             file: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
             chat_template,
             context_length,
+            parallel: None,
         }
+    }
+
+    /// The key with the number of parallel sequences the engine runs.
+    pub fn with_parallel(mut self, parallel: Option<u32>) -> Self {
+        self.parallel = parallel;
+        self
     }
 }
 

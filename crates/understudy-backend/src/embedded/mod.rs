@@ -3,10 +3,12 @@
 //! installs a missing default model, loads each file once and hands requests to its engine thread.
 
 mod engine;
-mod generate;
 mod loaded;
 mod pick;
 mod prefix;
+mod prompt;
+mod scheduler;
+mod sequence;
 mod template;
 mod utf8;
 
@@ -22,7 +24,7 @@ use crate::catalog::{self, KnownModel};
 use crate::install::{self, Progress};
 use crate::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
 
-pub use engine::{llama_backend, LoadedInfo, DEFAULT_CONTEXT};
+pub use engine::{default_parallel, llama_backend, LoadedInfo, DEFAULT_CONTEXT};
 pub use loaded::{EngineKey, LoadedSet, DEFAULT_MAX_LOADED};
 pub use template::{COMMON_TEMPLATE_NAMES, FALLBACK_TEMPLATE};
 
@@ -42,6 +44,8 @@ pub struct GgufSpec {
     /// A llama.cpp template name to use instead of the GGUF's own.
     pub chat_template: Option<String>,
     pub context_length: Option<u32>,
+    /// Requests run at once on this model (overrides [`EmbeddedOptions::parallel`]).
+    pub parallel: Option<u32>,
 }
 
 /// Whether a model name may be a file path.
@@ -74,6 +78,10 @@ pub struct EmbeddedOptions {
     /// Reuse the KV cache of the prompt prefix requests share (off: every prompt is processed
     /// whole, as a cold measurement needs).
     pub prefix_cache: bool,
+    /// Requests each model runs at once (parallel sequences); `None`: from memory, up to four.
+    pub parallel: Option<u32>,
+    /// Decode parallel sequences' tokens in one batch (see `EngineConfig::batch_decode`).
+    pub batch_decode: bool,
 }
 
 /// Runs GGUF models in this process.
@@ -141,6 +149,7 @@ impl EmbeddedBackend {
                 source: GgufSource::Known(known),
                 chat_template: None,
                 context_length: None,
+                parallel: None,
             });
         }
         if paths && looks_like_gguf(name) {
@@ -148,6 +157,7 @@ impl EmbeddedBackend {
                 source: GgufSource::Path(PathBuf::from(name)),
                 chat_template: None,
                 context_length: None,
+                parallel: None,
             });
         }
         let mut known: Vec<&str> = catalog::known_models().iter().map(|m| m.name).collect();
@@ -194,7 +204,9 @@ impl EmbeddedBackend {
     async fn engine_key(&self, name: &str) -> Result<(GgufSpec, PathBuf, EngineKey), BackendError> {
         let (spec, path) = self.model_path(name).await?;
         let context_length = spec.context_length.or(self.options.context_length);
-        let key = EngineKey::new(&path, spec.chat_template.clone(), context_length);
+        let parallel = spec.parallel.or(self.options.parallel);
+        let key = EngineKey::new(&path, spec.chat_template.clone(), context_length)
+            .with_parallel(parallel);
         Ok((spec, path, key))
     }
 
@@ -218,11 +230,14 @@ impl EmbeddedBackend {
             context_length: key.context_length,
             threads: self.options.threads,
             prefix_cache: self.options.prefix_cache,
+            parallel: key.parallel,
+            batch_decode: self.options.batch_decode,
         })
         .await?;
         if let Some(warning) = &engine.info.template_warning {
             tracing::warn!("{warning}");
         }
+        tracing::info!("{}", engine.info.budget_line(name));
         let engine = Arc::new(engine);
         for gone in engines.insert(key, engine.clone()) {
             tracing::info!(
@@ -368,6 +383,11 @@ impl Backend for EmbeddedBackend {
         ))
     }
 
+    async fn parallel(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        let (engine, _) = self.load(model).await?;
+        Ok(Some(engine.info.parallel))
+    }
+
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
         let (engine, _) = self.load(&request.model).await?;
         // Latency is measured from here: loading or installing a model is not per-request latency.
@@ -400,6 +420,8 @@ mod tests {
             paths: ModelPaths::Refused,
             max_loaded: 1,
             prefix_cache: true,
+            parallel: None,
+            batch_decode: false,
         })
     }
 

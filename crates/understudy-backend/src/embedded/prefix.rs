@@ -1,5 +1,5 @@
-//! The prefix cache: which tokens sit in the model's KV cache (sequence 0), and how much of a
-//! new prompt can keep them instead of being processed again — llama.cpp server's
+//! The prefix cache: which tokens one sequence (slot) holds in the model's KV cache, and how much
+//! of a new prompt can keep them instead of being processed again — llama.cpp server's
 //! `cache_prompt`, in process. Eval's rows share an instruction, few-shot examples and a role
 //! prompt across items; a gateway profile shares its system prompt across requests.
 
@@ -9,16 +9,19 @@ use llama_cpp_2::token::LlamaToken;
 /// Reuse stops at a multiple of this many tokens.
 pub(super) const ALIGN: usize = 8;
 
-/// The tokens whose keys and values are in the context's cache, in position order.
+/// The tokens whose keys and values sequence `seq` holds in the context's cache, in position
+/// order.
 pub(super) struct PrefixCache {
     enabled: bool,
+    seq: u32,
     tokens: Vec<LlamaToken>,
 }
 
 impl PrefixCache {
-    pub(super) fn new(enabled: bool) -> Self {
+    pub(super) fn new(enabled: bool, seq: u32) -> Self {
         Self {
             enabled,
+            seq,
             tokens: Vec::new(),
         }
     }
@@ -42,18 +45,21 @@ impl PrefixCache {
         keep - keep % ALIGN
     }
 
-    /// Keeps the first `keep` cached tokens and drops the rest from `ctx`; returns how many were
-    /// kept (0 when the cache could not be cut there and was cleared instead).
+    /// Keeps the first `keep` cached tokens and drops the rest of this sequence from `ctx`
+    /// (generated tokens included); returns how many were kept (0 when the cache could not be
+    /// cut there and the sequence was cleared instead).
     pub(super) fn keep(&mut self, ctx: &mut LlamaContext<'_>, keep: usize) -> usize {
         let cut = u32::try_from(keep)
             .ok()
             .filter(|_| keep > 0)
-            .map(|at| ctx.clear_kv_cache_seq(Some(0), Some(at), None));
+            .map(|at| ctx.clear_kv_cache_seq(Some(self.seq), Some(at), None));
         if let Some(Ok(true)) = cut {
             self.tokens.truncate(keep);
             return keep;
         }
-        self.forget(ctx);
+        // Removing a whole sequence always succeeds.
+        let _ = ctx.clear_kv_cache_seq(Some(self.seq), None, None);
+        self.tokens.clear();
         0
     }
 
@@ -64,9 +70,8 @@ impl PrefixCache {
         self.tokens.extend_from_slice(tokens);
     }
 
-    /// Clears the cache (after a failed decode its content is unknown).
-    pub(super) fn forget(&mut self, ctx: &mut LlamaContext<'_>) {
-        ctx.clear_kv_cache();
+    /// Forgets what the sequence held (after a failed decode, which clears the whole context).
+    pub(super) fn forget(&mut self) {
         self.tokens.clear();
     }
 }
@@ -81,7 +86,7 @@ mod tests {
 
     #[test]
     fn the_shared_prefix_is_reused_but_the_last_prompt_token_always_decoded() {
-        let mut cache = PrefixCache::new(true);
+        let mut cache = PrefixCache::new(true, 0);
         cache.push(&tokens(&[1, 2, 3, 4, 5]));
         let cached: Vec<i32> = (1..=20).collect();
         cache.push(&tokens(&cached[5..]));
@@ -105,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_disabled_cache_reuses_nothing() {
-        let mut cache = PrefixCache::new(false);
+        let mut cache = PrefixCache::new(false, 0);
         cache.push(&tokens(&[1, 2, 3]));
         assert_eq!(cache.reusable(&tokens(&[1, 2, 3, 4])), 0);
     }

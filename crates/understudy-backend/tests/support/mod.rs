@@ -137,5 +137,7 @@ pub fn embedded_options() -> understudy_backend::embedded::EmbeddedOptions {
         paths: understudy_backend::embedded::ModelPaths::Allowed,
         max_loaded: understudy_backend::embedded::DEFAULT_MAX_LOADED,
         prefix_cache: true,
+        parallel: None,
+        batch_decode: false,
     }
 }

@@ -32,6 +32,7 @@ pub async fn run(config_path: Option<&Path>, args: ChatArgs) -> Result<()> {
         chat_template: args.chat_template.clone().map(|t| (model.clone(), t)),
         serving: false,
         prefix_cache: None,
+        parallel: None,
     };
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");

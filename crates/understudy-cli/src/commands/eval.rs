@@ -121,6 +121,9 @@ pub async fn execute(
         chat_template: None,
         serving: false,
         prefix_cache: args.no_prefix_cache.then_some(false),
+        parallel: plan
+            .concurrency
+            .map(|n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),
     };
     let router = Arc::new(setup::build_router(config, &overrides)?);
     let db = db_path(args.store.db.as_deref(), &section);
@@ -137,7 +140,7 @@ pub async fn execute(
     if args.quiet_machine {
         wait_for_quiet_machine().await;
     }
-    let options = run_options(&plan, &router, args.no_cache, threads);
+    let options = run_options(&plan, &router, args.no_cache, threads).await?;
     let outcome = runner::run(
         &plan,
         router.clone() as Arc<dyn Backend>,
@@ -158,14 +161,15 @@ pub async fn execute(
     Ok(Executed { store, db, outcome })
 }
 
-/// How the runner runs: one cell at a time on an in-process model, the plan's concurrency over
-/// HTTP, and Ctrl-C stopping after the cells in flight.
-fn run_options(
+/// How the runner runs: as many cells at once on an in-process model as its engine runs
+/// sequences (`--concurrency` sets both), the plan's concurrency over HTTP, and Ctrl-C stopping
+/// after the cells in flight.
+async fn run_options(
     plan: &Plan,
     router: &Arc<understudy_backend::router::Router>,
     no_cache: bool,
     threads: u32,
-) -> RunOptions {
+) -> Result<RunOptions> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     tokio::spawn(async move {
@@ -174,20 +178,23 @@ fn run_options(
         }
     });
     let http_concurrency = plan.concurrency.unwrap_or(4).max(1);
-    let routes = router.clone();
-    let concurrency = Arc::new(move |model: &str| match routes.route(model) {
-        Ok((backend, _)) if backend.name() == "embedded" => 1,
-        _ => http_concurrency,
-    });
+    let mut engines = std::collections::HashMap::new();
+    for model in &plan.models {
+        if let Some(parallel) = router.parallel(model).await? {
+            engines.insert(model.clone(), parallel as usize);
+        }
+    }
+    let concurrency =
+        Arc::new(move |model: &str| engines.get(model).copied().unwrap_or(http_concurrency));
     let routes = router.clone();
     let local = Arc::new(move |model: &str| runs_here(&routes, model));
-    RunOptions {
+    Ok(RunOptions {
         no_cache,
         stop,
         concurrency,
         local,
         threads: Some(threads),
-    }
+    })
 }
 
 /// What is about to run, and what the plan changed on the way (skipped rows, a capped pool).

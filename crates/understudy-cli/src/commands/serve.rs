@@ -69,6 +69,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             chat_template: None,
             serving: true,
             prefix_cache: None,
+            parallel: None,
         },
     )?);
     check_models(&router, &profiles, &section).await?;

@@ -111,7 +111,12 @@ fn make_cell(
         cached_prompt_tokens: responses.iter().map(|r| r.usage.cached_tokens).sum(),
         cached: answered.all_cached(),
         // A cached answer was timed when it was produced, under conditions not known here.
-        conditions: conditions.filter(|_| !answered.all_cached()),
+        conditions: conditions
+            .filter(|_| !answered.all_cached())
+            .map(|c| Conditions {
+                batched: responses.iter().filter_map(|r| r.timing.concurrency).max(),
+                ..c
+            }),
         program: Some(work.program.canonical_json()),
         detail: {
             let detail = with(

@@ -57,7 +57,7 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
         run.cells,
         esc(&run.created_at),
         summary.reference.as_ref().map(|r| format!(" · reference {}", esc(r))).unwrap_or_default(),
-        esc(&summary.cache_line())
+        esc(&summary.measurement_line())
     );
     out.push_str("<h2>Findings</h2><ul>");
     for f in findings {

@@ -50,7 +50,7 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
         run.cells,
         run.created_at,
         summary.reference.as_ref().map(|r| format!(" · reference {r}")).unwrap_or_default(),
-        summary.cache_line()
+        summary.measurement_line()
     );
     out.push_str("## Findings\n\n");
     for f in findings {

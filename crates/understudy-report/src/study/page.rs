@@ -25,7 +25,11 @@ pub fn render(page: &StudyPage, summary: &Summary, command: &str, regenerate: &s
         super::cells_file::CELLS_FILE,
         super::cells_file::CELLS_FILE,
     );
-    let _ = writeln!(out, "**Cache:** {}.\n", summary.cache_line());
+    let _ = writeln!(
+        out,
+        "**Latency measured:** {}.\n",
+        summary.measurement_line()
+    );
     // The conditions every latency on this page was measured under.
     let _ = writeln!(out, "**{}.**\n", summary.load_line());
     let _ = writeln!(out, "## What the numbers say\n");

@@ -121,8 +121,14 @@ impl Summary {
             .sum()
     }
 
-    /// One line on cached cells and reused prompt prefixes, for every page that shows latency.
-    pub fn cache_line(&self) -> String {
+    /// One line on how latency was measured — cached cells, reused prompt prefixes, cells run
+    /// at once — for every page that shows latency.
+    pub fn measurement_line(&self) -> String {
+        format!("{}; {}", self.cache_line(), self.load.concurrency())
+    }
+
+    /// Cached cells and reused prompt prefixes.
+    fn cache_line(&self) -> String {
         let cells: usize = self.rows.iter().map(|r| r.cells).sum();
         let responses = match self.cached() {
             0 => format!("none of the {cells} cells came from the response cache"),

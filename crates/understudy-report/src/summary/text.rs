@@ -61,8 +61,8 @@ pub fn render_text(summary: &Summary) -> String {
         "paired comparisons on the same items (A − B, percentage points):",
         comparison_lines(summary),
     );
-    // Which latencies are not fresh or not cold: the response cache and the KV prefix cache.
-    out.push_str(&format!("\n{}\n", summary.cache_line()));
+    // Which latencies are not fresh, cold or alone: response cache, KV prefix cache, cells at once.
+    out.push_str(&format!("\n{}\n", summary.measurement_line()));
     out
 }
 

@@ -33,13 +33,13 @@ impl Store {
     pub fn log_request(&self, r: &RequestRow) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
-                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     r.model, r.profile, r.backend_model, r.status, r.error_type, r.stream, r.total_ms, r.ttft_ms, r.prompt_tokens, r.completion_tokens,
-                    r.prompt_json, r.answer, r.route, r.cached_tokens
+                    r.prompt_json, r.answer, r.route, r.cached_tokens, r.concurrency
                 ])
             })
             .map_err(self.err())?;
@@ -51,7 +51,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens
+                "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency
                  FROM requests WHERE at >= ?1 ORDER BY id DESC LIMIT ?2",
             )
             .map_err(self.err())?;
@@ -73,6 +73,7 @@ impl Store {
                     answer: r.get(12)?,
                     route: r.get(13)?,
                     cached_tokens: r.get(14)?,
+                    concurrency: r.get(15)?,
                 })
             })
             .map_err(self.err())?;

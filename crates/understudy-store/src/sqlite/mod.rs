@@ -91,6 +91,9 @@ ALTER TABLE cells ADD COLUMN program_hash TEXT;
 ALTER TABLE cells ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN cached_tokens INTEGER;
 "#,
+    r#"
+ALTER TABLE requests ADD COLUMN concurrency INTEGER;
+"#,
 ];
 
 /// The store.

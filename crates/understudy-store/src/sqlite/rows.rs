@@ -88,6 +88,10 @@ pub struct RequestRow {
     /// Prompt tokens the backend reused from its KV cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u32>,
+    /// Requests to the model running at once: the most the engine batched with this one when it
+    /// reports that, else this gateway's requests in flight for the model when it arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
     /// Prompt and answer text, only when the profile opts in.
     pub prompt_json: Option<String>,
     pub answer: Option<String>,

@@ -1,0 +1,150 @@
+//! A request's prompt on a loaded model: templated, tokenized (BOS added unless the template
+//! wrote it), checked against the context, split into the batches it is processed in, and the
+//! token chooser and budget it generates with.
+
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use understudy_core::{Usage, ValidChatRequest};
+
+use super::engine::BATCH_SIZE;
+use super::pick::Picker;
+use super::prefix::ALIGN;
+use super::sequence::Prepared;
+use super::template::{self, ChosenTemplate};
+use crate::BackendError;
+
+/// What preparing a request needs to know about the loaded model.
+pub(super) struct ModelFacts<'m> {
+    pub(super) model: &'m LlamaModel,
+    pub(super) template: ChosenTemplate,
+    /// The context one sequence may use.
+    pub(super) context: u32,
+    pub(super) name: String,
+}
+
+/// Everything a request needs before it takes a slot (or the error it gets instead).
+pub(super) fn prepare(
+    facts: &ModelFacts<'_>,
+    request: &ValidChatRequest,
+) -> Result<Prepared, BackendError> {
+    let (tokens, starts_in_thought) = prompt_tokens(facts, request)?;
+    let picker = Picker::for_request(facts.model, request)?;
+    let budget = (request.max_tokens as usize).min(facts.context as usize - tokens.len());
+    Ok(Prepared {
+        tokens,
+        starts_in_thought,
+        picker,
+        stop: request.stop.clone(),
+        logprobs: request.logprobs,
+        budget,
+    })
+}
+
+/// Opening text that makes a thinking model skip its reasoning (Qwen3 convention).
+const EMPTY_THOUGHT: &str = "<think>\n\n</think>\n\n";
+
+fn build_prompt(
+    loaded: &ModelFacts<'_>,
+    request: &ValidChatRequest,
+) -> Result<(String, bool), BackendError> {
+    let mut prompt = template::render(loaded.model, &loaded.template.template, &request.messages)?;
+    let thinks = loaded
+        .template
+        .source_text
+        .as_deref()
+        .is_some_and(|t| t.contains("<think>"));
+    if thinks && request.thinking == Some(false) && !prompt.trim_end().ends_with("<think>") {
+        prompt.push_str(EMPTY_THOUGHT);
+    }
+    let starts_in_thought = prompt.trim_end().ends_with("<think>");
+    Ok((prompt, starts_in_thought))
+}
+
+/// The templated prompt as tokens (BOS added unless the template wrote it), checked to fit the
+/// context, and whether generation starts inside a thought.
+fn prompt_tokens(
+    loaded: &ModelFacts<'_>,
+    request: &ValidChatRequest,
+) -> Result<(Vec<LlamaToken>, bool), BackendError> {
+    let (prompt, starts_in_thought) = build_prompt(loaded, request)?;
+    let vocab = loaded.model.vocab();
+    let bos_text = vocab
+        .text(vocab.bos())
+        .and_then(|t| t.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let add_special = bos_text.is_empty() || !prompt.starts_with(&bos_text);
+    let tokens = vocab.tokenize(prompt.as_bytes(), add_special, true);
+    if tokens.is_empty() {
+        return Err(BackendError::InvalidRequest(
+            "the prompt is empty after templating".into(),
+        ));
+    }
+    if tokens.len() >= loaded.context as usize {
+        return Err(BackendError::ContextOverflow {
+            model: loaded.name.clone(),
+            prompt_tokens: tokens.len(),
+            max_tokens: request.max_tokens,
+            context: loaded.context,
+        });
+    }
+    Ok((tokens, starts_in_thought))
+}
+
+/// `tokens` in batches of at most [`BATCH_SIZE`] and never of one token (a last batch of one
+/// takes the last [`ALIGN`] tokens of the one before, which keeps that one a multiple of
+/// `ALIGN`): llama.cpp computes a one-token batch with other kernels, and the prefix cache
+/// relies on every prompt token being computed as a cold prompt computes it.
+pub(super) fn prompt_batches(tokens: &[LlamaToken]) -> Vec<&[LlamaToken]> {
+    let size = BATCH_SIZE as usize;
+    let mut batches: Vec<&[LlamaToken]> = tokens.chunks(size).collect();
+    if batches.len() > 1 && batches.last().is_some_and(|b| b.len() == 1) {
+        let cut = tokens.len() - 1 - ALIGN;
+        let n = batches.len();
+        batches[n - 2] = &tokens[(n - 2) * size..cut];
+        batches[n - 1] = &tokens[cut..];
+    }
+    batches
+}
+
+/// A prompt's size and how much of it came from the cache.
+#[derive(Clone, Copy)]
+pub(super) struct PromptCounts {
+    pub(super) total: usize,
+    pub(super) reused: usize,
+}
+
+impl PromptCounts {
+    pub(super) fn usage(self, completion_tokens: u32) -> Usage {
+        Usage {
+            prompt_tokens: u32::try_from(self.total).unwrap_or(u32::MAX),
+            completion_tokens,
+            estimated: false,
+            cached_tokens: u32::try_from(self.reused).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Tokens actually processed (the prompt speed counts these, not the reused ones).
+    pub(super) fn processed(self) -> u32 {
+        u32::try_from(self.total - self.reused).unwrap_or(u32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_batches_are_full_size_and_never_a_single_token() {
+        let sizes = |n: usize| -> Vec<usize> {
+            let tokens: Vec<LlamaToken> = (0..n).map(|i| LlamaToken(i as i32)).collect();
+            prompt_batches(&tokens).iter().map(|b| b.len()).collect()
+        };
+        assert_eq!(sizes(3), vec![3]);
+        assert_eq!(sizes(1), vec![1]);
+        assert_eq!(sizes(512), vec![512]);
+        assert_eq!(sizes(513), vec![504, 9]);
+        assert_eq!(sizes(1025), vec![512, 504, 9]);
+        assert_eq!(sizes(1000), vec![512, 488]);
+    }
+}
