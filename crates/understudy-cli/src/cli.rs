@@ -217,9 +217,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Cells answered at once per model: an embedded model's engine runs this many parallel
-    /// sequences in shared batches (default: its `parallel` setting, else up to 4 as memory
-    /// allows); an HTTP model gets this many requests at once (default 4). `1` measures one at a
-    /// time.
+    /// sequences (default: a configured `parallel`, else 1 — on a CPU, cells run together
+    /// mostly share the cores); an HTTP model gets this many requests at once (default 4).
     #[arg(long, allow_hyphen_values = true, value_parser = at_least_one)]
     pub concurrency: Option<usize>,
     /// Call the models even when the response cache has the answer.
@@ -229,6 +228,16 @@ pub struct EvalArgs {
     /// items share (a cold measurement; `[defaults] prefix_cache = false` does the same).
     #[arg(long)]
     pub no_prefix_cache: bool,
+    /// Adaptive stopping: a row stops taking items once the 95% interval of its score is
+    /// narrower than PP points (Wilson's interval, checked from the 10th item on; `--limit`
+    /// stays the most a row takes). The report states the rule.
+    #[arg(long, value_name = "PP")]
+    pub until_ci: Option<f64>,
+    /// A cold measurement of latency: no prefix reuse and one cell at a time
+    /// (`--no-prefix-cache --concurrency 1`); what a latency comparison across rows should use
+    /// when rows differ in how much prompt they share.
+    #[arg(long, conflicts_with_all = ["concurrency", "no_prefix_cache"])]
+    pub cold: bool,
     /// Record each answer's mean token log-probability (what `tune` calibrates a cascade's
     /// confidence threshold on); off by default because computing it adds to measured latency.
     #[arg(long)]

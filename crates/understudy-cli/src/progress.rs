@@ -54,6 +54,10 @@ impl Progress for TerminalProgress {
             }
         }
     }
+
+    fn note(&self, message: &str) {
+        output::note(message);
+    }
 }
 
 /// A progress bar with ETA and the running mean score (accuracy for right/wrong tasks).

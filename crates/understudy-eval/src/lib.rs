@@ -9,5 +9,6 @@ pub mod digest;
 pub mod plan;
 pub mod retrieval;
 pub mod runner;
+pub mod stopping;
 
 pub use understudy_tasks::EvalError;

@@ -43,6 +43,9 @@ pub struct EvalSection {
     /// Ask every answer's token log-probabilities and record their mean (what `tune` calibrates
     /// cascades on). Off by default: computing them costs time inside the measured latency.
     pub confidence: Option<bool>,
+    /// Adaptive stopping: a row stops taking items once its score's 95% interval is narrower
+    /// than this many points (`limit` stays the most items a row takes).
+    pub until_ci: Option<f64>,
 }
 
 impl EvalSection {
@@ -101,6 +104,7 @@ impl EvalSection {
             sample_temperature: other.sample_temperature.or(self.sample_temperature),
             offset: other.offset.or(self.offset),
             confidence: other.confidence.or(self.confidence),
+            until_ci: other.until_ci.or(self.until_ci),
         }
     }
 }
@@ -135,6 +139,8 @@ pub struct Plan {
     /// Every request asks for log-probabilities (see [`EvalSection::confidence`]); otherwise
     /// only the rows that need them (a cascade's `confidence:T` signal) do.
     pub confidence: bool,
+    /// Adaptive stopping (see [`EvalSection::until_ci`]).
+    pub until_ci: Option<crate::stopping::StopRule>,
 }
 
 /// Splits "a,b , c" into trimmed non-empty names.
@@ -178,6 +184,9 @@ impl Plan {
         if self.confidence {
             plan["confidence"] = true.into();
         }
+        if let Some(rule) = &self.until_ci {
+            plan["until_ci"] = rule.width_points.into();
+        }
         if self.samples > 1 {
             plan["samples"] = self.samples.into();
             plan["sample_temperature"] = f64::from(self.sample_temperature).into();
@@ -214,6 +223,10 @@ impl Plan {
         if samples == 0 {
             return Err(EvalError::Config("`samples` must be at least 1".into()));
         }
+        let until_ci = section
+            .until_ci
+            .map(|points| crate::stopping::StopRule::new(points, samples))
+            .transpose()?;
         let sample_temperature = section.sample_temperature.unwrap_or(0.8);
         if !(0.0..=2.0).contains(&sample_temperature) {
             return Err(EvalError::Config(format!(
@@ -265,6 +278,7 @@ impl Plan {
             offset,
             retrieved: Retrieved::default(),
             confidence: section.confidence.unwrap_or(false),
+            until_ci,
         })
     }
 }

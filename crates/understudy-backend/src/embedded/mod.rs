@@ -237,7 +237,7 @@ impl EmbeddedBackend {
         if let Some(warning) = &engine.info.template_warning {
             tracing::warn!("{warning}");
         }
-        tracing::info!("{}", engine.info.budget_line(name));
+        self.options.progress.note(&engine.info.budget_line(name));
         let engine = Arc::new(engine);
         for gone in engines.insert(key, engine.clone()) {
             tracing::info!(

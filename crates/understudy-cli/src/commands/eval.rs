@@ -29,13 +29,14 @@ pub fn flags_section(args: &EvalArgs) -> EvalSection {
         tasks: args.tasks.clone(),
         limit: args.limit,
         seed: args.seed,
-        concurrency: args.concurrency,
+        concurrency: if args.cold { Some(1) } else { args.concurrency },
         role_prompt: None,
         db: args.store.db.clone(),
         samples: args.samples,
         sample_temperature: args.sample_temperature,
         confidence: args.confidence.then_some(true),
         offset: args.offset,
+        until_ci: args.until_ci,
     }
 }
 
@@ -120,10 +121,17 @@ pub async fn execute(
         threads: Some(threads),
         chat_template: None,
         serving: false,
-        prefix_cache: args.no_prefix_cache.then_some(false),
+        prefix_cache: (args.no_prefix_cache || args.cold).then_some(false),
         parallel: plan
             .concurrency
             .map(|n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),
+    };
+    // One cell at a time on an embedded model unless `--concurrency` or a configured `parallel`
+    // says otherwise: on a CPU, prompt processing is compute-bound, cells run together share
+    // the cores, and each slot starts without the prefix the others hold (docs/benchmarks.md).
+    let config = &Config {
+        parallel: config.parallel.or(Some(1)),
+        ..config.clone()
     };
     let router = Arc::new(setup::build_router(config, &overrides)?);
     let db = db_path(args.store.db.as_deref(), &section);

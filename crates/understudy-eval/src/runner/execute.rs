@@ -12,6 +12,7 @@ use super::answer::answer;
 use super::work::Work;
 use super::{make_cell, RunObserver, RunOptions};
 use crate::conditions::CpuSnapshot;
+use crate::stopping::RowScores;
 use understudy_store::{Cell, Store};
 use understudy_tasks::grade::Grader;
 use understudy_tasks::EvalError;
@@ -35,40 +36,38 @@ pub(super) async fn execute(
     options: &RunOptions,
     grader: &Grader,
     observer: &dyn RunObserver,
+    rows: &RowScores,
 ) -> Tally {
     let mut tally = Tally::default();
     // Models run one after another (one loaded model at a time); cells of a model run concurrently
     // up to its limit. Cached cells go through the same path, so they are graded the same way.
     let in_flight = std::sync::atomic::AtomicUsize::new(0);
-    let mut by_model: Vec<(String, Vec<Work<'_>>)> = Vec::new();
-    for w in work {
-        match by_model.iter_mut().find(|(m, _)| *m == w.model) {
-            Some((_, list)) => list.push(w),
-            None => by_model.push((w.model.clone(), vec![w])),
-        }
-    }
-    'models: for (model, list) in by_model {
+    'models: for (model, list) in by_model(work) {
         let limit = (options.concurrency)(&model).max(1);
         let local = (options.local)(&model);
         let in_flight = &in_flight;
-        let mut results = futures::stream::iter(list.into_iter().map(|w| async move {
-            let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            let before = CpuSnapshot::take();
-            let answered = answer(backend, store, identities, &w, options.no_cache).await;
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-            let conditions = before
-                .zip(CpuSnapshot::take())
-                .map(|(b, a)| b.until(&a, running, options.threads.filter(|_| local), local));
-            let answered = answered?;
-            let answers: Vec<String> = answered
-                .responses
-                .iter()
-                .map(|(r, _)| r.answer.clone())
-                .collect();
-            let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
-            Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded, conditions))
-        }))
-        .buffer_unordered(limit);
+        // Under adaptive stopping a row's next item is skipped once the row has enough; the
+        // stream is lazy, so this is decided as each cell is about to start.
+        let mut results = futures::stream::iter(list)
+            .filter(move |w| std::future::ready(!settled(rows, w)))
+            .map(|w| async move {
+                let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                let before = CpuSnapshot::take();
+                let answered = answer(backend, store, identities, &w, options.no_cache).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let conditions = before
+                    .zip(CpuSnapshot::take())
+                    .map(|(b, a)| b.until(&a, running, options.threads.filter(|_| local), local));
+                let answered = answered?;
+                let answers: Vec<String> = answered
+                    .responses
+                    .iter()
+                    .map(|(r, _)| r.answer.clone())
+                    .collect();
+                let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
+                Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded, conditions))
+            })
+            .buffer_unordered(limit);
         loop {
             if options.stop.load(Ordering::SeqCst) {
                 tally.interrupted = true;
@@ -86,6 +85,7 @@ pub(super) async fn execute(
                         break 'models;
                     }
                     observer.cell(&cell);
+                    rows.record(&cell);
                     if cell.cached {
                         tally.cached += 1;
                     } else {
@@ -100,6 +100,28 @@ pub(super) async fn execute(
         }
     }
     tally
+}
+
+/// The cell's row has taken enough items (adaptive stopping).
+fn settled(rows: &RowScores, w: &Work<'_>) -> bool {
+    rows.settled(
+        &w.model,
+        &w.strategy.to_string(),
+        w.format.as_str(),
+        &w.task.def.name,
+    )
+}
+
+/// The cells grouped by model, models in the order they first appear.
+fn by_model(work: Vec<Work<'_>>) -> Vec<(String, Vec<Work<'_>>)> {
+    let mut groups: Vec<(String, Vec<Work<'_>>)> = Vec::new();
+    for w in work {
+        match groups.iter_mut().find(|(m, _)| *m == w.model) {
+            Some((_, list)) => list.push(w),
+            None => groups.push((w.model.clone(), vec![w])),
+        }
+    }
+    groups
 }
 
 async fn wait_for(flag: &AtomicBool) {

@@ -200,6 +200,10 @@ pub async fn run(
 
     let (work, total) = plan_work(plan, &combos, &models, &done)?;
     observer.start(total, done.len());
+    let rows = match plan.until_ci {
+        Some(rule) => crate::stopping::RowScores::new(Some(rule), &store.cells(run_id)?),
+        None => crate::stopping::RowScores::default(),
+    };
 
     let tally = execute(
         work,
@@ -210,6 +214,7 @@ pub async fn run(
         options,
         grader,
         observer,
+        &rows,
     )
     .await;
     observer.finish();

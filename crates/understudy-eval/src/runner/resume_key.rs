@@ -86,6 +86,7 @@ mod tests {
             offset: 0,
             retrieved: Default::default(),
             confidence: false,
+            until_ci: None,
         }
     }
 

@@ -24,6 +24,10 @@ pub trait Progress: Send + Sync {
     fn begin(&self, label: &str, total: u64);
     fn advance(&self, amount: u64);
     fn end(&self);
+    /// A one-line fact about what was just loaded (a model's KV cache budget).
+    fn note(&self, message: &str) {
+        let _ = message;
+    }
 }
 
 /// A [`Progress`] that reports nothing.

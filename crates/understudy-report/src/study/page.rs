@@ -30,6 +30,9 @@ pub fn render(page: &StudyPage, summary: &Summary, command: &str, regenerate: &s
         "**Latency measured:** {}.\n",
         summary.measurement_line()
     );
+    if let Some(power) = &page.power {
+        let _ = writeln!(out, "**Power:** {power}.\n");
+    }
     // The conditions every latency on this page was measured under.
     let _ = writeln!(out, "**{}.**\n", summary.load_line());
     let _ = writeln!(out, "## What the numbers say\n");

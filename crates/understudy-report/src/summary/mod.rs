@@ -124,7 +124,20 @@ impl Summary {
     /// One line on how latency was measured — cached cells, reused prompt prefixes, cells run
     /// at once — for every page that shows latency.
     pub fn measurement_line(&self) -> String {
-        format!("{}; {}", self.cache_line(), self.load.concurrency())
+        let mut line = format!("{}; {}", self.cache_line(), self.load.concurrency());
+        if let Some(rule) = self.stopping_rule() {
+            line.push_str("; ");
+            line.push_str(&rule.describe());
+        }
+        line
+    }
+
+    /// The adaptive stopping rule the run was made with (`--until-ci`), if any.
+    pub fn stopping_rule(&self) -> Option<understudy_eval::stopping::StopRule> {
+        let plan: serde_json::Value = serde_json::from_str(&self.run.plan_json).ok()?;
+        plan["until_ci"]
+            .as_f64()
+            .map(|width_points| understudy_eval::stopping::StopRule { width_points })
     }
 
     /// Cached cells and reused prompt prefixes.
@@ -158,7 +171,7 @@ impl Summary {
             })
             .collect();
         format!(
-            "{responses}; {reused} of {prompt} prompt tokens ({:.0}%) came from the engine's KV prefix cache instead of being processed (warm prompts: items of a row share its instruction and examples), so prompt-heavy latency is lower than a cold run's — by row: {}; `--no-prefix-cache` measures cold",
+            "{responses}; {reused} of {prompt} prompt tokens ({:.0}%) came from the engine's KV prefix cache instead of being processed (warm prompts: items of a row share its instruction and examples), so prompt-heavy latency is lower than a cold run's — by row: {}; `--cold` measures cold (no reuse, one cell at a time)",
             100.0 * reused as f64 / prompt.max(1) as f64,
             warm.join(", ")
         )

@@ -6,6 +6,7 @@ mod detail;
 mod formats;
 mod gap;
 mod ladder;
+mod power;
 mod retention;
 mod strategies;
 
@@ -26,6 +27,8 @@ pub use crate::stats::ALPHA;
 /// A study's page before it is written out.
 pub struct StudyPage {
     pub kind: StudyKind,
+    /// How many items a comparison of two rows needs, against what the rows have.
+    pub power: Option<String>,
     pub conclusions: Vec<String>,
     pub tables: Vec<Table>,
     pub charts: Vec<Chart>,
@@ -44,6 +47,7 @@ pub fn analyse(kind: StudyKind, summary: &Summary, cells: &[Cell]) -> StudyPage 
     };
     StudyPage {
         kind,
+        power: power::line(cells),
         conclusions,
         tables,
         charts,

@@ -1,0 +1,154 @@
+//! Adaptive stopping (`--until-ci PP`): a row (model, strategy, format, task) stops taking items
+//! once the 95% interval of its mean item score is narrower than PP points. The interval is
+//! Wilson's score interval at the row's mean (for scores in [0, 1] it is never narrower than the
+//! truth at the extremes, where mean ± 1.96·s/√n collapses to zero width), checked after every
+//! answered cell from the tenth item on. Rows then end at different n, and a rule that looks at
+//! the data can stop on a lucky streak: the report states the rule beside the numbers.
+
+use understudy_tasks::EvalError;
+
+/// Items a row takes before the rule is first checked.
+pub const MIN_ITEMS: usize = 10;
+const Z: f64 = 1.959_964;
+
+/// Stop a row once its interval is narrower than `width_points`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StopRule {
+    pub width_points: f64,
+}
+
+impl StopRule {
+    /// The rule, refused for a width outside (0, 100] points or with several samples per item
+    /// (samples of one item are not independent items, so their interval says nothing).
+    pub fn new(width_points: f64, samples: usize) -> Result<Self, EvalError> {
+        if !(width_points > 0.0 && width_points <= 100.0) {
+            return Err(EvalError::Config(format!(
+                "`until_ci` is an interval width in points, between 0 and 100; got {width_points}"
+            )));
+        }
+        if samples > 1 {
+            return Err(EvalError::Config(
+                "`until_ci` cannot be combined with `samples` above 1: samples of one item are not independent items"
+                    .into(),
+            ));
+        }
+        Ok(Self { width_points })
+    }
+
+    /// Whether a row with these item scores has taken enough items.
+    pub fn settled(&self, scores: &[f64]) -> bool {
+        scores.len() >= MIN_ITEMS && wilson_width(scores) * 100.0 < self.width_points
+    }
+
+    /// The rule in words, for the report.
+    pub fn describe(&self) -> String {
+        format!(
+            "adaptive stopping: each row stopped taking items once the Wilson 95% interval of its mean score was narrower than {} points (checked after every item from the {MIN_ITEMS}th on), so rows differ in n and a row may have stopped on a lucky run; paired comparisons use the items both rows have",
+            self.width_points
+        )
+    }
+}
+
+/// Each row's item scores so far, and whether the rule says it has enough.
+#[derive(Default)]
+pub struct RowScores {
+    rule: Option<StopRule>,
+    scores: std::sync::Mutex<std::collections::HashMap<String, Vec<f64>>>,
+}
+
+impl RowScores {
+    /// Scores under `rule` (none: no row ever settles), starting from the cells a resumed run
+    /// already has.
+    pub fn new(rule: Option<StopRule>, existing: &[understudy_store::Cell]) -> Self {
+        let rows = Self {
+            rule,
+            ..Self::default()
+        };
+        for cell in existing {
+            rows.record(cell);
+        }
+        rows
+    }
+
+    fn key(model: &str, strategy: &str, format: &str, task: &str) -> String {
+        format!("{model}\u{1f}{strategy}\u{1f}{format}\u{1f}{task}")
+    }
+
+    /// Whether the row has taken enough items.
+    pub fn settled(&self, model: &str, strategy: &str, format: &str, task: &str) -> bool {
+        let Some(rule) = &self.rule else {
+            return false;
+        };
+        let scores = match self.scores.lock() {
+            Ok(scores) => scores,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        scores
+            .get(&Self::key(model, strategy, format, task))
+            .is_some_and(|s| rule.settled(s))
+    }
+
+    /// Adds an answered cell's score to its row.
+    pub fn record(&self, cell: &understudy_store::Cell) {
+        if self.rule.is_none() {
+            return;
+        }
+        let mut scores = match self.scores.lock() {
+            Ok(scores) => scores,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        scores
+            .entry(Self::key(
+                &cell.model,
+                &cell.strategy,
+                &cell.format,
+                &cell.task,
+            ))
+            .or_default()
+            .push(cell.score);
+    }
+}
+
+/// Width of Wilson's 95% score interval at the scores' mean (as a share, 0–1).
+pub fn wilson_width(scores: &[f64]) -> f64 {
+    let n = scores.len() as f64;
+    if n == 0.0 {
+        return 1.0;
+    }
+    let p = (scores.iter().sum::<f64>() / n).clamp(0.0, 1.0);
+    let z2 = Z * Z;
+    2.0 * Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_right_is_not_settled_early() {
+        // Ten of ten right: Wilson's interval is still about 28 points wide.
+        let ten = vec![1.0; 10];
+        assert!(
+            (wilson_width(&ten) - 0.278).abs() < 0.005,
+            "{}",
+            wilson_width(&ten)
+        );
+        let rule = StopRule::new(20.0, 1).unwrap();
+        assert!(!rule.settled(&ten));
+        assert!(rule.settled(&vec![1.0; 30]));
+        // Half right needs about 96 items for a 20-point interval.
+        let half = |n: usize| (0..n).map(|i| (i % 2) as f64).collect::<Vec<_>>();
+        assert!(!rule.settled(&half(90)));
+        assert!(rule.settled(&half(100)));
+        // Never before the minimum.
+        assert!(!StopRule::new(99.0, 1).unwrap().settled(&[1.0; 9]));
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        assert!(StopRule::new(0.0, 1).is_err());
+        assert!(StopRule::new(120.0, 1).is_err());
+        assert!(StopRule::new(f64::NAN, 1).is_err());
+        assert!(StopRule::new(10.0, 5).is_err());
+    }
+}
