@@ -167,6 +167,10 @@ impl Backend for Resilient {
         self.inner.tokens_estimated(model).await
     }
 
+    async fn parallel(&self, model: &str) -> Result<Option<u32>, BackendError> {
+        self.inner.parallel(model).await
+    }
+
     async fn context_length(&self, model: &str) -> Result<Option<u32>, BackendError> {
         self.inner.context_length(model).await
     }

@@ -204,24 +204,20 @@ impl OpenAiBackend {
         body: &WireRequest<'_>,
     ) -> Result<reqwest::Response, BackendError> {
         // Serializing the body is the caller's work; the wait starts when it is handed over.
-        let body = bytes::Bytes::from(serde_json::to_vec(body).map_err(|e| {
+        let body = serde_json::to_vec(body).map_err(|e| {
             BackendError::Protocol(format!("{url}: cannot encode the request: {e}"))
-        })?);
+        })?;
         let _waiting = upstream::waiting();
-        let send = || {
-            self.post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-        };
-        let response = match self.within_deadline(url, send()).await? {
-            // A kept-alive connection the server closed as we reused it (llama.cpp's server
-            // closes idle or much-used connections): no response came, so the request is sent
-            // once more on a fresh connection, as OpenAI's own clients do.
-            Err(e) if stale_connection(&e) => self.within_deadline(url, send()).await?,
-            sent => sent,
-        }
-        .map_err(|e| self.map_send_error(url, e))?;
+        let response = self
+            .within_deadline(
+                url,
+                self.post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body)
+                    .send(),
+            )
+            .await?
+            .map_err(|e| self.map_send_error(url, e))?;
         self.check_status(url, response).await
     }
 
@@ -387,10 +383,4 @@ impl Backend for OpenAiBackend {
             Duration::from_secs(self.timeout_secs),
         ))
     }
-}
-
-/// The request failed on an already-open connection before any response arrived (the server
-/// had closed it): worth one more try. Not a timeout, and not a refused connection.
-fn stale_connection(err: &reqwest::Error) -> bool {
-    !err.is_timeout() && !err.is_connect() && err.is_request()
 }

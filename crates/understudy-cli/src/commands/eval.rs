@@ -143,21 +143,20 @@ pub async fn execute(
     if let Some(hook) = before_run {
         hook(&plan, &store)?;
     }
-    let grader = make_grader(&plan, args, &home, router.clone() as Arc<dyn Backend>).await?;
+    // The gateway's failure policy (retries with backoff on unreachable, timeout, 429 and 5xx;
+    // a server that closed a kept-alive connection under a request is the common case) also
+    // guards eval's calls, so that one dropped connection does not stop a run.
+    let guarded: Arc<dyn Backend> = Arc::new(understudy_serve::resilience::Resilient::new(
+        router.clone() as Arc<dyn Backend>,
+        understudy_serve::resilience::Policy::default(),
+    ));
+    let grader = make_grader(&plan, args, &home, guarded.clone()).await?;
     let observer = RunBar::default();
     if args.quiet_machine {
         wait_for_quiet_machine().await;
     }
     let options = run_options(&plan, &router, args.no_cache, threads).await?;
-    let outcome = runner::run(
-        &plan,
-        router.clone() as Arc<dyn Backend>,
-        &store,
-        &options,
-        &grader,
-        &observer,
-    )
-    .await?;
+    let outcome = runner::run(&plan, guarded, &store, &options, &grader, &observer).await?;
     output::note(&format!(
         "run {}{}: {} cells ({} generated, {} from cache)",
         outcome.run_id,

@@ -1,6 +1,7 @@
 //! A server that closes a kept-alive connection as the client reuses it (llama.cpp's server does,
-//! for idle or much-used connections) costs the caller nothing: the OpenAI backend sends the
-//! request once more on a fresh connection. A server that never answers still fails clearly.
+//! for idle connections) costs the caller nothing: the failure policy the gateway and eval both
+//! wrap their backends in sends the request again, on a fresh connection. A server that never
+//! answers still fails clearly, after the policy's retries and no more.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,6 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use understudy_backend::openai::OpenAiBackend;
 use understudy_backend::{Backend, BackendError};
 use understudy_core::{ChatMessage, ChatRequest};
+use understudy_serve::resilience::{Policy, Resilient};
 
 const ANSWER: &str = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"four\"},\"finish_reason\":null}]}\n\ndata: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}\n\ndata: [DONE]\n\n";
 
@@ -79,6 +81,12 @@ async fn server(
     (url, chats)
 }
 
+/// The OpenAI backend for `url` behind the default failure policy.
+fn resilient(url: &str) -> Resilient {
+    let backend = OpenAiBackend::new("s", url, None, 10).unwrap();
+    Resilient::new(Arc::new(backend), Policy::default())
+}
+
 fn ask() -> understudy_core::ValidChatRequest {
     ChatRequest::new("m", vec![ChatMessage::user("2+2?")])
         .validate()
@@ -86,20 +94,29 @@ fn ask() -> understudy_core::ValidChatRequest {
 }
 
 #[tokio::test]
-async fn a_connection_closed_under_a_request_is_retried_once() {
+async fn a_connection_closed_under_a_request_is_retried() {
     // The second chat request arrives on the kept-alive connection, which the server closes.
     let (url, chats) = server(|n| n == 1).await;
-    let backend = OpenAiBackend::new("s", &url, None, 10).unwrap();
+    let backend = resilient(&url);
     assert_eq!(backend.chat(ask()).await.unwrap().answer, "four");
     assert_eq!(backend.chat(ask()).await.unwrap().answer, "four");
-    assert_eq!(chats.load(Ordering::SeqCst), 3, "one retry, no more");
+    assert_eq!(chats.load(Ordering::SeqCst), 3, "one retry was enough");
+    // Unwrapped, the same failure reaches the caller.
+    let (url, _) = server(|n| n == 1).await;
+    let bare = OpenAiBackend::new("s", &url, None, 10).unwrap();
+    bare.chat(ask()).await.unwrap();
+    let err = bare.chat(ask()).await.unwrap_err();
+    assert!(matches!(err, BackendError::Unreachable { .. }), "{err}");
 }
 
 #[tokio::test]
 async fn a_server_that_never_answers_still_fails() {
     let (url, chats) = server(|_| true).await;
-    let backend = OpenAiBackend::new("s", &url, None, 10).unwrap();
-    let err = backend.chat(ask()).await.unwrap_err();
+    let err = resilient(&url).chat(ask()).await.unwrap_err();
     assert!(matches!(err, BackendError::Unreachable { .. }), "{err}");
-    assert_eq!(chats.load(Ordering::SeqCst), 2, "one retry, no more");
+    assert_eq!(
+        chats.load(Ordering::SeqCst),
+        3,
+        "the first try and the policy's two retries"
+    );
 }
