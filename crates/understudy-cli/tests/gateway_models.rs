@@ -8,16 +8,9 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{ensure_small_model, free_port, home, http, rss_mb, serve_command, wait_for_port};
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{
+    ensure_small_model, free_port, home, http, rss_mb, serve_command, wait_for_port, Killed,
+};
 
 fn chat(model: &str) -> String {
     serde_json::json!({"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2})

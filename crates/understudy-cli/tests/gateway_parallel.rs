@@ -7,16 +7,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{ensure_small_model, free_port, http, serve_command, wait_for_port};
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{ensure_small_model, free_port, http, serve_command, wait_for_port, Killed};
 
 fn streamed(prompt: &str) -> String {
     serde_json::json!({

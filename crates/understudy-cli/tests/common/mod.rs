@@ -106,6 +106,16 @@ pub fn serve_command(
     cmd
 }
 
+/// A spawned process (a gateway), killed and reaped when the test ends, pass or fail.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits until something accepts connections on `port`, failing the test after `secs` seconds.
 pub fn wait_for_port(port: u16, secs: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
