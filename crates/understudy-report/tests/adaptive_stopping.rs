@@ -27,8 +27,9 @@ fn write_task(dir: &Path) -> std::path::PathBuf {
     dir.join("toy.toml")
 }
 
-/// Cells per row (model) of a run with `until_ci`, and the summary's measurement line.
-async fn cells_per_row(dir: &Path, until_ci: Option<f64>) -> (Vec<(String, usize)>, String) {
+/// Cells per row (model) of a run with `until_ci`, the summary's measurement line, and the
+/// planned cells the rule left out.
+async fn cells_per_row(dir: &Path, until_ci: Option<f64>) -> (Vec<(String, usize)>, String, usize) {
     let task = write_task(dir);
     let pending = find_task(task.to_str().unwrap()).unwrap();
     let data = match &pending.data {
@@ -68,7 +69,13 @@ async fn cells_per_row(dir: &Path, until_ci: Option<f64>) -> (Vec<(String, usize
         .iter()
         .map(|r| (r.model.clone(), r.cells))
         .collect();
-    (rows, summary.measurement_line())
+    let ran: usize = summary.rows.iter().map(|r| r.cells).sum();
+    assert_eq!(
+        outcome.total,
+        ran + outcome.skipped,
+        "every planned cell ran or was left out"
+    );
+    (rows, summary.measurement_line(), outcome.skipped)
 }
 
 #[tokio::test]
@@ -76,7 +83,7 @@ async fn rows_stop_once_their_interval_is_narrow_enough() {
     let dir = tempfile::tempdir().unwrap();
     // label:positive is right on 75% of items, label:negative on 25%: at the 10th item Wilson's
     // interval is about 50 points wide, so a 60-point rule stops both rows there.
-    let (stopped, line) = cells_per_row(dir.path(), Some(60.0)).await;
+    let (stopped, line, skipped) = cells_per_row(dir.path(), Some(60.0)).await;
     assert_eq!(
         stopped,
         vec![
@@ -86,13 +93,16 @@ async fn rows_stop_once_their_interval_is_narrow_enough() {
     );
     assert!(line.contains("adaptive stopping"), "{line}");
     assert!(line.contains("narrower than 60 points"), "{line}");
+    assert!(skipped > 0);
     // Without the rule every row takes every item the task offers, and nothing is said.
-    let (unruled, line) = cells_per_row(dir.path(), None).await;
+    let (unruled, line, skipped) = cells_per_row(dir.path(), None).await;
+    assert_eq!(skipped, 0);
     assert!(!line.contains("adaptive stopping"), "{line}");
     assert!(unruled.iter().all(|(_, n)| *n > 20), "{unruled:?}");
     // A 10-point rule needs more items than the task has (even all right, Wilson's interval
     // stays wider than 10 points below 74 items): the same as no rule.
-    let (all, line) = cells_per_row(dir.path(), Some(10.0)).await;
+    let (all, line, skipped) = cells_per_row(dir.path(), Some(10.0)).await;
+    assert_eq!(skipped, 0);
     assert_eq!(all, unruled);
     assert!(line.contains("narrower than 10 points"), "{line}");
 }

@@ -158,12 +158,20 @@ pub async fn execute(
     let options = run_options(&plan, &router, args.no_cache, threads).await?;
     let outcome = runner::run(&plan, guarded, &store, &options, &grader, &observer).await?;
     output::note(&format!(
-        "run {}{}: {} cells ({} generated, {} from cache)",
+        "run {}{}: {} cells ({} generated, {} from cache{})",
         outcome.run_id,
         if outcome.resumed { " (resumed)" } else { "" },
-        outcome.total,
+        outcome.total - outcome.skipped,
         outcome.fresh,
-        outcome.cached
+        outcome.cached,
+        if outcome.skipped > 0 {
+            format!(
+                "; {} planned cells left out by --until-ci: their rows had enough items",
+                outcome.skipped
+            )
+        } else {
+            String::new()
+        }
     ));
     Ok(Executed { store, db, outcome })
 }

@@ -22,6 +22,8 @@ use understudy_tasks::EvalError;
 pub(super) struct Tally {
     pub fresh: usize,
     pub cached: usize,
+    /// Cells left out because their row had settled (adaptive stopping).
+    pub skipped: usize,
     pub interrupted: bool,
     pub failure: Option<EvalError>,
 }
@@ -42,14 +44,16 @@ pub(super) async fn execute(
     // Models run one after another (one loaded model at a time); cells of a model run concurrently
     // up to its limit. Cached cells go through the same path, so they are graded the same way.
     let in_flight = std::sync::atomic::AtomicUsize::new(0);
+    let skipped = std::sync::atomic::AtomicUsize::new(0);
     'models: for (model, list) in by_model(work) {
         let limit = (options.concurrency)(&model).max(1);
         let local = (options.local)(&model);
         let in_flight = &in_flight;
+        let skipped = &skipped;
         // Under adaptive stopping a row's next item is skipped once the row has enough; the
         // stream is lazy, so this is decided as each cell is about to start.
         let mut results = futures::stream::iter(list)
-            .filter(move |w| std::future::ready(!settled(rows, w)))
+            .filter(move |w| std::future::ready(!settled(rows, skipped, w)))
             .map(|w| async move {
                 let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 let before = CpuSnapshot::take();
@@ -99,17 +103,22 @@ pub(super) async fn execute(
             }
         }
     }
+    tally.skipped = skipped.load(Ordering::SeqCst);
     tally
 }
 
-/// The cell's row has taken enough items (adaptive stopping).
-fn settled(rows: &RowScores, w: &Work<'_>) -> bool {
-    rows.settled(
+/// The cell's row has taken enough items (adaptive stopping); counts the cells left out.
+fn settled(rows: &RowScores, skipped: &std::sync::atomic::AtomicUsize, w: &Work<'_>) -> bool {
+    let settled = rows.settled(
         &w.model,
         &w.strategy.to_string(),
         w.format.as_str(),
         &w.task.def.name,
-    )
+    );
+    if settled {
+        skipped.fetch_add(1, Ordering::SeqCst);
+    }
+    settled
 }
 
 /// The cells grouped by model, models in the order they first appear.

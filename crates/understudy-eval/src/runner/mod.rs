@@ -66,6 +66,8 @@ pub struct RunOutcome {
     pub total: usize,
     pub fresh: usize,
     pub cached: usize,
+    /// Planned cells adaptive stopping (`until_ci`) left out: their rows had enough items.
+    pub skipped: usize,
 }
 
 fn make_cell(
@@ -237,5 +239,6 @@ pub async fn run(
         total,
         fresh: tally.fresh,
         cached: tally.cached,
+        skipped: tally.skipped,
     })
 }
