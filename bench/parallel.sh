@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/understudy/target}"
 peers="${UNDERSTUDY_PEERS:-$HOME/.cache/understudy/peers}"
-lcp_version=0.3.36
+# shellcheck source=bench/vendored_llama.sh
+source bench/vendored_llama.sh
 server="$peers/llama-server-build/bin/llama-server"
 workloads=prefill,gen ns=1,2,4 limit=10 with_server=1 model=qwen2.5-coder-0.5b keep=
 while [[ $# -gt 0 ]]; do
@@ -39,42 +40,27 @@ done
 build_server() {
   [[ -x "$server" ]] && return
   local sys tmp src="$peers/llama-server-src"
-  sys=$(ls -d "$HOME"/.cargo/registry/src/*/llama-cpp-sys-2-"$(
-    cargo metadata --format-version 1 --locked |
-      python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="llama-cpp-sys-2"))'
-  )" | head -1)
-  echo "== llama-server from $sys/llama.cpp + llama-cpp-python $lcp_version's tools/server"
+  sys=$(vendored_llama_cpp)
+  echo "== llama-server from $sys + llama-cpp-python $lcp_version's tools/server"
   mkdir -p "$peers"
   tmp=$(mktemp -d)
-  pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$lcp_version" -d "$tmp"
-  tar xzf "$tmp/llama_cpp_python-$lcp_version.tar.gz" -C "$tmp" \
-    "llama_cpp_python-$lcp_version/vendor/llama.cpp/tools/server" \
-    "llama_cpp_python-$lcp_version/vendor/llama.cpp/tools/ui" \
-    "llama_cpp_python-$lcp_version/vendor/llama.cpp/tools/mtmd" \
-    "llama_cpp_python-$lcp_version/vendor/llama.cpp/scripts/ui-assets.cmake"
+  llama_cpp_python_sources "$tmp" tools/server tools/ui tools/mtmd scripts/ui-assets.cmake
   rm -rf "$src" "$peers/llama-server-build"
-  cp -r "$sys/llama.cpp" "$src"
+  cp -r "$sys" "$src"
   # The server and the multimodal library it links (mtmd) come as a pair from the sdist.
   rm -rf "$src/tools/server" "$src/tools/ui" "$src/tools/mtmd"
-  cp -r "$tmp/llama_cpp_python-$lcp_version/vendor/llama.cpp/tools/server" \
-    "$tmp/llama_cpp_python-$lcp_version/vendor/llama.cpp/tools/ui" \
-    "$tmp/llama_cpp_python-$lcp_version/vendor/llama.cpp/tools/mtmd" "$src/tools/"
+  cp -r "$tmp/vendor/llama.cpp/tools/"{server,ui,mtmd} "$src/tools/"
   mkdir -p "$src/scripts"
-  cp "$tmp/llama_cpp_python-$lcp_version/vendor/llama.cpp/scripts/ui-assets.cmake" "$src/scripts/"
+  cp "$tmp/vendor/llama.cpp/scripts/ui-assets.cmake" "$src/scripts/"
   # The one call the server makes into a common/ helper this llama.cpp does not have (opening
   # the MCP config file, unused here).
   sed -i 's/fs_open_ifstream(/std::ifstream(/' "$src/tools/server/server-mcp.cpp"
   printf 'find_package(Threads REQUIRED)\nllama_add_compile_flags()\nadd_subdirectory(mtmd)\nadd_subdirectory(ui)\nadd_subdirectory(server)\n' \
     >"$src/tools/CMakeLists.txt"
   rm -rf "$tmp"
-  # The flags llama-cpp-sys-2's build.rs passes on x86-64 (see its CMakeCache under target/);
-  # no web UI (it would need npm or a download): the bench only calls the API.
-  cmake -S "$src" -B "$peers/llama-server-build" -DCMAKE_BUILD_TYPE=Release \
-    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_F16C=ON -DGGML_FMA=ON \
-    -DGGML_SSE42=ON -DGGML_OPENMP=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF \
-    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TOOLS=ON \
-    -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
-    -DBUILD_SHARED_LIBS=OFF -DCMAKE_C_FLAGS=-march=x86-64 -DCMAKE_CXX_FLAGS=-march=x86-64 >/dev/null
+  # No web UI (it would need npm or a download): the bench only calls the API.
+  configure_like_the_crate "$src" "$peers/llama-server-build" -DLLAMA_BUILD_SERVER=ON \
+    -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
   cmake --build "$peers/llama-server-build" --target llama-server -j"${CARGO_BUILD_JOBS:-2}"
 }
 

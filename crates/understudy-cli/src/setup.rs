@@ -79,8 +79,11 @@ pub struct EmbeddedOverrides {
     pub serving: bool,
     /// `--no-prefix-cache`: process every prompt whole (a cold measurement).
     pub prefix_cache: Option<bool>,
-    /// `--parallel N`: requests each embedded model runs at once.
+    /// `--concurrency N`: requests each embedded model runs at once.
     pub parallel: Option<u32>,
+    /// What the command runs at once when neither a flag nor the configuration says (`None`:
+    /// the engine's own default).
+    pub default_parallel: Option<u32>,
 }
 
 /// Builds the router: the embedded backend (default), every configured HTTP backend, aliases.
@@ -143,7 +146,10 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
             .max_loaded_models
             .unwrap_or(understudy_backend::embedded::DEFAULT_MAX_LOADED),
         prefix_cache: overrides.prefix_cache.unwrap_or(config.prefix_cache),
-        parallel: overrides.parallel.or(config.parallel),
+        parallel: overrides
+            .parallel
+            .or(config.parallel)
+            .or(overrides.default_parallel),
         batch_decode: config.batch_decode,
     });
     for (alias, target) in &config.models {

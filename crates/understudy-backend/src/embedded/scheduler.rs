@@ -104,14 +104,11 @@ impl<'m> Scheduler<'m> {
         true
     }
 
-    /// Frees the slots of sequences whose callers went away.
+    /// Frees the slots of sequences whose callers went away (no event can reach them).
     fn release_abandoned(&mut self) {
-        let name = &self.facts.name;
         for slot in &mut self.slots {
             if slot.running.as_ref().is_some_and(Sequence::abandoned) {
-                if let Some(mut sequence) = slot.running.take() {
-                    sequence.cancel(name);
-                }
+                slot.running = None;
             }
         }
     }

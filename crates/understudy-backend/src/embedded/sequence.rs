@@ -199,7 +199,7 @@ impl Sequence {
         let step = self.stops.push(&text);
         let deltas = self.splitter.push(&step.emit);
         if !self.send(deltas) {
-            return self.cancel(name);
+            return Status::Done; // the caller went away: nothing more can reach it
         }
         if step.stopped {
             return self.finish(FinishReason::Stop, true, name);
@@ -209,21 +209,6 @@ impl Sequence {
         }
         self.phase = Phase::Generate { token, position };
         Status::Running
-    }
-
-    /// Ends a sequence whose caller went away.
-    pub(super) fn cancel(&mut self, name: &str) -> Status {
-        let counts = self.counts;
-        let generated = self.timing.tokens();
-        let end = StreamEnd {
-            model: name.to_string(),
-            finish_reason: FinishReason::Cancelled,
-            usage: counts.usage(generated),
-            timing: self.timing.finish(None, None),
-            confidence: None,
-        };
-        let _ = self.events.send(Ok(StreamEvent::End(end)));
-        Status::Done
     }
 
     /// Ends the sequence with an error (a failed decode).

@@ -33,15 +33,12 @@ pub async fn run(config_path: Option<&Path>, args: ChatArgs) -> Result<()> {
         serving: false,
         prefix_cache: None,
         parallel: None,
+        // One conversation needs one sequence: no KV cache for others unless configured.
+        default_parallel: Some(1),
     };
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
-    // One conversation needs one sequence: no KV cache for others unless configured.
-    let config = understudy_core::config::Config {
-        parallel: config.parallel.or(Some(1)),
-        ..config
-    };
     let router = setup::build_router(&config, &overrides)?;
     // The timing line names the threads when the model runs in this process.
     let threads = match router.route(&model) {

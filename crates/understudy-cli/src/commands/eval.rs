@@ -125,13 +125,11 @@ pub async fn execute(
         parallel: plan
             .concurrency
             .map(|n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),
-    };
-    // One cell at a time on an embedded model unless `--concurrency` or a configured `parallel`
-    // says otherwise: on a CPU, prompt processing is compute-bound, cells run together share
-    // the cores, and each slot starts without the prefix the others hold (docs/benchmarks.md).
-    let config = &Config {
-        parallel: config.parallel.or(Some(1)),
-        ..config.clone()
+        // One cell at a time on an embedded model unless `--concurrency` or a configured
+        // `parallel` says otherwise: on a CPU, prompt processing is compute-bound, cells run
+        // together share the cores, and each slot starts without the prefix the others hold
+        // (docs/benchmarks.md).
+        default_parallel: Some(1),
     };
     let router = Arc::new(setup::build_router(config, &overrides)?);
     let db = db_path(args.store.db.as_deref(), &section);

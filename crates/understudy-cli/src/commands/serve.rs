@@ -70,6 +70,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             serving: true,
             prefix_cache: None,
             parallel: None,
+            default_parallel: None,
         },
     )?);
     check_models(&router, &profiles, &section).await?;
