@@ -147,9 +147,11 @@ pub struct ServeArgs {
     /// Listen on a non-loopback address without API keys (anyone who can reach it may use it).
     #[arg(long = "insecure-no-auth", alias = "allow-public")]
     pub allow_public: bool,
-    /// The SQLite store for the request log (default: [serve] log_db, else ./understudy.db).
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    /// The store for the request log, conversations and memory: a SQLite file or a
+    /// postgres:// URL shared by replicas (default: [store] url, else [serve] log_db, else
+    /// ./understudy.db).
+    #[arg(long, value_name = "FILE|URL", env = "UNDERSTUDY_DB")]
+    pub db: Option<String>,
     /// Inference threads for embedded models (default: the physical cores not busy with other
     /// work when the command starts, at least 1).
     #[arg(long, allow_hyphen_values = true, value_parser = threads_count)]
@@ -238,6 +240,12 @@ pub struct EvalArgs {
     /// when rows differ in how much prompt they share.
     #[arg(long, conflicts_with_all = ["concurrency", "no_prefix_cache"])]
     pub cold: bool,
+    /// Seconds a cell claimed by this worker stays its own without a renewal. Workers started
+    /// on one plan and store (`--db postgres://…`, or one SQLite file on one machine) share the
+    /// run: each claims cells before answering them and renews its claims every third of this;
+    /// a worker that dies leaves its cells to the others after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = positive_seconds)]
+    pub claim_lease: f64,
     /// Record each answer's mean token log-probability (what `tune` calibrates a cascade's
     /// confidence threshold on); off by default because computing it adds to measured latency.
     #[arg(long)]
@@ -302,9 +310,10 @@ pub struct StudyArgs {
 
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The SQLite store (default: ./understudy.db).
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    /// The store: a SQLite file or a postgres:// URL (default: [store] url, else
+    /// ./understudy.db).
+    #[arg(long, value_name = "FILE|URL", env = "UNDERSTUDY_DB")]
+    pub db: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -419,6 +428,15 @@ fn zero_or_more(text: &str) -> Result<usize, String> {
 }
 
 /// Inference threads: 1 or more.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.1 => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds of at least 0.1"
+        )),
+    }
+}
+
 fn threads_count(text: &str) -> Result<u32, String> {
     let n = at_least_one(text)?;
     u32::try_from(n).map_err(|_| format!("is too large: {n}"))

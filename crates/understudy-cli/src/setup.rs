@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use understudy_store::{Location, Store};
 
 use anyhow::{Context, Result};
 use understudy_backend::openai::OpenAiBackend;
@@ -209,10 +210,30 @@ fn add_embedded(router: Router, _config: &Config, overrides: &EmbeddedOverrides)
 }
 
 /// The store path: the flag, the `[eval] db` key, else `./understudy.db`.
-pub fn db_path(flag: Option<&Path>, section: &EvalSection) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| section.db.clone())
-        .unwrap_or_else(|| PathBuf::from("understudy.db"))
+pub fn db_path(flag: Option<&str>, config: &Config, section: &EvalSection) -> Location {
+    store_location(flag, config, section.db.as_deref())
+}
+
+/// Where the store is: `--db` (or `UNDERSTUDY_DB`), else `[store] url`, else the command's own
+/// file key (`[eval] db`, `[serve] log_db`), else `./understudy.db`.
+pub fn store_location(flag: Option<&str>, config: &Config, own: Option<&Path>) -> Location {
+    match flag.or(config.store_url.as_deref()) {
+        Some(text) => Location::parse(text),
+        None => own
+            .map(|path| Location::parse(&path.to_string_lossy()))
+            .unwrap_or_else(|| Location::Sqlite(PathBuf::from("understudy.db"))),
+    }
+}
+
+/// Opens a store that must already exist (a command that only reads it): a missing SQLite
+/// file is named, with `hint` on how to make it.
+pub async fn open_existing(location: &Location, hint: &str) -> Result<Store> {
+    if let Some(path) = location.path() {
+        if !path.exists() {
+            anyhow::bail!("no store at {} ({hint}, or pass --db)", path.display());
+        }
+    }
+    Ok(Store::open(location).await?)
 }
 
 /// The `[eval]` table of the config file, checked.

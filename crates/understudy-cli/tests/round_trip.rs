@@ -24,7 +24,6 @@ use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::retrieval::prepare;
 use understudy_eval::runner::{run, Quiet, RunOptions};
 use understudy_memory::embed::WordHashEmbedder;
-use understudy_memory::MemoryStore;
 use understudy_prompt::Program;
 use understudy_serve::memory::MemoryRuntime;
 use understudy_serve::{profile, router, AppState};
@@ -278,13 +277,14 @@ fn eval_answer(cell: &Cell, input: &str) -> String {
 
 async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
     let backend = Arc::new(Scripted::default());
-    let store = Store::open(db).unwrap();
+    let store = Store::open_path(db).await.unwrap();
     let options = RunOptions {
         no_cache: true,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 1),
         local: Arc::new(|_| false),
         threads: None,
+        claims: Default::default(),
     };
     let outcome = run(
         &plan,
@@ -297,7 +297,7 @@ async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
     .await
     .unwrap();
     let eval_calls: BTreeSet<(String, String)> = backend.take().into_iter().collect();
-    let cells = store.cells(outcome.run_id).unwrap();
+    let cells = store.runs.cells(outcome.run_id).await.unwrap();
     let inputs = inputs(&plan);
     let mut rows: Vec<(String, String, String)> = Vec::new();
     for c in &cells {
@@ -325,7 +325,7 @@ async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
             )
             .unwrap_or_else(|e| panic!("{model} {strategy} {format}: {e}\n{text}"));
             let memory = MemoryRuntime::new(
-                MemoryStore::open(db).unwrap(),
+                Store::open_path(db).await.unwrap().vectors,
                 Box::new(|| {
                     Box::pin(async {
                         Ok(Arc::new(WordHashEmbedder { dim: 256 })
@@ -414,14 +414,15 @@ async fn every_row_is_served_as_it_was_measured() {
         ],
         &["plain"],
     );
-    let memory = MemoryStore::open(&db).unwrap();
+    let memory = Store::open_path(&db).await.unwrap().vectors;
     let (retrieved, _) = prepare(
         &strategies.tasks,
         strategies.retrieval_depth(),
         dir.path(),
-        &memory,
+        memory.as_ref(),
         &WordHashEmbedder { dim: 256 },
     )
+    .await
     .unwrap();
     strategies.retrieved = retrieved;
     checked += check_run(dir.path(), strategies, &db).await;

@@ -55,6 +55,16 @@ struct RawConfig {
     /// The `[serve]` table and `[profiles.*]`: checked strictly by the serve crate.
     serve: Option<toml::Table>,
     profiles: Option<toml::Table>,
+    #[serde(default)]
+    store: RawStore,
+}
+
+/// `[store]`: where runs, the request log, conversations and memory live.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    /// A SQLite file (a path or `sqlite:PATH`) or `postgres://…`.
+    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -195,6 +205,8 @@ pub struct Config {
     pub batch_decode: bool,
     pub backends: BTreeMap<String, OpenAiConfig>,
     pub models: BTreeMap<String, ModelTarget>,
+    /// `[store] url`: the store every command uses unless `--db` names another.
+    pub store_url: Option<String>,
     /// The raw `[eval]` table, if the file has one.
     pub eval: Option<toml::Table>,
     /// The raw `[serve]` table, if any.
@@ -217,6 +229,7 @@ impl Default for Config {
             batch_decode: false,
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
+            store_url: None,
             eval: None,
             serve: None,
             profiles: None,
@@ -327,6 +340,7 @@ fn resolve(
         batch_decode: embedded.batch_decode.unwrap_or(false),
         backends,
         models,
+        store_url: raw.store.url,
         eval: raw.eval,
         serve: raw.serve,
         profiles: raw.profiles,
@@ -494,6 +508,21 @@ chat_template = "chatml"
                 .to_string();
             assert!(err.contains(key), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn the_store_url_is_read_and_its_table_checked() {
+        let c = Config::parse(
+            "[store]\nurl = \"postgres://u@h/d\"\n",
+            Path::new("u.toml"),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.store_url.as_deref(), Some("postgres://u@h/d"));
+        let err = Config::parse("[store]\nuri = \"x\"\n", Path::new("u.toml"), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("uri"), "{err}");
     }
 
     #[test]

@@ -65,13 +65,16 @@ async fn main() {
         ..EvalSection::default()
     };
     let plan = Plan::resolve(&section, "echo", vec![(pending, data)]).unwrap();
-    let store = Store::open(&dir.path().join("bench.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("bench.db"))
+        .await
+        .unwrap();
     let options = RunOptions {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 8),
         local: Arc::new(|_| false),
         threads: None,
+        claims: Default::default(),
     };
     let start = Instant::now();
     let outcome = run(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use understudy_memory::chunk::{self, collect_files, read_documents};
-use understudy_memory::{prompt, Embedder, Hit, MemoryStore};
+use understudy_memory::{prompt, Embedder, Hit, VectorStore};
 
 use understudy_tasks::builtin;
 use understudy_tasks::task::{LoadedTask, MemorySpec};
@@ -122,14 +122,15 @@ fn documents_root(task: &LoadedTask, spec: &MemorySpec, home: &Path) -> Option<P
 }
 
 /// Stores the documents under `root` in `collection`, embedding only those that changed.
-fn index(
+async fn index(
     root: &Path,
     collection: &str,
     spec: &MemorySpec,
-    store: &MemoryStore,
+    store: &dyn VectorStore,
     embedder: &dyn Embedder,
 ) -> Result<(usize, usize, usize), EvalError> {
     let memory = |e: understudy_memory::MemoryError| EvalError::Data(e.to_string());
+    let stored = |e: understudy_store::StoreError| EvalError::Data(e.to_string());
     let files = collect_files(root).map_err(memory)?;
     if files.is_empty() {
         return Err(EvalError::Data(format!(
@@ -156,10 +157,15 @@ fn index(
             let pieces = chunk::chunk(&doc.text, embedder, spec.chunk_tokens, spec.overlap)
                 .map_err(memory)?;
             documents += 1;
-            if store.chunk_texts(collection, &source).map_err(memory)? == pieces
+            if store
+                .chunk_texts(collection, &source)
+                .await
+                .map_err(stored)?
+                == pieces
                 && store
                     .collection_embedder(collection)
-                    .map_err(memory)?
+                    .await
+                    .map_err(stored)?
                     .as_deref()
                     == Some(embedder.name())
             {
@@ -169,7 +175,8 @@ fn index(
             let vectors = embedder.embed(&pieces).map_err(memory)?;
             store
                 .put_document(collection, embedder.name(), &source, &pieces, &vectors)
-                .map_err(memory)?;
+                .await
+                .map_err(stored)?;
             embedded += pieces.len();
         }
     }
@@ -177,15 +184,17 @@ fn index(
 }
 
 /// Indexes the documents of every task with a `[memory]` table and retrieves the `depth` best
-/// passages for each of its items (nothing when no row retrieves: see `Plan::retrieval_depth`). Blocking (embedding runs on this thread).
-pub fn prepare(
+/// passages for each of its items (nothing when no row retrieves: see `Plan::retrieval_depth`).
+/// Embedding runs on the calling thread.
+pub async fn prepare(
     tasks: &[LoadedTask],
     depth: Option<usize>,
     home: &Path,
-    store: &MemoryStore,
+    store: &dyn VectorStore,
     embedder: &dyn Embedder,
 ) -> Result<(Retrieved, Vec<Indexed>), EvalError> {
     let memory = |e: understudy_memory::MemoryError| EvalError::Data(e.to_string());
+    let stored = |e: understudy_store::StoreError| EvalError::Data(e.to_string());
     let Some(k) = depth else {
         return Ok((Retrieved::default(), Vec::new()));
     };
@@ -197,10 +206,14 @@ pub fn prepare(
         };
         let collection = collection_name(task, spec);
         let (documents, embedded, unchanged) = match documents_root(task, spec, home) {
-            Some(root) => index(&root, &collection, spec, store, embedder)?,
+            Some(root) => index(&root, &collection, spec, store, embedder).await?,
             None => (0, 0, 0),
         };
-        match store.collection_embedder(&collection).map_err(memory)? {
+        match store
+            .collection_embedder(&collection)
+            .await
+            .map_err(stored)?
+        {
             Some(name) if name == embedder.name() => {}
             Some(name) => {
                 return Err(EvalError::Data(format!(
@@ -222,7 +235,7 @@ pub fn prepare(
             vectors.extend(embedder.embed(batch).map_err(memory)?);
         }
         for (item, vector) in task.items.iter().zip(&vectors) {
-            let hits = store.search(&collection, vector, k).map_err(memory)?;
+            let hits = store.search(&collection, vector, k).await.map_err(stored)?;
             for hit in &hits {
                 retrieved
                     .tokens

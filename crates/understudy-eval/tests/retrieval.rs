@@ -14,7 +14,7 @@ use understudy_core::{Role, ValidChatRequest};
 use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::retrieval::prepare;
 use understudy_eval::runner::{run, Quiet, RunOptions};
-use understudy_memory::{MemoryStore, WordHashEmbedder};
+use understudy_memory::WordHashEmbedder;
 use understudy_store::Store;
 use understudy_tasks::find::{find_task, DataSource};
 use understudy_tasks::grade::Grader;
@@ -109,14 +109,15 @@ async fn memory_answers_what_the_model_cannot_know() {
     let task = write_task(dir.path(), true);
     let mut plan = plan(&task, &["zero-shot", "memory:1"]).unwrap();
     let db = dir.path().join("u.db");
-    let memory = MemoryStore::open(&db).unwrap();
+    let memory = Store::open_path(&db).await.unwrap().vectors;
     let (retrieved, indexed) = prepare(
         &plan.tasks,
         plan.retrieval_depth(),
         dir.path(),
-        &memory,
+        memory.as_ref(),
         &EMBEDDER,
     )
+    .await
     .unwrap();
     assert_eq!(indexed.len(), 1);
     assert_eq!(
@@ -130,13 +131,14 @@ async fn memory_answers_what_the_model_cannot_know() {
     assert_eq!(indexed[0].collection, "task:depots");
     plan.retrieved = retrieved;
 
-    let store = Store::open(&db).unwrap();
+    let store = Store::open_path(&db).await.unwrap();
     let options = RunOptions {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 2),
         local: Arc::new(|_| false),
         threads: None,
+        claims: Default::default(),
     };
     let outcome = run(
         &plan,
@@ -148,7 +150,7 @@ async fn memory_answers_what_the_model_cannot_know() {
     )
     .await
     .unwrap();
-    let cells = store.cells(outcome.run_id).unwrap();
+    let cells = store.runs.cells(outcome.run_id).await.unwrap();
     assert_eq!(cells.len(), 6);
     for cell in &cells {
         let expected = if cell.strategy == "memory:1" {
@@ -181,9 +183,10 @@ async fn memory_answers_what_the_model_cannot_know() {
         &plan.tasks,
         plan.retrieval_depth(),
         dir.path(),
-        &memory,
+        memory.as_ref(),
         &EMBEDDER,
     )
+    .await
     .unwrap();
     assert_eq!((again[0].embedded, again[0].unchanged), (0, 3));
     std::fs::write(
@@ -195,9 +198,10 @@ async fn memory_answers_what_the_model_cannot_know() {
         &plan.tasks,
         plan.retrieval_depth(),
         dir.path(),
-        &memory,
+        memory.as_ref(),
         &EMBEDDER,
     )
+    .await
     .unwrap();
     assert_eq!((changed[0].embedded, changed[0].unchanged), (1, 2));
     let (block, _) = retrieved.block("depots", "d", 1).unwrap();

@@ -9,7 +9,8 @@
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
-use understudy_memory::store::{top_k, MemoryStore};
+use understudy_store::vector_math::top_k;
+use understudy_store::Store;
 
 fn unit(rng: &mut rand::rngs::StdRng, dim: usize) -> Vec<f32> {
     let mut v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
@@ -34,31 +35,36 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-fn main() {
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
     let dim = 384;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     for n in [10_000usize, 100_000] {
         let dir = tempfile::tempdir().unwrap();
-        let store = MemoryStore::open(&dir.path().join("m.db")).unwrap();
+        let store = Store::open_path(&dir.path().join("m.db"))
+            .await
+            .unwrap()
+            .vectors;
         let vectors: Vec<Vec<f32>> = (0..n).map(|_| unit(&mut rng, dim)).collect();
         let texts: Vec<String> = (0..n).map(|i| format!("chunk {i}")).collect();
         let t = Instant::now();
         for (i, (text, v)) in texts.chunks(1000).zip(vectors.chunks(1000)).enumerate() {
             store
                 .put_document("bench", "random", &format!("doc{i}"), text, v)
+                .await
                 .unwrap();
         }
         let insert = t.elapsed().as_secs_f64();
         let queries: Vec<Vec<f32>> = (0..50).map(|_| unit(&mut rng, dim)).collect();
         // Warm the in-memory copy once (the first query loads it from SQLite).
         let t = Instant::now();
-        store.search("bench", &queries[0], 5).unwrap();
+        store.search("bench", &queries[0], 5).await.unwrap();
         let cold = t.elapsed().as_secs_f64() * 1000.0;
         let flat: Vec<f32> = vectors.concat();
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for q in &queries {
             let t = Instant::now();
-            let hits = store.search("bench", q, 5).unwrap();
+            let hits = store.search("bench", q, 5).await.unwrap();
             ours.push(t.elapsed().as_secs_f64() * 1000.0);
             let t = Instant::now();
             let reference = naive(&flat, dim, q, 5);

@@ -9,17 +9,8 @@ pub enum MemoryError {
     Model(String),
     #[error("embeddings server {url}: {message}")]
     Http { url: String, message: String },
-    #[error("store {}: {source}", path.display())]
-    Store {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    #[error(transparent)]
+    Store(#[from] understudy_store::StoreError),
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
-    #[error("collection {collection:?} was embedded with {stored}, not {asked}: re-add it or use that embedder")]
-    EmbedderMismatch {
-        collection: String,
-        stored: String,
-        asked: String,
-    },
 }

@@ -44,13 +44,16 @@ async fn cells_per_row(dir: &Path, until_ci: Option<f64>) -> (Vec<(String, usize
         ..EvalSection::default()
     };
     let plan = Plan::resolve(&section, "echo", vec![(pending, data)]).unwrap();
-    let store = Store::open(&dir.join(format!("{until_ci:?}.db"))).unwrap();
+    let store = Store::open_path(&dir.join(format!("{until_ci:?}.db")))
+        .await
+        .unwrap();
     let options = RunOptions {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 1),
         local: Arc::new(|_| false),
         threads: None,
+        claims: Default::default(),
     };
     let outcome = run(
         &plan,
@@ -62,8 +65,8 @@ async fn cells_per_row(dir: &Path, until_ci: Option<f64>) -> (Vec<(String, usize
     )
     .await
     .unwrap();
-    let cells = store.cells(outcome.run_id).unwrap();
-    let summary = summarise(store.run(outcome.run_id).unwrap(), &cells);
+    let cells = store.runs.cells(outcome.run_id).await.unwrap();
+    let summary = summarise(store.runs.run(outcome.run_id).await.unwrap(), &cells);
     let rows = summary
         .rows
         .iter()

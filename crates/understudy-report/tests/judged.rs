@@ -90,6 +90,7 @@ fn options() -> RunOptions {
         concurrency: Arc::new(|_| 2),
         local: Arc::new(|_| false),
         threads: None,
+        claims: Default::default(),
     }
 }
 
@@ -115,7 +116,7 @@ async fn each_turn_is_rated_and_the_conversation_is_carried() {
         judge: Some(judge),
         ..Grader::default()
     };
-    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
     let outcome = run(&plan, backend.clone(), &store, &options(), &grader, &Quiet)
         .await
         .unwrap();
@@ -131,13 +132,13 @@ async fn each_turn_is_rated_and_the_conversation_is_carried() {
         "the first answer is carried: {follow_up:?}"
     );
     assert!(follow_up[2] == "Now shorter." || follow_up[2] == "Say goodbye.");
-    let cells = store.cells(outcome.run_id).unwrap();
+    let cells = store.runs.cells(outcome.run_id).await.unwrap();
     assert_eq!(cells.len(), 2);
     for cell in &cells {
         assert!((cell.score - 0.7).abs() < 1e-9, "{}", cell.score);
         assert!(cell.answer.contains("[turn 2]"), "{}", cell.answer);
     }
-    let summary = summarise(store.run(outcome.run_id).unwrap(), &cells);
+    let summary = summarise(store.runs.run(outcome.run_id).await.unwrap(), &cells);
     let task = &summary.rows[0].tasks[0];
     let names: Vec<&str> = task.metrics.iter().map(|m| m.name.as_str()).collect();
     assert!(
@@ -174,15 +175,15 @@ async fn unparsable_judgments_are_retried_then_left_out() {
         judge: Some(judge),
         ..Grader::default()
     };
-    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
     let outcome = run(&plan, backend.clone(), &store, &options(), &grader, &Quiet)
         .await
         .unwrap();
     // 4 answers + 4 turns × 2 attempts.
     assert_eq!(backend.calls(), 12);
-    let cells = store.cells(outcome.run_id).unwrap();
+    let cells = store.runs.cells(outcome.run_id).await.unwrap();
     assert!(cells.iter().all(|c| c.format_failure && c.score == 0.0));
-    let summary = summarise(store.run(outcome.run_id).unwrap(), &cells);
+    let summary = summarise(store.runs.run(outcome.run_id).await.unwrap(), &cells);
     // Every cell is ungraded: no row scores them as zeros, and the failures stay visible.
     let tasks: Vec<_> = summary.rows.iter().flat_map(|r| &r.tasks).collect();
     assert!(!tasks.is_empty());

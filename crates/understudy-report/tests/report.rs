@@ -48,13 +48,14 @@ async fn fixed_run(dir: &Path) -> (Summary, Vec<Cell>) {
         ..EvalSection::default()
     };
     let plan = Plan::resolve(&section, "echo", vec![(pending, data)]).unwrap();
-    let store = Store::open(&dir.join("u.db")).unwrap();
+    let store = Store::open_path(&dir.join("u.db")).await.unwrap();
     let options = RunOptions {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
         concurrency: Arc::new(|_| 1),
         local: Arc::new(|_| false),
         threads: None,
+        claims: Default::default(),
     };
     let outcome = run(
         &plan,
@@ -66,7 +67,7 @@ async fn fixed_run(dir: &Path) -> (Summary, Vec<Cell>) {
     )
     .await
     .unwrap();
-    let mut cells = store.cells(outcome.run_id).unwrap();
+    let mut cells = store.runs.cells(outcome.run_id).await.unwrap();
     for (i, c) in cells.iter_mut().enumerate() {
         let base = match c.strategy.as_str() {
             "cot" => 900.0,
@@ -81,7 +82,7 @@ async fn fixed_run(dir: &Path) -> (Summary, Vec<Cell>) {
         c.total_ms = base + (i % 5) as f64;
         c.decode_tps = Some(50.0);
     }
-    let mut run = store.run(outcome.run_id).unwrap();
+    let mut run = store.runs.run(outcome.run_id).await.unwrap();
     run.created_at = "2026-01-01T00:00:00Z".into();
     (summarise(run, &cells), cells)
 }

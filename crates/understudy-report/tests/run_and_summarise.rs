@@ -81,6 +81,7 @@ fn options() -> RunOptions {
         concurrency: Arc::new(|_| 4),
         local: Arc::new(|_| false),
         threads: None,
+        claims: Default::default(),
     }
 }
 
@@ -95,7 +96,7 @@ async fn scores_match_hand_computation() {
         &["zero-shot"],
     )
     .unwrap();
-    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
     let outcome = run(
         &plan,
         counting(),
@@ -108,8 +109,8 @@ async fn scores_match_hand_computation() {
     .unwrap();
     assert_eq!(outcome.total, 40);
     let summary = summarise(
-        store.run(outcome.run_id).unwrap(),
-        &store.cells(outcome.run_id).unwrap(),
+        store.runs.run(outcome.run_id).await.unwrap(),
+        &store.runs.cells(outcome.run_id).await.unwrap(),
     );
     let pos = &summary.rows[0].tasks[0];
     let neg = &summary.rows[1].tasks[0];
@@ -184,7 +185,7 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
         &["zero-shot", "role"],
     )
     .unwrap();
-    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
     let backend = counting();
     let mut opts = options();
     opts.concurrency = Arc::new(|_| 1);
@@ -204,7 +205,7 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     .await
     .unwrap();
     assert!(first.interrupted);
-    let stored = store.cells(first.run_id).unwrap().len();
+    let stored = store.runs.cells(first.run_id).await.unwrap().len();
     assert!((7..80).contains(&stored), "{stored}");
 
     let second = run(
@@ -219,7 +220,7 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     .unwrap();
     assert_eq!(second.run_id, first.run_id, "the same plan resumes its run");
     assert!(second.resumed && !second.interrupted);
-    let cells = store.cells(second.run_id).unwrap();
+    let cells = store.runs.cells(second.run_id).await.unwrap();
     assert_eq!(cells.len(), 80);
     let keys: std::collections::HashSet<_> = cells
         .iter()
@@ -242,7 +243,7 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     assert_ne!(third.run_id, first.run_id);
     assert_eq!((third.cached, third.fresh), (80, 0));
     assert_eq!(backend.calls(), 80);
-    let again = store.cells(third.run_id).unwrap();
+    let again = store.runs.cells(third.run_id).await.unwrap();
     let score = |cs: &[Cell]| cs.iter().map(|c| c.score).sum::<f64>();
     assert_eq!(score(&again), score(&cells));
     assert!(again.iter().all(|c| c.cached));
@@ -275,7 +276,10 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     .await
     .unwrap();
     assert_eq!(fourth.fresh, 80);
-    assert_eq!(score(&store.cells(fourth.run_id).unwrap()), score(&cells));
+    assert_eq!(
+        score(&store.runs.cells(fourth.run_id).await.unwrap()),
+        score(&cells)
+    );
 }
 
 #[tokio::test]
@@ -335,7 +339,7 @@ async fn bad_input_stops_before_any_model_call() {
     );
 
     let backend = counting();
-    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
     let p = plan(&task, &["echo", "no-such-model"], None, &["zero-shot"]).unwrap();
     let err = run(
         &p,
@@ -398,7 +402,7 @@ async fn a_model_name_pointing_elsewhere_is_a_new_run_not_a_resume() {
     let dir = tempfile::tempdir().unwrap();
     let task = write_task(dir.path());
     let plan = plan(&task, &["echo"], None, &["zero-shot"]).unwrap();
-    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
     let stopped = |backend: Arc<Counting>| {
         let opts = options();
         let stopper = StopAfter {
@@ -422,7 +426,7 @@ async fn a_model_name_pointing_elsewhere_is_a_new_run_not_a_resume() {
     let moved = stopped(revision("b")).await;
     assert_ne!(moved.run_id, first.run_id, "another target is another run");
     assert!(!moved.resumed);
-    let stored = store.run(moved.run_id).unwrap().plan_json;
+    let stored = store.runs.run(moved.run_id).await.unwrap().plan_json;
     assert!(stored.contains("fake:b:echo"), "{stored}");
 }
 
@@ -464,7 +468,9 @@ async fn logprobs_are_requested_only_when_asked() {
     for confidence in [false, true] {
         let mut plan = plan(&task, &["echo"], None, &["zero-shot"]).unwrap();
         plan.confidence = confidence;
-        let store = Store::open(&dir.path().join(format!("{confidence}.db"))).unwrap();
+        let store = Store::open_path(&dir.path().join(format!("{confidence}.db")))
+            .await
+            .unwrap();
         let backend = Arc::new(RecordsLogprobs::default());
         run(
             &plan,
@@ -514,7 +520,7 @@ async fn techniques_run_through_the_runner() {
     ];
     let names: Vec<&str> = models.iter().map(|m| m.0).collect();
     let plan = plan(&task, &names, None, &["zero-shot"]).unwrap();
-    let store = Store::open(&dir.path().join("u.db")).unwrap();
+    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
     let outcome = run(
         &plan,
         counting(),
@@ -525,7 +531,7 @@ async fn techniques_run_through_the_runner() {
     )
     .await
     .unwrap();
-    let cells = store.cells(outcome.run_id).unwrap();
+    let cells = store.runs.cells(outcome.run_id).await.unwrap();
     for (model, score, escalated) in models {
         let mine: Vec<&Cell> = cells.iter().filter(|c| c.model == model).collect();
         assert_eq!(mine.len(), 20, "{model}");
@@ -562,7 +568,7 @@ async fn techniques_run_through_the_runner() {
     )
     .await
     .unwrap();
-    let cells = store.cells(outcome.run_id).unwrap();
+    let cells = store.runs.cells(outcome.run_id).await.unwrap();
     let instruction = format!("\n\n{}", understudy_core::cot::instruction(None));
     for (strategy, on) in [("thinking:on", true), ("thinking:off", false)] {
         let mine: Vec<&Cell> = cells.iter().filter(|c| c.strategy == strategy).collect();

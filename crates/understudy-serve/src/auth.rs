@@ -46,7 +46,7 @@ pub async fn require_key(
         let mut guard = RequestGuard::new(state.metrics.clone()).arrived(arrival);
         guard.log = state.log.clone();
         guard.fail(error.status.as_u16(), error.kind);
-        guard.log_committed();
+        guard.log_committed().await;
         error.into_response()
     }
 }

@@ -13,7 +13,7 @@ use axum::Json;
 use understudy_core::{ChatMessage, ChatRequest, ValidChatRequest};
 
 use crate::conversation;
-use crate::error::{ApiError, ServeError};
+use crate::error::ApiError;
 use crate::fingerprint::fingerprint;
 use crate::profile::Profile;
 use crate::reply::{complete, respond_finished, unary_body};
@@ -187,7 +187,7 @@ async fn chat(
     }
     // A unary answer or an error is logged before the client gets it (a stream took the guard
     // along and logs before its last event).
-    guard.log_committed();
+    guard.log_committed().await;
     let (own, upstream) = guard.settle();
     let queue = guard.queue();
     result.map(|mut response| {
@@ -232,7 +232,7 @@ async fn answer(
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
     let mut profile = profile_for(state, client_model).cloned();
-    let kept = prepare::with_history(state, profile.as_ref(), &mut parsed, guard)?;
+    let kept = prepare::with_history(state, profile.as_ref(), &mut parsed, guard).await?;
     let request =
         prepare::build_request(state, &mut profile, parsed.request, parsed.thinking, guard).await?;
     let valid = validate(request)?;
@@ -322,12 +322,13 @@ async fn answer_in_conversation(
     } = kept;
     let response = complete(state.backend.as_ref(), valid.clone(), profile).await?;
     new_turns.push(ChatMessage::assistant(response.answer.clone()));
-    let fail =
-        |e: ServeError| ApiError::from(understudy_backend::BackendError::Inference(e.to_string()));
-    store.append(&conversation, &new_turns).map_err(fail)?;
+    store
+        .append(&conversation, &new_turns)
+        .await
+        .map_err(|e| ApiError::from(understudy_backend::BackendError::Inference(e.to_string())))?;
     conversation::trim(
         state.backend.as_ref(),
-        &store,
+        store.as_ref(),
         &conversation,
         &valid.model,
         budget,

@@ -60,7 +60,7 @@ pub struct AppState {
     /// Embeddings and retrieval, when configured.
     pub memory: Option<Arc<memory::MemoryRuntime>>,
     /// Stored conversations for profiles with `conversation = true`.
-    pub conversations: Option<Arc<conversation::ConversationStore>>,
+    pub conversations: Option<Arc<dyn understudy_store::ConversationStore>>,
     pub(crate) next_id: AtomicU64,
     /// Each served name's fingerprint, computed on first use: profiles and model identities do
     /// not change while the gateway runs, so no request hashes them again.
@@ -104,8 +104,11 @@ impl AppState {
     }
 
     /// Keeps conversations of `conversation = true` profiles in `store`.
-    pub fn with_conversations(mut self, store: conversation::ConversationStore) -> Self {
-        self.conversations = Some(Arc::new(store));
+    pub fn with_conversations(
+        mut self,
+        store: Arc<dyn understudy_store::ConversationStore>,
+    ) -> Self {
+        self.conversations = Some(store);
         self
     }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use understudy_core::ChatRequest;
-use understudy_memory::{prompt, Embedder, Hit, MemoryStore};
+use understudy_memory::{prompt, Embedder, Hit, VectorStore};
 use understudy_prompt::Retrieval;
 
 use crate::error::ApiError;
@@ -20,7 +20,7 @@ type Loader = Box<
 
 /// The store and a lazily loaded embedder.
 pub struct MemoryRuntime {
-    pub store: MemoryStore,
+    pub store: Arc<dyn VectorStore>,
     embedder: tokio::sync::OnceCell<Arc<dyn Embedder>>,
     loader: Loader,
 }
@@ -37,7 +37,7 @@ fn unavailable(message: String) -> ApiError {
 }
 
 impl MemoryRuntime {
-    pub fn new(store: MemoryStore, loader: Loader) -> Self {
+    pub fn new(store: Arc<dyn VectorStore>, loader: Loader) -> Self {
         Self {
             store,
             embedder: tokio::sync::OnceCell::new(),
@@ -75,7 +75,7 @@ impl MemoryRuntime {
             return Ok(Vec::new());
         };
         let embedder = self.embedder().await?;
-        match self.store.collection_embedder(&spec.collection) {
+        match self.store.collection_embedder(&spec.collection).await {
             Ok(Some(name)) if name == embedder.name() => {}
             Ok(Some(name)) => {
                 return Err(unavailable(format!(
@@ -96,6 +96,7 @@ impl MemoryRuntime {
         let hits = self
             .store
             .search(&spec.collection, &vector[0], spec.k)
+            .await
             .map_err(|e| unavailable(e.to_string()))?;
         let count = |h: &Hit| embedder.count_tokens(&h.text);
         let kept = prompt::within_budget(&hits, spec.budget_tokens, &count).to_vec();

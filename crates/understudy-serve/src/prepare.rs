@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use understudy_core::thinking::{self, ThinkingMode};
 use understudy_core::{ChatMessage, ChatRequest};
+use understudy_store::ConversationStore;
 
-use crate::conversation::ConversationStore;
 use crate::error::ApiError;
 use crate::profile::Profile;
 use crate::request_guard::RequestGuard;
@@ -19,14 +19,14 @@ pub(crate) struct Kept {
     /// Tokens of history before the oldest turns are summarised.
     pub budget: usize,
     pub id: String,
-    pub store: Arc<ConversationStore>,
+    pub store: Arc<dyn ConversationStore>,
     /// The client's new turns (stored with the answer).
     pub new_turns: Vec<ChatMessage>,
 }
 
 /// For a `conversation = true` profile and a request naming its conversation: puts the stored
 /// turns before the new ones.
-pub(crate) fn with_history(
+pub(crate) async fn with_history(
     state: &AppState,
     profile: Option<&Profile>,
     parsed: &mut wire::Parsed,
@@ -41,6 +41,7 @@ pub(crate) fn with_history(
     };
     let history = store
         .load(&id)
+        .await
         .map_err(|e| ApiError::from(understudy_backend::BackendError::Inference(e.to_string())))?;
     let (system, new_turns): (Vec<ChatMessage>, Vec<ChatMessage>) = parsed
         .request

@@ -200,10 +200,10 @@ impl RequestGuard {
 
     /// Logs the request now, committed, so that a client who then sees the end of the answer
     /// can count on its row surviving a crash. Does nothing when the log is off.
-    pub fn log_committed(&mut self) {
+    pub async fn log_committed(&mut self) {
         self.completed = true;
         if let Some(log) = self.log.take() {
-            log.write(&self.row());
+            log.write(&self.row()).await;
         }
     }
 }
@@ -219,7 +219,7 @@ impl Drop for RequestGuard {
             self.fail(CLIENT_CLOSED, "client_disconnected");
         }
         if let Some(log) = self.log.take() {
-            log.write(&self.row());
+            log.write_later(self.row());
         }
         let total = self.started.elapsed();
         let (gateway, upstream) = self.settle();

@@ -143,7 +143,7 @@ pub fn sse(
             RequestGuard::detached(),
         );
         let work = std::time::Instant::now();
-        guard.log_committed();
+        guard.log_committed().await;
         guard.add_stream_work(work.elapsed());
         completed
             .load(Ordering::Relaxed)

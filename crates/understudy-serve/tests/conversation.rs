@@ -12,7 +12,6 @@ use tower::ServiceExt;
 use understudy_backend::fake::FakeBackend;
 use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
 use understudy_core::ValidChatRequest;
-use understudy_serve::conversation::ConversationStore;
 use understudy_serve::{profile, router, AppState};
 
 struct Recorder {
@@ -37,7 +36,7 @@ impl Backend for Recorder {
     }
 }
 
-fn gateway(db: &Path, budget: usize) -> (Arc<Recorder>, Arc<AppState>) {
+async fn gateway(db: &Path, budget: usize) -> (Arc<Recorder>, Arc<AppState>) {
     let table: toml::Table = toml::from_str(&format!(
         "[profiles.pal]\nmodel = \"m\"\nsystem = \"You are a pal.\"\nconversation = true\nhistory_tokens = {budget}\n"
     ))
@@ -56,7 +55,12 @@ fn gateway(db: &Path, budget: usize) -> (Arc<Recorder>, Arc<AppState>) {
         Vec::new(),
         1 << 20,
     )
-    .with_conversations(ConversationStore::open(db).unwrap());
+    .with_conversations(
+        understudy_store::Store::open_path(db)
+            .await
+            .unwrap()
+            .conversations,
+    );
     (recorder, Arc::new(state))
 }
 
@@ -84,12 +88,12 @@ async fn turns_survive_a_restart_and_stay_per_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("u.db");
     {
-        let (_, state) = gateway(&db, 10_000);
+        let (_, state) = gateway(&db, 10_000).await;
         assert_eq!(say(&state, "c1", "My name is Ada.").await, StatusCode::OK);
         assert_eq!(say(&state, "c2", "I like tea.").await, StatusCode::OK);
     }
     // A new gateway on the same file: the restart.
-    let (recorder, state) = gateway(&db, 10_000);
+    let (recorder, state) = gateway(&db, 10_000).await;
     assert_eq!(say(&state, "c1", "What is my name?").await, StatusCode::OK);
     let sent = contents(recorder.seen.lock().unwrap().last().unwrap());
     assert_eq!(sent[0], "You are a pal.");
@@ -108,7 +112,7 @@ async fn turns_survive_a_restart_and_stay_per_conversation() {
 #[tokio::test]
 async fn long_histories_are_summarised_not_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let (recorder, state) = gateway(&dir.path().join("u.db"), 20);
+    let (recorder, state) = gateway(&dir.path().join("u.db"), 20).await;
     for i in 0..4 {
         let text = format!("Fact number {i}: the sky over harbour {i} was unusually bright today.");
         assert_eq!(say(&state, "long", &text).await, StatusCode::OK);

@@ -12,7 +12,7 @@ use tower::ServiceExt;
 use understudy_backend::fake::FakeBackend;
 use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
 use understudy_core::ValidChatRequest;
-use understudy_memory::{Embedder, MemoryStore, WordHashEmbedder};
+use understudy_memory::{Embedder, WordHashEmbedder};
 use understudy_serve::memory::MemoryRuntime;
 use understudy_serve::{profile, router, AppState};
 
@@ -41,8 +41,11 @@ impl Backend for Recorder {
     }
 }
 
-fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
-    let store = MemoryStore::open(&dir.join("u.db")).unwrap();
+async fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
+    let store = understudy_store::Store::open_path(&dir.join("u.db"))
+        .await
+        .unwrap()
+        .vectors;
     let docs = [
         (
             "reset.md",
@@ -62,6 +65,7 @@ fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
         let vectors = WORDS.embed(&chunks).unwrap();
         store
             .put_document("handbook", "word-hash", source, &chunks, &vectors)
+            .await
             .unwrap();
     }
     let table: toml::Table = toml::from_str(
@@ -114,7 +118,7 @@ async fn post(
 #[tokio::test]
 async fn embeddings_endpoint_speaks_openai() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, state) = gateway(dir.path());
+    let (_, state) = gateway(dir.path()).await;
     let (status, reply) = post(
         state.clone(),
         "/v1/embeddings",
@@ -138,7 +142,7 @@ async fn embeddings_endpoint_speaks_openai() {
 #[tokio::test]
 async fn profiles_put_cited_passages_after_their_system_prompt() {
     let dir = tempfile::tempdir().unwrap();
-    let (recorder, state) = gateway(dir.path());
+    let (recorder, state) = gateway(dir.path()).await;
     let (status, reply) = post(
         state.clone(),
         "/v1/chat/completions",

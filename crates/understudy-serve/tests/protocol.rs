@@ -172,7 +172,9 @@ async fn tools_and_tool_messages_are_refused_clearly() {
 async fn a_body_that_never_parses_is_still_counted_and_logged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let log = understudy_serve::log::RequestLog::new(
+        understudy_store::Store::open_path(&db).await.unwrap().log,
+    );
     let st = Arc::new(state().with_log(log));
     let (status, _) = post(st.clone(), "{not json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -187,8 +189,8 @@ async fn a_body_that_never_parses_is_still_counted_and_logged() {
         "{text}"
     );
     drop(st);
-    let store = understudy_store::Store::open(&db).unwrap();
-    let rows = store.requests("", 10).unwrap();
+    let store = understudy_store::Store::open_path(&db).await.unwrap();
+    let rows = store.log.requests("", 10).await.unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].status, 400);
     assert_eq!(rows[0].error_type.as_deref(), Some("invalid_request_error"));
@@ -198,7 +200,9 @@ async fn a_body_that_never_parses_is_still_counted_and_logged() {
 async fn a_stream_the_client_drops_is_logged_as_a_disconnect() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let log = understudy_serve::log::RequestLog::new(
+        understudy_store::Store::open_path(&db).await.unwrap().log,
+    );
     let st = Arc::new(state().with_log(log));
     let resp = router(st.clone())
         .oneshot(
@@ -223,8 +227,8 @@ async fn a_stream_the_client_drops_is_logged_as_a_disconnect() {
         "{text}"
     );
     drop(st);
-    let store = understudy_store::Store::open(&db).unwrap();
-    let rows = store.requests("", 10).unwrap();
+    let store = understudy_store::Store::open_path(&db).await.unwrap();
+    let rows = store.log.requests("", 10).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, 499, "{rows:?}");
     assert_eq!(rows[0].error_type.as_deref(), Some("client_disconnected"));
@@ -263,7 +267,9 @@ proptest! {
 async fn a_refused_key_is_counted_and_logged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let log = understudy_serve::log::RequestLog::new(
+        understudy_store::Store::open_path(&db).await.unwrap().log,
+    );
     let mut keyed = state();
     keyed.api_keys = vec!["sk-right".into()];
     let st = Arc::new(keyed.with_log(log));
@@ -285,8 +291,8 @@ async fn a_refused_key_is_counted_and_logged() {
         "{text}"
     );
     drop(st);
-    let store = understudy_store::Store::open(&db).unwrap();
-    let rows = store.requests("", 10).unwrap();
+    let store = understudy_store::Store::open_path(&db).await.unwrap();
+    let rows = store.log.requests("", 10).await.unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].status, 401);
     assert!(!format!("{rows:?}").contains("sk-wrong"));
@@ -322,7 +328,9 @@ async fn exactly_max_queue_requests_are_admitted_at_once() {
 async fn estimated_token_counts_are_marked_in_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("log.db");
-    let log = understudy_serve::log::RequestLog::open(&db).unwrap();
+    let log = understudy_serve::log::RequestLog::new(
+        understudy_store::Store::open_path(&db).await.unwrap().log,
+    );
     let table: toml::Table = toml::from_str(
         "[profiles.long]\nmodel = \"echo\"\nlong_input = \"map_reduce\"\ncontext_tokens = 300\n",
     )
@@ -340,8 +348,8 @@ async fn estimated_token_counts_are_marked_in_the_log() {
     let (status, text) = post(st.clone(), &body.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     drop(st);
-    let store = understudy_store::Store::open(&db).unwrap();
-    let rows = store.requests("", 10).unwrap();
+    let store = understudy_store::Store::open_path(&db).await.unwrap();
+    let rows = store.log.requests("", 10).await.unwrap();
     let route = rows[0].route.clone().unwrap_or_default();
     assert!(route.contains("\"token_counts\":\"estimated\""), "{route}");
 }

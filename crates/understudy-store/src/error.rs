@@ -1,4 +1,4 @@
-//! What can go wrong with the store.
+//! What can go wrong with the store; every variant names the store it happened in.
 
 use std::path::PathBuf;
 
@@ -11,8 +11,23 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("{} was written by a newer understudy (schema {version}); upgrade understudy", path.display())]
-    Newer { path: PathBuf, version: i64 },
+    /// `store` is the URL without its password.
+    #[error("store {store}: {message}")]
+    Postgres { store: String, message: String },
+    #[error("{store} was written by a newer understudy (schema {version}); upgrade understudy")]
+    Newer { store: String, version: i64 },
     #[error("no run {0} in the store (see `understudy runs`)")]
     NoSuchRun(String),
+    #[error("collection {collection:?} was embedded with {stored}, not {asked}: re-add it or use that embedder")]
+    EmbedderMismatch {
+        collection: String,
+        stored: String,
+        asked: String,
+    },
+    #[error("collection {collection:?} holds {stored}-dimensional vectors, not {asked}")]
+    DimensionMismatch {
+        collection: String,
+        stored: usize,
+        asked: usize,
+    },
 }

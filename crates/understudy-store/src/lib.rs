@@ -1,13 +1,83 @@
-//! understudy's store: one SQLite file (WAL) with eval runs and cells, the response cache and
-//! the gateway's request log, under versioned migrations. Eval, tune, reports and the gateway
-//! use it through this crate; none of them names the database driver for these tables.
+//! understudy's store: eval runs and cells (with claims for several workers), the response
+//! cache, the gateway's request log, kept conversations and vector collections, behind the traits
+//! in [`api`]. SQLite (one WAL file, the zero-setup default) and PostgreSQL with pgvector (shared
+//! by gateway replicas and eval workers) implement them, each under versioned migrations; no other
+//! crate names a database driver.
 
+pub mod api;
 mod cache_key;
 pub mod conditions;
 mod error;
+mod location;
+mod postgres;
+mod rows;
 mod sqlite;
+#[cfg(feature = "test-server")]
+pub mod test_server;
+pub mod vector_math;
 
+use std::sync::Arc;
+
+pub use api::{ConversationStore, History, RequestLog, ResponseCache, RunStore, VectorStore};
 pub use cache_key::cache_key;
 pub use conditions::Conditions;
 pub use error::StoreError;
-pub use sqlite::*;
+pub use location::{redact, Location};
+pub use rows::{Cell, CollectionInfo, Hit, RequestRow, RunInfo};
+pub use sqlite::cell_key;
+
+/// An open store: one handle per kind of state, all in one place (one SQLite file or one
+/// PostgreSQL database). Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub runs: Arc<dyn RunStore>,
+    pub cache: Arc<dyn ResponseCache>,
+    pub log: Arc<dyn RequestLog>,
+    pub conversations: Arc<dyn ConversationStore>,
+    pub vectors: Arc<dyn VectorStore>,
+    location: Location,
+}
+
+impl Store {
+    /// Opens (creating and migrating) the store at `location`. SQLite gets a connection per
+    /// kind of state, so that the gateway's log commits never wait behind a conversation's;
+    /// PostgreSQL shares one connection pool (and a second one for the request log, whose
+    /// commits do not wait for the server's disk flush).
+    pub async fn open(location: &Location) -> Result<Store, StoreError> {
+        match location {
+            Location::Sqlite(path) => {
+                let runs = Arc::new(sqlite::SqliteStore::open(path)?);
+                Ok(Store {
+                    cache: runs.clone(),
+                    runs,
+                    log: Arc::new(sqlite::SqliteStore::open(path)?),
+                    conversations: Arc::new(sqlite::SqliteStore::open(path)?),
+                    vectors: Arc::new(sqlite::SqliteStore::open(path)?),
+                    location: location.clone(),
+                })
+            }
+            Location::Postgres(url) => {
+                let pg = Arc::new(postgres::PgStore::open(url).await?);
+                postgres::keep_log_partitions(&pg);
+                Ok(Store {
+                    runs: pg.clone(),
+                    cache: pg.clone(),
+                    log: pg.clone(),
+                    conversations: pg.clone(),
+                    vectors: pg,
+                    location: location.clone(),
+                })
+            }
+        }
+    }
+
+    /// Opens the SQLite file at `path` (a shorthand for tests and tools).
+    pub async fn open_path(path: &std::path::Path) -> Result<Store, StoreError> {
+        Store::open(&Location::Sqlite(path.to_path_buf())).await
+    }
+
+    /// Where the store is (a PostgreSQL URL shown without its password).
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+}

@@ -11,7 +11,7 @@ use understudy_core::config::Config;
 use understudy_eval::plan::{self, EvalSection, Plan};
 use understudy_eval::runner::{self, RunOptions};
 use understudy_report::summary;
-use understudy_store::Store;
+use understudy_store::{Location, Store};
 
 use super::eval_setup::{make_grader, resolve_plan, retrieve, runs_here, wait_for_quiet_machine};
 use crate::cli::EvalArgs;
@@ -31,7 +31,7 @@ pub fn flags_section(args: &EvalArgs) -> EvalSection {
         seed: args.seed,
         concurrency: if args.cold { Some(1) } else { args.concurrency },
         role_prompt: None,
-        db: args.store.db.clone(),
+        db: args.store.db.as_deref().map(PathBuf::from),
         samples: args.samples,
         sample_temperature: args.sample_temperature,
         confidence: args.confidence.then_some(true),
@@ -59,8 +59,8 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         section.reference = Some(config.reference_model.clone());
     }
     let done = execute(&config, section, &args, None).await?;
-    let info = done.store.run(done.outcome.run_id)?;
-    let cells = done.store.cells(done.outcome.run_id)?;
+    let info = done.store.runs.run(done.outcome.run_id).await?;
+    let cells = done.store.runs.cells(done.outcome.run_id).await?;
     let summary = summary::summarise(info, &cells);
     if args.json {
         output::data_line(&serde_json::to_string_pretty(&summary)?);
@@ -68,18 +68,19 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
         output::data_line(&summary::render_text(&summary));
     }
     if args.report {
-        super::runs::write_report(&done.store, done.outcome.run_id, None)?;
+        super::runs::write_report(&done.store, done.outcome.run_id, None).await?;
     }
     done.fail_if_interrupted()
 }
 
 /// Called with the resolved plan and the open store just before the first model call.
-pub type BeforeRun = dyn Fn(&Plan, &Store) -> Result<()> + Sync;
+pub type BeforeRun = dyn Fn(&Plan, &Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
+    + Sync;
 
 /// A finished (or stopped) run and the store it is in.
 pub struct Executed {
     pub store: Store,
-    pub db: PathBuf,
+    pub db: Location,
     pub outcome: runner::RunOutcome,
 }
 
@@ -89,7 +90,7 @@ impl Executed {
         if self.outcome.interrupted {
             bail!(
                 "interrupted: everything done so far is saved in {}; rerun the same command to resume",
-                self.db.display()
+                self.db
             );
         }
         Ok(())
@@ -132,14 +133,14 @@ pub async fn execute(
         default_parallel: Some(1),
     };
     let router = Arc::new(setup::build_router(config, &overrides)?);
-    let db = db_path(args.store.db.as_deref(), &section);
-    let store = Store::open(&db)?;
+    let db = db_path(args.store.db.as_deref(), config, &section);
+    let store = Store::open(&db).await?;
     if plan.strategies.iter().any(|s| s.memory().is_some()) {
-        plan.retrieved = retrieve(&plan, &home, &db, &args.embedder).await?;
+        plan.retrieved = retrieve(&plan, &home, &store, &args.embedder).await?;
     }
     announce(&plan, &section, &db);
     if let Some(hook) = before_run {
-        hook(&plan, &store)?;
+        hook(&plan, &store).await?;
     }
     // The gateway's failure policy (retries with backoff on unreachable, timeout, 429 and 5xx;
     // a server that closed a kept-alive connection under a request is the common case) also
@@ -153,8 +154,16 @@ pub async fn execute(
     if args.quiet_machine {
         wait_for_quiet_machine().await;
     }
-    let options = run_options(&plan, &router, args.no_cache, threads).await?;
+    let mut options = run_options(&plan, &router, args.no_cache, threads).await?;
+    options.claims.lease = std::time::Duration::from_secs_f64(args.claim_lease);
     let outcome = runner::run(&plan, guarded, &store, &options, &grader, &observer).await?;
+    note_outcome(&outcome);
+    Ok(Executed { store, db, outcome })
+}
+
+/// What the run did: cells generated and cached, left out by adaptive stopping, answered by
+/// other workers on the same store.
+fn note_outcome(outcome: &runner::RunOutcome) {
     output::note(&format!(
         "run {}{}: {} cells ({} generated, {} from cache{})",
         outcome.run_id,
@@ -171,7 +180,12 @@ pub async fn execute(
             String::new()
         }
     ));
-    Ok(Executed { store, db, outcome })
+    if outcome.by_others > 0 {
+        output::note(&format!(
+            "  {} cells of this run were answered by other workers on the same store",
+            outcome.by_others
+        ));
+    }
 }
 
 /// How the runner runs: as many cells at once on an in-process model as its engine runs
@@ -207,11 +221,12 @@ async fn run_options(
         concurrency,
         local,
         threads: Some(threads),
+        claims: Default::default(),
     })
 }
 
 /// What is about to run, and what the plan changed on the way (skipped rows, a capped pool).
-fn announce(plan: &Plan, section: &EvalSection, db: &Path) {
+fn announce(plan: &Plan, section: &EvalSection, db: &Location) {
     let items: usize = plan.tasks.iter().map(|t| t.items.len()).sum();
     output::note(&format!(
         "eval: {} model(s) × {} strateg(ies) × {} format(s) × {} task(s), {items} items{}; store {}",
@@ -220,7 +235,7 @@ fn announce(plan: &Plan, section: &EvalSection, db: &Path) {
         plan.formats.len(),
         plan.tasks.len(),
         plan.reference.as_ref().map(|r| format!(", reference {r}")).unwrap_or_default(),
-        db.display()
+        db
     ));
     if section.limit.is_none() {
         output::note(&format!(

@@ -156,22 +156,18 @@ pub async fn wait_for_quiet_machine() {
 pub async fn retrieve(
     plan: &Plan,
     home: &Path,
-    db: &Path,
+    store: &understudy_store::Store,
     embedder: &crate::cli::EmbedderArgs,
 ) -> Result<understudy_eval::retrieval::Retrieved> {
     let embedder = super::memory::embedder(embedder).await?;
-    let memory = understudy_memory::MemoryStore::open(db)?;
-    let (plan, home) = (plan.clone(), home.to_path_buf());
-    let (retrieved, indexed) = tokio::task::spawn_blocking(move || {
-        understudy_eval::retrieval::prepare(
-            &plan.tasks,
-            plan.retrieval_depth(),
-            &home,
-            &memory,
-            embedder.as_ref(),
-        )
-    })
-    .await??;
+    let (retrieved, indexed) = understudy_eval::retrieval::prepare(
+        &plan.tasks,
+        plan.retrieval_depth(),
+        home,
+        store.vectors.as_ref(),
+        embedder.as_ref(),
+    )
+    .await?;
     for i in indexed {
         output::note(&format!(
             "  {}: {} documents in collection {:?} ({} chunks embedded now, {} documents unchanged); passages found for {} questions",

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use understudy_store::Store;
 
 use crate::cli::LogsArgs;
 use crate::output;
@@ -54,7 +53,7 @@ fn iso8601(secs: u64) -> String {
     )
 }
 
-pub fn run(config_path: Option<&Path>, args: LogsArgs) -> Result<()> {
+pub async fn run(config_path: Option<&Path>, args: LogsArgs) -> Result<()> {
     let config = setup::load_config(config_path)?;
     let section = match &config.serve {
         Some(t) => understudy_serve::config::ServeSection::parse(
@@ -63,20 +62,13 @@ pub fn run(config_path: Option<&Path>, args: LogsArgs) -> Result<()> {
         )?,
         None => Default::default(),
     };
-    let path = args
-        .store
-        .db
-        .clone()
-        .or(section.log_db)
-        .unwrap_or_else(|| "understudy.db".into());
-    if !path.exists() {
-        bail!(
-            "no store at {} (start `understudy serve` first, or pass --db)",
-            path.display()
-        );
-    }
-    let store = Store::open(&path)?;
-    let rows = store.requests(&since_bound(&args.since)?, args.limit)?;
+    let location =
+        setup::store_location(args.store.db.as_deref(), &config, section.log_db.as_deref());
+    let store = setup::open_existing(&location, "start `understudy serve` first").await?;
+    let rows = store
+        .log
+        .requests(&since_bound(&args.since)?, args.limit)
+        .await?;
     if args.json {
         for row in rows {
             output::data_line(&serde_json::to_string(&row)?);

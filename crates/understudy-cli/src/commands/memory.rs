@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use understudy_memory::chunk::{self, collect_files, read_documents};
-use understudy_memory::{Embedder, HttpEmbedder, MemoryStore};
+use understudy_memory::{Embedder, HttpEmbedder, VectorStore};
 
 use crate::cli::{EmbedderArgs, MemoryAddArgs, MemoryCommand, MemorySearchArgs, StoreArgs};
 use crate::output;
@@ -15,18 +15,26 @@ use crate::progress::TerminalProgress;
 use crate::setup;
 use crate::setup::{db_path, file_section};
 
-/// Opens the store; `create` says whether a missing file may be created (only `add` writes).
-fn store(config_path: Option<&Path>, args: &StoreArgs, create: bool) -> Result<MemoryStore> {
+/// Opens the store's vector collections; `create` says whether a missing SQLite file may be
+/// created (only `add` writes).
+async fn store(
+    config_path: Option<&Path>,
+    args: &StoreArgs,
+    create: bool,
+) -> Result<Arc<dyn VectorStore>> {
     let config = setup::load_config(config_path)?;
     let section = file_section(&config)?;
-    let path = db_path(args.db.as_deref(), &section);
-    if !create && !path.exists() {
-        bail!(
-            "no store at {} (add documents with `understudy memory add` first, or pass --db)",
-            path.display()
-        );
-    }
-    Ok(MemoryStore::open(&path)?)
+    let location = db_path(args.db.as_deref(), &config, &section);
+    let store = if create {
+        understudy_store::Store::open(&location).await?
+    } else {
+        setup::open_existing(
+            &location,
+            "add documents with `understudy memory add` first",
+        )
+        .await?
+    };
+    Ok(store.vectors)
 }
 
 pub async fn embedder(args: &EmbedderArgs) -> Result<Arc<dyn Embedder>> {
@@ -66,17 +74,17 @@ async fn local_embedder() -> Result<Arc<dyn Embedder>> {
 
 pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
     match cmd {
-        MemoryCommand::List(args) => list(config_path, &args),
+        MemoryCommand::List(args) => list(config_path, &args).await,
         MemoryCommand::Add(args) => add(config_path, &args).await,
         MemoryCommand::Search(args) => search(config_path, &args).await,
     }
 }
 
 /// `memory list`: each collection with its chunk count and embedder.
-fn list(config_path: Option<&Path>, args: &StoreArgs) -> Result<()> {
-    let store = store(config_path, args, false)?;
-    for (name, embedder, chunks) in store.collections()? {
-        output::data_line(&format!("{name}\t{chunks} chunks\t{embedder}"));
+async fn list(config_path: Option<&Path>, args: &StoreArgs) -> Result<()> {
+    let store = store(config_path, args, false).await?;
+    for c in store.collections().await? {
+        output::data_line(&format!("{}\t{} chunks\t{}", c.name, c.chunks, c.embedder));
     }
     Ok(())
 }
@@ -97,7 +105,7 @@ async fn add(config_path: Option<&Path>, args: &MemoryAddArgs) -> Result<()> {
     if files.is_empty() {
         bail!("no .txt, .md or .jsonl files under the given paths");
     }
-    let store = store(config_path, &args.store, true)?;
+    let store = store(config_path, &args.store, true).await?;
     let embedder = embedder(&args.embedder).await?;
     if args.chunk_tokens > embedder.max_tokens() {
         bail!(
@@ -119,13 +127,15 @@ async fn add(config_path: Option<&Path>, args: &MemoryAddArgs) -> Result<()> {
                 Ok::<_, understudy_memory::MemoryError>((pieces, vectors))
             })
             .await??;
-            store.put_document(
-                &args.collection,
-                embedder.name(),
-                &doc.source,
-                &pieces,
-                &vectors,
-            )?;
+            store
+                .put_document(
+                    &args.collection,
+                    embedder.name(),
+                    &doc.source,
+                    &pieces,
+                    &vectors,
+                )
+                .await?;
             docs += 1;
             chunks += pieces.len();
         }
@@ -146,8 +156,8 @@ async fn search(config_path: Option<&Path>, args: &MemorySearchArgs) -> Result<(
     if args.k == 0 {
         bail!("-k must be at least 1 (the number of chunks to return)");
     }
-    let store = store(config_path, &args.store, false)?;
-    let Some(stored) = store.collection_embedder(&args.collection)? else {
+    let store = store(config_path, &args.store, false).await?;
+    let Some(stored) = store.collection_embedder(&args.collection).await? else {
         bail!(
             "no collection {:?} (see `understudy memory list`)",
             args.collection
@@ -163,7 +173,7 @@ async fn search(config_path: Option<&Path>, args: &MemorySearchArgs) -> Result<(
     let e = embedder.clone();
     let query = vec![args.query.clone()];
     let vector = tokio::task::spawn_blocking(move || e.embed(&query)).await??;
-    let hits = store.search(&args.collection, &vector[0], args.k)?;
+    let hits = store.search(&args.collection, &vector[0], args.k).await?;
     for hit in hits {
         if args.json {
             output::data_line(&serde_json::to_string(&hit)?);

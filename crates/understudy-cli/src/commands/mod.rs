@@ -22,12 +22,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Models(args) => models::run(cli.config.as_deref(), args).await,
         Command::Eval(args) => eval::run(cli.config.as_deref(), args).await,
         Command::Study(args) => study::run(cli.config.as_deref(), args).await,
-        Command::Runs(args) => runs::list(cli.config.as_deref(), args),
-        Command::Show(args) => runs::show(cli.config.as_deref(), args),
-        Command::Tune(args) => tune::run(cli.config.as_deref(), args),
-        Command::Report(args) => runs::report(cli.config.as_deref(), args),
+        Command::Runs(args) => runs::list(cli.config.as_deref(), args).await,
+        Command::Show(args) => runs::show(cli.config.as_deref(), args).await,
+        Command::Tune(args) => tune::run(cli.config.as_deref(), args).await,
+        Command::Report(args) => runs::report(cli.config.as_deref(), args).await,
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
-        Command::Logs(args) => logs::run(cli.config.as_deref(), args),
+        Command::Logs(args) => logs::run(cli.config.as_deref(), args).await,
         Command::Memory(cmd) => memory::run(cli.config.as_deref(), cmd).await,
     }
 }

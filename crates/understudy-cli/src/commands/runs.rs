@@ -11,22 +11,16 @@ use crate::output;
 use crate::setup;
 use crate::setup::{db_path, file_section};
 
-pub fn open(config_path: Option<&Path>, args: &StoreArgs) -> Result<Store> {
+pub async fn open(config_path: Option<&Path>, args: &StoreArgs) -> Result<Store> {
     let config = setup::load_config(config_path)?;
     let section = file_section(&config)?;
-    let path = db_path(args.db.as_deref(), &section);
-    if !path.exists() {
-        bail!(
-            "no store at {} (run `understudy eval` first, or pass --db)",
-            path.display()
-        );
-    }
-    Ok(Store::open(&path)?)
+    let location = db_path(args.db.as_deref(), &config, &section);
+    setup::open_existing(&location, "run `understudy eval` first").await
 }
 
-pub fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {
-    let store = open(config_path, &args)?;
-    let runs = store.runs()?;
+pub async fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {
+    let store = open(config_path, &args).await?;
+    let runs = store.runs.runs().await?;
     output::data_line(&format!(
         "{:>4}  {:<20}  {:<11}  {:>6}  {}",
         "RUN", "CREATED", "STATUS", "CELLS", "PLAN"
@@ -64,10 +58,10 @@ pub fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn run_id(store: &Store, requested: Option<i64>) -> Result<i64> {
+pub async fn run_id(store: &Store, requested: Option<i64>) -> Result<i64> {
     Ok(match requested {
         Some(id) => id,
-        None => match store.runs()?.last() {
+        None => match store.runs.runs().await?.last() {
             Some(run) => run.id,
             None => bail!("the store has no runs yet"),
         },
@@ -75,9 +69,13 @@ pub fn run_id(store: &Store, requested: Option<i64>) -> Result<i64> {
 }
 
 /// Writes the report of run `id` and prints where it is.
-pub fn write_report(store: &Store, id: i64, out: Option<&Path>) -> Result<std::path::PathBuf> {
-    let info = store.run(id)?;
-    let cells = store.cells(id)?;
+pub async fn write_report(
+    store: &Store,
+    id: i64,
+    out: Option<&Path>,
+) -> Result<std::path::PathBuf> {
+    let info = store.runs.run(id).await?;
+    let cells = store.runs.cells(id).await?;
     let summary = summary::summarise(info, &cells);
     let dir = out
         .map(Path::to_path_buf)
@@ -93,10 +91,10 @@ pub fn write_report(store: &Store, id: i64, out: Option<&Path>) -> Result<std::p
     Ok(written.html)
 }
 
-pub fn report(config_path: Option<&Path>, args: ReportArgs) -> Result<()> {
-    let store = open(config_path, &args.store)?;
-    let id = run_id(&store, args.run)?;
-    let html = write_report(&store, id, args.out.as_deref())?;
+pub async fn report(config_path: Option<&Path>, args: ReportArgs) -> Result<()> {
+    let store = open(config_path, &args.store).await?;
+    let id = run_id(&store, args.run).await?;
+    let html = write_report(&store, id, args.out.as_deref()).await?;
     output::data_line(&html.display().to_string());
     if args.open {
         let opened = ["xdg-open", "open", "sensible-browser"].iter().any(|cmd| {
@@ -114,11 +112,11 @@ pub fn report(config_path: Option<&Path>, args: ReportArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn show(config_path: Option<&Path>, args: ShowArgs) -> Result<()> {
-    let store = open(config_path, &args.store)?;
-    let id = run_id(&store, args.run)?;
-    let info = store.run(id)?;
-    let cells = store.cells(id)?;
+pub async fn show(config_path: Option<&Path>, args: ShowArgs) -> Result<()> {
+    let store = open(config_path, &args.store).await?;
+    let id = run_id(&store, args.run).await?;
+    let info = store.runs.run(id).await?;
+    let cells = store.runs.cells(id).await?;
     let summary = summary::summarise(info, &cells);
     if args.json {
         output::data_line(&serde_json::to_string_pretty(&summary)?);

@@ -95,7 +95,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             .max_queue
             .unwrap_or(understudy_serve::DEFAULT_MAX_QUEUE),
     );
-    let state = with_stores(state, &args, &section)?;
+    let state = with_stores(state, &config, &args, &section).await?;
     let state = Arc::new(state);
     let drain = section
         .drain_secs
@@ -135,29 +135,28 @@ async fn check_models(
     Ok(())
 }
 
-/// The request log, memory collections and conversations, all in one SQLite file.
-fn with_stores(state: AppState, args: &ServeArgs, section: &ServeSection) -> Result<AppState> {
-    let log_db = args
-        .db
-        .clone()
-        .or(section.log_db.clone())
-        .unwrap_or_else(|| PathBuf::from("understudy.db"));
+/// The request log, memory collections and conversations, all in one store: a SQLite file, or
+/// a PostgreSQL database that several gateway replicas share.
+async fn with_stores(
+    state: AppState,
+    config: &understudy_core::config::Config,
+    args: &ServeArgs,
+    section: &ServeSection,
+) -> Result<AppState> {
+    let location = setup::store_location(args.db.as_deref(), config, section.log_db.as_deref());
+    let store = understudy_store::Store::open(&location).await?;
     let state = if section.request_log.unwrap_or(true) {
-        state.with_log(understudy_serve::log::RequestLog::open(&log_db)?)
+        state.with_log(understudy_serve::log::RequestLog::new(store.log.clone()))
     } else {
         state
     };
-    // Memory (retrieval, /v1/embeddings) reads the same SQLite file; the embedding model loads
-    // on first use.
-    let memory_store = understudy_memory::MemoryStore::open(&log_db)?;
+    // Memory (retrieval, /v1/embeddings) reads the same store; the embedding model loads on
+    // first use.
     let state = state.with_memory(understudy_serve::memory::MemoryRuntime::new(
-        memory_store,
+        store.vectors.clone(),
         Box::new(|| Box::pin(load_embedder())),
     ));
-    let state = state.with_conversations(understudy_serve::conversation::ConversationStore::open(
-        &log_db,
-    )?);
-    Ok(state)
+    Ok(state.with_conversations(store.conversations.clone()))
 }
 
 /// Installs the default models that profiles and fallbacks name, so that a client's request never

@@ -41,9 +41,9 @@ fn load(args: &StudyArgs) -> Result<StudyFile> {
 }
 
 /// Seconds the plan should take, from speeds measured in the store (else the defaults above).
-fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
-    let measured = store.measured_speeds()?;
-    let outputs = store.measured_output_tokens()?;
+async fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
+    let measured = store.runs.measured_speeds().await?;
+    let outputs = store.runs.measured_output_tokens().await?;
     let mut total = 0.0;
     let mut models = plan.models.clone();
     if let Some(r) = &plan.reference {
@@ -160,19 +160,24 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     let dry_run = args.dry_run;
     let expected = std::sync::Arc::new(std::sync::Mutex::new(None::<f64>));
     let noted = expected.clone();
-    let estimate = move |plan: &Plan, store: &Store| -> Result<()> {
-        let secs = expected_seconds(plan, store)?;
-        if let Ok(mut slot) = noted.lock() {
-            *slot = Some(secs);
-        }
-        output::note(&format!(
-            "  expected duration about {:.0} min on this machine (from measured decode speeds; cached cells are faster)",
-            (secs / 60.0).ceil()
-        ));
-        if dry_run {
-            bail!("dry run: nothing was run");
-        }
-        Ok(())
+    let estimate = move |plan: &Plan, store: &Store| {
+        let noted = noted.clone();
+        let plan = plan.clone();
+        let store = store.clone();
+        Box::pin(async move {
+            let secs = expected_seconds(&plan, &store).await?;
+            if let Ok(mut slot) = noted.lock() {
+                *slot = Some(secs);
+            }
+            output::note(&format!(
+                "  expected duration about {:.0} min on this machine (from measured decode speeds; cached cells are faster)",
+                (secs / 60.0).ceil()
+            ));
+            if dry_run {
+                bail!("dry run: nothing was run");
+            }
+            Ok(())
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
     };
     if let Some(id) = args.from_run {
         return page_from_run(config_path, &config, &args, &section, (kind, id), &out).await;
@@ -182,8 +187,8 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         Err(e) if dry_run && e.to_string().starts_with("dry run") => return Ok(()),
         other => other?,
     };
-    let info = done.store.run(done.outcome.run_id)?;
-    let cells = done.store.cells(done.outcome.run_id)?;
+    let info = done.store.runs.run(done.outcome.run_id).await?;
+    let cells = done.store.runs.cells(done.outcome.run_id).await?;
     let expected = expected.lock().ok().and_then(|slot| *slot);
     output::note(&duration_line(
         started.elapsed().as_secs_f64(),
@@ -203,8 +208,8 @@ async fn page_from_run(
     (kind, id): (StudyKind, i64),
     out: &Path,
 ) -> Result<()> {
-    let store = super::runs::open(config_path, &args.eval.store)?;
-    let mut info = store.run(id)?;
+    let store = super::runs::open(config_path, &args.eval.store).await?;
+    let mut info = store.runs.run(id).await?;
     let plan = super::eval_setup::resolve_plan(config, section).await?;
     let made_by_plan = info.plan_key == plan.key()
         || understudy_eval::runner::resume_key::plan_key_of_stored(&info.plan_json)
@@ -216,7 +221,7 @@ async fn page_from_run(
     }
     // The same plan: the stored description gains what newer versions derive from it.
     info.plan_json = plan.stored().to_string();
-    let cells = store.cells(id)?;
+    let cells = store.runs.cells(id).await?;
     write_page(kind, &command_line(), info, &cells, out, out)
 }
 

@@ -10,17 +10,17 @@ use understudy_tune::{self as tune, Target};
 use crate::cli::TuneArgs;
 use crate::output;
 
-pub fn run(config_path: Option<&Path>, args: TuneArgs) -> Result<()> {
+pub async fn run(config_path: Option<&Path>, args: TuneArgs) -> Result<()> {
     if !(0.0..=1.5).contains(&args.target) {
         bail!(
             "--target is a share of the reference score, e.g. 0.95 (got {})",
             args.target
         );
     }
-    let store = super::runs::open(config_path, &args.store)?;
-    let id = super::runs::run_id(&store, args.run)?;
-    let info = store.run(id)?;
-    let cells = store.cells(id)?;
+    let store = super::runs::open(config_path, &args.store).await?;
+    let id = super::runs::run_id(&store, args.run).await?;
+    let info = store.runs.run(id).await?;
+    let cells = store.runs.cells(id).await?;
     let summary = summary::summarise(info, &cells);
     let target = Target {
         share: args.target,

@@ -36,7 +36,9 @@ async fn call_cached(
     let key = cache_key(identity, &request);
     if !no_cache {
         if let Some(r) = store
-            .cache_get(&key)?
+            .cache
+            .cache_get(&key)
+            .await?
             .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok())
         {
             return Ok((r, true));
@@ -48,7 +50,7 @@ async fn call_cached(
         .await
         .map_err(|source| EvalError::Model { model, source })?;
     if let Ok(json) = serde_json::to_string(&r) {
-        store.cache_put(&key, &json)?;
+        store.cache.cache_put(&key, &json).await?;
     }
     Ok((r, false))
 }

@@ -1,6 +1,7 @@
 //! Answers the planned cells: models one after another (one loaded model at a time), a model's
 //! cells concurrently up to its limit, each graded and committed as soon as it is answered;
-//! the stop flag ends the run after the cells in flight.
+//! the stop flag ends the run after the cells in flight. A cell another worker holds is left to
+//! it (and counted).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,7 @@ use super::work::Work;
 use super::{make_cell, RunObserver, RunOptions};
 use crate::conditions::CpuSnapshot;
 use crate::stopping::RowScores;
+use understudy_store::cell_key;
 use understudy_store::{Cell, Store};
 use understudy_tasks::grade::Grader;
 use understudy_tasks::EvalError;
@@ -24,6 +26,8 @@ pub(super) struct Tally {
     pub cached: usize,
     /// Cells left out because their row had settled (adaptive stopping).
     pub skipped: usize,
+    /// Cells another live worker held when this one reached them.
+    pub held_elsewhere: usize,
     pub interrupted: bool,
     pub failure: Option<EvalError>,
 }
@@ -47,29 +51,16 @@ pub(super) async fn execute(
     let skipped = std::sync::atomic::AtomicUsize::new(0);
     'models: for (model, list) in by_model(work) {
         let limit = (options.concurrency)(&model).max(1);
-        let local = (options.local)(&model);
         let in_flight = &in_flight;
         let skipped = &skipped;
         // Under adaptive stopping a row's next item is skipped once the row has enough; the
         // stream is lazy, so this is decided as each cell is about to start.
         let mut results = futures::stream::iter(list)
             .filter(move |w| std::future::ready(!settled(rows, skipped, w)))
-            .map(|w| async move {
-                let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                let before = CpuSnapshot::take();
-                let answered = answer(backend, store, identities, &w, options.no_cache).await;
-                in_flight.fetch_sub(1, Ordering::SeqCst);
-                let conditions = before
-                    .zip(CpuSnapshot::take())
-                    .map(|(b, a)| b.until(&a, running, options.threads.filter(|_| local), local));
-                let answered = answered?;
-                let answers: Vec<String> = answered
-                    .responses
-                    .iter()
-                    .map(|(r, _)| r.answer.clone())
-                    .collect();
-                let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
-                Ok::<Cell, EvalError>(make_cell(&w, &answered, &graded, conditions))
+            .map(|w| {
+                answer_claimed(
+                    w, identities, backend, store, run_id, options, grader, in_flight,
+                )
             })
             .buffer_unordered(limit);
         loop {
@@ -83,8 +74,9 @@ pub(super) async fn execute(
             };
             let Some(result) = next else { break };
             match result {
-                Ok(cell) => {
-                    if let Err(e) = store.insert_cell(run_id, &cell) {
+                Ok(None) => tally.held_elsewhere += 1,
+                Ok(Some(cell)) => {
+                    if let Err(e) = store.runs.insert_cell(run_id, &cell).await {
                         tally.failure = Some(e.into());
                         break 'models;
                     }
@@ -105,6 +97,47 @@ pub(super) async fn execute(
     }
     tally.skipped = skipped.load(Ordering::SeqCst);
     tally
+}
+
+/// Claims the cell, then answers and grades it; `None` when another worker holds it.
+#[allow(clippy::too_many_arguments)]
+async fn answer_claimed(
+    w: Work<'_>,
+    identities: &HashMap<String, String>,
+    backend: &dyn Backend,
+    store: &Store,
+    run_id: i64,
+    options: &RunOptions,
+    grader: &Grader,
+    in_flight: &std::sync::atomic::AtomicUsize,
+) -> Result<Option<Cell>, EvalError> {
+    let key = cell_key(
+        &w.model,
+        &w.strategy.to_string(),
+        w.format.as_str(),
+        &w.task.def.name,
+        &w.item_id,
+    );
+    let (worker, lease) = (&options.claims.worker, options.claims.lease);
+    if !store.runs.claim(run_id, &key, worker, lease).await? {
+        return Ok(None);
+    }
+    let local = (options.local)(&w.model);
+    let running = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let before = CpuSnapshot::take();
+    let answered = answer(backend, store, identities, &w, options.no_cache).await;
+    in_flight.fetch_sub(1, Ordering::SeqCst);
+    let conditions = before
+        .zip(CpuSnapshot::take())
+        .map(|(b, a)| b.until(&a, running, options.threads.filter(|_| local), local));
+    let answered = answered?;
+    let answers: Vec<String> = answered
+        .responses
+        .iter()
+        .map(|(r, _)| r.answer.clone())
+        .collect();
+    let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
+    Ok(Some(make_cell(&w, &answered, &graded, conditions)))
 }
 
 /// The cell's row has taken enough items (adaptive stopping); counts the cells left out.

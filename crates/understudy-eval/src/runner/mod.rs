@@ -1,14 +1,18 @@
 //! Runs a plan: checks every model before the first call, creates or resumes the run, answers
 //! each missing cell from the response cache or the backend, scores it and commits it at once.
-//! Stopping (the flag) or a kill loses at most the cells in flight; rerunning resumes.
+//! Stopping (the flag) or a kill loses at most the cells in flight; rerunning resumes. Several
+//! workers started on one plan and store share the run: each answers the cells it claims, then
+//! waits for (or takes over, once their lease runs out) the cells others hold.
 
 mod answer;
+mod claims;
 mod execute;
 mod models;
 pub mod resume_key;
 mod work;
 
 use answer::{with, with_confidence, Answered};
+pub use claims::{worker_name, Claims};
 use execute::execute;
 use models::Models;
 use work::{plan_work, Work};
@@ -55,6 +59,8 @@ pub struct RunOptions {
     pub local: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     /// Inference threads of models run in this process, recorded with each cell.
     pub threads: Option<u32>,
+    /// This worker's name and claim lease, for runs shared with other workers.
+    pub claims: Claims,
 }
 
 /// How a run ended.
@@ -68,6 +74,8 @@ pub struct RunOutcome {
     pub cached: usize,
     /// Planned cells adaptive stopping (`until_ci`) left out: their rows had enough items.
     pub skipped: usize,
+    /// Cells other workers answered while this one ran.
+    pub by_others: usize,
 }
 
 fn make_cell(
@@ -190,48 +198,51 @@ pub async fn run(
     ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());
     ingredients.retrieved = plan.retrieved.digest();
     let key = resume_key::resume_key(plan, &ingredients);
-    let (run_id, resumed) = match store.unfinished_run(&key)? {
-        Some(id) => (id, true),
-        None => (
-            store.create_run(&key, &resume_key::stored(plan, &ingredients).to_string())?,
-            false,
-        ),
-    };
-    store.set_status(run_id, "running")?;
-    let done = store.done_keys(run_id)?;
-
+    let (run_id, resumed) = store
+        .runs
+        .open_run(&key, &resume_key::stored(plan, &ingredients).to_string())
+        .await?;
+    store.runs.set_status(run_id, "running").await?;
+    claims::release_dead_local_workers(store.runs.as_ref(), run_id).await?;
+    let done = store.runs.done_keys(run_id).await?;
     let (work, total) = plan_work(plan, &combos, &models, &done)?;
     observer.start(total, done.len());
     let rows = match plan.until_ci {
-        Some(rule) => crate::stopping::RowScores::new(Some(rule), &store.cells(run_id)?),
+        Some(rule) => crate::stopping::RowScores::new(Some(rule), &store.runs.cells(run_id).await?),
         None => crate::stopping::RowScores::default(),
     };
-
-    let tally = execute(
-        work,
-        &models.identities,
-        backend.as_ref(),
+    let heartbeat = claims::Heartbeat::start(store.runs.clone(), run_id, &options.claims);
+    let shared = Shared {
+        identities: &models.identities,
+        backend: backend.as_ref(),
         store,
         run_id,
         options,
         grader,
         observer,
-        &rows,
-    )
+        rows: &rows,
+    };
+    let tally = answer_until_done(&shared, work, |done| {
+        plan_work(plan, &combos, &models, done).map(|(work, _)| work)
+    })
     .await;
+    drop(heartbeat);
+    store
+        .runs
+        .release_claims(run_id, &options.claims.worker)
+        .await?;
     observer.finish();
     if let Some(err) = tally.failure {
-        store.set_status(run_id, "failed")?;
+        store.runs.set_status(run_id, "failed").await?;
         return Err(err);
     }
-    store.set_status(
-        run_id,
-        if tally.interrupted {
-            "interrupted"
-        } else {
-            "finished"
-        },
-    )?;
+    let status = if tally.interrupted {
+        "interrupted"
+    } else {
+        "finished"
+    };
+    store.runs.set_status(run_id, status).await?;
+    let stored = store.runs.done_keys(run_id).await?.len();
     Ok(RunOutcome {
         run_id,
         resumed,
@@ -240,5 +251,68 @@ pub async fn run(
         fresh: tally.fresh,
         cached: tally.cached,
         skipped: tally.skipped,
+        by_others: stored.saturating_sub(done.len() + tally.fresh + tally.cached),
     })
+}
+
+/// What every round of [`answer_until_done`] shares.
+struct Shared<'a> {
+    identities: &'a std::collections::HashMap<String, String>,
+    backend: &'a dyn Backend,
+    store: &'a Store,
+    run_id: i64,
+    options: &'a RunOptions,
+    grader: &'a Grader,
+    observer: &'a dyn RunObserver,
+    rows: &'a crate::stopping::RowScores,
+}
+
+/// How long a worker waits before looking again at cells other workers hold.
+const POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Answers `work`; while other workers hold cells, waits and takes up what is still missing
+/// (`remaining` lists it from the stored keys): cells they finish drop out, cells whose lease
+/// ran out are claimed here.
+async fn answer_until_done<'p>(
+    shared: &Shared<'_>,
+    mut work: Vec<Work<'p>>,
+    remaining: impl Fn(&std::collections::HashSet<String>) -> Result<Vec<Work<'p>>, EvalError>,
+) -> execute::Tally {
+    let mut total = execute::Tally::default();
+    loop {
+        let round = execute(
+            work,
+            shared.identities,
+            shared.backend,
+            shared.store,
+            shared.run_id,
+            shared.options,
+            shared.grader,
+            shared.observer,
+            shared.rows,
+        )
+        .await;
+        total.fresh += round.fresh;
+        total.cached += round.cached;
+        total.skipped = round.skipped.max(total.skipped);
+        total.interrupted = round.interrupted;
+        total.failure = round.failure;
+        if total.interrupted || total.failure.is_some() || round.held_elsewhere == 0 {
+            return total;
+        }
+        tokio::time::sleep(POLL.min(shared.options.claims.lease)).await;
+        let runs = shared.store.runs.as_ref();
+        let released = claims::release_dead_local_workers(runs, shared.run_id).await;
+        let next = match released.and(runs.done_keys(shared.run_id).await) {
+            Ok(done) => remaining(&done),
+            Err(e) => Err(e.into()),
+        };
+        match next {
+            Ok(next) => work = next,
+            Err(e) => {
+                total.failure = Some(e);
+                return total;
+            }
+        }
+    }
 }

@@ -72,7 +72,7 @@ pub async fn wait_ready(client: &reqwest::Client, url: &str, name: &str) {
 }
 
 /// How an `understudy serve` under test is set up.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Understudy {
     /// As it ships: the request log on (every row committed before the client sees the end of
     /// the answer), one worker per CPU.
@@ -81,6 +81,8 @@ pub enum Understudy {
     OneWorker,
     /// `[serve] request_log = false` (as litellm-rs-bare has no ledger).
     NoLog,
+    /// The request log (and every other store) in the PostgreSQL database at this URL.
+    Postgres(String),
 }
 
 /// `understudy serve` with a profile `m` → `openai/m`, set up as `variant` says.
@@ -92,10 +94,18 @@ pub fn start_understudy(
     variant: Understudy,
 ) -> Gateway {
     let port = free_port();
-    let (name, log, workers) = match variant {
+    let (name, log, workers) = match &variant {
         Understudy::Default => ("understudy", true, None),
         Understudy::OneWorker => ("understudy-1w", true, Some(1)),
         Understudy::NoLog => ("understudy-nolog", false, None),
+        Understudy::Postgres(_) => ("understudy-pg", true, None),
+    };
+    let db = match variant {
+        Understudy::Postgres(url) => url,
+        _ => dir
+            .join(format!("{name}.db"))
+            .to_string_lossy()
+            .into_owned(),
     };
     let config = dir.join(format!("{name}.toml"));
     // Room for the soak's 200 concurrent clients (the default queue of 64 answers the rest 429).
@@ -112,7 +122,7 @@ pub fn start_understudy(
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--db",
-            dir.join(format!("{name}.db")).to_str().unwrap(),
+            &db,
         ])
         .args(workers.map(|n: u16| format!("--workers={n}")))
         .env("OPENAI_BASE_URL", upstream_base)

@@ -32,6 +32,9 @@ pub struct Peers {
     one_worker: bool,
     /// Also run understudy without its request log.
     no_log: bool,
+    /// Also run understudy with its request log in PostgreSQL (a throwaway server, or the one
+    /// UNDERSTUDY_TEST_POSTGRES names).
+    postgres: bool,
     /// Also run litellm-rs with its ledger and metrics off.
     litellm_rs_bare: bool,
     repeats: usize,
@@ -55,6 +58,7 @@ impl Peers {
             gateway_cpus: flag("--gateway-cpus"),
             one_worker: std::env::args().any(|a| a == "--one-worker"),
             no_log: std::env::args().any(|a| a == "--understudy-nolog"),
+            postgres: std::env::args().any(|a| a == "--understudy-postgres"),
             litellm_rs_bare: std::env::args().any(|a| a == "--litellm-rs-bare"),
             repeats: number("--repeats", 3),
             requests: number("--requests", 10_000),
@@ -136,6 +140,18 @@ pub async fn run(peers: Peers, upstream: &str) {
             &base,
             dir.path(),
             launch::Understudy::NoLog,
+        ));
+    }
+    if peers.postgres {
+        let url = understudy_store::test_server::fresh_database()
+            .await
+            .expect("--understudy-postgres needs a PostgreSQL server (scripts/setup-postgres.sh)");
+        gateways.push(launch::start_understudy(
+            &peers.understudy,
+            cpus,
+            &base,
+            dir.path(),
+            launch::Understudy::Postgres(url),
         ));
     }
     if let Some(bin) = &peers.litellm_rs {

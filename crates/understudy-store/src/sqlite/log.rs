@@ -1,18 +1,58 @@
-//! The gateway's request log, and when the WAL is checkpointed.
+//! The gateway's request log in SQLite, and when the WAL is checkpointed. A row's commit is a
+//! WAL append without fsync (tens of microseconds); checkpoints, which fsync, run on a thread of
+//! their own, so that no request waits for one.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
 use rusqlite::params;
 
-use super::{RequestRow, Store};
+use super::SqliteStore;
+use crate::api::RequestLog;
+use crate::rows::RequestRow;
 use crate::StoreError;
 
-impl Store {
-    /// Stops this connection from checkpointing the WAL after its own commits, so that a commit
-    /// someone waits on never includes a checkpoint's fsync; call [`Store::checkpoint`] from
-    /// another connection instead.
-    pub fn defer_checkpoints(&self) -> Result<(), StoreError> {
-        self.conn
+/// How often the checkpoint thread folds the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// The running checkpoint thread; stops when dropped.
+pub(super) struct Checkpoints {
+    running: Arc<AtomicBool>,
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::Relaxed);
+    }
+}
+
+impl SqliteStore {
+    /// Stops this connection from checkpointing the WAL after its own commits (a commit someone
+    /// waits on never includes a checkpoint's fsync) and starts a thread that checkpoints from
+    /// a connection of its own.
+    fn start_checkpoints(&self) -> Result<Checkpoints, StoreError> {
+        self.conn()
             .execute_batch("PRAGMA wal_autocheckpoint=0;")
-            .map_err(self.err())
+            .map_err(self.err())?;
+        let checkpointer = SqliteStore::open(&self.path)?;
+        let running = Arc::new(AtomicBool::new(true));
+        let still = running.clone();
+        let spawned = std::thread::Builder::new()
+            .name("request-log-checkpoint".into())
+            .spawn(move || {
+                while still.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if let Err(e) = checkpointer.checkpoint() {
+                        tracing::warn!("request log checkpoint: {e}");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the request log's checkpoint thread: {e}");
+        }
+        Ok(Checkpoints { running })
     }
 
     /// Copies committed WAL pages into the database file, then lets the WAL start over. The
@@ -20,18 +60,24 @@ impl Store {
     /// only what was committed meanwhile, holding writers for that short moment. Under steady
     /// writes a passive checkpoint alone never catches up, and the WAL (and its mapped index)
     /// would grow without end.
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
+    fn checkpoint(&self) -> Result<(), StoreError> {
         for mode in ["PASSIVE", "RESTART"] {
-            self.conn
+            self.conn()
                 .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
                 .map_err(self.err())?;
         }
         Ok(())
     }
+}
 
-    /// Appends and commits one row of the request log.
-    pub fn log_request(&self, r: &RequestRow) -> Result<(), StoreError> {
-        self.conn
+#[async_trait]
+impl RequestLog for SqliteStore {
+    async fn log_request(&self, r: &RequestRow) -> Result<(), StoreError> {
+        if self.checkpoints.get().is_none() {
+            let started = self.start_checkpoints()?;
+            let _ = self.checkpoints.set(started);
+        }
+        self.conn()
             .prepare_cached(
                 "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -46,10 +92,9 @@ impl Store {
         Ok(())
     }
 
-    /// Logged requests at or after `since` (an ISO-8601 UTC time), oldest first, at most `limit`.
-    pub fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
-        let mut stmt = self
-            .conn
+    async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency
                  FROM requests WHERE at >= ?1 ORDER BY id DESC LIMIT ?2",

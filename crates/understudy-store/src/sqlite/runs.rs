@@ -1,36 +1,49 @@
-//! Eval runs and their cells, and the response cache.
+//! Eval runs and their cells, and the response cache, in SQLite.
 
-use rusqlite::{params, OptionalExtension};
+use std::collections::HashSet;
+use std::time::Duration;
 
-use super::{Cell, RunInfo, Store};
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::SqliteStore;
+use crate::api::{ResponseCache, RunStore};
+use crate::rows::{Cell, RunInfo};
 use crate::StoreError;
 
-impl Store {
-    /// The newest unfinished run with this plan, if any.
-    pub fn unfinished_run(&self, plan_key: &str) -> Result<Option<i64>, StoreError> {
-        self.conn
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn open_run(&self, plan_key: &str, plan_json: &str) -> Result<(i64, bool), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err())?;
+        let found: Option<i64> = tx
             .query_row(
                 "SELECT id FROM runs WHERE plan_key = ?1 AND status != 'finished' ORDER BY id DESC LIMIT 1",
                 [plan_key],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(self.err())
-    }
-
-    pub fn create_run(&self, plan_key: &str, plan_json: &str) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO runs (plan_key, status, plan_json) VALUES (?1, 'running', ?2)",
-                params![plan_key, plan_json],
-            )
             .map_err(self.err())?;
-        Ok(self.conn.last_insert_rowid())
+        let opened = match found {
+            Some(id) => (id, true),
+            None => {
+                tx.execute(
+                    "INSERT INTO runs (plan_key, status, plan_json) VALUES (?1, 'running', ?2)",
+                    params![plan_key, plan_json],
+                )
+                .map_err(self.err())?;
+                (tx.last_insert_rowid(), false)
+            }
+        };
+        tx.commit().map_err(self.err())?;
+        Ok(opened)
     }
 
-    pub fn set_status(&self, run: i64, status: &str) -> Result<(), StoreError> {
+    async fn set_status(&self, run: i64, status: &str) -> Result<(), StoreError> {
         let finished = status == "finished";
-        self.conn
+        self.conn()
             .execute(
                 "UPDATE runs SET status = ?2, finished_at = CASE WHEN ?3 THEN strftime('%Y-%m-%dT%H:%M:%SZ', 'now') ELSE finished_at END WHERE id = ?1",
                 params![run, status, finished],
@@ -39,10 +52,9 @@ impl Store {
         Ok(())
     }
 
-    /// Keys (model, strategy, format, task, item) of the cells already stored for `run`.
-    pub fn done_keys(&self, run: i64) -> Result<std::collections::HashSet<String>, StoreError> {
-        let mut stmt = self
-            .conn
+    async fn done_keys(&self, run: i64) -> Result<HashSet<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare("SELECT model, strategy, format, task, item_id FROM cells WHERE run_id = ?1")
             .map_err(self.err())?;
         let rows = stmt
@@ -59,9 +71,10 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    /// Stores a cell; a duplicate key is ignored, so a retried cell is never stored twice.
-    pub fn insert_cell(&self, run: i64, c: &Cell) -> Result<(), StoreError> {
-        self.conn
+    async fn insert_cell(&self, run: i64, c: &Cell) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(self.err())?;
+        let stored = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO cells (run_id, model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, program_hash, cached_prompt_tokens)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
@@ -75,14 +88,19 @@ impl Store {
                 ])
             })
             .map_err(self.err())?;
-        Ok(())
+        super::claims::mark_done(
+            &tx,
+            run,
+            &cell_key(&c.model, &c.strategy, &c.format, &c.task, &c.item_id),
+        )
+        .map_err(self.err())?;
+        tx.commit().map_err(self.err())?;
+        Ok(stored > 0)
     }
 
-    /// Speeds measured on generated (not cached) cells, per model: (decode tok/s, prompt tok/s);
-    /// the prompt speed counts the tokens processed, not those the prefix cache supplied.
-    pub fn measured_speeds(&self) -> Result<Vec<(String, f64, f64)>, StoreError> {
-        let mut stmt = self
-            .conn
+    async fn measured_speeds(&self) -> Result<Vec<(String, f64, f64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT model, AVG(decode_tps), SUM(prompt_tokens - cached_prompt_tokens) * 1000.0 / SUM(ttft_ms) FROM cells \
                  WHERE cached = 0 AND decode_tps > 0 AND ttft_ms > 0 GROUP BY model",
@@ -94,11 +112,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    /// Mean output tokens of generated (not cached) cells per (model, strategy): what a cell
-    /// of that kind is expected to decode.
-    pub fn measured_output_tokens(&self) -> Result<Vec<(String, String, f64)>, StoreError> {
-        let mut stmt = self
-            .conn
+    async fn measured_output_tokens(&self) -> Result<Vec<(String, String, f64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT model, strategy, AVG(completion_tokens) FROM cells \
                  WHERE cached = 0 GROUP BY model, strategy",
@@ -110,9 +126,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    pub fn cells(&self, run: i64) -> Result<Vec<Cell>, StoreError> {
-        let mut stmt = self
-            .conn
+    async fn cells(&self, run: i64) -> Result<Vec<Cell>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, cached_prompt_tokens
                  FROM cells WHERE run_id = ?1 ORDER BY rowid",
@@ -151,10 +167,50 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    async fn runs(&self) -> Result<Vec<RunInfo>, StoreError> {
+        self.query_runs(None)
+    }
+
+    async fn run(&self, id: i64) -> Result<RunInfo, StoreError> {
+        self.query_runs(Some(id))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NoSuchRun(id.to_string()))
+    }
+
+    async fn claim(
+        &self,
+        run: i64,
+        key: &str,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        super::claims::claim(&self.conn(), run, key, worker, lease).map_err(self.err())
+    }
+
+    async fn renew_claims(
+        &self,
+        run: i64,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        super::claims::renew(&self.conn(), run, worker, lease).map_err(self.err())
+    }
+
+    async fn claim_holders(&self, run: i64) -> Result<Vec<String>, StoreError> {
+        super::claims::holders(&self.conn(), run).map_err(self.err())
+    }
+
+    async fn release_claims(&self, run: i64, worker: &str) -> Result<(), StoreError> {
+        super::claims::release(&self.conn(), run, worker).map_err(self.err())
+    }
+}
+
+impl SqliteStore {
     /// Runs with their cell counts, oldest first; only run `id` when given.
     fn query_runs(&self, id: Option<i64>) -> Result<Vec<RunInfo>, StoreError> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT r.id, r.plan_key, r.created_at, r.finished_at, r.status, r.plan_json, (SELECT COUNT(*) FROM cells c WHERE c.run_id = r.id)
                  FROM runs r WHERE ?1 IS NULL OR r.id = ?1 ORDER BY r.id",
@@ -175,27 +231,19 @@ impl Store {
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
+}
 
-    pub fn runs(&self) -> Result<Vec<RunInfo>, StoreError> {
-        self.query_runs(None)
-    }
-
-    pub fn run(&self, id: i64) -> Result<RunInfo, StoreError> {
-        self.query_runs(Some(id))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::NoSuchRun(id.to_string()))
-    }
-
-    pub fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.conn
+#[async_trait]
+impl ResponseCache for SqliteStore {
+    async fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn()
             .prepare_cached("SELECT response_json FROM cache WHERE key = ?1")
             .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .map_err(self.err())
     }
 
-    pub fn cache_put(&self, key: &str, response_json: &str) -> Result<(), StoreError> {
-        self.conn
+    async fn cache_put(&self, key: &str, response_json: &str) -> Result<(), StoreError> {
+        self.conn()
             .prepare_cached("INSERT OR REPLACE INTO cache (key, response_json) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute(params![key, response_json]))
             .map_err(self.err())?;

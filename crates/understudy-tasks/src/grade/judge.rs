@@ -220,7 +220,9 @@ impl Judge {
             .map_err(|e| EvalError::Config(format!("judge request: {e}")))?;
             let key = understudy_store::cache_key(&self.identity, &request);
             let cached = store
-                .cache_get(&key)?
+                .cache
+                .cache_get(&key)
+                .await?
                 .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok());
             let response =
                 match cached {
@@ -233,7 +235,7 @@ impl Judge {
                             }
                         })?;
                         if let Ok(json) = serde_json::to_string(&r) {
-                            store.cache_put(&key, &json)?;
+                            store.cache.cache_put(&key, &json).await?;
                         }
                         r
                     }

@@ -1,4 +1,5 @@
-//! The rows the store keeps: a scored cell, a gateway request, a run's description.
+//! The rows the store keeps: a scored cell, a gateway request, a run's description, a search
+//! hit and a vector collection's description.
 
 use serde::Serialize;
 
@@ -135,4 +136,22 @@ fn json_object_as_text<'de, D: serde::Deserializer<'de>>(
         serde_json::Value::String(text) => text,
         other => other.to_string(),
     })
+}
+
+/// One vector-search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub source: String,
+    pub position: usize,
+    pub score: f32,
+    pub text: String,
+}
+
+/// A vector collection: its name, the embedder that made its vectors, and its chunk count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectionInfo {
+    pub name: String,
+    pub embedder: String,
+    pub chunks: i64,
 }

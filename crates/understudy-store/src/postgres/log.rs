@@ -1,0 +1,116 @@
+//! The gateway's request log in PostgreSQL: one partition per UTC day, made a week ahead (and
+//! again every hour by the gateway), so that old days can be dropped whole. Rows that find no
+//! partition land in `requests_default` instead of failing.
+
+use async_trait::async_trait;
+
+use super::PgStore;
+use crate::api::RequestLog;
+use crate::rows::RequestRow;
+use crate::StoreError;
+
+/// Days ahead whose partitions exist.
+const DAYS_AHEAD: i32 = 7;
+
+#[async_trait]
+impl RequestLog for PgStore {
+    async fn log_request(&self, r: &RequestRow) -> Result<(), StoreError> {
+        self.log_client()
+            .await?
+            .execute(
+                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                &[
+                    &r.model, &r.profile, &r.backend_model, &i32::from(r.status), &r.error_type, &r.stream, &r.total_ms, &r.ttft_ms,
+                    &r.prompt_tokens.map(i64::from), &r.completion_tokens.map(i64::from), &r.prompt_json, &r.answer, &r.route,
+                    &r.cached_tokens.map(i64::from), &r.concurrency.map(i64::from),
+                ],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms,
+                        prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency
+                 FROM requests WHERE at >= $1::text::timestamptz ORDER BY at DESC, id DESC LIMIT $2",
+                &[&since, &(limit as i64)],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(RequestRow {
+                    at: r.try_get(0)?,
+                    model: r.try_get(1)?,
+                    profile: r.try_get(2)?,
+                    backend_model: r.try_get(3)?,
+                    status: r.try_get::<_, i32>(4)? as u16,
+                    error_type: r.try_get(5)?,
+                    stream: r.try_get(6)?,
+                    total_ms: r.try_get(7)?,
+                    ttft_ms: r.try_get(8)?,
+                    prompt_tokens: r.try_get::<_, Option<i64>>(9)?.map(|n| n as u32),
+                    completion_tokens: r.try_get::<_, Option<i64>>(10)?.map(|n| n as u32),
+                    prompt_json: r.try_get(11)?,
+                    answer: r.try_get(12)?,
+                    route: r.try_get(13)?,
+                    cached_tokens: r.try_get::<_, Option<i64>>(14)?.map(|n| n as u32),
+                    concurrency: r.try_get::<_, Option<i64>>(15)?.map(|n| n as u32),
+                })
+            })
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+            .map_err(|e| self.fail(e))?;
+        out.reverse();
+        Ok(out)
+    }
+}
+
+impl PgStore {
+    /// Makes the partitions of today and the next week that do not exist yet. A day whose rows
+    /// already went to the default partition keeps them there (and is named in a warning).
+    pub(super) async fn ensure_log_partitions(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        // One process at a time: replicas starting together would race to make the same table.
+        let tx = client.transaction().await.map_err(|e| self.fail(e))?;
+        tx.batch_execute("SELECT pg_advisory_xact_lock(727275)")
+            .await
+            .map_err(|e| self.fail(e))?;
+        let days = tx
+            .query(
+                "SELECT to_char(d, 'YYYYMMDD'), to_char(d, 'YYYY-MM-DD'), to_char(d + 1, 'YYYY-MM-DD')
+                 FROM generate_series(0, $1) AS ahead, LATERAL (SELECT (now() AT TIME ZONE 'UTC')::date + ahead AS d) AS day
+                 WHERE to_regclass('requests_' || to_char(d, 'YYYYMMDD')) IS NULL",
+                &[&DAYS_AHEAD],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        for day in days {
+            let (name, from, to): (String, String, String) = (
+                day.try_get(0).map_err(|e| self.fail(e))?,
+                day.try_get(1).map_err(|e| self.fail(e))?,
+                day.try_get(2).map_err(|e| self.fail(e))?,
+            );
+            // A savepoint each, so that a day whose rows already went to the default partition
+            // (which then refuses the new one) does not undo the others.
+            let made = tx
+                .batch_execute(&format!(
+                    "SAVEPOINT day; CREATE TABLE requests_{name} PARTITION OF requests FOR VALUES FROM ('{from} 00:00:00+00') TO ('{to} 00:00:00+00'); RELEASE SAVEPOINT day"
+                ))
+                .await;
+            if let Err(e) = made {
+                tracing::warn!("request log partition {name}: {}", super::describe(&e));
+                tx.batch_execute("ROLLBACK TO SAVEPOINT day")
+                    .await
+                    .map_err(|e| self.fail(e))?;
+            }
+        }
+        tx.commit().await.map_err(|e| self.fail(e))
+    }
+}
