@@ -135,6 +135,10 @@ pub struct LogsArgs {
     /// Print JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Instead of printing, remove the requests logged before the UTC day this age (30d) or
+    /// time falls on. On PostgreSQL whole day partitions are dropped.
+    #[arg(long, value_name = "AGE|TIME")]
+    pub drop_before: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

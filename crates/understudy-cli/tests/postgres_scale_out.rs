@@ -231,6 +231,24 @@ fn two_gateways_on_one_postgres_share_conversations_memory_and_the_log() {
         .filter(|r| r["model"] == "notes" && r["status"] == 200 && r["prompt_json"].is_null())
         .count();
     assert_eq!(broken, 0);
+    // Old days go whole: everything logged before a day far ahead is removed.
+    let out = understudy()
+        .args([
+            "logs",
+            "--drop-before",
+            "2999-01-01T00:00:00Z",
+            "--db",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("removed {} requests", rows.len())),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(logged(&url).is_empty());
 }
 
 /// Runs `understudy eval` with `args` as a child process.

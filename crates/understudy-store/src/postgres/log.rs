@@ -31,6 +31,47 @@ impl RequestLog for PgStore {
         Ok(())
     }
 
+    async fn drop_requests_before(&self, day: &str) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(|e| self.fail(e))?;
+        tx.batch_execute("SELECT pg_advisory_xact_lock(727275)")
+            .await
+            .map_err(|e| self.fail(e))?;
+        // Day partitions are named requests_YYYYMMDD; those of days before `day` go whole.
+        let old = tx
+            .query(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'requests'::regclass AND c.relname ~ '^requests_[0-9]{8}$'
+                   AND c.relname < 'requests_' || replace($1, '-', '')",
+                &[&day],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        let mut removed = 0u64;
+        for row in old {
+            let name: String = row.try_get(0).map_err(|e| self.fail(e))?;
+            let count = tx
+                .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
+                .await
+                .and_then(|r| r.try_get::<_, i64>(0))
+                .map_err(|e| self.fail(e))?;
+            removed += count as u64;
+            tx.batch_execute(&format!("DROP TABLE {name}"))
+                .await
+                .map_err(|e| self.fail(e))?;
+        }
+        // Strays that found no partition.
+        removed += tx
+            .execute(
+                "DELETE FROM requests_default WHERE at < $1::text::timestamptz",
+                &[&format!("{day}T00:00:00Z")],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        tx.commit().await.map_err(|e| self.fail(e))?;
+        Ok(removed)
+    }
+
     async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
         let rows = self
             .client()

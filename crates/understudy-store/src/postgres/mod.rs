@@ -77,17 +77,34 @@ impl PgStore {
     }
 
     pub(super) async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|e| StoreError::Postgres {
-            store: self.name.clone(),
-            message: format!("cannot connect: {e}"),
-        })
+        self.pool.get().await.map_err(|e| self.cannot_connect(e))
     }
 
     pub(super) async fn log_client(&self) -> Result<Object, StoreError> {
-        self.log_pool.get().await.map_err(|e| StoreError::Postgres {
+        self.log_pool
+            .get()
+            .await
+            .map_err(|e| self.cannot_connect(e))
+    }
+
+    /// A pool's failure to connect, with the driver's cause (refused, authentication, …).
+    fn cannot_connect(&self, e: deadpool_postgres::PoolError) -> StoreError {
+        let message = match &e {
+            deadpool_postgres::PoolError::Backend(e) => {
+                let mut text = describe(e);
+                let mut cause = std::error::Error::source(e);
+                while let Some(c) = cause {
+                    text = format!("{text}: {c}");
+                    cause = c.source();
+                }
+                text
+            }
+            other => other.to_string(),
+        };
+        StoreError::Postgres {
             store: self.name.clone(),
-            message: format!("cannot connect: {e}"),
-        })
+            message: format!("cannot connect: {message}"),
+        }
     }
 
     /// Runs one statement on a pooled connection; the rows it changed.

@@ -92,6 +92,17 @@ impl RequestLog for SqliteStore {
         Ok(())
     }
 
+    async fn drop_requests_before(&self, day: &str) -> Result<u64, StoreError> {
+        let removed = self
+            .conn()
+            .execute(
+                "DELETE FROM requests WHERE at < ?1",
+                [format!("{day}T00:00:00")],
+            )
+            .map_err(self.err())?;
+        Ok(removed as u64)
+    }
+
     async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
