@@ -15,9 +15,9 @@ const DAYS_AHEAD: i32 = 7;
 #[async_trait]
 impl RequestLog for PgStore {
     async fn log_request(&self, r: &RequestRow) -> Result<(), StoreError> {
-        self.log_client()
-            .await?
-            .execute(
+        let client = self.log_client().await?;
+        self.execute_on(
+                &client,
                 "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 &[
@@ -26,8 +26,7 @@ impl RequestLog for PgStore {
                     &r.cached_tokens.map(i64::from), &r.concurrency.map(i64::from),
                 ],
             )
-            .await
-            .map_err(|e| self.fail(e))?;
+            .await?;
         Ok(())
     }
 

@@ -107,30 +107,42 @@ impl PgStore {
         }
     }
 
-    /// Runs one statement on a pooled connection; the rows it changed.
+    /// Runs one statement on a pooled connection, prepared once per connection (one round trip
+    /// a call instead of a parse and an execute); the rows it changed.
     pub(super) async fn execute(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        self.client()
-            .await?
-            .execute(sql, params)
+        let client = self.client().await?;
+        self.execute_on(&client, sql, params).await
+    }
+
+    /// [`PgStore::execute`] on a given connection (the request log's pool has its own).
+    pub(super) async fn execute_on(
+        &self,
+        client: &Object,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        client
+            .execute(&statement, params)
             .await
             .map_err(|e| self.fail(e))
     }
 
-    /// Runs one query on a pooled connection and reads each row with `read`.
+    /// Runs one query (prepared once per connection) and reads each row with `read`.
     pub(super) async fn rows<T>(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
         read: impl Fn(&tokio_postgres::Row) -> Result<T, tokio_postgres::Error>,
     ) -> Result<Vec<T>, StoreError> {
-        let rows = self
-            .client()
-            .await?
-            .query(sql, params)
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+        let rows = client
+            .query(&statement, params)
             .await
             .map_err(|e| self.fail(e))?;
         rows.iter()

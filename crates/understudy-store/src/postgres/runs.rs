@@ -193,18 +193,16 @@ impl RunStore for PgStore {
         lease: Duration,
     ) -> Result<bool, StoreError> {
         let held = self
-            .client()
-            .await?
-            .query_opt(
+            .rows(
                 "INSERT INTO claims (run_id, cell, worker, expires_at) VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
                  ON CONFLICT (run_id, cell) DO UPDATE SET worker = excluded.worker, expires_at = excluded.expires_at
                  WHERE NOT claims.done AND (claims.worker = excluded.worker OR claims.expires_at < clock_timestamp())
                  RETURNING worker",
                 &[&run, &key, &worker, &millis(lease)],
+                |_| Ok(()),
             )
-            .await
-            .map_err(|e| self.fail(e))?;
-        Ok(held.is_some())
+            .await?;
+        Ok(!held.is_empty())
     }
 
     async fn renew_claims(
