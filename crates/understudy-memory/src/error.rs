@@ -9,8 +9,6 @@ pub enum MemoryError {
     Model(String),
     #[error("embeddings server {url}: {message}")]
     Http { url: String, message: String },
-    #[error(transparent)]
-    Store(#[from] understudy_store::StoreError),
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
 }

@@ -23,8 +23,7 @@ pub use cache_key::cache_key;
 pub use conditions::Conditions;
 pub use error::StoreError;
 pub use location::{redact, Location};
-pub use rows::{Cell, CollectionInfo, Hit, RequestRow, RunInfo};
-pub use sqlite::cell_key;
+pub use rows::{cell_key, Cell, CollectionInfo, Hit, RequestRow, RunInfo};
 
 /// An open store: one handle per kind of state, all in one place (one SQLite file or one
 /// PostgreSQL database). Cheap to clone.

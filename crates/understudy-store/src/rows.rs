@@ -1,5 +1,5 @@
-//! The rows the store keeps: a scored cell, a gateway request, a run's description, a search
-//! hit and a vector collection's description.
+//! The rows the store keeps: a scored cell (and its key within a run), a gateway request, a run's
+//! description, a stored turn's role, a search hit and a vector collection's description.
 
 use serde::Serialize;
 
@@ -154,4 +154,18 @@ pub struct CollectionInfo {
     pub name: String,
     pub embedder: String,
     pub chunks: i64,
+}
+
+/// The identity of a cell within a run.
+pub fn cell_key(model: &str, strategy: &str, format: &str, task: &str, item: &str) -> String {
+    format!("{model}\u{1f}{strategy}\u{1f}{format}\u{1f}{task}\u{1f}{item}")
+}
+
+/// The role a stored turn was written with (anything unknown reads as the user's).
+pub(crate) fn parse_role(text: &str) -> understudy_core::Role {
+    match text {
+        "assistant" => understudy_core::Role::Assistant,
+        "system" => understudy_core::Role::System,
+        _ => understudy_core::Role::User,
+    }
 }

@@ -25,14 +25,19 @@ impl Default for Claims {
     }
 }
 
-/// A name no other worker has: host, process id and start time.
-pub fn worker_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+/// This machine's name, as worker names carry it.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
+        .unwrap_or_else(|| "host".into())
+}
+
+/// A name no other worker has: host, process id and start time.
+pub fn worker_name() -> String {
+    let host = host();
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -48,9 +53,7 @@ fn died_here(worker: &str) -> bool {
     let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
         return false;
     };
-    let here = worker_name();
-    let our_host = here.rsplitn(3, ':').nth(2);
-    host.is_some() && host == our_host && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    host == Some(self::host().as_str()) && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Releases the claims of workers that died on this host.

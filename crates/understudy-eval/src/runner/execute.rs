@@ -3,7 +3,6 @@
 //! the stop flag ends the run after the cells in flight. A cell another worker holds is left to
 //! it (and counted).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
@@ -32,18 +31,28 @@ pub(super) struct Tally {
     pub failure: Option<EvalError>,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn execute(
-    work: Vec<Work<'_>>,
-    identities: &HashMap<String, String>,
-    backend: &dyn Backend,
-    store: &Store,
-    run_id: i64,
-    options: &RunOptions,
-    grader: &Grader,
-    observer: &dyn RunObserver,
-    rows: &RowScores,
-) -> Tally {
+/// What every round of answering shares: the models' identities, the backend, the store and run,
+/// the options, the grader, the observer and adaptive stopping's rows.
+pub(super) struct Shared<'a> {
+    pub identities: &'a std::collections::HashMap<String, String>,
+    pub backend: &'a dyn Backend,
+    pub store: &'a Store,
+    pub run_id: i64,
+    pub options: &'a RunOptions,
+    pub grader: &'a Grader,
+    pub observer: &'a dyn RunObserver,
+    pub rows: &'a crate::stopping::RowScores,
+}
+
+pub(super) async fn execute(work: Vec<Work<'_>>, shared: &Shared<'_>) -> Tally {
+    let Shared {
+        store,
+        run_id,
+        options,
+        observer,
+        rows,
+        ..
+    } = *shared;
     let mut tally = Tally::default();
     // Models run one after another (one loaded model at a time); cells of a model run concurrently
     // up to its limit. Cached cells go through the same path, so they are graded the same way.
@@ -57,11 +66,7 @@ pub(super) async fn execute(
         // stream is lazy, so this is decided as each cell is about to start.
         let mut results = futures::stream::iter(list)
             .filter(move |w| std::future::ready(!settled(rows, skipped, w)))
-            .map(|w| {
-                answer_claimed(
-                    w, identities, backend, store, run_id, options, grader, in_flight,
-                )
-            })
+            .map(|w| answer_claimed(w, shared, in_flight))
             .buffer_unordered(limit);
         loop {
             if options.stop.load(Ordering::SeqCst) {
@@ -100,17 +105,20 @@ pub(super) async fn execute(
 }
 
 /// Claims the cell, then answers and grades it; `None` when another worker holds it.
-#[allow(clippy::too_many_arguments)]
 async fn answer_claimed(
     w: Work<'_>,
-    identities: &HashMap<String, String>,
-    backend: &dyn Backend,
-    store: &Store,
-    run_id: i64,
-    options: &RunOptions,
-    grader: &Grader,
+    shared: &Shared<'_>,
     in_flight: &std::sync::atomic::AtomicUsize,
 ) -> Result<Option<Cell>, EvalError> {
+    let Shared {
+        identities,
+        backend,
+        store,
+        run_id,
+        options,
+        grader,
+        ..
+    } = *shared;
     let key = cell_key(
         &w.model,
         &w.strategy.to_string(),

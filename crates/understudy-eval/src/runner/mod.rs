@@ -13,7 +13,7 @@ mod work;
 
 use answer::{with, with_confidence, Answered};
 pub use claims::{worker_name, Claims};
-use execute::execute;
+use execute::{execute, Shared};
 use models::Models;
 use work::{plan_work, Work};
 
@@ -255,18 +255,6 @@ pub async fn run(
     })
 }
 
-/// What every round of [`answer_until_done`] shares.
-struct Shared<'a> {
-    identities: &'a std::collections::HashMap<String, String>,
-    backend: &'a dyn Backend,
-    store: &'a Store,
-    run_id: i64,
-    options: &'a RunOptions,
-    grader: &'a Grader,
-    observer: &'a dyn RunObserver,
-    rows: &'a crate::stopping::RowScores,
-}
-
 /// How long a worker waits before looking again at cells other workers hold.
 const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -280,18 +268,7 @@ async fn answer_until_done<'p>(
 ) -> execute::Tally {
     let mut total = execute::Tally::default();
     loop {
-        let round = execute(
-            work,
-            shared.identities,
-            shared.backend,
-            shared.store,
-            shared.run_id,
-            shared.options,
-            shared.grader,
-            shared.observer,
-            shared.rows,
-        )
-        .await;
+        let round = execute(work, shared).await;
         total.fresh += round.fresh;
         total.cached += round.cached;
         total.skipped = round.skipped.max(total.skipped);

@@ -7,7 +7,7 @@ use understudy_core::ChatMessage;
 
 use super::PgStore;
 use crate::api::{ConversationStore, History};
-use crate::sqlite::parse_role;
+use crate::rows::parse_role;
 use crate::StoreError;
 
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 2))";

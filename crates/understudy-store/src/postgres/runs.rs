@@ -10,8 +10,7 @@ use tokio_postgres::Row;
 
 use super::PgStore;
 use crate::api::{ResponseCache, RunStore};
-use crate::rows::{Cell, RunInfo};
-use crate::sqlite::cell_key;
+use crate::rows::{cell_key, Cell, RunInfo};
 use crate::StoreError;
 
 const CELL_COLUMNS: &str = "model, strategy, format, task, item_id, prompt_json, answer, reasoning, parsed, gold, score, format_failure, ttft_ms, total_ms, decode_tps, prompt_tokens, completion_tokens, cached, detail, conditions, program, cached_prompt_tokens";

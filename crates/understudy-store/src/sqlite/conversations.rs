@@ -2,20 +2,12 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
-use understudy_core::{ChatMessage, Role};
+use understudy_core::ChatMessage;
 
 use super::SqliteStore;
 use crate::api::{ConversationStore, History};
+use crate::rows::parse_role;
 use crate::StoreError;
-
-/// The role a stored turn was written with (anything unknown reads as the user's).
-pub(crate) fn parse_role(text: &str) -> Role {
-    match text {
-        "assistant" => Role::Assistant,
-        "system" => Role::System,
-        _ => Role::User,
-    }
-}
 
 #[async_trait]
 impl ConversationStore for SqliteStore {

@@ -17,9 +17,6 @@ mod migrations;
 mod runs;
 mod vectors;
 
-pub(crate) use conversations::parse_role;
-pub use runs::cell_key;
-
 /// One connection to the store's file.
 pub struct SqliteStore {
     conn: Mutex<Connection>,

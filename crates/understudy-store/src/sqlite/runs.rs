@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::SqliteStore;
 use crate::api::{ResponseCache, RunStore};
-use crate::rows::{Cell, RunInfo};
+use crate::rows::{cell_key, Cell, RunInfo};
 use crate::StoreError;
 
 #[async_trait]
@@ -249,9 +249,4 @@ impl ResponseCache for SqliteStore {
             .map_err(self.err())?;
         Ok(())
     }
-}
-
-/// The identity of a cell within a run.
-pub fn cell_key(model: &str, strategy: &str, format: &str, task: &str, item: &str) -> String {
-    format!("{model}\u{1f}{strategy}\u{1f}{format}\u{1f}{task}\u{1f}{item}")
 }
