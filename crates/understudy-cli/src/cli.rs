@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::cli_store::StoreArgs;
+
 /// Make a local open LLM stand in for a GPT-4-class model: measure the gap, serve what closes it.
 #[derive(Debug, Parser)]
 #[command(name = "understudy", version, about, long_about = None)]
@@ -34,6 +36,11 @@ pub enum Command {
     Runs(StoreArgs),
     /// Show the summary table of one stored run.
     Show(ShowArgs),
+    /// Compare two runs or rows item by item: paired difference, flip table, equivalence, CI
+    /// gate.
+    Compare(crate::cli_gates::CompareArgs),
+    /// Browse runs, reports, comparisons and the request log in a local web app (read-only).
+    View(crate::cli_gates::ViewArgs),
     /// Write a run's report: HTML with charts, Markdown, JSON and CSV.
     Report(ReportArgs),
     /// Serve models and profiles through an OpenAI-compatible API.
@@ -272,6 +279,8 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub embedder: EmbedderArgs,
     #[command(flatten)]
+    pub gates: crate::cli_gates::GateArgs,
+    #[command(flatten)]
     pub store: StoreArgs,
 }
 
@@ -310,14 +319,6 @@ pub struct StudyArgs {
     pub from_run: Option<i64>,
     #[command(flatten)]
     pub eval: EvalArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct StoreArgs {
-    /// The store: a SQLite file or a postgres:// URL (default: [store] url, else
-    /// ./understudy.db).
-    #[arg(long, value_name = "FILE|URL", env = "UNDERSTUDY_DB")]
-    pub db: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod cli_gates;
+mod cli_store;
 mod commands;
 mod output;
 mod progress;

@@ -153,6 +153,21 @@ struct RawModel {
     parallel: Option<u32>,
     backend: Option<String>,
     model: Option<String>,
+    /// Dollars per million prompt / completion tokens (see `price.rs`).
+    price_in: Option<f64>,
+    price_out: Option<f64>,
+}
+
+impl RawModel {
+    /// A table that only sets a price for a model declared elsewhere (or built in).
+    fn only_prices(&self) -> bool {
+        self.path.is_none()
+            && self.backend.is_none()
+            && self.model.is_none()
+            && self.chat_template.is_none()
+            && self.context_length.is_none()
+            && self.parallel.is_none()
+    }
 }
 
 /// An OpenAI-compatible server.
@@ -205,6 +220,8 @@ pub struct Config {
     pub batch_decode: bool,
     pub backends: BTreeMap<String, OpenAiConfig>,
     pub models: BTreeMap<String, ModelTarget>,
+    /// `price_in` / `price_out` of `[models.NAME]` tables: what each model's tokens cost.
+    pub prices: BTreeMap<String, crate::price::Price>,
     /// `[store] url`: the store every command uses unless `--db` names another.
     pub store_url: Option<String>,
     /// The raw `[eval]` table, if the file has one.
@@ -229,6 +246,7 @@ impl Default for Config {
             batch_decode: false,
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
+            prices: BTreeMap::new(),
             store_url: None,
             eval: None,
             serve: None,
@@ -309,7 +327,16 @@ fn resolve(
         }
     }
     let mut models = BTreeMap::new();
+    let mut prices = BTreeMap::new();
     for (name, model) in raw.models {
+        if let Some(price) = crate::price::from_table(&name, model.price_in, model.price_out)
+            .map_err(|(k, m)| invalid(k, m))?
+        {
+            prices.insert(name.clone(), price);
+        }
+        if model.only_prices() {
+            continue;
+        }
         let target = resolve_model(&name, model, &backends).map_err(|(k, m)| invalid(k, m))?;
         models.insert(name, target);
     }
@@ -340,6 +367,7 @@ fn resolve(
         batch_decode: embedded.batch_decode.unwrap_or(false),
         backends,
         models,
+        prices,
         store_url: raw.store.url,
         eval: raw.eval,
         serve: raw.serve,
@@ -410,6 +438,7 @@ fn resolve_model(
             chat_template,
             context_length,
             parallel,
+            ..
         } => match parallel {
             Some(0) => Err((format!("{key}.parallel"), "must be at least 1".into())),
             _ => Ok(ModelTarget::Gguf {
@@ -426,6 +455,7 @@ fn resolve_model(
             chat_template: None,
             context_length: None,
             parallel: None,
+            ..
         } => {
             if !backends.contains_key(&backend) {
                 return Err((
@@ -450,6 +480,21 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn prices_attach_to_declared_and_built_in_models() {
+        let text = "[backends.api]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\n\n[models.gpt]\nbackend = \"api\"\nmodel = \"gpt-4o\"\nprice_in = 2.5\nprice_out = 10\n\n[models.\"qwen2.5-coder-1.5b\"]\nprice_in = 0.1\nprice_out = 0.2\n";
+        let c = Config::parse(text, Path::new("u.toml"), &no_env).unwrap();
+        assert!(matches!(c.models["gpt"], ModelTarget::Remote { .. }));
+        assert_eq!(c.prices["gpt"].output_per_million, 10.0);
+        // A price alone does not redeclare a built-in model.
+        assert!(!c.models.contains_key("qwen2.5-coder-1.5b"));
+        assert_eq!(c.prices["qwen2.5-coder-1.5b"].input_per_million, 0.1);
+        let err = Config::parse("[models.x]\nprice_in = 1.0\n", Path::new("u.toml"), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("models.x.price_out"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,12 @@
 //! HTML/Markdown/JSON/CSV report with its SVG charts, and the study presets and their pages.
 
 pub mod baseline;
+pub mod compare;
+pub mod cost;
+pub mod items;
+pub mod junit;
 pub mod metrics;
+pub mod paired_tests;
 pub mod report;
 pub mod stats;
 pub mod study;

@@ -50,6 +50,10 @@ pub struct ServeSection {
     pub breaker_failures: Option<u32>,
     /// Seconds an open circuit refuses calls (default 30).
     pub breaker_cooldown_secs: Option<u64>,
+    /// Also serve `understudy view` (the web UI over the store) under `/ui`, behind the same
+    /// API keys (default false).
+    #[serde(default)]
+    pub ui: bool,
 }
 
 impl ServeSection {
@@ -138,7 +142,7 @@ impl ServeSection {
 
 /// `host:port` with an IP address or a host name (`localhost:8080`); a name resolving to several
 /// addresses listens on the first (IPv4 first, as most clients try it first).
-fn resolve_listen(text: &str) -> Result<SocketAddr, ServeError> {
+pub fn resolve_listen(text: &str) -> Result<SocketAddr, ServeError> {
     use std::net::ToSocketAddrs;
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);

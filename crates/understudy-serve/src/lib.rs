@@ -151,10 +151,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub const DEFAULT_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
-/// for at most `drain`.
+/// for at most `drain`. `extra` holds routes served beside the API (the CLI mounts
+/// `understudy view` there); `Router::new()` for none.
 pub async fn serve(
     addr: SocketAddr,
     state: Arc<AppState>,
+    extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     drain: std::time::Duration,
     on_listening: impl FnOnce(SocketAddr),
@@ -180,7 +182,7 @@ pub async fn serve(
         }
     });
     let server = async move {
-        axum::serve(listener, router(state))
+        axum::serve(listener, router(state).merge(extra))
             .with_graceful_shutdown(signal)
             .await
     };

@@ -271,6 +271,7 @@ async fn gateway(upstream: SocketAddr) -> String {
     tokio::spawn(understudy_serve::serve(
         "127.0.0.1:0".parse().unwrap(),
         state,
+        axum::Router::new(),
         std::future::pending(),
         Duration::from_secs(1),
         move |addr| {

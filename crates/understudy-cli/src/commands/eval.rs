@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use understudy_backend::Backend;
 use understudy_core::config::Config;
 use understudy_eval::plan::{self, EvalSection, Plan};
@@ -15,6 +15,7 @@ use understudy_store::{Location, Store};
 
 use super::eval_setup::{make_grader, resolve_plan, retrieve, runs_here, wait_for_quiet_machine};
 use crate::cli::EvalArgs;
+use crate::cli_gates::GateArgs;
 use crate::output;
 use crate::progress::RunBar;
 use crate::setup::{self, db_path, file_section, EmbeddedOverrides};
@@ -58,19 +59,69 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
     } else if section.reference.is_none() && !user_named_models {
         section.reference = Some(config.reference_model.clone());
     }
+    if args.gates.min_share.is_some() && section.reference.is_none() {
+        bail!("--min-share needs a reference to take a share of: name one with --reference (or drop --no-reference)");
+    }
     let done = execute(&config, section, &args, None).await?;
-    let info = done.store.runs.run(done.outcome.run_id).await?;
-    let cells = done.store.runs.cells(done.outcome.run_id).await?;
-    let summary = summary::summarise(info, &cells);
+    let (summary, _) =
+        super::runs::priced_summary(&done.store, done.outcome.run_id, &config.prices).await?;
     if args.json {
         output::data_line(&serde_json::to_string_pretty(&summary)?);
     } else {
         output::data_line(&summary::render_text(&summary));
     }
     if args.report {
-        super::runs::write_report(&done.store, done.outcome.run_id, None).await?;
+        super::runs::write_report(&done.store, done.outcome.run_id, None, &config.prices).await?;
     }
-    done.fail_if_interrupted()
+    done.fail_if_interrupted()?;
+    gate(&summary, &args.gates)
+}
+
+/// `--junit` and `--min-share`: writes the test cases, then fails when a row's share of the
+/// reference has its lower bound under the bar.
+fn gate(summary: &understudy_report::summary::Summary, gates: &GateArgs) -> Result<()> {
+    let suite = understudy_report::junit::eval_suite(summary, gates.min_share);
+    if let Some(path) = &gates.junit {
+        std::fs::write(path, suite.to_xml())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        output::note(&format!(
+            "JUnit: {} ({} cases, {} failing)",
+            path.display(),
+            suite.cases.len(),
+            suite.failures()
+        ));
+    }
+    let Some(bar) = gates.min_share else {
+        return Ok(());
+    };
+    let failing: Vec<String> = suite
+        .cases
+        .iter()
+        .filter_map(|c| {
+            let (message, _) = c.failure.as_ref()?;
+            Some(format!("{} · {}: {message}", c.classname, c.name))
+        })
+        .collect();
+    for c in suite.cases.iter().filter(|c| c.skipped.is_some()) {
+        output::note(&format!(
+            "--min-share not checked for {} · {}: {}",
+            c.classname,
+            c.name,
+            c.skipped.as_deref().unwrap_or_default()
+        ));
+    }
+    if !failing.is_empty() {
+        bail!(
+            "--min-share {bar}: {} of {} cases fail:\n  {}",
+            failing.len(),
+            suite.cases.len(),
+            failing.join("\n  ")
+        );
+    }
+    output::note(&format!(
+        "--min-share {bar}: every checked row keeps its share's 95% lower bound at or above the bar"
+    ));
+    Ok(())
 }
 
 /// Called with the resolved plan and the open store just before the first model call.

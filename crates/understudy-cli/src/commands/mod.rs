@@ -1,6 +1,7 @@
 //! Command dispatch: one module per verb.
 
 mod chat;
+mod compare;
 mod eval;
 mod eval_setup;
 mod logs;
@@ -10,6 +11,7 @@ mod runs;
 mod serve;
 mod study;
 mod tune;
+mod view;
 
 use anyhow::Result;
 
@@ -24,6 +26,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Study(args) => study::run(cli.config.as_deref(), args).await,
         Command::Runs(args) => runs::list(cli.config.as_deref(), args).await,
         Command::Show(args) => runs::show(cli.config.as_deref(), args).await,
+        Command::Compare(args) => compare::run(cli.config.as_deref(), args).await,
+        Command::View(args) => view::run(cli.config.as_deref(), args).await,
         Command::Tune(args) => tune::run(cli.config.as_deref(), args).await,
         Command::Report(args) => runs::report(cli.config.as_deref(), args).await,
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,

@@ -68,15 +68,30 @@ pub async fn run_id(store: &Store, requested: Option<i64>) -> Result<i64> {
     })
 }
 
+/// Run `id`'s summary, with dollar costs at the configured prices, and its cells.
+pub async fn priced_summary(
+    store: &Store,
+    id: i64,
+    prices: &Prices,
+) -> Result<(summary::Summary, Vec<understudy_store::Cell>)> {
+    let info = store.runs.run(id).await?;
+    let cells = store.runs.cells(id).await?;
+    let mut summary = summary::summarise(info, &cells);
+    summary.price(prices);
+    Ok((summary, cells))
+}
+
+/// `[models.NAME] price_in / price_out`, by model.
+pub type Prices = std::collections::BTreeMap<String, understudy_core::price::Price>;
+
 /// Writes the report of run `id` and prints where it is.
 pub async fn write_report(
     store: &Store,
     id: i64,
     out: Option<&Path>,
+    prices: &Prices,
 ) -> Result<std::path::PathBuf> {
-    let info = store.runs.run(id).await?;
-    let cells = store.runs.cells(id).await?;
-    let summary = summary::summarise(info, &cells);
+    let (summary, cells) = priced_summary(store, id, prices).await?;
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| Path::new("report").join(id.to_string()));
@@ -94,7 +109,8 @@ pub async fn write_report(
 pub async fn report(config_path: Option<&Path>, args: ReportArgs) -> Result<()> {
     let store = open(config_path, &args.store).await?;
     let id = run_id(&store, args.run).await?;
-    let html = write_report(&store, id, args.out.as_deref()).await?;
+    let prices = setup::load_config(config_path)?.prices;
+    let html = write_report(&store, id, args.out.as_deref(), &prices).await?;
     output::data_line(&html.display().to_string());
     if args.open {
         let opened = ["xdg-open", "open", "sensible-browser"].iter().any(|cmd| {
@@ -115,9 +131,8 @@ pub async fn report(config_path: Option<&Path>, args: ReportArgs) -> Result<()> 
 pub async fn show(config_path: Option<&Path>, args: ShowArgs) -> Result<()> {
     let store = open(config_path, &args.store).await?;
     let id = run_id(&store, args.run).await?;
-    let info = store.runs.run(id).await?;
-    let cells = store.runs.cells(id).await?;
-    let summary = summary::summarise(info, &cells);
+    let prices = setup::load_config(config_path)?.prices;
+    let (summary, _) = priced_summary(&store, id, &prices).await?;
     if args.json {
         output::data_line(&serde_json::to_string_pretty(&summary)?);
     } else {

@@ -83,6 +83,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     let served = served_models(&config, &router);
     let n_models = served.names().count();
     let resilient = Resilient::new(router as Arc<dyn Backend>, section.policy());
+    let ui_keys = keys.clone();
     let state = AppState::new(
         Arc::new(resilient) as Arc<dyn Backend>,
         profiles,
@@ -95,19 +96,39 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             .max_queue
             .unwrap_or(understudy_serve::DEFAULT_MAX_QUEUE),
     );
-    let state = with_stores(state, &config, &args, &section).await?;
+    let (state, store) = with_stores(state, &config, &args, &section).await?;
     let state = Arc::new(state);
+    let (extra, ui) = mounted_ui(section.ui, store, &config, ui_keys);
     let drain = section
         .drain_secs
         .map(std::time::Duration::from_secs)
         .unwrap_or(understudy_serve::DEFAULT_DRAIN);
-    understudy_serve::serve(addr, state, shutdown_signal(), drain, move |local| {
+    understudy_serve::serve(addr, state, extra, shutdown_signal(), drain, move |local| {
         output::note(&format!(
-            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {n_models} model(s) · {auth} (GET /v1/models lists them)"
+            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {n_models} model(s) · {auth}{ui} (GET /v1/models lists them)"
         ));
     })
     .await?;
     Ok(())
+}
+
+/// `[serve] ui = true`: the web UI over the same store, behind the same keys, at `/ui`; and the
+/// words the start-up line adds.
+fn mounted_ui(
+    on: bool,
+    store: understudy_store::Store,
+    config: &understudy_core::config::Config,
+    keys: Vec<String>,
+) -> (axum::Router, &'static str) {
+    if !on {
+        return (axum::Router::new(), "");
+    }
+    let view = understudy_view::ViewState {
+        store,
+        prices: config.prices.clone(),
+        keys,
+    };
+    (understudy_view::router(Arc::new(view)), " · web UI at /ui")
 }
 
 /// Every model a profile or a fallback names is known (and installed), and every cascade's
@@ -142,7 +163,7 @@ async fn with_stores(
     config: &understudy_core::config::Config,
     args: &ServeArgs,
     section: &ServeSection,
-) -> Result<AppState> {
+) -> Result<(AppState, understudy_store::Store)> {
     let location = setup::store_location(args.db.as_deref(), config, section.log_db.as_deref());
     let store = understudy_store::Store::open(&location).await?;
     let state = if section.request_log.unwrap_or(true) {
@@ -156,7 +177,8 @@ async fn with_stores(
         store.vectors.clone(),
         Box::new(|| Box::pin(load_embedder())),
     ));
-    Ok(state.with_conversations(store.conversations.clone()))
+    let state = state.with_conversations(store.conversations.clone());
+    Ok((state, store))
 }
 
 /// Installs the default models that profiles and fallbacks name, so that a client's request never

@@ -184,3 +184,50 @@ pub fn toy_review_task(dir: &std::path::Path, rows: usize, instruction: &str) ->
     std::fs::write(&path, task).unwrap();
     path
 }
+
+/// `/v1/chat/completions` that behaves like a model on [`toy_review_task`]: `m` answers every
+/// review right under a proper instruction and "positive" when the prompt says "sloppy"; `ref`
+/// is always right. Each answer streams after `delay_ms`.
+fn model_like_mock(delay_ms: u64) -> axum::Router {
+    axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            let messages = body["messages"].as_array().cloned().unwrap_or_default();
+            let all: String = messages
+                .iter()
+                .filter_map(|m| m["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let last = messages
+                .last()
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or_default();
+            let gold = if last.contains("wonderful") { "positive" } else { "negative" };
+            let answer = if body["model"] == "m" && all.contains("sloppy") {
+                "positive"
+            } else {
+                gold
+            };
+            let chunk = serde_json::json!({"choices": [{"delta": {"content": answer}, "finish_reason": "stop"}]});
+            (
+                [("content-type", "text/event-stream")],
+                format!("data: {chunk}\n\ndata: [DONE]\n\n"),
+            )
+        }),
+    )
+}
+
+/// Serves [`model_like_mock`] (models `m` and `ref`) on a loopback port; returns its `/v1` URL.
+pub fn serve_model_like_mock(runtime: &tokio::runtime::Runtime, delay_ms: u64) -> String {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = model_like_mock(delay_ms).route(
+        "/v1/models",
+        axum::routing::get(|| async { r#"{"data":[{"id":"m"},{"id":"ref"}]}"# }),
+    );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/v1")
+}

@@ -181,6 +181,17 @@ fn combinations(plan: &Plan) -> Vec<Combo<'_>> {
     out
 }
 
+/// Every cell the plan asks for: each combination's rows × every task's items × samples.
+fn planned_cells(plan: &Plan, combos: &[Combo<'_>]) -> usize {
+    let items: usize = plan.tasks.iter().map(|t| t.items.len()).sum();
+    combos
+        .iter()
+        .map(|(_, strategies, formats)| strategies.len() * formats.len())
+        .sum::<usize>()
+        * items
+        * plan.samples
+}
+
 /// Runs (or resumes) `plan`.
 pub async fn run(
     plan: &Plan,
@@ -198,9 +209,13 @@ pub async fn run(
     ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());
     ingredients.retrieved = plan.retrieved.digest();
     let key = resume_key::resume_key(plan, &ingredients);
+    let planned = planned_cells(plan, &combos);
     let (run_id, resumed) = store
         .runs
-        .open_run(&key, &resume_key::stored(plan, &ingredients).to_string())
+        .open_run(
+            &key,
+            &resume_key::stored(plan, &ingredients, planned).to_string(),
+        )
         .await?;
     store.runs.set_status(run_id, "running").await?;
     claims::release_dead_local_workers(store.runs.as_ref(), run_id).await?;

@@ -43,10 +43,12 @@ pub fn resume_key(plan: &Plan, ingredients: &Ingredients) -> String {
     digest(&described)
 }
 
-/// The plan as stored with its run: [`Plan::stored`] plus the ingredients.
-pub fn stored(plan: &Plan, ingredients: &Ingredients) -> serde_json::Value {
+/// The plan as stored with its run: [`Plan::stored`] plus the ingredients and how many cells
+/// it plans (for progress shown by readers of the store, such as `understudy view`).
+pub fn stored(plan: &Plan, ingredients: &Ingredients, planned_cells: usize) -> serde_json::Value {
     let mut stored = plan.stored();
     stored["resume"] = ingredients.to_json();
+    stored["planned_cells"] = planned_cells.into();
     stored
 }
 
@@ -56,6 +58,7 @@ pub fn plan_key_of_stored(plan_json: &str) -> Option<String> {
     let mut plan: serde_json::Value = serde_json::from_str(plan_json).ok()?;
     let object = plan.as_object_mut()?;
     object.remove("resume");
+    object.remove("planned_cells");
     if let Some(tasks) = object.get_mut("tasks").and_then(|t| t.as_array_mut()) {
         for task in tasks {
             if let Some(task) = task.as_object_mut() {
@@ -147,7 +150,7 @@ mod tests {
     #[test]
     fn the_plan_key_reads_back_from_what_is_stored() {
         let plan = plan();
-        let stored = stored(&plan, &base()).to_string();
+        let stored = stored(&plan, &base(), 12).to_string();
         assert_eq!(plan_key_of_stored(&stored).unwrap(), plan.key());
         assert_ne!(resume_key(&plan, &base()), plan.key());
     }

@@ -8,7 +8,7 @@ use super::svg::esc;
 use super::tables::{self, Table};
 use crate::summary::Summary;
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}\
+pub const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}\
 main{max-width:1180px;margin:0 auto;padding:16px 24px}\
 h1{font-size:24px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:15px}\
 figure{margin:16px 0;background:#fff;border:1px solid #e3e3e3;padding:8px}figure svg{max-width:100%;height:auto;display:block}\
@@ -42,13 +42,22 @@ fn table(out: &mut String, t: &Table) {
 }
 
 pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[String]) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>understudy report — run {}</title><style>{CSS}</style></head><body><main>{}</main></body></html>\n",
+        summary.run.id,
+        render_body(summary, extras, charts, findings)
+    )
+}
+
+/// The report without its page around it (the view embeds it).
+pub fn render_body(
+    summary: &Summary,
+    extras: &Extras,
+    charts: &[Chart],
+    findings: &[String],
+) -> String {
     let run = &summary.run;
     let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>understudy report — run {}</title><style>{CSS}</style></head><body><main>",
-        run.id
-    );
     let _ = write!(
         out,
         "<h1>understudy report — run {}</h1><p class=\"meta\">{} · {} cells · created {}{} · scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items; {}.</p>",
@@ -96,6 +105,5 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
             esc(&e.answer)
         );
     }
-    out.push_str("</main></body></html>\n");
     out
 }

@@ -91,6 +91,14 @@ fn write_csv(path: &Path, cells: &[Cell]) -> Result<(), EvalError> {
 }
 
 /// Writes the report for `summary`/`cells` into `dir` (created if needed).
+/// The HTML report of a run as a fragment (charts inline), for pages that embed it.
+pub fn html_body(summary: &Summary, cells: &[Cell]) -> String {
+    let extras = aggregates::compute(summary, cells);
+    let charts = charts::all(summary, &extras);
+    let findings = findings::findings(summary, &extras);
+    html::render_body(summary, &extras, &charts, &findings)
+}
+
 pub fn write(summary: &Summary, cells: &[Cell], dir: &Path) -> Result<Written, EvalError> {
     let extras = aggregates::compute(summary, cells);
     let charts = charts::all(summary, &extras);

@@ -9,6 +9,7 @@ use understudy_tasks::answer_kind::AnswerKind;
 
 use super::{not_meaningful, ComparisonLine, Row, Summary, TaskScore};
 use crate::baseline::{self, AnswerCounts};
+use crate::items::{by_item, paired};
 use crate::metrics;
 use crate::stats::{self, Estimate};
 
@@ -16,29 +17,6 @@ type RowKey = (String, String, String);
 
 fn label(key: &RowKey) -> String {
     format!("{} {} {}", key.0, key.1, key.2)
-}
-
-/// Mean score per item of `cells`: a problem's samples (`ID#i`) are averaged into one unit, so
-/// intervals and tests count problems, not samples.
-fn by_item<'c>(cells: impl Iterator<Item = &'c Cell>, samples: usize) -> BTreeMap<String, f64> {
-    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-    for c in cells {
-        let entry = sums
-            .entry(understudy_tasks::ids::problem_id(&c.item_id, samples).to_string())
-            .or_default();
-        entry.0 += c.score;
-        entry.1 += 1;
-    }
-    sums.into_iter()
-        .map(|(k, (sum, n))| (k, sum / n as f64))
-        .collect()
-}
-
-/// Paired score vectors over the items both maps have, in a stable order.
-fn paired(a: &BTreeMap<String, f64>, b: &BTreeMap<String, f64>) -> (Vec<f64>, Vec<f64>) {
-    a.iter()
-        .filter_map(|(k, x)| b.get(k).map(|y| (*x, *y)))
-        .unzip()
 }
 
 /// Each task's answer kind as the plan stored it (runs stored before it did: none).
@@ -163,6 +141,7 @@ impl<'c> Cells<'c> {
             prompt_tokens: all.iter().map(|c| u64::from(c.prompt_tokens)).sum(),
             cached_prompt_tokens: all.iter().map(|c| u64::from(c.cached_prompt_tokens)).sum(),
             load: LoadSummary::of(all.iter().filter_map(|c| c.conditions.as_ref())),
+            cost: crate::cost::Cost::of(all.iter().copied()),
         }
     }
 

@@ -65,6 +65,8 @@ pub struct Row {
     pub cached_prompt_tokens: u64,
     /// The machine's load while this row's latency was measured.
     pub load: LoadSummary,
+    /// Tokens, dollars (where the model has a price) and CPU-seconds of the row's answers.
+    pub cost: crate::cost::Cost,
 }
 
 /// A paired comparison on one task.
@@ -90,6 +92,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Sets each row's dollar cost from the configured prices (`[models.NAME] price_in/out`).
+    pub fn price(
+        &mut self,
+        prices: &std::collections::BTreeMap<String, understudy_core::price::Price>,
+    ) {
+        for row in &mut self.rows {
+            row.cost.price(&row.model, prices);
+        }
+    }
+
     /// One line on the conditions latency was measured under, for every page that shows it.
     pub fn load_line(&self) -> String {
         let flagged: Vec<String> = self

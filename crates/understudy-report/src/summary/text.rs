@@ -54,6 +54,7 @@ pub fn render_text(summary: &Summary) -> String {
     }
     section(&mut out, "baselines on the same items († in the table: not above them). Chance = 1/labels or 1/options; majority = one constant answer for every item; the test is one-sided against the larger:", baseline_lines(summary));
     section(&mut out, "share of reference (paired bootstrap 95% CI; given only where the reference is above its baseline):", share_lines(summary));
+    section(&mut out, "cost per 1,000 answers (tokens per answer; dollars at the configured [models.NAME] price_in/price_out per million tokens; CPU-seconds = inference threads × wall time ÷ sequences run together, over cells produced on this machine in this run):", cost_lines(summary));
     section(&mut out, "label tasks:", label_lines(summary));
     section(&mut out, "task metrics:", metric_lines(summary));
     section(
@@ -174,6 +175,23 @@ fn score_cell(s: &TaskScore) -> String {
 }
 
 /// Share of reference per row and task, with the share of the reference's lead kept.
+fn cost_lines(summary: &Summary) -> Vec<String> {
+    summary
+        .rows
+        .iter()
+        .map(|r| {
+            format!(
+                "  {} {} {}: {} · {}",
+                r.model,
+                r.strategy,
+                r.format,
+                r.cost.per_1000_text(),
+                r.cost.tokens_text()
+            )
+        })
+        .collect()
+}
+
 fn share_lines(summary: &Summary) -> Vec<String> {
     summary
         .rows

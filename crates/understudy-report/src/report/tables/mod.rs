@@ -351,7 +351,9 @@ pub fn task_metrics_table(summary: &Summary) -> Table {
     }
 }
 
+mod cost;
 mod extras;
+pub use cost::cost_table;
 pub use extras::{confusion_tables, cot_table, format_spread_table};
 
 /// Every table of the report, in reading order (the HTML and Markdown writers both use this).
@@ -360,6 +362,7 @@ pub fn all(summary: &Summary, extras: &Extras) -> Vec<Table> {
         summary_table(summary),
         baselines_table(summary),
         share_notes_table(summary),
+        cost_table(summary),
         task_metrics_table(summary),
         comparisons_table(summary),
         cot_table(extras),

@@ -1,0 +1,162 @@
+//! A comparison as plain text: per task the two scores, B − A with its interval and test, the
+//! flip table, equivalence, the regression test and the share of A that B keeps; then the cost.
+
+use super::{RowComparison, TaskComparison};
+use crate::paired_tests::OneSided;
+use crate::stats::{p_text, Estimate, ALPHA};
+
+fn pct(e: &Estimate) -> String {
+    if e.value.is_finite() {
+        format!(
+            "{:.1}% [{:.1}–{:.1}]",
+            e.value * 100.0,
+            e.low * 100.0,
+            e.high * 100.0
+        )
+    } else {
+        "–".into()
+    }
+}
+
+fn pp(x: f64) -> String {
+    format!("{:+.1}", x * 100.0)
+}
+
+/// At most `k` item ids, then how many more.
+pub(crate) fn some_items(items: &[String], k: usize) -> String {
+    let shown: Vec<&str> = items.iter().take(k).map(String::as_str).collect();
+    match items.len().saturating_sub(k) {
+        0 => shown.join(", "),
+        more => format!("{}, … {more} more", shown.join(", ")),
+    }
+}
+
+/// "shown, p = 0.003; 90% CI of B − A [−1.2, +2.0] pp" or why not.
+pub(crate) fn equivalence_text(t: &TaskComparison) -> String {
+    match &t.equivalence {
+        None => "too few items to test".into(),
+        Some(e) => format!(
+            "{}, TOST {}; 90% CI of B − A [{}, {}] pp",
+            if e.shown() { "shown" } else { "not shown" },
+            p_text(e.p_value, "t"),
+            pp(e.interval.0),
+            pp(e.interval.1)
+        ),
+    }
+}
+
+fn one_sided_text(test: &Option<OneSided>) -> String {
+    test.map_or("too few items to test".into(), |r| {
+        format!("t = {:.2}, df = {}, {}", r.t, r.df, p_text(r.p_value, "t"))
+    })
+}
+
+/// The flip table as one line.
+pub(crate) fn flips_text(t: &TaskComparison) -> String {
+    let (down, up) = if t.binary {
+        ("right → wrong", "wrong → right")
+    } else {
+        ("B lower", "B higher")
+    };
+    format!(
+        "{} {down}{}; {} {up}{}; {} the same",
+        t.flips.worse.len(),
+        paren(&t.flips.worse),
+        t.flips.better.len(),
+        paren(&t.flips.better),
+        t.flips.ties
+    )
+}
+
+fn paren(items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", some_items(items, 5))
+    }
+}
+
+fn task_lines(c: &RowComparison, t: &TaskComparison, out: &mut String) {
+    let m = &c.margins;
+    let left_out = match (t.only_a, t.only_b) {
+        (0, 0) => String::new(),
+        (a, b) => format!("; left out: {a} items only A answered, {b} only B"),
+    };
+    out.push_str(&format!(
+        "{} (n = {} shared items, {} scores{left_out}):\n",
+        t.task,
+        t.n,
+        if t.binary { "0/1" } else { "graded" }
+    ));
+    out.push_str(&format!("  A {} · B {}\n", pct(&t.a), pct(&t.b)));
+    let d = &t.difference.difference;
+    out.push_str(&format!(
+        "  B − A = {} pp [{}, {}], {} {}\n",
+        pp(d.value),
+        pp(d.low),
+        pp(d.high),
+        test_name(t),
+        t.difference.p_text()
+    ));
+    out.push_str(&format!("  flips: {}\n", flips_text(t)));
+    out.push_str(&format!(
+        "  equivalence within ±{} pp: {}\n",
+        m.equivalence * 100.0,
+        equivalence_text(t)
+    ));
+    let verdict = match t.regression_p_adjusted {
+        Some(p) if p < ALPHA => " → REGRESSION".to_string(),
+        Some(p) => format!(", Holm-adjusted {} → no regression shown", p_text(p, "t")),
+        None => String::new(),
+    };
+    out.push_str(&format!(
+        "  regression beyond {} pp (one-sided paired t): {}{verdict}\n",
+        m.regression * 100.0,
+        one_sided_text(&t.regression)
+    ));
+    let kept = t.share_at_least.map_or("", |s| {
+        if s.p_value < ALPHA {
+            " → shown"
+        } else {
+            " → not shown"
+        }
+    });
+    out.push_str(&format!(
+        "  B keeps {} of A; B ≥ {:.0}% of A (one-sided paired t): {}{kept}\n",
+        pct(&t.share),
+        m.share * 100.0,
+        one_sided_text(&t.share_at_least)
+    ));
+}
+
+pub(crate) fn test_name(t: &TaskComparison) -> &'static str {
+    if t.difference.test == "mcnemar" {
+        "McNemar exact"
+    } else {
+        "paired bootstrap"
+    }
+}
+
+/// Every comparison as text.
+pub fn render_text(comparisons: &[RowComparison]) -> String {
+    let mut out = String::new();
+    for c in comparisons {
+        out.push_str(&format!(
+            "A = {}  vs  B = {}\n(B − A on the items both answered, in percentage points; intervals 95% paired bootstrap; the regression test is Holm-adjusted over the {} tasks)\n\n",
+            c.a,
+            c.b,
+            c.tasks.len()
+        ));
+        for t in &c.tasks {
+            task_lines(c, t, &mut out);
+        }
+        out.push_str(&format!(
+            "\ncost per 1,000 answers: A {} ({} tokens) · B {} ({} tokens)\n\n",
+            c.a_cost.per_1000_text(),
+            c.a_cost.tokens_text(),
+            c.b_cost.per_1000_text(),
+            c.b_cost.tokens_text()
+        ));
+    }
+    out
+}
