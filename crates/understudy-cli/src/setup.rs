@@ -247,3 +247,15 @@ pub fn file_section(config: &Config) -> Result<EvalSection> {
         None => EvalSection::default(),
     })
 }
+
+/// The `[serve]` table of the config file, checked (`serve`, `logs` and `view` read it).
+pub fn serve_section(config: &Config) -> Result<understudy_serve::config::ServeSection> {
+    let path = config
+        .source
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<no config file>"));
+    Ok(match &config.serve {
+        Some(table) => understudy_serve::config::ServeSection::parse(table.clone(), &path)?,
+        None => Default::default(),
+    })
+}

@@ -10,38 +10,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{home, serve_model_like_mock, text, toy_review_task, understudy};
+use common::{serve_model_like_mock, text, toy_eval, toy_review_task, understudy};
 
 const GOOD: &str = "Classify the film review as positive or negative.";
 const SLOPPY: &str = "Be sloppy and answer anything.";
-
-fn eval(base: &str, db: &Path, task: &Path, extra: &[&str]) -> std::process::Output {
-    understudy()
-        .env("UNDERSTUDY_HOME", home())
-        .env("OPENAI_BASE_URL", base)
-        .args([
-            "eval",
-            "--models",
-            "openai/m",
-            "--reference",
-            "openai/ref",
-            "--tasks",
-        ])
-        .arg(task)
-        .args([
-            "--strategies",
-            "zero-shot",
-            "--formats",
-            "plain",
-            "--limit",
-            "40",
-            "--db",
-        ])
-        .arg(db)
-        .args(extra)
-        .output()
-        .unwrap()
-}
 
 fn compare(db: &Path, a: &str, b: &str, extra: &[&str]) -> std::process::Output {
     understudy()
@@ -66,7 +38,7 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
 
     // Run 1: the baseline, which also passes --min-share.
     let junit_good = dir.path().join("good.xml");
-    let out = eval(
+    let out = toy_eval(
         &base,
         &db,
         &task_dir("good", GOOD),
@@ -76,14 +48,16 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
             "--junit",
             junit_good.to_str().unwrap(),
         ],
-    );
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let xml = std::fs::read_to_string(&junit_good).unwrap();
     assert!(xml.contains("tests=\"2\" failures=\"0\""), "{xml}");
 
     // Run 2: the sloppy prompt; --min-share fails its row, and the JUnit file says which.
     let junit_bad = dir.path().join("bad.xml");
-    let out = eval(
+    let out = toy_eval(
         &base,
         &db,
         &task_dir("bad", SLOPPY),
@@ -93,7 +67,9 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
             "--junit",
             junit_bad.to_str().unwrap(),
         ],
-    );
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
@@ -105,7 +81,9 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
     assert!(xml.contains("share of reference 50.0%"), "{xml}");
 
     // Run 3: an identical rerun of the baseline (calls made again, not read from the cache).
-    let out = eval(&base, &db, &task_dir("again", GOOD), &["--no-cache"]);
+    let out = toy_eval(&base, &db, &task_dir("again", GOOD), &["--no-cache"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // The worse prompt against the baseline: exit 1, why printed, a failing JUnit case.

@@ -4,7 +4,8 @@
 //! running eval whose progress changes between two screenshots. Screenshots go to
 //! `UNDERSTUDY_SCREENSHOTS` when set (that is how the ones under docs/screenshots were made).
 //! Also: the standalone `understudy view` refuses a public address without keys and asks a
-//! browser for a key when keys are configured.
+//! browser for a key when keys are configured, and it reads a PostgreSQL store as it reads a
+//! SQLite one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -13,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{
-    free_port, home, http, serve_command, serve_model_like_mock, text, toy_review_task, understudy,
-    wait_for_port, Killed,
+    free_port, home, http, serve_command, serve_model_like_mock, text, toy_eval, toy_review_task,
+    understudy, wait_for_port, Killed,
 };
 
 fn chromium() -> Option<&'static str> {
@@ -86,33 +87,6 @@ fn page_ok(browser: &str, profile: &Path, url: &str, needles: &[&str]) -> String
     dom
 }
 
-fn eval(base: &str, db: &Path, task: &Path, extra: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_understudy"));
-    cmd.env("UNDERSTUDY_HOME", home())
-        .env("OPENAI_BASE_URL", base)
-        .args([
-            "eval",
-            "--models",
-            "openai/m",
-            "--reference",
-            "openai/ref",
-            "--tasks",
-        ])
-        .arg(task)
-        .args([
-            "--strategies",
-            "zero-shot",
-            "--formats",
-            "plain",
-            "--limit",
-            "40",
-            "--db",
-        ])
-        .arg(db)
-        .args(extra);
-    cmd
-}
-
 /// The progress text of run `id` in the runs list's DOM.
 fn progress_of(dom: &str, id: i64) -> String {
     let start = dom
@@ -159,7 +133,7 @@ fn the_view_in_a_real_browser() {
         ("good", "Classify the film review as positive or negative."),
         ("bad", "Be sloppy and answer anything."),
     ] {
-        let out = eval(&fast, &db, &task(name, instruction), &[])
+        let out = toy_eval(&fast, &db, &task(name, instruction), &[])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -270,7 +244,7 @@ fn the_view_in_a_real_browser() {
 
     // A running eval: its progress in the list changes between two looks a few seconds apart.
     let mut live = Killed(
-        eval(
+        toy_eval(
             &slow,
             &db,
             &task("live", "Classify the film review as positive or negative."),
@@ -319,7 +293,7 @@ fn standalone_view_guards_the_store() {
     // A store with nothing in it yet still opens (an eval makes the file).
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fast = serve_model_like_mock(&runtime, 0);
-    let out = eval(
+    let out = toy_eval(
         &fast,
         &db,
         &toy_review_task(dir.path(), 10, "Classify."),
@@ -386,4 +360,67 @@ fn standalone_view_guards_the_store() {
     );
     assert!(get(Some("Bearer sk-view")).starts_with("HTTP/1.1 200"));
     assert!(get(Some("Bearer wrong")).starts_with("HTTP/1.1 401"));
+}
+
+#[test]
+fn the_view_reads_a_postgres_store() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(url) = runtime.block_on(understudy_store::test_server::fresh_database()) else {
+        return;
+    };
+    let fast = serve_model_like_mock(&runtime, 0);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, instruction) in [
+        ("good", "Classify the film review as positive or negative."),
+        ("bad", "Be sloppy and answer anything."),
+    ] {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        let out = toy_eval(&fast, &url, &toy_review_task(&d, 40, instruction), &[])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let port = free_port();
+    let _view = Killed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_understudy"))
+            .env("UNDERSTUDY_HOME", home())
+            .args([
+                "view",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--db",
+                &url,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port, 30);
+    let (status, body) = http(port, "GET", "/ui", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("run 1") && body.contains("run 2") && body.contains("80 of 80 cells"),
+        "{body}"
+    );
+    let (status, body) = http(
+        port,
+        "GET",
+        "/ui/compare?a=1:openai/m/zero-shot/plain&b=2:openai/m/zero-shot/plain",
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Flip table") && body.contains("REGRESSION"),
+        "{body}"
+    );
+    let (status, body) = http(port, "GET", "/ui/runs/2/cells?only=wrong", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("20 cells"), "{body}");
+    let (status, body) = http(port, "GET", "/ui/requests?since=1h", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("0 of the 0 requests"), "{body}");
+    let (status, body) = http(port, "GET", "/ui/runs/99", "");
+    assert_eq!(status, 404, "{body}");
 }

@@ -119,6 +119,31 @@ pub struct RunInfo {
     pub cells: i64,
 }
 
+impl RunInfo {
+    /// A list the stored plan names — `models`, `strategies`, `formats`, or `tasks` (by name).
+    pub fn plan_list(&self, key: &str) -> Vec<String> {
+        let plan: serde_json::Value = serde_json::from_str(&self.plan_json).unwrap_or_default();
+        plan[key]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|v| match v.as_str() {
+                        Some(text) => text.to_string(),
+                        None => v["name"].as_str().unwrap_or_default().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The reference model the stored plan names, if any.
+    pub fn plan_reference(&self) -> Option<String> {
+        let plan: serde_json::Value = serde_json::from_str(&self.plan_json).ok()?;
+        plan["reference"].as_str().map(str::to_string)
+    }
+}
+
 /// Writes JSON text as the JSON value it holds (text that does not parse stays a string).
 fn json_text_as_object<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
     match serde_json::from_str::<serde_json::Value>(text) {

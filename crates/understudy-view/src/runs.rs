@@ -48,31 +48,16 @@ pub fn progress(run: &RunInfo) -> Progress {
     }
 }
 
-/// "models=a,b strategies=… tasks=…" from the stored plan.
+/// "models: a, b · strategies: … · reference: …" from the stored plan.
 fn plan_text(run: &RunInfo) -> String {
-    let plan = plan(run);
-    let join = |key: &str| -> String {
-        plan[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v["name"].as_str().unwrap_or("").to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
+    let join = |key: &str| run.plan_list(key).join(", ");
     format!(
         "models: {} · strategies: {} · formats: {} · tasks: {} · reference: {}",
         join("models"),
         join("strategies"),
         join("formats"),
         join("tasks"),
-        plan["reference"].as_str().unwrap_or("none")
+        run.plan_reference().as_deref().unwrap_or("none")
     )
 }
 

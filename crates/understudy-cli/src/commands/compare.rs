@@ -10,6 +10,19 @@ use understudy_report::junit;
 use crate::cli_gates::CompareArgs;
 use crate::output;
 
+/// Writes `suite` as JUnit XML to `path` and says so (eval's and compare's `--junit`).
+pub fn write_junit(path: &Path, suite: &junit::Suite) -> Result<()> {
+    std::fs::write(path, suite.to_xml())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    output::note(&format!(
+        "JUnit: {} ({} cases, {} failing)",
+        path.display(),
+        suite.cases.len(),
+        suite.failures()
+    ));
+    Ok(())
+}
+
 /// Regression margin, equivalence margin and share bar from the flags.
 pub fn margins(margin: Option<f64>, share: f64) -> Margins {
     let defaults = Margins::default();
@@ -40,15 +53,7 @@ pub async fn run(config_path: Option<&Path>, args: CompareArgs) -> Result<()> {
         output::note(&format!("compare page: {}", path.display()));
     }
     if let Some(path) = &args.junit {
-        let suite = junit::compare_suite(&made, args.require_equivalence);
-        std::fs::write(path, suite.to_xml())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        output::note(&format!(
-            "JUnit: {} ({} cases, {} failing)",
-            path.display(),
-            suite.cases.len(),
-            suite.failures()
-        ));
+        write_junit(path, &junit::compare_suite(&made, args.require_equivalence))?;
     }
     if args.fail_on_regression || args.require_equivalence {
         let why: Vec<String> = made

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use understudy_backend::Backend;
 use understudy_core::config::Config;
 use understudy_eval::plan::{self, EvalSection, Plan};
@@ -82,14 +82,7 @@ pub async fn run(config_path: Option<&Path>, args: EvalArgs) -> Result<()> {
 fn gate(summary: &understudy_report::summary::Summary, gates: &GateArgs) -> Result<()> {
     let suite = understudy_report::junit::eval_suite(summary, gates.min_share);
     if let Some(path) = &gates.junit {
-        std::fs::write(path, suite.to_xml())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        output::note(&format!(
-            "JUnit: {} ({} cases, {} failing)",
-            path.display(),
-            suite.cases.len(),
-            suite.failures()
-        ));
+        super::compare::write_junit(path, &suite)?;
     }
     let Some(bar) = gates.min_share else {
         return Ok(());

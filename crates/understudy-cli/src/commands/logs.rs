@@ -15,13 +15,7 @@ fn since_bound(since: &str) -> Result<String> {
 
 pub async fn run(config_path: Option<&Path>, args: LogsArgs) -> Result<()> {
     let config = setup::load_config(config_path)?;
-    let section = match &config.serve {
-        Some(t) => understudy_serve::config::ServeSection::parse(
-            t.clone(),
-            config.source.as_deref().unwrap_or(Path::new("<config>")),
-        )?,
-        None => Default::default(),
-    };
+    let section = setup::serve_section(&config)?;
     let location =
         setup::store_location(args.store.db.as_deref(), &config, section.log_db.as_deref());
     let store = setup::open_existing(&location, "start `understudy serve` first").await?;

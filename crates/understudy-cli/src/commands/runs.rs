@@ -26,22 +26,7 @@ pub async fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {
         "RUN", "CREATED", "STATUS", "CELLS", "PLAN"
     ));
     for run in runs {
-        let plan: serde_json::Value = serde_json::from_str(&run.plan_json).unwrap_or_default();
-        let join = |key: &str| -> String {
-            plan[key]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|v| {
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v["name"].as_str().unwrap_or("").to_string())
-                        })
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default()
-        };
+        let join = |key: &str| run.plan_list(key).join(",");
         output::data_line(&format!(
             "{:>4}  {:<20}  {:<11}  {:>6}  models={} strategies={} formats={} tasks={} reference={}",
             run.id,
@@ -52,7 +37,7 @@ pub async fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {
             join("strategies"),
             join("formats"),
             join("tasks"),
-            plan["reference"].as_str().unwrap_or("-")
+            run.plan_reference().as_deref().unwrap_or("-")
         ));
     }
     Ok(())

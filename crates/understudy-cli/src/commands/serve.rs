@@ -42,10 +42,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         .source
         .clone()
         .unwrap_or_else(|| PathBuf::from("<no config file>"));
-    let section = match &config.serve {
-        Some(t) => ServeSection::parse(t.clone(), &source)?,
-        None => ServeSection::default(),
-    };
+    let section = setup::serve_section(&config)?;
     let profiles = match &config.profiles {
         Some(t) => profile::parse_profiles(t.clone(), &source)?,
         None => Default::default(),

@@ -1,11 +1,10 @@
 //! `understudy view`: the web UI over the store on its own port — loopback by default, the
 //! gateway's API keys required anywhere else — until Ctrl-C.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use understudy_serve::config::ServeSection;
 
 use crate::cli_gates::ViewArgs;
 use crate::output;
@@ -16,14 +15,7 @@ const DEFAULT_VIEW_LISTEN: &str = "127.0.0.1:8790";
 
 pub async fn run(config_path: Option<&Path>, args: ViewArgs) -> Result<()> {
     let config = setup::load_config(config_path)?;
-    let source = config
-        .source
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("<no config file>"));
-    let section = match &config.serve {
-        Some(t) => ServeSection::parse(t.clone(), &source)?,
-        None => ServeSection::default(),
-    };
+    let section = setup::serve_section(&config)?;
     let keys = section.keys(&|v| std::env::var(v).ok())?;
     let listen = args.listen.as_deref().unwrap_or(DEFAULT_VIEW_LISTEN);
     let addr = understudy_serve::config::resolve_listen(listen)?;

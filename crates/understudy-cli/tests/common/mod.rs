@@ -231,3 +231,38 @@ pub fn serve_model_like_mock(runtime: &tokio::runtime::Runtime, delay_ms: u64) -
     runtime.spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}/v1")
 }
+
+/// `understudy eval` of the mock's models `m` (reference `ref`) on a [`toy_review_task`]: 40
+/// items, zero-shot, plain, into the store `db` (a file or a postgres:// URL); add flags, run.
+pub fn toy_eval(
+    base: &str,
+    db: impl AsRef<std::ffi::OsStr>,
+    task: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_understudy"));
+    cmd.env("UNDERSTUDY_HOME", home())
+        .env("OPENAI_BASE_URL", base)
+        .env_remove("OPENAI_API_KEY")
+        .args([
+            "eval",
+            "--models",
+            "openai/m",
+            "--reference",
+            "openai/ref",
+            "--tasks",
+        ])
+        .arg(task)
+        .args([
+            "--strategies",
+            "zero-shot",
+            "--formats",
+            "plain",
+            "--limit",
+            "40",
+            "--db",
+        ])
+        .arg(db)
+        .args(extra);
+    cmd
+}
