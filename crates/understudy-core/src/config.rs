@@ -483,21 +483,6 @@ mod tests {
     }
 
     #[test]
-    fn prices_attach_to_declared_and_built_in_models() {
-        let text = "[backends.api]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\n\n[models.gpt]\nbackend = \"api\"\nmodel = \"gpt-4o\"\nprice_in = 2.5\nprice_out = 10\n\n[models.\"qwen2.5-coder-1.5b\"]\nprice_in = 0.1\nprice_out = 0.2\n";
-        let c = Config::parse(text, Path::new("u.toml"), &no_env).unwrap();
-        assert!(matches!(c.models["gpt"], ModelTarget::Remote { .. }));
-        assert_eq!(c.prices["gpt"].output_per_million, 10.0);
-        // A price alone does not redeclare a built-in model.
-        assert!(!c.models.contains_key("qwen2.5-coder-1.5b"));
-        assert_eq!(c.prices["qwen2.5-coder-1.5b"].input_per_million, 0.1);
-        let err = Config::parse("[models.x]\nprice_in = 1.0\n", Path::new("u.toml"), &no_env)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("models.x.price_out"), "{err}");
-    }
-
-    #[test]
     fn full_config_resolves() {
         let text = r#"
 [defaults]
