@@ -61,6 +61,9 @@ pub enum Command {
 pub enum MemoryCommand {
     /// Chunk, embed and store files (.txt, .md, .jsonl with a `text` field; directories recurse).
     Add(MemoryAddArgs),
+    /// Store solved examples for dynamic few-shot (`knn-shot:K`, a profile's `examples`): a
+    /// task's few-shot pool, or JSONL files of {"input", "target"} lines.
+    AddExamples(MemoryAddExamplesArgs),
     /// The chunks closest to a query.
     Search(MemorySearchArgs),
     /// Collections with their embedder and chunk counts.
@@ -81,6 +84,27 @@ pub struct MemoryAddArgs {
     /// Tokens shared by neighbouring chunks.
     #[arg(long, default_value_t = 32)]
     pub overlap: usize,
+    #[command(flatten)]
+    pub embedder: EmbedderArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MemoryAddExamplesArgs {
+    /// JSONL files, one {"input": …, "target": …} per line ("id" optional).
+    #[arg(conflicts_with = "task")]
+    pub paths: Vec<PathBuf>,
+    /// A task (built-in name or .toml path) whose few-shot pool to store; the collection
+    /// defaults to `examples:TASK`, the one eval's `knn-shot:K` rows search.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// The seed the task's pool is drawn with (as `eval --seed`; default `[eval] seed`, else 42).
+    #[arg(long, requires = "task")]
+    pub seed: Option<u64>,
+    /// The collection to add to (created if missing).
+    #[arg(long)]
+    pub collection: Option<String>,
     #[command(flatten)]
     pub embedder: EmbedderArgs,
     #[command(flatten)]

@@ -410,6 +410,8 @@ async fn every_row_is_served_as_it_was_measured() {
             "thinking:off",
             "thinking:auto",
             "memory:2",
+            "knn-shot:2",
+            "role+few-shot:1+knn-shot:1+cot",
             "map-reduce",
         ],
         &["plain"],
@@ -425,6 +427,15 @@ async fn every_row_is_served_as_it_was_measured() {
     .await
     .unwrap();
     strategies.retrieved = retrieved;
+    let (found, _) = understudy_eval::examples::prepare(
+        &strategies.tasks,
+        strategies.knn_shot_depth(),
+        memory.as_ref(),
+        &WordHashEmbedder { dim: 256 },
+    )
+    .await
+    .unwrap();
+    strategies.examples = found;
     checked += check_run(dir.path(), strategies, &db).await;
 
     // Every format.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::examples::FoundExamples;
 use crate::retrieval::Retrieved;
 use understudy_tasks::find::PendingTask;
 use understudy_tasks::strategy::{Format, Strategy, DEFAULT_ROLE_PROMPT};
@@ -136,6 +137,8 @@ pub struct Plan {
     pub offset: usize,
     /// Passages for `memory:K` strategies (filled by `retrieval::prepare` before the run).
     pub retrieved: Retrieved,
+    /// Examples for `knn-shot:K` strategies (filled by `examples::prepare` before the run).
+    pub examples: FoundExamples,
     /// Every request asks for log-probabilities (see [`EvalSection::confidence`]); otherwise
     /// only the rows that need them (a cascade's `confidence:T` signal) do.
     pub confidence: bool,
@@ -156,6 +159,11 @@ impl Plan {
     /// The most passages any `memory:K` row puts into a prompt (None: no row retrieves).
     pub fn retrieval_depth(&self) -> Option<usize> {
         self.strategies.iter().filter_map(|s| s.memory()).max()
+    }
+
+    /// The most examples a `knn-shot:K` row finds per item, or `None` when no row does.
+    pub fn knn_shot_depth(&self) -> Option<usize> {
+        self.strategies.iter().filter_map(|s| s.knn_shot()).max()
     }
 
     /// A stable key for "the same command": rerunning a plan with this key resumes its run.
@@ -277,6 +285,7 @@ impl Plan {
             sample_temperature,
             offset,
             retrieved: Retrieved::default(),
+            examples: FoundExamples::default(),
             confidence: section.confidence.unwrap_or(false),
             until_ci,
         })

@@ -11,4 +11,11 @@ pub enum MemoryError {
     Http { url: String, message: String },
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
+    #[error("collection {collection:?}: {source}")]
+    Store {
+        collection: String,
+        source: understudy_store::StoreError,
+    },
+    #[error("collection {collection:?}, chunk {id}: not a solved example (build example collections with `understudy memory add-examples`)")]
+    NotAnExample { collection: String, id: String },
 }

@@ -37,6 +37,24 @@ fn default_k() -> usize {
     4
 }
 
+/// Few-shot examples found per input: the `k` solved examples of a collection whose inputs are
+/// nearest the request's (by embedding), put after the fixed few-shot turns, nearest last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleSearch {
+    /// A collection of solved examples (`understudy memory add-examples`).
+    pub collection: String,
+    #[serde(default = "default_k")]
+    pub k: usize,
+}
+
+/// A solved example as found: the input as a client sends it and the answer it should get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Solved {
+    pub input: String,
+    pub target: String,
+}
+
 fn default_budget() -> usize {
     600
 }
@@ -89,6 +107,10 @@ pub struct Program {
     pub thinking: Option<ThinkingMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Retrieval>,
+    /// Few-shot examples found per input, nearest first in `found` order (see
+    /// [`Program::with_found`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples: Option<ExampleSearch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub technique: Option<Technique>,
     /// Tokens allowed for an answer when the request does not say.
@@ -163,6 +185,27 @@ impl Program {
         }
     }
 
+    /// The program for one input with the examples found for it: each appended to the fixed
+    /// few-shot turns as the template renders a pool example (the input wrapped, the answer
+    /// after the final-answer marker under chain of thought), or as it is without a template.
+    /// `found` is best first; the best goes last, next to the input.
+    pub fn with_found(&self, found: &[Solved]) -> Program {
+        let mut program = self.clone();
+        for solved in found.iter().rev() {
+            program.few_shot.push(match &self.template {
+                Some(template) => Example {
+                    user: template.user_turn(&Input::parse(&solved.input), self.cot),
+                    assistant: Template::example_answer(&solved.target, self.cot),
+                },
+                None => Example {
+                    user: solved.input.clone(),
+                    assistant: solved.target.clone(),
+                },
+            });
+        }
+        program
+    }
+
     /// The program as canonical JSON (keys in declaration order, unset parts left out).
     pub fn canonical_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -229,6 +272,38 @@ mod tests {
     }
 
     #[test]
+    fn found_examples_follow_the_fixed_ones_nearest_last_rendered_like_pool_examples() {
+        let p = sentiment();
+        let found = [
+            Solved {
+                input: "Best film.".into(),
+                target: "positive".into(),
+            },
+            Solved {
+                input: "Dull.".into(),
+                target: "negative".into(),
+            },
+        ];
+        let with = p.with_found(&found);
+        let template = p.template.clone().unwrap_or_else(|| unreachable!());
+        assert_eq!(with.few_shot.len(), 3);
+        assert_eq!(with.few_shot[0].user, "u");
+        assert_eq!(
+            with.few_shot[1].user,
+            template.user_turn(&Input::parse("Dull."), true)
+        );
+        assert_eq!(with.few_shot[2].assistant, "Final answer: positive");
+        let bare = Program::default().with_found(&found[..1]);
+        assert_eq!(
+            bare.few_shot,
+            vec![Example {
+                user: "Best film.".into(),
+                assistant: "positive".into()
+            }]
+        );
+    }
+
+    #[test]
     fn programs_round_trip_through_json_and_hash_stably() {
         let mut p = sentiment();
         p.technique = Some(Technique::Cascade {
@@ -239,6 +314,10 @@ mod tests {
             collection: "task:x".into(),
             k: 2,
             budget_tokens: 600,
+        });
+        p.examples = Some(ExampleSearch {
+            collection: "examples:x".into(),
+            k: 3,
         });
         let json = p.canonical_json();
         let back: Program = serde_json::from_str(&json).unwrap_or_default();

@@ -1,4 +1,4 @@
-//! Prompt strategies: `zero-shot`, `few-shot:K`, `cot`, `role`, `minimal`, `thinking:on|off|auto`,
+//! Prompt strategies: `zero-shot`, `few-shot:K`, `knn-shot:K`, `cot`, `role`, `minimal`, `thinking:on|off|auto`,
 //! `map-reduce`, `memory:K`, combinable with `+` — how eval builds each item's prompt program.
 
 use std::fmt;
@@ -22,6 +22,8 @@ pub const MINIMAL_PROMPT: &str = "You are a helpful assistant.";
 pub enum Component {
     ZeroShot,
     FewShot(usize),
+    /// The K examples of the task's pool whose inputs are nearest the item's (by embedding).
+    KnnShot(usize),
     Cot,
     Role,
     Thinking(ThinkingMode),
@@ -38,7 +40,7 @@ pub enum Component {
 
 /// Every strategy spelling [`Strategy::parse`] accepts, for help texts and error messages (one
 /// list, checked against the parser by a test).
-pub const SPELLINGS: &str = "zero-shot, few-shot:K (K = 1..16), cot, role, minimal, thinking:on|off|auto, map-reduce, memory:K (K = 1..16), raw";
+pub const SPELLINGS: &str = "zero-shot, few-shot:K (K = 1..16), knn-shot:K (K = 1..16), cot, role, minimal, thinking:on|off|auto, map-reduce, memory:K (K = 1..16), raw";
 
 /// A strategy: components joined with `+` (e.g. `role+few-shot:3`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,6 +56,7 @@ impl fmt::Display for Strategy {
             .map(|c| match c {
                 Component::ZeroShot => "zero-shot".to_string(),
                 Component::FewShot(k) => format!("few-shot:{k}"),
+                Component::KnnShot(k) => format!("knn-shot:{k}"),
                 Component::Cot => "cot".to_string(),
                 Component::Role => "role".to_string(),
                 Component::MapReduce => "map-reduce".to_string(),
@@ -110,6 +113,8 @@ impl Strategy {
                     };
                     if let Some(k) = counted("few-shot:") {
                         Component::FewShot(k?)
+                    } else if let Some(k) = counted("knn-shot:") {
+                        Component::KnnShot(k?)
                     } else if let Some(k) = counted("memory:") {
                         Component::Memory(k?)
                     } else {
@@ -140,6 +145,13 @@ impl Strategy {
                 _ => None,
             })
             .unwrap_or(0)
+    }
+    /// Examples to find per item by embedding, under `knn-shot:K`.
+    pub fn knn_shot(&self) -> Option<usize> {
+        self.components.iter().find_map(|c| match c {
+            Component::KnnShot(k) => Some(*k),
+            _ => None,
+        })
     }
     pub fn cot(&self) -> bool {
         self.components.contains(&Component::Cot)
@@ -203,6 +215,7 @@ mod tests {
             "minimal",
             "map-reduce",
             "few-shot",
+            "knn-shot",
             "memory",
             "thinking",
             "raw",
@@ -229,6 +242,8 @@ mod tests {
             "memory:4",
             "role+memory:2",
             "minimal+few-shot:2",
+            "knn-shot:4",
+            "role+few-shot:1+knn-shot:2",
             "raw",
         ] {
             assert_eq!(Strategy::parse(name).unwrap().to_string(), name);
@@ -240,6 +255,8 @@ mod tests {
             "memory:0",
             "role+minimal",
             "memory:x",
+            "knn-shot:17",
+            "knn-shot",
             "cot+cot",
             "raw+cot",
             "",

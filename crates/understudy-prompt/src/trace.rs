@@ -1,5 +1,5 @@
 //! Trace records shared by eval's cell details and the gateway's request log: one shape for a
-//! thinking decision and for the passages retrieval put into a prompt. (Cascade steps, plans
+//! thinking decision, the passages retrieval put into a prompt and the examples found for it. (Cascade steps, plans
 //! and map-reduce notes are the techniques' own outcome types, serialized as they are.)
 
 use serde::{Deserialize, Serialize};
@@ -47,4 +47,18 @@ pub struct PassageTrace {
 pub struct RetrievalTrace {
     pub collection: String,
     pub passages: Vec<PassageTrace>,
+}
+
+/// One solved example found for a prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExampleTrace {
+    pub id: String,
+    pub score: f32,
+}
+
+/// The examples found for a prompt, best first (key `examples`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExamplesTrace {
+    pub collection: String,
+    pub examples: Vec<ExampleTrace>,
 }

@@ -1,5 +1,6 @@
-//! The gateway's memory: `POST /v1/embeddings` and retrieval for profiles with
-//! `memory = { collection, k, budget_tokens }`. The embedder is loaded on first use (installing
+//! The gateway's memory: `POST /v1/embeddings`, retrieval for profiles with
+//! `memory = { collection, k, budget_tokens }` and found few-shot examples for profiles with
+//! `examples = { collection, k }`. The embedder is loaded on first use (installing
 //! the default model can take a while and most gateways never need it).
 
 use std::future::Future;
@@ -7,8 +8,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use understudy_core::ChatRequest;
+use understudy_memory::examples::{self, Found};
 use understudy_memory::{prompt, Embedder, Hit, VectorStore};
-use understudy_prompt::Retrieval;
+use understudy_prompt::{ExampleSearch, Retrieval};
 
 use crate::error::ApiError;
 
@@ -74,24 +76,7 @@ impl MemoryRuntime {
         let Some(query) = query else {
             return Ok(Vec::new());
         };
-        let embedder = self.embedder().await?;
-        match self.store.collection_embedder(&spec.collection).await {
-            Ok(Some(name)) if name == embedder.name() => {}
-            Ok(Some(name)) => {
-                return Err(unavailable(format!(
-                    "collection {:?} was embedded with {name}, the gateway uses {}",
-                    spec.collection,
-                    embedder.name()
-                )))
-            }
-            Ok(None) => {
-                return Err(unavailable(format!(
-                    "no memory collection {:?} (add documents with `understudy memory add`)",
-                    spec.collection
-                )))
-            }
-            Err(e) => return Err(unavailable(e.to_string())),
-        }
+        let embedder = self.embedder_for(&spec.collection).await?;
         let vector = self.embed(vec![query]).await?;
         let hits = self
             .store
@@ -107,5 +92,42 @@ impl MemoryRuntime {
             );
         }
         Ok(kept)
+    }
+
+    /// The `spec.k` solved examples nearest `input` (the client's last user turn, as eval
+    /// embeds an item's input), best first.
+    pub async fn find_examples(
+        &self,
+        spec: &ExampleSearch,
+        input: String,
+    ) -> Result<Vec<Found>, ApiError> {
+        self.embedder_for(&spec.collection).await?;
+        let vector = self.embed(vec![input.clone()]).await?;
+        examples::nearest(
+            self.store.as_ref(),
+            &spec.collection,
+            &vector[0],
+            &input,
+            spec.k,
+        )
+        .await
+        .map_err(|e| unavailable(e.to_string()))
+    }
+
+    /// The embedder, checked against the one `collection` was built with.
+    async fn embedder_for(&self, collection: &str) -> Result<Arc<dyn Embedder>, ApiError> {
+        let embedder = self.embedder().await?;
+        match self.store.collection_embedder(collection).await {
+            Ok(Some(name)) if name == embedder.name() => Ok(embedder),
+            Ok(Some(name)) => Err(unavailable(format!(
+                "collection {collection:?} was embedded with {name}, the gateway uses {}",
+                embedder.name()
+            ))),
+            Ok(None) => Err(unavailable(format!(
+                "no memory collection {collection:?} (add documents with `understudy memory add`, \
+                 examples with `understudy memory add-examples`)"
+            ))),
+            Err(e) => Err(unavailable(e.to_string())),
+        }
     }
 }

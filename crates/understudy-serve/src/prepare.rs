@@ -1,7 +1,7 @@
 //! Builds what a chat completion sends: a kept conversation's stored turns (and the summary of
-//! older ones) before the new ones, the profile's prompt program, retrieved passages, and the
-//! thinking switch mapped to the model's own control. Each step notes itself in the request's
-//! trace.
+//! older ones) before the new ones, the profile's prompt program with the solved examples found
+//! for the input, retrieved passages, and the thinking switch mapped to the model's own control.
+//! Each step notes itself in the request's trace.
 
 use std::sync::Arc;
 
@@ -68,6 +68,52 @@ pub(crate) async fn with_history(
     }))
 }
 
+/// The gateway's memory, or the error a profile that needs it gets without one.
+fn memory_of(state: &AppState) -> Result<&crate::memory::MemoryRuntime, ApiError> {
+    state.memory.as_deref().ok_or_else(|| ApiError {
+        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        message: "this profile uses memory but the gateway has no memory store".into(),
+        kind: "server_error",
+        param: None,
+        code: Some("embeddings_unavailable"),
+        retry_after: None,
+    })
+}
+
+/// For a profile with `examples`: the solved examples nearest the client's last user turn,
+/// added to this request's copy of the program after its fixed few-shot turns (as eval adds
+/// them for `knn-shot:K`), and noted in the trace.
+async fn with_found_examples(
+    state: &AppState,
+    profile: &mut Profile,
+    request: &ChatRequest,
+    guard: &mut RequestGuard,
+) -> Result<(), ApiError> {
+    let Some(spec) = profile.program.examples.clone() else {
+        return Ok(());
+    };
+    let Some(input) = request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == understudy_core::Role::User)
+    else {
+        return Ok(());
+    };
+    let found = memory_of(state)?
+        .find_examples(&spec, input.content.clone())
+        .await?;
+    profile.program = profile
+        .program
+        .with_found(&understudy_memory::examples::solved(&found));
+    let trace = understudy_memory::examples::trace(&spec.collection, &found);
+    guard.route.insert(
+        "examples".into(),
+        serde_json::to_value(&trace).unwrap_or_default(),
+    );
+    Ok(())
+}
+
 /// The request sent for `request`: the profile's program applied, passages retrieved into the
 /// system prompt, and the thinking switch (the request's choice, else the profile's).
 pub(crate) async fn build_request(
@@ -77,21 +123,15 @@ pub(crate) async fn build_request(
     thinking: Option<ThinkingMode>,
     guard: &mut RequestGuard,
 ) -> Result<ChatRequest, ApiError> {
+    if let Some(p) = profile.as_mut() {
+        with_found_examples(state, p, &request, guard).await?;
+    }
     let mut request = match profile.as_mut() {
         Some(p) => p.apply(request),
         None => request,
     };
     if let Some(spec) = profile.as_ref().and_then(|p| p.program.memory.clone()) {
-        let Some(memory) = &state.memory else {
-            return Err(ApiError {
-                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                message: "this profile uses memory but the gateway has no memory store".into(),
-                kind: "server_error",
-                param: None,
-                code: Some("embeddings_unavailable"),
-                retry_after: None,
-            });
-        };
+        let memory = memory_of(state)?;
         let query = profile.as_ref().and_then(Profile::retrieval_query);
         let hits = memory.retrieve_into(&spec, query, &mut request).await?;
         let trace = understudy_memory::prompt::trace(&spec.collection, &hits);

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use understudy_core::thinking::ThinkingMode;
 use understudy_core::{ChatRequest, ResponseFormat, Role};
 pub use understudy_prompt::Example;
-use understudy_prompt::{AnswerContract, Program, Read, Retrieval, Technique, Template};
+use understudy_prompt::{
+    AnswerContract, ExampleSearch, Program, Read, Retrieval, Technique, Template,
+};
 use understudy_techniques::cascade::{Cascade, Signal};
 use understudy_techniques::plan_execute::PlanExecute;
 
@@ -71,6 +73,9 @@ struct RawProfile {
     plan_execute: Option<RawPlanExecute>,
     /// Retrieval from a memory collection: `{ collection, k, budget_tokens }`.
     memory: Option<Retrieval>,
+    /// Few-shot examples found per request: the `k` nearest of a collection of solved examples,
+    /// `{ collection, k }`.
+    examples: Option<ExampleSearch>,
     /// The client's last user turn is an input: `{ instruction, format, answer = { kind, … } }`
     /// wraps it as eval wraps an item, and the answer is read with the contract.
     template: Option<Template>,
@@ -182,6 +187,16 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         None => None,
     };
     let technique = technique_of(&name, &raw)?;
+    if let Some(examples) = &raw.examples {
+        let max = understudy_prompt::strategy::MAX_COUNT;
+        if !(1..=max).contains(&examples.k) {
+            return Err(ServeError::Config(format!(
+                "{}: key `profiles.{name}.examples.k`: {} examples asked for; give 1 to {max}",
+                source.display(),
+                examples.k
+            )));
+        }
+    }
     let program = Program {
         system,
         few_shot,
@@ -189,6 +204,7 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         cot: raw.cot == CotPolicy::On,
         thinking: raw.thinking.map(ThinkingSetting::mode),
         memory: raw.memory,
+        examples: raw.examples,
         technique,
         max_tokens: raw.max_tokens,
     };

@@ -85,6 +85,9 @@ fn write_profile(out: &mut String, name: &str, model: &str, program: &Program) {
     if let Some(memory) = &program.memory {
         let _ = writeln!(out, "memory = {}", inline(memory));
     }
+    if let Some(examples) = &program.examples {
+        let _ = writeln!(out, "examples = {}", inline(examples));
+    }
     match &program.technique {
         Some(Technique::Cascade { models, signals }) => {
             let _ = writeln!(

@@ -13,7 +13,9 @@ use understudy_eval::runner::{self, RunOptions};
 use understudy_report::summary;
 use understudy_store::{Location, Store};
 
-use super::eval_setup::{make_grader, resolve_plan, retrieve, runs_here, wait_for_quiet_machine};
+use super::eval_setup::{
+    find_examples, make_grader, resolve_plan, retrieve, runs_here, wait_for_quiet_machine,
+};
 use crate::cli::EvalArgs;
 use crate::cli_gates::GateArgs;
 use crate::output;
@@ -181,6 +183,9 @@ pub async fn execute(
     let store = Store::open(&db).await?;
     if plan.strategies.iter().any(|s| s.memory().is_some()) {
         plan.retrieved = retrieve(&plan, &home, &store, &args.embedder).await?;
+    }
+    if plan.knn_shot_depth().is_some() {
+        plan.examples = find_examples(&plan, &store, &args.embedder).await?;
     }
     announce(&plan, &section, &db);
     if let Some(hook) = before_run {

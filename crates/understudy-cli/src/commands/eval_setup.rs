@@ -177,6 +177,30 @@ pub async fn retrieve(
     Ok(retrieved)
 }
 
+/// Stores each task's few-shot pool as its example collection (embedding only what changed) and
+/// finds the examples nearest each item, for `knn-shot:K` rows, before any model is called.
+pub async fn find_examples(
+    plan: &Plan,
+    store: &understudy_store::Store,
+    embedder: &crate::cli::EmbedderArgs,
+) -> Result<understudy_eval::examples::FoundExamples> {
+    let embedder = super::memory::embedder(embedder).await?;
+    let (found, prepared) = understudy_eval::examples::prepare(
+        &plan.tasks,
+        plan.knn_shot_depth(),
+        store.vectors.as_ref(),
+        embedder.as_ref(),
+    )
+    .await?;
+    for p in prepared {
+        output::note(&format!(
+            "  {}: {} pool examples in collection {:?} ({} embedded now); nearest examples found for {} items",
+            p.task, p.examples, p.collection, p.embedded, p.items
+        ));
+    }
+    Ok(found)
+}
+
 /// The sandbox when the plan has code tasks, the judge when it has judged ones.
 pub async fn make_grader(
     plan: &Plan,

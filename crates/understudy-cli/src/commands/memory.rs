@@ -1,5 +1,5 @@
-//! `understudy memory add | search | list`: documents into a collection of the store, and the
-//! chunks nearest a query.
+//! `understudy memory add | add-examples | search | list`: documents into a collection of the
+//! store, and the chunks nearest a query (solved examples: `memory_examples.rs`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::setup::{db_path, file_section};
 
 /// Opens the store's vector collections; `create` says whether a missing SQLite file may be
 /// created (only `add` writes).
-async fn store(
+pub(super) async fn store(
     config_path: Option<&Path>,
     args: &StoreArgs,
     create: bool,
@@ -76,6 +76,9 @@ pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
     match cmd {
         MemoryCommand::List(args) => list(config_path, &args).await,
         MemoryCommand::Add(args) => add(config_path, &args).await,
+        MemoryCommand::AddExamples(args) => {
+            super::memory_examples::add_examples(config_path, &args).await
+        }
         MemoryCommand::Search(args) => search(config_path, &args).await,
     }
 }

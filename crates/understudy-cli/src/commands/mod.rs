@@ -6,6 +6,7 @@ mod eval;
 mod eval_setup;
 mod logs;
 mod memory;
+mod memory_examples;
 mod models;
 mod runs;
 mod serve;

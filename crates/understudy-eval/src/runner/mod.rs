@@ -140,12 +140,19 @@ fn make_cell(
                 None => detail,
             };
             let detail = with_confidence(detail, first.confidence.map(|c| c.mean_logprob));
-            with(
+            let detail = with(
                 detail,
                 "retrieval",
                 work.retrieved
                     .as_ref()
                     .and_then(|r| serde_json::to_value(r).ok()),
+            );
+            with(
+                detail,
+                "examples",
+                work.examples
+                    .as_ref()
+                    .and_then(|e| serde_json::to_value(e).ok()),
             )
             .map(|d| d.to_string())
         },
@@ -208,6 +215,7 @@ pub async fn run(
     ingredients.judge = grader.judge.as_ref().map(|j| j.identity());
     ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());
     ingredients.retrieved = plan.retrieved.digest();
+    ingredients.examples = plan.examples.digest();
     let key = resume_key::resume_key(plan, &ingredients);
     let planned = planned_cells(plan, &combos);
     let (run_id, resumed) = store

@@ -28,6 +28,9 @@ pub struct Ingredients {
     /// A digest of the passages retrieved for memory strategies (documents and embedder).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retrieved: Option<String>,
+    /// A digest of the examples found for `knn-shot:K` strategies (pool and embedder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examples: Option<String>,
 }
 
 impl Ingredients {
@@ -88,6 +91,7 @@ mod tests {
             sample_temperature: 0.8,
             offset: 0,
             retrieved: Default::default(),
+            examples: Default::default(),
             confidence: false,
             until_ci: None,
         }
@@ -100,6 +104,7 @@ mod tests {
             judge: None,
             sandbox: None,
             retrieved: None,
+            examples: None,
         }
     }
 
@@ -134,6 +139,10 @@ mod tests {
             (
                 "memory documents",
                 Box::new(|i| i.retrieved = Some("abc".into())),
+            ),
+            (
+                "examples found",
+                Box::new(|i| i.examples = Some("abc".into())),
             ),
         ];
         for (name, change) in changes {

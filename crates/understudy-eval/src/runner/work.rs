@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use understudy_backend::TokenCounter;
 use understudy_core::{thinking, ChatMessage, ChatRequest, ValidChatRequest};
 use understudy_memory::prompt;
-use understudy_prompt::{Program, RetrievalTrace, Technique, ThinkingTrace};
+use understudy_prompt::{ExamplesTrace, Program, RetrievalTrace, Technique, ThinkingTrace};
 use understudy_techniques::cascade::Cascade;
 use understudy_techniques::mapreduce::MapReduce;
 use understudy_techniques::plan_execute::PlanExecute;
@@ -43,6 +43,8 @@ pub(super) struct Work<'p> {
     pub prompt_json: String,
     /// The passages put into the prompt, under `memory:K`.
     pub retrieved: Option<RetrievalTrace>,
+    /// The examples found for the item, under `knn-shot:K`.
+    pub examples: Option<ExamplesTrace>,
     /// What was sent, as the gateway would serve it (stored with the cell).
     pub program: Program,
 }
@@ -85,6 +87,9 @@ fn program_for(
     program.memory = strategy
         .memory()
         .and_then(|k| plan.retrieved.retrieval(&task.def.name, k));
+    program.examples = strategy
+        .knn_shot()
+        .and_then(|k| plan.examples.search(&task.def.name, k));
     program.technique = technique;
     program
 }
@@ -177,7 +182,8 @@ fn cell_work<'p>(
             strategy.map_reduce(),
         ),
     );
-    let mut messages = strategy::render(&program, shown);
+    let (found, examples) = found_examples(plan, task, item, strategy)?;
+    let mut messages = strategy::render(&program.with_found(&found), shown);
     let retrieved = retrieve(plan, task, item, strategy, &mut messages)?;
     let mut request = ChatRequest {
         max_tokens: program.max_tokens,
@@ -213,8 +219,31 @@ fn cell_work<'p>(
         request,
         prompt_json,
         retrieved,
+        examples,
         program,
     })
+}
+
+/// For `knn-shot:K`: the examples found for the item (best first) and their trace.
+fn found_examples(
+    plan: &Plan,
+    task: &LoadedTask,
+    item: &Item,
+    strategy: &Strategy,
+) -> Result<(Vec<understudy_prompt::Solved>, Option<ExamplesTrace>), EvalError> {
+    let Some(k) = strategy.knn_shot() else {
+        return Ok((Vec::new(), None));
+    };
+    let (found, trace) = plan
+        .examples
+        .for_item(&task.def.name, &item.id, k)
+        .ok_or_else(|| {
+            EvalError::Config(format!(
+                "task {}: no examples found for item {} (strategy {strategy})",
+                task.def.name, item.id
+            ))
+        })?;
+    Ok((found, Some(trace)))
 }
 
 /// The item as the strategy reads it: map-reduce gets the whole input when it was cut.
