@@ -262,6 +262,52 @@ fn memory_checks_its_input_before_downloading_or_creating() {
         .unwrap();
     assert_clean_failure(&out, "no store at");
     assert!(!dir.path().join("m.db").exists(), "search created a store");
+
+    let examples = dir.path().join("solved.jsonl");
+    std::fs::write(
+        &examples,
+        "{\"input\": \"2+2\", \"target\": \"4\"}\n{\"input\": \"3+3\"}\n",
+    )
+    .unwrap();
+    let out = understudy()
+        .env("UNDERSTUDY_HOME", &empty_home)
+        .args(["memory", "add-examples", "--collection", "sums"])
+        .arg(&examples)
+        .arg("--db")
+        .arg(dir.path().join("m.db"))
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &out,
+        "solved.jsonl:2: expected {\"input\": …, \"target\": …}",
+    );
+    let without_pool = task(dir.path(), &rows(6), 0);
+    for args in [
+        vec!["memory", "add-examples", "--task"],
+        vec![
+            "eval",
+            "--models",
+            "openai/m",
+            "--no-reference",
+            "--strategies",
+            "knn-shot:2",
+            "--tasks",
+        ],
+    ] {
+        let out = understudy()
+            .env("UNDERSTUDY_HOME", &empty_home)
+            .args(&args)
+            .arg(&without_pool)
+            .arg("--db")
+            .arg(dir.path().join("m.db"))
+            .output()
+            .unwrap();
+        assert_clean_failure(&out, "few_shot_pool");
+    }
+    assert!(
+        !empty_home.exists(),
+        "the embedder was installed before the input was checked"
+    );
 }
 
 /// The gateway's start-up line (stderr) when listening at `listen`, killed once it accepts.

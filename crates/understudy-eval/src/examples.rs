@@ -86,8 +86,8 @@ impl FoundExamples {
 
 /// Stores the few-shot pool of every task as its example collection and finds the `depth`
 /// nearest examples for each of its items (nothing when no row asks: see
-/// `Plan::knn_shot_depth`). A task without a pool is refused by name. Embedding runs on the
-/// calling thread.
+/// `Plan::knn_shot_depth`); the plan has checked that each task's pool holds K. Embedding runs
+/// on the calling thread.
 pub async fn prepare(
     tasks: &[LoadedTask],
     depth: Option<usize>,
@@ -102,12 +102,6 @@ pub async fn prepare(
     let mut report = Vec::new();
     for task in tasks {
         let name = &task.def.name;
-        if task.pool.is_empty() {
-            return Err(EvalError::Config(format!(
-                "task {name}: knn-shot:K finds examples in the task's few-shot pool, and it has none \
-                 (set `few_shot_pool` under [dataset])"
-            )));
-        }
         let collection = collection_name(name);
         let pool: Vec<StoredExample> = task
             .pool

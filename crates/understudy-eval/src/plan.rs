@@ -306,19 +306,27 @@ where
 }
 
 /// A loaded task can run every strategy of the plan: enough pool rows for the largest
-/// few-shot, a `[memory]` table for retrieval, and at least one item to score.
+/// few-shot or knn-shot, a `[memory]` table for retrieval, and at least one item to score.
 fn check_task(task: &LoadedTask, strategies: &[Strategy]) -> Result<(), EvalError> {
     let problem = |message: String| EvalError::Task {
         path: task.source.clone(),
         line: None,
         message,
     };
-    let wanted = strategies.iter().map(Strategy::few_shot).max().unwrap_or(0);
-    if task.pool.len() < wanted {
-        return Err(problem(format!(
-            "few-shot:{wanted} needs {wanted} pool rows but the task has {}",
-            task.pool.len()
-        )));
+    for (kind, wanted) in [
+        ("few-shot", strategies.iter().map(Strategy::few_shot).max()),
+        (
+            "knn-shot",
+            strategies.iter().filter_map(Strategy::knn_shot).max(),
+        ),
+    ] {
+        let wanted = wanted.unwrap_or(0);
+        if task.pool.len() < wanted {
+            return Err(problem(format!(
+                "{kind}:{wanted} needs {wanted} pool rows but the task has {} (`few_shot_pool` under [dataset])",
+                task.pool.len()
+            )));
+        }
     }
     if let Some(s) = strategies.iter().find(|s| s.memory().is_some()) {
         if task.def.memory.is_none() {

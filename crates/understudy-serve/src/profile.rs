@@ -494,4 +494,31 @@ mod tests {
             .to_string();
         assert!(err.contains("profiles.bot.system"), "{err}");
     }
+
+    #[test]
+    fn found_examples_are_configured_with_a_bounded_k() {
+        let ok = profiles(
+            "[profiles.bot]\nmodel = \"m\"\nexamples = { collection = \"examples:t\", k = 3 }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok["bot"].program.examples,
+            Some(ExampleSearch {
+                collection: "examples:t".into(),
+                k: 3
+            })
+        );
+        for (k, needle) in [("0", "examples.k"), ("17", "give 1 to 16")] {
+            let err = profiles(&format!(
+                "[profiles.bot]\nmodel = \"m\"\nexamples = {{ collection = \"c\", k = {k} }}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(needle) && err.contains("u.toml"), "{err}");
+        }
+        let err = profiles("[profiles.bot]\nmodel = \"m\"\nexamples = { colection = \"c\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("profiles.bot.examples"), "{err}");
+    }
 }

@@ -26,6 +26,9 @@ pub trait RunStore: Send + Sync {
     async fn insert_cell(&self, run: i64, cell: &Cell) -> Result<bool, StoreError>;
     /// The cells of `run` in the order they were stored.
     async fn cells(&self, run: i64) -> Result<Vec<Cell>, StoreError>;
+    /// The (model, strategy, format) rows of `run`, in the order of their first stored cell,
+    /// without reading the cells.
+    async fn row_keys(&self, run: i64) -> Result<Vec<(String, String, String)>, StoreError>;
     /// Every run with its cell count, oldest first.
     async fn runs(&self) -> Result<Vec<RunInfo>, StoreError>;
     async fn run(&self, id: i64) -> Result<RunInfo, StoreError>;

@@ -63,8 +63,25 @@ async fn runs_open_once_and_keep_each_cell_once_in_order() {
             .map(|i| cell_key("m", "zero-shot", "plain", "t", i))
             .collect();
         assert_eq!(a.runs.done_keys(run).await.unwrap(), keys, "{name}");
+        assert!(a.runs.insert_cell(run, &cell("i1", "n")).await.unwrap());
+        assert!(a.runs.insert_cell(run, &cell("i4", "m")).await.unwrap());
+        let row = |model: &str| (model.to_string(), "zero-shot".into(), "plain".into());
+        assert_eq!(
+            b.runs.row_keys(run).await.unwrap(),
+            [row("m"), row("n")],
+            "{name}: rows in the order of their first cell"
+        );
+        assert!(b.runs.row_keys(999).await.unwrap().is_empty(), "{name}");
+        let keys: HashSet<String> = keys
+            .into_iter()
+            .chain([
+                cell_key("n", "zero-shot", "plain", "t", "i1"),
+                cell_key("m", "zero-shot", "plain", "t", "i4"),
+            ])
+            .collect();
+        assert_eq!(a.runs.done_keys(run).await.unwrap(), keys, "{name}");
         let info = a.runs.run(run).await.unwrap();
-        assert_eq!((info.cells, info.status.as_str()), (3, "running"), "{name}");
+        assert_eq!((info.cells, info.status.as_str()), (5, "running"), "{name}");
         a.runs.set_status(run, "finished").await.unwrap();
         let info = b.runs.run(run).await.unwrap();
         assert!(info.finished_at.is_some(), "{name}");

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use understudy_report::compare::{self, row_text, rows_of, Margins};
+use understudy_report::compare::{self, row_text, Margins};
 
 use crate::layout::{error, esc, page};
 use crate::query::field;
@@ -24,19 +24,19 @@ pub struct CompareQuery {
 /// The most recent runs offered for picking (older ones: type `RUN` or `RUN:row` in the URL).
 const RECENT_RUNS: usize = 50;
 
-/// Every pickable spec: each recent run, then each of its rows.
+/// Every pickable spec: each recent run, then each of its rows (read without the cells).
 async fn choices(state: &ViewState) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     let runs = state.store.runs.runs().await.map_err(|e| e.to_string())?;
     for run in runs.iter().rev().take(RECENT_RUNS) {
-        let cells = state
+        let rows = state
             .store
             .runs
-            .cells(run.id)
+            .row_keys(run.id)
             .await
             .map_err(|e| e.to_string())?;
         out.push((run.id.to_string(), format!("run {} (all its rows)", run.id)));
-        for row in rows_of(&cells) {
+        for row in rows {
             let spec = format!("{}:{}", run.id, row_text(&row));
             out.push((spec.clone(), spec));
         }

@@ -67,6 +67,8 @@ async fn pool_examples(
 ) -> Result<(String, Vec<StoredExample>)> {
     let mut section = file_section(config)?;
     section.tasks = Some(vec![task.to_string()]);
+    // Only the pool is read: no other row's needs are checked.
+    section.strategies = Some(vec!["zero-shot".into()]);
     section.seed = seed.or(section.seed);
     let plan = super::eval_setup::resolve_plan(config, &section).await?;
     let loaded = &plan.tasks[0];

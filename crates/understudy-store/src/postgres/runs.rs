@@ -163,6 +163,16 @@ impl RunStore for PgStore {
         .await
     }
 
+    async fn row_keys(&self, run: i64) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.rows(
+            "SELECT model, strategy, format FROM cells WHERE run_id = $1 \
+             GROUP BY model, strategy, format ORDER BY MIN(seq)",
+            &[&run],
+            |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)),
+        )
+        .await
+    }
+
     async fn runs(&self) -> Result<Vec<RunInfo>, StoreError> {
         self.query_runs(None).await
     }

@@ -126,6 +126,20 @@ impl RunStore for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    async fn row_keys(&self, run: i64) -> Result<Vec<(String, String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT model, strategy, format FROM cells WHERE run_id = ?1
+                 GROUP BY model, strategy, format ORDER BY MIN(rowid)",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     async fn cells(&self, run: i64) -> Result<Vec<Cell>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
