@@ -39,6 +39,18 @@ pub fn collection_name(task: &str) -> String {
     format!("examples:{task}")
 }
 
+/// A task's few-shot pool as solved examples: each input as a client sends it.
+pub fn pool_examples(task: &LoadedTask) -> Vec<StoredExample> {
+    task.pool
+        .iter()
+        .map(|e| StoredExample {
+            id: e.id.clone(),
+            input: input(e).text(),
+            target: e.target.clone(),
+        })
+        .collect()
+}
+
 impl FoundExamples {
     /// A digest of every example found (ids, inputs, targets) and the collections, or `None`
     /// when nothing was: a changed pool or another embedder changes it.
@@ -103,15 +115,7 @@ pub async fn prepare(
     for task in tasks {
         let name = &task.def.name;
         let collection = collection_name(name);
-        let pool: Vec<StoredExample> = task
-            .pool
-            .iter()
-            .map(|e| StoredExample {
-                id: e.id.clone(),
-                input: input(e).text(),
-                target: e.target.clone(),
-            })
-            .collect();
+        let pool = pool_examples(task);
         let embedded = examples::put_examples(store, embedder, &collection, "pool", &pool)
             .await
             .map_err(memory)?;

@@ -5,9 +5,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use understudy_eval::examples::collection_name;
+use understudy_eval::examples::{collection_name, pool_examples};
 use understudy_memory::examples::{put_examples, StoredExample};
-use understudy_tasks::strategy::input;
 
 use crate::cli::MemoryAddExamplesArgs;
 use crate::output;
@@ -60,7 +59,7 @@ fn read_examples(path: &Path) -> Result<Vec<StoredExample>> {
 
 /// A task's name and its few-shot pool as examples, drawn with the seed eval uses (`--seed`, else
 /// `[eval] seed`, else the default), so the collection holds what `knn-shot:K` rows search.
-async fn pool_examples(
+async fn task_pool(
     config: &understudy_core::config::Config,
     task: &str,
     seed: Option<u64>,
@@ -78,16 +77,7 @@ async fn pool_examples(
             loaded.def.name
         );
     }
-    let examples = loaded
-        .pool
-        .iter()
-        .map(|e| StoredExample {
-            id: e.id.clone(),
-            input: input(e).text(),
-            target: e.target.clone(),
-        })
-        .collect();
-    Ok((loaded.def.name.clone(), examples))
+    Ok((loaded.def.name.clone(), pool_examples(loaded)))
 }
 
 /// `memory add-examples`: the examples checked first, then embedded by their inputs and stored
@@ -97,7 +87,7 @@ pub async fn add_examples(config_path: Option<&Path>, args: &MemoryAddExamplesAr
     let mut documents: Vec<(String, Vec<StoredExample>)> = Vec::new();
     let collection = match (&args.task, &args.collection) {
         (Some(task), collection) => {
-            let (name, examples) = pool_examples(&config, task, args.seed).await?;
+            let (name, examples) = task_pool(&config, task, args.seed).await?;
             documents.push(("pool".into(), examples));
             collection.clone().unwrap_or_else(|| collection_name(&name))
         }
