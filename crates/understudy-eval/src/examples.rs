@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use understudy_memory::embed::embed_batched;
 use understudy_memory::examples::{self, Found, StoredExample};
 use understudy_memory::{Embedder, VectorStore};
 use understudy_prompt::{ExampleSearch, ExamplesTrace, Solved};
@@ -120,10 +121,7 @@ pub async fn prepare(
             .await
             .map_err(memory)?;
         let inputs: Vec<String> = task.items.iter().map(|i| input(i).text()).collect();
-        let mut vectors = Vec::with_capacity(inputs.len());
-        for batch in inputs.chunks(32) {
-            vectors.extend(embedder.embed(batch).map_err(memory)?);
-        }
+        let vectors = embed_batched(embedder, &inputs).map_err(memory)?;
         for ((item, text), vector) in task.items.iter().zip(&inputs).zip(&vectors) {
             let found = examples::nearest(store, &collection, vector, text, k)
                 .await

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use understudy_memory::chunk::{self, collect_files, read_documents};
+use understudy_memory::embed::embed_batched;
 use understudy_memory::{prompt, Embedder, Hit, VectorStore};
 
 use understudy_tasks::builtin;
@@ -230,10 +231,7 @@ pub async fn prepare(
             }
         }
         let questions: Vec<String> = task.items.iter().map(|i| i.question.clone()).collect();
-        let mut vectors = Vec::new();
-        for batch in questions.chunks(32) {
-            vectors.extend(embedder.embed(batch).map_err(memory)?);
-        }
+        let vectors = embed_batched(embedder, &questions).map_err(memory)?;
         for (item, vector) in task.items.iter().zip(&vectors) {
             let hits = store.search(&collection, vector, k).await.map_err(stored)?;
             for hit in &hits {

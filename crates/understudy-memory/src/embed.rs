@@ -17,6 +17,19 @@ pub trait Embedder: Send + Sync {
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, MemoryError>;
 }
 
+/// Embeds `texts` in batches of 32 (a bounded input per call however many texts there are), in
+/// order.
+pub fn embed_batched(
+    embedder: &dyn Embedder,
+    texts: &[String],
+) -> Result<Vec<Vec<f32>>, MemoryError> {
+    let mut vectors = Vec::with_capacity(texts.len());
+    for batch in texts.chunks(32) {
+        vectors.extend(embedder.embed(batch)?);
+    }
+    Ok(vectors)
+}
+
 /// Scales `v` to unit length (a zero vector stays zero).
 pub fn normalise(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();

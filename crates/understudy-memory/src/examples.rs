@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use understudy_prompt::{ExampleTrace, ExamplesTrace, Solved};
 
+use crate::embed::embed_batched;
 use crate::{Embedder, Hit, MemoryError, VectorStore};
 
 /// One solved example as stored.
@@ -24,9 +25,6 @@ pub struct Found {
     pub example: StoredExample,
     pub score: f32,
 }
-
-/// Inputs embedded per call.
-const BATCH: usize = 32;
 
 fn stored(collection: &str) -> impl Fn(understudy_store::StoreError) -> MemoryError + '_ {
     move |source| MemoryError::Store {
@@ -65,10 +63,7 @@ pub async fn put_examples(
         return Ok(0);
     }
     let inputs: Vec<String> = examples.iter().map(|e| e.input.clone()).collect();
-    let mut vectors = Vec::with_capacity(inputs.len());
-    for batch in inputs.chunks(BATCH) {
-        vectors.extend(embedder.embed(batch)?);
-    }
+    let vectors = embed_batched(embedder, &inputs)?;
     store
         .put_document(collection, embedder.name(), source, &chunks, &vectors)
         .await

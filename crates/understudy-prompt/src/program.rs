@@ -21,6 +21,18 @@ pub struct Example {
     pub assistant: String,
 }
 
+impl Example {
+    /// A solved input as a turn pair under `template`: the input wrapped as an item is, the
+    /// target after the final-answer marker under chain of thought. Pool examples and examples
+    /// found per input are both rendered here.
+    pub fn solved(template: &Template, input: &Input, target: &str, cot: bool) -> Self {
+        Self {
+            user: template.user_turn(input, cot),
+            assistant: Template::example_answer(target, cot),
+        }
+    }
+}
+
 /// Passages from a memory collection, put into the system prompt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,8 +119,7 @@ pub struct Program {
     pub thinking: Option<ThinkingMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<Retrieval>,
-    /// Few-shot examples found per input, nearest first in `found` order (see
-    /// [`Program::with_found`]).
+    /// Few-shot examples found per input (see [`Program::with_found`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<ExampleSearch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,10 +204,12 @@ impl Program {
         let mut program = self.clone();
         for solved in found.iter().rev() {
             program.few_shot.push(match &self.template {
-                Some(template) => Example {
-                    user: template.user_turn(&Input::parse(&solved.input), self.cot),
-                    assistant: Template::example_answer(&solved.target, self.cot),
-                },
+                Some(template) => Example::solved(
+                    template,
+                    &Input::parse(&solved.input),
+                    &solved.target,
+                    self.cot,
+                ),
                 None => Example {
                     user: solved.input.clone(),
                     assistant: solved.target.clone(),

@@ -88,10 +88,7 @@ pub fn program(
         .iter()
         .filter(|e| e.id != item.id)
         .take(strategy.few_shot())
-        .map(|example| Example {
-            user: template.user_turn(&input(example), cot),
-            assistant: Template::example_answer(&example.target, cot),
-        })
+        .map(|example| Example::solved(&template, &input(example), &example.target, cot))
         .collect();
     Program {
         system: (!system.is_empty()).then(|| system.join("\n\n")),
