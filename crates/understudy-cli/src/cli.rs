@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::cli_values::at_least_one;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::cli_store::StoreArgs;
@@ -52,6 +53,14 @@ pub enum Command {
     /// Per task: the fastest setup whose share of the reference reaches the target with its CI
     /// lower bound, and a calibrated cascade threshold where the run allows.
     Tune(TuneArgs),
+    /// Let a teacher model write the local model's prompt for a task, proved on held-out items
+    ///
+    /// Splits the task's items into train, validation and test; searches instructions (the
+    /// teacher's rewrites from the local model's failures), bootstrapped demonstrations and the
+    /// hand-written strategies under a budget of calls; measures the winner on the test split
+    /// against the baseline, the best hand-written strategy and the teacher; writes a page and
+    /// a gateway profile.
+    Optimize(crate::cli_optimize::OptimizeArgs),
     /// Add documents to a memory collection, search it, list collections.
     #[command(subcommand)]
     Memory(MemoryCommand),
@@ -433,17 +442,6 @@ pub enum ModelsAction {
         #[arg(long, conflicts_with = "name")]
         all: bool,
     },
-}
-
-/// A count of 1 or more, with an error in words (`--limit -1` is not an unknown flag).
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<i64>() {
-        Ok(n) if n >= 1 => usize::try_from(n).map_err(|e| e.to_string()),
-        Ok(n) => Err(format!("must be a whole number of at least 1, got {n}")),
-        Err(_) => Err(format!(
-            "must be a whole number of at least 1, got {text:?}"
-        )),
-    }
 }
 
 /// A count of 0 or more.

@@ -7,7 +7,9 @@ use clap::Parser;
 
 mod cli;
 mod cli_gates;
+mod cli_optimize;
 mod cli_store;
+mod cli_values;
 mod commands;
 mod output;
 mod progress;

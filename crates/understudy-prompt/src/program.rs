@@ -26,9 +26,25 @@ impl Example {
     /// target after the final-answer marker under chain of thought. Pool examples and examples
     /// found per input are both rendered here.
     pub fn solved(template: &Template, input: &Input, target: &str, cot: bool) -> Self {
+        Self::worked(template, input, target, None, cot)
+    }
+
+    /// [`Example::solved`] with worked reasoning, which under chain of thought comes before the
+    /// final-answer marker (without chain of thought the answer alone is shown).
+    pub fn worked(
+        template: &Template,
+        input: &Input,
+        target: &str,
+        rationale: Option<&str>,
+        cot: bool,
+    ) -> Self {
+        let answer = Template::example_answer(target, cot);
         Self {
             user: template.user_turn(input, cot),
-            assistant: Template::example_answer(target, cot),
+            assistant: match rationale.map(str::trim).filter(|r| cot && !r.is_empty()) {
+                Some(reasoning) => format!("{reasoning}\n\n{answer}"),
+                None => answer,
+            },
         }
     }
 }
@@ -261,6 +277,23 @@ mod tests {
             cot: true,
             ..Program::default()
         }
+    }
+
+    #[test]
+    fn a_worked_example_shows_its_reasoning_before_the_marker_only_under_cot() {
+        let template = sentiment().template.unwrap();
+        let input = Input::parse("Great film.");
+        let cot_example =
+            Example::worked(&template, &input, "positive", Some("It praises it."), true);
+        let read = sentiment().read(&cot_example.assistant, "Great film.", true);
+        assert_eq!(read.reasoning.as_deref(), Some("It praises it."));
+        assert_eq!(read.answer.as_deref(), Some("positive"));
+        let plain = Example::worked(&template, &input, "positive", Some("It praises it."), false);
+        assert_eq!(plain.assistant, "positive");
+        assert_eq!(
+            Example::worked(&template, &input, "positive", None, true),
+            Example::solved(&template, &input, "positive", true)
+        );
     }
 
     #[test]

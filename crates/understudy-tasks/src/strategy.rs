@@ -88,7 +88,15 @@ pub fn program(
         .iter()
         .filter(|e| e.id != item.id)
         .take(strategy.few_shot())
-        .map(|example| Example::solved(&template, &input(example), &example.target, cot))
+        .map(|example| {
+            Example::worked(
+                &template,
+                &input(example),
+                &example.target,
+                example.rationale.as_deref(),
+                cot,
+            )
+        })
         .collect();
     Program {
         system: (!system.is_empty()).then(|| system.join("\n\n")),

@@ -143,6 +143,17 @@ impl Executed {
     }
 }
 
+/// Everything a run needs, ready: the resolved plan, the store, the guarded backend, the
+/// graders and the runner's options (Ctrl-C wired to stop after the cells in flight).
+pub struct Prepared {
+    pub plan: Plan,
+    pub store: Store,
+    pub db: Location,
+    pub backend: Arc<dyn Backend>,
+    pub grader: understudy_tasks::grade::Grader,
+    pub options: RunOptions,
+}
+
 /// Resolves `section` into a plan (every name and row checked first), then runs or resumes it
 /// with a progress bar; Ctrl-C stops after the cells in flight.
 pub async fn execute(
@@ -151,6 +162,28 @@ pub async fn execute(
     args: &EvalArgs,
     before_run: Option<&BeforeRun>,
 ) -> Result<Executed> {
+    let Prepared {
+        plan,
+        store,
+        db,
+        backend,
+        grader,
+        options,
+    } = prepare(config, section, args, before_run).await?;
+    let observer = RunBar::default();
+    let outcome = runner::run(&plan, backend, &store, &options, &grader, &observer).await?;
+    note_outcome(&outcome);
+    Ok(Executed { store, db, outcome })
+}
+
+/// Resolves the plan and sets up the models, store and graders it runs on (announcing what will
+/// run; `--quiet-machine` waits here), without running it.
+pub async fn prepare(
+    config: &Config,
+    section: EvalSection,
+    args: &EvalArgs,
+    before_run: Option<&BeforeRun>,
+) -> Result<Prepared> {
     if args.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
@@ -199,15 +232,19 @@ pub async fn execute(
         understudy_serve::resilience::Policy::default(),
     ));
     let grader = make_grader(&plan, args, &home, guarded.clone()).await?;
-    let observer = RunBar::default();
     if args.quiet_machine {
         wait_for_quiet_machine().await;
     }
     let mut options = run_options(&plan, &router, args.no_cache, threads).await?;
     options.claims.lease = std::time::Duration::from_secs_f64(args.claim_lease);
-    let outcome = runner::run(&plan, guarded, &store, &options, &grader, &observer).await?;
-    note_outcome(&outcome);
-    Ok(Executed { store, db, outcome })
+    Ok(Prepared {
+        plan,
+        store,
+        db,
+        backend: guarded,
+        grader,
+        options,
+    })
 }
 
 /// What the run did: cells generated and cached, left out by adaptive stopping, answered by

@@ -8,6 +8,7 @@ mod logs;
 mod memory;
 mod memory_examples;
 mod models;
+mod optimize;
 mod runs;
 mod serve;
 mod study;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Compare(args) => compare::run(cli.config.as_deref(), args).await,
         Command::View(args) => view::run(cli.config.as_deref(), args).await,
         Command::Tune(args) => tune::run(cli.config.as_deref(), args).await,
+        Command::Optimize(args) => optimize::run(cli.config.as_deref(), args).await,
         Command::Report(args) => runs::report(cli.config.as_deref(), args).await,
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
         Command::Logs(args) => logs::run(cli.config.as_deref(), args).await,

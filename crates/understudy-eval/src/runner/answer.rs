@@ -26,7 +26,7 @@ impl Answered {
 }
 
 /// One call, answered from the response cache when it can be.
-async fn call_cached(
+pub async fn call_cached(
     backend: &dyn Backend,
     store: &Store,
     identity: &str,

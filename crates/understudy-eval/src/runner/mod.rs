@@ -11,6 +11,7 @@ mod models;
 pub mod resume_key;
 mod work;
 
+pub use answer::call_cached;
 use answer::{with, with_confidence, Answered};
 pub use claims::{worker_name, Claims};
 use execute::{execute, Shared};

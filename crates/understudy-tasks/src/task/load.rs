@@ -251,6 +251,7 @@ impl RowReader<'_> {
             follow_ups,
             truncated: full_question.is_some(),
             full_question,
+            rationale: None,
         }))
     }
 

@@ -184,6 +184,11 @@ pub struct Item {
     pub truncated: bool,
     /// The whole question when it was cut (the map-reduce strategy reads it all).
     pub full_question: Option<String>,
+    /// Worked reasoning for a few-shot example, shown before the final-answer marker under
+    /// chain of thought (`optimize` bootstraps it from an answer that scored right). Data rows
+    /// have none, and then it stays out of the task's fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
 }
 
 /// A task ready to run: definition plus validated items.

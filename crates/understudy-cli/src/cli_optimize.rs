@@ -1,0 +1,66 @@
+//! `understudy optimize`'s flags.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli_store::StoreArgs;
+use crate::cli_values::at_least_one;
+
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    /// The task: a built-in name or a path to a task .toml file.
+    #[arg(long)]
+    pub task: String,
+    /// The local model whose prompt is optimized (default: the configured default model).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The stronger model that rewrites the instruction and is the reference on the test split
+    /// (default: the configured reference model).
+    #[arg(long)]
+    pub teacher: Option<String>,
+    /// Model calls the search may make, cached ones included (so a rerun replays the same
+    /// search); the test-split measurement afterwards is not counted.
+    #[arg(long, default_value_t = 200, value_parser = at_least_one)]
+    pub budget: usize,
+    /// Tokens (prompt plus completion) the search may spend; no step starts once they are.
+    #[arg(long, value_name = "TOKENS")]
+    pub budget_tokens: Option<u64>,
+    /// The share of the reference the test split checks the optimized prompt keeps.
+    #[arg(long, default_value_t = 0.95)]
+    pub target: f64,
+    /// Items of the task to split into train, validation and test (~30/30/40%).
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
+    pub limit: usize,
+    /// Seed for item order (and the task's few-shot pool).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Hand-written strategies the search starts from and the test compares against
+    /// (default: zero-shot, role, few-shot:3, cot, role+cot); the first is the baseline.
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Option<Vec<String>>,
+    /// Prompt format: plain, markdown, json or yaml.
+    #[arg(long, default_value = "plain")]
+    pub format: String,
+    /// Train items per search step.
+    #[arg(long, default_value_t = 4, value_parser = at_least_one)]
+    pub minibatch: usize,
+    /// Demonstrations a demonstration step puts into the prompt (1..16).
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
+    pub demos: usize,
+    /// Directory for the page (optimize.md) and the profile (profile.toml); default
+    /// optimize/TASK.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Call the models even when the response cache has the answer.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Inference threads for embedded models.
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Before the first call, wait (up to 2 minutes) until other processes leave the CPU alone.
+    #[arg(long)]
+    pub quiet_machine: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}

@@ -1,0 +1,198 @@
+//! `understudy optimize` end to end through the real binary, against a mock OpenAI-compatible
+//! server that behaves like a student and a teacher: the student `m` answers every review
+//! "positive" unless its prompt says how the reviews are worded (then it is right); the teacher
+//! `ref` is always right, and asked to rewrite an instruction it writes exactly that hint. The
+//! search must find the rewrite, prove it on the test split (never sent during the search),
+//! write a profile that serves it, replay from the cache on a rerun, and refuse a budget too
+//! small to start.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::{text, toy_review_task, understudy};
+
+const HINT: &str =
+    "Reviews that say wonderful are positive; reviews that say dreadful are negative.";
+
+/// Every request as (model, all message text), in arrival order.
+type Log = Arc<Mutex<Vec<(String, String)>>>;
+
+fn student_and_teacher(log: Log) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+                let log = log.clone();
+                async move {
+                    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+                    let all: String = messages
+                        .iter()
+                        .filter_map(|m| m["content"].as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    let last = messages
+                        .last()
+                        .and_then(|m| m["content"].as_str())
+                        .unwrap_or_default()
+                        .to_string();
+                    let model = body["model"].as_str().unwrap_or_default().to_string();
+                    log.lock().unwrap().push((model.clone(), all.clone()));
+                    let gold = if last.contains("wonderful") { "positive" } else { "negative" };
+                    let answer = if all.contains("You improve the system prompt") {
+                        format!("Here it is.\n<prompt>\n{HINT}\n</prompt>")
+                    } else if model == "m" && !all.contains(HINT) {
+                        "positive".to_string()
+                    } else {
+                        gold.to_string()
+                    };
+                    let chunk = serde_json::json!({"choices": [{"delta": {"content": answer}, "finish_reason": "stop"}]});
+                    (
+                        [("content-type", "text/event-stream")],
+                        format!("data: {chunk}\n\ndata: [DONE]\n\n"),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/v1/models",
+            axum::routing::get(|| async { r#"{"data":[{"id":"m"},{"id":"ref"}]}"# }),
+        )
+}
+
+fn optimize(
+    base: &str,
+    dir: &std::path::Path,
+    task: &std::path::Path,
+    budget: &str,
+) -> std::process::Output {
+    understudy()
+        .env("OPENAI_BASE_URL", base)
+        .args(["optimize", "--task"])
+        .arg(task)
+        .args([
+            "--model",
+            "openai/m",
+            "--teacher",
+            "openai/ref",
+            "--limit",
+            "80",
+            "--strategies",
+            "zero-shot,role",
+            "--budget",
+            budget,
+            "--db",
+        ])
+        .arg(dir.join("u.db"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let log: Log = Arc::default();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let app = student_and_teacher(log.clone());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let task = toy_review_task(dir.path(), 80, "Classify the film review.");
+
+    // A budget that cannot even measure the hand-written strategies is refused up front.
+    let out = optimize(&base, dir.path(), &task, "10");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--budget 10 calls is too small"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "no model may be called before the budget check"
+    );
+
+    let out = optimize(&base, dir.path(), &task, "120");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
+    // The winner is the teacher's rewrite, and it carries the hint.
+    assert!(
+        page.contains("## The optimized prompt (#2 rewrite of #"),
+        "{page}"
+    );
+    assert!(page.contains(HINT), "{page}");
+    // On the test split: 100% against the baseline's 50%, significant, paired.
+    let row = |role: &str| {
+        page.lines()
+            .find(|l| l.starts_with(&format!("| {role} |")))
+            .unwrap_or_else(|| panic!("no {role} row in {page}"))
+            .to_string()
+    };
+    assert!(
+        row("optimized").contains("| 100.0% ["),
+        "{}",
+        row("optimized")
+    );
+    assert!(
+        !row("baseline").contains("| 100.0% ["),
+        "{}",
+        row("baseline")
+    );
+    assert!(page.contains("— better, significant"), "{page}");
+
+    // The test items were never sent during the search: no rewrite was asked for after the
+    // first request that carried a test item, and no rewrite request carried one.
+    let test_reviews: Vec<String> = (0..80)
+        .map(|i| format!("r{i}"))
+        .filter(|id| understudy_optimize::part_of(id) == understudy_optimize::Part::Test)
+        .map(|id| format!("Review {}:", &id[1..]))
+        .collect();
+    let requests = log.lock().unwrap().clone();
+    let carries_test = |t: &str| test_reviews.iter().any(|r| t.contains(&format!("{r} ")));
+    let first_test = requests
+        .iter()
+        .position(|(_, t)| carries_test(t))
+        .expect("the test split was measured");
+    assert!(
+        !requests[first_test..]
+            .iter()
+            .any(|(_, t)| t.contains("You improve the system prompt")),
+        "the search went on after the test split was sent"
+    );
+    assert!(!requests[..first_test].iter().any(|(_, t)| carries_test(t)));
+
+    // The profile serves the program the winner's test cells were sent.
+    let profile = std::fs::read_to_string(dir.path().join("out/profile.toml")).unwrap();
+    assert!(
+        profile.contains("[profiles.toy-optimized]") && profile.contains(HINT),
+        "{profile}"
+    );
+
+    // A rerun replays the same search from the response cache: no model call, the same page.
+    let calls = requests.len();
+    let out = optimize(&base, dir.path(), &task, "120");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(log.lock().unwrap().len(), calls, "a rerun called a model");
+    let again = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
+    assert!(
+        again.contains("0 calls answered by a model in this invocation"),
+        "{again}"
+    );
+    assert_eq!(
+        again
+            .lines()
+            .filter(|l| l.starts_with("| optimized |"))
+            .map(|l| l.split('|').nth(4).map(str::to_string))
+            .next(),
+        page.lines()
+            .filter(|l| l.starts_with("| optimized |"))
+            .map(|l| l.split('|').nth(4).map(str::to_string))
+            .next()
+    );
+}

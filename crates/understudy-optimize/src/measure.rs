@@ -1,0 +1,174 @@
+//! Measuring a candidate: one eval run per (model, candidate, items) through eval's runner and
+//! store — resumable, answered from the response cache when the same request was made before,
+//! every cell stored with the program it was sent — and each item's score, latency and answer
+//! read back for the search.
+
+use std::sync::Arc;
+
+use understudy_backend::Backend;
+use understudy_core::{ChatMessage, ChatRequest};
+use understudy_eval::plan::Plan;
+use understudy_eval::runner::{self, Quiet, RunOptions};
+use understudy_store::{Cell, Store};
+use understudy_tasks::grade::Grader;
+use understudy_tasks::task::{Item, LoadedTask};
+
+use crate::budget::Spent;
+use crate::candidate::Candidate;
+use crate::error::OptimizeError;
+
+/// What a measurement needs: the models, the store, the graders, and the plan the command
+/// resolved (its one task with every item, the seed, the format, the concurrency).
+pub struct Bench<'a> {
+    pub backend: Arc<dyn Backend>,
+    pub store: &'a Store,
+    pub options: &'a RunOptions,
+    pub grader: &'a Grader,
+    pub base: &'a Plan,
+}
+
+/// One item's result.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub item: Item,
+    pub score: f64,
+    pub ms: f64,
+    pub answer: String,
+    pub reasoning: Option<String>,
+}
+
+/// A candidate's results on a set of items.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub run_id: i64,
+    /// In the order of the items asked.
+    pub answers: Vec<Answer>,
+    pub cells: Vec<Cell>,
+}
+
+impl Measured {
+    pub fn scores(&self) -> Vec<f64> {
+        self.answers.iter().map(|a| a.score).collect()
+    }
+    pub fn total(&self) -> f64 {
+        self.answers.iter().map(|a| a.score).sum()
+    }
+    pub fn mean_ms(&self) -> f64 {
+        self.answers.iter().map(|a| a.ms).sum::<f64>() / self.answers.len().max(1) as f64
+    }
+}
+
+impl Bench<'_> {
+    /// The task being optimized.
+    pub fn task(&self) -> &LoadedTask {
+        &self.base.tasks[0]
+    }
+
+    /// The plan that measures `candidate` on `items` with `model`.
+    fn plan(&self, model: &str, candidate: &Candidate, items: &[Item]) -> Plan {
+        Plan {
+            models: vec![model.to_string()],
+            reference: None,
+            strategies: vec![candidate.strategy()],
+            formats: vec![self.base.formats[0]],
+            tasks: vec![candidate.task_for(self.task(), items)],
+            limit: items.len(),
+            role_prompt: candidate
+                .instruction
+                .clone()
+                .unwrap_or_else(|| self.base.role_prompt.clone()),
+            samples: 1,
+            offset: 0,
+            confidence: false,
+            until_ci: None,
+            ..self.base.clone()
+        }
+    }
+
+    /// Runs (or resumes) `candidate` on `items` with `model`; counts the calls into `spent`.
+    pub async fn measure(
+        &self,
+        model: &str,
+        candidate: &Candidate,
+        items: &[Item],
+        spent: &mut Spent,
+    ) -> Result<Measured, OptimizeError> {
+        let plan = self.plan(model, candidate, items);
+        let outcome = runner::run(
+            &plan,
+            self.backend.clone(),
+            self.store,
+            self.options,
+            self.grader,
+            &Quiet,
+        )
+        .await?;
+        if outcome.interrupted {
+            return Err(OptimizeError::Interrupted);
+        }
+        let cells = self.store.runs.cells(outcome.run_id).await?;
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            let cell = cells.iter().find(|c| c.item_id == item.id).ok_or_else(|| {
+                OptimizeError::Config(format!(
+                    "run {} has no cell for item {} after it finished",
+                    outcome.run_id, item.id
+                ))
+            })?;
+            answers.push(Answer {
+                item: item.clone(),
+                score: cell.score,
+                ms: cell.total_ms,
+                answer: cell.answer.clone(),
+                reasoning: cell.reasoning.clone(),
+            });
+        }
+        let tokens = cells
+            .iter()
+            .map(|c| u64::from(c.prompt_tokens) + u64::from(c.completion_tokens))
+            .sum();
+        spent.add(cells.len(), tokens, outcome.fresh);
+        Ok(Measured {
+            run_id: outcome.run_id,
+            answers,
+            cells,
+        })
+    }
+
+    /// One call to `model` (the teacher), from the response cache when it was made before.
+    pub async fn ask(
+        &self,
+        model: &str,
+        messages: Vec<ChatMessage>,
+        spent: &mut Spent,
+    ) -> Result<String, OptimizeError> {
+        let identity = self.backend.model_identity(model).await.map_err(|source| {
+            understudy_tasks::EvalError::Model {
+                model: model.to_string(),
+                source,
+            }
+        })?;
+        let request = ChatRequest {
+            max_tokens: Some(700),
+            temperature: Some(0.0),
+            seed: Some(self.base.seed),
+            ..ChatRequest::new(model, messages)
+        }
+        .validate()
+        .map_err(|e| OptimizeError::Config(format!("teacher request: {e}")))?;
+        let (response, cached) = runner::call_cached(
+            self.backend.as_ref(),
+            self.store,
+            &identity,
+            request,
+            self.options.no_cache,
+        )
+        .await?;
+        spent.add(
+            1,
+            u64::from(response.usage.prompt_tokens) + u64::from(response.usage.completion_tokens),
+            usize::from(!cached),
+        );
+        Ok(response.answer)
+    }
+}

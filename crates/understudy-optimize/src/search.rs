@@ -1,0 +1,383 @@
+//! The search: hand-written strategies are measured on validation first; then each step picks
+//! a parent from the per-item Pareto set, measures it on a minibatch of train items, and makes a
+//! child — alternately the teacher's rewrite of its instruction from the minibatch's failures,
+//! and the parent with demonstrations bootstrapped from right answers. A child that beats its
+//! parent on the minibatch is measured on validation and joins the set. It stops when the
+//! budget would be overrun.
+
+use serde::Serialize;
+
+use understudy_tasks::strategy::Strategy;
+use understudy_tasks::task::Item;
+
+use crate::budget::{Budget, Spent};
+use crate::candidate::{Candidate, Origin};
+use crate::demos::DemoPool;
+use crate::error::OptimizeError;
+use crate::measure::{Bench, Measured};
+use crate::pareto::{self, Point};
+use crate::reflect;
+use crate::split::Split;
+
+/// What the search is asked to do.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub student: String,
+    pub teacher: String,
+    pub budget: Budget,
+    /// Train items per step.
+    pub minibatch: usize,
+    /// Demonstrations a demonstration step puts in.
+    pub demos: usize,
+    /// The hand-written strategies the search starts from (and the test compares against).
+    pub seeds: Vec<Strategy>,
+}
+
+/// A candidate measured on validation.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub candidate: Candidate,
+    pub validation: Measured,
+}
+
+impl Evaluated {
+    pub fn point(&self) -> Point {
+        Point {
+            id: self.candidate.id,
+            scores: self.validation.scores(),
+            mean_ms: self.validation.mean_ms(),
+        }
+    }
+}
+
+/// One step of the search, as the page's trace shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub parent: usize,
+    pub child: Option<usize>,
+    pub kind: &'static str,
+    /// Right answers on the minibatch: parent, child.
+    pub minibatch: (f64, Option<f64>),
+    pub size: usize,
+    pub accepted: bool,
+    pub note: String,
+    pub spent: Spent,
+}
+
+/// The search's result.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub split: Split,
+    /// Every candidate measured on validation, seeds first.
+    pub set: Vec<Evaluated>,
+    /// Children made but not accepted (measured on a minibatch only).
+    pub rejected: Vec<Candidate>,
+    pub steps: Vec<Step>,
+    pub spent: Spent,
+    pub stopped: String,
+}
+
+impl Search {
+    pub fn points(&self) -> Vec<Point> {
+        self.set.iter().map(Evaluated::point).collect()
+    }
+
+    pub fn get(&self, id: usize) -> Option<&Evaluated> {
+        self.set.iter().find(|e| e.candidate.id == id)
+    }
+}
+
+/// Whether `a` and `b` send the same program.
+fn same(a: &Candidate, b: &Candidate) -> bool {
+    a.instruction == b.instruction
+        && a.cot == b.cot
+        && a.demos
+            .iter()
+            .map(|d| &d.id)
+            .eq(b.demos.iter().map(|d| &d.id))
+}
+
+struct State<'b, 'a> {
+    bench: &'b Bench<'a>,
+    settings: &'b Settings,
+    search: Search,
+    demos: DemoPool,
+    next_id: usize,
+    cursor: usize,
+    demo_turn: usize,
+}
+
+/// Runs the search on the bench's task; `progress` hears one line per step.
+pub async fn search(
+    bench: &Bench<'_>,
+    settings: &Settings,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Search, OptimizeError> {
+    let task = bench.task();
+    let split = Split::of(task);
+    if let Some(why) = split.too_small(&task.def.name) {
+        return Err(OptimizeError::Config(why));
+    }
+    let seeds: Vec<Candidate> = settings
+        .seeds
+        .iter()
+        .filter(|s| s.few_shot() <= task.pool.len())
+        .enumerate()
+        .map(|(id, s)| Candidate::seed(id, s, &bench.base.role_prompt, &task.pool))
+        .collect();
+    let needed = seeds.len() * split.validation.len();
+    if !settings
+        .budget
+        .allows(&Spent::default(), needed + 2 * settings.minibatch + 1)
+    {
+        return Err(OptimizeError::Config(format!(
+            "--budget {} calls is too small: measuring the {} hand-written strategies on the {} validation items takes {needed}, and a search step about {} more",
+            settings.budget.calls,
+            seeds.len(),
+            split.validation.len(),
+            2 * settings.minibatch + 1
+        )));
+    }
+    let mut state = State {
+        bench,
+        settings,
+        next_id: seeds.len(),
+        search: Search {
+            split,
+            set: Vec::new(),
+            rejected: Vec::new(),
+            steps: Vec::new(),
+            spent: Spent::default(),
+            stopped: String::new(),
+        },
+        demos: DemoPool::default(),
+        cursor: 0,
+        demo_turn: 0,
+    };
+    state.measure_seeds(seeds, progress).await?;
+    for turn in 0.. {
+        if !settings
+            .budget
+            .allows(&state.search.spent, 2 * settings.minibatch + 1)
+        {
+            state.search.stopped = format!(
+                "budget: {} of {} calls spent, the next step needs up to {}",
+                state.search.spent.calls,
+                settings.budget.calls,
+                2 * settings.minibatch + 1
+            );
+            break;
+        }
+        let step = state.step(turn).await?;
+        progress(&step_line(turn, &step));
+        state.search.steps.push(step);
+    }
+    Ok(state.search)
+}
+
+/// The progress line of one step.
+fn step_line(turn: usize, step: &Step) -> String {
+    format!(
+        "optimize: step {}: {} of #{}: minibatch {:.0} → {}{}; {} calls spent",
+        turn + 1,
+        step.kind,
+        step.parent,
+        step.minibatch.0,
+        step.minibatch
+            .1
+            .map(|c| format!("{c:.0}"))
+            .unwrap_or_else(|| "-".into()),
+        if step.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", step.note)
+        },
+        step.spent.calls
+    )
+}
+
+impl State<'_, '_> {
+    /// Measures the hand-written strategies on validation: the set the search starts from.
+    async fn measure_seeds(
+        &mut self,
+        seeds: Vec<Candidate>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<(), OptimizeError> {
+        for seed in seeds {
+            let validation = self.validate(&seed).await?;
+            progress(&format!(
+                "optimize: seed {}: validation {:.0}/{} ({:.0} ms per item); {} calls spent",
+                seed.label(),
+                validation.total(),
+                validation.answers.len(),
+                validation.mean_ms(),
+                self.search.spent.calls
+            ));
+            self.search.set.push(Evaluated {
+                candidate: seed,
+                validation,
+            });
+        }
+        Ok(())
+    }
+
+    async fn validate(&mut self, c: &Candidate) -> Result<Measured, OptimizeError> {
+        let items = self.search.split.validation.clone();
+        self.bench
+            .measure(&self.settings.student, c, &items, &mut self.search.spent)
+            .await
+    }
+
+    /// The next `minibatch` train items, cycling.
+    fn minibatch(&mut self) -> Vec<Item> {
+        let train = &self.search.split.train;
+        let n = self.settings.minibatch.min(train.len());
+        let batch = (0..n)
+            .map(|i| train[(self.cursor + i) % train.len()].clone())
+            .collect();
+        self.cursor = (self.cursor + n) % train.len();
+        batch
+    }
+
+    async fn step(&mut self, turn: usize) -> Result<Step, OptimizeError> {
+        let parent_id = pareto::parent(&self.search.points(), turn).unwrap_or(0);
+        let parent = self
+            .search
+            .get(parent_id)
+            .map(|e| e.candidate.clone())
+            .ok_or_else(|| OptimizeError::Config(format!("no candidate #{parent_id}")))?;
+        let batch = self.minibatch();
+        let student = self.settings.student.clone();
+        let on_parent = self
+            .bench
+            .measure(&student, &parent, &batch, &mut self.search.spent)
+            .await?;
+        self.demos.add(&on_parent.answers);
+        let rewrite = turn.is_multiple_of(2);
+        let mut step = Step {
+            parent: parent_id,
+            child: None,
+            kind: if rewrite { "rewrite" } else { "demos" },
+            minibatch: (on_parent.total(), None),
+            size: batch.len(),
+            accepted: false,
+            note: String::new(),
+            spent: self.search.spent,
+        };
+        let child = if rewrite {
+            self.rewrite(&parent, &on_parent).await?
+        } else {
+            self.with_demos(&parent)
+        };
+        let child = match child {
+            Ok(c) => c,
+            Err(note) => {
+                step.note = note;
+                step.spent = self.search.spent;
+                return Ok(step);
+            }
+        };
+        if let Some(twin) = self.search.set.iter().find(|e| same(&e.candidate, &child)) {
+            step.note = format!("same program as #{}", twin.candidate.id);
+            step.spent = self.search.spent;
+            return Ok(step);
+        }
+        let on_child = self
+            .bench
+            .measure(&student, &child, &batch, &mut self.search.spent)
+            .await?;
+        step.child = Some(child.id);
+        step.minibatch.1 = Some(on_child.total());
+        step.accepted = on_child.total() > on_parent.total()
+            && self
+                .settings
+                .budget
+                .allows(&self.search.spent, self.search.split.validation.len());
+        if step.accepted {
+            let validation = self.validate(&child).await?;
+            step.note = format!(
+                "validation {:.0}/{}",
+                validation.total(),
+                validation.answers.len()
+            );
+            self.search.set.push(Evaluated {
+                candidate: child,
+                validation,
+            });
+        } else {
+            if on_child.total() > on_parent.total() {
+                step.note = "no budget left to validate it".into();
+            }
+            self.search.rejected.push(child);
+        }
+        step.spent = self.search.spent;
+        Ok(step)
+    }
+
+    fn new_id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    /// The teacher's rewrite of `parent`'s instruction from its failures on the minibatch.
+    async fn rewrite(
+        &mut self,
+        parent: &Candidate,
+        on_parent: &Measured,
+    ) -> Result<Result<Candidate, String>, OptimizeError> {
+        let failures: Vec<_> = on_parent
+            .answers
+            .iter()
+            .filter(|a| a.score < 1.0)
+            .cloned()
+            .collect();
+        if failures.is_empty() {
+            return Ok(Err("no failures on the minibatch to learn from".into()));
+        }
+        let items: Vec<Item> = failures.iter().map(|a| a.item.clone()).collect();
+        let teacher = self.settings.teacher.clone();
+        let by_teacher = self
+            .bench
+            .measure(&teacher, parent, &items, &mut self.search.spent)
+            .await?;
+        self.demos.add(&by_teacher.answers);
+        let messages = reflect::rewrite_request(
+            parent.instruction.as_deref(),
+            &self.bench.task().def.instruction,
+            &failures,
+            &by_teacher.answers,
+        );
+        let reply = self
+            .bench
+            .ask(&teacher, messages, &mut self.search.spent)
+            .await?;
+        let Some(instruction) = reflect::read_rewrite(&reply) else {
+            return Ok(Err("the teacher's reply held no usable instruction".into()));
+        };
+        Ok(Ok(Candidate {
+            id: self.new_id(),
+            parent: Some(parent.id),
+            origin: Origin::Rewrite,
+            instruction: Some(instruction),
+            demos: parent.demos.clone(),
+            cot: parent.cot,
+        }))
+    }
+
+    /// `parent` with the next window of bootstrapped demonstrations.
+    fn with_demos(&mut self, parent: &Candidate) -> Result<Candidate, String> {
+        if self.demos.is_empty() {
+            return Err("no right answers to bootstrap demonstrations from yet".into());
+        }
+        let demos = self.demos.pick(self.settings.demos, self.demo_turn);
+        self.demo_turn += 1;
+        Ok(Candidate {
+            id: self.new_id(),
+            parent: Some(parent.id),
+            origin: Origin::Demos,
+            instruction: parent.instruction.clone(),
+            demos,
+            cot: parent.cot,
+        })
+    }
+}
