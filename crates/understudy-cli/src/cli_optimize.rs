@@ -39,9 +39,11 @@ pub struct OptimizeArgs {
     /// (default: zero-shot, role, few-shot:3, cot, role+cot); the first is the baseline.
     #[arg(long, value_delimiter = ',')]
     pub strategies: Option<Vec<String>>,
-    /// Prompt format: plain, markdown, json or yaml.
-    #[arg(long, default_value = "plain")]
-    pub format: String,
+    /// Prompt formats, comma-separated (plain, markdown, json, yaml): every hand-written
+    /// strategy runs in the first, the baseline also in each of the others, and children keep
+    /// their parent's.
+    #[arg(long, value_delimiter = ',', default_value = "plain")]
+    pub formats: Vec<String>,
     /// Train items per search step.
     #[arg(long, default_value_t = 4, value_parser = at_least_one)]
     pub minibatch: usize,

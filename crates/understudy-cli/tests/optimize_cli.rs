@@ -80,6 +80,8 @@ fn optimize(
             "80",
             "--strategies",
             "zero-shot,role",
+            "--formats",
+            "plain,markdown",
             "--budget",
             budget,
             "--db",
@@ -117,15 +119,21 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
         "no model may be called before the budget check"
     );
 
-    let out = optimize(&base, dir.path(), &task, "120");
+    let out = optimize(&base, dir.path(), &task, "160");
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
-    // The winner is the teacher's rewrite, and it carries the hint.
+    // The seeds: both strategies in the first format, the baseline in the second too.
     assert!(
-        page.contains("## The optimized prompt (#2 rewrite of #"),
+        page.contains("| #2 zero-shot [markdown] | zero-shot |"),
         "{page}"
     );
+    // The winner is the teacher's rewrite, and it carries the hint.
+    let heading = page
+        .lines()
+        .find(|l| l.starts_with("## The optimized prompt"))
+        .unwrap_or_default();
+    assert!(heading.contains(" rewrite of #"), "{page}");
     assert!(page.contains(HINT), "{page}");
     // On the test split: 100% against the baseline's 50%, significant, paired.
     let row = |role: &str| {
@@ -174,9 +182,22 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
         "{profile}"
     );
 
+    // The split is written for other optimizers, test items with each row's score.
+    let split = std::fs::read_to_string(dir.path().join("out/split.jsonl")).unwrap();
+    let tests: Vec<serde_json::Value> = split
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["part"] == "test")
+        .collect();
+    assert_eq!(tests.len(), test_reviews.len());
+    assert!(
+        tests.iter().all(|v| v["scores"]["optimized"] == 1.0),
+        "{split}"
+    );
+
     // A rerun replays the same search from the response cache: no model call, the same page.
     let calls = requests.len();
-    let out = optimize(&base, dir.path(), &task, "120");
+    let out = optimize(&base, dir.path(), &task, "160");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(log.lock().unwrap().len(), calls, "a rerun called a model");
     let again = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();

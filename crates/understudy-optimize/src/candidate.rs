@@ -1,12 +1,12 @@
 //! A candidate prompt for the local model: an instruction (the system prompt the `role`
-//! component sends), demonstrations (few-shot turns, with worked reasoning under CoT) and the
-//! chain-of-thought switch. Each is measured as an eval row — the task with the demonstrations
+//! component sends), demonstrations (few-shot turns, with worked reasoning under CoT), the
+//! chain-of-thought switch and the prompt format. Each is measured as an eval row — the task with the demonstrations
 //! as its pool, strategy `role+few-shot:K+cot` and the instruction as the role prompt — so the
 //! program stored with its cells is exactly what a profile serves.
 
 use serde::Serialize;
 
-use understudy_tasks::strategy::{Component, Strategy, MAX_COUNT};
+use understudy_tasks::strategy::{Component, Format, Strategy, MAX_COUNT};
 use understudy_tasks::task::{Item, LoadedTask};
 
 /// How a candidate came about.
@@ -32,12 +32,25 @@ pub struct Candidate {
     /// Demonstrations in the order sent (nearest the input last).
     pub demos: Vec<Item>,
     pub cot: bool,
+    /// The layout of the user turn (plain, markdown, json, yaml).
+    #[serde(serialize_with = "format_name")]
+    pub format: Format,
+}
+
+fn format_name<S: serde::Serializer>(f: &Format, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(f.as_str())
 }
 
 impl Candidate {
     /// The hand-written strategy `strategy` as a candidate: the role prompt as its instruction
     /// and the first K pool rows as its demonstrations, as eval sends them.
-    pub fn seed(id: usize, strategy: &Strategy, role_prompt: &str, pool: &[Item]) -> Self {
+    pub fn seed(
+        id: usize,
+        strategy: &Strategy,
+        format: Format,
+        role_prompt: &str,
+        pool: &[Item],
+    ) -> Self {
         Candidate {
             id,
             parent: None,
@@ -47,6 +60,7 @@ impl Candidate {
             instruction: strategy.role().then(|| role_prompt.to_string()),
             demos: pool.iter().take(strategy.few_shot()).cloned().collect(),
             cot: strategy.cot(),
+            format,
         }
     }
 
@@ -77,8 +91,16 @@ impl Candidate {
         }
     }
 
-    /// A short name for tables: `#3 rewrite of #1`.
+    /// A short name for tables: `#3 rewrite of #1 (role)`; the format when it is not plain.
     pub fn label(&self) -> String {
+        let label = self.origin_label();
+        match self.format {
+            Format::Plain => label,
+            other => format!("{label} [{}]", other.as_str()),
+        }
+    }
+
+    fn origin_label(&self) -> String {
         match (&self.origin, self.parent) {
             (Origin::Seed { strategy }, _) => format!("#{} {strategy}", self.id),
             (Origin::Rewrite, Some(p)) => {
@@ -120,15 +142,17 @@ mod tests {
             "role+few-shot:3+cot",
         ] {
             let s = Strategy::parse(name).unwrap();
-            let c = Candidate::seed(0, &s, "Be exact.", &pool);
+            let c = Candidate::seed(0, &s, Format::Plain, "Be exact.", &pool);
             assert_eq!(c.strategy().to_string(), name);
         }
         let c = Candidate::seed(
             0,
             &Strategy::parse("role+few-shot:2").unwrap(),
+            Format::Markdown,
             "Be exact.",
             &pool,
         );
+        assert!(c.label().ends_with("[markdown]"), "{}", c.label());
         assert_eq!(c.instruction.as_deref(), Some("Be exact."));
         let ids: Vec<&str> = c.demos.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, ["p1", "p2"]);

@@ -12,6 +12,7 @@ mod budget;
 mod candidate;
 mod demos;
 mod error;
+mod export;
 mod measure;
 mod page;
 mod pareto;
@@ -23,6 +24,7 @@ mod verdict;
 pub use budget::{Budget, Spent};
 pub use candidate::{Candidate, Origin};
 pub use error::OptimizeError;
+pub use export::split_jsonl;
 pub use measure::{Answer, Bench, Measured};
 pub use page::{render, Header};
 pub use search::{search, Evaluated, Search, Settings, Step};
@@ -34,12 +36,16 @@ pub use verdict::{prove, Row, Verdict, Versus};
 pub const DEFAULT_SEEDS: &[&str] = &["zero-shot", "role", "few-shot:3", "cot", "role+cot"];
 
 /// The winner's test cells as a gateway profile named `name` (the program they were sent).
-pub fn profile(verdict: &Verdict, task: &str, format: &str, name: &str) -> Option<String> {
+pub fn profile(verdict: &Verdict, task: &str, name: &str) -> Option<String> {
     let w = verdict.rows.first()?;
     understudy_tune::row_profile(
         &w.test.cells,
         task,
-        (&w.model, &w.candidate.strategy().to_string(), format),
+        (
+            &w.model,
+            &w.candidate.strategy().to_string(),
+            w.candidate.format.as_str(),
+        ),
         name,
     )
 }

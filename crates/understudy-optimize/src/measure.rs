@@ -18,7 +18,7 @@ use crate::candidate::Candidate;
 use crate::error::OptimizeError;
 
 /// What a measurement needs: the models, the store, the graders, and the plan the command
-/// resolved (its one task with every item, the seed, the format, the concurrency).
+/// resolved (its one task with every item, the seed, the concurrency).
 pub struct Bench<'a> {
     pub backend: Arc<dyn Backend>,
     pub store: &'a Store,
@@ -70,7 +70,7 @@ impl Bench<'_> {
             models: vec![model.to_string()],
             reference: None,
             strategies: vec![candidate.strategy()],
-            formats: vec![self.base.formats[0]],
+            formats: vec![candidate.format],
             tasks: vec![candidate.task_for(self.task(), items)],
             limit: items.len(),
             role_prompt: candidate

@@ -43,7 +43,8 @@ fn one_line(text: &str, chars: usize) -> String {
 pub struct Header<'a> {
     pub task: &'a str,
     pub command: &'a str,
-    pub format: &'a str,
+    /// The formats searched, as given.
+    pub formats: &'a str,
 }
 
 /// The whole page.
@@ -62,11 +63,11 @@ pub fn render(
     );
     let _ = writeln!(
         out,
-        "**Split** (by a hash of the item id; the test items were never sent during the search): {} train (the task's few-shot pool plus ~30% of the items), {} validation, {} test. Format: {}.\n",
+        "**Split** (by a hash of the item id; the test items were never sent during the search): {} train (the task's few-shot pool plus ~30% of the items), {} validation, {} test. Formats: {}.\n",
         split.train.len(),
         split.validation.len(),
         split.test.len(),
-        header.format
+        header.formats
     );
     let _ = writeln!(
         out,

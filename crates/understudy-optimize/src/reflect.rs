@@ -12,12 +12,10 @@ pub const MAX_INSTRUCTION_CHARS: usize = 4000;
 
 const SYSTEM: &str = "You improve the system prompt of a small language model so that it answers a task correctly. \
 You are shown the system prompt it had, the task, and inputs it answered wrong together with the correct answers. \
-First work out, for each wrong answer, what the model misunderstood or did not know. Then write a new, complete system \
-prompt that is clearly different from the old one where the old one failed: describe the task and its inputs precisely, \
-give the step-by-step method that reaches the correct answers, name the traps these inputs show, and state the facts of \
-the subject area the model lacked as general rules (facts like these will help on other inputs of the same subject), and \
-the exact answer format. Never copy these inputs, their options or their answers into the prompt: it is used on other \
-inputs of the same task.";
+Work out what the model misunderstood or lacked, then write a better system prompt: state the task, the knowledge or \
+step-by-step strategy that leads to the correct answers, the mistakes to avoid, and the exact answer format. \
+Write general guidance that helps on new inputs of the same task. Never copy these inputs, their options or their answers into \
+the prompt, and do not answer them: the prompt is used on other inputs.";
 
 fn clip(text: &str, chars: usize) -> String {
     let t = text.trim();

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use understudy_tasks::strategy::Strategy;
+use understudy_tasks::strategy::{Format, Strategy};
 use understudy_tasks::task::Item;
 
 use crate::budget::{Budget, Spent};
@@ -31,6 +31,9 @@ pub struct Settings {
     pub demos: usize,
     /// The hand-written strategies the search starts from (and the test compares against).
     pub seeds: Vec<Strategy>,
+    /// Prompt formats: every seed runs in the first; the first seed (the baseline) also in
+    /// each of the others.
+    pub formats: Vec<Format>,
 }
 
 /// A candidate measured on validation.
@@ -91,6 +94,7 @@ impl Search {
 fn same(a: &Candidate, b: &Candidate) -> bool {
     a.instruction == b.instruction
         && a.cot == b.cot
+        && a.format == b.format
         && a.demos
             .iter()
             .map(|d| &d.id)
@@ -107,6 +111,26 @@ struct State<'b, 'a> {
     demo_turn: usize,
 }
 
+/// The hand-written candidates: every seed strategy (that the pool has examples for) in the
+/// first format, then the baseline in each other format.
+fn seeds(bench: &Bench<'_>, settings: &Settings) -> Vec<Candidate> {
+    let task = bench.task();
+    let first = settings.formats.first().copied().unwrap_or(Format::Plain);
+    let mut rows: Vec<(&Strategy, Format)> = settings
+        .seeds
+        .iter()
+        .filter(|s| s.few_shot() <= task.pool.len())
+        .map(|s| (s, first))
+        .collect();
+    if let Some(baseline) = settings.seeds.first() {
+        rows.extend(settings.formats.iter().skip(1).map(|f| (baseline, *f)));
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(id, (s, f))| Candidate::seed(id, s, f, &bench.base.role_prompt, &task.pool))
+        .collect()
+}
+
 /// Runs the search on the bench's task; `progress` hears one line per step.
 pub async fn search(
     bench: &Bench<'_>,
@@ -118,13 +142,7 @@ pub async fn search(
     if let Some(why) = split.too_small(&task.def.name) {
         return Err(OptimizeError::Config(why));
     }
-    let seeds: Vec<Candidate> = settings
-        .seeds
-        .iter()
-        .filter(|s| s.few_shot() <= task.pool.len())
-        .enumerate()
-        .map(|(id, s)| Candidate::seed(id, s, &bench.base.role_prompt, &task.pool))
-        .collect();
+    let seeds = seeds(bench, settings);
     let needed = seeds.len() * split.validation.len();
     if !settings
         .budget
@@ -361,6 +379,7 @@ impl State<'_, '_> {
             instruction: Some(instruction),
             demos: parent.demos.clone(),
             cot: parent.cot,
+            format: parent.format,
         }))
     }
 
@@ -378,6 +397,7 @@ impl State<'_, '_> {
             instruction: parent.instruction.clone(),
             demos,
             cot: parent.cot,
+            format: parent.format,
         })
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use understudy_eval::plan::EvalSection;
 use understudy_optimize::{self as optimize, Bench, Budget, Header, Settings};
-use understudy_tasks::strategy::{Strategy, MAX_COUNT};
+use understudy_tasks::strategy::{Format, Strategy, MAX_COUNT};
 
 use super::eval::{prepare, Prepared};
 use crate::cli::{EmbedderArgs, EvalArgs};
@@ -91,6 +91,11 @@ fn settings(args: &OptimizeArgs, student: String, teacher: String) -> Result<Set
         }
         seeds.push(s);
     }
+    let formats = args
+        .formats
+        .iter()
+        .map(|f| Format::parse(f).with_context(|| format!("--formats: {f:?}")))
+        .collect::<Result<Vec<_>>>()?;
     if seeds.first().map(|s| s.to_string()) != Some("zero-shot".into()) {
         bail!("--strategies must start with zero-shot: the first strategy is the baseline the winner is compared with");
     }
@@ -104,6 +109,7 @@ fn settings(args: &OptimizeArgs, student: String, teacher: String) -> Result<Set
         minibatch: args.minibatch,
         demos: args.demos,
         seeds,
+        formats,
     })
 }
 
@@ -123,7 +129,7 @@ pub async fn run(config_path: Option<&Path>, args: OptimizeArgs) -> Result<()> {
         models: Some(vec![student, teacher.clone()]),
         reference: Some(teacher),
         strategies: Some(vec!["zero-shot".into()]),
-        formats: Some(vec![args.format.clone()]),
+        formats: Some(args.formats.clone()),
         tasks: Some(vec![args.task.clone()]),
         limit: Some(args.limit),
         seed: args.seed,
@@ -158,14 +164,7 @@ pub async fn run(config_path: Option<&Path>, args: OptimizeArgs) -> Result<()> {
         search.split.test.len()
     ));
     let verdict = optimize::prove(&bench, &settings, &search, args.target).await?;
-    let profile = write_outputs(
-        &args,
-        &task,
-        plan.formats[0].as_str(),
-        &settings,
-        &search,
-        &verdict,
-    )?;
+    let profile = write_outputs(&args, &task, &settings, &search, &verdict)?;
     output::data_line(&profile);
     Ok(())
 }
@@ -175,7 +174,6 @@ pub async fn run(config_path: Option<&Path>, args: OptimizeArgs) -> Result<()> {
 fn write_outputs(
     args: &OptimizeArgs,
     task: &str,
-    format: &str,
     settings: &Settings,
     search: &optimize::Search,
     verdict: &optimize::Verdict,
@@ -189,14 +187,17 @@ fn write_outputs(
     let header = Header {
         task,
         command: &command.join(" "),
-        format: format,
+        formats: &args.formats.join(","),
     };
     let page = optimize::render(&header, settings, search, verdict);
     let page_path = out.join("optimize.md");
     std::fs::write(&page_path, &page)
         .with_context(|| format!("writing {}", page_path.display()))?;
+    let split_path = out.join("split.jsonl");
+    std::fs::write(&split_path, optimize::split_jsonl(search, verdict))
+        .with_context(|| format!("writing {}", split_path.display()))?;
     let profile_path = out.join("profile.toml");
-    let profile = optimize::profile(verdict, task, format, &format!("{task}-optimized"))
+    let profile = optimize::profile(verdict, task, &format!("{task}-optimized"))
         .context("the winner's test cells carry no program to write a profile from")?;
     std::fs::write(&profile_path, &profile)
         .with_context(|| format!("writing {}", profile_path.display()))?;
