@@ -12,13 +12,7 @@ use crate::search::{Search, Settings};
 use crate::verdict::Verdict;
 
 fn pct(e: &Estimate) -> String {
-    format!(
-        "{:.1}% [{:.1}–{:.1}] n={}",
-        e.value * 100.0,
-        e.low * 100.0,
-        e.high * 100.0,
-        e.n
-    )
+    e.percent_with_n()
 }
 
 fn pp(e: &Estimate) -> String {

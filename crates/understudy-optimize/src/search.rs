@@ -111,6 +111,12 @@ struct State<'b, 'a> {
     demo_turn: usize,
 }
 
+/// The most calls one step makes before validation: the parent and the child on the
+/// minibatch, the teacher on the parent's failures, and the teacher's rewrite.
+fn step_cost(settings: &Settings) -> usize {
+    3 * settings.minibatch + 1
+}
+
 /// The hand-written candidates: every seed strategy (that the pool has examples for) in the
 /// first format, then the baseline in each other format.
 fn seeds(bench: &Bench<'_>, settings: &Settings) -> Vec<Candidate> {
@@ -146,14 +152,14 @@ pub async fn search(
     let needed = seeds.len() * split.validation.len();
     if !settings
         .budget
-        .allows(&Spent::default(), needed + 2 * settings.minibatch + 1)
+        .allows(&Spent::default(), needed + step_cost(settings))
     {
         return Err(OptimizeError::Config(format!(
             "--budget {} calls is too small: measuring the {} hand-written strategies on the {} validation items takes {needed}, and a search step about {} more",
             settings.budget.calls,
             seeds.len(),
             split.validation.len(),
-            2 * settings.minibatch + 1
+            step_cost(settings)
         )));
     }
     let mut state = State {
@@ -176,13 +182,13 @@ pub async fn search(
     for turn in 0.. {
         if !settings
             .budget
-            .allows(&state.search.spent, 2 * settings.minibatch + 1)
+            .allows(&state.search.spent, step_cost(settings))
         {
             state.search.stopped = format!(
                 "budget: {} of {} calls spent, the next step needs up to {}",
                 state.search.spent.calls,
                 settings.budget.calls,
-                2 * settings.minibatch + 1
+                step_cost(settings)
             );
             break;
         }

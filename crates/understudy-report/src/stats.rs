@@ -19,6 +19,19 @@ pub struct Estimate {
     pub n: usize,
 }
 
+impl Estimate {
+    /// A score or share as a percentage with its interval and n: "61.3% [43.2–81.2] n=31".
+    pub fn percent_with_n(&self) -> String {
+        format!(
+            "{:.1}% [{:.1}–{:.1}] n={}",
+            self.value * 100.0,
+            self.low * 100.0,
+            self.high * 100.0,
+            self.n
+        )
+    }
+}
+
 pub fn mean(xs: &[f64]) -> f64 {
     if xs.is_empty() {
         f64::NAN

@@ -13,13 +13,7 @@ use understudy_report::stats::Estimate;
 use understudy_store::Cell;
 
 fn pct(e: &Estimate) -> String {
-    format!(
-        "{:.1}% [{:.1}–{:.1}] n={}",
-        e.value * 100.0,
-        e.low * 100.0,
-        e.high * 100.0,
-        e.n
-    )
+    e.percent_with_n()
 }
 
 fn ms(e: &Estimate) -> String {
