@@ -24,13 +24,12 @@ fn pp(e: &Estimate) -> String {
     )
 }
 
+/// `text` on one line (whitespace runs as one space), cut to `chars` characters.
 fn one_line(text: &str, chars: usize) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= chars {
-        flat
-    } else {
-        format!("{}…", flat.chars().take(chars).collect::<String>())
-    }
+    crate::reflect::clip(
+        &text.split_whitespace().collect::<Vec<_>>().join(" "),
+        chars,
+    )
 }
 
 /// What the page is about.

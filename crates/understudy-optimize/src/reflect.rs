@@ -17,7 +17,8 @@ step-by-step strategy that leads to the correct answers, the mistakes to avoid, 
 Write general guidance that helps on new inputs of the same task. Never copy these inputs, their options or their answers into \
 the prompt, and do not answer them: the prompt is used on other inputs.";
 
-fn clip(text: &str, chars: usize) -> String {
+/// `text` trimmed, cut to `chars` characters with an ellipsis when longer.
+pub(crate) fn clip(text: &str, chars: usize) -> String {
     let t = text.trim();
     if t.chars().count() <= chars {
         t.to_string()
