@@ -56,6 +56,13 @@ def feedback_metric(gold, pred, trace=None, pred_name=None, pred_trace=None):
     )
 
 
+def safe_call(program, ex):
+    try:
+        return program(question=ex.question)
+    except Exception:  # a reply DSPy cannot parse scores 0, as on the test items
+        return dspy.Prediction(answer="")
+
+
 def mcnemar(only_a, only_b):
     n = only_a + only_b
     if n == 0:
@@ -118,6 +125,10 @@ def main():
             s, said = 0.0, f"error: {e}"
         results.append({"id": ex.id, "score": s, "answer": said})
     test_calls = len(student.history) - calls["student"]
+    # The optimized program on the validation items too (after the test, so it cannot steer the
+    # search): understudy chooses its winner there, so this says whether DSPy's program would
+    # have been chosen over understudy's candidates on the items understudy saw.
+    validation = [score(ex, safe_call(optimized, ex)) for ex in val]
     scores = [r["score"] for r in results]
     ours = {r["id"]: r["scores"].get("optimized") for r in rows if r["part"] == "test"}
     only_dspy = sum(1 for r in results if r["score"] > (ours.get(r["id"]) or 0))
@@ -131,6 +142,8 @@ def main():
         "search_calls": calls,
         "search_seconds": round(search_seconds, 1),
         "test_calls": test_calls,
+        "validation_score": sum(validation) / len(validation),
+        "validation_n": len(validation),
         "test_score": sum(scores) / len(scores),
         "test_ci": [low, high],
         "n": len(scores),
@@ -145,7 +158,8 @@ def main():
     print(
         f"dspy {args.optimizer}: test {summary['test_score']:.1%} [{low:.1%}–{high:.1%}] n={len(scores)}; "
         f"understudy optimized {summary['understudy_optimized_score']:.1%}; only understudy right {only_ours}, "
-        f"only DSPy right {only_dspy}, McNemar p = {summary['mcnemar_p']:.3f}; search calls {calls} in {search_seconds:.0f} s"
+        f"only DSPy right {only_dspy}, McNemar p = {summary['mcnemar_p']:.3f}; search calls {calls} in {search_seconds:.0f} s; "
+        f"validation {sum(validation):.0f}/{len(validation)}"
     )
 
 

@@ -229,7 +229,8 @@ pub struct EvalArgs {
     // Help text from `strategies_help`, so the list of spellings is the parser's own.
     #[arg(long, value_delimiter = ',', help = strategies_help())]
     pub strategies: Option<Vec<String>>,
-    /// Prompt formats, comma-separated: plain, markdown, json, yaml.
+    /// Prompt formats, comma-separated: plain, markdown, json, yaml, fields (named fields
+    /// between `[[ ## name ## ]]` markers, the instruction in the system prompt).
     #[arg(long, value_delimiter = ',')]
     pub formats: Option<Vec<String>>,
     /// Tasks, comma-separated: built-in names or paths to task .toml files.

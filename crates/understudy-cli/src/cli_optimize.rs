@@ -39,9 +39,9 @@ pub struct OptimizeArgs {
     /// (default: zero-shot, role, few-shot:3, cot, role+cot); the first is the baseline.
     #[arg(long, value_delimiter = ',')]
     pub strategies: Option<Vec<String>>,
-    /// Prompt formats, comma-separated (plain, markdown, json, yaml): every hand-written
-    /// strategy runs in the first, the baseline also in each of the others, and children keep
-    /// their parent's.
+    /// Prompt formats, comma-separated (plain, markdown, json, yaml, fields): every hand-written
+    /// strategy runs in the first, the baseline also in each of the others; with more than one,
+    /// search steps also move a candidate to the next format.
     #[arg(long, value_delimiter = ',', default_value = "plain")]
     pub formats: Vec<String>,
     /// Train items per search step.

@@ -24,7 +24,7 @@ use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::retrieval::prepare;
 use understudy_eval::runner::{run, Quiet, RunOptions};
 use understudy_memory::embed::WordHashEmbedder;
-use understudy_prompt::Program;
+use understudy_prompt::{AnswerContract, Program, Read};
 use understudy_serve::memory::MemoryRuntime;
 use understudy_serve::{profile, router, AppState};
 use understudy_store::{Cell, Store};
@@ -43,6 +43,8 @@ const ANSWERS: &[&str] = &[
     "1. Read it. 2. Decide.",
     "negative and positive",
     "Final answer: 3? No. Final answer: C",
+    "[[ ## answer ## ]]\nB\n\n[[ ## completed ## ]]",
+    "[[ ## reasoning ## ]]\nWarm words.\n\n[[ ## answer ## ]]\npositive\n\n[[ ## completed ## ]]",
 ];
 
 /// Records every call (model, messages as JSON) and answers from [`ANSWERS`].
@@ -262,17 +264,39 @@ async fn ask(state: Arc<AppState>, input: &str, stream: bool) -> String {
         .collect()
 }
 
-/// What eval read from the cell's answer, as the gateway returns it: the contract's reading, or
-/// the text past any chain of thought when it reads nothing.
-fn eval_answer(cell: &Cell, input: &str) -> String {
+/// The cell's answer read by the program it was sent with (as the gateway reads it).
+fn eval_read(cell: &Cell, input: &str) -> Read {
     let program: Program = serde_json::from_str(cell.program.as_deref().unwrap()).unwrap();
     let fallback = cell
         .detail
         .as_deref()
         .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
         .is_some_and(|d| d["thinking"]["cot_fallback"] == true);
-    let read = program.read(&cell.answer, input, program.cot || fallback);
+    program.read(&cell.answer, input, program.cot || fallback)
+}
+
+/// What eval read from the cell's answer, as the gateway returns it: the contract's reading, or
+/// the text past any chain of thought when it reads nothing.
+fn eval_answer(cell: &Cell, input: &str) -> String {
+    let read = eval_read(cell, input);
     read.answer.unwrap_or(read.text)
+}
+
+/// Under a label, choice or number contract the grader scored what the program reads: the
+/// cell's parsed answer is the program's reading of its text.
+fn check_graded_as_read(cell: &Cell, input: &str, row: &str) {
+    let program: Program = serde_json::from_str(cell.program.as_deref().unwrap()).unwrap();
+    let scored_by_contract = matches!(
+        program.template.as_ref().map(|t| &t.answer),
+        Some(AnswerContract::Label { .. } | AnswerContract::Choice | AnswerContract::Number)
+    );
+    if scored_by_contract && program.technique.is_none() {
+        assert_eq!(
+            cell.parsed,
+            eval_read(cell, input).answer,
+            "{row}: graded reading"
+        );
+    }
 }
 
 async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
@@ -346,6 +370,7 @@ async fn check_run(dir: &Path, plan: Plan, db: &Path) -> usize {
                 let input = &inputs[&(task.to_string(), cell.item_id.clone())];
                 let served = cell.program.as_deref().unwrap();
                 let expected = eval_answer(cell, input);
+                check_graded_as_read(cell, input, &row);
                 for stream in [false, true] {
                     let answer = ask(state.clone(), input, stream).await;
                     let calls = backend.take();
@@ -443,7 +468,7 @@ async fn every_row_is_served_as_it_was_measured() {
         &tasks,
         &["light"],
         &["zero-shot", "few-shot:2+cot"],
-        &["markdown", "json", "yaml"],
+        &["markdown", "json", "yaml", "fields"],
     );
     checked += check_run(dir.path(), formats, &db).await;
 

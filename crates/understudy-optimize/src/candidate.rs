@@ -19,6 +19,10 @@ pub enum Origin {
     Rewrite,
     /// The parent with demonstrations bootstrapped from answers that scored right.
     Demos,
+    /// The parent in another prompt format.
+    Layout,
+    /// The parent with chain of thought switched on or off.
+    Cot,
 }
 
 /// One point of the search.
@@ -32,7 +36,7 @@ pub struct Candidate {
     /// Demonstrations in the order sent (nearest the input last).
     pub demos: Vec<Item>,
     pub cot: bool,
-    /// The layout of the user turn (plain, markdown, json, yaml).
+    /// The layout of the prompt (plain, markdown, json, yaml, fields).
     #[serde(serialize_with = "format_name")]
     pub format: Format,
 }
@@ -110,6 +114,18 @@ impl Candidate {
                 "#{} #{p} with {} bootstrapped demos ({})",
                 self.id,
                 self.demos.len(),
+                self.strategy()
+            ),
+            (Origin::Layout, Some(p)) => format!(
+                "#{} #{p} in {} ({})",
+                self.id,
+                self.format.as_str(),
+                self.strategy()
+            ),
+            (Origin::Cot, Some(p)) => format!(
+                "#{} #{p} with chain of thought {} ({})",
+                self.id,
+                if self.cot { "on" } else { "off" },
                 self.strategy()
             ),
             (_, None) => format!("#{}", self.id),

@@ -1,8 +1,8 @@
 //! `understudy optimize`: the reference model teaches the local model's prompt. The task's items
 //! are split into train, validation and test; a search over the instruction (the teacher's
 //! reflective rewrites from the local model's failures, GEPA-style), bootstrapped
-//! demonstrations (DSPy-style) and the hand-written strategies' knobs (role prompt, few-shot,
-//! chain of thought) keeps a per-item Pareto set on validation under a budget of calls and
+//! demonstrations (DSPy-style) and the strategy knobs (role prompt, few-shot, the prompt format,
+//! chain of thought switched) keeps a per-item Pareto set on validation under a budget of calls and
 //! tokens; the winner is then measured on the test split against the baseline, the best
 //! hand-written strategy and the reference, paired. Every measurement is an eval run through
 //! the same runner and store (resumable, cached), and the winner's cells carry the program a
@@ -10,6 +10,7 @@
 
 mod budget;
 mod candidate;
+mod children;
 mod demos;
 mod error;
 mod export;

@@ -1,9 +1,10 @@
 //! The search: hand-written strategies are measured on validation first; then each step picks
 //! a parent from the per-item Pareto set, measures it on a minibatch of train items, and makes a
-//! child — alternately the teacher's rewrite of its instruction from the minibatch's failures,
-//! and the parent with demonstrations bootstrapped from right answers. A child that beats its
-//! parent on the minibatch is measured on validation and joins the set. It stops when the
-//! budget would be overrun.
+//! child (see children.rs) — in turn the teacher's rewrite of its instruction from the
+//! minibatch's failures, the parent with demonstrations bootstrapped from right answers, the
+//! parent in the next prompt format, and the parent with chain of thought switched. A child
+//! that beats its parent on the minibatch is measured on validation and joins the set. It
+//! stops when the budget would be overrun.
 
 use serde::Serialize;
 
@@ -11,12 +12,11 @@ use understudy_tasks::strategy::{Format, Strategy};
 use understudy_tasks::task::Item;
 
 use crate::budget::{Budget, Spent};
-use crate::candidate::{Candidate, Origin};
+use crate::candidate::Candidate;
 use crate::demos::DemoPool;
 use crate::error::OptimizeError;
 use crate::measure::{Bench, Measured};
 use crate::pareto::{self, Point};
-use crate::reflect;
 use crate::split::Split;
 
 /// What the search is asked to do.
@@ -101,14 +101,53 @@ fn same(a: &Candidate, b: &Candidate) -> bool {
             .eq(b.demos.iter().map(|d| &d.id))
 }
 
-struct State<'b, 'a> {
-    bench: &'b Bench<'a>,
-    settings: &'b Settings,
-    search: Search,
-    demos: DemoPool,
-    next_id: usize,
+pub(crate) struct State<'b, 'a> {
+    pub(crate) bench: &'b Bench<'a>,
+    pub(crate) settings: &'b Settings,
+    pub(crate) search: Search,
+    pub(crate) demos: DemoPool,
+    pub(crate) next_id: usize,
     cursor: usize,
-    demo_turn: usize,
+    pub(crate) demo_turn: usize,
+}
+
+/// What a step changes in its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepKind {
+    /// The teacher rewrites the instruction from the parent's failures.
+    Rewrite,
+    /// Bootstrapped demonstrations replace the parent's.
+    Demos,
+    /// The parent in the next prompt format.
+    Layout,
+    /// Chain of thought switched.
+    Cot,
+}
+
+impl StepKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Rewrite => "rewrite",
+            Self::Demos => "demos",
+            Self::Layout => "layout",
+            Self::Cot => "cot",
+        }
+    }
+}
+
+/// The kinds of step the search takes in turn: rewrite and demonstrations always; the layout
+/// when several formats are searched; chain of thought switched when the seeds have it both
+/// on and off (so a search asked not to try CoT never pays for it).
+pub(crate) fn step_kinds(settings: &Settings) -> Vec<StepKind> {
+    let mut kinds = vec![StepKind::Rewrite, StepKind::Demos];
+    if settings.formats.len() > 1 {
+        kinds.push(StepKind::Layout);
+    }
+    let cot: Vec<bool> = settings.seeds.iter().map(Strategy::cot).collect();
+    if cot.contains(&true) && cot.contains(&false) {
+        kinds.push(StepKind::Cot);
+    }
+    kinds
 }
 
 /// The most calls one step makes before validation: the parent and the child on the
@@ -277,21 +316,23 @@ impl State<'_, '_> {
             .measure(&student, &parent, &batch, &mut self.search.spent)
             .await?;
         self.demos.add(&on_parent.answers);
-        let rewrite = turn.is_multiple_of(2);
+        let kinds = step_kinds(self.settings);
+        let kind = kinds[turn % kinds.len()];
         let mut step = Step {
             parent: parent_id,
             child: None,
-            kind: if rewrite { "rewrite" } else { "demos" },
+            kind: kind.name(),
             minibatch: (on_parent.total(), None),
             size: batch.len(),
             accepted: false,
             note: String::new(),
             spent: self.search.spent,
         };
-        let child = if rewrite {
-            self.rewrite(&parent, &on_parent).await?
-        } else {
-            self.with_demos(&parent)
+        let child = match kind {
+            StepKind::Rewrite => self.rewrite(&parent, &on_parent).await?,
+            StepKind::Demos => self.with_demos(&parent),
+            StepKind::Layout => self.in_next_layout(&parent),
+            StepKind::Cot => Ok(self.with_cot_flipped(&parent)),
         };
         let child = match child {
             Ok(c) => c,
@@ -337,73 +378,38 @@ impl State<'_, '_> {
         step.spent = self.search.spent;
         Ok(step)
     }
+}
 
-    fn new_id(&mut self) -> usize {
-        self.next_id += 1;
-        self.next_id - 1
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(seeds: &[&str], formats: &[Format]) -> Settings {
+        Settings {
+            student: "s".into(),
+            teacher: "t".into(),
+            budget: Budget {
+                calls: 10,
+                tokens: None,
+            },
+            minibatch: 4,
+            demos: 3,
+            seeds: seeds
+                .iter()
+                .filter_map(|s| Strategy::parse(s).ok())
+                .collect(),
+            formats: formats.to_vec(),
+        }
     }
 
-    /// The teacher's rewrite of `parent`'s instruction from its failures on the minibatch.
-    async fn rewrite(
-        &mut self,
-        parent: &Candidate,
-        on_parent: &Measured,
-    ) -> Result<Result<Candidate, String>, OptimizeError> {
-        let failures: Vec<_> = on_parent
-            .answers
-            .iter()
-            .filter(|a| a.score < 1.0)
-            .cloned()
-            .collect();
-        if failures.is_empty() {
-            return Ok(Err("no failures on the minibatch to learn from".into()));
-        }
-        let items: Vec<Item> = failures.iter().map(|a| a.item.clone()).collect();
-        let teacher = self.settings.teacher.clone();
-        let by_teacher = self
-            .bench
-            .measure(&teacher, parent, &items, &mut self.search.spent)
-            .await?;
-        self.demos.add(&by_teacher.answers);
-        let messages = reflect::rewrite_request(
-            parent.instruction.as_deref(),
-            &self.bench.task().def.instruction,
-            &failures,
-            &by_teacher.answers,
-        );
-        let reply = self
-            .bench
-            .ask(&teacher, messages, &mut self.search.spent)
-            .await?;
-        let Some(instruction) = reflect::read_rewrite(&reply) else {
-            return Ok(Err("the teacher's reply held no usable instruction".into()));
-        };
-        Ok(Ok(Candidate {
-            id: self.new_id(),
-            parent: Some(parent.id),
-            origin: Origin::Rewrite,
-            instruction: Some(instruction),
-            demos: parent.demos.clone(),
-            cot: parent.cot,
-            format: parent.format,
-        }))
-    }
-
-    /// `parent` with the next window of bootstrapped demonstrations.
-    fn with_demos(&mut self, parent: &Candidate) -> Result<Candidate, String> {
-        if self.demos.is_empty() {
-            return Err("no right answers to bootstrap demonstrations from yet".into());
-        }
-        let demos = self.demos.pick(self.settings.demos, self.demo_turn);
-        self.demo_turn += 1;
-        Ok(Candidate {
-            id: self.new_id(),
-            parent: Some(parent.id),
-            origin: Origin::Demos,
-            instruction: parent.instruction.clone(),
-            demos,
-            cot: parent.cot,
-            format: parent.format,
-        })
+    #[test]
+    fn layout_and_cot_steps_come_only_when_there_is_something_to_switch() {
+        use StepKind::*;
+        let plain = settings(&["zero-shot", "role"], &[Format::Plain]);
+        assert_eq!(step_kinds(&plain), [Rewrite, Demos]);
+        let both = settings(&["zero-shot", "cot"], &[Format::Plain, Format::Fields]);
+        assert_eq!(step_kinds(&both), [Rewrite, Demos, Layout, Cot]);
+        let all_cot = settings(&["cot", "role+cot"], &[Format::Plain]);
+        assert_eq!(step_kinds(&all_cot), [Rewrite, Demos]);
     }
 }

@@ -9,7 +9,7 @@ pub enum PromptError {
         crate::strategy::SPELLINGS
     )]
     UnknownStrategy { name: String },
-    #[error("unknown format {name:?}: use plain, markdown, json or yaml")]
+    #[error("unknown format {name:?}: use plain, markdown, json, yaml or fields")]
     UnknownFormat { name: String },
     #[error("strategy {name:?}: {prefix}K needs K from 1 to {max}, got {got:?}")]
     BadCount {

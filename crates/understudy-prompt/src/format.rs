@@ -1,4 +1,5 @@
-//! How the same instruction content is laid out: `plain`, `markdown`, `json` or `yaml`.
+//! How the same instruction content is laid out: `plain`, `markdown`, `json`, `yaml` or
+//! `fields` (named fields between markers, see [`crate::fields`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,9 @@ pub enum Format {
     Markdown,
     Json,
     Yaml,
+    /// Input and answer as named fields between `[[ ## name ## ]]` markers, the instruction in
+    /// the system prompt.
+    Fields,
 }
 
 impl Format {
@@ -24,6 +28,7 @@ impl Format {
             "markdown" | "md" => Ok(Self::Markdown),
             "json" => Ok(Self::Json),
             "yaml" => Ok(Self::Yaml),
+            "fields" => Ok(Self::Fields),
             other => Err(PromptError::UnknownFormat {
                 name: other.to_string(),
             }),
@@ -36,6 +41,7 @@ impl Format {
             Self::Markdown => "markdown",
             Self::Json => "json",
             Self::Yaml => "yaml",
+            Self::Fields => "fields",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod contract;
 pub use understudy_core::cot;
 mod error;
+pub mod fields;
 pub mod format;
 pub mod input;
 pub mod program;

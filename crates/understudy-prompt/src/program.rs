@@ -38,13 +38,9 @@ impl Example {
         rationale: Option<&str>,
         cot: bool,
     ) -> Self {
-        let answer = Template::example_answer(target, cot);
         Self {
             user: template.user_turn(input, cot),
-            assistant: match rationale.map(str::trim).filter(|r| cot && !r.is_empty()) {
-                Some(reasoning) => format!("{reasoning}\n\n{answer}"),
-                None => answer,
-            },
+            assistant: template.example_answer(target, rationale, cot),
         }
     }
 }
@@ -166,7 +162,13 @@ impl Program {
         let (client_system, turns): (Vec<ChatMessage>, Vec<ChatMessage>) = conversation
             .into_iter()
             .partition(|m| m.role == Role::System);
-        let mut system: Vec<String> = self.system.iter().cloned().collect();
+        let mut system: Vec<String> = self
+            .template
+            .as_ref()
+            .and_then(|t| t.system_text(self.cot))
+            .into_iter()
+            .collect();
+        system.extend(self.system.iter().cloned());
         system.extend(client_system.into_iter().map(|m| m.content));
         let mut messages = Vec::with_capacity(turns.len() + 2 * self.few_shot.len() + 1);
         if !system.is_empty() {
@@ -193,13 +195,12 @@ impl Program {
     }
 
     /// Reads the answer from the model's text for the input in `last_user` (the client's last
-    /// user turn, before wrapping): chain of thought split at the last marker when `split_cot`,
-    /// then the contract's extractor.
+    /// user turn, before wrapping): the answer field under the `fields` layout, chain of thought
+    /// split at the last marker when `split_cot`, then the contract's extractor.
     pub fn read(&self, text: &str, last_user: &str, split_cot: bool) -> Read {
-        let (reasoning, text) = if split_cot {
-            cot::split(text)
-        } else {
-            (None, text.trim().to_string())
+        let (reasoning, text) = match &self.template {
+            Some(t) => t.split_reply(text, split_cot),
+            None => crate::template::split(text, split_cot),
         };
         let answer = match &self.template {
             Some(t) => t.answer.extract(&text, &Input::parse(last_user)),

@@ -22,8 +22,8 @@ use crate::request_guard::RequestGuard;
 use crate::wire::{now_secs, usage_json};
 
 /// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
-/// (chain of thought), the answer — after the last marker, through the template's contract — at
-/// the end, once it is known.
+/// (chain of thought; under the `fields` layout at the end), the answer — after the last marker,
+/// through the template's contract — at the end, once it is known.
 struct AnswerReader {
     profile: Profile,
     splitter: Option<StreamSplitter>,
@@ -37,8 +37,14 @@ impl AnswerReader {
         if !program.cot && program.template.is_none() {
             return None;
         }
+        // Under the `fields` layout the reasoning is a field of its own: it goes out whole at
+        // the end, read as the unary answer reads it.
+        let fields = program
+            .template
+            .as_ref()
+            .is_some_and(|t| t.format == understudy_prompt::Format::Fields);
         Some(Self {
-            splitter: program.cot.then(StreamSplitter::default),
+            splitter: (program.cot && !fields).then(StreamSplitter::default),
             profile,
             all: String::new(),
         })
@@ -58,6 +64,9 @@ impl AnswerReader {
             None => Vec::new(),
         };
         let read = self.profile.read(&self.all);
+        if self.splitter.is_none() {
+            out.extend(read.reasoning.map(Delta::Reasoning));
+        }
         out.push(Delta::Answer(read.answer.unwrap_or(read.text)));
         out
     }

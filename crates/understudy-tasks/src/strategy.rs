@@ -98,13 +98,14 @@ pub fn program(
             )
         })
         .collect();
+    let answer_tokens = max_tokens(strategy, task) + template.reply_overhead_tokens();
     Program {
         system: (!system.is_empty()).then(|| system.join("\n\n")),
         few_shot,
         template: Some(template),
         cot,
         thinking: strategy.thinking(),
-        max_tokens: Some(max_tokens(strategy, task)),
+        max_tokens: Some(answer_tokens),
         ..Program::default()
     }
 }

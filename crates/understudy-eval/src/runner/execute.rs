@@ -142,7 +142,10 @@ async fn answer_claimed(
     let answers: Vec<String> = answered
         .responses
         .iter()
-        .map(|(r, _)| r.answer.clone())
+        .map(|(r, _)| match &w.program.template {
+            Some(template) => template.graded_part(&r.answer),
+            None => r.answer.clone(),
+        })
         .collect();
     let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
     Ok(Some(make_cell(&w, &answered, &graded, conditions)))
