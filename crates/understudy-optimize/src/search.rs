@@ -150,10 +150,12 @@ pub(crate) fn step_kinds(settings: &Settings) -> Vec<StepKind> {
     kinds
 }
 
-/// The most calls one step makes before validation: the parent and the child on the
-/// minibatch, the teacher on the parent's failures, and the teacher's rewrite.
-fn step_cost(settings: &Settings) -> usize {
-    3 * settings.minibatch + 1
+/// The most calls one step makes: the parent and the child on the minibatch, the teacher on
+/// the parent's failures, the teacher's rewrite, and the child's validation pass should it win —
+/// so a step that starts can always validate what it finds, and no call goes to a child that
+/// could never be chosen.
+fn step_cost(settings: &Settings, validation: usize) -> usize {
+    3 * settings.minibatch + 1 + validation
 }
 
 /// The hand-written candidates: every seed strategy (that the pool has examples for) in the
@@ -189,16 +191,16 @@ pub async fn search(
     }
     let seeds = seeds(bench, settings);
     let needed = seeds.len() * split.validation.len();
-    if !settings
-        .budget
-        .allows(&Spent::default(), needed + step_cost(settings))
-    {
+    if !settings.budget.allows(
+        &Spent::default(),
+        needed + step_cost(settings, split.validation.len()),
+    ) {
         return Err(OptimizeError::Config(format!(
             "--budget {} calls is too small: measuring the {} hand-written strategies on the {} validation items takes {needed}, and a search step about {} more",
             settings.budget.calls,
             seeds.len(),
             split.validation.len(),
-            step_cost(settings)
+            step_cost(settings, split.validation.len())
         )));
     }
     let mut state = State {
@@ -218,16 +220,12 @@ pub async fn search(
         demo_turn: 0,
     };
     state.measure_seeds(seeds, progress).await?;
+    let cost = step_cost(settings, state.search.split.validation.len());
     for turn in 0.. {
-        if !settings
-            .budget
-            .allows(&state.search.spent, step_cost(settings))
-        {
+        if !settings.budget.allows(&state.search.spent, cost) {
             state.search.stopped = format!(
                 "budget: {} of {} calls spent, the next step needs up to {}",
-                state.search.spent.calls,
-                settings.budget.calls,
-                step_cost(settings)
+                state.search.spent.calls, settings.budget.calls, cost
             );
             break;
         }
