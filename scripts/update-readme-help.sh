@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${CARGO_TARGET_DIR:-target}/release/understudy"
-HELP="$("$BIN" --help)" python3 - <<'PY'
+# A separate assignment, so that a missing binary stops the script (set -e) instead of
+# writing an empty block.
+HELP="$("$BIN" --help)"
+export HELP
+python3 - <<'PY'
 import os, re
 text = open("README.md").read()
 block = "## Command-line reference\n\n```\n" + os.environ["HELP"] + "\n```\n"
