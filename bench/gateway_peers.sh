@@ -5,6 +5,7 @@
 # pinned, into ~/.cache/understudy/peers.
 #
 #   bash bench/gateway_peers.sh [--repeats N] [--requests N] [--litellm-requests N] [--soak SECS]
+#                               [--mock-process] [--one-worker] [--litellm-rs-bare] [--understudy-nolog]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

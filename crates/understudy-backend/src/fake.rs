@@ -162,10 +162,7 @@ impl Backend for FakeBackend {
                 (request.last_user_text().to_string(), delay, think)
             }
         };
-        {
-            let _waiting = crate::upstream::waiting();
-            tokio::time::sleep(delay).await;
-        }
+        crate::upstream::wait_for(tokio::time::sleep(delay)).await;
         timing.mark_started();
         timing.mark_prompt_done();
         let prompt_tokens: usize = request

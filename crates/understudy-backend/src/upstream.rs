@@ -2,13 +2,17 @@
 //! HTTP server's bytes, the embedded engine's tokens, a retry's back-off), so that the gateway
 //! can report its own time as the rest. Overlapping waits (map-reduce's parallel calls) count
 //! once. The caller (the gateway's handler) sets a clock for the request's task with
-//! [`UpstreamClock::scope`]; backends mark each wait with [`waiting`] (or [`Pending::on`] a
-//! clock captured with [`current`], on a task of their own, or [`Waited`] around a stream whose
-//! every pending poll is a wait for the model). Outside a scope all of this does nothing.
+//! [`UpstreamClock::scope`]; backends mark each wait with [`wait_for`] (or [`waiting`], or
+//! [`Pending::on`] a clock captured with [`current`] on a task of their own, or [`Waited`] around
+//! a stream whose every pending poll is a wait for the model). Outside a scope all of this does
+//! nothing. [`wait_for`] and [`Waited`] end a wait when the model's data woke the task, not when
+//! the task next ran: time a woken request spends queued behind the gateway's other work is the
+//! gateway's own.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures::Stream;
@@ -40,12 +44,13 @@ impl UpstreamClock {
         s.pending += 1;
     }
 
-    fn leave(&self) {
+    /// One wait ended at `at` (now, or when the model's data woke the waiting task).
+    fn leave(&self, at: Instant) {
         let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         s.pending = s.pending.saturating_sub(1);
         if s.pending == 0 {
             if let Some(since) = s.since.take() {
-                s.total += since.elapsed();
+                s.total += at.saturating_duration_since(since);
             }
         }
     }
@@ -75,7 +80,11 @@ pub fn waiting() -> Pending {
 
 /// Upstream time in progress; leaves the clock when dropped, so a wait cancelled mid-way
 /// (client gone) stops counting.
-pub struct Pending(Option<Arc<UpstreamClock>>);
+pub struct Pending {
+    clock: Option<Arc<UpstreamClock>>,
+    /// When the wait ended, if before the drop.
+    ended: Option<Instant>,
+}
 
 impl Pending {
     /// Counts on `clock` (for work that runs on another task than the request's).
@@ -83,24 +92,94 @@ impl Pending {
         if let Some(c) = &clock {
             c.enter();
         }
-        Self(clock)
+        Self { clock, ended: None }
+    }
+
+    /// The wait ended at `at` (when the model's data woke the task), though the guard lives on.
+    fn ended_at(mut self, at: Option<Instant>) {
+        self.ended = at;
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Some(c) = &self.0 {
-            c.leave();
+        if let Some(c) = &self.clock {
+            let now = Instant::now();
+            c.leave(self.ended.map_or(now, |at| at.min(now)));
+        }
+    }
+}
+
+/// Awaits `work`, a wait for the model, as upstream time on the current request's clock, up to
+/// the moment the model's answer woke this task.
+pub async fn wait_for<F: Future>(work: F) -> F::Output {
+    wait_on(current(), work).await
+}
+
+/// [`wait_for`] on `clock` (captured with [`current`] where the work may run elsewhere).
+pub async fn wait_on<F: Future>(clock: Option<Arc<UpstreamClock>>, work: F) -> F::Output {
+    if clock.is_none() {
+        return work.await;
+    }
+    let pending = Pending::on(clock);
+    let stamp = Arc::new(WakeStamp::default());
+    let mut work = std::pin::pin!(work);
+    let (out, woken) = std::future::poll_fn(|cx| stamp.poll(cx, |cx| work.as_mut().poll(cx))).await;
+    pending.ended_at(woken);
+    out
+}
+
+/// A waker in front of the task's own that notes when it was first woken since the last poll.
+#[derive(Default)]
+struct WakeStamp {
+    task: Mutex<Option<Waker>>,
+    woken: Mutex<Option<Instant>>,
+}
+
+impl WakeStamp {
+    /// Polls with this stamp's waker; on `Ready`, also when the task was woken for it (`None`:
+    /// it was ready without a wake).
+    fn poll<T>(
+        self: &Arc<Self>,
+        cx: &mut Context<'_>,
+        inner: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<(T, Option<Instant>)> {
+        {
+            let mut task = self.task.lock().unwrap_or_else(|p| p.into_inner());
+            if !task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *task = Some(cx.waker().clone());
+            }
+        }
+        let woken = self.woken.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let waker = Waker::from(self.clone());
+        inner(&mut Context::from_waker(&waker)).map(|out| (out, woken))
+    }
+}
+
+impl Wake for WakeStamp {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(Instant::now);
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(task) = task {
+            task.wake();
         }
     }
 }
 
 /// A stream of the model's output whose pending polls are upstream time on `clock`: from the
-/// first poll that finds nothing ready to the poll that gets the next item.
+/// first poll that finds nothing ready to the wake that brings the next item.
 pub struct Waited<S> {
     inner: S,
     clock: Option<Arc<UpstreamClock>>,
     waiting: Option<Pending>,
+    stamp: Arc<WakeStamp>,
 }
 
 impl<S> Waited<S> {
@@ -110,6 +189,7 @@ impl<S> Waited<S> {
             inner,
             clock: current(),
             waiting: None,
+            stamp: Arc::default(),
         }
     }
 }
@@ -117,17 +197,26 @@ impl<S> Waited<S> {
 impl<S: Stream + Unpin> Stream for Waited<S> {
     type Item = S::Item;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let polled = Pin::new(&mut self.inner).poll_next(cx);
-        if polled.is_pending() {
-            if self.waiting.is_none() {
-                let clock = self.clock.clone();
-                self.waiting = Some(Pending::on(clock));
-            }
-        } else {
-            self.waiting = None;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.get_mut();
+        if this.clock.is_none() {
+            return Pin::new(&mut this.inner).poll_next(cx);
         }
-        polled
+        let inner = &mut this.inner;
+        match this.stamp.poll(cx, |cx| Pin::new(inner).poll_next(cx)) {
+            Poll::Pending => {
+                if this.waiting.is_none() {
+                    this.waiting = Some(Pending::on(this.clock.clone()));
+                }
+                Poll::Pending
+            }
+            Poll::Ready((item, woken)) => {
+                if let Some(waiting) = this.waiting.take() {
+                    waiting.ended_at(woken);
+                }
+                Poll::Ready(item)
+            }
+        }
     }
 }
 
@@ -175,5 +264,44 @@ mod tests {
             })
             .await;
         assert_eq!(clock.total(), Duration::from_millis(25));
+    }
+
+    /// The only worker wakes the waiting request, then stays busy for 100 ms: the request's wait
+    /// ended at the wake, the 100 ms it sat queued are not the model's.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_wait_ends_when_the_answer_wakes_the_task_not_when_the_task_runs() {
+        use futures::StreamExt;
+        let clock = Arc::new(UpstreamClock::default());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tx.send(());
+            std::thread::sleep(Duration::from_millis(100));
+        });
+        clock.clone().scope(wait_for(rx)).await.unwrap();
+        worker.await.unwrap();
+        let future_wait = clock.total();
+
+        let clock = Arc::new(UpstreamClock::default());
+        let (mut tx, rx) = futures::channel::mpsc::channel::<u8>(1);
+        let worker = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tx.try_send(1);
+            std::thread::sleep(Duration::from_millis(100));
+        });
+        let first = clock
+            .clone()
+            .scope(async { Waited::new(rx).next().await })
+            .await;
+        assert_eq!(first, Some(1));
+        worker.await.unwrap();
+        let stream_wait = clock.total();
+
+        for (what, waited) in [("future", future_wait), ("stream", stream_wait)] {
+            assert!(
+                waited >= Duration::from_millis(20) && waited < Duration::from_millis(80),
+                "{what}: {waited:?} counted as upstream"
+            );
+        }
     }
 }

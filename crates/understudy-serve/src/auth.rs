@@ -42,7 +42,7 @@ pub async fn require_key(
         let arrival = request
             .extensions()
             .get::<crate::overhead::Arrival>()
-            .copied();
+            .cloned();
         let mut guard = RequestGuard::new(state.metrics.clone()).arrived(arrival);
         guard.log = state.log.clone();
         guard.fail(error.status.as_u16(), error.kind);

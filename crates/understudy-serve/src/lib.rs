@@ -19,6 +19,7 @@ pub mod request_guard;
 pub mod resilience;
 pub mod served;
 pub mod signal_checks;
+pub mod socket_arrival;
 pub mod stream;
 pub mod techniques;
 pub mod unrouted;
@@ -174,15 +175,12 @@ pub async fn serve(
         shutdown.await;
         let _ = signalled.send(true);
     };
-    // Small SSE events and short answers must not wait for Nagle's algorithm (the usual cause
-    // of 40 ms stalls behind a gateway); reqwest already sets TCP_NODELAY upstream.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY: {e}");
-        }
-    });
+    let listener = socket_arrival::StampedListener::new(listener);
+    let app = router(state)
+        .merge(extra)
+        .into_make_service_with_connect_info::<socket_arrival::ConnInfo>();
     let server = async move {
-        axum::serve(listener, router(state).merge(extra))
+        axum::serve(listener, app)
             .with_graceful_shutdown(signal)
             .await
     };

@@ -101,6 +101,26 @@ impl Metrics {
 
     /// Records a finished request.
     pub fn finished(&self, o: &Outcome<'_>) {
+        self.counted(o);
+        self.timed(o.label, o.total, o.gateway);
+    }
+
+    /// The total and own time of a finished request, once known: for an answer the server
+    /// writes after the handler returned, when that write completed (see socket_arrival.rs).
+    pub fn timed(&self, label: &str, total: std::time::Duration, gateway: std::time::Duration) {
+        let Ok(mut m) = self.inner.lock() else { return };
+        m.latency
+            .entry(label.to_string())
+            .or_default()
+            .observe(total.as_secs_f64(), BUCKETS);
+        m.gateway
+            .entry(label.to_string())
+            .or_default()
+            .observe(gateway.as_secs_f64(), OVERHEAD_BUCKETS);
+    }
+
+    /// Everything about a finished request but its total and own time (see [`Self::timed`]).
+    pub fn counted(&self, o: &Outcome<'_>) {
         let Ok(mut m) = self.inner.lock() else { return };
         let model = o.label.to_string();
         if o.admitted {
@@ -113,14 +133,6 @@ impl Metrics {
                 .or_default() += 1;
         }
         let seconds = |d: std::time::Duration| d.as_secs_f64();
-        m.latency
-            .entry(model.clone())
-            .or_default()
-            .observe(seconds(o.total), BUCKETS);
-        m.gateway
-            .entry(model.clone())
-            .or_default()
-            .observe(seconds(o.gateway), OVERHEAD_BUCKETS);
         m.upstream
             .entry(model.clone())
             .or_default()

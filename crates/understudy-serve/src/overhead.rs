@@ -1,14 +1,17 @@
 //! The gateway's own time per request, so that operators can check the overhead on their own
 //! traffic: the handler gives each request an upstream clock (`understudy_backend::upstream`),
 //! on which the backends mark every wait for the model; the request's own time is its total
-//! minus that. A stream adds the time it spends turning each upstream event into SSE events and
-//! leaves out the time it waits for the upstream or for the client to read. The figures go to
-//! the `/metrics` histograms and to these response headers.
+//! minus that. Its total runs from the kernel's stamp of the request's first bytes on the
+//! connection to the completed write of a unary answer (socket_arrival.rs). A stream adds the
+//! time it spends turning each upstream event into SSE events and leaves out the time it waits
+//! for the upstream or for the client to read. The figures go to the `/metrics` histograms and
+//! to these response headers.
 
 use std::time::Duration;
 
-/// Response header: the gateway's own time for this request, in milliseconds (for a stream,
-/// up to the response head; the whole stream's is in the `/metrics` histogram).
+/// Response header: the gateway's own time for this request, in milliseconds, up to the
+/// response head (the `/metrics` histogram adds the write of a unary answer and a stream's
+/// per-event work).
 pub const GATEWAY_HEADER: &str = "x-understudy-gateway-ms";
 /// Response header: time spent waiting on the upstream (the model), in milliseconds.
 pub const UPSTREAM_HEADER: &str = "x-understudy-upstream-ms";
@@ -22,18 +25,30 @@ pub fn header_ms(d: Duration) -> axum::http::HeaderValue {
         .unwrap_or_else(|_| axum::http::HeaderValue::from_static("0"))
 }
 
-/// When a request reached the gateway's router, before routing, authentication and reading its
-/// body: the start of its own time.
-#[derive(Debug, Clone, Copy)]
-pub struct Arrival(pub std::time::Instant);
+/// When a request reached the gateway: the kernel's stamp of its first bytes on the connection
+/// (see socket_arrival.rs), else when the router got it. The start of its own time. `conn` is
+/// the connection's clock, absent when the router is called without a server (tests).
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    pub at: std::time::Instant,
+    pub conn: Option<std::sync::Arc<crate::socket_arrival::ConnClock>>,
+}
 
 /// The outermost layer: stamps each request's [`Arrival`].
 pub async fn stamp_arrival(
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    request
-        .extensions_mut()
-        .insert(Arrival(std::time::Instant::now()));
+    let now = std::time::Instant::now();
+    let conn = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::socket_arrival::ConnInfo>>()
+        .map(|info| info.0 .0.clone());
+    let at = conn
+        .as_ref()
+        .and_then(|c| c.take_arrival())
+        .filter(|at| *at <= now)
+        .unwrap_or(now);
+    request.extensions_mut().insert(Arrival { at, conn });
     next.run(request).await
 }

@@ -30,6 +30,9 @@ pub struct RequestGuard {
     /// The request reached its end (answer, error or stream end) rather than being dropped.
     completed: bool,
     started: Instant,
+    /// The connection's clock, when served over one: a unary answer's time ends when it is
+    /// written.
+    conn: Option<Arc<crate::socket_arrival::ConnClock>>,
     /// Upstream time of this request, marked by the backends (see overhead.rs).
     pub upstream: Arc<UpstreamClock>,
     /// The gateway's own time before a stream took over, and its own work on the stream since.
@@ -67,10 +70,12 @@ impl RequestGuard {
         guard
     }
 
-    /// Counts the request's time from `arrival` (when the router got it) rather than from now.
+    /// Counts the request's time from `arrival` (its bytes at the gateway's socket) rather than
+    /// from now, and up to its answer's write on that connection.
     pub fn arrived(mut self, arrival: Option<crate::overhead::Arrival>) -> Self {
         if let Some(a) = arrival {
-            self.started = a.0;
+            self.started = a.at;
+            self.conn = a.conn;
         }
         self
     }
@@ -90,6 +95,7 @@ impl RequestGuard {
             position: 0,
             completed: true,
             started: Instant::now(),
+            conn: None,
             upstream: Arc::default(),
             stream_setup: None,
             stream_work: Duration::ZERO,
@@ -223,7 +229,7 @@ impl Drop for RequestGuard {
         }
         let total = self.started.elapsed();
         let (gateway, upstream) = self.settle();
-        metrics.finished(&Outcome {
+        let outcome = Outcome {
             label: &self.label,
             admitted: self.admitted,
             status: self.status,
@@ -234,6 +240,21 @@ impl Drop for RequestGuard {
             queue: self.queue,
             ttft: self.ttft_s.map(Duration::from_secs_f64),
             tokens: self.tokens,
-        });
+        };
+        // A unary answer (or error) is written by the server after this guard is gone: its
+        // total and own time end when that write completes. A stream's own time is its setup
+        // and per-event work, fixed already.
+        match self.conn.take().filter(|_| self.stream_setup.is_none()) {
+            Some(conn) => {
+                metrics.counted(&outcome);
+                let label = self.label.clone();
+                let answered = Instant::now();
+                conn.when_written(Box::new(move || {
+                    let writing = answered.elapsed();
+                    metrics.timed(&label, total + writing, gateway + writing);
+                }));
+            }
+            None => metrics.finished(&outcome),
+        }
     }
 }

@@ -236,8 +236,7 @@ impl Backend for Resilient {
                             None => wait,
                         };
                         // Waiting out the upstream's failure is the upstream's time.
-                        let _waiting = understudy_backend::upstream::waiting();
-                        tokio::time::sleep(pause).await;
+                        understudy_backend::upstream::wait_for(tokio::time::sleep(pause)).await;
                         wait *= 2;
                     }
                     Err(err) => return Err(err),

@@ -207,17 +207,17 @@ impl OpenAiBackend {
         let body = serde_json::to_vec(body).map_err(|e| {
             BackendError::Protocol(format!("{url}: cannot encode the request: {e}"))
         })?;
-        let _waiting = upstream::waiting();
-        let response = self
-            .within_deadline(
+        let response = upstream::wait_for(
+            self.within_deadline(
                 url,
                 self.post(url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body)
                     .send(),
-            )
-            .await?
-            .map_err(|e| self.map_send_error(url, e))?;
+            ),
+        )
+        .await?
+        .map_err(|e| self.map_send_error(url, e))?;
         self.check_status(url, response).await
     }
 
@@ -254,12 +254,9 @@ impl OpenAiBackend {
         let mut timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, false);
         let response = self.send_json(&url, &body).await?;
-        let bytes = {
-            let _waiting = upstream::waiting();
-            self.within_deadline(&url, response.bytes())
-                .await?
-                .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?
-        };
+        let bytes = upstream::wait_for(self.within_deadline(&url, response.bytes()))
+            .await?
+            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
         let completion: WireCompletion = serde_json::from_slice(&bytes)
             .map_err(|e| BackendError::Protocol(format!("{url}: {e}")))?;
         timing.mark_token();

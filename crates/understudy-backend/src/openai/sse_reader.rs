@@ -64,10 +64,11 @@ pub(super) fn events(
 impl Reader {
     /// Reads the server's next event and queues what it means; marks the end when it is one.
     async fn read_one(&mut self) {
-        let next = {
-            let _waiting = upstream::Pending::on(self.clock.clone());
-            tokio::time::timeout(self.timeout, self.events.next()).await
-        };
+        let next = upstream::wait_on(
+            self.clock.clone(),
+            tokio::time::timeout(self.timeout, self.events.next()),
+        )
+        .await;
         match next {
             Err(_) => self.fail(BackendError::Timeout {
                 url: self.url.clone(),

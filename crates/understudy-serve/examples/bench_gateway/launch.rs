@@ -71,6 +71,25 @@ pub async fn wait_ready(client: &reqwest::Client, url: &str, name: &str) {
     }
 }
 
+/// The mock upstream as a process of its own (this binary with `--mock-only`), as a real
+/// upstream is: the direct path then pays the upstream's own wake-ups, as the gateway's does,
+/// instead of a client and a mock that share one runtime and never sleep between them.
+pub fn start_mock_process(cpus: Option<&str>) -> Gateway {
+    let port = free_port();
+    let exe = std::env::current_exe().unwrap();
+    let child = command(exe.to_str().unwrap(), cpus)
+        .args(["--mock-only", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Gateway {
+        name: "mock",
+        child,
+        url: format!("http://127.0.0.1:{port}/v1/chat/completions"),
+    }
+}
+
 /// How an `understudy serve` under test is set up.
 #[derive(Clone)]
 pub enum Understudy {

@@ -1,12 +1,14 @@
 //! The peer comparison of bench_gateway: the real `understudy serve` binary, litellm-rs (the
 //! Rust gateway, crates.io `litellm-rs`) and the LiteLLM proxy (PyPI `litellm[proxy]`), each its
-//! own process in front of the same in-process mock upstream, loaded from this process. In one
+//! own process in front of the same mock upstream, loaded from this process. In one
 //! sitting, repeated `--repeats` times with the order rotated each time: the open-loop search for
 //! the highest rate each sustains, then closed-loop added latency (gateway minus direct, p50 and
 //! p99) at concurrency 1, 4 and 16, with understudy's own overhead histogram read off `/metrics`
 //! around each of its points. `--soak SECS` then holds 200 concurrent streaming clients on
 //! understudy and reports errors, RSS, threads and open files at the start and the end.
-//! `--gateway-cpus LIST` starts each gateway under `taskset -c LIST`.
+//! `--gateway-cpus LIST` starts each gateway under `taskset -c LIST`. `--mock-process` runs the
+//! mock in a process of its own (as a real upstream is) instead of in this one, where the direct
+//! path's client and mock share a runtime and never wake each other from sleep.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -37,6 +39,8 @@ pub struct Peers {
     postgres: bool,
     /// Also run litellm-rs with its ledger and metrics off.
     litellm_rs_bare: bool,
+    /// The mock upstream in a process of its own rather than in the load generator's.
+    mock_process: bool,
     repeats: usize,
     requests: usize,
     litellm_requests: usize,
@@ -60,6 +64,7 @@ impl Peers {
             no_log: std::env::args().any(|a| a == "--understudy-nolog"),
             postgres: std::env::args().any(|a| a == "--understudy-postgres"),
             litellm_rs_bare: std::env::args().any(|a| a == "--litellm-rs-bare"),
+            mock_process: std::env::args().any(|a| a == "--mock-process"),
             repeats: number("--repeats", 3),
             requests: number("--requests", 10_000),
             litellm_requests: number("--litellm-requests", 1_000),
@@ -109,13 +114,18 @@ struct Point {
     own: Option<(scrape::Histogram, scrape::Histogram)>,
 }
 
-pub async fn run(peers: Peers, upstream: &str) {
-    let base = upstream.trim_end_matches("/chat/completions").to_string();
-    let dir = tempfile::tempdir().unwrap();
+pub async fn run(peers: Peers, in_process_upstream: &str) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .build()
         .unwrap();
+    let mock = peers.mock_process.then(|| launch::start_mock_process(None));
+    if let Some(m) = &mock {
+        launch::wait_ready(&client, &m.url, m.name).await;
+    }
+    let upstream = mock.as_ref().map_or(in_process_upstream, |m| &m.url);
+    let base = upstream.trim_end_matches("/chat/completions").to_string();
+    let dir = tempfile::tempdir().unwrap();
     let cpus = peers.gateway_cpus.as_deref();
     let mut gateways: Vec<Gateway> = vec![launch::start_understudy(
         &peers.understudy,
@@ -182,6 +192,10 @@ pub async fn run(peers: Peers, upstream: &str) {
             "mock upstream, load generator and every gateway sharing CPUs {}",
             own_cpus()
         ),
+    };
+    let placement = match &mock {
+        Some(_) => format!("{placement}; the mock in a process of its own"),
+        None => format!("{placement}; the mock in the load generator's process"),
     };
     println!(
         "bench_gateway peers: {placement}; {} repeats, order rotated each time",
