@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::routing::{get, post};
 use understudy_backend::openai::OpenAiBackend;
 use understudy_serve::resilience::{Policy, Resilient};
 use understudy_serve::{router, AppState};
@@ -26,6 +25,8 @@ use understudy_serve::{router, AppState};
 mod closed_loop;
 #[path = "bench_gateway/launch.rs"]
 mod launch;
+#[path = "bench_gateway/mock.rs"]
+mod mock;
 #[path = "bench_gateway/peers.rs"]
 mod peers;
 #[path = "bench_gateway/procfs.rs"]
@@ -33,8 +34,6 @@ mod procfs;
 #[path = "bench_gateway/scrape.rs"]
 mod scrape;
 
-const UNARY: &str = r#"{"id":"x","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"The answer is 4."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"#;
-const SSE: &str = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"The answer is 4.\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":6}}\n\ndata: [DONE]\n\n";
 const REQUEST: &str =
     r#"{"model":"m","messages":[{"role":"user","content":"What is 2+2?"}],"max_tokens":8}"#;
 
@@ -43,28 +42,6 @@ async fn spawn(app: axum::Router) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}/v1/chat/completions")
-}
-
-async fn mock() -> String {
-    spawn(mock_app()).await
-}
-
-fn mock_app() -> axum::Router {
-    axum::Router::new()
-        .route(
-            "/v1/models",
-            get(|| async { r#"{"data":[{"id":"m"},{"id":"m2"}]}"# }),
-        )
-        .route(
-            "/v1/chat/completions",
-            post(|body: String| async move {
-                if body.contains("\"stream\":true") {
-                    ([("content-type", "text/event-stream")], SSE)
-                } else {
-                    ([("content-type", "application/json")], UNARY)
-                }
-            }),
-        )
 }
 
 struct Run {
@@ -157,10 +134,10 @@ async fn main() {
             .await
             .unwrap();
         println!("mock upstream on http://127.0.0.1:{port}/v1");
-        axum::serve(listener, mock_app()).await.unwrap();
+        mock::serve(listener).await;
         return;
     }
-    let upstream = mock().await;
+    let upstream = mock::spawn().await;
     let base = upstream.trim_end_matches("/chat/completions").to_string();
     if let Some(peers) = peers::Peers::from_args() {
         peers::run(peers, &upstream).await;

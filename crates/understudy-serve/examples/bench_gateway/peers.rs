@@ -112,6 +112,8 @@ struct Point {
     latencies: Latencies,
     /// understudy's own and upstream histograms over the point, when the target is understudy.
     own: Option<(scrape::Histogram, scrape::Histogram)>,
+    /// The mock's own time over the point.
+    mock: scrape::Histogram,
 }
 
 pub async fn run(peers: Peers, in_process_upstream: &str) {
@@ -252,6 +254,7 @@ fn median(values: &[f64]) -> f64 {
 
 /// Closed-loop added latency per gateway and concurrency, repeated in rotated order.
 async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gateways: &[Gateway]) {
+    let mock_metrics = upstream.replace("/v1/chat/completions", "/metrics");
     // Target 0 is the mock itself; 1.. are the gateways.
     let targets: Vec<usize> = (0..=gateways.len()).collect();
     let mut points: BTreeMap<(usize, usize, usize), Point> = BTreeMap::new();
@@ -274,7 +277,9 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
                     Some(m) => Some(scrape::read_own_and_upstream(client, m).await),
                     None => None,
                 };
+                let mock0 = scrape::read_mock(client, &mock_metrics).await;
                 let latencies = closed_loop(client, &url, c, n).await;
+                let mock = scrape::read_mock(client, &mock_metrics).await.since(&mock0);
                 let own = match (&metrics, before) {
                     (Some(m), Some((own0, up0))) => {
                         let (own1, up1) = scrape::read_own_and_upstream(client, m).await;
@@ -282,7 +287,14 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
                     }
                     _ => None,
                 };
-                points.insert((t, c, r), Point { latencies, own });
+                points.insert(
+                    (t, c, r),
+                    Point {
+                        latencies,
+                        own,
+                        mock,
+                    },
+                );
             }
         }
     }
@@ -327,9 +339,10 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
         }
     }
     println!("\nunderstudy's own time from /metrics (understudy_gateway_seconds, over exactly the point's requests) beside the bench's added latency;");
-    println!("upstream: understudy_upstream_seconds, the gateway's own view of the wait for the mock, beside the direct mean:");
+    println!("upstream: understudy_upstream_seconds, the gateway's own view of the wait for the mock, beside the direct mean;");
+    println!("mock: the mock's own time (its socket's receive stamp to its answer written), through the gateway and direct:");
     println!(
-        "  {:<14} {:>4} {:>6} {:>9} {:>12} {:>12} {:>12} {:>12} {:>14} {:>12}",
+        "  {:<14} {:>4} {:>6} {:>9} {:>12} {:>12} {:>12} {:>12} {:>14} {:>12} {:>12} {:>12}",
         "target",
         "conc",
         "repeat",
@@ -339,7 +352,9 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
         "own p50",
         "added p50",
         "upstream mean",
-        "direct mean"
+        "direct mean",
+        "mock mean",
+        "mock direct"
     );
     for t in 1..=gateways.len() {
         for &c in &CONCURRENCY {
@@ -350,7 +365,7 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
                 };
                 let Some((own, up)) = &p.own else { continue };
                 println!(
-                    "  {:<14} {c:>4} {r:>6} {:>9} {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>11.3} ms {:>9.3} ms",
+                    "  {:<14} {c:>4} {r:>6} {:>9} {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>11.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms",
                     gateways[t - 1].name,
                     own.count(),
                     own.mean_ms(),
@@ -359,6 +374,8 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
                     p.latencies.quantile(0.5) - direct.latencies.quantile(0.5),
                     up.mean_ms(),
                     direct.latencies.mean(),
+                    p.mock.mean_ms(),
+                    direct.mock.mean_ms(),
                 );
             }
         }

@@ -108,3 +108,12 @@ pub async fn read_own_and_upstream(client: &reqwest::Client, url: &str) -> (Hist
         Histogram::parse(&text, "understudy_upstream_seconds"),
     )
 }
+
+/// The mock upstream's own time (`mock_seconds`, see mock.rs) off its `/metrics` at `url`.
+pub async fn read_mock(client: &reqwest::Client, url: &str) -> Histogram {
+    let text = match client.get(url).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Histogram::parse(&text, "mock_seconds")
+}
