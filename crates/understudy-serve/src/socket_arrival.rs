@@ -15,6 +15,9 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The most one read takes from the socket.
+const MAX_READ: usize = 64 * 1024;
+
 /// A kernel stamp older than this is not believed (the wall clock stepped): the read's own
 /// moment is used instead.
 const MAX_SOCKET_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -171,7 +174,9 @@ impl AsyncRead for StampedStream {
         };
         loop {
             ready!(this.tcp.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
+            // `recvmsg` wants initialized memory (no unsafe here): zero at most one read's worth
+            // of hyper's buffer, which can grow to hundreds of KiB for large bodies.
+            let unfilled = buf.initialize_unfilled_to(buf.remaining().min(MAX_READ));
             let received = this.tcp.try_io(tokio::io::Interest::READABLE, || {
                 stamps.receive(&this.tcp, unfilled)
             });

@@ -104,3 +104,31 @@ async fn bytes_waiting_for_a_busy_worker_count_as_the_gateways_own_time() {
     );
     assert!(upstream < 50.0, "upstream {upstream} ms");
 }
+
+#[tokio::test]
+async fn a_large_body_read_through_the_stamped_socket_arrives_whole() {
+    let addr = one_worker_gateway();
+    // Several reads of at most 64 KiB each, and hyper's buffer growing between them.
+    let text: String = (0..300_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let body = serde_json::json!({
+        "model": "echo",
+        "messages": [{"role": "user", "content": text}],
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("http://{addr}/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let answer: serde_json::Value = response.json().await.unwrap();
+    let echoed = answer["choices"][0]["message"]["content"].as_str().unwrap();
+    assert_eq!(echoed.len(), text.len());
+    assert_eq!(echoed, text);
+}
