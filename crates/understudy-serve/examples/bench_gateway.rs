@@ -27,6 +27,8 @@ mod closed_loop;
 mod launch;
 #[path = "bench_gateway/mock.rs"]
 mod mock;
+#[path = "bench_gateway/own_time.rs"]
+mod own_time;
 #[path = "bench_gateway/peers.rs"]
 mod peers;
 #[path = "bench_gateway/procfs.rs"]

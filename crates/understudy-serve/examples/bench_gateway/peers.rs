@@ -13,9 +13,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::closed_loop::{closed_loop, Latencies};
+use super::closed_loop::closed_loop;
 use super::launch::{self, Gateway};
 use super::load;
+use super::own_time::{self, Point};
 use super::procfs::{memory_mib, own_cpus, threads_and_fds};
 use super::scrape;
 
@@ -105,15 +106,6 @@ fn spread(values: &[f64]) -> String {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     format!("{:.3} [{:.3}–{:.3}]", v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
-/// One closed-loop point of one target in one repeat.
-struct Point {
-    latencies: Latencies,
-    /// understudy's own and upstream histograms over the point, when the target is understudy.
-    own: Option<(scrape::Histogram, scrape::Histogram)>,
-    /// The mock's own time over the point.
-    mock: scrape::Histogram,
 }
 
 pub async fn run(peers: Peers, in_process_upstream: &str) {
@@ -338,48 +330,8 @@ async fn latency(peers: &Peers, client: &reqwest::Client, upstream: &str, gatewa
             );
         }
     }
-    println!("\nunderstudy's own time from /metrics (understudy_gateway_seconds, over exactly the point's requests) beside the bench's added latency;");
-    println!("upstream: understudy_upstream_seconds, the gateway's own view of the wait for the mock, beside the direct mean;");
-    println!("mock: the mock's own time (its socket's receive stamp to its answer written), through the gateway and direct:");
-    println!(
-        "  {:<14} {:>4} {:>6} {:>9} {:>12} {:>12} {:>12} {:>12} {:>14} {:>12} {:>12} {:>12}",
-        "target",
-        "conc",
-        "repeat",
-        "observed",
-        "own mean",
-        "added mean",
-        "own p50",
-        "added p50",
-        "upstream mean",
-        "direct mean",
-        "mock mean",
-        "mock direct"
-    );
-    for t in 1..=gateways.len() {
-        for &c in &CONCURRENCY {
-            for r in 0..peers.repeats {
-                let (Some(direct), Some(p)) = (points.get(&(0, c, r)), points.get(&(t, c, r)))
-                else {
-                    continue;
-                };
-                let Some((own, up)) = &p.own else { continue };
-                println!(
-                    "  {:<14} {c:>4} {r:>6} {:>9} {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms {:>11.3} ms {:>9.3} ms {:>9.3} ms {:>9.3} ms",
-                    gateways[t - 1].name,
-                    own.count(),
-                    own.mean_ms(),
-                    p.latencies.mean() - direct.latencies.mean(),
-                    own.quantile_ms(0.5),
-                    p.latencies.quantile(0.5) - direct.latencies.quantile(0.5),
-                    up.mean_ms(),
-                    direct.latencies.mean(),
-                    p.mock.mean_ms(),
-                    direct.mock.mean_ms(),
-                );
-            }
-        }
-    }
+    let names: Vec<&str> = gateways.iter().map(|g| g.name).collect();
+    own_time::print(&points, &names, &CONCURRENCY, peers.repeats);
 }
 
 /// 200 concurrent streaming clients, each sending one request after another, for `secs`.
