@@ -11,6 +11,7 @@ mod error;
 pub mod fake;
 pub mod openai;
 pub mod router;
+pub mod socket_stamp;
 pub mod stop;
 pub mod upstream;
 

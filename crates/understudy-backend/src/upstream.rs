@@ -7,7 +7,9 @@
 //! a stream whose every pending poll is a wait for the model). Outside a scope all of this does
 //! nothing. [`wait_for`] and [`Waited`] end a wait when the model's data woke the task, not when
 //! the task next ran: time a woken request spends queued behind the gateway's other work is the
-//! gateway's own.
+//! gateway's own; [`wait_received`] narrows it to the wire, from the request's bytes written to
+//! the answer's bytes reaching the socket (a connection's [`WireStamps`]), so the time an HTTP
+//! client's connection task waits for a worker is the gateway's too.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,17 +38,26 @@ struct ClockState {
 }
 
 impl UpstreamClock {
-    fn enter(&self) {
+    /// One wait begins; true when it opens an interval (no other wait was pending).
+    fn enter(&self) -> bool {
         let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if s.pending == 0 {
+        let opens = s.pending == 0;
+        if opens {
             s.since = Some(Instant::now());
         }
         s.pending += 1;
+        opens
     }
 
-    /// One wait ended at `at` (now, or when the model's data woke the waiting task).
-    fn leave(&self, at: Instant) {
+    /// One wait ended at `at` (now, or when the model's data woke the waiting task or reached
+    /// the socket). `began`: when the wait really began, later than it entered (the request's
+    /// bytes left for the server), taken only from a wait that opened the interval and is the
+    /// only one pending, so no other wait's time is lost.
+    fn leave(&self, began: Option<Instant>, at: Instant) {
         let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(began), 1) = (began, s.pending) {
+            s.since = s.since.map(|since| since.max(began));
+        }
         s.pending = s.pending.saturating_sub(1);
         if s.pending == 0 {
             if let Some(since) = s.since.take() {
@@ -82,6 +93,10 @@ pub fn waiting() -> Pending {
 /// (client gone) stops counting.
 pub struct Pending {
     clock: Option<Arc<UpstreamClock>>,
+    /// This wait opened the clock's interval.
+    opened: bool,
+    /// When the wait really began, if later than it entered.
+    began: Option<Instant>,
     /// When the wait ended, if before the drop.
     ended: Option<Instant>,
 }
@@ -89,14 +104,24 @@ pub struct Pending {
 impl Pending {
     /// Counts on `clock` (for work that runs on another task than the request's).
     pub fn on(clock: Option<Arc<UpstreamClock>>) -> Self {
-        if let Some(c) = &clock {
-            c.enter();
+        let opened = clock.as_ref().is_some_and(|c| c.enter());
+        Self {
+            clock,
+            opened,
+            began: None,
+            ended: None,
         }
-        Self { clock, ended: None }
     }
 
     /// The wait ended at `at` (when the model's data woke the task), though the guard lives on.
     fn ended_at(mut self, at: Option<Instant>) {
+        self.ended = at;
+    }
+
+    /// The wait began at `began` (when the request left), later than the guard was made, and
+    /// ended at `at`.
+    fn spanned(mut self, began: Option<Instant>, at: Option<Instant>) {
+        self.began = began.filter(|_| self.opened);
         self.ended = at;
     }
 }
@@ -105,7 +130,7 @@ impl Drop for Pending {
     fn drop(&mut self) {
         if let Some(c) = &self.clock {
             let now = Instant::now();
-            c.leave(self.ended.map_or(now, |at| at.min(now)));
+            c.leave(self.began, self.ended.map_or(now, |at| at.min(now)));
         }
     }
 }
@@ -118,15 +143,80 @@ pub async fn wait_for<F: Future>(work: F) -> F::Output {
 
 /// [`wait_for`] on `clock` (captured with [`current`] where the work may run elsewhere).
 pub async fn wait_on<F: Future>(clock: Option<Arc<UpstreamClock>>, work: F) -> F::Output {
+    wait_received(clock, work, |_| None).await
+}
+
+/// [`wait_on`] for work that talks to the model over a connection whose traffic is stamped
+/// (`wire`, given the work's output): the wait begins when the request's bytes were written, if
+/// that was during the wait, and ends when the bytes that finished it reached the socket, if
+/// that was during the wait, else at the wake. Time the request waits for the connection's
+/// writer to run, and the answer for its reader, is the gateway's own.
+pub async fn wait_received<F: Future>(
+    clock: Option<Arc<UpstreamClock>>,
+    work: F,
+    wire: impl FnOnce(&F::Output) -> Option<WireStamps>,
+) -> F::Output {
     if clock.is_none() {
         return work.await;
     }
+    let started = Instant::now();
     let pending = Pending::on(clock);
     let stamp = Arc::new(WakeStamp::default());
     let mut work = std::pin::pin!(work);
     let (out, woken) = std::future::poll_fn(|cx| stamp.poll(cx, |cx| work.as_mut().poll(cx))).await;
-    pending.ended_at(woken);
+    let wire = wire(&out);
+    let during =
+        |at: Option<std::time::Instant>| at.map(Instant::from_std).filter(|at| *at >= started);
+    let sent = during(wire.as_ref().and_then(WireStamps::sent));
+    let arrived = during(wire.as_ref().and_then(WireStamps::received));
+    let ended = match (woken, arrived) {
+        (Some(woken), Some(arrived)) => Some(woken.min(arrived)),
+        (woken, arrived) => arrived.or(woken),
+    };
+    pending.spanned(
+        sent.filter(|sent| ended.is_none_or(|end| *sent <= end)),
+        ended,
+    );
     out
+}
+
+/// When one upstream connection last wrote a request and last received bytes, shared between
+/// the connection (which stamps its writes and its reads) and the responses it carries (whose
+/// waits start and end there). On HTTP/1.1 a connection carries one exchange at a time, so its
+/// latest stamps belong to the exchange in progress.
+#[derive(Debug, Clone, Default)]
+pub struct WireStamps(Arc<Mutex<WireTimes>>);
+
+#[derive(Debug, Default)]
+struct WireTimes {
+    sent: Option<std::time::Instant>,
+    received: Option<std::time::Instant>,
+}
+
+impl WireStamps {
+    /// A write completed now.
+    pub fn note_sent(&self) {
+        self.times().sent = Some(std::time::Instant::now());
+    }
+
+    /// Bytes arrived at `at`.
+    pub fn note_received(&self, at: std::time::Instant) {
+        self.times().received = Some(at);
+    }
+
+    /// When the latest write completed, if any did.
+    pub fn sent(&self) -> Option<std::time::Instant> {
+        self.times().sent
+    }
+
+    /// When the latest bytes arrived, if any did.
+    pub fn received(&self) -> Option<std::time::Instant> {
+        self.times().received
+    }
+
+    fn times(&self) -> std::sync::MutexGuard<'_, WireTimes> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A waker in front of the task's own that notes when it was first woken since the last poll.

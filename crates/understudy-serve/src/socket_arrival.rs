@@ -14,13 +14,7 @@ use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-
-/// The most one read takes from the socket.
-const MAX_READ: usize = 64 * 1024;
-
-/// A kernel stamp older than this is not believed (the wall clock stepped): the read's own
-/// moment is used instead.
-const MAX_SOCKET_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+use understudy_backend::socket_stamp::{self, ReceiveStamps};
 
 /// Accepts connections with `TCP_NODELAY` and receive timestamps on.
 pub struct StampedListener {
@@ -32,7 +26,7 @@ impl StampedListener {
     /// option, and while one socket has it the kernel stamps every arriving packet, so that a
     /// request sent before its connection was accepted (a busy gateway) has its true arrival.
     pub fn new(inner: TcpListener) -> Self {
-        kernel::turn_on(&inner);
+        socket_stamp::turn_on(&inner);
         Self { inner }
     }
 }
@@ -44,7 +38,7 @@ impl axum::serve::Listener for StampedListener {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (tcp, addr) = axum::serve::Listener::accept(&mut self.inner).await;
         // Small SSE events and short answers must not wait for Nagle's algorithm (the usual
-        // cause of 40 ms stalls behind a gateway); reqwest already sets TCP_NODELAY upstream.
+        // cause of 40 ms stalls behind a gateway); the OpenAI backend sets it upstream.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("TCP_NODELAY: {e}");
         }
@@ -135,24 +129,17 @@ pub struct StampedStream {
     clock: Arc<ConnClock>,
     /// No byte of the next request has been read yet.
     between_requests: bool,
-    kernel: Option<kernel::Stamps>,
+    stamps: ReceiveStamps,
 }
 
 impl StampedStream {
     fn new(tcp: TcpStream) -> Self {
-        let kernel = kernel::Stamps::enable(&tcp);
+        let stamps = ReceiveStamps::enable(&tcp);
         Self {
             tcp,
             clock: Arc::default(),
             between_requests: true,
-            kernel,
-        }
-    }
-
-    fn arrived(&mut self, kernel_stamp: Option<Instant>) {
-        if std::mem::take(&mut self.between_requests) {
-            self.clock
-                .arrived(kernel_stamp.unwrap_or_else(Instant::now));
+            stamps,
         }
     }
 }
@@ -164,41 +151,13 @@ impl AsyncRead for StampedStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let Some(stamps) = this.kernel.as_mut() else {
-            let before = buf.filled().len();
-            ready!(Pin::new(&mut this.tcp).poll_read(cx, buf))?;
-            if buf.filled().len() > before {
-                this.arrived(None);
-            }
-            return Poll::Ready(Ok(()));
-        };
-        loop {
-            ready!(this.tcp.poll_read_ready(cx))?;
-            // `recvmsg` wants initialized memory (no unsafe here): zero at most one read's worth
-            // of hyper's buffer, which can grow to hundreds of KiB for large bodies.
-            let unfilled = buf.initialize_unfilled_to(buf.remaining().min(MAX_READ));
-            let received = this.tcp.try_io(tokio::io::Interest::READABLE, || {
-                stamps.receive(&this.tcp, unfilled)
-            });
-            match received {
-                Ok((n, stamp)) => {
-                    buf.advance(n);
-                    if n > 0 {
-                        this.arrived(stamp);
-                    }
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Poll::Ready(Err(e)),
+        let arrived = ready!(this.stamps.poll_read(&mut this.tcp, cx, buf))?;
+        if let Some(at) = arrived {
+            if std::mem::take(&mut this.between_requests) {
+                this.clock.arrived(at);
             }
         }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -250,107 +209,6 @@ impl Drop for StampedStream {
     }
 }
 
-/// The moment `wall` (the realtime clock) was, on the monotonic clock; `None` when it lies in the
-/// future or too far back to be believed.
-fn instant_of(wall: std::time::SystemTime) -> Option<Instant> {
-    let ago = std::time::SystemTime::now().duration_since(wall).ok()?;
-    (ago <= MAX_SOCKET_WAIT)
-        .then(|| Instant::now().checked_sub(ago))
-        .flatten()
-}
-
-#[cfg(target_os = "linux")]
-mod kernel {
-    //! Linux receive timestamps: `SO_TIMESTAMPNS` on the socket, read back from `recvmsg`.
-
-    use std::io::{self, IoSliceMut};
-    use std::os::fd::AsRawFd;
-    use std::time::{Duration, Instant, SystemTime};
-
-    use nix::sys::socket::{self, sockopt, ControlMessageOwned, MsgFlags};
-    use nix::sys::time::TimeSpec;
-
-    /// Turns receive timestamps on for `socket`; false when it refuses.
-    pub fn turn_on(socket: &impl std::os::fd::AsFd) -> bool {
-        match socket::setsockopt(socket, sockopt::ReceiveTimestampns, &true) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!("SO_TIMESTAMPNS: {e}");
-                false
-            }
-        }
-    }
-
-    /// A connection's control-message buffer, allocated once.
-    pub struct Stamps {
-        cmsg: Vec<u8>,
-    }
-
-    impl Stamps {
-        /// Turns receive timestamps on; `None` when the socket refuses.
-        pub fn enable(tcp: &tokio::net::TcpStream) -> Option<Self> {
-            turn_on(tcp).then(|| Self {
-                cmsg: nix::cmsg_space!(TimeSpec),
-            })
-        }
-
-        /// Reads what is there, with the kernel's stamp of its arrival.
-        pub fn receive(
-            &mut self,
-            tcp: &tokio::net::TcpStream,
-            buf: &mut [u8],
-        ) -> io::Result<(usize, Option<Instant>)> {
-            let mut iov = [IoSliceMut::new(buf)];
-            let msg = socket::recvmsg::<()>(
-                tcp.as_raw_fd(),
-                &mut iov,
-                Some(&mut self.cmsg),
-                MsgFlags::MSG_DONTWAIT,
-            )
-            .map_err(io::Error::from)?;
-            let stamp = msg.cmsgs().ok().and_then(|mut all| {
-                all.find_map(|c| match c {
-                    ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
-                    _ => None,
-                })
-            });
-            let at = stamp.and_then(|ts| {
-                let since_epoch = Duration::new(
-                    u64::try_from(ts.tv_sec()).ok()?,
-                    u32::try_from(ts.tv_nsec()).ok()?,
-                );
-                super::instant_of(SystemTime::UNIX_EPOCH + since_epoch)
-            });
-            Ok((msg.bytes, at))
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod kernel {
-    //! No receive timestamps off Linux: requests are stamped when read.
-
-    pub struct Stamps;
-
-    pub fn turn_on(_: &tokio::net::TcpListener) -> bool {
-        false
-    }
-
-    impl Stamps {
-        pub fn enable(_: &tokio::net::TcpStream) -> Option<Self> {
-            None
-        }
-
-        pub fn receive(
-            &mut self,
-            _: &tokio::net::TcpStream,
-            _: &mut [u8],
-        ) -> std::io::Result<(usize, Option<std::time::Instant>)> {
-            Err(std::io::ErrorKind::Unsupported.into())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,14 +248,5 @@ mod tests {
         let (c, h) = counter();
         clock.when_written(h);
         assert_eq!((b.load(Ordering::SeqCst), c.load(Ordering::SeqCst)), (1, 1));
-    }
-
-    #[test]
-    fn a_stamp_from_the_future_or_long_ago_is_not_believed() {
-        let now = std::time::SystemTime::now();
-        assert!(instant_of(now + std::time::Duration::from_secs(5)).is_none());
-        assert!(instant_of(now - MAX_SOCKET_WAIT * 2).is_none());
-        let recent = instant_of(now - std::time::Duration::from_millis(20)).unwrap();
-        assert!(recent.elapsed() >= std::time::Duration::from_millis(20));
     }
 }

@@ -5,6 +5,7 @@
 mod retry_after;
 mod sse_reader;
 mod stream_state;
+mod transport;
 mod wire;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use understudy_core::{ChatResponse, FinishReason, TimingRecorder, Usage, ValidCh
 
 use crate::{upstream, Backend, BackendError, EventStream, ModelInfo};
 use stream_state::StreamState;
+use transport::{SendError, Transport};
 use wire::{error_message, WireCompletion, WireModelList, WireRequest};
 
 /// Model id → what the server reports it stands for, if anything.
@@ -36,7 +38,7 @@ pub struct OpenAiBackend {
     base_url: String,
     api_key: Option<String>,
     timeout_secs: u64,
-    http: reqwest::Client,
+    http: Transport,
     /// Model ids the server listed, each with what the server reports it stands for (a
     /// gateway's fingerprint, vLLM's weights path), fetched on first use and refreshed on a miss.
     served: Arc<Mutex<Option<ServedModels>>>,
@@ -53,10 +55,7 @@ impl OpenAiBackend {
         api_key: Option<String>,
         timeout_secs: u64,
     ) -> Result<Self, BackendError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(Duration::from_secs(timeout_secs))
-            .build()
+        let http = Transport::new(CONNECT_TIMEOUT)
             .map_err(|e| BackendError::Inference(format!("cannot build HTTP client: {e}")))?;
         Ok(Self {
             name: name.into(),
@@ -88,20 +87,10 @@ impl OpenAiBackend {
 
     async fn fetch_models(&self) -> Result<Vec<wire::WireModel>, BackendError> {
         let url = self.url("models");
-        let mut builder = self.http.get(&url);
-        if let Some(key) = &self.api_key {
-            builder = builder.bearer_auth(key);
-        }
-        let _waiting = upstream::waiting();
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.map_send_error(&url, e))?;
-        let response = self.check_status(&url, response).await?;
-        let list: WireModelList = response
-            .json()
-            .await
-            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
+        let response = self.send(&url, None).await?;
+        let bytes = self.read_body(&url, response).await?;
+        let list: WireModelList = serde_json::from_slice(&bytes)
+            .map_err(|e| BackendError::Protocol(format!("{url}: {e}")))?;
         Ok(list.data)
     }
 
@@ -157,33 +146,19 @@ impl OpenAiBackend {
         format!("{}/{path}", self.base_url)
     }
 
-    fn post(&self, url: &str) -> reqwest::RequestBuilder {
-        let builder = self.http.post(url);
-        match &self.api_key {
-            Some(key) => builder.bearer_auth(key),
-            None => builder,
-        }
-    }
-
-    fn map_send_error(&self, url: &str, err: reqwest::Error) -> BackendError {
-        if err.is_timeout() {
-            BackendError::Timeout {
+    fn map_send_error(&self, url: &str, err: SendError) -> BackendError {
+        match err {
+            SendError::NoAnswer(reason) => BackendError::Unreachable {
                 url: url.to_string(),
-                secs: self.timeout_secs,
-            }
-        } else if err.is_connect() || err.is_request() {
-            BackendError::Unreachable {
-                url: url.to_string(),
-                reason: root_cause(&err),
-            }
-        } else {
-            BackendError::Protocol(format!("{url}: {}", root_cause(&err)))
+                reason,
+            },
+            SendError::Invalid(reason) => BackendError::Protocol(format!("{url}: {reason}")),
         }
     }
 
     /// Bounds one whole wait on the server (headers, a body, the next stream event) by the
-    /// timeout. reqwest's read timeout restarts on every body frame, so a server that trickles a
-    /// byte at a time (slow loris) would otherwise hold the caller forever.
+    /// timeout: a timeout per read would restart on every frame, so a server that trickles a
+    /// byte at a time (slow loris) would hold the caller forever.
     async fn within_deadline<T>(
         &self,
         url: &str,
@@ -202,38 +177,65 @@ impl OpenAiBackend {
         &self,
         url: &str,
         body: &WireRequest<'_>,
-    ) -> Result<reqwest::Response, BackendError> {
+    ) -> Result<transport::Response, BackendError> {
         // Serializing the body is the caller's work; the wait starts when it is handed over.
         let body = serde_json::to_vec(body).map_err(|e| {
             BackendError::Protocol(format!("{url}: cannot encode the request: {e}"))
         })?;
-        let response = upstream::wait_for(
-            self.within_deadline(
-                url,
-                self.post(url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body)
-                    .send(),
-            ),
+        self.send(url, Some(body)).await
+    }
+
+    /// Sends a request (a POST of `json`, else a GET) and waits for a successful answer's head:
+    /// upstream time from the request's bytes written to that head reaching the socket.
+    async fn send(
+        &self,
+        url: &str,
+        json: Option<Vec<u8>>,
+    ) -> Result<transport::Response, BackendError> {
+        let sent = self.http.send(url, self.api_key.as_deref(), json);
+        let response = upstream::wait_received(
+            upstream::current(),
+            self.within_deadline(url, sent),
+            |answer| match answer {
+                Ok(Ok(response)) => transport::wire_stamps(response),
+                _ => None,
+            },
         )
         .await?
         .map_err(|e| self.map_send_error(url, e))?;
         self.check_status(url, response).await
     }
 
+    /// Reads `response`'s whole body, within the timeout; upstream time up to the moment its
+    /// last bytes reached the socket.
+    async fn read_body(
+        &self,
+        url: &str,
+        response: transport::Response,
+    ) -> Result<bytes::Bytes, BackendError> {
+        let wire = transport::wire_stamps(&response);
+        let read = transport::read_body(response.into_body());
+        upstream::wait_received(upstream::current(), self.within_deadline(url, read), |_| {
+            wire.clone()
+        })
+        .await?
+        .map_err(|reason| BackendError::Protocol(format!("{url}: {reason}")))
+    }
+
     async fn check_status(
         &self,
         url: &str,
-        response: reqwest::Response,
-    ) -> Result<reqwest::Response, BackendError> {
+        response: transport::Response,
+    ) -> Result<transport::Response, BackendError> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
         let retry_after = retry_after::from_headers(response.headers());
         let body = self
-            .within_deadline(url, response.text())
+            .within_deadline(url, transport::read_body(response.into_body()))
             .await?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default();
         Err(BackendError::Http {
             url: url.to_string(),
@@ -254,9 +256,7 @@ impl OpenAiBackend {
         let mut timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, false);
         let response = self.send_json(&url, &body).await?;
-        let bytes = upstream::wait_for(self.within_deadline(&url, response.bytes()))
-            .await?
-            .map_err(|e| BackendError::Protocol(format!("{url}: {}", root_cause(&e))))?;
+        let bytes = self.read_body(&url, response).await?;
         let completion: WireCompletion = serde_json::from_slice(&bytes)
             .map_err(|e| BackendError::Protocol(format!("{url}: {e}")))?;
         timing.mark_token();
@@ -305,15 +305,6 @@ pub(super) fn parse_finish(reason: Option<&str>) -> FinishReason {
         Some("length") => FinishReason::Length,
         _ => FinishReason::Stop,
     }
-}
-
-/// The innermost error message, which is the one that says what happened.
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = err;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current.to_string()
 }
 
 #[async_trait::async_trait]

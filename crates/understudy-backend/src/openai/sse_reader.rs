@@ -14,12 +14,13 @@ use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 use understudy_core::StreamEvent;
 
+use super::transport::{self, Response};
 use super::StreamState;
-use crate::upstream::{self, UpstreamClock};
+use crate::upstream::{self, UpstreamClock, WireStamps};
 use crate::{BackendError, EventStream};
 
 type ServerEvents =
-    Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+    Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<hyper::Error>>> + Send>>;
 
 /// What the reader holds between pulls.
 struct Reader {
@@ -28,19 +29,24 @@ struct Reader {
     url: String,
     timeout: Duration,
     clock: Option<Arc<UpstreamClock>>,
+    /// The connection's stamps: each wait ends when the latest bytes arrived.
+    wire: Option<WireStamps>,
     ready: VecDeque<Result<StreamEvent, BackendError>>,
     over: bool,
 }
 
 /// The events of `response`, an SSE chat completion from `url`.
 pub(super) fn events(
-    response: reqwest::Response,
+    response: Response,
     state: StreamState,
     url: String,
     timeout: Duration,
 ) -> EventStream {
+    let wire = transport::wire_stamps(&response);
+    let body = http_body_util::BodyDataStream::new(response.into_body());
     let reader = Reader {
-        events: Box::pin(response.bytes_stream().eventsource()),
+        events: Box::pin(body.eventsource()),
+        wire,
         state,
         url,
         timeout,
@@ -64,9 +70,11 @@ pub(super) fn events(
 impl Reader {
     /// Reads the server's next event and queues what it means; marks the end when it is one.
     async fn read_one(&mut self) {
-        let next = upstream::wait_on(
+        let wire = self.wire.as_ref();
+        let next = upstream::wait_received(
             self.clock.clone(),
             tokio::time::timeout(self.timeout, self.events.next()),
+            |_| wire.cloned(),
         )
         .await;
         match next {
@@ -75,18 +83,10 @@ impl Reader {
                 secs: self.timeout.as_secs(),
             }),
             Ok(None) => self.server_closed(),
-            Ok(Some(Err(err))) => {
-                let message = err.to_string();
-                let error = if message.contains("timed out") {
-                    BackendError::Timeout {
-                        url: self.url.clone(),
-                        secs: self.timeout.as_secs(),
-                    }
-                } else {
-                    BackendError::Protocol(format!("{}: stream broke: {message}", self.url))
-                };
-                self.fail(error);
-            }
+            Ok(Some(Err(err))) => self.fail(BackendError::Protocol(format!(
+                "{}: stream broke: {err}",
+                self.url
+            ))),
             Ok(Some(Ok(event))) => match self.state.on_data(&self.url, &event.data) {
                 Ok(out) => {
                     self.ready.extend(out.into_iter().map(Ok));

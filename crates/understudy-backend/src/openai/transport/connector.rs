@@ -1,0 +1,198 @@
+//! Connections to the server whose every read is stamped with when the bytes reached the socket
+//! (the kernel's receive stamp), so that a wait for the server ends when its answer arrived, not
+//! when hyper's connection task next ran. Connects directly, or through the proxy the
+//! environment names: a `CONNECT` tunnel for `https://`, absolute-form requests for `http://`.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use http::Uri;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tower_service::Service;
+
+use crate::socket_stamp::ReceiveStamps;
+use crate::upstream::WireStamps;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Connecting = Pin<Box<dyn Future<Output = Result<TokioIo<ClientStream>, BoxError>> + Send>>;
+
+/// Opens stamped connections, through the environment's proxy where it applies.
+#[derive(Clone)]
+pub(super) struct StampedConnector {
+    direct: Direct,
+    proxies: Arc<Matcher>,
+}
+
+impl StampedConnector {
+    pub(super) fn new(connect_timeout: Duration, proxies: Arc<Matcher>) -> Self {
+        let mut tcp = HttpConnector::new();
+        // TLS is layered on top by the caller; this connector carries `https://` too.
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(connect_timeout));
+        Self {
+            direct: Direct {
+                tcp,
+                proxied: false,
+            },
+            proxies,
+        }
+    }
+}
+
+impl Service<Uri> for StampedConnector {
+    type Response = TokioIo<ClientStream>;
+    type Error = BoxError;
+    type Future = Connecting;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.direct.poll_ready(cx)
+    }
+
+    fn call(&mut self, dst: Uri) -> Connecting {
+        let Some(proxy) = self.proxies.intercept(&dst) else {
+            return self.direct.call(dst);
+        };
+        if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            let mut tunnel = Tunnel::new(proxy.uri().clone(), self.direct.clone());
+            if let Some(auth) = proxy.basic_auth() {
+                tunnel = tunnel.with_auth(auth.clone());
+            }
+            return Box::pin(async move {
+                std::future::poll_fn(|cx| tunnel.poll_ready(cx)).await?;
+                Ok(tunnel.call(dst).await?)
+            });
+        }
+        // Plain HTTP through a proxy: connect to the proxy and send absolute-form requests.
+        let mut to_proxy = Direct {
+            tcp: self.direct.tcp.clone(),
+            proxied: true,
+        };
+        to_proxy.call(proxy.uri().clone())
+    }
+}
+
+/// A TCP connection to `dst` (the server, or the proxy), stamped.
+#[derive(Clone)]
+struct Direct {
+    tcp: HttpConnector,
+    /// Requests on it go to a proxy in absolute form.
+    proxied: bool,
+}
+
+impl Service<Uri> for Direct {
+    type Response = TokioIo<ClientStream>;
+    type Error = BoxError;
+    type Future = Connecting;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.tcp.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Connecting {
+        let connecting = self.tcp.call(dst);
+        let proxied = self.proxied;
+        Box::pin(async move {
+            let tcp = connecting.await?.into_inner();
+            Ok(TokioIo::new(ClientStream::new(tcp, proxied)))
+        })
+    }
+}
+
+/// One connection to the server: its writes and reads note when the request left and when the
+/// answer's bytes arrived in [`WireStamps`], which every response on the connection carries in
+/// its extensions.
+pub(super) struct ClientStream {
+    tcp: TcpStream,
+    stamps: ReceiveStamps,
+    wire: WireStamps,
+    proxied: bool,
+}
+
+impl ClientStream {
+    fn new(tcp: TcpStream, proxied: bool) -> Self {
+        let stamps = ReceiveStamps::enable(&tcp);
+        Self {
+            tcp,
+            stamps,
+            wire: WireStamps::default(),
+            proxied,
+        }
+    }
+}
+
+impl ClientStream {
+    /// Stamps a write that handed bytes to the kernel.
+    fn sent(&self, wrote: &io::Result<usize>) {
+        if matches!(wrote, Ok(n) if *n > 0) {
+            self.wire.note_sent();
+        }
+    }
+}
+
+impl Connection for ClientStream {
+    fn connected(&self) -> Connected {
+        Connected::new()
+            .proxy(self.proxied)
+            .extra(self.wire.clone())
+    }
+}
+
+impl AsyncRead for ClientStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Some(at) = ready!(this.stamps.poll_read(&mut this.tcp, cx, buf))? {
+            this.wire.note_received(at);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for ClientStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let wrote = ready!(Pin::new(&mut this.tcp).poll_write(cx, data));
+        this.sent(&wrote);
+        Poll::Ready(wrote)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let wrote = ready!(Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs));
+        this.sent(&wrote);
+        Poll::Ready(wrote)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
