@@ -147,10 +147,11 @@ pub async fn wait_on<F: Future>(clock: Option<Arc<UpstreamClock>>, work: F) -> F
 }
 
 /// [`wait_on`] for work that talks to the model over a connection whose traffic is stamped
-/// (`wire`, given the work's output): the wait begins when the request's bytes were written, if
-/// that was during the wait, and ends when the bytes that finished it reached the socket, if
-/// that was during the wait, else at the wake. Time the request waits for the connection's
-/// writer to run, and the answer for its reader, is the gateway's own.
+/// (`wire`, given the work's output): on a connection that was already open, the wait begins
+/// when the request's bytes were written (a new connection's setup, TCP and TLS handshakes,
+/// stays the upstream's); it ends when the bytes that finished it reached the socket, if that
+/// was during the wait, else at the wake. Time the request waits for the connection's writer to
+/// run, and the answer for its reader, is the gateway's own.
 pub async fn wait_received<F: Future>(
     clock: Option<Arc<UpstreamClock>>,
     work: F,
@@ -167,7 +168,10 @@ pub async fn wait_received<F: Future>(
     let wire = wire(&out);
     let during =
         |at: Option<std::time::Instant>| at.map(Instant::from_std).filter(|at| *at >= started);
-    let sent = during(wire.as_ref().and_then(WireStamps::sent));
+    let reused = wire
+        .as_ref()
+        .is_some_and(|w| Instant::from_std(w.opened()) < started);
+    let sent = during(wire.as_ref().and_then(WireStamps::sent)).filter(|_| reused);
     let arrived = during(wire.as_ref().and_then(WireStamps::received));
     let ended = match (woken, arrived) {
         (Some(woken), Some(arrived)) => Some(woken.min(arrived)),
@@ -184,16 +188,31 @@ pub async fn wait_received<F: Future>(
 /// the connection (which stamps its writes and its reads) and the responses it carries (whose
 /// waits start and end there). On HTTP/1.1 a connection carries one exchange at a time, so its
 /// latest stamps belong to the exchange in progress.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WireStamps(Arc<Mutex<WireTimes>>);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct WireTimes {
+    opened: std::time::Instant,
     sent: Option<std::time::Instant>,
     received: Option<std::time::Instant>,
 }
 
 impl WireStamps {
+    /// The stamps of a connection opened now.
+    pub fn opened_now() -> Self {
+        Self(Arc::new(Mutex::new(WireTimes {
+            opened: std::time::Instant::now(),
+            sent: None,
+            received: None,
+        })))
+    }
+
+    /// When the connection was opened.
+    pub fn opened(&self) -> std::time::Instant {
+        self.times().opened
+    }
+
     /// A write completed now.
     pub fn note_sent(&self) {
         self.times().sent = Some(std::time::Instant::now());
@@ -393,5 +412,44 @@ mod tests {
                 "{what}: {waited:?} counted as upstream"
             );
         }
+    }
+
+    /// A request on a kept-alive connection counts from its bytes written to its answer's
+    /// arrival (the 30 ms the writer took to run are the gateway's); on a connection opened for
+    /// it, from its hand-over, since a new connection's handshakes are the upstream's.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_wire_wait_starts_at_the_write_only_on_a_connection_already_open() {
+        async fn exchange(wire: WireStamps) -> WireStamps {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            wire.note_sent();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            wire.note_received(std::time::Instant::now());
+            wire
+        }
+        let kept_alive = WireStamps::opened_now();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let clock = Arc::new(UpstreamClock::default());
+        wait_received(Some(clock.clone()), exchange(kept_alive), |w| {
+            Some(w.clone())
+        })
+        .await;
+        let reused = clock.total();
+
+        let clock = Arc::new(UpstreamClock::default());
+        let opened_during_the_wait = async { exchange(WireStamps::opened_now()).await };
+        wait_received(Some(clock.clone()), opened_during_the_wait, |w| {
+            Some(w.clone())
+        })
+        .await;
+        let fresh = clock.total();
+
+        assert!(
+            reused >= Duration::from_millis(20) && reused < Duration::from_millis(45),
+            "kept alive: {reused:?}"
+        );
+        assert!(
+            fresh >= Duration::from_millis(50),
+            "new connection: {fresh:?}"
+        );
     }
 }

@@ -124,7 +124,7 @@ impl ClientStream {
         Self {
             tcp,
             stamps,
-            wire: WireStamps::default(),
+            wire: WireStamps::opened_now(),
             proxied,
         }
     }
