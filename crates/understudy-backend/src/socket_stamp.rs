@@ -1,13 +1,15 @@
-//! When bytes reached a TCP socket, from the kernel's receive timestamp (`SO_TIMESTAMPNS`, read
-//! back with `recvmsg`): the gateway's listener uses it for a request's arrival, the OpenAI
-//! backend's connections for the arrival of the model's answer. Where the kernel gives no stamp
-//! (off Linux, or a socket that refuses the option) the moment the bytes are read stands in.
+//! A TCP connection that tells its owner when bytes reached its socket, from the kernel's receive
+//! timestamp (`SO_TIMESTAMPNS`, read back with `recvmsg`), and when its writes completed: the
+//! gateway's accepted connections use it for a request's arrival and its answer's write, the
+//! OpenAI backend's for the model's side of a wait. Where the kernel gives no stamp (off Linux,
+//! or a socket that refuses the option) the moment the bytes are read stands in.
 
 use std::io;
+use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The most one read takes from the socket.
@@ -23,14 +25,96 @@ pub fn turn_on(socket: &impl std::os::fd::AsFd) -> bool {
     kernel::turn_on(socket)
 }
 
+/// What a stamped connection tells its owner.
+pub trait WireEvents: Unpin {
+    /// Bytes that reached the socket at `at` were read.
+    fn received(&mut self, at: Instant);
+
+    /// A write finished, with this result.
+    fn wrote(&mut self, result: &io::Result<usize>);
+}
+
+/// A TCP connection whose reads and writes are reported to `E`.
+pub struct StampedTcp<E> {
+    tcp: TcpStream,
+    stamps: ReceiveStamps,
+    events: E,
+}
+
+impl<E: WireEvents> StampedTcp<E> {
+    /// Turns receive timestamps on for `tcp` (reads fall back to their own moment if it refuses).
+    pub fn new(tcp: TcpStream, events: E) -> Self {
+        let stamps = ReceiveStamps::enable(&tcp);
+        Self {
+            tcp,
+            stamps,
+            events,
+        }
+    }
+
+    /// Who hears of the reads and writes.
+    pub fn events(&self) -> &E {
+        &self.events
+    }
+}
+
+impl<E: WireEvents> AsyncRead for StampedTcp<E> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Some(at) = ready!(this.stamps.poll_read(&mut this.tcp, cx, buf))? {
+            this.events.received(at);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<E: WireEvents> AsyncWrite for StampedTcp<E> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let wrote = ready!(Pin::new(&mut this.tcp).poll_write(cx, data));
+        this.events.wrote(&wrote);
+        Poll::Ready(wrote)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let wrote = ready!(Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs));
+        this.events.wrote(&wrote);
+        Poll::Ready(wrote)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
 /// Reads a socket with the arrival time of what each read returns.
-pub struct ReceiveStamps {
+struct ReceiveStamps {
     kernel: Option<kernel::Stamps>,
 }
 
 impl ReceiveStamps {
-    /// Turns receive timestamps on for `tcp`; reads fall back to their own moment if it refuses.
-    pub fn enable(tcp: &TcpStream) -> Self {
+    fn enable(tcp: &TcpStream) -> Self {
         Self {
             kernel: kernel::Stamps::enable(tcp),
         }
@@ -38,7 +122,7 @@ impl ReceiveStamps {
 
     /// Reads what `tcp` has into `buf`, as `AsyncRead` would; on bytes read, also when they
     /// reached the socket (`None` at the end of the stream).
-    pub fn poll_read(
+    fn poll_read(
         &mut self,
         tcp: &mut TcpStream,
         cx: &mut Context<'_>,
@@ -46,7 +130,7 @@ impl ReceiveStamps {
     ) -> Poll<io::Result<Option<Instant>>> {
         let Some(stamps) = self.kernel.as_mut() else {
             let before = buf.filled().len();
-            ready!(std::pin::Pin::new(tcp).poll_read(cx, buf))?;
+            ready!(Pin::new(tcp).poll_read(cx, buf))?;
             let read = buf.filled().len() > before;
             return Poll::Ready(Ok(read.then(Instant::now)));
         };

@@ -7,14 +7,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use understudy_backend::socket_stamp::{self, ReceiveStamps};
+use understudy_backend::socket_stamp::{self, StampedTcp, WireEvents};
 
 /// Accepts connections with `TCP_NODELAY` and receive timestamps on.
 pub struct StampedListener {
@@ -42,7 +39,7 @@ impl axum::serve::Listener for StampedListener {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("TCP_NODELAY: {e}");
         }
-        (StampedStream::new(tcp), addr)
+        (ServerConn::stream(tcp), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -116,7 +113,7 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Stam
     for ConnInfo
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, StampedListener>) -> Self {
-        Self(stream.io().clock.clone())
+        Self(stream.io().events().clock.clone())
     }
 }
 
@@ -124,82 +121,39 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Stam
 /// the previous response was written) and the completion of each write. On HTTP/1.1 keep-alive
 /// that is one request at a time; on HTTP/2 the streams share a stamp, all but the first fall
 /// back to the router's clock, and an answer counts as written at the next write.
-pub struct StampedStream {
-    tcp: TcpStream,
+pub type StampedStream = StampedTcp<ServerConn>;
+
+/// What an accepted connection's reads and writes tell its clock.
+pub struct ServerConn {
     clock: Arc<ConnClock>,
     /// No byte of the next request has been read yet.
     between_requests: bool,
-    stamps: ReceiveStamps,
 }
 
-impl StampedStream {
-    fn new(tcp: TcpStream) -> Self {
-        let stamps = ReceiveStamps::enable(&tcp);
-        Self {
-            tcp,
+impl ServerConn {
+    fn stream(tcp: TcpStream) -> StampedStream {
+        let conn = Self {
             clock: Arc::default(),
             between_requests: true,
-            stamps,
+        };
+        StampedTcp::new(tcp, conn)
+    }
+}
+
+impl WireEvents for ServerConn {
+    fn received(&mut self, at: Instant) {
+        if std::mem::take(&mut self.between_requests) {
+            self.clock.arrived(at);
         }
     }
-}
 
-impl AsyncRead for StampedStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let arrived = ready!(this.stamps.poll_read(&mut this.tcp, cx, buf))?;
-        if let Some(at) = arrived {
-            if std::mem::take(&mut this.between_requests) {
-                this.clock.arrived(at);
-            }
-        }
-        Poll::Ready(Ok(()))
+    fn wrote(&mut self, _: &io::Result<usize>) {
+        self.between_requests = true;
+        self.clock.written();
     }
 }
 
-impl AsyncWrite for StampedStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        this.between_requests = true;
-        let wrote = ready!(Pin::new(&mut this.tcp).poll_write(cx, data));
-        this.clock.written();
-        Poll::Ready(wrote)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        this.between_requests = true;
-        let wrote = ready!(Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs));
-        this.clock.written();
-        Poll::Ready(wrote)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
-    }
-}
-
-impl Drop for StampedStream {
+impl Drop for ServerConn {
     fn drop(&mut self) {
         // Closed before the answer was written (the client went away): its time ends here.
         self.clock

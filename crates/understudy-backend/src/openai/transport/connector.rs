@@ -7,7 +7,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
@@ -15,11 +15,10 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tower_service::Service;
 
-use crate::socket_stamp::ReceiveStamps;
+use crate::socket_stamp::{StampedTcp, WireEvents};
 use crate::upstream::WireStamps;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -103,37 +102,35 @@ impl Service<Uri> for Direct {
         let proxied = self.proxied;
         Box::pin(async move {
             let tcp = connecting.await?.into_inner();
-            Ok(TokioIo::new(ClientStream::new(tcp, proxied)))
+            Ok(TokioIo::new(ClientWire::stream(tcp, proxied)))
         })
     }
 }
 
-/// One connection to the server: its writes and reads note when the request left and when the
-/// answer's bytes arrived in [`WireStamps`], which every response on the connection carries in
-/// its extensions.
-pub(super) struct ClientStream {
-    tcp: TcpStream,
-    stamps: ReceiveStamps,
+/// One connection to the server.
+pub(super) type ClientStream = StampedTcp<ClientWire>;
+
+/// A connection's stamps, noted on each write and read: every response on the connection carries
+/// them in its extensions.
+pub(super) struct ClientWire {
     wire: WireStamps,
     proxied: bool,
 }
 
-impl ClientStream {
-    fn new(tcp: TcpStream, proxied: bool) -> Self {
-        let stamps = ReceiveStamps::enable(&tcp);
-        Self {
-            tcp,
-            stamps,
-            wire: WireStamps::opened_now(),
-            proxied,
-        }
+impl ClientWire {
+    fn stream(tcp: TcpStream, proxied: bool) -> ClientStream {
+        let wire = WireStamps::opened_now();
+        StampedTcp::new(tcp, Self { wire, proxied })
     }
 }
 
-impl ClientStream {
-    /// Stamps a write that handed bytes to the kernel.
-    fn sent(&self, wrote: &io::Result<usize>) {
-        if matches!(wrote, Ok(n) if *n > 0) {
+impl WireEvents for ClientWire {
+    fn received(&mut self, at: std::time::Instant) {
+        self.wire.note_received(at);
+    }
+
+    fn wrote(&mut self, result: &io::Result<usize>) {
+        if matches!(result, Ok(n) if *n > 0) {
             self.wire.note_sent();
         }
     }
@@ -141,58 +138,9 @@ impl ClientStream {
 
 impl Connection for ClientStream {
     fn connected(&self) -> Connected {
+        let events = self.events();
         Connected::new()
-            .proxy(self.proxied)
-            .extra(self.wire.clone())
-    }
-}
-
-impl AsyncRead for ClientStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if let Some(at) = ready!(this.stamps.poll_read(&mut this.tcp, cx, buf))? {
-            this.wire.note_received(at);
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for ClientStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let wrote = ready!(Pin::new(&mut this.tcp).poll_write(cx, data));
-        this.sent(&wrote);
-        Poll::Ready(wrote)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let wrote = ready!(Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs));
-        this.sent(&wrote);
-        Poll::Ready(wrote)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+            .proxy(events.proxied)
+            .extra(events.wire.clone())
     }
 }
