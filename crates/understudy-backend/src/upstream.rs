@@ -2,9 +2,9 @@
 //! HTTP server's bytes, the embedded engine's tokens, a retry's back-off), so that the gateway
 //! can report its own time as the rest. Overlapping waits (map-reduce's parallel calls) count
 //! once. The caller (the gateway's handler) sets a clock for the request's task with
-//! [`UpstreamClock::scope`]; backends mark each wait with [`wait_for`] (or [`waiting`], or
-//! [`Pending::on`] a clock captured with [`current`] on a task of their own, or [`Waited`] around
-//! a stream whose every pending poll is a wait for the model). Outside a scope all of this does
+//! [`UpstreamClock::scope`]; backends mark each wait with [`wait_for`] (or [`wait_on`] a clock
+//! captured with [`current`] where the work runs on a task of their own, or [`Waited`] around a
+//! stream whose every pending poll is a wait for the model). Outside a scope all of this does
 //! nothing. [`wait_for`] and [`Waited`] end a wait when the model's data woke the task, not when
 //! the task next ran: time a woken request spends queued behind the gateway's other work is the
 //! gateway's own; [`wait_received`] narrows it to the wire, from the request's bytes written to
@@ -72,7 +72,7 @@ impl UpstreamClock {
         s.total + s.since.map(|t| t.elapsed()).unwrap_or_default()
     }
 
-    /// Runs `work` with this clock as the one [`waiting`] and [`Waited`] count on.
+    /// Runs `work` with this clock as the one [`wait_for`] and [`Waited`] count on.
     pub async fn scope<F: std::future::Future>(self: Arc<Self>, work: F) -> F::Output {
         CLOCK.scope(self, work).await
     }
@@ -83,15 +83,9 @@ pub fn current() -> Option<Arc<UpstreamClock>> {
     CLOCK.try_with(Arc::clone).ok()
 }
 
-/// Counts upstream time from now until the guard is dropped, on the current request's clock
-/// (nothing when there is none).
-pub fn waiting() -> Pending {
-    Pending::on(current())
-}
-
 /// Upstream time in progress; leaves the clock when dropped, so a wait cancelled mid-way
 /// (client gone) stops counting.
-pub struct Pending {
+struct Pending {
     clock: Option<Arc<UpstreamClock>>,
     /// This wait opened the clock's interval.
     opened: bool,
@@ -102,8 +96,8 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Counts on `clock` (for work that runs on another task than the request's).
-    pub fn on(clock: Option<Arc<UpstreamClock>>) -> Self {
+    /// Counts on `clock` (nothing when there is none).
+    fn on(clock: Option<Arc<UpstreamClock>>) -> Self {
         let opened = clock.as_ref().is_some_and(|c| c.enter());
         Self {
             clock,
@@ -339,21 +333,14 @@ mod tests {
         clock
             .clone()
             .scope(async {
-                let call = |ms| async move {
-                    let _t = waiting();
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                };
+                let call = |ms| wait_for(tokio::time::sleep(Duration::from_millis(ms)));
                 futures::join!(call(60), call(50));
                 // The gateway's own work between calls is not upstream time.
                 tokio::time::advance(Duration::from_millis(40)).await;
                 call(20).await;
             })
             .await;
-        let outside = async {
-            let _t = waiting();
-            tokio::time::sleep(Duration::from_millis(30)).await;
-        };
-        outside.await;
+        wait_for(tokio::time::sleep(Duration::from_millis(30))).await;
         // Overlapping 60 and 50 ms calls, then 20 ms: 80 ms (not 130, nor 120 with the gap).
         assert_eq!(clock.total(), Duration::from_millis(80));
     }
@@ -364,10 +351,7 @@ mod tests {
         clock
             .clone()
             .scope(async {
-                let call = async {
-                    let _t = waiting();
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                };
+                let call = wait_for(tokio::time::sleep(Duration::from_secs(10)));
                 let _ = tokio::time::timeout(Duration::from_millis(25), call).await;
                 tokio::time::advance(Duration::from_millis(100)).await;
             })

@@ -178,7 +178,7 @@ impl OpenAiBackend {
         url: &str,
         body: &WireRequest<'_>,
     ) -> Result<transport::Response, BackendError> {
-        // Serializing the body is the caller's work; the wait starts when it is handed over.
+        // Serializing the body is the caller's work; the wait starts after it (see `send`).
         let body = serde_json::to_vec(body).map_err(|e| {
             BackendError::Protocol(format!("{url}: cannot encode the request: {e}"))
         })?;

@@ -1,7 +1,8 @@
-//! Connections to the server whose every read is stamped with when the bytes reached the socket
-//! (the kernel's receive stamp), so that a wait for the server ends when its answer arrived, not
-//! when hyper's connection task next ran. Connects directly, or through the proxy the
-//! environment names: a `CONNECT` tunnel for `https://`, absolute-form requests for `http://`.
+//! Connections to the server whose every write is stamped when it completes and every read with
+//! when its bytes reached the socket (the kernel's receive stamp), so that a wait for the server
+//! runs from the request written to the answer arrived, not between the moments hyper's
+//! connection task got to run. Connects directly, or through the proxy the environment names: a
+//! `CONNECT` tunnel for `https://`, absolute-form requests for `http://`.
 
 use std::future::Future;
 use std::io;
