@@ -107,13 +107,9 @@ impl Pending {
         }
     }
 
-    /// The wait ended at `at` (when the model's data woke the task), though the guard lives on.
-    fn ended_at(mut self, at: Option<Instant>) {
-        self.ended = at;
-    }
-
-    /// The wait began at `began` (when the request left), later than the guard was made, and
-    /// ended at `at`.
+    /// The wait began at `began` (when the request left), if later than the guard was made, and
+    /// ended at `at` (when the model's data woke the task or reached the socket), though the
+    /// guard lives on.
     fn spanned(mut self, began: Option<Instant>, at: Option<Instant>) {
         self.began = began.filter(|_| self.opened);
         self.ended = at;
@@ -315,7 +311,7 @@ impl<S: Stream + Unpin> Stream for Waited<S> {
             }
             Poll::Ready((item, woken)) => {
                 if let Some(waiting) = this.waiting.take() {
-                    waiting.ended_at(woken);
+                    waiting.spanned(None, woken);
                 }
                 Poll::Ready(item)
             }

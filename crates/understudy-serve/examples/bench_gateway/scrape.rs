@@ -99,10 +99,7 @@ impl Histogram {
 
 /// Reads the gateway's own time and its upstream time, in one fetch of `/metrics` at `url`.
 pub async fn read_own_and_upstream(client: &reqwest::Client, url: &str) -> (Histogram, Histogram) {
-    let text = match client.get(url).send().await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+    let text = metrics_text(client, url).await;
     (
         Histogram::parse(&text, "understudy_gateway_seconds"),
         Histogram::parse(&text, "understudy_upstream_seconds"),
@@ -111,9 +108,13 @@ pub async fn read_own_and_upstream(client: &reqwest::Client, url: &str) -> (Hist
 
 /// The mock upstream's own time (`mock_seconds`, see mock.rs) off its `/metrics` at `url`.
 pub async fn read_mock(client: &reqwest::Client, url: &str) -> Histogram {
-    let text = match client.get(url).send().await {
+    Histogram::parse(&metrics_text(client, url).await, "mock_seconds")
+}
+
+/// The text at `url`; empty when it cannot be fetched (the histograms then read as empty).
+async fn metrics_text(client: &reqwest::Client, url: &str) -> String {
+    match client.get(url).send().await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
-    };
-    Histogram::parse(&text, "mock_seconds")
+    }
 }
