@@ -139,7 +139,9 @@ fn letter_patterns() -> &'static [Regex] {
     static RES: OnceLock<Vec<Regex>> = OnceLock::new();
     RES.get_or_init(|| {
         [
-            r"^\(?([A-J])\)?(?:[.:)]|\s|$)",
+            // A letter first, after at most one "=", ":", ">" or "-" (a model that writes its
+            // answer field as "= B").
+            r"^(?:[=:>-]\s*)?\(?([A-J])\)?(?:[.:)]|\s|$)",
             r"(?i)answer\s*(?:is|:)?\s*:?\s*\(?([A-J])\b",
             r"(?i)option\s*\(?([A-J])\b",
             r"^\**\(?([A-J])\)?\**$",
@@ -266,6 +268,8 @@ mod tests {
             "B) 9 lines",
             "The answer is B",
             "Answer: (B)",
+            "= B",
+            ": (B)",
             "9 lines",
         ] {
             assert_eq!(
