@@ -20,7 +20,8 @@ pub struct OptimizeArgs {
     #[arg(long)]
     pub teacher: Option<String>,
     /// Model calls the search may make, cached ones included (so a rerun replays the same
-    /// search); the test-split measurement afterwards is not counted.
+    /// search); the test-split measurement afterwards is not counted. Below one validation
+    /// pass, the winner is the baseline with the teacher's demonstrations, unvalidated.
     #[arg(long, default_value_t = 200, value_parser = at_least_one)]
     pub budget: usize,
     /// Tokens (prompt plus completion) the search may spend; no step starts once they are.

@@ -3,8 +3,8 @@
 //! "positive" unless its prompt says how the reviews are worded (then it is right); the teacher
 //! `ref` is always right, and asked to rewrite an instruction it writes exactly that hint. The
 //! search must find the rewrite, prove it on the test split (never sent during the search),
-//! write a profile that serves it, replay from the cache on a rerun, and refuse a budget too
-//! small to start.
+//! write a profile that serves it, replay from the cache on a rerun, and — under a budget too
+//! small to validate anything — return the teacher-bootstrapped prompt, unvalidated.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -106,20 +106,32 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
     let dir = tempfile::tempdir().unwrap();
     let task = toy_review_task(dir.path(), 80, "Classify the film review.");
 
-    // A budget that cannot even measure the hand-written strategies is refused up front.
+    // A budget below one validation pass buys what DSPy's BootstrapFewShot does: the teacher's
+    // right answers on train items as demonstrations (one per label first), no validation, the
+    // result proved on the test split.
     let out = optimize(&base, dir.path(), &task, "10");
-    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
+    assert!(page.contains("**Budget:** 3 of 10 calls"), "{page}");
+    assert!(page.contains("**Chosen without validation**"), "{page}");
     assert!(
-        text(&out.stderr).contains("--budget 10 calls is too small"),
-        "{}",
-        text(&out.stderr)
+        page.contains("## Candidates the budget could not validate"),
+        "{page}"
     );
-    assert!(
-        log.lock().unwrap().is_empty(),
-        "no model may be called before the budget check"
-    );
+    let demos: Vec<&str> = page.lines().filter(|l| l.starts_with("- `")).collect();
+    assert_eq!(demos.len(), 3, "{page}");
+    for label in ["positive", "negative"] {
+        assert!(
+            demos.iter().any(|d| d.ends_with(&format!("**{label}**"))),
+            "no {label} demonstration: {demos:?}"
+        );
+    }
+    let before_test = log.lock().unwrap().len();
+    assert!(before_test > 3, "the test split was measured");
+    log.lock().unwrap().clear();
 
-    let out = optimize(&base, dir.path(), &task, "160");
+    let out = optimize(&base, dir.path(), &task, "210");
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
@@ -197,7 +209,7 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
 
     // A rerun replays the same search from the response cache: no model call, the same page.
     let calls = requests.len();
-    let out = optimize(&base, dir.path(), &task, "160");
+    let out = optimize(&base, dir.path(), &task, "210");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(log.lock().unwrap().len(), calls, "a rerun called a model");
     let again = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();

@@ -31,6 +31,15 @@ impl DemoPool {
         self.items.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The gold answers the kept demonstrations show.
+    pub fn targets(&self) -> Vec<String> {
+        self.items.iter().map(|i| i.target.clone()).collect()
+    }
+
     /// `k` demonstrations for the `turn`-th demonstration step: a window that moves through the
     /// pool, so that successive steps try different sets (fewer when the pool is smaller).
     pub fn pick(&self, k: usize, turn: usize) -> Vec<Item> {

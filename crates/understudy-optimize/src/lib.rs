@@ -8,6 +8,7 @@
 //! the same runner and store (resumable, cached), and the winner's cells carry the program a
 //! profile serves.
 
+mod bootstrap;
 mod budget;
 mod candidate;
 mod children;
@@ -20,6 +21,7 @@ mod pareto;
 mod reflect;
 mod search;
 mod split;
+mod start;
 mod verdict;
 
 pub use budget::{Budget, Spent};

@@ -79,8 +79,9 @@ pub fn render(
         verdict.spent.fresh
     );
     verdict_section(&mut out, verdict);
-    winner_section(&mut out, verdict);
+    winner_section(&mut out, search, verdict);
     trace_section(&mut out, search);
+    unvalidated_section(&mut out, search);
     rejected_section(&mut out, search);
     out.push_str("\nScores are mean item scores with 95% bootstrap intervals over items. Latency is per item as measured when each answer was first produced (a cached answer keeps the time it took then); the rows ran one after another on this machine.\n");
     out
@@ -158,13 +159,15 @@ fn verdict_section(out: &mut String, verdict: &Verdict) {
     );
 }
 
-fn winner_section(out: &mut String, verdict: &Verdict) {
+fn winner_section(out: &mut String, search: &Search, verdict: &Verdict) {
     let Some(w) = verdict.rows.first() else {
         return;
     };
     let c = &w.candidate;
     let _ = writeln!(out, "## The optimized prompt ({})\n", c.label());
-    if matches!(c.origin, Origin::Seed { .. }) {
+    if search.chosen.is_some() {
+        out.push_str("**Chosen without validation**: the budget paid for no validation pass, so this is the baseline with the teacher's bootstrapped demonstrations (DSPy's BootstrapFewShot recipe), not a choice among candidates. Only the test split below says how good it is.\n\n");
+    } else if matches!(c.origin, Origin::Seed { .. }) {
         out.push_str("No child beat the hand-written strategies on validation: the winner is a hand-written strategy.\n\n");
     }
     match &c.instruction {
@@ -215,13 +218,37 @@ fn rejected_section(out: &mut String, search: &Search) {
                 .as_deref()
                 .map(|i| one_line(i, 120))
                 .unwrap_or_else(|| "–".into()),
-            c.demos
-                .iter()
-                .map(|d| format!("`{}`", d.id))
-                .collect::<Vec<_>>()
-                .join(", ")
+            demo_ids(c)
         );
     }
+}
+
+/// Starting candidates the budget could not validate.
+fn unvalidated_section(out: &mut String, search: &Search) {
+    if search.unvalidated.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## Candidates the budget could not validate\n\n| candidate | strategy | demonstrations |\n|---|---|---|");
+    for c in &search.unvalidated {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            c.label(),
+            c.strategy(),
+            demo_ids(c)
+        );
+    }
+}
+
+fn demo_ids(c: &crate::candidate::Candidate) -> String {
+    if c.demos.is_empty() {
+        return "–".into();
+    }
+    c.demos
+        .iter()
+        .map(|d| format!("`{}`", d.id))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn trace_section(out: &mut String, search: &Search) {

@@ -1,4 +1,5 @@
-//! The search: hand-written strategies are measured on validation first; then each step picks
+//! The search: the starting set (start.rs: the hand-written strategies, and the baseline with
+//! the teacher's bootstrapped demonstrations) is measured on validation first; then each step picks
 //! a parent from the per-item Pareto set, measures it on a minibatch of train items, and makes a
 //! child (see children.rs) — in turn the teacher's rewrite of its instruction from the
 //! minibatch's failures, the parent with demonstrations bootstrapped from right answers, the
@@ -71,10 +72,15 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub struct Search {
     pub split: Split,
-    /// Every candidate measured on validation, seeds first.
+    /// Every candidate measured on validation, in the order measured.
     pub set: Vec<Evaluated>,
     /// Children made but not accepted (measured on a minibatch only).
     pub rejected: Vec<Candidate>,
+    /// Starting candidates the budget could not pay a validation pass for.
+    pub unvalidated: Vec<Candidate>,
+    /// The winner when none could be validated: the teacher-bootstrapped candidate (else the
+    /// baseline), chosen without validation as DSPy's BootstrapFewShot chooses.
+    pub chosen: Option<usize>,
     pub steps: Vec<Step>,
     pub spent: Spent,
     pub stopped: String,
@@ -87,6 +93,13 @@ impl Search {
 
     pub fn get(&self, id: usize) -> Option<&Evaluated> {
         self.set.iter().find(|e| e.candidate.id == id)
+    }
+
+    /// Candidate `id`, validated or not.
+    pub fn candidate(&self, id: usize) -> Option<&Candidate> {
+        self.get(id)
+            .map(|e| &e.candidate)
+            .or_else(|| self.unvalidated.iter().find(|c| c.id == id))
     }
 }
 
@@ -190,19 +203,6 @@ pub async fn search(
         return Err(OptimizeError::Config(why));
     }
     let seeds = seeds(bench, settings);
-    let needed = seeds.len() * split.validation.len();
-    if !settings.budget.allows(
-        &Spent::default(),
-        needed + step_cost(settings, split.validation.len()),
-    ) {
-        return Err(OptimizeError::Config(format!(
-            "--budget {} calls is too small: measuring the {} hand-written strategies on the {} validation items takes {needed}, and a search step about {} more",
-            settings.budget.calls,
-            seeds.len(),
-            split.validation.len(),
-            step_cost(settings, split.validation.len())
-        )));
-    }
     let mut state = State {
         bench,
         settings,
@@ -211,6 +211,8 @@ pub async fn search(
             split,
             set: Vec::new(),
             rejected: Vec::new(),
+            unvalidated: Vec::new(),
+            chosen: None,
             steps: Vec::new(),
             spent: Spent::default(),
             stopped: String::new(),
@@ -219,7 +221,13 @@ pub async fn search(
         cursor: 0,
         demo_turn: 0,
     };
-    state.measure_seeds(seeds, progress).await?;
+    let bootstrapped = state.bootstrapped(&seeds, progress).await?;
+    state.measure_start(seeds, bootstrapped, progress).await?;
+    if state.search.set.is_empty() {
+        state.choose_unvalidated();
+        progress(&format!("optimize: {}", state.search.stopped));
+        return Ok(state.search);
+    }
     let cost = step_cost(settings, state.search.split.validation.len());
     for turn in 0.. {
         if !settings.budget.allows(&state.search.spent, cost) {
@@ -258,31 +266,7 @@ fn step_line(turn: usize, step: &Step) -> String {
 }
 
 impl State<'_, '_> {
-    /// Measures the hand-written strategies on validation: the set the search starts from.
-    async fn measure_seeds(
-        &mut self,
-        seeds: Vec<Candidate>,
-        progress: &(dyn Fn(&str) + Sync),
-    ) -> Result<(), OptimizeError> {
-        for seed in seeds {
-            let validation = self.validate(&seed).await?;
-            progress(&format!(
-                "optimize: seed {}: validation {:.0}/{} ({:.0} ms per item); {} calls spent",
-                seed.label(),
-                validation.total(),
-                validation.answers.len(),
-                validation.mean_ms(),
-                self.search.spent.calls
-            ));
-            self.search.set.push(Evaluated {
-                candidate: seed,
-                validation,
-            });
-        }
-        Ok(())
-    }
-
-    async fn validate(&mut self, c: &Candidate) -> Result<Measured, OptimizeError> {
+    pub(crate) async fn validate(&mut self, c: &Candidate) -> Result<Measured, OptimizeError> {
         let items = self.search.split.validation.clone();
         self.bench
             .measure(&self.settings.student, c, &items, &mut self.search.spent)

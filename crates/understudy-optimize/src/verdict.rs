@@ -61,13 +61,16 @@ fn p50(m: &Measured) -> f64 {
 }
 
 /// The rows the test split measures: the winner (highest validation score, the faster of
-/// equals), the baseline, the best hand-written strategy when it is neither, and the reference.
+/// equals; or the one chosen unvalidated when the budget paid for no validation), the baseline, the best hand-written strategy when it is neither, and the reference.
 fn rows_to_measure(
     settings: &Settings,
     search: &Search,
 ) -> Result<Vec<(&'static str, String, Candidate)>, OptimizeError> {
     let points = search.points();
-    let winner = pareto::best(&points).map(|p| p.id).unwrap_or(0);
+    let winner = search
+        .chosen
+        .or_else(|| pareto::best(&points).map(|p| p.id))
+        .unwrap_or(0);
     let seeds: Vec<_> = search
         .set
         .iter()
@@ -75,7 +78,7 @@ fn rows_to_measure(
         .map(|e| e.point())
         .collect();
     let hand = pareto::best(&seeds).map(|p| p.id).unwrap_or(0);
-    let candidate = |id: usize| search.get(id).map(|e| e.candidate.clone());
+    let candidate = |id: usize| search.candidate(id).cloned();
     let baseline = candidate(0).ok_or_else(|| OptimizeError::Config("no baseline".into()))?;
     let mut plan: Vec<(&'static str, String, Candidate)> = vec![(
         "optimized",
