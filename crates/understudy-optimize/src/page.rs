@@ -166,7 +166,7 @@ fn winner_section(out: &mut String, search: &Search, verdict: &Verdict) {
     let c = &w.candidate;
     let _ = writeln!(out, "## The optimized prompt ({})\n", c.label());
     if search.chosen.is_some() {
-        out.push_str("**Chosen without validation**: the budget paid for no validation pass, so this is the baseline with the teacher's bootstrapped demonstrations (DSPy's BootstrapFewShot recipe), not a choice among candidates. Only the test split below says how good it is.\n\n");
+        out.push_str("**Chosen without validation**: the budget paid for no validation pass, so this is the baseline with the teacher's bootstrapped demonstrations (DSPy's BootstrapFewShot recipe), not a choice among candidates. Only the test split above says how good it is.\n\n");
     } else if matches!(c.origin, Origin::Seed { .. }) {
         out.push_str("No child beat the hand-written strategies on validation: the winner is a hand-written strategy.\n\n");
     }
@@ -252,6 +252,9 @@ fn demo_ids(c: &crate::candidate::Candidate) -> String {
 }
 
 fn trace_section(out: &mut String, search: &Search) {
+    if search.set.is_empty() {
+        return;
+    }
     let points = search.points();
     let front = pareto::quality_latency_front(&points);
     let items: Vec<usize> = pareto::item_front(&points)
