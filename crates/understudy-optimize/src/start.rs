@@ -1,15 +1,15 @@
 //! The search's starting set: the hand-written strategies and, when the teacher got train
 //! items right (bootstrap.rs), the baseline in each format with those demonstrations —
-//! validated while the budget pays, in an order that leaves the hand-written variants out
-//! first; when it pays for no validation pass, the bootstrapped candidate wins unvalidated.
+//! validated while the budget pays, in an order that leaves the other hand-written strategies
+//! out first; when it pays for no validation pass, the bootstrapped candidate wins unvalidated.
 
 use crate::candidate::{Candidate, Origin};
 use crate::error::OptimizeError;
 use crate::search::{Evaluated, State};
 
-/// The order the starting candidates are validated in, so that a budget that runs short
-/// leaves out the hand-written variants last: the baseline, the teacher-bootstrapped
-/// candidates, then the other hand-written strategies.
+/// The order the starting candidates are validated in — the baseline, the teacher-bootstrapped
+/// candidates, then the other hand-written strategies — so that a budget that runs short
+/// leaves out the other hand-written strategies first.
 fn order(seeds: Vec<Candidate>, bootstrapped: Vec<Candidate>) -> Vec<Candidate> {
     let mut seeds = seeds.into_iter();
     seeds
@@ -119,5 +119,37 @@ impl State<'_, '_> {
             self.settings.budget.calls,
             search.split.validation.len()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use understudy_tasks::strategy::{Format, Strategy};
+
+    #[test]
+    fn the_bootstrapped_candidates_are_validated_right_after_the_baseline() {
+        let seeds: Vec<Candidate> = ["zero-shot", "role", "cot"]
+            .iter()
+            .enumerate()
+            .filter_map(|(id, name)| {
+                let strategy = Strategy::parse(name).ok()?;
+                Some(Candidate::seed(
+                    id,
+                    &strategy,
+                    Format::Plain,
+                    "Be exact.",
+                    &[],
+                ))
+            })
+            .collect();
+        let boot = Candidate {
+            id: 3,
+            parent: Some(0),
+            origin: Origin::Demos,
+            ..seeds[0].clone()
+        };
+        let ids: Vec<usize> = order(seeds, vec![boot]).iter().map(|c| c.id).collect();
+        assert_eq!(ids, [0, 3, 1, 2]);
     }
 }
