@@ -225,7 +225,6 @@ pub async fn search(
     state.measure_start(seeds, bootstrapped, progress).await?;
     if state.search.set.is_empty() {
         state.choose_unvalidated();
-        progress(&format!("optimize: {}", state.search.stopped));
         return Ok(state.search);
     }
     let cost = step_cost(settings, state.search.split.validation.len());

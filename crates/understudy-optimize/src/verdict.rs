@@ -61,7 +61,8 @@ fn p50(m: &Measured) -> f64 {
 }
 
 /// The rows the test split measures: the winner (highest validation score, the faster of
-/// equals; or the one chosen unvalidated when the budget paid for no validation), the baseline, the best hand-written strategy when it is neither, and the reference.
+/// equals; or the one chosen unvalidated when the budget paid for no validation), the
+/// baseline, the best hand-written strategy when it is neither, and the reference.
 fn rows_to_measure(
     settings: &Settings,
     search: &Search,
