@@ -216,8 +216,10 @@ fn gateway_killed_under_load_leaves_a_sound_store() {
             .spawn()
             .unwrap();
         wait_for_port(port, 30);
+        let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let clients: Vec<_> = (0..8)
             .map(|c| {
+                let answered = answered.clone();
                 std::thread::spawn(move || {
                     let mut ok = 0;
                     for _ in 0..200 {
@@ -225,12 +227,20 @@ fn gateway_killed_under_load_leaves_a_sound_store() {
                             break;
                         }
                         ok += 1;
+                        answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     ok
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(100 + rng.next(300)));
+        // Kill under load: once requests are being answered (a busy machine can take longer
+        // than a fixed pause to answer the first), then at a random moment after.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while answered.load(std::sync::atomic::Ordering::Relaxed) == 0 && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.next(300)));
         server.kill().unwrap();
         server.wait().unwrap();
         let served: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
