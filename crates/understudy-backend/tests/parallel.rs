@@ -1,7 +1,8 @@
 //! The embedded engine's parallel sequences, on the real smallest model: requests that run at
 //! once each keep their own sampling, grammar, stop sequences and budget (with and without
-//! batched decoding), get the answer they get alone (without), and a cancelled one frees its
-//! slot without disturbing the others.
+//! batched decoding), get the answer they get alone (without), take a prompt prefix another
+//! slot holds instead of processing it again, and a cancelled one frees its slot without
+//! disturbing the others.
 #![cfg(feature = "embedded")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -199,5 +200,77 @@ async fn cancelling_one_sequence_frees_its_slot_and_leaves_the_other_alone() {
         next.timing.concurrency,
         Some(1),
         "the cancelled essay still runs"
+    );
+}
+
+/// A long system prompt shared by every request (what an eval row's instruction and examples, or
+/// a gateway profile's system prompt, are), and different questions after it.
+fn shared_prefix_requests() -> Vec<ValidChatRequest> {
+    let rules = "Answer in one short sentence. Never use lists. Prefer plain words to jargon. \
+                 If a question is ambiguous, answer its most likely reading. Do not apologise. \
+                 Do not repeat the question. Write numbers as digits. ";
+    let system = format!(
+        "You are a careful assistant for a science museum. {}",
+        rules.repeat(8)
+    );
+    [
+        "Why is the sky blue?",
+        "What is a black hole?",
+        "How do plants make food?",
+        "Why do magnets attract iron?",
+    ]
+    .into_iter()
+    .map(|question| {
+        let mut request = ChatRequest::new(
+            MODEL,
+            vec![
+                ChatMessage::system(system.clone()),
+                ChatMessage::user(question),
+            ],
+        );
+        request.max_tokens = Some(12);
+        request.logprobs = true;
+        request.validate().unwrap()
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_another_slot_holds_is_copied_and_changes_no_answer() {
+    support::smallest_model().await;
+    let cold = Arc::new(EmbeddedBackend::new(EmbeddedOptions {
+        prefix_cache: false,
+        parallel: Some(1),
+        ..support::embedded_options()
+    }));
+    let mut expected = Vec::new();
+    for request in shared_prefix_requests() {
+        expected.push(cold.chat(request).await.unwrap());
+    }
+    let together = all_at_once(&engine(4), shared_prefix_requests()).await;
+    for (i, (got, alone)) in together.iter().zip(&expected).enumerate() {
+        assert_eq!(
+            got.answer, alone.answer,
+            "request {i}: a copied prefix changed it"
+        );
+        assert_eq!(
+            got.confidence, alone.confidence,
+            "request {i}: log-probabilities"
+        );
+        assert_eq!(got.usage.prompt_tokens, alone.usage.prompt_tokens);
+    }
+    // The four arrive together at four free slots. One processes the system prompt; the others
+    // wait for it and take a copy of its keys instead of processing it again beside it.
+    let shared = expected[0].usage.prompt_tokens / 2;
+    let reused: Vec<u32> = together.iter().map(|r| r.usage.cached_tokens).collect();
+    assert_eq!(
+        reused.iter().filter(|&&n| n == 0).count(),
+        1,
+        "one request processes the shared prompt: {reused:?}"
+    );
+    assert_eq!(
+        reused.iter().filter(|&&n| n > shared).count(),
+        3,
+        "the others take it from that slot: {reused:?}"
     );
 }

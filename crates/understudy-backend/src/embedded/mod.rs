@@ -9,6 +9,7 @@ mod prefix;
 mod prompt;
 mod scheduler;
 mod sequence;
+mod share;
 mod template;
 mod utf8;
 

@@ -9,6 +9,21 @@ use llama_cpp_2::token::LlamaToken;
 /// Reuse stops at a multiple of this many tokens.
 pub(super) const ALIGN: usize = 8;
 
+/// How many leading tokens of `prompt` can come from a cache holding `cached`: the prefix they
+/// share, less two, so that at least two tokens are processed (llama.cpp computes a batch of one
+/// token with other kernels, whose floats differ), rounded down to a multiple of [`ALIGN`] (its
+/// repacked weight kernels take activation rows in blocks of four and the rows left over with
+/// another kernel, so the kept rows must end where a block ends in a cold prompt too).
+pub(super) fn shareable(cached: &[LlamaToken], prompt: &[LlamaToken]) -> usize {
+    let common = cached
+        .iter()
+        .zip(prompt)
+        .take_while(|(cached, new)| cached == new)
+        .count();
+    let keep = common.min(prompt.len().saturating_sub(2));
+    keep - keep % ALIGN
+}
+
 /// The tokens whose keys and values sequence `seq` holds in the context's cache, in position
 /// order.
 pub(super) struct PrefixCache {
@@ -26,23 +41,51 @@ impl PrefixCache {
         }
     }
 
-    /// How many leading tokens of `prompt` can stay: the prefix shared with the cache, less
-    /// two, so that at least two tokens are processed (llama.cpp computes a batch of one token
-    /// with other kernels, whose floats differ), rounded down to a multiple of [`ALIGN`] (its
-    /// repacked weight kernels take activation rows in blocks of four and the rows left over
-    /// with another kernel, so the kept rows must end where a block ends in a cold prompt too).
+    /// How many leading tokens of `prompt` can stay ([`shareable`] with what this sequence
+    /// holds; none when reuse is off).
     pub(super) fn reusable(&self, prompt: &[LlamaToken]) -> usize {
         if !self.enabled {
             return 0;
         }
-        let common = self
-            .tokens
-            .iter()
-            .zip(prompt)
-            .take_while(|(cached, new)| cached == new)
-            .count();
-        let keep = common.min(prompt.len().saturating_sub(2));
-        keep - keep % ALIGN
+        shareable(&self.tokens, prompt)
+    }
+
+    /// The sequence this cache belongs to.
+    pub(super) fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    /// Whether this sequence keeps prompts for reuse at all.
+    pub(super) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Takes the first `keep` tokens that sequence `donor` holds (`held`, at least `keep`
+    /// long) in place of its own: llama.cpp copies the donor's whole KV stream into this
+    /// sequence's at the next decode (each sequence has a stream of its own, so the copy puts
+    /// every key where the donor had it, as a cold prompt puts it), and this sequence then drops
+    /// what follows `keep`. Returns how many tokens it holds (0 when the cut failed and the
+    /// sequence was cleared instead).
+    pub(super) fn adopt(
+        &mut self,
+        ctx: &mut LlamaContext<'_>,
+        donor: u32,
+        held: &[LlamaToken],
+        keep: usize,
+    ) -> usize {
+        let (Ok(from), Ok(to)) = (i32::try_from(donor), i32::try_from(self.seq)) else {
+            return self.keep(ctx, 0);
+        };
+        if ctx.copy_kv_cache_seq(from, to, None, None).is_err() {
+            return self.keep(ctx, 0);
+        }
+        self.tokens = held[..keep.min(held.len())].to_vec();
+        self.keep(ctx, keep)
+    }
+
+    /// The tokens this sequence holds.
+    pub(super) fn held(&self) -> &[LlamaToken] {
+        &self.tokens
     }
 
     /// Keeps the first `keep` cached tokens and drops the rest of this sequence from `ctx`

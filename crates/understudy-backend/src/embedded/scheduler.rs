@@ -1,6 +1,6 @@
 //! The engine loop (continuous batching): requests wait in arrival order for one of the
 //! context's sequence slots; a request takes the free slot whose cached prompt shares the longest
-//! prefix with its own; every step processes waiting prompt chunks (oldest first) and then the
+//! prefix with its own, or a copy of a busier slot's prefix (`share.rs`); every step processes waiting prompt chunks (oldest first) and then the
 //! next token of every generating sequence (in one batch, or each on its own so that every
 //! sequence is computed bit for bit as it would be alone), and each sequence with logits picks
 //! its token. A sequence whose caller went away frees its slot before the next step.
@@ -16,7 +16,7 @@ use understudy_core::{TimingRecorder, ValidChatRequest};
 use super::engine::BATCH_SIZE;
 use super::prefix::PrefixCache;
 use super::prompt::{prepare, ModelFacts};
-use super::sequence::{Events, Sequence, Status, Work};
+use super::sequence::{Events, Prepared, Sequence, Status, Work};
 use crate::BackendError;
 
 /// One queued request.
@@ -26,21 +26,28 @@ pub(super) struct Job {
     pub(super) events: Events,
 }
 
+/// A request waiting for a slot, its prompt templated and tokenized on arrival.
+struct Queued {
+    prepared: Prepared,
+    timing: TimingRecorder,
+    events: Events,
+}
+
 /// One sequence of the context: what its cache holds and the request running in it, if any.
-struct Slot {
-    cache: PrefixCache,
+pub(super) struct Slot {
+    pub(super) cache: PrefixCache,
     /// When it was last given a request (older prompt chunks go first; ties in prefix reuse go
     /// to the slot unused the longest).
     last_used: u64,
-    running: Option<Sequence>,
+    pub(super) running: Option<Sequence>,
 }
 
 /// The loop's state for one loaded model.
 pub(super) struct Scheduler<'m> {
     facts: ModelFacts<'m>,
-    ctx: LlamaContext<'m>,
-    slots: Vec<Slot>,
-    waiting: VecDeque<Job>,
+    pub(super) ctx: LlamaContext<'m>,
+    pub(super) slots: Vec<Slot>,
+    waiting: VecDeque<Queued>,
     batch: LlamaBatch<'m>,
     clock: u64,
     /// Decode the generating sequences' tokens in one batch (see [`EngineConfig::batch_decode`]).
@@ -94,14 +101,28 @@ impl<'m> Scheduler<'m> {
     fn receive(&mut self, queue: &mpsc::Receiver<Job>) -> bool {
         if self.running() == 0 && self.waiting.is_empty() {
             match queue.recv() {
-                Ok(job) => self.waiting.push_back(job),
+                Ok(job) => self.enqueue(job),
                 Err(_) => return false,
             }
         }
         while let Ok(job) = queue.try_recv() {
-            self.waiting.push_back(job);
+            self.enqueue(job);
         }
         true
+    }
+
+    /// Prepares a new request's prompt and queues it, or answers with the error it gets.
+    fn enqueue(&mut self, job: Job) {
+        match prepare(&self.facts, &job.request) {
+            Ok(prepared) => self.waiting.push_back(Queued {
+                prepared,
+                timing: job.timing,
+                events: job.events,
+            }),
+            Err(e) => {
+                let _ = job.events.send(Err(e));
+            }
+        }
     }
 
     /// Frees the slots of sequences whose callers went away (no event can reach them).
@@ -113,36 +134,31 @@ impl<'m> Scheduler<'m> {
         }
     }
 
-    /// Moves waiting requests into free slots, oldest first.
+    /// Moves waiting requests into free slots, oldest first, passing over those that had better
+    /// wait for a prefix another slot is still processing.
     fn admit(&mut self) {
-        while self.slots.iter().any(|s| s.running.is_none()) {
-            let Some(Job {
-                request,
+        self.waiting.retain(|queued| !queued.events.is_closed()); // cancelled while waiting
+        let mut index = 0;
+        while index < self.waiting.len() && self.slots.iter().any(|s| s.running.is_none()) {
+            if self.worth_waiting(&self.waiting[index].prepared.tokens) {
+                index += 1;
+                continue;
+            }
+            let Some(Queued {
+                prepared,
                 mut timing,
                 events,
-            }) = self.waiting.pop_front()
+            }) = self.waiting.remove(index)
             else {
                 return;
             };
-            if events.is_closed() {
-                continue; // cancelled while waiting
-            }
             timing.mark_started();
-            let prepared = match prepare(&self.facts, &request) {
-                Ok(prepared) => prepared,
-                Err(e) => {
-                    let _ = events.send(Err(e));
-                    continue;
-                }
-            };
             self.clock += 1;
             let slot = self.best_free_slot(&prepared.tokens);
+            let reused = self.take_prefix(slot, &prepared.tokens);
             let Slot {
-                cache,
-                last_used,
-                running,
+                last_used, running, ..
             } = &mut self.slots[slot];
-            let reused = cache.keep(&mut self.ctx, cache.reusable(&prepared.tokens));
             *last_used = self.clock;
             *running = Some(Sequence::start(prepared, reused, events, timing));
         }
