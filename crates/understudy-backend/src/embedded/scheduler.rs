@@ -1,9 +1,10 @@
 //! The engine loop (continuous batching): requests wait in arrival order for one of the
 //! context's sequence slots; a request takes the free slot whose cached prompt shares the longest
-//! prefix with its own, or a copy of a busier slot's prefix (`share.rs`); every step processes waiting prompt chunks (oldest first) and then the
-//! next token of every generating sequence (in one batch, or each on its own so that every
-//! sequence is computed bit for bit as it would be alone), and each sequence with logits picks
-//! its token. A sequence whose caller went away frees its slot before the next step.
+//! prefix with its own, or a copy of another slot's longer prefix (`share.rs`); every step
+//! processes waiting prompt chunks (oldest first) and then the next token of every generating
+//! sequence (in one batch, or each on its own so that every sequence is computed bit for bit as
+//! it would be alone), and each sequence with logits picks its token. A sequence whose caller
+//! went away frees its slot before the next step.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
