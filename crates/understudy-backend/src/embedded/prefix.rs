@@ -60,18 +60,16 @@ impl PrefixCache {
         self.enabled
     }
 
-    /// Takes the first `keep` tokens that sequence `donor` holds (`held`, at least `keep`
-    /// long) in place of its own: llama.cpp copies the donor's whole KV stream into this
-    /// sequence's at the next decode (each sequence has a stream of its own, so the copy puts
-    /// every key where the donor had it, as a cold prompt puts it), and this sequence then drops
-    /// what follows `keep`. Returns how many tokens it holds (0 when the cut failed and the
-    /// sequence was cleared instead).
+    /// Takes `held`, the leading tokens that sequence `donor` holds, in place of its own:
+    /// llama.cpp copies the donor's whole KV stream into this sequence's at the next decode
+    /// (each sequence has a stream of its own, so the copy puts every key where the donor had
+    /// it, as a cold prompt puts it), and this sequence then drops what follows `held`. Returns
+    /// how many tokens it holds (0 when the cut failed and the sequence was cleared instead).
     pub(super) fn adopt(
         &mut self,
         ctx: &mut LlamaContext<'_>,
         donor: u32,
-        held: &[LlamaToken],
-        keep: usize,
+        held: Vec<LlamaToken>,
     ) -> usize {
         let (Ok(from), Ok(to)) = (i32::try_from(donor), i32::try_from(self.seq)) else {
             return self.keep(ctx, 0);
@@ -79,7 +77,8 @@ impl PrefixCache {
         if ctx.copy_kv_cache_seq(from, to, None, None).is_err() {
             return self.keep(ctx, 0);
         }
-        self.tokens = held[..keep.min(held.len())].to_vec();
+        let keep = held.len();
+        self.tokens = held;
         self.keep(ctx, keep)
     }
 

@@ -38,9 +38,7 @@ impl Scheduler<'_> {
                     .copied()
                     .collect();
                 let seq = self.slots[donor].cache.seq();
-                self.slots[slot]
-                    .cache
-                    .adopt(&mut self.ctx, seq, &held, shared)
+                self.slots[slot].cache.adopt(&mut self.ctx, seq, held)
             }
             None => self.slots[slot].cache.keep(&mut self.ctx, own),
         }
