@@ -9,8 +9,10 @@ use understudy_backend::Backend;
 use understudy_core::{ChatMessage, ChatRequest};
 use understudy_eval::plan::Plan;
 use understudy_eval::runner::{self, Quiet, RunOptions};
+use understudy_prompt::Template;
 use understudy_store::{Cell, Store};
 use understudy_tasks::grade::Grader;
+use understudy_tasks::strategy;
 use understudy_tasks::task::{Item, LoadedTask};
 
 use crate::budget::Spent;
@@ -56,6 +58,15 @@ impl Measured {
     pub fn mean_ms(&self) -> f64 {
         self.answers.iter().map(|a| a.ms).sum::<f64>() / self.answers.len().max(1) as f64
     }
+}
+
+/// The worked reasoning a chain-of-thought reply shows (what a demonstration made from it
+/// shows before its final-answer line): the text before the last final-answer marker; a reply
+/// without the marker (the answer read from its last line) is worked reasoning as a whole,
+/// unless it is nothing but the answer read from it.
+fn worked_reasoning(template: &Template, reply: &str, parsed: Option<&str>) -> Option<String> {
+    let (reasoning, text) = template.split_reply(reply, true);
+    reasoning.or_else(|| (!text.is_empty() && Some(text.as_str()) != parsed).then_some(text))
 }
 
 impl Bench<'_> {
@@ -107,6 +118,7 @@ impl Bench<'_> {
             return Err(OptimizeError::Interrupted);
         }
         let cells = self.store.runs.cells(outcome.run_id).await?;
+        let template = strategy::template(self.task(), candidate.format);
         let mut answers = Vec::with_capacity(items.len());
         for item in items {
             let cell = cells.iter().find(|c| c.item_id == item.id).ok_or_else(|| {
@@ -120,7 +132,11 @@ impl Bench<'_> {
                 score: cell.score,
                 ms: cell.total_ms,
                 answer: cell.answer.clone(),
-                reasoning: cell.reasoning.clone(),
+                reasoning: if candidate.cot {
+                    worked_reasoning(&template, &cell.answer, cell.parsed.as_deref())
+                } else {
+                    cell.reasoning.clone()
+                },
             });
         }
         let tokens = cells
@@ -170,5 +186,39 @@ impl Bench<'_> {
             usize::from(!cached),
         );
         Ok(response.answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use understudy_prompt::{AnswerContract, Format};
+
+    use super::*;
+
+    fn plain() -> Template {
+        Template {
+            instruction: "Solve it.".into(),
+            format: Format::Plain,
+            answer: AnswerContract::Number,
+        }
+    }
+
+    #[test]
+    fn the_reasoning_is_what_comes_before_the_final_answer_line() {
+        let reply = "9 bills of $10 each.\nFinal answer: 90";
+        assert_eq!(
+            worked_reasoning(&plain(), reply, Some("90")).as_deref(),
+            Some("9 bills of $10 each.")
+        );
+    }
+
+    #[test]
+    fn a_reply_without_the_marker_is_reasoning_as_a_whole_unless_it_is_the_bare_answer() {
+        let reply = "9 bills of $10 each make \\boxed{90}.";
+        assert_eq!(
+            worked_reasoning(&plain(), reply, Some("90")).as_deref(),
+            Some(reply)
+        );
+        assert_eq!(worked_reasoning(&plain(), "90", Some("90")), None);
     }
 }
