@@ -51,6 +51,12 @@ pub struct OptimizeArgs {
     /// Demonstrations a demonstration step puts into the prompt (1..16).
     #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     pub demos: usize,
+    /// The teacher answers train items step by step for its demonstrations, and the
+    /// bootstrapped candidates are chain-of-thought prompts whose demonstrations show the
+    /// teacher's reasoning (DSPy's BootstrapFewShot on a ChainOfThought program). Without it
+    /// the teacher answers under the baseline and demonstrations show only the answer.
+    #[arg(long)]
+    pub bootstrap_cot: bool,
     /// Directory for the page (optimize.md) and the profile (profile.toml); default
     /// optimize/TASK.
     #[arg(long, value_name = "DIR")]

@@ -4,7 +4,8 @@
 //! `ref` is always right, and asked to rewrite an instruction it writes exactly that hint. The
 //! search must find the rewrite, prove it on the test split (never sent during the search),
 //! write a profile that serves it, replay from the cache on a rerun, and — under a budget too
-//! small to validate anything — return the teacher-bootstrapped prompt, unvalidated.
+//! small to validate anything — return the teacher-bootstrapped prompt, unvalidated (with the
+//! teacher's reasoning in its demonstrations under `--bootstrap-cot`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -15,6 +16,9 @@ use common::{text, toy_review_task, understudy};
 
 const HINT: &str =
     "Reviews that say wonderful are positive; reviews that say dreadful are negative.";
+
+/// The teacher's reasoning when it is asked to think step by step.
+const REASONING: &str = "The review's one telling word decides it.";
 
 /// Every request as (model, all message text), in arrival order.
 type Log = Arc<Mutex<Vec<(String, String)>>>;
@@ -44,6 +48,8 @@ fn student_and_teacher(log: Log) -> axum::Router {
                         format!("Here it is.\n<prompt>\n{HINT}\n</prompt>")
                     } else if model == "m" && !all.contains(HINT) {
                         "positive".to_string()
+                    } else if model == "ref" && all.contains("Think step by step") {
+                        format!("{REASONING}\nFinal answer: {gold}")
                     } else {
                         gold.to_string()
                     };
@@ -66,6 +72,7 @@ fn optimize(
     dir: &std::path::Path,
     task: &std::path::Path,
     budget: &str,
+    extra: &[&str],
 ) -> std::process::Output {
     understudy()
         .env("OPENAI_BASE_URL", base)
@@ -84,8 +91,9 @@ fn optimize(
             "plain,markdown",
             "--budget",
             budget,
-            "--db",
         ])
+        .args(extra)
+        .arg("--db")
         .arg(dir.join("u.db"))
         .arg("--out")
         .arg(dir.join("out"))
@@ -109,7 +117,7 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
     // A budget below one validation pass buys what DSPy's BootstrapFewShot does: the teacher's
     // right answers on train items as demonstrations (one per label first), no validation, the
     // result proved on the test split.
-    let out = optimize(&base, dir.path(), &task, "10");
+    let out = optimize(&base, dir.path(), &task, "10", &[]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
@@ -131,7 +139,7 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
     assert!(before_test > 3, "the test split was measured");
     log.lock().unwrap().clear();
 
-    let out = optimize(&base, dir.path(), &task, "210");
+    let out = optimize(&base, dir.path(), &task, "210", &[]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
@@ -209,7 +217,7 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
 
     // A rerun replays the same search from the response cache: no model call, the same page.
     let calls = requests.len();
-    let out = optimize(&base, dir.path(), &task, "210");
+    let out = optimize(&base, dir.path(), &task, "210", &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(log.lock().unwrap().len(), calls, "a rerun called a model");
     let again = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
@@ -228,4 +236,63 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
             .map(|l| l.split('|').nth(4).map(str::to_string))
             .next()
     );
+}
+
+#[test]
+fn under_bootstrap_cot_the_demonstrations_carry_the_teachers_reasoning() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let log: Log = Arc::default();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let app = student_and_teacher(log.clone());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let task = toy_review_task(dir.path(), 80, "Classify the film review.");
+
+    let out = optimize(&base, dir.path(), &task, "10", &["--bootstrap-cot"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
+    assert!(page.contains("**Budget:** 3 of 10 calls"), "{page}");
+    assert!(page.contains("on a ChainOfThought program"), "{page}");
+    assert!(
+        page.contains("Chain of thought: on. Demonstrations: 3."),
+        "{page}"
+    );
+    let demos: Vec<&str> = page.lines().filter(|l| l.starts_with("- `")).collect();
+    assert_eq!(demos.len(), 3, "{page}");
+    assert!(
+        demos.iter().all(|d| d.ends_with("(with worked reasoning)")),
+        "{demos:?}"
+    );
+    // The teacher was asked step by step; the student's test prompts show its reasoning in
+    // the demonstrations and ask for the student's own.
+    let requests = log.lock().unwrap().clone();
+    let teacher: Vec<&String> = requests
+        .iter()
+        .filter(|(m, _)| m == "ref")
+        .map(|(_, t)| t)
+        .collect();
+    assert!(teacher
+        .first()
+        .is_some_and(|t| t.contains("Think step by step")));
+    let winner = requests
+        .iter()
+        .filter(|(m, t)| m == "m" && t.contains(REASONING))
+        .count();
+    assert!(
+        winner > 0,
+        "no student prompt showed the teacher's reasoning"
+    );
+    assert!(
+        requests
+            .iter()
+            .filter(|(m, t)| m == "m" && t.contains(REASONING))
+            .all(|(_, t)| t.contains("Think step by step")),
+        "a prompt with reasoning demonstrations did not ask for reasoning"
+    );
+    let profile = std::fs::read_to_string(dir.path().join("out/profile.toml")).unwrap();
+    assert!(profile.contains(REASONING), "{profile}");
 }

@@ -168,7 +168,12 @@ fn winner_section(out: &mut String, search: &Search, verdict: &Verdict) {
     if search.chosen.is_some() && c.demos.is_empty() {
         out.push_str("**Chosen without validation**: the budget paid for no validation pass, and the teacher answered no train item right within it, so the winner is the baseline itself.\n\n");
     } else if search.chosen.is_some() {
-        out.push_str("**Chosen without validation**: the budget paid for no validation pass, so this is the baseline with the teacher's bootstrapped demonstrations (DSPy's BootstrapFewShot recipe), not a choice among candidates. Only the test split above says how good it is.\n\n");
+        let recipe = if c.cot {
+            ", reasoning step by step (DSPy's BootstrapFewShot on a ChainOfThought program)"
+        } else {
+            " (DSPy's BootstrapFewShot recipe)"
+        };
+        let _ = writeln!(out, "**Chosen without validation**: the budget paid for no validation pass, so this is the baseline with the teacher's bootstrapped demonstrations{recipe}, not a choice among candidates. Only the test split above says how good it is.\n");
     } else if matches!(c.origin, Origin::Seed { .. }) {
         out.push_str("No child beat the hand-written strategies on validation: the winner is a hand-written strategy.\n\n");
     }

@@ -30,6 +30,9 @@ pub struct Settings {
     pub minibatch: usize,
     /// Demonstrations a demonstration step puts in.
     pub demos: usize,
+    /// The teacher's demonstrations are made, and its bootstrapped candidates run, with chain
+    /// of thought (the demonstrations then show the teacher's reasoning).
+    pub bootstrap_cot: bool,
     /// The hand-written strategies the search starts from (and the test compares against).
     pub seeds: Vec<Strategy>,
     /// Prompt formats: every seed runs in the first; the first seed (the baseline) also in
@@ -375,6 +378,7 @@ mod tests {
             },
             minibatch: 4,
             demos: 3,
+            bootstrap_cot: false,
             seeds: seeds
                 .iter()
                 .filter_map(|s| Strategy::parse(s).ok())

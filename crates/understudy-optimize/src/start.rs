@@ -1,5 +1,6 @@
 //! The search's starting set: the hand-written strategies and, when the teacher got train
-//! items right (bootstrap.rs), the baseline in each format with those demonstrations —
+//! items right (bootstrap.rs), the baseline in each format with those demonstrations (and
+//! chain of thought under `--bootstrap-cot`) —
 //! validated while the budget pays, in an order that leaves the other hand-written strategies
 //! out first; when it pays for no validation pass, the bootstrapped candidate wins unvalidated.
 
@@ -22,7 +23,9 @@ fn order(seeds: Vec<Candidate>, bootstrapped: Vec<Candidate>) -> Vec<Candidate> 
 
 impl State<'_, '_> {
     /// The teacher's demonstrations (bootstrap.rs) in every format's baseline: a child of
-    /// each baseline seed; none when the teacher got no train item right.
+    /// each baseline seed; none when the teacher got no train item right. Under
+    /// `bootstrap_cot` the teacher answers step by step and the children reason too, so their
+    /// demonstrations show the teacher's reasoning.
     pub(crate) async fn bootstrapped(
         &mut self,
         seeds: &[Candidate],
@@ -31,7 +34,12 @@ impl State<'_, '_> {
         let Some(baseline) = seeds.first() else {
             return Ok(Vec::new());
         };
-        let demos = self.teacher_demos(baseline).await?;
+        let cot = self.settings.bootstrap_cot;
+        let program = Candidate {
+            cot: cot || baseline.cot,
+            ..baseline.clone()
+        };
+        let demos = self.teacher_demos(&program).await?;
         // The first demonstration step tries the pool's next window, not these again.
         self.demo_turn = 1;
         progress(&format!(
@@ -55,6 +63,7 @@ impl State<'_, '_> {
                 parent: Some(seed.id),
                 origin: Origin::Demos,
                 demos: demos.clone(),
+                cot: cot || seed.cot,
                 ..seed.clone()
             });
         }

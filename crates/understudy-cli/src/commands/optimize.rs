@@ -108,6 +108,7 @@ fn settings(args: &OptimizeArgs, student: String, teacher: String) -> Result<Set
         },
         minibatch: args.minibatch,
         demos: args.demos,
+        bootstrap_cot: args.bootstrap_cot,
         seeds,
         formats,
     })
