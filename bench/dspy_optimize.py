@@ -12,6 +12,9 @@ result on the test items, and compares it item by item with understudy's optimiz
         --base-url http://127.0.0.1:8099/v1 --student qwen2.5-coder-0.5b \
         --teacher qwen2.5-coder-1.5b --optimizer bootstrap --budget 400 \
         --instruction "Answer the multiple-choice question." --out dspy-mmlu.json
+
+Number tasks (math, gsm) read the last number, as understudy's number contract does
+(`--answer number`); `--program cot` compiles a ChainOfThought program instead of Predict.
 """
 import argparse
 import json
@@ -32,6 +35,10 @@ def parse_args():
     p.add_argument("--optimizer", choices=["bootstrap", "gepa"], required=True)
     p.add_argument("--budget", type=int, required=True, help="student metric calls (GEPA's max_metric_calls)")
     p.add_argument("--instruction", required=True, help="the task's instruction (the signature's docstring)")
+    p.add_argument("--answer", choices=["choice", "number"], default="choice",
+                   help="how the answer is read: an option letter, or the last number (understudy's contracts)")
+    p.add_argument("--program", choices=["predict", "cot"], default="predict",
+                   help="DSPy's program: Predict, or ChainOfThought (a reasoning field before the answer)")
     p.add_argument("--out", required=True)
     return p.parse_args()
 
@@ -42,8 +49,30 @@ def letter(text):
     return m.group(1) if m else ""
 
 
+NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
+
+
+def last_number(text):
+    """The answer's last number, read as understudy's number contract reads it (commas dropped)."""
+    values = []
+    for m in NUMBER.finditer(text or ""):
+        try:
+            values.append(float(m.group(0).replace(",", "")))
+        except ValueError:
+            pass
+    return values[-1] if values else None
+
+
+ANSWER_KIND = "choice"
+
+
 def score(gold, pred):
-    return 1.0 if letter(getattr(pred, "answer", "")) == gold.answer.strip() else 0.0
+    said = getattr(pred, "answer", "")
+    if ANSWER_KIND == "number":
+        value, target = last_number(str(said)), float(gold.answer)
+        # understudy's number scorer: relative tolerance 1e-6, at least absolute below 1
+        return 1.0 if value is not None and abs(value - target) <= 1e-6 * max(abs(target), 1.0) else 0.0
+    return 1.0 if letter(said) == gold.answer.strip() else 0.0
 
 
 def feedback_metric(gold, pred, trace=None, pred_name=None, pred_trace=None):
@@ -79,6 +108,8 @@ def bootstrap_ci(xs, rounds=2000, seed=0x5EED):
 
 def main():
     args = parse_args()
+    global ANSWER_KIND
+    ANSWER_KIND = args.answer
     rows = [json.loads(line) for line in open(args.split)]
 
     def examples(part):
@@ -94,7 +125,7 @@ def main():
     teacher = dspy.LM(f"openai/{args.teacher}", max_tokens=1000, **common)
     dspy.configure(lm=student)
     signature = dspy.Signature("question -> answer", args.instruction)
-    program = dspy.Predict(signature)
+    program = dspy.ChainOfThought(signature) if args.program == "cot" else dspy.Predict(signature)
     started = time.time()
     if args.optimizer == "bootstrap":
         optimizer = dspy.BootstrapFewShot(
@@ -137,6 +168,7 @@ def main():
     ours_scores = [ours[r["id"]] for r in results]
     summary = {
         "optimizer": args.optimizer,
+        "program": args.program,
         "dspy_version": dspy.__version__,
         "budget": args.budget,
         "search_calls": calls,
@@ -156,7 +188,7 @@ def main():
     with open(args.out, "w") as f:
         json.dump(summary, f, indent=1)
     print(
-        f"dspy {args.optimizer}: test {summary['test_score']:.1%} [{low:.1%}–{high:.1%}] n={len(scores)}; "
+        f"dspy {args.optimizer} ({args.program}): test {summary['test_score']:.1%} [{low:.1%}–{high:.1%}] n={len(scores)}; "
         f"understudy optimized {summary['understudy_optimized_score']:.1%}; only understudy right {only_ours}, "
         f"only DSPy right {only_dspy}, McNemar p = {summary['mcnemar_p']:.3f}; search calls {calls} in {search_seconds:.0f} s; "
         f"validation {sum(validation):.0f}/{len(validation)}"
