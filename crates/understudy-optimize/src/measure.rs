@@ -62,11 +62,14 @@ impl Measured {
 
 /// The worked reasoning a chain-of-thought reply shows (what a demonstration made from it
 /// shows before its final-answer line): the text before the last final-answer marker; a reply
-/// without the marker (the answer read from its last line) is worked reasoning as a whole,
-/// unless it is nothing but the answer read from it.
+/// without the marker (the answer read from it) is worked reasoning as a whole, unless it holds
+/// no word beyond the answer read from it ("90", "= D").
 fn worked_reasoning(template: &Template, reply: &str, parsed: Option<&str>) -> Option<String> {
     let (reasoning, text) = template.split_reply(reply, true);
-    reasoning.or_else(|| (!text.is_empty() && Some(text.as_str()) != parsed).then_some(text))
+    reasoning.or_else(|| {
+        let rest = parsed.map_or(text.clone(), |p| text.replacen(p, "", 1));
+        rest.chars().any(char::is_alphanumeric).then_some(text)
+    })
 }
 
 impl Bench<'_> {
@@ -220,5 +223,6 @@ mod tests {
             Some(reply)
         );
         assert_eq!(worked_reasoning(&plain(), "90", Some("90")), None);
+        assert_eq!(worked_reasoning(&plain(), "= 90.", Some("90")), None);
     }
 }
