@@ -101,8 +101,16 @@ fn optimize(
         .unwrap()
 }
 
-#[test]
-fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
+/// The mock models serving on a free port, and the toy task in a temporary directory.
+struct Setup {
+    _runtime: tokio::runtime::Runtime,
+    log: Log,
+    base: String,
+    dir: tempfile::TempDir,
+    task: std::path::PathBuf,
+}
+
+fn setup() -> Setup {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let log: Log = Arc::default();
     let listener = runtime
@@ -113,22 +121,50 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
     runtime.spawn(async move { axum::serve(listener, app).await });
     let dir = tempfile::tempdir().unwrap();
     let task = toy_review_task(dir.path(), 80, "Classify the film review.");
+    Setup {
+        _runtime: runtime,
+        log,
+        base,
+        dir,
+        task,
+    }
+}
+
+/// Runs optimize with a budget (10) below one validation pass: the page, which must say the
+/// winner was chosen without validation after 3 teacher calls, and its three demonstration lines.
+fn unvalidated(
+    base: &str,
+    dir: &tempfile::TempDir,
+    task: &std::path::Path,
+    extra: &[&str],
+) -> (String, Vec<String>) {
+    let out = optimize(base, dir.path(), task, "10", extra);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
+    assert!(page.contains("**Budget:** 3 of 10 calls"), "{page}");
+    assert!(page.contains("**Chosen without validation**"), "{page}");
+    let demos: Vec<String> = page
+        .lines()
+        .filter(|l| l.starts_with("- `"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(demos.len(), 3, "{page}");
+    (page, demos)
+}
+
+#[test]
+fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
+    let setup = setup();
+    let (log, base, dir, task) = (&setup.log, &setup.base, &setup.dir, &setup.task);
 
     // A budget below one validation pass buys what DSPy's BootstrapFewShot does: the teacher's
     // right answers on train items as demonstrations (one per label first), no validation, the
     // result proved on the test split.
-    let out = optimize(&base, dir.path(), &task, "10", &[]);
-    let stderr = text(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
-    assert!(page.contains("**Budget:** 3 of 10 calls"), "{page}");
-    assert!(page.contains("**Chosen without validation**"), "{page}");
+    let (page, demos) = unvalidated(base, dir, task, &[]);
     assert!(
         page.contains("## Candidates the budget could not validate"),
         "{page}"
     );
-    let demos: Vec<&str> = page.lines().filter(|l| l.starts_with("- `")).collect();
-    assert_eq!(demos.len(), 3, "{page}");
     for label in ["positive", "negative"] {
         assert!(
             demos.iter().any(|d| d.ends_with(&format!("**{label}**"))),
@@ -139,7 +175,7 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
     assert!(before_test > 3, "the test split was measured");
     log.lock().unwrap().clear();
 
-    let out = optimize(&base, dir.path(), &task, "210", &[]);
+    let out = optimize(base, dir.path(), task, "210", &[]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
@@ -217,7 +253,7 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
 
     // A rerun replays the same search from the response cache: no model call, the same page.
     let calls = requests.len();
-    let out = optimize(&base, dir.path(), &task, "210", &[]);
+    let out = optimize(base, dir.path(), task, "210", &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(log.lock().unwrap().len(), calls, "a rerun called a model");
     let again = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
@@ -240,29 +276,15 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
 
 #[test]
 fn under_bootstrap_cot_the_demonstrations_carry_the_teachers_reasoning() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let log: Log = Arc::default();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}/v1", listener.local_addr().unwrap());
-    let app = student_and_teacher(log.clone());
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    let dir = tempfile::tempdir().unwrap();
-    let task = toy_review_task(dir.path(), 80, "Classify the film review.");
+    let setup = setup();
+    let (log, base, dir, task) = (&setup.log, &setup.base, &setup.dir, &setup.task);
 
-    let out = optimize(&base, dir.path(), &task, "10", &["--bootstrap-cot"]);
-    let stderr = text(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let page = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
-    assert!(page.contains("**Budget:** 3 of 10 calls"), "{page}");
+    let (page, demos) = unvalidated(base, dir, task, &["--bootstrap-cot"]);
     assert!(page.contains("on a ChainOfThought program"), "{page}");
     assert!(
         page.contains("Chain of thought: on. Demonstrations: 3."),
         "{page}"
     );
-    let demos: Vec<&str> = page.lines().filter(|l| l.starts_with("- `")).collect();
-    assert_eq!(demos.len(), 3, "{page}");
     assert!(
         demos.iter().all(|d| d.ends_with("(with worked reasoning)")),
         "{demos:?}"
