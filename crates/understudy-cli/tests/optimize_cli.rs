@@ -272,6 +272,44 @@ fn the_teachers_rewrite_wins_on_the_test_split_and_is_served_as_measured() {
             .map(|l| l.split('|').nth(4).map(str::to_string))
             .next()
     );
+
+    // A longer search also tries how many demonstrations and in which order, and never
+    // measures one program twice.
+    let out = optimize(base, dir.path(), task, "600", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let longer = std::fs::read_to_string(dir.path().join("out/optimize.md")).unwrap();
+    let steps: Vec<Vec<String>> = longer
+        .lines()
+        .skip_while(|l| !l.starts_with("## Search steps"))
+        .filter(|l| {
+            l.starts_with("| ")
+                && l.split('|')
+                    .nth(1)
+                    .is_some_and(|c| c.trim().parse::<usize>().is_ok())
+        })
+        .map(|l| l.split('|').map(|c| c.trim().to_string()).collect())
+        .collect();
+    for kind in ["count", "order"] {
+        assert!(
+            steps.iter().any(|s| s[2] == kind && s[4].starts_with('#')),
+            "no {kind} child: {longer}"
+        );
+    }
+    let reordered = longer
+        .lines()
+        .find(|l| l.contains("with its demos reordered"))
+        .unwrap_or_else(|| panic!("{longer}"));
+    assert!(reordered.contains("few-shot:3"), "{reordered}");
+    // Each child not accepted is a program of its own: strategy, format, instruction, demos.
+    let programs: Vec<String> = longer
+        .lines()
+        .skip_while(|l| !l.starts_with("## Children not accepted"))
+        .filter(|l| l.starts_with("| #"))
+        .map(|l| l.get(l.rfind('(').unwrap_or(0)..).unwrap_or(l).to_string())
+        .collect();
+    let unique: std::collections::HashSet<&String> = programs.iter().collect();
+    assert!(programs.len() > 3, "{longer}");
+    assert_eq!(unique.len(), programs.len(), "{longer}");
 }
 
 #[test]

@@ -19,6 +19,10 @@ pub enum Origin {
     Rewrite,
     /// The parent with demonstrations bootstrapped from answers that scored right.
     Demos,
+    /// The parent with one demonstration fewer or one more.
+    Count,
+    /// The parent with its demonstrations in another order.
+    Order,
     /// The parent in another prompt format.
     Layout,
     /// The parent with chain of thought switched on or off.
@@ -114,6 +118,18 @@ impl Candidate {
                 "#{} #{p} with {} bootstrapped demos ({})",
                 self.id,
                 self.demos.len(),
+                self.strategy()
+            ),
+            (Origin::Count, Some(p)) => format!(
+                "#{} #{p} with {} demo{} ({})",
+                self.id,
+                self.demos.len(),
+                if self.demos.len() == 1 { "" } else { "s" },
+                self.strategy()
+            ),
+            (Origin::Order, Some(p)) => format!(
+                "#{} #{p} with its demos reordered ({})",
+                self.id,
                 self.strategy()
             ),
             (Origin::Layout, Some(p)) => format!(

@@ -40,6 +40,14 @@ impl DemoPool {
         self.items.iter().map(|i| i.target.clone()).collect()
     }
 
+    /// The first kept demonstration that `shown` lacks.
+    pub fn first_not_in(&self, shown: &[Item]) -> Option<Item> {
+        self.items
+            .iter()
+            .find(|i| !shown.iter().any(|s| s.id == i.id))
+            .cloned()
+    }
+
     /// `k` demonstrations for the `turn`-th demonstration step: a window that moves through the
     /// pool, so that successive steps try different sets (fewer when the pool is smaller).
     pub fn pick(&self, k: usize, turn: usize) -> Vec<Item> {
@@ -83,5 +91,10 @@ mod tests {
         assert_eq!(first[1].id, "c");
         let next: Vec<String> = pool.pick(1, 1).into_iter().map(|i| i.id).collect();
         assert_eq!(next, ["c"]);
+        assert_eq!(
+            pool.first_not_in(&first[..1]).map(|i| i.id),
+            Some("c".into())
+        );
+        assert!(pool.first_not_in(&first).is_none());
     }
 }

@@ -12,6 +12,7 @@ mod bootstrap;
 mod budget;
 mod candidate;
 mod children;
+mod demo_shape;
 mod demos;
 mod error;
 mod export;

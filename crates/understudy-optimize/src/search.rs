@@ -1,9 +1,10 @@
 //! The search: the starting set (start.rs: the hand-written strategies, and the baseline with
 //! the teacher's bootstrapped demonstrations) is measured on validation first; then each step picks
 //! a parent from the per-item Pareto set, measures it on a minibatch of train items, and makes a
-//! child (see children.rs) — in turn the teacher's rewrite of its instruction from the
-//! minibatch's failures, the parent with demonstrations bootstrapped from right answers, the
-//! parent in the next prompt format, and the parent with chain of thought switched. A child
+//! child (see children.rs and demo_shape.rs) — in turn the teacher's rewrite of its instruction
+//! from the minibatch's failures, the parent with demonstrations bootstrapped from right answers,
+//! with one demonstration fewer or more, with its demonstrations in another order, in the next
+//! prompt format, and with chain of thought switched. A child
 //! that beats its parent on the minibatch is measured on validation and joins the set. It
 //! stops when the budget would be overrun.
 
@@ -125,6 +126,8 @@ pub(crate) struct State<'b, 'a> {
     pub(crate) next_id: usize,
     cursor: usize,
     pub(crate) demo_turn: usize,
+    pub(crate) count_turn: usize,
+    pub(crate) order_turn: usize,
 }
 
 /// What a step changes in its parent.
@@ -134,6 +137,10 @@ pub(crate) enum StepKind {
     Rewrite,
     /// Bootstrapped demonstrations replace the parent's.
     Demos,
+    /// One demonstration fewer or one more.
+    Count,
+    /// The parent's demonstrations in another order.
+    Order,
     /// The parent in the next prompt format.
     Layout,
     /// Chain of thought switched.
@@ -145,17 +152,25 @@ impl StepKind {
         match self {
             Self::Rewrite => "rewrite",
             Self::Demos => "demos",
+            Self::Count => "count",
+            Self::Order => "order",
             Self::Layout => "layout",
             Self::Cot => "cot",
         }
     }
 }
 
-/// The kinds of step the search takes in turn: rewrite and demonstrations always; the layout
+/// The kinds of step the search takes in turn: rewrite, demonstrations, their number and their
+/// order always (see `kind_for` for a parent whose order cannot change); the layout
 /// when several formats are searched; chain of thought switched when the seeds have it both
 /// on and off (so a search asked not to try CoT never pays for it).
 pub(crate) fn step_kinds(settings: &Settings) -> Vec<StepKind> {
-    let mut kinds = vec![StepKind::Rewrite, StepKind::Demos];
+    let mut kinds = vec![
+        StepKind::Rewrite,
+        StepKind::Demos,
+        StepKind::Count,
+        StepKind::Order,
+    ];
     if settings.formats.len() > 1 {
         kinds.push(StepKind::Layout);
     }
@@ -164,6 +179,16 @@ pub(crate) fn step_kinds(settings: &Settings) -> Vec<StepKind> {
         kinds.push(StepKind::Cot);
     }
     kinds
+}
+
+/// The kind of step `turn` takes on `parent`: a parent with fewer than two demonstrations,
+/// whose order cannot change, gets bootstrapped demonstrations on its order turn instead.
+fn kind_for(settings: &Settings, turn: usize, parent: &Candidate) -> StepKind {
+    let kinds = step_kinds(settings);
+    match kinds[turn % kinds.len()] {
+        StepKind::Order if parent.demos.len() < 2 => StepKind::Demos,
+        kind => kind,
+    }
 }
 
 /// The most calls one step makes: the parent and the child on the minibatch, the teacher on
@@ -223,6 +248,8 @@ pub async fn search(
         demos: DemoPool::default(),
         cursor: 0,
         demo_turn: 0,
+        count_turn: 0,
+        order_turn: 0,
     };
     let bootstrapped = state.bootstrapped(&seeds, progress).await?;
     state.measure_start(seeds, bootstrapped, progress).await?;
@@ -300,8 +327,7 @@ impl State<'_, '_> {
             .measure(&student, &parent, &batch, &mut self.search.spent)
             .await?;
         self.demos.add(&on_parent.answers);
-        let kinds = step_kinds(self.settings);
-        let kind = kinds[turn % kinds.len()];
+        let kind = kind_for(self.settings, turn, &parent);
         let mut step = Step {
             parent: parent_id,
             child: None,
@@ -315,6 +341,8 @@ impl State<'_, '_> {
         let child = match kind {
             StepKind::Rewrite => self.rewrite(&parent, &on_parent).await?,
             StepKind::Demos => self.with_demos(&parent),
+            StepKind::Count => self.with_other_count(&parent),
+            StepKind::Order => self.with_demos_reordered(&parent),
             StepKind::Layout => self.in_next_layout(&parent),
             StepKind::Cot => Ok(self.with_cot_flipped(&parent)),
         };
@@ -326,8 +354,9 @@ impl State<'_, '_> {
                 return Ok(step);
             }
         };
-        if let Some(twin) = self.search.set.iter().find(|e| same(&e.candidate, &child)) {
-            step.note = format!("same program as #{}", twin.candidate.id);
+        let known = self.search.set.iter().map(|e| &e.candidate);
+        if let Some(twin) = known.chain(&self.search.rejected).find(|c| same(c, &child)) {
+            step.note = format!("same program as #{}", twin.id);
             step.spent = self.search.spent;
             return Ok(step);
         }
@@ -391,10 +420,32 @@ mod tests {
     fn layout_and_cot_steps_come_only_when_there_is_something_to_switch() {
         use StepKind::*;
         let plain = settings(&["zero-shot", "role"], &[Format::Plain]);
-        assert_eq!(step_kinds(&plain), [Rewrite, Demos]);
+        assert_eq!(step_kinds(&plain), [Rewrite, Demos, Count, Order]);
         let both = settings(&["zero-shot", "cot"], &[Format::Plain, Format::Fields]);
-        assert_eq!(step_kinds(&both), [Rewrite, Demos, Layout, Cot]);
+        assert_eq!(
+            step_kinds(&both),
+            [Rewrite, Demos, Count, Order, Layout, Cot]
+        );
         let all_cot = settings(&["cot", "role+cot"], &[Format::Plain]);
-        assert_eq!(step_kinds(&all_cot), [Rewrite, Demos]);
+        assert_eq!(step_kinds(&all_cot), [Rewrite, Demos, Count, Order]);
+    }
+
+    #[test]
+    fn a_parent_with_fewer_than_two_demonstrations_gets_new_ones_on_its_order_turn() {
+        let plain = settings(&["zero-shot", "role"], &[Format::Plain]);
+        let pool: Vec<Item> = ["a", "b"]
+            .iter()
+            .map(|id| Item {
+                id: (*id).into(),
+                ..Item::default()
+            })
+            .collect();
+        let seed = |s: &str| {
+            let strategy = Strategy::parse(s).unwrap();
+            Candidate::seed(0, &strategy, Format::Plain, "", &pool)
+        };
+        assert_eq!(kind_for(&plain, 3, &seed("few-shot:2")), StepKind::Order);
+        assert_eq!(kind_for(&plain, 3, &seed("few-shot:1")), StepKind::Demos);
+        assert_eq!(kind_for(&plain, 2, &seed("zero-shot")), StepKind::Count);
     }
 }
