@@ -19,9 +19,14 @@ pub fn render(page: &StudyPage, summary: &Summary, command: &str, regenerate: &s
     let cells: usize = summary.rows.iter().map(|r| r.cells).sum();
     let _ = writeln!(
         out,
-        "Produced by `{command}` — run {} ({cells} cells, {}). The cells are in [`{}`]({}) beside this page (prompts left out); `{regenerate}` rewrites this page from them without running a model.\n",
+        "Produced by `{command}` — run {} ({cells} cells; created {}, {}). The cells are in [`{}`]({}) beside this page (prompts left out); `{regenerate}` rewrites this page from them without running a model.\n",
         summary.run.id,
         summary.run.created_at,
+        summary
+            .run
+            .finished_at
+            .as_deref()
+            .map_or("not finished".to_string(), |at| format!("finished {at}")),
         super::cells_file::CELLS_FILE,
         super::cells_file::CELLS_FILE,
     );
