@@ -92,3 +92,66 @@ fn cells_record_reused_prompt_tokens_and_a_cold_run_reuses_none() {
     };
     assert_eq!(answers("warm.db"), answers("cold.db"));
 }
+
+/// An in-process reference runs like the other embedded models: one cell at a time by default,
+/// not four requests queued on its one sequence (their latency would include the wait).
+#[test]
+fn an_embedded_reference_runs_one_cell_at_a_time() {
+    ensure_small_model();
+    let dir = tempfile::tempdir().unwrap();
+    let task = toy_review_task(dir.path(), 6, "Classify the sentiment of the review.");
+    let config = dir.path().join("understudy.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[models.smollm-copy]\npath = {:?}\n",
+            common::home()
+                .join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+                .to_str()
+                .unwrap()
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("ref.db");
+    let out = understudy()
+        .arg("--config")
+        .arg(&config)
+        // The copy is the same file, so without --no-cache its answers would come from the
+        // response cache and carry no measurement.
+        .args(["eval", "--no-cache", "--models", "smollm2-135m"])
+        .args(["--reference", "smollm-copy"])
+        .args(["--strategies", "zero-shot", "--threads", "2", "--tasks"])
+        .arg(&task)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let most: Vec<(String, i64, i64)> = conn
+        .prepare(
+            "SELECT model, COUNT(*), MAX(json_extract(conditions, '$.in_flight')) FROM cells GROUP BY model ORDER BY model",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        most,
+        vec![
+            ("smollm-copy".to_string(), 6, 1),
+            ("smollm2-135m".to_string(), 6, 1)
+        ]
+    );
+    let show = understudy()
+        .args(["show", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        text(&show.stdout).contains("cells ran one at a time"),
+        "{}",
+        text(&show.stdout)
+    );
+}

@@ -292,7 +292,10 @@ async fn run_options(
     });
     let http_concurrency = plan.concurrency.unwrap_or(4).max(1);
     let mut engines = std::collections::HashMap::new();
-    for model in &plan.models {
+    // The reference too: an in-process reference is an engine like the others, not an HTTP
+    // endpoint to keep four requests in flight against (they would queue on its one sequence
+    // and their latency would include the wait).
+    for model in plan.models.iter().chain(plan.reference.iter()) {
         if let Some(parallel) = router.parallel(model).await? {
             engines.insert(model.clone(), parallel as usize);
         }

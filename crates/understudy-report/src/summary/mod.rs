@@ -137,11 +137,38 @@ impl Summary {
     /// at once — for every page that shows latency.
     pub fn measurement_line(&self) -> String {
         let mut line = format!("{}; {}", self.cache_line(), self.load.concurrency());
+        if let Some(rows) = self.concurrency_by_row() {
+            line.push_str("; ");
+            line.push_str(&rows);
+        }
         if let Some(rule) = self.stopping_rule() {
             line.push_str("; ");
             line.push_str(&rule.describe());
         }
         line
+    }
+
+    /// Which rows ran several cells at once, when some rows did and others did not (a latency
+    /// compared across such rows includes waiting beside the other cells on one side only).
+    fn concurrency_by_row(&self) -> Option<String> {
+        let several: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.load.most_in_flight > 1)
+            .map(|r| {
+                format!(
+                    "{} {} {} up to {}",
+                    r.model, r.strategy, r.format, r.load.most_in_flight
+                )
+            })
+            .collect();
+        if several.is_empty() || several.len() == self.rows.len() {
+            return None;
+        }
+        Some(format!(
+            "by row: {}; the other rows ran one cell at a time",
+            several.join(", ")
+        ))
     }
 
     /// The adaptive stopping rule the run was made with (`--until-ci`), if any.
@@ -281,6 +308,42 @@ mod tests {
             .collect();
         let naive = stats::bootstrap_mean(&flat);
         assert!(a.accuracy.high - a.accuracy.low > naive.high - naive.low);
+    }
+
+    #[test]
+    fn the_line_names_the_rows_that_ran_several_cells_at_once() {
+        let at_once = |model: &str, item: &str, in_flight: usize| Cell {
+            conditions: Some(understudy_store::Conditions {
+                other_cores: 0.0,
+                cores: 2,
+                load1: 0.0,
+                in_flight,
+                threads: Some(2),
+                local: true,
+                batched: None,
+            }),
+            ..cell(model, item, 1.0)
+        };
+        let plan = r#"{"strategies": ["zero-shot"], "formats": ["plain"]}"#;
+        // a ran one cell at a time, b four at once: the page must say which.
+        let mixed = vec![
+            at_once("a", "1", 1),
+            at_once("a", "2", 1),
+            at_once("b", "1", 1),
+            at_once("b", "2", 4),
+        ];
+        let line = summarise(run(plan, &mixed), &mixed).measurement_line();
+        assert!(line.contains("up to 4 cells ran at once"), "{line}");
+        assert!(
+            line.contains(
+                "by row: b zero-shot plain up to 4; the other rows ran one cell at a time"
+            ),
+            "{line}"
+        );
+        // Every row alike: the run-wide words say it all.
+        let alike = vec![at_once("a", "1", 1), at_once("b", "1", 1)];
+        let line = summarise(run(plan, &alike), &alike).measurement_line();
+        assert!(line.ends_with("cells ran one at a time"), "{line}");
     }
 
     #[test]
