@@ -99,12 +99,24 @@ async fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
 fn duration_line(
     actual_secs: f64,
     expected_secs: Option<f64>,
+    outcome: &understudy_eval::runner::RunOutcome,
     summary: &summary::Summary,
 ) -> String {
     let minutes = |s: f64| format!("{:.1} min", s / 60.0);
     let Some(expected) = expected_secs.filter(|e| *e > 0.0) else {
         return format!("  took {}", minutes(actual_secs));
     };
+    // The estimate covers every planned cell; a resumed run answers only those left, so a
+    // ratio of the two would say nothing about the estimate.
+    let answered = outcome.fresh + outcome.cached;
+    if outcome.resumed && answered < outcome.total {
+        return format!(
+            "  took {} for the {answered} of {} cells the resumed run had left; the estimate, about {}, was for all of them",
+            minutes(actual_secs),
+            outcome.total,
+            minutes(expected)
+        );
+    }
     let ratio = actual_secs / expected;
     let why = if summary.rows.iter().any(|r| r.load.flagged()) {
         format!("; {}", summary.load_line())
@@ -193,6 +205,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     output::note(&duration_line(
         started.elapsed().as_secs_f64(),
         expected,
+        &done.outcome,
         &summary::summarise(info.clone(), &cells),
     ));
     write_page(kind, &command_line(), info, &cells, &out, &out)?;
@@ -256,4 +269,47 @@ fn write_page(
     }
     output::note(&format!("page: {}", path.display()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use understudy_eval::runner::RunOutcome;
+
+    fn outcome(resumed: bool, fresh: usize) -> RunOutcome {
+        RunOutcome {
+            run_id: 2,
+            resumed,
+            interrupted: false,
+            total: 810,
+            fresh,
+            cached: 0,
+            skipped: 0,
+            by_others: 0,
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_is_not_held_against_the_whole_runs_estimate() {
+        let info = understudy_store::RunInfo {
+            id: 2,
+            plan_key: "k".into(),
+            created_at: "now".into(),
+            finished_at: None,
+            status: "finished".into(),
+            plan_json: "{}".into(),
+            cells: 0,
+        };
+        let summary = summary::summarise(info, &[]);
+        let resumed = duration_line(234.0, Some(2442.0), &outcome(true, 90), &summary);
+        assert_eq!(
+            resumed,
+            "  took 3.9 min for the 90 of 810 cells the resumed run had left; the estimate, about 40.7 min, was for all of them"
+        );
+        let whole = duration_line(1920.0, Some(2442.0), &outcome(false, 810), &summary);
+        assert_eq!(
+            whole,
+            "  took 32.0 min; expected about 40.7 min (0.8x the estimate)"
+        );
+    }
 }
