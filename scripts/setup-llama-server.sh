@@ -5,7 +5,11 @@
 set -euo pipefail
 VERSION="0.3.36"
 HOME_DIR="${UNDERSTUDY_HOME:-$HOME/.cache/understudy}"
-VENV="$HOME_DIR/llama-server-venv-$VERSION"
+# AVX2 rather than -march=native: a native build on a VM whose CPU reports AMX and AVX-512 died
+# with a general protection fault in libggml-cpu on its first completion (2026-12-04). The suffix
+# keeps a venv built the old way from being reused.
+BUILD="avx2"
+VENV="$HOME_DIR/llama-server-venv-$VERSION-$BUILD"
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
   echo "llama-cpp-python[server] $VERSION already in $VENV"
   exit 0
@@ -14,6 +18,6 @@ mkdir -p "$HOME_DIR"
 rm -rf "$VENV.partial"
 python3 -m venv "$VENV.partial"
 echo "building llama-cpp-python[server]==$VERSION (compiles llama.cpp; several minutes)..."
-CMAKE_ARGS="-DGGML_NATIVE=ON" "$VENV.partial/bin/pip" install --no-cache-dir "llama-cpp-python[server]==$VERSION"
+CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" "$VENV.partial/bin/pip" install --no-cache-dir "llama-cpp-python[server]==$VERSION"
 mv "$VENV.partial" "$VENV"
 echo "installed into $VENV"

@@ -57,7 +57,7 @@ pub fn server_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("UNDERSTUDY_LLAMA_SERVER_PYTHON") {
         return Some(PathBuf::from(p));
     }
-    let default = home().join("llama-server-venv-0.3.36/bin/python");
+    let default = home().join("llama-server-venv-0.3.36-avx2/bin/python");
     default.exists().then_some(default)
 }
 
