@@ -201,10 +201,9 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     };
     let info = done.store.runs.run(done.outcome.run_id).await?;
     let cells = done.store.runs.cells(done.outcome.run_id).await?;
-    let expected = expected.lock().ok().and_then(|slot| *slot);
     output::note(&duration_line(
         started.elapsed().as_secs_f64(),
-        expected,
+        expected.lock().ok().and_then(|slot| *slot),
         &done.outcome,
         &summary::summarise(info.clone(), &cells),
     ));
