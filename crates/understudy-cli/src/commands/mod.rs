@@ -12,6 +12,7 @@ mod optimize;
 mod runs;
 mod serve;
 mod study;
+mod study_estimate;
 mod tune;
 mod view;
 

@@ -8,9 +8,9 @@ use understudy_eval::plan::{EvalSection, Plan};
 use understudy_report::study::{analysis, cells_file, page, retention, StudyFile, StudyKind};
 use understudy_report::summary;
 use understudy_store::Store;
-use understudy_tasks::strategy::COT_MAX_TOKENS;
 
 use super::eval::{execute, flags_section};
+use super::study_estimate;
 use crate::cli::StudyArgs;
 use crate::output;
 use crate::setup;
@@ -38,61 +38,6 @@ fn load(args: &StudyArgs) -> Result<StudyFile> {
             StudyKind::ALL.map(|k| k.name()).join(", ")
         ),
     }
-}
-
-/// Seconds the plan should take, from speeds measured in the store (else the defaults above).
-async fn expected_seconds(plan: &Plan, store: &Store) -> Result<f64> {
-    let measured = store.runs.measured_speeds().await?;
-    let outputs = store.runs.measured_output_tokens().await?;
-    let mut total = 0.0;
-    let mut models = plan.models.clone();
-    if let Some(r) = &plan.reference {
-        if !models.contains(r) {
-            models.push(r.clone());
-        }
-    }
-    for model in &models {
-        let (decode, prompt) = measured
-            .iter()
-            .find(|(m, _, _)| m == model)
-            .map(|(_, d, p)| (*d, *p))
-            // Not measured yet: the catalogue's assumed decode speed; prompt processing is taken
-            // as eight times faster.
-            .or_else(|| {
-                understudy_models::catalog::find(model).map(|k| (k.decode_tps, k.decode_tps * 8.0))
-            })
-            .unwrap_or((30.0, 240.0));
-        let (strategies, formats) =
-            if Some(model) == plan.reference.as_ref() && !plan.models.contains(model) {
-                (vec![&plan.strategies[0]], 1)
-            } else {
-                (plan.strategies.iter().collect(), plan.formats.len())
-            };
-        for task in &plan.tasks {
-            for strategy in &strategies {
-                // Output length as measured for this model and strategy (a cot answer runs to
-                // hundreds of tokens, a label to one or two), else the strategy's ceiling.
-                let name = strategy.to_string();
-                let out = outputs
-                    .iter()
-                    .find(|(m, s, _)| m == model && *s == name)
-                    .map(|(_, _, tokens)| *tokens)
-                    .unwrap_or(if strategy.cot() {
-                        f64::from(COT_MAX_TOKENS)
-                    } else {
-                        f64::from(task.def.max_tokens.min(256))
-                    });
-                let shots = strategy.few_shot() as f64 + 1.0;
-                for item in &task.items {
-                    let prompt_tokens = (item.question.len() as f64 / 4.0 + 60.0) * shots;
-                    total += formats as f64
-                        * plan.samples as f64
-                        * (prompt_tokens / prompt.max(1.0) + out / decode.max(1.0));
-                }
-            }
-        }
-    }
-    Ok(total)
 }
 
 /// "took 75 min; expected about 19 min (3.9x longer: ...)" — the estimate checked against the run.
@@ -177,14 +122,11 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         let plan = plan.clone();
         let store = store.clone();
         Box::pin(async move {
-            let secs = expected_seconds(&plan, &store).await?;
+            let estimate = study_estimate::expected(&plan, &store).await?;
             if let Ok(mut slot) = noted.lock() {
-                *slot = Some(secs);
+                *slot = Some(estimate.seconds);
             }
-            output::note(&format!(
-                "  expected duration about {:.0} min on this machine (from measured decode speeds; cached cells are faster)",
-                (secs / 60.0).ceil()
-            ));
+            output::note(&estimate.line());
             if dry_run {
                 bail!("dry run: nothing was run");
             }
