@@ -1,6 +1,7 @@
 //! `understudy study` through the real binary against an OpenAI-compatible server: presets print
-//! as study files that parse back, a dry run only estimates, and system-prompt-retention finds
-//! the effective length of a mock model that keeps the rules only in short prompts.
+//! as study files that parse back, a dry run only estimates (charging cold runs for the prefixes
+//! warm ones reuse), and system-prompt-retention finds the effective length of a mock model that
+//! keeps the rules only in short prompts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -78,6 +79,40 @@ fn presets_print_and_parse_back() {
     }
     let out = understudy().args(["study", "vibes"]).output().unwrap();
     assert_clean_failure(&out, "unknown study \"vibes\"");
+}
+
+/// The minutes a dry run of the strategies study expects, with `extra` flags.
+fn expected_minutes(dir: &std::path::Path, extra: &[&str]) -> u64 {
+    let out = understudy()
+        .args([
+            "study",
+            "strategies",
+            "--dry-run",
+            "--models",
+            "openai/m",
+            "--db",
+        ])
+        .arg(dir.join("u.db"))
+        .arg("--out")
+        .arg(dir.join("page"))
+        .args(extra)
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let tail = err.split("expected duration about ").nth(1).expect(&err);
+    tail.split(' ').next().unwrap().parse().expect(&err)
+}
+
+#[test]
+fn the_estimate_charges_a_cold_run_for_the_prefixes_a_warm_one_reuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let warm = expected_minutes(dir.path(), &[]);
+    let cold = expected_minutes(dir.path(), &["--cold"]);
+    // The few-shot rows repeat their instruction and examples in every item's prompt.
+    assert!(cold > warm, "cold {cold} min, warm {warm} min");
+    assert_eq!(expected_minutes(dir.path(), &["--no-prefix-cache"]), cold);
 }
 
 #[test]

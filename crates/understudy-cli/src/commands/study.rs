@@ -114,6 +114,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         bail!("reference-gap needs a reference: pass --reference MODEL");
     }
     output::note(&format!("study {}: {}", kind.name(), kind.claim()));
+    let reuse = config.prefix_cache && !args.eval.no_prefix_cache && !args.eval.cold;
     let dry_run = args.dry_run;
     let expected = std::sync::Arc::new(std::sync::Mutex::new(None::<f64>));
     let noted = expected.clone();
@@ -122,7 +123,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         let plan = plan.clone();
         let store = store.clone();
         Box::pin(async move {
-            let estimate = study_estimate::expected(&plan, &store).await?;
+            let estimate = study_estimate::expected(&plan, &store, reuse).await?;
             if let Ok(mut slot) = noted.lock() {
                 *slot = Some(estimate.seconds);
             }

@@ -1,10 +1,17 @@
-//! How long a study's plan should take: speeds this store measured on earlier runs, or the
-//! catalogue's where it has none, and a line that says which of the two each model's came from.
+//! How long a study's plan should take: each cell's prompt as its program renders it, at the
+//! speeds this store measured on earlier runs (else the catalogue's, else a guess), and a line
+//! that says where each model's speeds came from.
 
 use anyhow::Result;
 use understudy_eval::plan::Plan;
 use understudy_store::Store;
-use understudy_tasks::strategy::COT_MAX_TOKENS;
+use understudy_tasks::strategy::{self, Format, Strategy, COT_MAX_TOKENS};
+use understudy_tasks::task::LoadedTask;
+
+/// Characters per token for English prompt text (the count is an estimate, not the tokenizer's).
+const CHARS_PER_TOKEN: f64 = 4.0;
+/// Tokens a chat template adds around one message (role markers, separators).
+const TEMPLATE_TOKENS_PER_MESSAGE: f64 = 5.0;
 
 /// Speeds for a model neither measured nor in the catalogue (tokens per second).
 const UNKNOWN_SPEEDS: Speeds = Speeds {
@@ -87,7 +94,9 @@ fn speeds_of(model: &str, measured: &[(String, f64, f64)], estimate: &mut Estima
 }
 
 /// Seconds the plan should take, from speeds measured in the store (else the catalogue's).
-pub async fn expected(plan: &Plan, store: &Store) -> Result<Estimate> {
+/// With `reuse` (the engine's prefix cache on), an item's prompt costs only what it does not
+/// share with the previous item of its row, as the engine processes it.
+pub async fn expected(plan: &Plan, store: &Store, reuse: bool) -> Result<Estimate> {
     let measured = store.runs.measured_speeds().await?;
     let outputs = store.runs.measured_output_tokens().await?;
     let mut estimate = Estimate::default();
@@ -101,9 +110,9 @@ pub async fn expected(plan: &Plan, store: &Store) -> Result<Estimate> {
         let speeds = speeds_of(model, &measured, &mut estimate);
         let (strategies, formats) =
             if Some(model) == plan.reference.as_ref() && !plan.models.contains(model) {
-                (vec![&plan.strategies[0]], 1)
+                (vec![&plan.strategies[0]], &plan.formats[..1])
             } else {
-                (plan.strategies.iter().collect(), plan.formats.len())
+                (plan.strategies.iter().collect(), &plan.formats[..])
             };
         for task in &plan.tasks {
             for strategy in &strategies {
@@ -119,12 +128,11 @@ pub async fn expected(plan: &Plan, store: &Store) -> Result<Estimate> {
                     } else {
                         f64::from(task.def.max_tokens.min(256))
                     });
-                let shots = strategy.few_shot() as f64 + 1.0;
-                for item in &task.items {
-                    let prompt_tokens = (item.question.len() as f64 / 4.0 + 60.0) * shots;
-                    estimate.seconds += formats as f64
-                        * plan.samples as f64
-                        * (prompt_tokens / speeds.prompt.max(1.0) + out / speeds.decode.max(1.0));
+                for format in formats {
+                    let prompt = row_prompt_tokens(plan, task, strategy, *format, reuse);
+                    let items = task.items.len() as f64;
+                    estimate.seconds += plan.samples as f64
+                        * (prompt / speeds.prompt.max(1.0) + items * out / speeds.decode.max(1.0));
                 }
             }
         }
@@ -132,9 +140,57 @@ pub async fn expected(plan: &Plan, store: &Store) -> Result<Estimate> {
     Ok(estimate)
 }
 
+/// Prompt tokens a row's items cost the engine: each item's prompt as the strategy's program
+/// renders it (retrieved passages and found examples left out), less, with `reuse`, the prefix
+/// it shares with the item before it.
+fn row_prompt_tokens(
+    plan: &Plan,
+    task: &LoadedTask,
+    strategy: &Strategy,
+    format: Format,
+    reuse: bool,
+) -> f64 {
+    let mut previous = String::new();
+    let mut tokens = 0.0;
+    for item in &task.items {
+        let program = strategy::program(task, item, strategy, format, &plan.role_prompt);
+        let messages = strategy::render(&program, item);
+        let text: String = messages
+            .iter()
+            .map(|m| format!("{:?}\n{}\n", m.role, m.content))
+            .collect();
+        let shared = if reuse {
+            common_prefix_chars(&previous, &text)
+        } else {
+            0
+        };
+        let new_chars = text.chars().count() - shared;
+        let new_messages = if shared == 0 { messages.len() } else { 1 };
+        tokens +=
+            new_chars as f64 / CHARS_PER_TOKEN + new_messages as f64 * TEMPLATE_TOKENS_PER_MESSAGE;
+        previous = text;
+    }
+    tokens
+}
+
+/// How many leading characters `a` and `b` share.
+fn common_prefix_chars(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_prefix_is_counted_in_characters() {
+        assert_eq!(
+            common_prefix_chars("system: rules\nuser: a", "system: rules\nuser: b"),
+            20
+        );
+        assert_eq!(common_prefix_chars("", "anything"), 0);
+        assert_eq!(common_prefix_chars("é1", "é2"), 1);
+    }
 
     #[test]
     fn the_line_names_the_models_whose_speeds_were_assumed() {
