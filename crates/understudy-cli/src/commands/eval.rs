@@ -119,6 +119,12 @@ fn gate(summary: &understudy_report::summary::Summary, gates: &GateArgs) -> Resu
     Ok(())
 }
 
+/// What the flags say about the engine's prefix cache: off under `--no-prefix-cache` and
+/// `--cold`, else the configuration decides (`None`).
+pub(super) fn prefix_cache_flag(args: &EvalArgs) -> Option<bool> {
+    (args.no_prefix_cache || args.cold).then_some(false)
+}
+
 /// Called with the resolved plan and the open store just before the first model call.
 pub type BeforeRun = dyn Fn(&Plan, &Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
     + Sync;
@@ -201,7 +207,7 @@ pub async fn prepare(
         threads: Some(threads),
         chat_template: None,
         serving: false,
-        prefix_cache: (args.no_prefix_cache || args.cold).then_some(false),
+        prefix_cache: prefix_cache_flag(args),
         parallel: plan
             .concurrency
             .map(|n| u32::try_from(n.max(1)).unwrap_or(u32::MAX)),

@@ -9,7 +9,7 @@ use understudy_report::study::{analysis, cells_file, page, retention, StudyFile,
 use understudy_report::summary;
 use understudy_store::Store;
 
-use super::eval::{execute, flags_section};
+use super::eval::{execute, flags_section, prefix_cache_flag};
 use super::study_estimate;
 use crate::cli::StudyArgs;
 use crate::output;
@@ -114,7 +114,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
         bail!("reference-gap needs a reference: pass --reference MODEL");
     }
     output::note(&format!("study {}: {}", kind.name(), kind.claim()));
-    let reuse = config.prefix_cache && !args.eval.no_prefix_cache && !args.eval.cold;
+    let reuse = prefix_cache_flag(&args.eval).unwrap_or(config.prefix_cache);
     let dry_run = args.dry_run;
     let expected = std::sync::Arc::new(std::sync::Mutex::new(None::<f64>));
     let noted = expected.clone();
