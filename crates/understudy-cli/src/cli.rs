@@ -276,7 +276,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub no_prefix_cache: bool,
     /// Adaptive stopping: a row stops taking items once the 95% interval of its score is
-    /// narrower than PP points (Wilson's interval, checked from the 10th item on; `--limit`
+    /// narrower than PP points (the interval the report prints: Clopper–Pearson for 0/1 scores,
+    /// checked from the 10th item on; `--limit`
     /// stays the most a row takes). The report states the rule.
     #[arg(long, value_name = "PP")]
     pub until_ci: Option<f64>,

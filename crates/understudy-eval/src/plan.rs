@@ -209,6 +209,15 @@ impl Plan {
         if let Some(tasks) = plan["tasks"].as_array_mut() {
             for (entry, task) in tasks.iter_mut().zip(&self.tasks) {
                 entry["answer"] = serde_json::to_value(task.answer_kind()).unwrap_or_default();
+                // The golds of the few-shot pool, which is never scored: the majority baseline
+                // is taken from them, not from the scored items.
+                let mut unscored: std::collections::BTreeMap<String, usize> = Default::default();
+                for item in &task.pool {
+                    *unscored
+                        .entry(item.target.trim().to_lowercase())
+                        .or_default() += 1;
+                }
+                entry["unscored_golds"] = serde_json::to_value(unscored).unwrap_or_default();
             }
         }
         plan

@@ -83,7 +83,7 @@ pub fn render(
     trace_section(&mut out, search);
     unvalidated_section(&mut out, search);
     rejected_section(&mut out, search);
-    out.push_str("\nScores are mean item scores with 95% bootstrap intervals over items. Latency is per item as measured when each answer was first produced (a cached answer keeps the time it took then); the rows ran one after another on this machine.\n");
+    out.push_str("\nScores are mean item scores with 95% intervals over items (Clopper–Pearson for 0/1 scores, BCa bootstrap for graded ones; docs/statistics.md). Latency is per item as measured when each answer was first produced (a cached answer keeps the time it took then); the rows ran one after another on this machine.\n");
     out
 }
 
@@ -150,7 +150,7 @@ fn verdict_section(out: &mut String, verdict: &Verdict) {
         verdict.target * 100.0,
         match &verdict.share_test {
             Some(t) => format!(
-                "{} (one-sided paired t-test, p = {})",
+                "{} (one-sided score test, p = {})",
                 if shown { "shown" } else { "not shown" },
                 stats::p_value_text(t.p_value, "t")
             ),
@@ -281,7 +281,7 @@ fn trace_section(out: &mut String, search: &Search) {
                 .as_deref()
                 .map(|i| one_line(i, 70))
                 .unwrap_or_else(|| "–".into()),
-            pct(&stats::bootstrap_mean(&p.scores)),
+            pct(&stats::mean_interval(&p.scores)),
             p.mean_ms,
             if items.contains(&p.id) { "yes" } else { "" },
             if front.contains(&p.id) { "yes" } else { "" },

@@ -124,7 +124,7 @@ pub async fn prove(
         };
         rows.push(Row {
             role,
-            score: stats::bootstrap_mean(&test.scores()),
+            score: stats::mean_interval(&test.scores()),
             p50_ms: p50(&test),
             model,
             candidate,

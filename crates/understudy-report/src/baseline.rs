@@ -48,15 +48,26 @@ pub struct BaselineTest {
     pub above: bool,
 }
 
-/// The yardsticks for one task in one row, from the gold answers of the items it scored.
+/// The most common gold answer among labels that were not scored (the task's few-shot pool),
+/// and the share of those labels it makes up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Majority {
+    pub answer: String,
+    pub share: f64,
+    /// Where the labels came from and how many: "the few-shot pool (20 labels)".
+    pub source: String,
+}
+
+/// The yardsticks for one task in one row. The bar is fixed before the row is scored: chance
+/// from the answer kind, and the majority class from unscored labels only (the scored items'
+/// own golds would raise the bar after the fact: 42% on average for four balanced options at
+/// n = 10, where a constant answer expects 25%).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Baseline {
     /// 1 / labels or 1 / options: uniform guessing. None where guessing has no fixed rate.
     pub chance: Option<f64>,
-    /// The most common gold answer among the items scored ...
-    pub majority_answer: String,
-    /// ... and the share of items it is right on: what answering it every time scores.
-    pub majority: f64,
+    /// The majority class of the unscored labels; None when the task has none.
+    pub majority: Option<Majority>,
     /// The score to beat: the larger of chance and majority.
     pub bar: f64,
     /// Which of the two the bar is.
@@ -65,20 +76,25 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// "chance 50.0% · majority 55.0% ("positive")".
+    /// "chance 25.0% · majority 40.0% ("b", from the few-shot pool (20 labels))".
     pub fn describe(&self) -> String {
-        let chance = self
-            .chance
-            .map(|c| format!("chance {:.1}% · ", c * 100.0))
-            .unwrap_or_default();
-        format!(
-            "{chance}majority {:.1}% ({:?})",
-            self.majority * 100.0,
-            self.majority_answer
-        )
+        let mut parts = Vec::new();
+        if let Some(c) = self.chance {
+            parts.push(format!("chance {:.1}%", c * 100.0));
+        }
+        match &self.majority {
+            Some(m) => parts.push(format!(
+                "majority {:.1}% ({:?}, from {})",
+                m.share * 100.0,
+                m.answer,
+                m.source
+            )),
+            None => parts.push("no majority baseline (no unscored labels)".into()),
+        }
+        parts.join(" · ")
     }
 
-    /// "above the majority baseline (binomial p = 0.012)" or "NOT above ...".
+    /// "above the chance baseline (binomial p = 0.012)" or "NOT above ...".
     pub fn verdict(&self) -> String {
         format!(
             "{} the {} baseline ({} {})",
@@ -148,47 +164,49 @@ impl AnswerCounts {
     }
 }
 
-/// The baseline of one task's cells in one row. `scores` are the row's scores per scored unit
-/// (items, or problems when several samples were drawn): one 0/1 score per cell gets the exact
-/// binomial test, anything else a one-sided bootstrap over the units.
-pub fn baseline(kind: &AnswerKind, cells: &[&Cell], scores: &[f64]) -> Option<Baseline> {
+/// The majority class of unscored golds (label → count), when there are any.
+pub fn majority_of(unscored: &BTreeMap<String, usize>) -> Option<Majority> {
+    let total: usize = unscored.values().sum();
+    let (answer, count) = unscored
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))?;
+    (total > 0).then(|| Majority {
+        answer: answer.clone(),
+        share: *count as f64 / total as f64,
+        source: format!("the few-shot pool ({total} labels)"),
+    })
+}
+
+/// The baseline of one task in one row. `scores` are the row's scores per scored unit (items,
+/// or problems when several samples were drawn); `unscored` the golds of the task's unscored
+/// labels. Labels and choices get chance and, with unscored labels, their majority class;
+/// free-form answers (numbers, text, code) get no baseline: no constant answer is a fair guess.
+pub fn baseline(
+    kind: &AnswerKind,
+    unscored: Option<&BTreeMap<String, usize>>,
+    scores: &[f64],
+) -> Option<Baseline> {
     let chance = match kind {
         AnswerKind::Label { labels } if !labels.is_empty() => Some(1.0 / labels.len() as f64),
         AnswerKind::Choice {
             options: Some(options),
         } if *options > 0 => Some(1.0 / *options as f64),
-        AnswerKind::Label { .. } | AnswerKind::Choice { .. } | AnswerKind::Constant => None,
-        AnswerKind::Open => return None,
+        AnswerKind::Label { .. } | AnswerKind::Choice { .. } => None,
+        AnswerKind::Constant | AnswerKind::Open => return None,
     };
-    if cells.is_empty() || scores.is_empty() {
+    if scores.is_empty() {
         return None;
     }
-    let mut gold: BTreeMap<String, usize> = BTreeMap::new();
-    for c in cells {
-        *gold.entry(c.gold.trim().to_lowercase()).or_default() += 1;
-    }
-    let (majority_answer, count) = gold
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-        .map(|(g, n)| (g.clone(), *n))?;
-    let majority = count as f64 / cells.len() as f64;
-    let (bar, bar_name) = match chance {
-        Some(c) if c > majority => (c, "chance"),
-        _ => (majority, "majority-class"),
+    let majority = unscored.and_then(majority_of);
+    let (bar, bar_name) = match (chance, &majority) {
+        (Some(c), Some(m)) if m.share > c => (m.share, "majority-class"),
+        (None, Some(m)) => (m.share, "majority-class"),
+        (Some(c), _) => (c, "chance"),
+        (None, None) => return None,
     };
-    let binary = scores.len() == cells.len() && scores.iter().all(|s| *s == 0.0 || *s == 1.0);
-    let (p_value, test) = if binary {
-        let right = scores.iter().filter(|s| **s == 1.0).count();
-        (
-            stats::binomial_upper_tail(right, scores.len(), bar),
-            "binomial",
-        )
-    } else {
-        (stats::bootstrap_above(scores, bar), "bootstrap")
-    };
+    let (p_value, test) = stats::above_bar(scores, bar);
     Some(Baseline {
         chance,
-        majority_answer,
         majority,
         bar,
         bar_name,
@@ -214,68 +232,53 @@ mod tests {
     }
 
     #[test]
-    fn one_label_for_every_item_scores_exactly_the_majority_and_is_not_above_it() {
-        let cells: Vec<Cell> = (0..40)
-            .map(|i| {
-                cell(
-                    if i % 2 == 0 { "positive" } else { "negative" },
-                    Some("positive"),
-                )
-            })
-            .collect();
-        let refs: Vec<&Cell> = cells.iter().collect();
-        let scores: Vec<f64> = cells.iter().map(|c| c.score).collect();
-        let kind = AnswerKind::Label {
+    fn the_bar_is_fixed_before_scoring_never_taken_from_the_scored_golds() {
+        // Four balanced options, 10 items whose golds happen to be 40% "d": the bar stays at
+        // chance, 25%, with no unscored labels.
+        let kind = AnswerKind::Choice { options: Some(4) };
+        let scores = [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let b = baseline(&kind, None, &scores).unwrap();
+        assert_eq!((b.bar, b.bar_name), (0.25, "chance"));
+        assert!(b.majority.is_none());
+        // With a pool that is 60% "positive", the majority bar is 60%.
+        let pool: BTreeMap<String, usize> =
+            [("positive".to_string(), 12), ("negative".to_string(), 8)].into();
+        let labels = AnswerKind::Label {
             labels: vec!["negative".into(), "positive".into()],
         };
-        let b = baseline(&kind, &refs, &scores).unwrap();
-        assert_eq!(b.chance, Some(0.5));
-        assert!((b.majority - 0.5).abs() < 1e-12);
-        assert!(!b.test.above, "{b:?}");
-        assert_eq!(b.test.test, "binomial");
-        let answers = AnswerCounts::of(&refs);
-        assert_eq!(answers.single.as_deref(), Some("positive"));
-        assert_eq!(
-            answers.single_line().unwrap(),
-            "answered \"positive\" for every item"
+        let b = baseline(&labels, Some(&pool), &scores).unwrap();
+        assert_eq!(b.bar_name, "majority-class");
+        assert!((b.bar - 0.6).abs() < 1e-12);
+        assert!(
+            b.describe().contains("few-shot pool (20 labels)"),
+            "{}",
+            b.describe()
         );
     }
 
     #[test]
-    fn a_clear_lead_is_above_the_baseline_and_chance_can_be_the_bar() {
-        let golds = ["A", "B", "C", "D"];
-        let cells: Vec<Cell> = (0..40)
-            .map(|i| {
-                let g = golds[i % 4];
-                cell(g, Some(if i < 30 { g } else { "A" }))
-            })
-            .collect();
-        let refs: Vec<&Cell> = cells.iter().collect();
-        let scores: Vec<f64> = cells.iter().map(|c| c.score).collect();
-        let b = baseline(&AnswerKind::Choice { options: Some(4) }, &refs, &scores).unwrap();
-        assert_eq!(b.bar_name, "majority-class"); // 25% each: the tie goes to majority
-        assert!((b.bar - 0.25).abs() < 1e-12);
-        assert!(b.test.above && b.test.p_value < 1e-6, "{b:?}");
-        assert!(AnswerCounts::of(&refs).single.is_none());
-        // Choice with 5 options on 4-way balanced gold: majority 25% beats chance 20%.
-        let b = baseline(&AnswerKind::Choice { options: Some(5) }, &refs, &scores).unwrap();
-        assert_eq!(b.bar_name, "majority-class");
-        // Three labels, all gold the same: majority 100% is the bar.
-        let same: Vec<Cell> = (0..6).map(|_| cell("yes", Some("yes"))).collect();
-        let same_refs: Vec<&Cell> = same.iter().collect();
-        let kind = AnswerKind::Label {
-            labels: vec!["yes".into(), "no".into(), "maybe".into()],
-        };
-        let b = baseline(&kind, &same_refs, &[1.0; 6]).unwrap();
-        assert!((b.bar - 1.0).abs() < 1e-12);
-        assert!(!b.test.above);
+    fn free_form_answers_have_no_baseline() {
+        assert!(baseline(&AnswerKind::Constant, None, &[1.0, 0.0]).is_none());
+        assert!(baseline(&AnswerKind::Open, None, &[1.0, 0.0]).is_none());
     }
 
     #[test]
-    fn open_tasks_have_no_baseline_and_old_runs_are_inferred() {
+    fn a_clear_lead_is_above_chance_and_a_coin_is_not() {
+        let kind = AnswerKind::Choice { options: Some(4) };
+        let strong: Vec<f64> = (0..40).map(|i| f64::from(u8::from(i < 30))).collect();
+        let b = baseline(&kind, None, &strong).unwrap();
+        assert!(b.test.above && b.test.p_value < 1e-6, "{b:?}");
+        let labels = AnswerKind::Label {
+            labels: vec!["n".into(), "p".into()],
+        };
+        let half: Vec<f64> = (0..40).map(|i| f64::from(u8::from(i % 2 == 0))).collect();
+        assert!(!baseline(&labels, None, &half).unwrap().test.above);
+    }
+
+    #[test]
+    fn old_runs_are_inferred_and_answers_counted() {
         let cells = [cell("positive", Some("positive")), cell("negative", None)];
         let refs: Vec<&Cell> = cells.iter().collect();
-        assert!(baseline(&AnswerKind::Open, &refs, &[1.0, 0.0]).is_none());
         assert!(matches!(infer_kind(&refs), AnswerKind::Label { .. }));
         let letters = [cell("A", Some("A")), cell("C", Some("B"))];
         let refs: Vec<&Cell> = letters.iter().collect();
@@ -283,10 +286,10 @@ mod tests {
         let numbers = [cell("12", Some("12")), cell("7", Some("7"))];
         let refs: Vec<&Cell> = numbers.iter().collect();
         assert_eq!(infer_kind(&refs), AnswerKind::Constant);
-        let b = baseline(&AnswerKind::Constant, &refs, &[1.0, 1.0]).unwrap();
-        assert_eq!(b.chance, None);
-        assert!((b.majority - 0.5).abs() < 1e-12);
         let counts = AnswerCounts::of(&[&cells[0], &cells[1]]);
         assert_eq!(counts.describe(5), "(no answer) 1 · positive 1");
+        let same: Vec<Cell> = (0..3).map(|_| cell("yes", Some("yes"))).collect();
+        let refs: Vec<&Cell> = same.iter().collect();
+        assert_eq!(AnswerCounts::of(&refs).single.as_deref(), Some("yes"));
     }
 }

@@ -149,15 +149,25 @@ pub fn eval_suite(summary: &Summary, min_share: Option<f64>) -> Suite {
                 skipped: None,
                 output,
             };
+            if min_share.is_some() && r.is_reference {
+                case.skipped = Some("the reference itself (its share is 1 by definition)".into());
+            }
             if let (Some(bar), false) = (min_share, r.is_reference) {
                 match (&t.share_of_reference, &t.share_not_meaningful) {
+                    (Some(s), _) if s.low.is_nan() => {
+                        case.failure = Some((
+                            "share of reference undefined (the reference scores 0 on these items): the bar cannot be checked".into(),
+                            case.output.clone(),
+                        ))
+                    }
                     (Some(s), _) if s.low < bar => {
                         case.failure = Some((
                             format!(
-                                "share of reference {:.1}% has its 95% lower bound {:.1}% under the bar {:.1}%",
+                                "share of reference {:.1}% has its 95% lower bound {:.1}% under the bar {:.1}% ({})",
                                 s.value * 100.0,
                                 s.low * 100.0,
-                                bar * 100.0
+                                bar * 100.0,
+                                s.method
                             ),
                             case.output.clone(),
                         ))

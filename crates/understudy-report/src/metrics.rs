@@ -38,7 +38,7 @@ impl Metric {
         Self {
             name: name.to_string(),
             unit,
-            estimate: Some(stats::bootstrap_mean(values)),
+            estimate: Some(stats::mean_interval(values)),
             note: String::new(),
         }
     }

@@ -84,8 +84,8 @@ async fn cells_per_row(dir: &Path, until_ci: Option<f64>) -> (Vec<(String, usize
 #[tokio::test]
 async fn rows_stop_once_their_interval_is_narrow_enough() {
     let dir = tempfile::tempdir().unwrap();
-    // label:positive is right on 75% of items, label:negative on 25%: at the 10th item Wilson's
-    // interval is about 50 points wide, so a 60-point rule stops both rows there.
+    // label:positive is right on 75% of items, label:negative on 25%: at the 10th item the
+    // Clopper–Pearson interval is 53–59 points wide, so a 60-point rule stops both rows there.
     let (stopped, line, skipped) = cells_per_row(dir.path(), Some(60.0)).await;
     assert_eq!(
         stopped,

@@ -119,43 +119,50 @@ async fn scores_match_hand_computation() {
     assert!((neg.accuracy.value - 0.4).abs() < 1e-12);
     // Always "positive": positive P=0.6 R=1 F1=0.75; negative F1=0 -> macro 0.375.
     assert!((pos.macro_f1.unwrap() - 0.375).abs() < 1e-12);
-    // Normal approximation of the 95% interval for 12/20: 0.6 ± 0.215.
+    // Clopper–Pearson for 12/20 (R: binom.test(12, 20)): [0.3605, 0.8088].
     assert!(
-        pos.accuracy.low > 0.3 && pos.accuracy.low < 0.45,
+        (pos.accuracy.low - 0.3605426).abs() < 1e-5,
         "{:?}",
         pos.accuracy
     );
     assert!(
-        pos.accuracy.high > 0.75 && pos.accuracy.high <= 0.85,
+        (pos.accuracy.high - 0.8088099).abs() < 1e-5,
         "{:?}",
         pos.accuracy
     );
-    // The reference answers "positive" for every item: 60% is exactly the majority class, so
-    // a share of it (0.4 / 0.6) would mean nothing and is not given.
+    assert_eq!(pos.accuracy.method, "Clopper–Pearson");
+    // The reference answers "positive" for every item: 60% of 20 is not above the baseline
+    // fixed before scoring (chance, 50%: binomial p = 0.252), so a share of it (0.4 / 0.6)
+    // would mean nothing and is not given.
     let baseline = pos.baseline.as_ref().unwrap();
-    assert!((baseline.majority - 0.6).abs() < 1e-12 && !baseline.test.above);
+    assert_eq!(baseline.bar_name, "chance");
+    assert!((baseline.bar - 0.5).abs() < 1e-12 && !baseline.test.above);
     assert_eq!(pos.answers.single.as_deref(), Some("positive"));
     assert!(neg.share_of_reference.is_none());
     assert!(neg
         .share_not_meaningful
         .as_deref()
         .unwrap()
-        .contains("NOT above the majority-class baseline"));
+        .contains("NOT above the chance baseline"));
     assert!(
         pos.share_of_reference.is_none(),
         "the reference has no share of itself"
     );
-    // McNemar: 12 items only A right, 8 only B right: p = 2·Σ_{i≤8} C(20,i) / 2^20 = 527900/1048576.
+    // 12 items only A right, 8 only B right: the exact score test keeps "no difference"
+    // (p well above 0.05), and so does its interval.
     let line = summary
         .comparisons
         .iter()
         .find(|c| c.a.starts_with("label:negative"))
         .unwrap();
+    let c = &line.comparison;
+    assert!(c.p_value > 0.3 && c.p_value < 1.0, "{line:?}");
     assert!(
-        (line.comparison.p_value - 527_900.0 / 1_048_576.0).abs() < 1e-12,
+        c.difference.low < 0.0 && c.difference.high > 0.0,
         "{line:?}"
     );
-    assert!((line.comparison.difference.value + 0.2).abs() < 1e-12);
+    assert_eq!(c.test, "exact score");
+    assert!((c.difference.value + 0.2).abs() < 1e-12);
 }
 
 /// Stops the run after `after` cells, like Ctrl-C.

@@ -83,10 +83,10 @@ fn outcome(pairs: &[Pair], threshold: f64) -> Outcome {
         .map(|p| f64::from(u8::from(escalates(p))))
         .collect();
     Outcome {
-        score: stats::bootstrap_mean(&quality),
-        escalation: stats::bootstrap_mean(&escalated),
+        score: stats::mean_interval(&quality),
+        escalation: stats::mean_interval(&escalated),
         share: stats::share_of_reference(&quality, &heavy),
-        latency_ms: stats::bootstrap_mean(&latency),
+        latency_ms: stats::mean_interval(&latency),
     }
 }
 

@@ -107,6 +107,7 @@ fn exact_one(n: usize) -> Estimate {
         low: 1.0,
         high: 1.0,
         n,
+        method: "the reference against itself: 1 by definition",
     }
 }
 
@@ -202,7 +203,7 @@ fn tune_task(
             }
         };
         let share = share_on(&cal, &ref_cal);
-        let latency_ms = stats::bootstrap_mean(&cal.ms.values().copied().collect::<Vec<_>>());
+        let latency_ms = stats::mean_interval(&cal.ms.values().copied().collect::<Vec<_>>());
         let meets = share.low.is_finite()
             && share.low >= target.share
             && target.max_latency_ms.is_none_or(|m| latency_ms.value <= m);
@@ -213,7 +214,7 @@ fn tune_task(
             share,
             latency_ms,
             meets,
-            predicted_score: stats::bootstrap_mean(
+            predicted_score: stats::mean_interval(
                 &hold.score.values().copied().collect::<Vec<_>>(),
             ),
             predicted_share: share_on(&hold, &ref_hold),

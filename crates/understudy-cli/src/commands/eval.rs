@@ -105,6 +105,12 @@ fn gate(summary: &understudy_report::summary::Summary, gates: &GateArgs) -> Resu
             c.skipped.as_deref().unwrap_or_default()
         ));
     }
+    let checked = suite.cases.iter().filter(|c| c.skipped.is_none()).count();
+    if checked == 0 {
+        bail!(
+            "--min-share {bar}: no row could be checked (every case above was skipped), so the gate cannot pass"
+        );
+    }
     if !failing.is_empty() {
         bail!(
             "--min-share {bar}: {} of {} cases fail:\n  {}",
@@ -114,7 +120,7 @@ fn gate(summary: &understudy_report::summary::Summary, gates: &GateArgs) -> Resu
         );
     }
     output::note(&format!(
-        "--min-share {bar}: every checked row keeps its share's 95% lower bound at or above the bar"
+        "--min-share {bar}: all {checked} checked rows keep their share's 95% lower bound at or above the bar"
     ));
     Ok(())
 }

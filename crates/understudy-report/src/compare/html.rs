@@ -3,12 +3,12 @@
 
 use std::fmt::Write;
 
-use super::text::{equivalence_text, test_name};
+use super::text::{equivalence_text, one_sided_text, tasks_phrase, test_name};
 use super::{RowComparison, TaskComparison};
 use crate::report::html::CSS;
 use crate::report::svg::esc;
 use crate::report::tables::estimate;
-use crate::stats::{p_text, ALPHA};
+use crate::stats::{margin_text, p_text, ALPHA};
 
 fn row(out: &mut String, cells: &[&str]) {
     out.push_str("<tr>");
@@ -55,11 +55,10 @@ fn test_rows(c: &RowComparison, t: &TaskComparison) -> Vec<(String, String)> {
     let m = &c.margins;
     let d = &t.difference.difference;
     let regression = match (t.regression, t.regression_p_adjusted) {
-        (Some(r), Some(p)) => format!(
-            "t = {:.2}, {}, Holm-adjusted {} — {}",
-            r.t,
-            p_text(r.p_value, "t"),
-            p_text(p, "t"),
+        (Some(_), Some(p)) => format!(
+            "{}, Holm-adjusted {} — {}",
+            one_sided_text(&t.regression, false),
+            p_text(p, "holm"),
             if p < ALPHA {
                 "REGRESSION"
             } else {
@@ -73,12 +72,8 @@ fn test_rows(c: &RowComparison, t: &TaskComparison) -> Vec<(String, String)> {
         .map_or("too few items to test".into(), |s| {
             format!(
                 "{} — {}",
-                p_text(s.p_value, "t"),
-                if s.p_value < ALPHA {
-                    "shown"
-                } else {
-                    "not shown"
-                }
+                one_sided_text(&t.share_at_least, true),
+                if s.shown() { "shown" } else { "not shown" }
             )
         });
     vec![
@@ -96,21 +91,18 @@ fn test_rows(c: &RowComparison, t: &TaskComparison) -> Vec<(String, String)> {
             ),
         ),
         (
-            format!("equivalent within ±{} pp (TOST)", m.equivalence * 100.0),
+            format!(
+                "equivalent within ±{} pp (TOST)",
+                margin_text(m.equivalence)
+            ),
             equivalence_text(t),
         ),
         (
-            format!(
-                "regression beyond {} pp (one-sided paired t)",
-                m.regression * 100.0
-            ),
+            format!("regression beyond {} pp", margin_text(m.regression)),
             regression,
         ),
         ("B ÷ A (95% CI)".to_string(), estimate(&t.share)),
-        (
-            format!("B ≥ {:.0}% of A (one-sided paired t)", m.share * 100.0),
-            share,
-        ),
+        (format!("B ≥ {}% of A", margin_text(m.share)), share),
     ]
 }
 
@@ -136,10 +128,10 @@ pub fn render_html_body(comparisons: &[RowComparison]) -> String {
     for c in comparisons {
         let _ = write!(
             out,
-            "<section class=\"comparison\"><p class=\"meta\">A = <b>{}</b> · B = <b>{}</b> · B − A on the items both answered; intervals are 95% paired bootstrap; the regression test is Holm-adjusted over {} tasks.</p>",
+            "<section class=\"comparison\"><p class=\"meta\">A = <b>{}</b> · B = <b>{}</b> · B − A on the items both answered; each 95% interval comes from the test printed beside it; the regression test is Holm-adjusted over {}.</p>",
             esc(&c.a),
             esc(&c.b),
-            c.tasks.len()
+            tasks_phrase(c.family)
         );
         for t in &c.tasks {
             task_section(&mut out, c, t);

@@ -50,22 +50,22 @@ pub struct TaskComparison {
     /// Items only one side answered, left out.
     pub only_a: usize,
     pub only_b: usize,
-    /// Every score is 0 or 1 (then flips read right → wrong and the test is McNemar's).
+    /// Every score is 0 or 1 (then flips read right → wrong and the tests are exact score tests).
     pub binary: bool,
     pub a: Estimate,
     pub b: Estimate,
-    /// B − A with a paired bootstrap 95% interval; McNemar's exact test or a paired bootstrap.
+    /// B − A with its 95% interval and the two-sided test the interval inverts.
     pub difference: stats::Comparison,
     /// Items on which B is below A (`worse`) and above it (`better`), as `task/item`.
     pub flips: Flips,
     pub equivalence: Option<Equivalence>,
-    /// One-sided paired t: B below A by more than the regression margin.
+    /// One-sided test: B below A by more than the regression margin.
     pub regression: Option<OneSided>,
     /// The regression p-value after Holm's adjustment over the tasks compared.
     pub regression_p_adjusted: Option<f64>,
-    /// mean(B) ÷ mean(A), paired bootstrap interval.
+    /// mean(B) ÷ mean(A) with its 95% interval.
     pub share: Estimate,
-    /// One-sided paired t: B ≥ share × A.
+    /// One-sided test: B ≥ share × A.
     pub share_at_least: Option<OneSided>,
 }
 
@@ -86,34 +86,65 @@ pub struct RowComparison {
     pub b: String,
     pub margins: Margins,
     pub tasks: Vec<TaskComparison>,
+    /// How many tasks the regression tests are Holm-adjusted over (all tasks of the pair, also
+    /// when one task is rendered alone).
+    pub family: usize,
+    /// Tasks row A answered on which B shares no item: a gate cannot pass over them.
+    pub missing_tasks: Vec<String>,
+    /// B's run status ("finished", "interrupted", ...): a gate refuses an unfinished run.
+    pub b_status: String,
     pub a_cost: Cost,
     pub b_cost: Cost,
 }
+
+/// Below this many shared items a gate fails rather than passing on a test with no power.
+pub const MIN_GATE_ITEMS: usize = 10;
 
 impl RowComparison {
     /// Why a CI gate fails on this pair: with `on_regression` each significant regression, and
     /// with `require_equivalence` each task where equivalence is not shown. Empty: it passes.
     pub fn gate_failures(&self, on_regression: bool, require_equivalence: bool) -> Vec<String> {
         let mut why = Vec::new();
+        let pair = format!("{} vs {}", self.a, self.b);
+        if (on_regression || require_equivalence) && self.b_status != "finished" {
+            why.push(format!(
+                "{pair}: run B is {} (not finished): a gate checks finished runs only",
+                self.b_status
+            ));
+        }
+        for task in &self.missing_tasks {
+            why.push(format!(
+                "{pair} · {task}: A answered this task, B shares no item of it"
+            ));
+        }
         for t in &self.tasks {
+            if t.only_a > 0 {
+                why.push(format!(
+                    "{pair} · {}: B did not answer {} items A answered",
+                    t.task, t.only_a
+                ));
+            }
+            if t.n < MIN_GATE_ITEMS {
+                why.push(format!(
+                    "{pair} · {}: only {} shared items; a gate needs at least {MIN_GATE_ITEMS}",
+                    t.task, t.n
+                ));
+            }
             if on_regression && t.regressed() {
                 why.push(format!(
-                    "{} vs {} · {}: B is worse than A by more than {} pp (B − A = {:+.1} pp, one-sided paired t, Holm-adjusted {})",
-                    self.a,
-                    self.b,
+                    "{pair} · {}: B is worse than A by more than {} pp (B − A = {:+.1} pp, {}, Holm-adjusted {})",
                     t.task,
-                    self.margins.regression * 100.0,
+                    stats::margin_text(self.margins.regression),
                     t.difference.difference.value * 100.0,
-                    stats::p_text(t.regression_p_adjusted.unwrap_or(1.0), "t")
+                    t.regression.map_or("", |r| r.method),
+                    stats::p_text(t.regression_p_adjusted.unwrap_or(1.0), "holm")
                 ));
             }
             if require_equivalence && !t.equivalent() {
                 why.push(format!(
-                    "{} vs {} · {}: equivalence within ±{} pp not shown ({})",
-                    self.a,
-                    self.b,
+                    "{pair} · {}: equivalence within ±{} pp not shown ({})",
                     t.task,
-                    self.margins.equivalence * 100.0,
+                    stats::margin_text(self.margins.equivalence),
                     text::equivalence_text(t)
                 ));
             }
@@ -196,11 +227,18 @@ pub fn compare_rows(a: &Side, b: &Side, margins: Margins) -> RowComparison {
             t.regression_p_adjusted = Some(adjusted);
         }
     }
+    let missing_tasks = task_order(a, a)
+        .into_iter()
+        .filter(|task| !tasks.iter().any(|t| &t.task == task))
+        .collect();
     RowComparison {
         a: a.label(),
         b: b.label(),
         margins,
+        family: tasks.len(),
         tasks,
+        missing_tasks,
+        b_status: b.run.status.clone(),
         a_cost: Cost::of(&a.cells),
         b_cost: Cost::of(&b.cells),
     }
@@ -225,8 +263,8 @@ fn compare_task(a: &Side, b: &Side, task: &str, margins: &Margins) -> Option<Tas
         only_a: ua.len() - shared.len(),
         only_b: ub.len() - shared.len(),
         binary: xa.iter().chain(&xb).all(|x| *x == 0.0 || *x == 1.0),
-        a: stats::bootstrap_mean(&xa),
-        b: stats::bootstrap_mean(&xb),
+        a: stats::mean_interval(&xa),
+        b: stats::mean_interval(&xb),
         difference: stats::compare(&xb, &xa),
         flips: paired_tests::flips(&ids, &xa, &xb),
         equivalence: paired_tests::equivalence(&xa, &xb, margins.equivalence),

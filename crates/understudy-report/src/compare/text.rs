@@ -3,7 +3,7 @@
 
 use super::{RowComparison, TaskComparison};
 use crate::paired_tests::OneSided;
-use crate::stats::{p_text, Estimate, ALPHA};
+use crate::stats::{margin_text, p_text, Estimate, ALPHA};
 
 fn pct(e: &Estimate) -> String {
     if e.value.is_finite() {
@@ -35,19 +35,50 @@ pub(crate) fn some_items(items: &[String], k: usize) -> String {
 pub(crate) fn equivalence_text(t: &TaskComparison) -> String {
     match &t.equivalence {
         None => "too few items to test".into(),
-        Some(e) => format!(
-            "{}, TOST {}; 90% CI of B − A [{}, {}] pp",
-            if e.shown() { "shown" } else { "not shown" },
-            p_text(e.p_value, "t"),
-            pp(e.interval.0),
-            pp(e.interval.1)
-        ),
+        Some(e) => {
+            let needed = match (e.shown(), e.items_needed) {
+                (true, _) => String::new(),
+                (false, Some(n)) => {
+                    format!("; at the observed rates about {n} items would show it")
+                }
+                (false, None) => {
+                    "; the observed difference is too large for any n to show it".into()
+                }
+            };
+            format!(
+                "{}, TOST {}; 90% CI of B − A [{}, {}] pp ({}){needed}",
+                if e.shown() { "shown" } else { "not shown" },
+                p_text(e.p_value, e.method),
+                pp(e.interval.0),
+                pp(e.interval.1),
+                e.method
+            )
+        }
     }
 }
 
-fn one_sided_text(test: &Option<OneSided>) -> String {
+/// "score z = −1.83, p = 0.041, one-sided 95% bound −2.0 pp (exact score ...)".
+pub(crate) fn one_sided_text(test: &Option<OneSided>, bound_as_share: bool) -> String {
     test.map_or("too few items to test".into(), |r| {
-        format!("t = {:.2}, df = {}, {}", r.t, r.df, p_text(r.p_value, "t"))
+        let bound = if bound_as_share {
+            format!("{:.1}%", r.bound * 100.0)
+        } else {
+            format!("{} pp", pp(r.bound))
+        };
+        let statistic = if r.statistic.is_finite() {
+            format!("z = {:.2}, ", r.statistic)
+        } else {
+            String::new()
+        };
+        let needed = match (r.shown(), r.items_needed) {
+            (false, Some(n)) => format!("; about {n} items at the observed rates would show it"),
+            _ => String::new(),
+        };
+        format!(
+            "{statistic}{}, one-sided 95% bound {bound} ({}){needed}",
+            p_text(r.p_value, r.method),
+            r.method
+        )
     })
 }
 
@@ -101,40 +132,39 @@ fn task_lines(c: &RowComparison, t: &TaskComparison, out: &mut String) {
     out.push_str(&format!("  flips: {}\n", flips_text(t)));
     out.push_str(&format!(
         "  equivalence within ±{} pp: {}\n",
-        m.equivalence * 100.0,
+        margin_text(m.equivalence),
         equivalence_text(t)
     ));
     let verdict = match t.regression_p_adjusted {
         Some(p) if p < ALPHA => " → REGRESSION".to_string(),
-        Some(p) => format!(", Holm-adjusted {} → no regression shown", p_text(p, "t")),
+        Some(p) => format!(
+            ", Holm-adjusted {} → no regression shown",
+            p_text(p, "holm")
+        ),
         None => String::new(),
     };
     out.push_str(&format!(
-        "  regression beyond {} pp (one-sided paired t): {}{verdict}\n",
-        m.regression * 100.0,
-        one_sided_text(&t.regression)
+        "  regression beyond {} pp: {}{verdict}\n",
+        margin_text(m.regression),
+        one_sided_text(&t.regression, false)
     ));
     let kept = t.share_at_least.map_or("", |s| {
-        if s.p_value < ALPHA {
+        if s.shown() {
             " → shown"
         } else {
             " → not shown"
         }
     });
     out.push_str(&format!(
-        "  B keeps {} of A; B ≥ {:.0}% of A (one-sided paired t): {}{kept}\n",
+        "  B keeps {} of A; B ≥ {}% of A: {}{kept}\n",
         pct(&t.share),
-        m.share * 100.0,
-        one_sided_text(&t.share_at_least)
+        margin_text(m.share),
+        one_sided_text(&t.share_at_least, true)
     ));
 }
 
 pub(crate) fn test_name(t: &TaskComparison) -> &'static str {
-    if t.difference.test == "mcnemar" {
-        "McNemar exact"
-    } else {
-        "paired bootstrap"
-    }
+    t.difference.difference.method
 }
 
 /// Every comparison as text.
@@ -142,10 +172,10 @@ pub fn render_text(comparisons: &[RowComparison]) -> String {
     let mut out = String::new();
     for c in comparisons {
         out.push_str(&format!(
-            "A = {}  vs  B = {}\n(B − A on the items both answered, in percentage points; intervals 95% paired bootstrap; the regression test is Holm-adjusted over the {} tasks)\n\n",
+            "A = {}  vs  B = {}\n(B − A on the items both answered, in percentage points; 95% intervals from the test printed beside each; the regression test is Holm-adjusted over {})\n\n",
             c.a,
             c.b,
-            c.tasks.len()
+            tasks_phrase(c.family)
         ));
         for t in &c.tasks {
             task_lines(c, t, &mut out);
@@ -159,4 +189,13 @@ pub fn render_text(comparisons: &[RowComparison]) -> String {
         ));
     }
     out
+}
+
+/// "the 3 tasks", "this one task".
+pub(crate) fn tasks_phrase(n: usize) -> String {
+    if n == 1 {
+        "this one task (no correction needed)".into()
+    } else {
+        format!("the {n} tasks")
+    }
 }

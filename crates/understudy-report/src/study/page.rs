@@ -55,7 +55,7 @@ pub fn render(page: &StudyPage, summary: &Summary, command: &str, regenerate: &s
     markdown::table(&mut out, &tables::summary_table(summary));
     let _ = writeln!(
         out,
-        "Scores are mean item scores with 95% bootstrap intervals over items; paired tests compare the same items (McNemar's exact test for 0/1 scores, paired bootstrap otherwise). Baselines: chance is 1/labels or 1/options, majority is one constant answer for every item; a row is \"above\" them when a one-sided test against the larger gives p < 0.05, and a share of the reference is given only where the reference is above its own. A conclusion is stated only where its test or interval (printed beside it) supports it; where a page lists several tests of one question, they are Holm-corrected as one family."
+        "Scores are mean item scores with 95% intervals over items (Clopper–Pearson for 0/1 scores, BCa bootstrap otherwise); paired tests compare the same items (an exact unconditional score test for 0/1 scores whose interval agrees with its p-value, BCa bootstrap otherwise; docs/statistics.md). Baselines: chance is 1/labels or 1/options, majority is the most common label of the task's unscored few-shot pool; a row is \"above\" them when a one-sided test against the larger gives p < 0.05, and a share of the reference is given only where the reference is above its own. A conclusion is stated only where its test or interval (printed beside it) supports it; where a page lists several tests of one question, they are Holm-corrected as one family."
     );
     out
 }

@@ -35,6 +35,22 @@ fn answer_kinds(plan: &serde_json::Value) -> HashMap<String, AnswerKind> {
         .unwrap_or_default()
 }
 
+/// Each task's unscored golds (the few-shot pool's labels) as the plan stored them.
+fn unscored_golds(plan: &serde_json::Value) -> HashMap<String, BTreeMap<String, usize>> {
+    plan["tasks"]
+        .as_array()
+        .map(|tasks| {
+            tasks
+                .iter()
+                .filter_map(|t| {
+                    let golds = serde_json::from_value(t.get("unscored_golds")?.clone()).ok()?;
+                    Some((t["name"].as_str()?.to_string(), golds))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn sorted(mut values: Vec<f64>) -> Vec<f64> {
     values.sort_by(|a, b| a.total_cmp(b));
     values
@@ -54,6 +70,7 @@ struct Cells<'c> {
     cells: &'c [Cell],
     samples: usize,
     kinds: HashMap<String, AnswerKind>,
+    unscored: HashMap<String, BTreeMap<String, usize>>,
     reference: Option<RowKey>,
     keys: Vec<RowKey>,
     tasks: Vec<String>,
@@ -81,6 +98,7 @@ impl<'c> Cells<'c> {
             cells,
             samples,
             kinds: answer_kinds(plan),
+            unscored: unscored_golds(plan),
             reference,
             keys,
             tasks,
@@ -132,7 +150,7 @@ impl<'c> Cells<'c> {
             format: key.2.clone(),
             is_reference: self.reference.as_ref() == Some(key),
             tasks,
-            pooled: stats::bootstrap_mean(&pooled_units),
+            pooled: stats::mean_interval(&pooled_units),
             latency_p50_ms: stats::quantile(&totals, 0.5),
             latency_p95_ms: stats::quantile(&totals, 0.95),
             ttft_p50_ms: stats::quantile(&ttfts, 0.5),
@@ -169,10 +187,10 @@ impl<'c> Cells<'c> {
         let share = self.share(key, task, &kind, &units);
         Some(TaskScore {
             task: task.to_string(),
-            accuracy: stats::bootstrap_mean(&unit_scores),
+            accuracy: stats::mean_interval(&unit_scores),
             macro_f1: per_class.as_ref().map(|(_, f)| *f),
             classes: per_class.map(|(c, _)| c).unwrap_or_default(),
-            baseline: baseline::baseline(&kind, &these, &unit_scores),
+            baseline: baseline::baseline(&kind, self.unscored.get(task), &unit_scores),
             answers: AnswerCounts::of(&these),
             share_of_reference: share.share,
             share_above_baseline: share.adjusted,
@@ -206,7 +224,7 @@ impl<'c> Cells<'c> {
         let reference_units = by_item(reference_cells.iter().copied(), self.samples);
         let reference_scores: Vec<f64> = reference_units.values().copied().collect();
         let (m, rf) = paired(units, &reference_units);
-        match baseline::baseline(kind, &reference_cells, &reference_scores) {
+        match baseline::baseline(kind, self.unscored.get(task), &reference_scores) {
             Some(b) if !b.test.above => Share {
                 note: Some(not_meaningful(&r.0, stats::mean(&reference_scores), &b)),
                 ..Share::default()

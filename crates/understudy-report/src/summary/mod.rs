@@ -234,7 +234,7 @@ pub use text::{baseline_lines, render_text};
 
 /// A task whose every cell failed judging: no score, but the failures are counted.
 fn ungraded_only(task: &str, ungraded: usize) -> TaskScore {
-    let none = stats::bootstrap_mean(&[]);
+    let none = stats::mean_interval(&[]);
     TaskScore {
         task: task.to_string(),
         accuracy: none,
@@ -306,7 +306,7 @@ mod tests {
             .filter(|c| c.model == "a")
             .map(|c| c.score)
             .collect();
-        let naive = stats::bootstrap_mean(&flat);
+        let naive = stats::mean_interval(&flat);
         assert!(a.accuracy.high - a.accuracy.low > naive.high - naive.low);
     }
 

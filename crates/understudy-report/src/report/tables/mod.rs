@@ -166,7 +166,10 @@ pub fn baselines_table(summary: &Summary) -> Table {
                 t.task.clone(),
                 estimate(&t.accuracy),
                 b.chance.map(pct).unwrap_or_else(|| "–".into()),
-                format!("{} ({:?})", pct(b.majority), b.majority_answer),
+                b.majority
+                    .as_ref()
+                    .map(|m| format!("{} ({:?}, {})", pct(m.share), m.answer, m.source))
+                    .unwrap_or_else(|| "– (no unscored labels)".into()),
                 b.verdict(),
                 match t.answers.single_line() {
                     Some(single) => format!("{} — {single}", t.answers.describe(6)),

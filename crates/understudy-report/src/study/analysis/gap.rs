@@ -117,7 +117,7 @@ fn score_and_share(
 ) -> (stats::Estimate, stats::Estimate) {
     // In key order, so the interval is the same on every run.
     let ordered: BTreeMap<&String, f64> = mine.iter().map(|(k, v)| (k, *v)).collect();
-    let score = stats::bootstrap_mean(&ordered.into_values().collect::<Vec<_>>());
+    let score = stats::mean_interval(&ordered.into_values().collect::<Vec<_>>());
     let strip = |m: &HashMap<String, f64>, f: &str| {
         m.iter()
             .map(|(k, v)| (k.replacen(&format!("/{f}/"), "/", 1), *v))

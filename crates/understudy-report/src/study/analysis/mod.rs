@@ -169,6 +169,7 @@ fn unpaired(a: &[f64], b: &[f64]) -> stats::Comparison {
             low: stats::quantile(&diffs, 0.025),
             high: stats::quantile(&diffs, 0.975),
             n: a.len() + b.len(),
+            method: "percentile bootstrap (unpaired)",
         },
         p_value: (extreme as f64 + 1.0) / (BOOTSTRAP_SAMPLES as f64 + 1.0),
         test: "permutation",

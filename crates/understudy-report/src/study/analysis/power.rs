@@ -14,10 +14,10 @@ const Z_POWER: f64 = 0.841_621; // 80th percentile
 
 /// Items a paired McNemar test needs to detect a difference of `delta` at 80% power
 /// (two-sided α = 0.05) when a share `discordant` of items are scored differently by the two
-/// rows (Connor 1987). `None` when rows that disagree that rarely cannot differ by `delta`
-/// (the discordant share is at most δ²).
+/// rows (Connor 1987). `None` when rows that disagree that rarely cannot differ by `delta`:
+/// the difference is p10 − p01, at most the discordant share p10 + p01, so δ needs ψ > δ.
 pub fn items_needed(delta: f64, discordant: f64) -> Option<usize> {
-    if delta <= 0.0 || discordant <= delta * delta {
+    if delta <= 0.0 || discordant <= delta {
         return None;
     }
     let root = Z_ALPHA * discordant.sqrt() + Z_POWER * (discordant - delta * delta).sqrt();
@@ -26,7 +26,7 @@ pub fn items_needed(delta: f64, discordant: f64) -> Option<usize> {
 
 /// The power of that test with `n` items.
 pub fn power_with(n: usize, delta: f64, discordant: f64) -> Option<f64> {
-    if delta <= 0.0 || discordant <= delta * delta || n == 0 {
+    if delta <= 0.0 || discordant <= delta || n == 0 {
         return None;
     }
     let z = (delta * (n as f64).sqrt() - Z_ALPHA * discordant.sqrt())
@@ -98,6 +98,8 @@ mod tests {
         // More disagreement needs more items; none is needed when ψ ≤ δ².
         assert!(items_needed(0.10, 0.40).unwrap() > 155);
         assert_eq!(items_needed(0.10, 0.01), None);
+        // 5% discordance cannot carry a 10-point difference (the old guard, ψ ≤ δ², said n = 37).
+        assert_eq!(items_needed(0.10, 0.05), None);
         // At the planned n the power is 80%.
         let power = power_with(155, 0.10, 0.20).unwrap();
         assert!((power - 0.80).abs() < 0.01, "{power}");

@@ -47,7 +47,7 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
         let mut curve: Vec<CurvePoint> = Vec::new();
         for (length, group) in &by_length {
             let s: Vec<f64> = group.iter().map(|c| c.score).collect();
-            let e = stats::bootstrap_mean(&s);
+            let e = stats::mean_interval(&s);
             let tokens = stats::mean(
                 &group
                     .iter()

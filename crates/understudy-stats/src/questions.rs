@@ -1,0 +1,317 @@
+//! One function per question a page asks, each choosing the method for 0/1 or graded scores.
+//! Everything that prints a score, an interval or a verdict calls these.
+
+use crate::bootstrap::Bca;
+use crate::estimate::{Comparison, Equivalence, Estimate, OneSided};
+use crate::exact_paired::DifferenceTest;
+use crate::paired::{corrected_ratio_statistic, invert, ratio_interval, tango, Table};
+use crate::proportion::{binomial_upper_tail, clopper_pearson};
+use crate::{normal_cdf, ALPHA};
+
+/// Every score is 0 or 1.
+pub fn is_binary(xs: &[f64]) -> bool {
+    xs.iter().all(|x| *x == 0.0 || *x == 1.0)
+}
+
+/// A score's mean with its 95% interval: Clopper–Pearson for 0/1 scores; the BCa bootstrap for
+/// graded ones (Clopper–Pearson on the summed score when they have no spread, so no score's
+/// interval has zero width). Other means (latencies) get the BCa bootstrap too.
+pub fn mean_interval(scores: &[f64]) -> Estimate {
+    let n = scores.len();
+    if n == 0 {
+        return Estimate::empty("none");
+    }
+    let sum: f64 = scores.iter().sum();
+    let exact = |method| {
+        let (low, high) = clopper_pearson(sum, n, 1.0 - ALPHA);
+        Estimate {
+            value: sum / n as f64,
+            low,
+            high,
+            n,
+            method,
+        }
+    };
+    if is_binary(scores) {
+        return exact("Clopper–Pearson");
+    }
+    let bca = Bca::paired(scores, scores, |a, _| a);
+    if bca.degenerate() {
+        if scores.iter().all(|s| (0.0..=1.0).contains(s)) {
+            return exact("Clopper–Pearson on the summed score");
+        }
+        // Not a score (a latency, a token count) and every value the same.
+        let v = bca.value;
+        return Estimate {
+            value: v,
+            low: v,
+            high: v,
+            n,
+            method: "no spread",
+        };
+    }
+    let (low, high) = bca.interval(1.0 - ALPHA);
+    Estimate {
+        value: bca.value,
+        low,
+        high,
+        n,
+        method: "BCa bootstrap",
+    }
+}
+
+/// Pairs of graded scores as fractional 2×2 counts (x·y, x(1 − y), ...), whose margins are the
+/// two means: the 0/1 methods' fallback when a bootstrap has no spread.
+fn fractional_counts(a: &[f64], b: &[f64]) -> [f64; 4] {
+    a.iter().zip(b).fold([0.0; 4], |c, (x, y)| {
+        [
+            c[0] + x * y,
+            c[1] + x * (1.0 - y),
+            c[2] + (1.0 - x) * y,
+            c[3] + (1.0 - x) * (1.0 - y),
+        ]
+    })
+}
+
+/// `x − y` on the same items with its 95% interval and the two-sided p-value of "no
+/// difference" from the same method: for 0/1 scores the exact unconditional score test
+/// (Tango's statistic) and the interval that inverts it; for graded scores the BCa bootstrap
+/// and its achieved significance level.
+pub fn compare(x: &[f64], y: &[f64]) -> Comparison {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    if n == 0 {
+        return Comparison {
+            difference: Estimate::empty("none"),
+            p_value: 1.0,
+            test: "none",
+        };
+    }
+    if is_binary(x) && is_binary(y) {
+        let t = Table::of(y, x);
+        let test = DifferenceTest::new(&t);
+        let (low, high) = test.interval_holding(1.0 - ALPHA, &[0.0]);
+        let p = (2.0 * test.p_above(0.0).min(test.p_below(0.0))).min(1.0);
+        let value = t.mean_b() - t.mean_a();
+        let difference = Estimate {
+            value,
+            low,
+            high,
+            n,
+            method: test.method(),
+        };
+        return Comparison {
+            difference,
+            p_value: p,
+            test: "exact score",
+        };
+    }
+    let bca = Bca::paired(x, y, |a, b| a - b);
+    let (low, high) = if bca.degenerate() {
+        let c = fractional_counts(y, x);
+        let est = (c[2] - c[1]) / n as f64;
+        let z = crate::normal_quantile(1.0 - ALPHA / 2.0);
+        invert(
+            |d| tango(c[1], c[2], n as f64, d),
+            est,
+            z,
+            (-1.0 + 1e-9, 1.0 - 1e-9),
+        )
+    } else {
+        bca.interval(1.0 - ALPHA)
+    };
+    let p = (2.0 * bca.p_above(0.0).min(bca.p_below(0.0))).min(1.0);
+    let difference = Estimate {
+        value: bca.value,
+        low,
+        high,
+        n,
+        method: "BCa bootstrap",
+    };
+    Comparison {
+        difference,
+        p_value: p,
+        test: "bootstrap",
+    }
+}
+
+/// How many items a one-sided verdict would need if the observed rates held: a score
+/// statistic at fixed rates grows with √n, so n·(z/T)² items bring it to z. None when the
+/// observed rates point the other way (no n would show it).
+fn items_needed(n: usize, statistic: f64) -> Option<usize> {
+    let z = crate::normal_quantile(1.0 - ALPHA);
+    (statistic > 0.0 && statistic.is_finite())
+        .then(|| (n as f64 * (z / statistic).powi(2)).ceil() as usize)
+        .map(|needed| needed.max(n + 1))
+}
+
+/// Is B within ±`margin` of A on the same items? Shown when the 90% interval of B − A lies
+/// inside (−margin, +margin) — two one-sided tests at [`ALPHA`] (Schuirmann 1987) — from the
+/// exact score test for 0/1 scores (Tango 1998's equivalence test made exact), BCa otherwise.
+/// None below two items.
+pub fn equivalence(a: &[f64], b: &[f64], margin: f64) -> Option<Equivalence> {
+    let n = a.len().min(b.len());
+    if n < 2 {
+        return None;
+    }
+    let (a, b) = (&a[..n], &b[..n]);
+    let level = 1.0 - 2.0 * ALPHA;
+    let (p_value, interval, method, needed) = if is_binary(a) && is_binary(b) {
+        let t = Table::of(a, b);
+        let test = DifferenceTest::new(&t);
+        let p = test.p_above(-margin).max(test.p_below(margin));
+        let (above, below) = (test.statistic(-margin), -test.statistic(margin));
+        let needed = (p >= ALPHA)
+            .then(|| Some(items_needed(n, above)?.max(items_needed(n, below)?)))
+            .flatten();
+        (
+            p,
+            test.interval_holding(level, &[-margin, margin]),
+            test.method(),
+            needed,
+        )
+    } else {
+        let bca = Bca::paired(b, a, |x, y| x - y);
+        let p = bca.p_above(-margin).max(bca.p_below(margin));
+        (p, bca.interval(level), "BCa bootstrap", None)
+    };
+    Some(Equivalence {
+        margin,
+        p_value,
+        interval,
+        n,
+        method,
+        items_needed: needed,
+    })
+}
+
+/// Is B worse than A by more than `margin`? H1: B − A < −margin, one-sided at [`ALPHA`]; the
+/// bound is the one-sided 95% upper bound of B − A. Exact score test for 0/1 scores, BCa
+/// otherwise. None below two items.
+pub fn regression(a: &[f64], b: &[f64], margin: f64) -> Option<OneSided> {
+    let n = a.len().min(b.len());
+    if n < 2 {
+        return None;
+    }
+    let (a, b) = (&a[..n], &b[..n]);
+    if is_binary(a) && is_binary(b) {
+        let t = Table::of(a, b);
+        let test = DifferenceTest::new(&t);
+        return Some(OneSided {
+            statistic: test.statistic(-margin),
+            p_value: test.p_below(-margin),
+            bound: test.upper_bound(1.0 - ALPHA, -margin),
+            n,
+            method: test.method(),
+            items_needed: None,
+        });
+    }
+    let bca = Bca::paired(b, a, |x, y| x - y);
+    Some(OneSided {
+        statistic: f64::NAN,
+        p_value: bca.p_below(-margin),
+        bound: bca.interval(1.0 - 2.0 * ALPHA).1,
+        n,
+        method: "BCa bootstrap",
+        items_needed: None,
+    })
+}
+
+/// Mean of `model` ÷ mean of `reference` on the same items with its 95% interval: Tang's score
+/// interval for a ratio of paired proportions (0/1 scores), BCa otherwise.
+pub fn share_of_reference(model: &[f64], reference: &[f64]) -> Estimate {
+    adjusted_share(model, reference, 0.0)
+}
+
+/// (model − bar) ÷ (reference − bar) on the same items: the share of the reference's lead over
+/// a baseline `bar` that the model keeps, with its 95% interval (Tang's score interval for 0/1
+/// scores, BCa otherwise). NaN when the reference is not above the bar.
+pub fn adjusted_share(model: &[f64], reference: &[f64], bar: f64) -> Estimate {
+    let n = model.len().min(reference.len());
+    let (m, r) = (&model[..n], &reference[..n]);
+    if n == 0 {
+        return Estimate::empty("none");
+    }
+    if is_binary(m) && is_binary(r) {
+        return ratio_interval(&Table::of(r, m), bar, 1.0 - ALPHA);
+    }
+    let f = |x: f64, y: f64| {
+        if y > bar {
+            (x - bar) / (y - bar)
+        } else {
+            f64::NAN
+        }
+    };
+    let bca = Bca::paired(m, r, f);
+    if !bca.value.is_finite() {
+        return Estimate {
+            n,
+            ..Estimate::empty("BCa bootstrap")
+        };
+    }
+    let (low, high) = bca.interval(1.0 - ALPHA);
+    Estimate {
+        value: bca.value,
+        low,
+        high,
+        n,
+        method: "BCa bootstrap",
+    }
+}
+
+/// Is B at least `share` of A (mean B ≥ share × mean A)? One-sided at [`ALPHA`]; the bound is
+/// the one-sided 95% lower bound of B ÷ A. Tang's score test for 0/1 scores, BCa otherwise.
+/// None below two items or when A scores 0 (no ratio to test).
+pub fn share_at_least(a: &[f64], b: &[f64], share: f64) -> Option<OneSided> {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    if n < 2 || a.iter().sum::<f64>() <= 0.0 {
+        return None;
+    }
+    if is_binary(a) && is_binary(b) {
+        let t = Table::of(a, b);
+        let correction = 0.5 / n as f64;
+        let statistic = corrected_ratio_statistic(&t, share, 0.0, correction);
+        let p_value = 1.0 - normal_cdf(statistic);
+        let z = crate::normal_quantile(1.0 - ALPHA);
+        let corrected = |th: f64| corrected_ratio_statistic(&t, th, 0.0, correction);
+        let bound = invert(corrected, t.mean_b() / t.mean_a(), z, (0.0, 1e6)).0;
+        let needed = (p_value >= ALPHA)
+            .then(|| items_needed(n, statistic))
+            .flatten();
+        return Some(OneSided {
+            statistic,
+            p_value,
+            bound,
+            n,
+            method: "score (Tang), continuity-corrected",
+            items_needed: needed,
+        });
+    }
+    let bca = Bca::paired(b, a, |x, y| if y > 0.0 { x / y } else { f64::NAN });
+    Some(OneSided {
+        statistic: f64::NAN,
+        p_value: bca.p_above(share),
+        bound: bca.interval(1.0 - 2.0 * ALPHA).0,
+        n,
+        method: "BCa bootstrap",
+        items_needed: None,
+    })
+}
+
+/// Is the mean of `scores` above a fixed `bar` (a baseline taken from data that was not
+/// scored)? One-sided p-value and the test's name: the exact binomial test for 0/1 scores, the
+/// BCa bootstrap's achieved significance level otherwise.
+pub fn above_bar(scores: &[f64], bar: f64) -> (f64, &'static str) {
+    if scores.is_empty() {
+        return (1.0, "none");
+    }
+    if is_binary(scores) {
+        let right = scores.iter().filter(|s| **s == 1.0).count();
+        return (binomial_upper_tail(right, scores.len(), bar), "binomial");
+    }
+    (
+        Bca::paired(scores, scores, |a, _| a).p_above(bar),
+        "bootstrap",
+    )
+}
