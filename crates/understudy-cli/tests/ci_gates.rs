@@ -33,7 +33,9 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
     let task_dir = |name: &str, instruction: &str| {
         let d = dir.path().join(name);
         std::fs::create_dir_all(&d).unwrap();
-        toy_review_task(&d, 40, instruction)
+        // 80 items: with none of them in dispute, ±5 pp equivalence needs about 60 and a 95%
+        // share bound of 95% about 75 (docs/statistics.md).
+        toy_review_task(&d, 80, instruction)
     };
 
     // Run 1: the baseline, which also passes --min-share.
@@ -102,7 +104,7 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
         "{err}"
     );
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("20 right → wrong"), "{stdout}");
+    assert!(stdout.contains("40 right → wrong"), "{stdout}");
     assert!(stdout.contains("B − A = -50.0 pp"), "{stdout}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
@@ -123,7 +125,7 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
                 task["equivalence"]["p_value"].as_f64().unwrap() < 0.05,
                 "{task}"
             );
-            assert_eq!(task["n"], 40);
+            assert_eq!(task["n"], 80);
         }
     }
     assert!(

@@ -43,6 +43,16 @@ impl Metric {
         }
     }
 
+    /// A mean over clustered values (several per item): intervals resample items.
+    fn clustered(name: &str, unit: Unit, clusters: &[Vec<f64>]) -> Self {
+        Self {
+            name: name.to_string(),
+            unit,
+            estimate: Some(stats::clustered_mean(clusters)),
+            note: String::new(),
+        }
+    }
+
     fn note(name: &str, note: String) -> Self {
         Self {
             name: name.to_string(),
@@ -87,6 +97,12 @@ fn flag(b: bool) -> f64 {
 /// `samples` is how many samples the run drew per item (their ids are `ID#i` when above one).
 pub fn task_metrics(cells: &[&Cell], samples: usize) -> Vec<Metric> {
     let details: Vec<Value> = cells.iter().filter_map(|c| detail(c)).collect();
+    // Each detail's problem, so figures with several values per problem resample problems.
+    let problems: Vec<String> = cells
+        .iter()
+        .filter(|c| detail(c).is_some())
+        .map(|c| understudy_tasks::ids::problem_id(&c.item_id, samples).to_string())
+        .collect();
     let mut out = Vec::new();
     let truncated = details
         .iter()
@@ -96,16 +112,16 @@ pub fn task_metrics(cells: &[&Cell], samples: usize) -> Vec<Metric> {
         out.extend(code_metrics(cells, samples, &details));
     }
     if details.iter().any(|d| d.get("instructions").is_some()) {
-        out.extend(ifeval_metrics(&details));
+        out.extend(ifeval_metrics(&details, &problems));
     }
     if details.iter().any(|d| d.get("rougeL").is_some()) {
-        out.extend(rouge_metrics(&details));
+        out.extend(rouge_metrics(&details, &problems));
     }
     if details.iter().any(|d| d.get("ratings").is_some()) {
-        out.extend(judge_metrics(&details));
+        out.extend(judge_metrics(&details, &problems));
     }
     if details.iter().any(|d| d.get("cascade").is_some()) {
-        out.extend(cascade_metrics(&details));
+        out.extend(cascade_metrics(&details, &problems));
     }
     if details.iter().any(|d| d.get("map_reduce").is_some()) {
         out.extend(map_reduce_metrics(&details));
@@ -160,44 +176,55 @@ fn code_metrics(cells: &[&Cell], samples: usize, details: &[Value]) -> Vec<Metri
     out
 }
 
+/// Values grouped by problem, in a stable order: one cluster per problem.
+fn by_problem(problems: &[String], values: impl Iterator<Item = (usize, f64)>) -> Vec<Vec<f64>> {
+    let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (i, v) in values {
+        if let Some(p) = problems.get(i) {
+            groups.entry(p.as_str()).or_default().push(v);
+        }
+    }
+    groups.into_values().collect()
+}
+
 /// IFEval's prompt- and instruction-level accuracies, strict and loose.
-fn ifeval_metrics(details: &[Value]) -> Vec<Metric> {
+fn ifeval_metrics(details: &[Value], problems: &[String]) -> Vec<Metric> {
     let mut out = Vec::new();
     let mut prompt_strict = Vec::new();
     let mut prompt_loose = Vec::new();
     let mut inst_strict = Vec::new();
     let mut inst_loose = Vec::new();
     let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
-    for d in details {
-        prompt_strict.push(flag(d["prompt_strict"] == Value::Bool(true)));
-        prompt_loose.push(flag(d["prompt_loose"] == Value::Bool(true)));
+    for (k, d) in details.iter().enumerate() {
+        prompt_strict.push((k, flag(d["prompt_strict"] == Value::Bool(true))));
+        prompt_loose.push((k, flag(d["prompt_loose"] == Value::Bool(true))));
         for i in d["instructions"].as_array().into_iter().flatten() {
-            inst_strict.push(flag(i["strict"] == Value::Bool(true)));
-            inst_loose.push(flag(i["loose"] == Value::Bool(true)));
+            inst_strict.push((k, flag(i["strict"] == Value::Bool(true))));
+            inst_loose.push((k, flag(i["loose"] == Value::Bool(true))));
             if let Some(reason) = i["unsupported"].as_str() {
                 *unsupported.entry(reason.to_string()).or_default() += 1;
             }
         }
     }
-    out.push(Metric::mean(
+    out.push(Metric::clustered(
         "prompt-level strict",
         Unit::Share,
-        &prompt_strict,
+        &by_problem(problems, prompt_strict.iter().copied()),
     ));
-    out.push(Metric::mean(
+    out.push(Metric::clustered(
         "prompt-level loose",
         Unit::Share,
-        &prompt_loose,
+        &by_problem(problems, prompt_loose.iter().copied()),
     ));
-    out.push(Metric::mean(
+    out.push(Metric::clustered(
         "instruction-level strict",
         Unit::Share,
-        &inst_strict,
+        &by_problem(problems, inst_strict.iter().copied()),
     ));
-    out.push(Metric::mean(
+    out.push(Metric::clustered(
         "instruction-level loose",
         Unit::Share,
-        &inst_loose,
+        &by_problem(problems, inst_loose.iter().copied()),
     ));
     if !unsupported.is_empty() {
         let text: Vec<String> = unsupported
@@ -214,15 +241,22 @@ fn ifeval_metrics(details: &[Value]) -> Vec<Metric> {
 }
 
 /// ROUGE-1/2/L and the summaries' length against the reference's.
-fn rouge_metrics(details: &[Value]) -> Vec<Metric> {
+fn rouge_metrics(details: &[Value], problems: &[String]) -> Vec<Metric> {
     let mut out = Vec::new();
     for (key, name) in [
         ("rouge1", "ROUGE-1 F"),
         ("rouge2", "ROUGE-2 F"),
         ("rougeL", "ROUGE-L F"),
     ] {
-        let values: Vec<f64> = details.iter().filter_map(|d| d[key].as_f64()).collect();
-        out.push(Metric::mean(name, Unit::Score, &values));
+        let values = details
+            .iter()
+            .enumerate()
+            .filter_map(|(k, d)| Some((k, d[key].as_f64()?)));
+        out.push(Metric::clustered(
+            name,
+            Unit::Score,
+            &by_problem(problems, values),
+        ));
     }
     let words: Vec<f64> = details.iter().filter_map(|d| d["words"].as_f64()).collect();
     let reference: Vec<f64> = details
@@ -242,27 +276,39 @@ fn rouge_metrics(details: &[Value]) -> Vec<Metric> {
 }
 
 /// Judge ratings overall and per category, and how often the judge's reply could not be read.
-fn judge_metrics(details: &[Value]) -> Vec<Metric> {
+fn judge_metrics(details: &[Value], problems: &[String]) -> Vec<Metric> {
     let mut out = Vec::new();
     let mut all = Vec::new();
-    let mut by_category: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut by_category: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
     let (mut turns, mut failed) = (0usize, 0usize);
-    for d in details {
+    for (k, d) in details.iter().enumerate() {
         let category = d["category"].as_str().unwrap_or("").to_string();
         for r in d["ratings"].as_array().into_iter().flatten() {
             turns += 1;
             match r["rating"].as_f64() {
                 Some(x) => {
-                    all.push(x);
-                    by_category.entry(category.clone()).or_default().push(x);
+                    all.push((k, x));
+                    by_category
+                        .entry(category.clone())
+                        .or_default()
+                        .push((k, x));
                 }
                 None => failed += 1,
             }
         }
     }
-    out.push(Metric::mean("judge rating (1-10)", Unit::Rating, &all));
+    let clusters = |v: &[(usize, f64)]| by_problem(problems, v.iter().copied());
+    out.push(Metric::clustered(
+        "judge rating (1-10)",
+        Unit::Rating,
+        &clusters(&all),
+    ));
     for (category, values) in &by_category {
-        out.push(Metric::mean(&format!("  {category}"), Unit::Rating, values));
+        out.push(Metric::clustered(
+            &format!("  {category}"),
+            Unit::Rating,
+            &clusters(values),
+        ));
     }
     out.push(Metric::note(
         "judge parse failures",
@@ -276,14 +322,17 @@ fn judge_metrics(details: &[Value]) -> Vec<Metric> {
 }
 
 /// How often a cascade escalated, who answered, which signals fired.
-fn cascade_metrics(details: &[Value]) -> Vec<Metric> {
+fn cascade_metrics(details: &[Value], problems: &[String]) -> Vec<Metric> {
     let mut out = Vec::new();
-    let escalated: Vec<f64> = details
+    let escalated = details
         .iter()
-        .filter_map(|d| d["cascade"]["escalated"].as_bool())
-        .map(flag)
-        .collect();
-    out.push(Metric::mean("escalated", Unit::Share, &escalated));
+        .enumerate()
+        .filter_map(|(k, d)| Some((k, flag(d["cascade"]["escalated"].as_bool()?))));
+    out.push(Metric::clustered(
+        "escalated",
+        Unit::Share,
+        &by_problem(problems, escalated),
+    ));
     let mut answered: BTreeMap<String, usize> = BTreeMap::new();
     let mut fired: BTreeMap<String, usize> = BTreeMap::new();
     for d in details {

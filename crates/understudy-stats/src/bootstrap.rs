@@ -10,6 +10,9 @@ use crate::{normal_cdf, normal_quantile, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
 /// A statistic's bootstrap distribution with its BCa bias correction and acceleration.
 pub(crate) struct Bca {
     pub value: f64,
+    /// Resamples on which the statistic was undefined (a ratio whose denominator resampled to
+    /// 0), left out of the distribution; callers refuse an interval when there are many.
+    pub undefined: usize,
     sorted: Vec<f64>,
     z0: f64,
     acceleration: f64,
@@ -22,7 +25,7 @@ impl Bca {
         let (sum_a, sum_b): (f64, f64) = (a[..n].iter().sum(), b[..n].iter().sum());
         let value = f(sum_a / n as f64, sum_b / n as f64);
         let mut rng = StdRng::seed_from_u64(BOOTSTRAP_SEED);
-        let mut sorted: Vec<f64> = (0..BOOTSTRAP_SAMPLES)
+        let all: Vec<f64> = (0..BOOTSTRAP_SAMPLES)
             .map(|_| {
                 let (mut sa, mut sb) = (0.0, 0.0);
                 for _ in 0..n {
@@ -32,8 +35,9 @@ impl Bca {
                 }
                 f(sa / n as f64, sb / n as f64)
             })
-            .filter(|s| s.is_finite())
             .collect();
+        let mut sorted: Vec<f64> = all.iter().copied().filter(|s| s.is_finite()).collect();
+        let undefined = all.len() - sorted.len();
         sorted.sort_by(|x, y| x.total_cmp(y));
         let below = sorted.iter().filter(|s| **s < value).count() as f64;
         let ties = sorted.iter().filter(|s| **s == value).count() as f64;
@@ -58,6 +62,7 @@ impl Bca {
         };
         Bca {
             value,
+            undefined,
             sorted,
             z0: normal_quantile(share),
             acceleration,

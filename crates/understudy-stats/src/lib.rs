@@ -27,8 +27,8 @@ pub use multiple::{holm, mcnemar_exact};
 pub use paired::Table;
 pub use proportion::{binomial_upper_tail, clopper_pearson};
 pub use questions::{
-    above_bar, adjusted_share, compare, equivalence, is_binary, mean_interval, regression,
-    share_at_least, share_of_reference,
+    above_bar, adjusted_share, clustered_mean, compare, equivalence, is_binary, mean_interval,
+    regression, share_at_least, share_of_reference,
 };
 pub use text::{margin_text, p_text, p_value_text};
 
@@ -46,6 +46,11 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
         Ok(n) => n.inverse_cdf(p),
         Err(_) => f64::NAN,
     }
+}
+
+/// The two-sided critical value of the standard normal at level `alpha` (1.96 at 0.05).
+pub fn normal_quantile_two_sided(alpha: f64) -> f64 {
+    normal_quantile(1.0 - alpha / 2.0)
 }
 
 /// The standard normal distribution function at `x`.

@@ -249,6 +249,17 @@ pub fn adjusted_share(model: &[f64], reference: &[f64], bar: f64) -> Estimate {
             ..Estimate::empty("BCa bootstrap")
         };
     }
+    if bca.undefined * 100 > crate::BOOTSTRAP_SAMPLES {
+        // The reference resampled to the bar in over 1% of resamples: an interval from the
+        // rest would be conditional on a lucky draw, so none is given (and a gate fails on it).
+        return Estimate {
+            value: bca.value,
+            n,
+            ..Estimate::empty(
+                "BCa bootstrap: undefined in over 1% of resamples (reference at the bar)",
+            )
+        };
+    }
     let (low, high) = bca.interval(1.0 - ALPHA);
     Estimate {
         value: bca.value,
@@ -314,4 +325,94 @@ pub fn above_bar(scores: &[f64], bar: f64) -> (f64, &'static str) {
         Bca::paired(scores, scores, |a, _| a).p_above(bar),
         "bootstrap",
     )
+}
+
+/// The mean of values that come in clusters (instructions within one prompt, judge turns within
+/// one item, samples of one problem): the ratio of sums, with a BCa bootstrap that resamples
+/// whole clusters (Davison & Hinkley 1997, "Bootstrap Methods and their Application", §3.8), so
+/// n counts clusters, not values. Clusters of one value each are [`mean_interval`]. With no
+/// spread, the Clopper–Pearson interval at n = clusters (scores in [0, 1] only).
+pub fn clustered_mean(clusters: &[Vec<f64>]) -> Estimate {
+    let clusters: Vec<&Vec<f64>> = clusters.iter().filter(|c| !c.is_empty()).collect();
+    let n = clusters.len();
+    if clusters.iter().all(|c| c.len() == 1) {
+        let flat: Vec<f64> = clusters.iter().map(|c| c[0]).collect();
+        return mean_interval(&flat);
+    }
+    let sums: Vec<f64> = clusters.iter().map(|c| c.iter().sum()).collect();
+    let counts: Vec<f64> = clusters.iter().map(|c| c.len() as f64).collect();
+    let method = "cluster BCa bootstrap (resampling items)";
+    let bca = Bca::paired(&sums, &counts, |s, c| s / c);
+    if bca.degenerate() {
+        let value = bca.value;
+        if (0.0..=1.0).contains(&value) {
+            let (low, high) = clopper_pearson(value * n as f64, n, 1.0 - ALPHA);
+            return Estimate {
+                value,
+                low,
+                high,
+                n,
+                method: "Clopper–Pearson at n = items",
+            };
+        }
+        return Estimate {
+            value,
+            low: value,
+            high: value,
+            n,
+            method: "no spread",
+        };
+    }
+    let (low, high) = bca.interval(1.0 - ALPHA);
+    Estimate {
+        value: bca.value,
+        low,
+        high,
+        n,
+        method,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_perfect_score_never_has_a_zero_width_interval() {
+        let e = mean_interval(&[1.0; 10]);
+        assert!((e.low - 0.6915029).abs() < 1e-6 && e.high == 1.0, "{e:?}");
+        let graded = mean_interval(&[0.5; 10]);
+        assert!(graded.high - graded.low > 0.3, "{graded:?}");
+    }
+
+    #[test]
+    fn two_identical_items_show_no_equivalence() {
+        // The old paired t-test printed "equivalence shown, p < 0.001" here.
+        let e = equivalence(&[1.0, 1.0], &[1.0, 1.0], 0.05).unwrap();
+        assert!(!e.shown() && e.p_value > 0.5, "{e:?}");
+        assert!(e.items_needed.is_some_and(|n| n > 40), "{e:?}");
+    }
+
+    #[test]
+    fn the_interval_and_the_test_of_a_difference_agree() {
+        // 4 of 20 right → wrong and none back: "+20 pp [+5, +40]" once stood beside McNemar's
+        // p = 0.125. One method now gives both.
+        let a: Vec<f64> = (0..20).map(|i| f64::from(u8::from(i < 14))).collect();
+        let mut b = a.clone();
+        for x in b.iter_mut().take(4) {
+            *x = 0.0;
+        }
+        let c = compare(&b, &a);
+        let excludes_zero = c.difference.high < 0.0 || c.difference.low > 0.0;
+        assert_eq!(excludes_zero, c.p_value < ALPHA, "{c:?}");
+        let r = regression(&a, &b, 0.0).unwrap();
+        assert_eq!(r.shown(), r.bound < 0.0, "{r:?}");
+    }
+
+    #[test]
+    fn a_reference_at_zero_leaves_the_share_undefined() {
+        let e = share_of_reference(&[1.0, 0.0, 1.0], &[0.0, 0.0, 0.0]);
+        assert!(e.value.is_nan() && e.low.is_nan(), "{e:?}");
+        assert!(share_at_least(&[0.0; 3], &[1.0, 0.0, 1.0], 0.95).is_none());
+    }
 }

@@ -91,6 +91,8 @@ pub struct RowComparison {
     pub family: usize,
     /// Tasks row A answered on which B shares no item: a gate cannot pass over them.
     pub missing_tasks: Vec<String>,
+    /// Rows run A has that run B lacks (whole runs compared; listed on the first pair).
+    pub missing_rows: Vec<String>,
     /// B's run status ("finished", "interrupted", ...): a gate refuses an unfinished run.
     pub b_status: String,
     pub a_cost: Cost,
@@ -111,6 +113,9 @@ impl RowComparison {
                 "{pair}: run B is {} (not finished): a gate checks finished runs only",
                 self.b_status
             ));
+        }
+        for row in &self.missing_rows {
+            why.push(format!("row {row} of run A has no counterpart in run B"));
         }
         for task in &self.missing_tasks {
             why.push(format!(
@@ -192,14 +197,50 @@ pub async fn from_store(
         (&spec_a, &loaded[0].0, &loaded[0].1),
         (&spec_b, &loaded[1].0, &loaded[1].1),
     )?;
-    let made: Vec<RowComparison> = pairs
+    let mut made: Vec<RowComparison> = pairs
         .iter()
         .map(|(x, y)| compare_rows(x, y, margins))
         .collect();
     if made.iter().all(|c| c.tasks.is_empty()) {
         return Err(CompareError::NothingShared(a.into(), b.into()));
     }
+    if spec_a.row.is_none() && spec_b.row.is_none() {
+        let rows_b = rows_of(&loaded[1].1);
+        let missing: Vec<String> = rows_of(&loaded[0].1)
+            .iter()
+            .filter(|r| !rows_b.contains(r) && !pairs.iter().any(|(x, _)| &x.row == *r))
+            .map(row_text)
+            .collect();
+        if let Some(first) = made.first_mut() {
+            first.missing_rows = missing;
+        }
+    }
+    holm_across_pairs(&mut made);
     Ok(made)
+}
+
+/// Holm's correction over every regression test of every pair (a whole-run gate asks one
+/// question of all of them), replacing the per-pair adjustment.
+fn holm_across_pairs(made: &mut [RowComparison]) {
+    let p: Vec<f64> = made
+        .iter()
+        .flat_map(|c| {
+            c.tasks
+                .iter()
+                .map(|t| t.regression.map_or(1.0, |r| r.p_value))
+        })
+        .collect();
+    let mut adjusted = stats::holm(&p).into_iter();
+    let family = p.len();
+    for c in made.iter_mut() {
+        c.family = family;
+        for t in c.tasks.iter_mut() {
+            let q = adjusted.next().unwrap_or(1.0);
+            if t.regression.is_some() {
+                t.regression_p_adjusted = Some(q);
+            }
+        }
+    }
 }
 
 fn task_order(a: &Side, b: &Side) -> Vec<String> {
@@ -238,6 +279,7 @@ pub fn compare_rows(a: &Side, b: &Side, margins: Margins) -> RowComparison {
         family: tasks.len(),
         tasks,
         missing_tasks,
+        missing_rows: Vec::new(),
         b_status: b.run.status.clone(),
         a_cost: Cost::of(&a.cells),
         b_cost: Cost::of(&b.cells),
@@ -338,5 +380,25 @@ mod tests {
             (c.tasks[0].n, c.tasks[0].only_a, c.tasks[0].only_b),
             (1, 1, 1)
         );
+    }
+
+    #[test]
+    fn a_gate_fails_when_it_could_not_check_everything() {
+        let items: Vec<String> = (0..30).map(|i| format!("i{i}")).collect();
+        let all: Vec<(&str, &str, f64)> = items.iter().map(|i| ("t", i.as_str(), 1.0)).collect();
+        let a = side(1, &all);
+        // B interrupted after 3 items: the old gate passed ("no significant regression").
+        let mut b = side(2, &all[..3]);
+        b.run.status = "interrupted".into();
+        let why = compare_rows(&a, &b, Margins::default()).gate_failures(true, false);
+        assert!(why.iter().any(|w| w.contains("not finished")), "{why:?}");
+        assert!(why.iter().any(|w| w.contains("did not answer 27 items")), "{why:?}");
+        assert!(why.iter().any(|w| w.contains("only 3 shared items")), "{why:?}");
+        // A task A has and B lacks entirely.
+        let mut with_u = all.clone();
+        with_u.push(("u", "z", 1.0));
+        let why = compare_rows(&side(1, &with_u), &side(2, &all), Margins::default())
+            .gate_failures(true, false);
+        assert!(why.iter().any(|w| w.contains("· u: A answered this task")), "{why:?}");
     }
 }

@@ -191,11 +191,11 @@ pub fn render_text(comparisons: &[RowComparison]) -> String {
     out
 }
 
-/// "the 3 tasks", "this one task".
+/// "all 6 regression tests of this comparison", "its one test".
 pub(crate) fn tasks_phrase(n: usize) -> String {
     if n == 1 {
-        "this one task (no correction needed)".into()
+        "its one test (no correction needed)".into()
     } else {
-        format!("the {n} tasks")
+        format!("all {n} regression tests of this comparison")
     }
 }

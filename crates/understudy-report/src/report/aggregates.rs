@@ -1,10 +1,12 @@
 //! Aggregates the report needs beyond the summary: chain-of-thought cost, format spread, the size
 //! ladder, confusion matrices and worst-case examples. Computed from the same stored cells.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::items::{by_item, paired};
+use crate::metrics;
 use crate::stats::{self, Comparison};
 use crate::summary::{Row, Summary, TaskScore};
 use understudy_eval::conditions::{comparable, LoadSummary};
@@ -120,29 +122,6 @@ fn p50(cells: &[&Cell]) -> f64 {
     stats::quantile(&t, 0.5)
 }
 
-fn paired_values(a: &[&Cell], b: &[&Cell], value: impl Fn(&Cell) -> f64) -> (Vec<f64>, Vec<f64>) {
-    let mut ids: Vec<&str> = a
-        .iter()
-        .map(|c| c.item_id.as_str())
-        .filter(|id| b.iter().any(|c| c.item_id == *id))
-        .collect();
-    ids.sort_unstable();
-    let get = |set: &[&Cell], id: &str| {
-        set.iter()
-            .find(|c| c.item_id == id)
-            .map(|c| value(c))
-            .unwrap_or(0.0)
-    };
-    (
-        ids.iter().map(|id| get(a, id)).collect(),
-        ids.iter().map(|id| get(b, id)).collect(),
-    )
-}
-
-fn paired_scores(a: &[&Cell], b: &[&Cell]) -> (Vec<f64>, Vec<f64>) {
-    paired_values(a, b, |c| c.score)
-}
-
 pub fn compute(summary: &Summary, cells: &[Cell]) -> Extras {
     let mut tasks: Vec<&str> = Vec::new();
     for c in cells {
@@ -171,7 +150,7 @@ pub fn compute(summary: &Summary, cells: &[Cell]) -> Extras {
             cot_cost.extend(
                 formats
                     .iter()
-                    .filter_map(|format| cot_cost_of(cells, model, format, task)),
+                    .filter_map(|format| cot_cost_of(cells, model, format, task, summary.samples)),
             );
             if formats.len() > 1 {
                 format_spread.extend(
@@ -208,15 +187,57 @@ pub fn compute(summary: &Summary, cells: &[Cell]) -> Extras {
     }
 }
 
-/// cot against zero-shot for one model, format and task, paired on the same items.
-fn cot_cost_of(cells: &[Cell], model: &str, format: &str, task: &str) -> Option<CotCost> {
+/// Mean of `value` per item (a problem's samples are one unit) over the cells kept by `keep`.
+fn per_item(
+    set: &[&Cell],
+    samples: usize,
+    keep: impl Fn(&Cell) -> bool,
+    value: impl Fn(&Cell) -> f64,
+) -> BTreeMap<String, f64> {
+    let valued: Vec<Cell> = set
+        .iter()
+        .filter(|c| keep(c))
+        .map(|c| Cell {
+            score: value(c),
+            ..(*c).clone()
+        })
+        .collect();
+    by_item(valued.iter(), samples)
+}
+
+/// cot against zero-shot for one model, format and task, paired on the same items (a
+/// problem's samples averaged into one unit; ungraded cells left out, never counted as 0). The
+/// latency ratio uses freshly measured cells only: a cached answer keeps the time of an earlier
+/// run, under conditions nobody recorded.
+fn cot_cost_of(
+    cells: &[Cell],
+    model: &str,
+    format: &str,
+    task: &str,
+    samples: usize,
+) -> Option<CotCost> {
     let cot = select(cells, model, "cot", format, task);
     let zero = select(cells, model, "zero-shot", format, task);
     if cot.is_empty() || zero.is_empty() {
         return None;
     }
-    let (a, b) = paired_scores(&cot, &zero);
-    let (la, lb) = paired_values(&cot, &zero, |c| c.total_ms);
+    let graded = |set: &[&Cell]| per_item(set, samples, |c| !metrics::ungraded(c), |c| c.score);
+    let (a, b) = paired(&graded(&cot), &graded(&zero));
+    let fresh = |set: &[&Cell]| per_item(set, samples, |c| !c.cached, |c| c.total_ms);
+    let (la, lb) = paired(&fresh(&cot), &fresh(&zero));
+    let unreliable = if la.len() * 2 < a.len().max(1) || la.len() < 2 {
+        Some(format!(
+            "latency measured fresh on only {} of {} shared items (the rest were cached answers, timed in an earlier run)",
+            la.len(),
+            a.len()
+        ))
+    } else {
+        comparable(
+            &LoadSummary::of(cot.iter().filter_map(|c| c.conditions.as_ref())),
+            &LoadSummary::of(zero.iter().filter_map(|c| c.conditions.as_ref())),
+        )
+        .err()
+    };
     Some(CotCost {
         model: model.to_string(),
         format: format.to_string(),
@@ -224,11 +245,7 @@ fn cot_cost_of(cells: &[Cell], model: &str, format: &str, task: &str) -> Option<
         latency_ratio: p50(&cot) / p50(&zero),
         mean_latency_ratio: stats::share_of_reference(&la, &lb),
         change: stats::compare(&a, &b),
-        unreliable: comparable(
-            &LoadSummary::of(cot.iter().filter_map(|c| c.conditions.as_ref())),
-            &LoadSummary::of(zero.iter().filter_map(|c| c.conditions.as_ref())),
-        )
-        .err(),
+        unreliable,
     })
 }
 

@@ -19,10 +19,26 @@ pub fn findings(summary: &Summary, extras: &Extras) -> Vec<String> {
     let flagged = summary.rows.iter().any(|r| r.load.flagged());
     // Rows that do not beat guessing come first: every other number of theirs reads in that light.
     out.extend(below_baseline(summary));
-    out.extend(significant_comparisons(summary));
-    out.extend(extras.cot_cost.iter().filter_map(cot_finding));
+    // One family: the run's paired comparisons and every cot-vs-zero-shot score change, so a
+    // finding that says "changes the score" clears the same Holm bar as one that says "beats".
+    let mut family: Vec<f64> = summary
+        .comparisons
+        .iter()
+        .map(|c| c.comparison.p_upper())
+        .collect();
+    family.extend(extras.cot_cost.iter().map(|c| c.change.p_upper()));
+    let adjusted = crate::stats::holm(&family);
+    let (pairs, cot) = adjusted.split_at(summary.comparisons.len());
+    out.extend(significant_comparisons(summary, pairs, family.len()));
+    out.extend(
+        extras
+            .cot_cost
+            .iter()
+            .zip(cot)
+            .filter_map(|(c, p)| cot_finding(c, *p, family.len())),
+    );
     if out.is_empty() {
-        out.push(format!("No difference in this run is statistically significant at p < 0.05 after Holm's correction over its {} paired comparisons; with few items per cell the intervals are wide (use --limit for more).", summary.comparisons.len()));
+        out.push(format!("No difference in this run is statistically significant at p < 0.05 after Holm's correction over its {} tests; with few items per cell the intervals are wide (use --limit for more).", family.len()));
     }
     if flagged || summary.load.measured > 0 {
         out.insert(0, load);
@@ -58,24 +74,16 @@ fn below_baseline(summary: &Summary) -> Vec<String> {
     out
 }
 
-/// Paired comparisons significant after Holm's correction over the run's family.
-fn significant_comparisons(summary: &Summary) -> Vec<String> {
+/// Paired comparisons significant after Holm's correction over the run's family (`adjusted`,
+/// in the order of the summary's comparisons, out of `family` tests in all).
+fn significant_comparisons(summary: &Summary, adjusted: &[f64], family: usize) -> Vec<String> {
     let mut out = Vec::new();
-    // Every paired comparison of the run is one family: Holm's correction keeps the chance of
-    // any false "beats" at 5% however many comparisons the run makes.
-    let adjusted = crate::stats::holm(
-        &summary
-            .comparisons
-            .iter()
-            .map(|c| c.comparison.p_upper())
-            .collect::<Vec<_>>(),
-    );
-    for (c, p_holm) in summary.comparisons.iter().zip(&adjusted) {
+    for (c, p_holm) in summary.comparisons.iter().zip(adjusted) {
         let d = &c.comparison.difference;
         if *p_holm < ALPHA && d.value != 0.0 {
             let verb = if d.value > 0.0 { "beats" } else { "trails" };
             out.push(format!(
-                "{} {verb} {} on {} by {} [{}, {}], {} ({}, n = {}; Holm-adjusted over the run's {} paired comparisons: {})",
+                "{} {verb} {} on {} by {} [{}, {}], {} ({}, n = {}; Holm-adjusted over the run's {} tests: {})",
                 c.a,
                 c.b,
                 c.task,
@@ -85,7 +93,7 @@ fn significant_comparisons(summary: &Summary) -> Vec<String> {
                 c.comparison.p_text(),
                 c.comparison.test,
                 d.n,
-                summary.comparisons.len(),
+                family,
                 crate::stats::p_text(*p_holm, "holm")
             ));
         }
@@ -93,8 +101,9 @@ fn significant_comparisons(summary: &Summary) -> Vec<String> {
     out
 }
 
-/// What cot costs against zero-shot, where the latency ratio's interval excludes 1.
-fn cot_finding(c: &CotCost) -> Option<String> {
+/// What cot costs against zero-shot, where the latency ratio's interval excludes 1; the score
+/// change is called only when its Holm-adjusted p (`p_holm`, over `family` tests) is below α.
+fn cot_finding(c: &CotCost, p_holm: f64, family: usize) -> Option<String> {
     let r = &c.mean_latency_ratio;
     if let Some(why) = &c.unreliable {
         return Some(format!(
@@ -106,9 +115,13 @@ fn cot_finding(c: &CotCost) -> Option<String> {
         return None;
     }
     let d = &c.change.difference;
-    let effect = if c.change.p_value < ALPHA {
+    let holm = format!(
+        "Holm-adjusted over the run's {family} tests: {}",
+        crate::stats::p_text(p_holm, "holm")
+    );
+    let effect = if p_holm < ALPHA {
         format!(
-            "and changes the score by {} [{}, {}], {}",
+            "and changes the score by {} [{}, {}], {}; {holm}",
             pp(d.value),
             pp(d.low),
             pp(d.high),
@@ -116,7 +129,7 @@ fn cot_finding(c: &CotCost) -> Option<String> {
         )
     } else {
         format!(
-            "and does not significantly change the score ({} [{}, {}], {})",
+            "and does not significantly change the score ({} [{}, {}], {}; {holm})",
             pp(d.value),
             pp(d.low),
             pp(d.high),
@@ -124,7 +137,7 @@ fn cot_finding(c: &CotCost) -> Option<String> {
         )
     };
     Some(format!(
-            "cot takes {:.1}x the time of zero-shot for {} ({} prompts) on {} [{:.1}, {:.1}] (mean latency ratio, paired bootstrap, n = {}) {effect}",
-            r.value, c.model, c.format, c.task, r.low, r.high, r.n
+            "cot takes {:.1}x the time of zero-shot for {} ({} prompts) on {} [{:.1}, {:.1}] (mean latency ratio of freshly timed items, {}, n = {}) {effect}",
+            r.value, c.model, c.format, c.task, r.low, r.high, r.method, r.n
         ))
 }

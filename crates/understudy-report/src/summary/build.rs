@@ -71,6 +71,10 @@ struct Cells<'c> {
     samples: usize,
     kinds: HashMap<String, AnswerKind>,
     unscored: HashMap<String, BTreeMap<String, usize>>,
+    /// The run used `--until-ci`, and the most items a row could take per task.
+    until_ci: bool,
+    limit: usize,
+    items: HashMap<String, usize>,
     reference: Option<RowKey>,
     keys: Vec<RowKey>,
     tasks: Vec<String>,
@@ -99,6 +103,19 @@ impl<'c> Cells<'c> {
             samples,
             kinds: answer_kinds(plan),
             unscored: unscored_golds(plan),
+            until_ci: plan.get("until_ci").is_some(),
+            limit: plan["limit"].as_u64().unwrap_or(u64::MAX) as usize,
+            items: plan["tasks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| {
+                    Some((
+                        t["name"].as_str()?.to_string(),
+                        t["items"].as_u64()? as usize,
+                    ))
+                })
+                .collect(),
             reference,
             keys,
             tasks,
@@ -110,6 +127,13 @@ impl<'c> Cells<'c> {
         self.cells
             .iter()
             .filter(move |c| c.model == key.0 && c.strategy == key.1 && c.format == key.2)
+    }
+
+    /// The most items a row could take on `task`: the run's limit or the task's items.
+    fn planned_items(&self, task: &str) -> usize {
+        self.items
+            .get(task)
+            .map_or(self.limit, |n| (*n).min(self.limit))
     }
 
     /// The graded cells of a row on a task.
@@ -203,6 +227,7 @@ impl<'c> Cells<'c> {
             ),
             metrics: metrics::task_metrics(&these, self.samples),
             ungraded,
+            stopped_by_rule: self.until_ci && units.len() < self.planned_items(task),
         })
     }
 

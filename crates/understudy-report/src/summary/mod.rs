@@ -16,7 +16,7 @@ use understudy_store::RunInfo;
 pub struct TaskScore {
     pub task: String,
     /// Mean score over items (over problems, each the mean of its samples, when several samples
-    /// were drawn), with a bootstrap CI over those items.
+    /// were drawn), with its 95% interval over those items (`understudy_stats::mean_interval`).
     pub accuracy: Estimate,
     pub macro_f1: Option<f64>,
     /// Per-class precision, recall and F1 (label tasks only).
@@ -42,6 +42,9 @@ pub struct TaskScore {
     pub metrics: Vec<metrics::Metric>,
     /// Cells without a usable grade (judge failures), left out of the score.
     pub ungraded: usize,
+    /// `--until-ci` stopped this row before it reached the run's limit (n is then the rule's;
+    /// the interval printed is the one the rule checked).
+    pub stopped_by_rule: bool,
 }
 
 /// One row: a model under a strategy and format.
@@ -250,6 +253,7 @@ fn ungraded_only(task: &str, ungraded: usize) -> TaskScore {
         latency_p50_ms: f64::NAN,
         metrics: Vec::new(),
         ungraded,
+        stopped_by_rule: false,
     }
 }
 

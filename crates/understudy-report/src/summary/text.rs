@@ -163,8 +163,13 @@ fn score_cell(s: &TaskScore) -> String {
     } else {
         ""
     };
+    let stopped = if s.stopped_by_rule {
+        " (stopped by --until-ci)"
+    } else {
+        ""
+    };
     format!(
-        "{}%{below} [{}–{}] n={} FF={}{}",
+        "{}%{below} [{}–{}] n={}{stopped} FF={}{}",
         pct(a.value),
         pct(a.low),
         pct(a.high),

@@ -37,14 +37,15 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
         }
     }
     let mut table = Table {
-        title: "Detailed (role) − minimal system prompt, paired on the same items".into(),
+        title: "Detailed (role) − minimal system prompt, paired on the same items (each row's own p, not corrected; the conclusions above are Holm-corrected)".into(),
         header: ["model", "parameters (B)", "task", "gain"]
             .map(String::from)
             .to_vec(),
         rows: Vec::new(),
     };
     let mut bars = Vec::new();
-    let mut conclusions = Vec::new();
+    // Each model's all-task gain: one family, Holm-corrected below.
+    let mut per_model: Vec<(String, stats::Comparison)> = Vec::new();
     for (series, model) in models.iter().enumerate() {
         for task in tasks.iter().map(|t| Some(t.as_str())).chain([None]) {
             let (d, m) = paired(
@@ -73,14 +74,24 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
                     series,
                 });
             } else {
-                conclusions.push(format!(
-                    "{model}: the detailed prompt changes the score by {} — {}.",
-                    difference_text(&c),
-                    verdict(&c)
-                ));
+                per_model.push((model.clone(), c));
             }
         }
     }
+    let p: Vec<f64> = per_model.iter().map(|(_, c)| c.p_value).collect();
+    let mut conclusions: Vec<String> = per_model
+        .iter()
+        .zip(stats::holm(&p))
+        .map(|((model, c), p_holm)| {
+            format!(
+                "{model}: the detailed prompt changes the score by {} — {} (Holm-adjusted over the {} models: {}).",
+                difference_text(c),
+                if p_holm < ALPHA { "significant" } else { "not significant at this sample size" },
+                p.len(),
+                stats::p_text(p_holm, "holm")
+            )
+        })
+        .collect();
     if let Some(line) = small_versus_big(cells, &models) {
         conclusions.insert(0, line);
     }

@@ -47,7 +47,7 @@ pub fn analyse(kind: StudyKind, summary: &Summary, cells: &[Cell]) -> StudyPage 
     };
     StudyPage {
         kind,
-        power: power::line(cells),
+        power: power::line(cells, summary.samples),
         conclusions,
         tables,
         charts,
@@ -77,7 +77,8 @@ fn models_by_size(summary: &Summary) -> Vec<String> {
     models
 }
 
-/// `task/item` → score for the cells of one model, strategy and format (all tasks, or one).
+/// `task/item` → score for the graded cells of one model, strategy and format (all tasks, or
+/// one); a cell whose judging failed is left out, never counted as 0.
 fn scores(
     cells: &[Cell],
     model: &str,
@@ -92,16 +93,18 @@ fn scores(
                 && c.strategy == strategy
                 && format.is_none_or(|f| c.format == f)
                 && task.is_none_or(|t| c.task == t)
+                && !crate::metrics::ungraded(c)
         })
         .map(|c| (format!("{}/{}/{}", c.task, c.format, c.item_id), c.score))
         .collect()
 }
 
-/// `task/format/item` → end-to-end latency (ms) for the cells of one model and strategy.
+/// `task/format/item` → end-to-end latency (ms) for the freshly measured cells of one model and
+/// strategy (a cached answer keeps an earlier run's time, so it never enters a latency verdict).
 fn latencies(cells: &[Cell], model: &str, strategy: &str) -> HashMap<String, f64> {
     cells
         .iter()
-        .filter(|c| c.model == model && c.strategy == strategy)
+        .filter(|c| c.model == model && c.strategy == strategy && !c.cached)
         .map(|c| (format!("{}/{}/{}", c.task, c.format, c.item_id), c.total_ms))
         .collect()
 }

@@ -1,6 +1,8 @@
 //! The page's power line: how many items a paired comparison of two rows needs to detect a
-//! 10-point difference, from how often this study's rows disagree on an item (the discordant
-//! share McNemar's test depends on), against the items the rows have.
+//! 10-point difference, from how often two of this study's rows disagree on an item (the
+//! discordant share a paired test depends on; the median over the pairs of rows, each pair's
+//! own), at α divided over the page's pairs (Holm's first step), with a problem's samples as
+//! one item.
 
 use std::collections::HashMap;
 
@@ -8,28 +10,28 @@ use understudy_store::Cell;
 
 /// The difference a study should be able to detect, in score points.
 pub const DETECT: f64 = 0.10;
-/// Two-sided significance level and the power planned for.
-const Z_ALPHA: f64 = 1.959_964; // 97.5th percentile of the standard normal
+/// The power planned for (80%).
 const Z_POWER: f64 = 0.841_621; // 80th percentile
 
 /// Items a paired McNemar test needs to detect a difference of `delta` at 80% power
 /// (two-sided α = 0.05) when a share `discordant` of items are scored differently by the two
 /// rows (Connor 1987). `None` when rows that disagree that rarely cannot differ by `delta`:
 /// the difference is p10 − p01, at most the discordant share p10 + p01, so δ needs ψ > δ.
-pub fn items_needed(delta: f64, discordant: f64) -> Option<usize> {
+/// `z_alpha` is the two-sided critical value (1.96 at α = 0.05).
+fn items_needed_at(delta: f64, discordant: f64, z_alpha: f64) -> Option<usize> {
     if delta <= 0.0 || discordant <= delta {
         return None;
     }
-    let root = Z_ALPHA * discordant.sqrt() + Z_POWER * (discordant - delta * delta).sqrt();
+    let root = z_alpha * discordant.sqrt() + Z_POWER * (discordant - delta * delta).sqrt();
     Some((root * root / (delta * delta)).ceil() as usize)
 }
 
 /// The power of that test with `n` items.
-pub fn power_with(n: usize, delta: f64, discordant: f64) -> Option<f64> {
+fn power_with_at(n: usize, delta: f64, discordant: f64, z_alpha: f64) -> Option<f64> {
     if delta <= 0.0 || discordant <= delta || n == 0 {
         return None;
     }
-    let z = (delta * (n as f64).sqrt() - Z_ALPHA * discordant.sqrt())
+    let z = (delta * (n as f64).sqrt() - z_alpha * discordant.sqrt())
         / (discordant - delta * delta).sqrt();
     Some(0.5 * (1.0 + libm::erf(z / std::f64::consts::SQRT_2)))
 }
@@ -42,46 +44,79 @@ fn right(score: f64) -> bool {
     score >= 0.5
 }
 
-/// The line, or `None` when no two rows share items.
-pub fn line(cells: &[Cell]) -> Option<String> {
-    let mut rows: HashMap<&str, RowsOfTask<'_>> = HashMap::new();
-    for c in cells {
-        rows.entry(&c.task)
+/// The line, or `None` when no two rows share items. `samples` is how many samples the run
+/// drew per item: a problem's samples are averaged into one item first.
+pub fn line(cells: &[Cell], samples: usize) -> Option<String> {
+    let mut sums: HashMap<&str, HashMap<(&str, &str, &str), HashMap<&str, (f64, usize)>>> =
+        HashMap::new();
+    for c in cells.iter().filter(|c| !crate::metrics::ungraded(c)) {
+        let e = sums
+            .entry(&c.task)
             .or_default()
             .entry((&c.model, &c.strategy, &c.format))
             .or_default()
-            .insert(&c.item_id, right(c.score));
+            .entry(understudy_tasks::ids::problem_id(&c.item_id, samples))
+            .or_default();
+        e.0 += c.score;
+        e.1 += 1;
     }
-    let (mut disagree, mut shared, mut sizes) = (0usize, 0usize, Vec::new());
+    let rows: HashMap<&str, RowsOfTask<'_>> = sums
+        .into_iter()
+        .map(|(task, by_row)| {
+            let by_row = by_row
+                .into_iter()
+                .map(|(row, items)| {
+                    let items = items
+                        .into_iter()
+                        .map(|(i, (s, n))| (i, right(s / n as f64)));
+                    (row, items.collect())
+                })
+                .collect();
+            (task, by_row)
+        })
+        .collect();
+    let (mut pairs, mut sizes) = (Vec::new(), Vec::new());
     for by_row in rows.values() {
         let list: Vec<&HashMap<&str, bool>> = by_row.values().collect();
         sizes.extend(list.iter().map(|items| items.len()));
         for (i, a) in list.iter().enumerate() {
             for b in &list[i + 1..] {
+                let (mut shared, mut disagree) = (0usize, 0usize);
                 for (item, x) in a.iter() {
                     if let Some(y) = b.get(item) {
                         shared += 1;
                         disagree += usize::from(x != y);
                     }
                 }
+                if shared > 0 {
+                    pairs.push(disagree as f64 / shared as f64);
+                }
             }
         }
     }
-    if shared == 0 {
+    if pairs.is_empty() {
         return None;
     }
     sizes.sort_unstable();
     let n = sizes[sizes.len() / 2];
-    let discordant = disagree as f64 / shared as f64;
+    pairs.sort_by(|a, b| a.total_cmp(b));
+    let discordant = pairs[pairs.len() / 2];
+    let m = pairs.len();
+    let z_alpha = understudy_stats::normal_quantile_two_sided(0.05 / m as f64);
     let points = DETECT * 100.0;
-    Some(match (items_needed(DETECT, discordant), power_with(n, DETECT, discordant)) {
+    let family = if m == 1 {
+        "two-sided α = 0.05".to_string()
+    } else {
+        format!("two-sided α = 0.05 / {m} pairs of rows, Holm's strictest step")
+    };
+    Some(match (items_needed_at(DETECT, discordant, z_alpha), power_with_at(n, DETECT, discordant, z_alpha)) {
         (Some(needed), Some(power)) => format!(
-            "rows here have n = {n} items per task (median); two rows disagree on {:.0}% of the items they share, so a paired test (McNemar, two-sided α = 0.05) detects a {points:.0}-point difference with about {:.0}% power; to detect a {points:.0}-point difference at 80% power you need n = {needed} items per task",
+            "rows here have n = {n} items per task (median); a pair of rows disagrees on {:.0}% of the items they share (median over {m} pairs), so a paired test ({family}) detects a {points:.0}-point difference with about {:.0}% power; to detect a {points:.0}-point difference at 80% power you need n = {needed} items per task",
             discordant * 100.0,
             power * 100.0
         ),
         _ => format!(
-            "rows here have n = {n} items per task (median); two rows disagree on only {:.0}% of the items they share, too few for a {points:.0}-point difference between them to exist",
+            "rows here have n = {n} items per task (median); a pair of rows disagrees on only {:.0}% of the items they share (median over {m} pairs), too few for a {points:.0}-point difference between them to exist",
             discordant * 100.0
         ),
     })
@@ -90,6 +125,14 @@ pub fn line(cells: &[Cell]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const Z_ALPHA: f64 = 1.959_964;
+    fn items_needed(d: f64, psi: f64) -> Option<usize> {
+        items_needed_at(d, psi, Z_ALPHA)
+    }
+    fn power_with(n: usize, d: f64, psi: f64) -> Option<f64> {
+        power_with_at(n, d, psi, Z_ALPHA)
+    }
 
     #[test]
     fn sample_sizes_match_the_paired_formula() {

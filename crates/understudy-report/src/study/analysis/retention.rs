@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{difference_text, models_by_size, unpaired, verdict};
+use super::{difference_text, models_by_size, unpaired};
 use crate::report::charts::Chart;
 use crate::report::svg::{self, Point, Scatter};
 use crate::report::tables::{estimate, Table};
@@ -34,9 +34,8 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
         rows: Vec::new(),
     };
     let mut points = Vec::new();
-    let mut conclusions = Vec::new();
-    let mut dropped = Vec::new();
-    let mut tested = 0;
+    // Each model's line, and its longest − shortest test: one family, Holm-corrected below.
+    let mut lines: Vec<(String, Option<stats::Comparison>)> = Vec::new();
     for (series, model) in models.iter().enumerate() {
         let mut by_length: BTreeMap<usize, Vec<&Cell>> = BTreeMap::new();
         for c in cells.iter().filter(|c| c.model == *model) {
@@ -75,25 +74,40 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
         let Some(short) = curve.first() else {
             continue;
         };
-        let mut line = format!(
+        let line = format!(
             "{model}: effective length (from point estimates) {}.",
             effective_length(model, &curve)
         );
-        if let Some(long) = curve.last().filter(|long| long.0 != short.0) {
-            let c = unpaired(&long.2, &short.2);
-            tested += 1;
-            if c.p_value < super::ALPHA && c.difference.value < 0.0 {
+        let test = curve
+            .last()
+            .filter(|long| long.0 != short.0)
+            .map(|long| unpaired(&long.2, &short.2));
+        lines.push((line, test));
+    }
+    let tests: Vec<f64> = lines
+        .iter()
+        .filter_map(|(_, t)| t.map(|c| c.p_value))
+        .collect();
+    let mut adjusted = stats::holm(&tests).into_iter();
+    let mut conclusions = Vec::new();
+    let mut dropped = Vec::new();
+    for (model, (mut line, test)) in models.iter().zip(lines) {
+        if let Some(c) = test {
+            let p_holm = adjusted.next().unwrap_or(1.0);
+            if p_holm < super::ALPHA && c.difference.value < 0.0 {
                 dropped.push(model.clone());
             }
             line.push_str(&format!(
-                " Longest − shortest compliance: {} — {}.",
+                " Longest − shortest compliance: {} — {} (Holm-adjusted over the {} models tested: {}).",
                 difference_text(&c),
-                verdict(&c)
+                if p_holm < super::ALPHA { "significant" } else { "not significant at this sample size" },
+                tests.len(),
+                stats::p_text(p_holm, "holm")
             ));
         }
         conclusions.push(line);
     }
-    if tested > 0 {
+    if !tests.is_empty() {
         conclusions.insert(0, drop_verdict(&dropped));
     }
     (conclusions, vec![table], vec![chart(&models, points)])
@@ -130,10 +144,10 @@ fn effective_length(model: &str, curve: &[CurvePoint]) -> String {
 
 fn drop_verdict(dropped: &[String]) -> String {
     if dropped.is_empty() {
-        "Not shown at this sample size: no model's compliance at the longest length is significantly below its compliance at the shortest (p < 0.05); raise `limit` or the lengths.".to_string()
+        "Not shown at this sample size: no model's compliance at the longest length is significantly below its compliance at the shortest (Holm-adjusted p < 0.05 over the models); raise `limit` or the lengths.".to_string()
     } else {
         format!(
-            "Supported for {}: compliance at the longest length is significantly below the shortest.",
+            "Supported for {}: compliance at the longest length is significantly below the shortest (Holm-adjusted over the models).",
             dropped.join(", ")
         )
     }

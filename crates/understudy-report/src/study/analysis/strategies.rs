@@ -273,7 +273,10 @@ fn cot_section(costs: &[CotCost]) -> (Table, Vec<String>) {
         rows: Vec::new(),
     };
     let mut conclusions = Vec::new();
-    for c in costs {
+    // The accuracy changes are one family across models and tasks: Holm-corrected.
+    let p: Vec<f64> = costs.iter().map(|c| c.change.p_value).collect();
+    let family = p.len();
+    for (c, p_holm) in costs.iter().zip(stats::holm(&p)) {
         cot.rows.push(vec![
             c.model.clone(),
             c.task.clone(),
@@ -284,19 +287,32 @@ fn cot_section(costs: &[CotCost]) -> (Table, Vec<String>) {
             ),
             format!("{} — {}", difference_text(&c.change), verdict(&c.change)),
         ]);
-        conclusions.push(cot_conclusion(c));
+        conclusions.push(cot_conclusion(c, p_holm, family));
     }
     (cot, conclusions)
 }
 
-fn cot_conclusion(c: &CotCost) -> String {
+/// Whether an accuracy change holds after Holm's correction over `family` tests, in words.
+fn holm_verdict(p_holm: f64, family: usize) -> String {
+    format!(
+        "{}, Holm-adjusted over {family} tests: {}",
+        if p_holm < ALPHA {
+            "significant"
+        } else {
+            "not significant at this sample size"
+        },
+        stats::p_text(p_holm, "holm")
+    )
+}
+
+fn cot_conclusion(c: &CotCost, p_holm: f64, family: usize) -> String {
     if let Some(why) = &c.unreliable {
         return format!(
             "{} on {}: cot's slowdown is {why}; no verdict on the report's 2-5x. It changes accuracy by {:+.1} pp ({}).",
             c.model,
             c.task,
             c.change.difference.value * 100.0,
-            verdict(&c.change)
+            holm_verdict(p_holm, family)
         );
     }
     let r = &c.mean_latency_ratio;
@@ -308,14 +324,15 @@ fn cot_conclusion(c: &CotCost) -> String {
         "the interval overlaps the report's 2-5x without lying inside it: not settled at this sample size"
     };
     format!(
-        "{} on {}: cot takes {:.1}x the time of zero-shot [{:.1}, {:.1}] (mean latency ratio on the same items, paired bootstrap, n = {}) — {range}; it changes accuracy by {:+.1} pp ({}).",
+        "{} on {}: cot takes {:.1}x the time of zero-shot [{:.1}, {:.1}] (mean latency ratio on the same freshly timed items, {}, n = {}) — {range}; it changes accuracy by {:+.1} pp ({}).",
         c.model,
         c.task,
         r.value,
         r.low,
         r.high,
+        r.method,
         r.n,
         c.change.difference.value * 100.0,
-        verdict(&c.change)
+        holm_verdict(p_holm, family)
     )
 }
