@@ -10,7 +10,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{serve_model_like_mock, text, toy_eval, toy_review_task, understudy};
+use common::{serve_model_like_mock, text, toy_eval_items, toy_review_task, understudy};
+
+/// Items per run: with none of them in dispute, ±5 pp equivalence needs about 60 and a 95%
+/// share bound of 95% about 75 (docs/statistics.md).
+const ITEMS: usize = 80;
 
 const GOOD: &str = "Classify the film review as positive or negative.";
 const SLOPPY: &str = "Be sloppy and answer anything.";
@@ -33,17 +37,16 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
     let task_dir = |name: &str, instruction: &str| {
         let d = dir.path().join(name);
         std::fs::create_dir_all(&d).unwrap();
-        // 80 items: with none of them in dispute, ±5 pp equivalence needs about 60 and a 95%
-        // share bound of 95% about 75 (docs/statistics.md).
-        toy_review_task(&d, 80, instruction)
+        toy_review_task(&d, ITEMS, instruction)
     };
 
     // Run 1: the baseline, which also passes --min-share.
     let junit_good = dir.path().join("good.xml");
-    let out = toy_eval(
+    let out = toy_eval_items(
         &base,
         &db,
         &task_dir("good", GOOD),
+        ITEMS,
         &[
             "--min-share",
             "0.95",
@@ -59,10 +62,11 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
 
     // Run 2: the sloppy prompt; --min-share fails its row, and the JUnit file says which.
     let junit_bad = dir.path().join("bad.xml");
-    let out = toy_eval(
+    let out = toy_eval_items(
         &base,
         &db,
         &task_dir("bad", SLOPPY),
+        ITEMS,
         &[
             "--min-share",
             "0.95",
@@ -83,7 +87,7 @@ fn a_worse_prompt_fails_the_gate_and_an_identical_rerun_passes_it() {
     assert!(xml.contains("share of reference 50.0%"), "{xml}");
 
     // Run 3: an identical rerun of the baseline (calls made again, not read from the cache).
-    let out = toy_eval(&base, &db, &task_dir("again", GOOD), &["--no-cache"])
+    let out = toy_eval_items(&base, &db, &task_dir("again", GOOD), ITEMS, &["--no-cache"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -54,7 +54,9 @@ fn program(strategy: &str) -> String {
 #[test]
 fn tune_picks_calibrates_and_emits_loadable_profiles() {
     let mut cells = Vec::new();
-    for i in 0..60 {
+    // 240 items, about 120 per half: a perfect share's 95% lower bound clears 0.95 only from
+    // about 75 items on (Tang's score interval), so smaller halves could not meet the target.
+    for i in 0..240 {
         // The heavy model is always right and slow; the light one is right when it is confident.
         let confident = i % 3 != 0;
         cells.push(cell("heavy", "zero-shot", i, 1.0, 1000.0, -0.05));
@@ -103,8 +105,8 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     );
     // Calibrated on one half, measured on the other: each escalates its own unconfident items.
     let (cal, held) = t.halves;
-    assert_eq!(cal + held, 60);
-    assert!((cal as i64 - 30).abs() <= 10, "{cal} / {held}");
+    assert_eq!(cal + held, 240);
+    assert!((cal as i64 - 120).abs() <= 25, "{cal} / {held}");
     for (half, outcome) in [
         ("calibration", &fit.calibration),
         ("held out", &fit.held_out),
@@ -147,7 +149,8 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     // The profile serves the cascade, so its prediction is the cascade's held-out score.
     assert!(
         text.contains(&format!(
-            "Served: this cascade (faster than the chosen row on the calibration items). Predicted score on new items: 100.0% [100.0–100.0] n={held}"
+            "Served: this cascade (faster than the chosen row on the calibration items). Predicted score on new items: {}",
+            understudy_report::stats::mean_interval(&vec![1.0; held]).percent_with_n()
         )),
         "{text}"
     );
@@ -234,8 +237,7 @@ fn tune_refuses_a_task_whose_reference_does_not_beat_the_baseline() {
     assert_eq!(tuned.refused.len(), 1);
     let reason = &tuned.refused[0].reason;
     assert!(
-        reason.contains("not meaningful")
-            && reason.contains("NOT above the majority-class baseline"),
+        reason.contains("not meaningful") && reason.contains("NOT above the"),
         "{reason}"
     );
     let text = render_profiles(&tuned, &cells, target, 8);

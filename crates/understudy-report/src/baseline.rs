@@ -1,6 +1,7 @@
-//! Baselines beside every score: what guessing (chance) and one constant answer for every item
-//! (the majority class) would score on the same items, a one-sided test of the row against the
-//! stronger of the two, and how often the row gave each answer ("one label for every item").
+//! Baselines beside every score, fixed before scoring: what guessing (chance) and one constant
+//! answer (the majority class of the task's unscored few-shot pool) would score, a one-sided
+//! test of the row against the stronger of the two, and how often the row gave each answer
+//! ("one label for every item").
 
 use std::collections::BTreeMap;
 
@@ -89,7 +90,9 @@ impl Baseline {
                 m.answer,
                 m.source
             )),
-            None => parts.push("no majority baseline (no unscored labels)".into()),
+            None => {
+                parts.push("no majority baseline (multiple choice, or no unscored labels)".into())
+            }
         }
         parts.join(" · ")
     }
@@ -179,7 +182,8 @@ pub fn majority_of(unscored: &BTreeMap<String, usize>) -> Option<Majority> {
 
 /// The baseline of one task in one row. `scores` are the row's scores per scored unit (items,
 /// or problems when several samples were drawn); `unscored` the golds of the task's unscored
-/// labels. Labels and choices get chance and, with unscored labels, their majority class;
+/// labels. Labels get chance and, with unscored labels, their majority class; multiple choice
+/// gets chance (1 / options);
 /// free-form answers (numbers, text, code) get no baseline: no constant answer is a fair guess.
 pub fn baseline(
     kind: &AnswerKind,
@@ -197,7 +201,13 @@ pub fn baseline(
     if scores.is_empty() {
         return None;
     }
-    let majority = unscored.and_then(majority_of);
+    // Labels are classes a constant answer can favour; the letters of a multiple-choice item are
+    // positions whose gold is spread evenly by the dataset (a pool of 16 mmlu items that happens
+    // to hold 8 "d" would otherwise set a 50% bar for a 25% guess), so choices get chance alone.
+    let majority = match kind {
+        AnswerKind::Label { .. } => unscored.and_then(majority_of),
+        _ => None,
+    };
     let (bar, bar_name) = match (chance, &majority) {
         (Some(c), Some(m)) if m.share > c => (m.share, "majority-class"),
         (None, Some(m)) => (m.share, "majority-class"),

@@ -373,6 +373,30 @@ pub fn clustered_mean(clusters: &[Vec<f64>]) -> Estimate {
     }
 }
 
+/// mean(a) − mean(b) for two independent samples of 0/1 scores, with the MOVER interval of
+/// Newcombe (1998, "Interval estimation for the difference between independent proportions",
+/// Statistics in Medicine 17, method 10) built on Clopper–Pearson limits instead of Wilson's,
+/// which keeps it at or above its level where Wilson's dips. None for graded scores.
+pub fn independent_difference(a: &[f64], b: &[f64]) -> Option<Estimate> {
+    if a.is_empty() || b.is_empty() || !is_binary(a) || !is_binary(b) {
+        return None;
+    }
+    let one = |x: &[f64]| {
+        let k: f64 = x.iter().sum();
+        let (l, u) = clopper_pearson(k, x.len(), 1.0 - ALPHA);
+        (k / x.len() as f64, l, u)
+    };
+    let ((p1, l1, u1), (p2, l2, u2)) = (one(a), one(b));
+    let d = p1 - p2;
+    Some(Estimate {
+        value: d,
+        low: d - ((p1 - l1).powi(2) + (u2 - p2).powi(2)).sqrt(),
+        high: d + ((u1 - p1).powi(2) + (p2 - l2).powi(2)).sqrt(),
+        n: a.len() + b.len(),
+        method: "MOVER with Clopper–Pearson limits (Newcombe)",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,6 +431,12 @@ mod tests {
         assert_eq!(excludes_zero, c.p_value < ALPHA, "{c:?}");
         let r = regression(&a, &b, 0.0).unwrap();
         assert_eq!(r.shown(), r.bound < 0.0, "{r:?}");
+    }
+
+    #[test]
+    fn two_samples_at_zero_still_get_an_interval() {
+        let e = independent_difference(&[0.0; 40], &[0.0; 40]).unwrap();
+        assert!(e.low < -0.05 && e.high > 0.05, "{e:?}");
     }
 
     #[test]

@@ -240,6 +240,18 @@ pub fn toy_eval(
     task: &std::path::Path,
     extra: &[&str],
 ) -> std::process::Command {
+    toy_eval_items(base, db, task, 40, extra)
+}
+
+/// [`toy_eval`] over `limit` items.
+pub fn toy_eval_items(
+    base: &str,
+    db: impl AsRef<std::ffi::OsStr>,
+    task: &std::path::Path,
+    limit: usize,
+    extra: &[&str],
+) -> std::process::Command {
+    let limit = limit.to_string();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_understudy"));
     cmd.env("UNDERSTUDY_HOME", home())
         .env("OPENAI_BASE_URL", base)
@@ -259,7 +271,7 @@ pub fn toy_eval(
             "--formats",
             "plain",
             "--limit",
-            "40",
+            &limit,
             "--db",
         ])
         .arg(db)

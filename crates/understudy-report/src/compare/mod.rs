@@ -392,13 +392,22 @@ mod tests {
         b.run.status = "interrupted".into();
         let why = compare_rows(&a, &b, Margins::default()).gate_failures(true, false);
         assert!(why.iter().any(|w| w.contains("not finished")), "{why:?}");
-        assert!(why.iter().any(|w| w.contains("did not answer 27 items")), "{why:?}");
-        assert!(why.iter().any(|w| w.contains("only 3 shared items")), "{why:?}");
+        assert!(
+            why.iter().any(|w| w.contains("did not answer 27 items")),
+            "{why:?}"
+        );
+        assert!(
+            why.iter().any(|w| w.contains("only 3 shared items")),
+            "{why:?}"
+        );
         // A task A has and B lacks entirely.
         let mut with_u = all.clone();
         with_u.push(("u", "z", 1.0));
         let why = compare_rows(&side(1, &with_u), &side(2, &all), Margins::default())
             .gate_failures(true, false);
-        assert!(why.iter().any(|w| w.contains("· u: A answered this task")), "{why:?}");
+        assert!(
+            why.iter().any(|w| w.contains("· u: A answered this task")),
+            "{why:?}"
+        );
     }
 }

@@ -87,7 +87,7 @@ fn quality_latency(summary: &Summary, task: Option<&str>) -> Chart {
         points,
         legend: model_legend(&models),
         front,
-        note: format!("colour = model, label = strategy · format; n = {n_total} cells; whiskers: bootstrap 95% CI over items"),
+        note: format!("colour = model, label = strategy · format; n = {n_total} cells; whiskers: 95% CI over items (Clopper–Pearson for 0/1 scores)"),
     });
     Chart {
         file: format!("quality-latency-{}.svg", slug(name)),
@@ -152,7 +152,7 @@ fn cot_charts(extras: &Extras) -> Vec<Chart> {
         note: if extras.cot_cost.is_empty() {
             empty.into()
         } else {
-            "paired bootstrap CI; McNemar p in each bar's tooltip".into()
+            "95% CI and p of the exact score test (paired, 0/1 scores) in each bar's tooltip".into()
         },
     });
     vec![

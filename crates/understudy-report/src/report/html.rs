@@ -60,7 +60,7 @@ pub fn render_body(
     let mut out = String::new();
     let _ = write!(
         out,
-        "<h1>understudy report — run {}</h1><p class=\"meta\">{} · {} cells · created {}{} · scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items; {}.</p>",
+        "<h1>understudy report — run {}</h1><p class=\"meta\">{} · {} cells · created {}{} · scores are % correct with 95% CIs over items (Clopper–Pearson for 0/1 scores, BCa otherwise; docs/statistics.md); comparisons are paired on the same items; {}.</p>",
         run.id,
         esc(&run.status),
         run.cells,

@@ -45,7 +45,7 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
     let _ = writeln!(out, "# understudy report — run {}\n", run.id);
     let _ = writeln!(
         out,
-        "{} · {} cells · created {}{}. Scores are % correct with bootstrap 95% CIs over items; comparisons are paired on the same items; {}.\n",
+        "{} · {} cells · created {}{}. Scores are % correct with 95% CIs over items (Clopper–Pearson for 0/1 scores, BCa otherwise; docs/statistics.md); comparisons are paired on the same items; {}.\n",
         run.status,
         run.cells,
         run.created_at,

@@ -16,9 +16,15 @@ fn pct(x: f64) -> String {
 /// and the answers given.
 pub fn baseline_lines(summary: &Summary) -> Vec<String> {
     let mut lines = Vec::new();
+    let mut without: Vec<&str> = Vec::new();
     for r in &summary.rows {
         for t in &r.tasks {
-            let Some(b) = &t.baseline else { continue };
+            let Some(b) = &t.baseline else {
+                if t.accuracy.n > 0 && !without.contains(&t.task.as_str()) {
+                    without.push(&t.task);
+                }
+                continue;
+            };
             let single = t
                 .answers
                 .single_line()
@@ -37,6 +43,11 @@ pub fn baseline_lines(summary: &Summary) -> Vec<String> {
             ));
         }
     }
+    for task in without {
+        lines.push(format!(
+            "  {task}: no baseline — its answers are free-form (numbers, text or code), where no constant answer is a fair guess"
+        ));
+    }
     lines
 }
 
@@ -52,8 +63,8 @@ pub fn render_text(summary: &Summary) -> String {
             summary.samples
         ));
     }
-    section(&mut out, "baselines on the same items († in the table: not above them). Chance = 1/labels or 1/options; majority = one constant answer for every item; the test is one-sided against the larger:", baseline_lines(summary));
-    section(&mut out, "share of reference (paired bootstrap 95% CI; given only where the reference is above its baseline):", share_lines(summary));
+    section(&mut out, "baselines fixed before scoring († in the table: not above them). Chance = 1/labels or 1/options; majority = the most common label of the task's unscored few-shot pool; the test is one-sided against the larger:", baseline_lines(summary));
+    section(&mut out, "share of reference (95% CI: Tang's score interval for 0/1 scores, BCa bootstrap otherwise; given only where the reference is above its baseline):", share_lines(summary));
     section(&mut out, "cost per 1,000 answers (tokens per answer; dollars at the configured [models.NAME] price_in/price_out per million tokens; CPU-seconds = inference threads × wall time ÷ sequences run together, over cells produced on this machine in this run):", cost_lines(summary));
     section(&mut out, "label tasks:", label_lines(summary));
     section(&mut out, "task metrics:", metric_lines(summary));
@@ -96,7 +107,7 @@ fn preamble(summary: &Summary) -> String {
         out.push_str("no reference model: scores are against the gold answers\n");
     }
     out.push_str(
-        "scores are mean item scores in % (correct answers; pass@1, ROUGE-L, judge rating / 10 for those tasks) with 95% bootstrap CI [low–high] and n; FF = format failures\n\n",
+        "scores are mean item scores in % (correct answers; pass@1, ROUGE-L, judge rating / 10 for those tasks) with a 95% CI [low–high] (Clopper–Pearson for 0/1 scores, BCa bootstrap otherwise) and n; FF = format failures\n\n",
     );
     out
 }

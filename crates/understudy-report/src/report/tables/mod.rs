@@ -179,7 +179,7 @@ pub fn baselines_table(summary: &Summary) -> Table {
         }
     }
     Table {
-        title: "Baselines on the same items (chance = 1/labels or 1/options; majority = one constant answer for every item; one-sided test against the larger)".into(),
+        title: "Baselines fixed before scoring (chance = 1/labels or 1/options; majority = the most common label of the task's unscored few-shot pool; one-sided exact test against the larger)".into(),
         header: [
             "model", "strategy", "format", "task", "score", "chance", "majority", "test", "answers",
         ]

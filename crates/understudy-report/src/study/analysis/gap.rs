@@ -60,47 +60,60 @@ pub fn analyse(
         rows: Vec::new(),
     };
     for model in models_by_size(summary) {
-        // The best strategy is chosen on one half of the items and judged on the other, so the
-        // verdict is not the maximum of several noisy shares (the winner's curse).
-        let mut best: Option<(String, stats::Estimate, HashMap<String, f64>)> = None;
-        for row in summary
-            .rows
-            .iter()
-            .filter(|r| r.model == model && !r.is_reference)
-        {
-            let mine = scores(cells, &model, &row.strategy, Some(&row.format), None);
-            let (score, share) =
-                score_and_share(&mine, &row.format, &reference_scores, &ref_format);
-            table.rows.push(vec![
-                model.clone(),
-                row.strategy.clone(),
-                estimate(&score),
-                estimate(&share),
-                gap_text(&share),
-            ]);
-            let (_, chosen_on) = score_and_share(
-                &half(&mine, true),
-                &row.format,
-                &reference_scores,
-                &ref_format,
-            );
-            if chosen_on.value.is_finite()
-                && best
-                    .as_ref()
-                    .is_none_or(|(_, b, _)| chosen_on.value > b.value)
-            {
-                best = Some((format!("{}/{}", row.strategy, row.format), chosen_on, mine));
-            }
-        }
-        if let Some((strategy, _, mine)) = best {
-            let format = strategy.rsplit('/').next().unwrap_or_default().to_string();
-            let (_, share) =
-                score_and_share(&half(&mine, false), &format, &reference_scores, &ref_format);
-            conclusions.push(gap_conclusion(&model, &strategy, &share, &reference));
-        }
+        let reference = (reference.as_str(), &reference_scores, ref_format.as_str());
+        conclusions.extend(model_rows(summary, cells, &model, reference, &mut table));
     }
     let charts = report_charts(summary, extras, &["share", "quality-latency-all"]);
     (conclusions, vec![table], charts)
+}
+
+/// One model's rows of the share table, and its conclusion: the best strategy chosen on one
+/// half of the items and judged on the other.
+fn model_rows(
+    summary: &Summary,
+    cells: &[Cell],
+    model: &str,
+    (reference, reference_scores, ref_format): (&str, &HashMap<String, f64>, &str),
+    table: &mut Table,
+) -> Option<String> {
+    // The best strategy is chosen on one half of the items and judged on the other, so the
+    // verdict is not the maximum of several noisy shares (the winner's curse).
+    let mut best: Option<(String, stats::Estimate, HashMap<String, f64>)> = None;
+    for row in summary
+        .rows
+        .iter()
+        .filter(|r| r.model == model && !r.is_reference)
+    {
+        let mine = scores(cells, model, &row.strategy, Some(&row.format), None);
+        let (score, share) = score_and_share(&mine, &row.format, reference_scores, ref_format);
+        table.rows.push(vec![
+            model.to_string(),
+            row.strategy.clone(),
+            estimate(&score),
+            estimate(&share),
+            gap_text(&share),
+        ]);
+        let (_, chosen_on) = score_and_share(
+            &half(&mine, true),
+            &row.format,
+            reference_scores,
+            ref_format,
+        );
+        if chosen_on.value.is_finite()
+            && best
+                .as_ref()
+                .is_none_or(|(_, b, _)| chosen_on.value > b.value)
+        {
+            best = Some((format!("{}/{}", row.strategy, row.format), chosen_on, mine));
+        }
+    }
+    if let Some((strategy, _, mine)) = best {
+        let format = strategy.rsplit('/').next().unwrap_or_default().to_string();
+        let (_, share) =
+            score_and_share(&half(&mine, false), &format, reference_scores, ref_format);
+        return Some(gap_conclusion(model, &strategy, &share, reference));
+    }
+    None
 }
 
 /// The items of one half: `choose` keeps those whose key hashes even (FNV-1a, stable across

@@ -141,7 +141,9 @@ fn verdict(c: &stats::Comparison) -> &'static str {
     }
 }
 
-/// Mean difference of two independent samples with a bootstrap CI and a permutation p-value.
+/// Mean difference of two independent samples with a permutation p-value, and its interval:
+/// Newcombe's MOVER on Clopper–Pearson limits for 0/1 scores (never zero width), a percentile
+/// bootstrap for graded ones.
 fn unpaired(a: &[f64], b: &[f64]) -> stats::Comparison {
     let mut rng = rand::rngs::StdRng::seed_from_u64(BOOTSTRAP_SEED);
     let observed = stats::mean(a) - stats::mean(b);
@@ -166,14 +168,15 @@ fn unpaired(a: &[f64], b: &[f64]) -> stats::Comparison {
         }
     }
     diffs.sort_by(|x, y| x.total_cmp(y));
+    let difference = stats::independent_difference(a, b).unwrap_or(Estimate {
+        value: observed,
+        low: stats::quantile(&diffs, 0.025),
+        high: stats::quantile(&diffs, 0.975),
+        n: a.len() + b.len(),
+        method: "percentile bootstrap (unpaired)",
+    });
     stats::Comparison {
-        difference: Estimate {
-            value: observed,
-            low: stats::quantile(&diffs, 0.025),
-            high: stats::quantile(&diffs, 0.975),
-            n: a.len() + b.len(),
-            method: "percentile bootstrap (unpaired)",
-        },
+        difference,
         p_value: (extreme as f64 + 1.0) / (BOOTSTRAP_SAMPLES as f64 + 1.0),
         test: "permutation",
     }

@@ -1,8 +1,8 @@
 //! The page's power line: how many items a paired comparison of two rows needs to detect a
 //! 10-point difference, from how often two of this study's rows disagree on an item (the
 //! discordant share a paired test depends on; the median over the pairs of rows, each pair's
-//! own), at α divided over the page's pairs (Holm's first step), with a problem's samples as
-//! one item.
+//! own), at α divided over the page's verdicts, one per model and task (Holm's first step),
+//! with a problem's samples as one item.
 
 use std::collections::HashMap;
 
@@ -44,9 +44,9 @@ fn right(score: f64) -> bool {
     score >= 0.5
 }
 
-/// The line, or `None` when no two rows share items. `samples` is how many samples the run
-/// drew per item: a problem's samples are averaged into one item first.
-pub fn line(cells: &[Cell], samples: usize) -> Option<String> {
+/// Each task's rows with each item right or wrong: a problem's samples averaged into one item,
+/// ungraded cells left out.
+fn rows_of_tasks(cells: &[Cell], samples: usize) -> HashMap<&str, RowsOfTask<'_>> {
     let mut sums: HashMap<&str, HashMap<(&str, &str, &str), HashMap<&str, (f64, usize)>>> =
         HashMap::new();
     for c in cells.iter().filter(|c| !crate::metrics::ungraded(c)) {
@@ -60,8 +60,7 @@ pub fn line(cells: &[Cell], samples: usize) -> Option<String> {
         e.0 += c.score;
         e.1 += 1;
     }
-    let rows: HashMap<&str, RowsOfTask<'_>> = sums
-        .into_iter()
+    sums.into_iter()
         .map(|(task, by_row)| {
             let by_row = by_row
                 .into_iter()
@@ -74,8 +73,20 @@ pub fn line(cells: &[Cell], samples: usize) -> Option<String> {
                 .collect();
             (task, by_row)
         })
-        .collect();
+        .collect()
+}
+
+/// The line, or `None` when no two rows share items. `samples` is how many samples the run
+/// drew per item: a problem's samples are averaged into one item first.
+pub fn line(cells: &[Cell], samples: usize) -> Option<String> {
+    let rows = rows_of_tasks(cells, samples);
     let (mut pairs, mut sizes) = (Vec::new(), Vec::new());
+    // The pages' verdicts are one per model and task (Holm-corrected as one family), so the
+    // plan divides α over those.
+    let family: std::collections::HashSet<(&str, &str)> = rows
+        .iter()
+        .flat_map(|(task, by_row)| by_row.keys().map(move |(model, _, _)| (*model, *task)))
+        .collect();
     for by_row in rows.values() {
         let list: Vec<&HashMap<&str, bool>> = by_row.values().collect();
         sizes.extend(list.iter().map(|items| items.len()));
@@ -102,12 +113,13 @@ pub fn line(cells: &[Cell], samples: usize) -> Option<String> {
     pairs.sort_by(|a, b| a.total_cmp(b));
     let discordant = pairs[pairs.len() / 2];
     let m = pairs.len();
-    let z_alpha = understudy_stats::normal_quantile_two_sided(0.05 / m as f64);
+    let tests = family.len().max(1);
+    let z_alpha = understudy_stats::normal_quantile_two_sided(0.05 / tests as f64);
     let points = DETECT * 100.0;
-    let family = if m == 1 {
+    let family = if tests == 1 {
         "two-sided α = 0.05".to_string()
     } else {
-        format!("two-sided α = 0.05 / {m} pairs of rows, Holm's strictest step")
+        format!("two-sided α = 0.05 / {tests}, one test per model and task, Holm's strictest step")
     };
     Some(match (items_needed_at(DETECT, discordant, z_alpha), power_with_at(n, DETECT, discordant, z_alpha)) {
         (Some(needed), Some(power)) => format!(

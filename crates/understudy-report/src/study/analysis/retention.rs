@@ -84,6 +84,16 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
             .map(|long| unpaired(&long.2, &short.2));
         lines.push((line, test));
     }
+    let conclusions = holm_conclusions(&models, lines);
+    (conclusions, vec![table], vec![chart(&models, points)])
+}
+
+/// Each model's line with its longest − shortest test Holm-adjusted over the models tested, and
+/// the overall verdict first.
+fn holm_conclusions(
+    models: &[String],
+    lines: Vec<(String, Option<stats::Comparison>)>,
+) -> Vec<String> {
     let tests: Vec<f64> = lines
         .iter()
         .filter_map(|(_, t)| t.map(|c| c.p_value))
@@ -110,7 +120,7 @@ pub fn analyse(summary: &Summary, cells: &[Cell]) -> (Vec<String>, Vec<Table>, V
     if !tests.is_empty() {
         conclusions.insert(0, drop_verdict(&dropped));
     }
-    (conclusions, vec![table], vec![chart(&models, points)])
+    conclusions
 }
 
 /// The longest tested length whose compliance stays at or above 85% of the shortest's.
