@@ -47,8 +47,10 @@ fn right(score: f64) -> bool {
 /// Each task's rows with each item right or wrong: a problem's samples averaged into one item,
 /// ungraded cells left out.
 fn rows_of_tasks(cells: &[Cell], samples: usize) -> HashMap<&str, RowsOfTask<'_>> {
-    let mut sums: HashMap<&str, HashMap<(&str, &str, &str), HashMap<&str, (f64, usize)>>> =
-        HashMap::new();
+    /// Per task and row, each problem's summed score and cell count.
+    type Sums<'a> =
+        HashMap<&'a str, HashMap<(&'a str, &'a str, &'a str), HashMap<&'a str, (f64, usize)>>>;
+    let mut sums: Sums<'_> = HashMap::new();
     for c in cells.iter().filter(|c| !crate::metrics::ungraded(c)) {
         let e = sums
             .entry(&c.task)
