@@ -28,6 +28,18 @@ impl Estimate {
         }
     }
 
+    /// Values with no spread at all that are not scores (a latency): the value, and no interval
+    /// wider than it.
+    pub fn point(value: f64, n: usize) -> Self {
+        Estimate {
+            value,
+            low: value,
+            high: value,
+            n,
+            method: "no spread",
+        }
+    }
+
     /// A score or share as a percentage with its interval and n: "61.3% [43.2–81.2] n=31".
     pub fn percent_with_n(&self) -> String {
         format!(

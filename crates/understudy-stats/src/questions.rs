@@ -42,13 +42,7 @@ pub fn mean_interval(scores: &[f64]) -> Estimate {
         }
         // Not a score (a latency, a token count) and every value the same.
         let v = bca.value;
-        return Estimate {
-            value: v,
-            low: v,
-            high: v,
-            n,
-            method: "no spread",
-        };
+        return Estimate::point(v, n);
     }
     let (low, high) = bca.interval(1.0 - ALPHA);
     Estimate {
@@ -355,13 +349,7 @@ pub fn clustered_mean(clusters: &[Vec<f64>]) -> Estimate {
                 method: "Clopper–Pearson at n = items",
             };
         }
-        return Estimate {
-            value,
-            low: value,
-            high: value,
-            n,
-            method: "no spread",
-        };
+        return Estimate::point(value, n);
     }
     let (low, high) = bca.interval(1.0 - ALPHA);
     Estimate {

@@ -153,7 +153,8 @@ fn paired_difference_intervals_cover() {
                         e.low <= d + 1e-9 && d - 1e-9 <= e.high
                     })
                     .map(|(_, _, pr)| pr)
-                    .sum();
+                    .sum::<f64>()
+                    .max(0.0); // an empty sum is −0.0
                 println!("B − A n={n} ψ={psi} d={d}: coverage {coverage:.4}");
                 assert!(
                     coverage >= COVERAGE_FLOOR,
@@ -179,7 +180,8 @@ fn the_regression_gate_keeps_its_size_at_the_margin() {
                         })
                     })
                     .map(|(_, _, pr)| pr)
-                    .sum();
+                    .sum::<f64>()
+                    .max(0.0); // an empty sum is −0.0
                 println!("regression n={n} ψ={psi} margin={margin}: size {size:.4}");
                 assert!(
                     size <= SIZE_CEILING,
@@ -206,7 +208,8 @@ fn equivalence_keeps_its_size_at_either_margin() {
                             })
                         })
                         .map(|(_, _, pr)| pr)
-                        .sum();
+                        .sum::<f64>()
+                        .max(0.0); // an empty sum is −0.0
                     println!("equivalence n={n} ψ={psi} margin=±{margin} at {d}: size {size:.4}");
                     assert!(
                         size <= SIZE_CEILING,

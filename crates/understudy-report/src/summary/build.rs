@@ -19,32 +19,20 @@ fn label(key: &RowKey) -> String {
     format!("{} {} {}", key.0, key.1, key.2)
 }
 
-/// Each task's answer kind as the plan stored it (runs stored before it did: none).
-fn answer_kinds(plan: &serde_json::Value) -> HashMap<String, AnswerKind> {
+/// Each task's `key` as the plan stored it, by task name (runs stored before the plan held it:
+/// none): the answer kind (`answer`) and the few-shot pool's labels (`unscored_golds`).
+fn per_task<T: serde::de::DeserializeOwned>(
+    plan: &serde_json::Value,
+    key: &str,
+) -> HashMap<String, T> {
     plan["tasks"]
         .as_array()
         .map(|tasks| {
             tasks
                 .iter()
                 .filter_map(|t| {
-                    let kind = serde_json::from_value(t.get("answer")?.clone()).ok()?;
-                    Some((t["name"].as_str()?.to_string(), kind))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Each task's unscored golds (the few-shot pool's labels) as the plan stored them.
-fn unscored_golds(plan: &serde_json::Value) -> HashMap<String, BTreeMap<String, usize>> {
-    plan["tasks"]
-        .as_array()
-        .map(|tasks| {
-            tasks
-                .iter()
-                .filter_map(|t| {
-                    let golds = serde_json::from_value(t.get("unscored_golds")?.clone()).ok()?;
-                    Some((t["name"].as_str()?.to_string(), golds))
+                    let value = serde_json::from_value(t.get(key)?.clone()).ok()?;
+                    Some((t["name"].as_str()?.to_string(), value))
                 })
                 .collect()
         })
@@ -101,8 +89,8 @@ impl<'c> Cells<'c> {
         Cells {
             cells,
             samples,
-            kinds: answer_kinds(plan),
-            unscored: unscored_golds(plan),
+            kinds: per_task(plan, "answer"),
+            unscored: per_task(plan, "unscored_golds"),
             until_ci: plan.get("until_ci").is_some(),
             limit: plan["limit"].as_u64().unwrap_or(u64::MAX) as usize,
             items: plan["tasks"]
