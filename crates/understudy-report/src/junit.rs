@@ -218,4 +218,42 @@ mod tests {
             "{xml}"
         );
     }
+
+    #[test]
+    fn an_undefined_share_fails_the_gate_instead_of_passing_it() {
+        // An open task (ROUGE) where the reference scores 0: no share exists, and the old gate
+        // passed it because a NaN bound is not below the bar.
+        let cell = |model: &str, item: usize, score: f64| understudy_store::Cell {
+            model: model.into(),
+            detail: Some(format!("{{\"rougeL\": {score}}}")),
+            ..understudy_store::Cell::for_test(&format!("i{item}"), score)
+        };
+        let mut cells = Vec::new();
+        for i in 0..10 {
+            cells.push(cell("ref", i, 0.0));
+            cells.push(cell("m", i, 0.5));
+        }
+        let run = understudy_store::RunInfo {
+            id: 1,
+            plan_key: "k".into(),
+            created_at: "now".into(),
+            finished_at: None,
+            status: "finished".into(),
+            plan_json: r#"{"reference": "ref", "strategies": ["zero-shot"], "formats": ["plain"]}"#
+                .into(),
+            cells: cells.len() as i64,
+        };
+        let summary = crate::summary::summarise(run, &cells);
+        let suite = eval_suite(&summary, Some(0.9));
+        let failed: Vec<&Case> = suite.cases.iter().filter(|c| c.failure.is_some()).collect();
+        assert_eq!(failed.len(), 1, "{suite:?}");
+        assert!(
+            failed[0].failure.as_ref().unwrap().0.contains("undefined"),
+            "{suite:?}"
+        );
+        assert!(suite.cases.iter().any(|c| c
+            .skipped
+            .as_deref()
+            .is_some_and(|s| s.contains("reference itself"))));
+    }
 }

@@ -410,4 +410,33 @@ mod tests {
             "{why:?}"
         );
     }
+
+    #[test]
+    fn a_whole_run_gate_corrects_over_every_pair() {
+        // 4 of 40 items right → wrong and none back: one-sided p = 0.024 on its own, so one pair
+        // alone fails the gate; three such pairs are one question, and Holm lifts each to 0.073.
+        let items: Vec<String> = (0..40).map(|i| format!("i{i}")).collect();
+        let a_scores: Vec<(&str, &str, f64)> = items
+            .iter()
+            .enumerate()
+            .map(|(k, i)| ("t", i.as_str(), f64::from(u8::from(k < 30))))
+            .collect();
+        let b_scores: Vec<(&str, &str, f64)> = a_scores
+            .iter()
+            .enumerate()
+            .map(|(k, (t, i, s))| (*t, *i, if k < 4 { 0.0 } else { *s }))
+            .collect();
+        let one = compare_rows(&side(1, &a_scores), &side(2, &b_scores), Margins::default());
+        assert!(one.tasks[0].regressed(), "{:?}", one.tasks[0].regression);
+        let mut three = vec![one.clone(), one.clone(), one];
+        holm_across_pairs(&mut three);
+        for c in &three {
+            assert_eq!(c.family, 3);
+            assert!(
+                !c.tasks[0].regressed(),
+                "{:?}",
+                c.tasks[0].regression_p_adjusted
+            );
+        }
+    }
 }
