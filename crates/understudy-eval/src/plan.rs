@@ -218,6 +218,18 @@ impl Plan {
                         .or_default() += 1;
                 }
                 entry["unscored_golds"] = serde_json::to_value(unscored).unwrap_or_default();
+                // Each multiple-choice item's own option count: chance is 1 / options per item.
+                if matches!(
+                    task.answer_kind(),
+                    understudy_tasks::answer_kind::AnswerKind::Choice { .. }
+                ) {
+                    let options: std::collections::BTreeMap<&str, usize> = task
+                        .items
+                        .iter()
+                        .map(|i| (i.id.as_str(), i.options.len()))
+                        .collect();
+                    entry["item_options"] = serde_json::to_value(options).unwrap_or_default();
+                }
             }
         }
         plan

@@ -189,8 +189,13 @@ pub fn baseline(
     kind: &AnswerKind,
     unscored: Option<&BTreeMap<String, usize>>,
     scores: &[f64],
+    chances: Option<&[f64]>,
 ) -> Option<Baseline> {
-    let chance = match kind {
+    // Multiple choice with each item's own option count: chance is their mean, tested exactly.
+    let per_item = chances.filter(|c| {
+        c.len() == scores.len() && matches!(kind, AnswerKind::Choice { .. }) && !c.is_empty()
+    });
+    let declared = match kind {
         AnswerKind::Label { labels } if !labels.is_empty() => Some(1.0 / labels.len() as f64),
         AnswerKind::Choice {
             options: Some(options),
@@ -198,6 +203,7 @@ pub fn baseline(
         AnswerKind::Label { .. } | AnswerKind::Choice { .. } => None,
         AnswerKind::Constant | AnswerKind::Open => return None,
     };
+    let chance = per_item.map(stats::mean).or(declared);
     if scores.is_empty() {
         return None;
     }
@@ -214,7 +220,13 @@ pub fn baseline(
         (Some(c), _) => (c, "chance"),
         (None, None) => return None,
     };
-    let (p_value, test) = stats::above_bar(scores, bar);
+    let uneven = per_item.filter(|c| c.iter().any(|x| (x - c[0]).abs() > 1e-12));
+    let (p_value, test) = match uneven.filter(|_| bar_name == "chance") {
+        Some(c) => stats::above_chances(scores, c)
+            .map(|p| (p, "Poisson-binomial"))
+            .unwrap_or_else(|| stats::above_bar(scores, bar)),
+        None => stats::above_bar(scores, bar),
+    };
     Some(Baseline {
         chance,
         majority,
@@ -247,7 +259,7 @@ mod tests {
         // chance, 25%, with no unscored labels.
         let kind = AnswerKind::Choice { options: Some(4) };
         let scores = [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let b = baseline(&kind, None, &scores).unwrap();
+        let b = baseline(&kind, None, &scores, None).unwrap();
         assert_eq!((b.bar, b.bar_name), (0.25, "chance"));
         assert!(b.majority.is_none());
         // With a pool that is 60% "positive", the majority bar is 60%.
@@ -256,7 +268,7 @@ mod tests {
         let labels = AnswerKind::Label {
             labels: vec!["negative".into(), "positive".into()],
         };
-        let b = baseline(&labels, Some(&pool), &scores).unwrap();
+        let b = baseline(&labels, Some(&pool), &scores, None).unwrap();
         assert_eq!(b.bar_name, "majority-class");
         assert!((b.bar - 0.6).abs() < 1e-12);
         assert!(
@@ -267,22 +279,36 @@ mod tests {
     }
 
     #[test]
+    fn chance_is_each_items_own_one_over_options() {
+        // Two-option and four-option items: chance is 37.5%, not 1 / 4.
+        let kind = AnswerKind::Choice { options: Some(4) };
+        let chances = [0.5, 0.25, 0.5, 0.25];
+        let b = baseline(&kind, None, &[1.0, 1.0, 1.0, 0.0], Some(&chances)).unwrap();
+        assert_eq!(b.chance, Some(0.375));
+        assert_eq!(b.test.test, "Poisson-binomial");
+        // P(all 4) = 1/64; P(exactly 3) = 1/64 + 3/64 + 1/64 + 3/64 (missing each item in
+        // turn): 9/64 in all.
+        let expected = 9.0 / 64.0;
+        assert!((b.test.p_value - expected).abs() < 1e-12, "{b:?}");
+    }
+
+    #[test]
     fn free_form_answers_have_no_baseline() {
-        assert!(baseline(&AnswerKind::Constant, None, &[1.0, 0.0]).is_none());
-        assert!(baseline(&AnswerKind::Open, None, &[1.0, 0.0]).is_none());
+        assert!(baseline(&AnswerKind::Constant, None, &[1.0, 0.0], None).is_none());
+        assert!(baseline(&AnswerKind::Open, None, &[1.0, 0.0], None).is_none());
     }
 
     #[test]
     fn a_clear_lead_is_above_chance_and_a_coin_is_not() {
         let kind = AnswerKind::Choice { options: Some(4) };
         let strong: Vec<f64> = (0..40).map(|i| f64::from(u8::from(i < 30))).collect();
-        let b = baseline(&kind, None, &strong).unwrap();
+        let b = baseline(&kind, None, &strong, None).unwrap();
         assert!(b.test.above && b.test.p_value < 1e-6, "{b:?}");
         let labels = AnswerKind::Label {
             labels: vec!["n".into(), "p".into()],
         };
         let half: Vec<f64> = (0..40).map(|i| f64::from(u8::from(i % 2 == 0))).collect();
-        assert!(!baseline(&labels, None, &half).unwrap().test.above);
+        assert!(!baseline(&labels, None, &half, None).unwrap().test.above);
     }
 
     #[test]

@@ -25,10 +25,11 @@ pub use classes::{mean, pass_at_k, per_class, quantile, ClassScore};
 pub use estimate::{Comparison, Equivalence, Estimate, OneSided};
 pub use multiple::{holm, mcnemar_exact};
 pub use paired::Table;
-pub use proportion::{binomial_upper_tail, clopper_pearson};
+pub use proportion::{binomial_upper_tail, clopper_pearson, poisson_binomial_upper_tail};
 pub use questions::{
-    above_bar, adjusted_share, clustered_mean, compare, equivalence, independent_difference,
-    is_binary, mean_interval, regression, share_at_least, share_of_reference,
+    above_bar, above_chances, adjusted_share, clustered_mean, compare, equivalence,
+    independent_difference, is_binary, mean_interval, regression, share_at_least,
+    share_of_reference,
 };
 pub use text::{margin_text, p_text, p_value_text};
 

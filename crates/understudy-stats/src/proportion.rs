@@ -50,6 +50,22 @@ pub fn binomial_upper_tail(k: usize, n: usize, p: f64) -> f64 {
         .min(1.0)
 }
 
+/// The exact one-sided p-value P(X ≥ k) where X is a sum of independent Bernoulli trials with
+/// the given success probabilities (the Poisson-binomial distribution; a dynamic program over
+/// the trials). Chance on items with different numbers of options.
+pub fn poisson_binomial_upper_tail(k: usize, probabilities: &[f64]) -> f64 {
+    let mut dist = vec![1.0f64];
+    for p in probabilities {
+        let mut next = vec![0.0; dist.len() + 1];
+        for (j, d) in dist.iter().enumerate() {
+            next[j] += d * (1.0 - p);
+            next[j + 1] += d * p;
+        }
+        dist = next;
+    }
+    dist.iter().skip(k).sum::<f64>().min(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +83,14 @@ mod tests {
         assert!((l - 0.6915029).abs() < 1e-6 && h == 1.0);
         let (l, h) = clopper_pearson(0.0, 10, 0.95);
         assert!(l == 0.0 && (h - 0.3084971).abs() < 1e-6);
+    }
+
+    #[test]
+    fn equal_chances_make_the_poisson_binomial_a_binomial() {
+        let p = poisson_binomial_upper_tail(8, &[0.5; 10]);
+        assert!((p - 56.0 / 1024.0).abs() < 1e-12);
+        // Two items: chance 1/2 and 1/4; both right = 1/8.
+        assert!((poisson_binomial_upper_tail(2, &[0.5, 0.25]) - 0.125).abs() < 1e-12);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::bootstrap::Bca;
 use crate::estimate::{Comparison, Equivalence, Estimate, OneSided};
 use crate::exact_paired::DifferenceTest;
 use crate::paired::{corrected_ratio_statistic, invert, ratio_interval, tango, Table};
-use crate::proportion::{binomial_upper_tail, clopper_pearson};
+use crate::proportion::{binomial_upper_tail, clopper_pearson, poisson_binomial_upper_tail};
 use crate::{normal_cdf, ALPHA};
 
 /// Every score is 0 or 1.
@@ -319,6 +319,17 @@ pub fn above_bar(scores: &[f64], bar: f64) -> (f64, &'static str) {
         Bca::paired(scores, scores, |a, _| a).p_above(bar),
         "bootstrap",
     )
+}
+
+/// Are 0/1 `scores` above chance when item i is guessed right with probability `chances[i]`
+/// (1 / its options)? The exact one-sided Poisson-binomial p-value; the exact binomial when every
+/// chance is the same. `None` for graded scores or mismatched lengths.
+pub fn above_chances(scores: &[f64], chances: &[f64]) -> Option<f64> {
+    if scores.len() != chances.len() || scores.is_empty() || !is_binary(scores) {
+        return None;
+    }
+    let right = scores.iter().filter(|s| **s == 1.0).count();
+    Some(poisson_binomial_upper_tail(right, chances))
 }
 
 /// The mean of values that come in clusters (instructions within one prompt, judge turns within

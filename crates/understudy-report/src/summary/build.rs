@@ -59,6 +59,8 @@ struct Cells<'c> {
     samples: usize,
     kinds: HashMap<String, AnswerKind>,
     unscored: HashMap<String, BTreeMap<String, usize>>,
+    /// Each multiple-choice item's option count, by task and item id.
+    options: HashMap<String, BTreeMap<String, usize>>,
     /// The run used `--until-ci`, and the most items a row could take per task.
     until_ci: bool,
     limit: usize,
@@ -91,6 +93,7 @@ impl<'c> Cells<'c> {
             samples,
             kinds: per_task(plan, "answer"),
             unscored: per_task(plan, "unscored_golds"),
+            options: per_task(plan, "item_options"),
             until_ci: plan.get("until_ci").is_some(),
             limit: plan["limit"].as_u64().unwrap_or(u64::MAX) as usize,
             items: plan["tasks"]
@@ -122,6 +125,16 @@ impl<'c> Cells<'c> {
         self.items
             .get(task)
             .map_or(self.limit, |n| (*n).min(self.limit))
+    }
+
+    /// Chance per unit (1 / the item's options), in the units' order; None unless every unit's
+    /// option count is known.
+    fn chances(&self, task: &str, units: &BTreeMap<String, f64>) -> Option<Vec<f64>> {
+        let options = self.options.get(task)?;
+        units
+            .keys()
+            .map(|id| options.get(id).filter(|k| **k > 0).map(|k| 1.0 / *k as f64))
+            .collect()
     }
 
     /// The graded cells of a row on a task.
@@ -202,7 +215,12 @@ impl<'c> Cells<'c> {
             accuracy: stats::mean_interval(&unit_scores),
             macro_f1: per_class.as_ref().map(|(_, f)| *f),
             classes: per_class.map(|(c, _)| c).unwrap_or_default(),
-            baseline: baseline::baseline(&kind, self.unscored.get(task), &unit_scores),
+            baseline: baseline::baseline(
+                &kind,
+                self.unscored.get(task),
+                &unit_scores,
+                self.chances(task, &units).as_deref(),
+            ),
             answers: AnswerCounts::of(&these),
             share_of_reference: share.share,
             share_above_baseline: share.adjusted,
@@ -237,7 +255,13 @@ impl<'c> Cells<'c> {
         let reference_units = by_item(reference_cells.iter().copied(), self.samples);
         let reference_scores: Vec<f64> = reference_units.values().copied().collect();
         let (m, rf) = paired(units, &reference_units);
-        match baseline::baseline(kind, self.unscored.get(task), &reference_scores) {
+        let chances = self.chances(task, &reference_units);
+        match baseline::baseline(
+            kind,
+            self.unscored.get(task),
+            &reference_scores,
+            chances.as_deref(),
+        ) {
             Some(b) if !b.test.above => Share {
                 note: Some(not_meaningful(&r.0, stats::mean(&reference_scores), &b)),
                 ..Share::default()
