@@ -1,7 +1,8 @@
 //! `tune` on a synthetic run where the answers are known: it picks the fastest row that reaches
 //! the target with its CI lower bound, calibrates the cascade threshold on the light model's
 //! confidence, and the profiles it prints load unchanged as gateway profiles. A reference that
-//! does not beat the task's baseline gives no share to choose on, and tune says so.
+//! does not beat the task's baseline gives no share to choose on, and tune says so. Ten items
+//! split 5 and 5.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -243,4 +244,32 @@ fn tune_refuses_a_task_whose_reference_does_not_beat_the_baseline() {
     let text = render_profiles(&tuned, &cells, target, 8);
     assert!(text.contains("# Task toy: not tuned:"), "{text}");
     assert!(!text.contains("[profiles."), "{text}");
+}
+
+#[test]
+fn ten_items_are_split_five_and_five_and_tuned() {
+    // Ten items whose id hashes once put 9 of them in one half (and tune refused the task).
+    let mut cells = Vec::new();
+    for i in 0..10 {
+        cells.push(cell("heavy", "zero-shot", i, 1.0, 1000.0, -0.05));
+        cells.push(cell("light", "zero-shot", i, 1.0, 200.0, -0.1));
+    }
+    let run = RunInfo {
+        id: 9,
+        plan_key: "k".into(),
+        created_at: "now".into(),
+        finished_at: None,
+        status: "finished".into(),
+        plan_json: r#"{"reference": "heavy", "strategies": ["zero-shot"], "formats": ["plain"]}"#
+            .into(),
+        cells: cells.len() as i64,
+    };
+    let summary = summarise(run, &cells);
+    let target = Target {
+        share: 0.5,
+        max_latency_ms: None,
+    };
+    let tuned = tune(&summary, &cells, target).unwrap();
+    assert!(tuned.refused.is_empty(), "{:?}", tuned.refused);
+    assert_eq!(tuned.tunings[0].halves, (5, 5));
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::split::{held_out, MIN_PER_HALF};
+use super::split::{Split, MIN_PER_HALF};
 use super::Target;
 use understudy_report::metrics;
 use understudy_report::stats::{self, Estimate};
@@ -42,10 +42,10 @@ struct Pair {
 }
 
 /// The items of one half both rows answered; `None` when a light answer has no confidence.
-fn pairs(light: &[&Cell], heavy: &[&Cell], hold: bool) -> Option<Vec<Pair>> {
+fn pairs(light: &[&Cell], heavy: &[&Cell], split: &Split, hold: bool) -> Option<Vec<Pair>> {
     let heavy_by: HashMap<&str, &Cell> = heavy.iter().map(|c| (c.item_id.as_str(), *c)).collect();
     let mut out = Vec::new();
-    for l in light.iter().filter(|c| held_out(&c.item_id) == hold) {
+    for l in light.iter().filter(|c| split.held_out(&c.item_id) == hold) {
         let Some(h) = heavy_by.get(l.item_id.as_str()) else {
             continue;
         };
@@ -116,10 +116,10 @@ pub enum NoFit {
 }
 
 /// Calibrates light → heavy on the light row's and the heavy row's cells (same program, same
-/// items; one sample per item).
-pub fn fit(light: &[&Cell], heavy: &[&Cell], target: Target) -> Result<Fit, NoFit> {
-    let calibration = pairs(light, heavy, false).ok_or(NoFit::NoConfidence)?;
-    let held = pairs(light, heavy, true).ok_or(NoFit::NoConfidence)?;
+/// items; one sample per item), on the halves of `split`.
+pub fn fit(light: &[&Cell], heavy: &[&Cell], split: &Split, target: Target) -> Result<Fit, NoFit> {
+    let calibration = pairs(light, heavy, split, false).ok_or(NoFit::NoConfidence)?;
+    let held = pairs(light, heavy, split, true).ok_or(NoFit::NoConfidence)?;
     if calibration.len() < MIN_PER_HALF || held.len() < MIN_PER_HALF {
         return Err(NoFit::TooFewItems(calibration.len().min(held.len())));
     }

@@ -12,7 +12,7 @@ mod split;
 
 pub use cascade_fit::{Fit, NoFit, Outcome};
 pub use profile_toml::{program_of, render_profiles, row_profile};
-pub use split::held_out;
+pub use split::Split;
 
 use split::{Units, MIN_PER_HALF};
 use understudy_report::metrics;
@@ -167,6 +167,14 @@ fn cells_of<'c>(cells: &'c [Cell], key: &RowKey, task: &str) -> Vec<&'c Cell> {
         .collect()
 }
 
+/// The halves of `task`'s items, from every graded cell of it (all rows share one split).
+fn task_split(cells: &[Cell], task: &str, samples: usize) -> Split {
+    let graded = cells
+        .iter()
+        .filter(|c| c.task == task && !metrics::ungraded(c));
+    Split::of(graded, samples)
+}
+
 fn tune_task(
     summary: &Summary,
     cells: &[Cell],
@@ -176,7 +184,8 @@ fn tune_task(
 ) -> Result<TaskTuning, String> {
     let samples = summary.samples;
     let reference_cells = cells_of(cells, reference_key, task);
-    let reference_half = |hold| Units::of(reference_cells.iter().copied(), samples, hold);
+    let split = task_split(cells, task, samples);
+    let reference_half = |hold| Units::of(reference_cells.iter().copied(), samples, &split, hold);
     let (ref_cal, ref_hold) = (reference_half(false), reference_half(true));
     if ref_cal.len() < MIN_PER_HALF || ref_hold.len() < MIN_PER_HALF {
         return Err(format!(
@@ -188,8 +197,8 @@ fn tune_task(
     let mut considered = Vec::new();
     for key in rows_of(cells, task) {
         let these = cells_of(cells, &key, task);
-        let cal = Units::of(these.iter().copied(), samples, false);
-        let hold = Units::of(these.iter().copied(), samples, true);
+        let cal = Units::of(these.iter().copied(), samples, &split, false);
+        let hold = Units::of(these.iter().copied(), samples, &split, true);
         if cal.is_empty() || hold.is_empty() {
             continue;
         }
@@ -232,7 +241,7 @@ fn tune_task(
         })
         .cloned()
         .ok_or_else(|| "no row has a share of the reference to choose on".to_string())?;
-    let (cascade, no_cascade) = calibrate(summary, cells, task, &reference_key.0, target);
+    let (cascade, no_cascade) = calibrate(summary, cells, task, &reference_key.0, &split, target);
     Ok(TaskTuning {
         task: task.to_string(),
         choice,
@@ -250,6 +259,7 @@ fn calibrate(
     cells: &[Cell],
     task: &str,
     reference: &str,
+    split: &Split,
     target: Target,
 ) -> (Option<CascadeFit>, Option<String>) {
     if summary.samples > 1 {
@@ -274,7 +284,7 @@ fn calibrate(
             ));
             continue;
         }
-        match cascade_fit::fit(&cells_of(cells, &key, task), &heavy, target) {
+        match cascade_fit::fit(&cells_of(cells, &key, task), &heavy, split, target) {
             Ok(fit) => {
                 if best.as_ref().is_none_or(|b| {
                     fit.calibration.latency_ms.value < b.fit.calibration.latency_ms.value
