@@ -51,7 +51,11 @@ pub enum Command {
     /// Print gateway profiles tuned from a stored run (the fastest setup reaching the target)
     ///
     /// Per task: the fastest setup whose share of the reference reaches the target with its CI
-    /// lower bound, and a calibrated cascade threshold where the run allows.
+    /// lower bound, and a calibrated cascade threshold where the run allows. Choices are made on
+    /// one half of each task's items and checked on the other: items are grouped by gold answer,
+    /// ordered by a hash of their id and dealt to the halves in turn, so the halves differ by at
+    /// most one item and each label is split evenly (10 items: 5 and 5). Each half needs at
+    /// least 5 items.
     Tune(TuneArgs),
     /// Let a teacher model write the local model's prompt for a task, proved on held-out items
     ///
@@ -153,6 +157,7 @@ pub struct EmbedderArgs {
 #[derive(Debug, Args)]
 pub struct TuneArgs {
     /// Run id (see `understudy runs`); default: the latest.
+    #[arg(value_parser = crate::cli_values::run_id)]
     pub run: Option<i64>,
     /// Share of the reference score to reach with the 95% CI lower bound.
     #[arg(long, default_value_t = 0.95)]
@@ -210,6 +215,7 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Run id (see `understudy runs`); default: the latest.
+    #[arg(value_parser = crate::cli_values::run_id)]
     pub run: Option<i64>,
     /// Directory to write into (default: report/RUN).
     #[arg(long, value_name = "DIR")]
@@ -350,7 +356,7 @@ pub struct StudyArgs {
     pub from: Option<PathBuf>,
     /// Rewrite the page of an earlier run of this study from the store (--db), with the flags
     /// that run was made with; runs no model.
-    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "print_config"])]
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "print_config"], value_parser = crate::cli_values::run_id)]
     pub from_run: Option<i64>,
     #[command(flatten)]
     pub eval: EvalArgs,
@@ -359,6 +365,7 @@ pub struct StudyArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Run id (see `understudy runs`); default: the latest.
+    #[arg(value_parser = crate::cli_values::run_id)]
     pub run: Option<i64>,
     /// Print JSON instead of a table.
     #[arg(long)]

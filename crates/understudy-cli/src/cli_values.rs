@@ -10,3 +10,14 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
         )),
     }
 }
+
+/// A stored run's id, with an error that says where ids come from (`show abc` is not a parse
+/// failure of an integer but a wrong kind of argument).
+pub fn run_id(text: &str) -> Result<i64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "a run is named by its number, as `understudy runs` lists them (1, 2, …); got {text:?}"
+        )),
+    }
+}

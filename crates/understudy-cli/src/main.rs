@@ -11,6 +11,7 @@ mod cli_optimize;
 mod cli_store;
 mod cli_values;
 mod commands;
+mod exit;
 mod output;
 mod progress;
 mod setup;
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             output::error_line(&err);
-            ExitCode::FAILURE
+            exit::code_for(&err)
         }
     }
 }

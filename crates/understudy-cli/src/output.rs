@@ -85,6 +85,11 @@ pub fn timing_line(response: &ChatResponse, threads: Option<u32>) {
     );
 }
 
+/// `n` with the singular or plural noun: "1 model", "3 strategies".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The single error line: the error and its causes joined, no backtrace.
 pub fn error_line(err: &anyhow::Error) {
     eprintln!("error: {}", error_text(err));
@@ -116,6 +121,13 @@ mod tests {
     #[error("store x.db: {source}")]
     struct Wrapped {
         source: std::io::Error,
+    }
+
+    #[test]
+    fn counts_take_the_right_noun() {
+        assert_eq!(plural(1, "strategy", "strategies"), "1 strategy");
+        assert_eq!(plural(0, "strategy", "strategies"), "0 strategies");
+        assert_eq!(plural(2, "chunk", "chunks"), "2 chunks");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `understudy eval`, `runs`, `show` and `report` through the real binary: a run killed with
-//! SIGKILL resumes with exactly one cell per key, reruns hit the cache, bad names stop early.
+//! SIGKILL resumes with exactly one cell per key, a finished plan run again is shown, not re-made; bad names stop early.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -109,7 +109,7 @@ fn sigkilled_eval_resumes_with_exactly_one_cell_per_key() {
         "{stdout}"
     );
 
-    // Rerun: a new run answered from the cache, same scores.
+    // Rerun of the finished plan: the same run is shown, no second run is made.
     let out = understudy()
         .env("OPENAI_BASE_URL", &base)
         .args(args)
@@ -117,10 +117,11 @@ fn sigkilled_eval_resumes_with_exactly_one_cell_per_key() {
         .unwrap();
     assert!(out.status.success());
     assert!(
-        text(&out.stderr).contains("0 generated, 40 from cache"),
+        text(&out.stderr).contains("already finished as run 1"),
         "{}",
         text(&out.stderr)
     );
+    assert_eq!(text(&out.stdout), stdout, "the same summary");
 
     let out = understudy()
         .args(["runs", "--db", db.to_str().unwrap()])
@@ -129,7 +130,7 @@ fn sigkilled_eval_resumes_with_exactly_one_cell_per_key() {
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout).lines().count(),
-        3,
+        2,
         "{}",
         text(&out.stdout)
     );

@@ -26,11 +26,12 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}{line}: key `{key}`: {message}", line = line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{path}{line}: {place}: {message}", line = line.map(|l| format!(":{l}")).unwrap_or_default())]
     Parse {
         path: PathBuf,
         line: Option<usize>,
-        key: String,
+        /// The key (or table) the error is at, in words: "key `defaults.threads`".
+        place: String,
         message: String,
     },
     #[error("{path}: `{key}`: {message}")]
@@ -286,8 +287,8 @@ impl Config {
             ConfigError::Parse {
                 path: path.to_path_buf(),
                 line,
-                key,
-                message: inner.message().to_string(),
+                place: crate::toml_error::place("", &key),
+                message: crate::toml_error::in_words(inner.message()),
             }
         })?;
         resolve(raw, path, env, Some(path.to_path_buf()))

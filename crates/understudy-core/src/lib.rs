@@ -13,6 +13,7 @@ pub mod stream;
 pub mod think;
 pub mod thinking;
 pub mod timing;
+pub mod toml_error;
 
 pub use message::{ChatMessage, Role};
 pub use request::{ChatRequest, RequestError, ResponseFormat, ValidChatRequest};

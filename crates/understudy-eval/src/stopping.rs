@@ -24,7 +24,7 @@ impl StopRule {
     pub fn new(width_points: f64, samples: usize) -> Result<Self, EvalError> {
         if !(width_points > 0.0 && width_points <= 100.0) {
             return Err(EvalError::Config(format!(
-                "`until_ci` is an interval width in points, between 0 and 100; got {width_points}"
+                "`--until-ci` (`until_ci`) is the 95% interval width to stop at, in points: more than 0 and at most 100 (e.g. 20 stops at ±10 points); got {width_points}"
             )));
         }
         if samples > 1 {

@@ -22,6 +22,9 @@ pub struct Cost {
     /// and remote models have none.
     pub cpu_seconds: f64,
     pub cpu_answers: usize,
+    /// Answers taken from the response cache (no model call in this run, so no CPU time).
+    #[serde(default)]
+    pub cached_answers: usize,
 }
 
 /// The CPU-seconds one cell took, when it ran on this machine with a known thread count.
@@ -41,6 +44,7 @@ impl Cost {
         let mut cost = Cost::default();
         for cell in cells {
             cost.answers += 1;
+            cost.cached_answers += usize::from(cell.cached);
             cost.tokens_in += u64::from(cell.prompt_tokens);
             cost.tokens_out += u64::from(cell.completion_tokens);
             if let Some(s) = cpu_seconds(cell) {
@@ -67,7 +71,8 @@ impl Cost {
         (self.cpu_answers > 0).then(|| self.cpu_seconds * 1000.0 / self.cpu_answers as f64)
     }
 
-    /// "$0.42 per 1,000 answers", "1,830 CPU-s per 1,000 answers", both, or "no price set".
+    /// "$0.42 per 1,000 answers", "1,830 CPU-s per 1,000 answers", both, "no CPU-seconds
+    /// (cached)" when every answer came from the response cache, or "no price set".
     pub fn per_1000_text(&self) -> String {
         let mut parts = Vec::new();
         if let Some(d) = self.dollars_per_1000() {
@@ -77,9 +82,19 @@ impl Cost {
             parts.push(format!("{s:.0} CPU-s"));
         }
         if parts.is_empty() {
-            "no price set".to_string()
+            self.no_cost_text().to_string()
         } else {
             parts.join(" + ")
+        }
+    }
+
+    /// Why a row has no cost figure: all its answers were cached (nothing ran, so no CPU time
+    /// was spent in this run), or its model has no price and did not run here.
+    pub fn no_cost_text(&self) -> &'static str {
+        if self.answers > 0 && self.cached_answers == self.answers {
+            "no CPU-seconds (cached)"
+        } else {
+            "no price set"
         }
     }
 
@@ -141,5 +156,20 @@ mod tests {
         cost.price("m", &prices);
         // 300 × $1/M + 30 × $10/M = $0.0006 for 3 answers: $0.2 per 1,000.
         assert!((cost.dollars_per_1000().unwrap() - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_row_answered_from_the_cache_says_so_rather_than_no_price() {
+        let cached = Cell {
+            cached: true,
+            ..local(9000.0, 2, None)
+        };
+        let cost = Cost::of([&cached, &cached]);
+        assert_eq!(cost.per_1000_text(), "no CPU-seconds (cached)");
+        let remote = Cell {
+            conditions: None,
+            ..Cell::for_test("i", 1.0)
+        };
+        assert_eq!(Cost::of([&remote]).per_1000_text(), "no price set");
     }
 }

@@ -109,10 +109,32 @@ async fn report_numbers_agree_with_the_summary() {
             }
         }
     }
-    // Every chart is written and inlined.
-    let charts: Vec<_> = std::fs::read_dir(out.join("charts")).unwrap().collect();
-    assert!(charts.len() >= 7, "{charts:?}");
-    assert!(html.matches("<svg").count() >= 7);
+    // Every chart with data is written and inlined; those without are named, not drawn empty.
+    let mut charts: Vec<String> = std::fs::read_dir(out.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    charts.sort();
+    assert_eq!(
+        charts,
+        [
+            "cot-latency.svg",
+            "cot-score.svg",
+            "format-sensitivity.svg",
+            "quality-latency-all-tasks-pooled.svg",
+            "quality-latency-toy.svg"
+        ]
+    );
+    assert_eq!(html.matches("<svg").count(), 5);
+    for absent in ["Size ladder: needs models", "Share of reference: "] {
+        assert!(html.contains(absent), "HTML does not say why: {absent}");
+        assert!(md.contains(&format!(
+            "not drawn: {}",
+            &absent[..absent.find(':').unwrap()]
+        )));
+    }
+    // The reference is marked in the legend where it is drawn.
+    assert!(summary.reference.is_some() && html.contains(">reference</text>"));
     assert!(!html.contains("<script"), "the report needs no JavaScript");
     // Nothing loads from the network: no attribute or stylesheet points at a URL (the SVG
     // namespace, an identifier that is never fetched, is the one URL allowed).

@@ -182,7 +182,7 @@ impl RunObserver for StopAfter {
 }
 
 #[tokio::test]
-async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache() {
+async fn stopped_run_resumes_without_loss_or_duplicates_and_a_finished_one_is_not_remade() {
     let dir = tempfile::tempdir().unwrap();
     let task = write_task(dir.path());
     let plan = plan(
@@ -236,8 +236,8 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     assert_eq!(keys.len(), 80, "one cell per key");
     assert_eq!(backend.calls(), 80, "no cell was generated twice");
 
-    // A finished plan run again: a new run, every cell from the cache, same scores, old latency.
-    let third = run(
+    // A finished plan run again: the same run, shown as it is, nothing called or stored.
+    let again_same = run(
         &plan,
         backend.clone(),
         &store,
@@ -247,23 +247,41 @@ async fn stopped_run_resumes_without_loss_or_duplicates_and_reruns_hit_the_cache
     )
     .await
     .unwrap();
+    assert!(
+        again_same.reused && again_same.run_id == first.run_id,
+        "{again_same:?}"
+    );
+    assert_eq!((again_same.stored, again_same.fresh), (80, 0));
+    assert_eq!(backend.calls(), 80);
+    assert_eq!(store.runs.runs().await.unwrap().len(), 1);
+
+    // A changed plan that shares requests: a new run, those cells from the cache, same
+    // scores, the latency measured when they were produced.
+    let narrower = crate::plan(&task, &["slow-5ms"], None, &["zero-shot", "role"]).unwrap();
+    let third = run(
+        &narrower,
+        backend.clone(),
+        &store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
     assert_ne!(third.run_id, first.run_id);
-    assert_eq!((third.cached, third.fresh), (80, 0));
+    assert_eq!((third.cached, third.fresh), (40, 0));
     assert_eq!(backend.calls(), 80);
     let again = store.runs.cells(third.run_id).await.unwrap();
     let score = |cs: &[Cell]| cs.iter().map(|c| c.score).sum::<f64>();
-    assert_eq!(score(&again), score(&cells));
+    let slow: Vec<Cell> = cells
+        .iter()
+        .filter(|c| c.model == "slow-5ms")
+        .cloned()
+        .collect();
+    assert_eq!(score(&again), score(&slow));
     assert!(again.iter().all(|c| c.cached));
-    let slow_original: f64 = cells
-        .iter()
-        .filter(|c| c.model == "slow-5ms")
-        .map(|c| c.ttft_ms)
-        .sum();
-    let slow_cached: f64 = again
-        .iter()
-        .filter(|c| c.model == "slow-5ms")
-        .map(|c| c.ttft_ms)
-        .sum();
+    let slow_original: f64 = slow.iter().map(|c| c.ttft_ms).sum();
+    let slow_cached: f64 = again.iter().map(|c| c.ttft_ms).sum();
     assert!(
         (slow_original - slow_cached).abs() < 1e-9,
         "cached cells keep the measured latency"

@@ -61,15 +61,11 @@ impl ServeSection {
     /// again from the file, since the table no longer knows its positions) and the key.
     pub fn parse(table: toml::Table, source: &Path) -> Result<Self, ServeError> {
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let line = std::fs::read_to_string(source)
-                .ok()
-                .and_then(|text| error_line(&text));
-            ServeError::Config(format!(
-                "{}{}: key `serve.{}`: {}",
-                source.display(),
-                line.map(|l| format!(":{l}")).unwrap_or_default(),
-                e.path(),
-                e.inner().message()
+            ServeError::Config(understudy_core::toml_error::describe(
+                source,
+                "serve",
+                &e.path().to_string(),
+                e.inner().message(),
             ))
         })
     }
@@ -95,22 +91,6 @@ impl ServeSection {
         }
         Ok(keys)
     }
-}
-
-/// The whole file, with `[serve]` strict and every other table taken as it is.
-#[derive(Deserialize)]
-struct ServeOnly {
-    #[serde(default, rename = "serve")]
-    _serve: Option<ServeSection>,
-    #[serde(flatten)]
-    _rest: toml::Table,
-}
-
-/// The line of the first error in `[serve]`, parsing `text` where positions are still known.
-fn error_line(text: &str) -> Option<usize> {
-    let err = toml::from_str::<ServeOnly>(text).err()?;
-    let span = err.span()?;
-    Some(text[..span.start.min(text.len())].matches('\n').count() + 1)
 }
 
 impl ServeSection {

@@ -21,6 +21,7 @@ pub mod served;
 pub mod signal_checks;
 pub mod socket_arrival;
 pub mod stream;
+mod system_template;
 pub mod techniques;
 pub mod unrouted;
 pub mod wire;

@@ -154,11 +154,11 @@ pub fn parse_profiles(
     let mut out = BTreeMap::new();
     for (name, value) in table {
         let raw: RawProfile = serde_path_to_error::deserialize(value).map_err(|e| {
-            ServeError::Config(format!(
-                "{}: key `profiles.{name}.{}`: {}",
-                source.display(),
-                e.path(),
-                e.inner()
+            ServeError::Config(understudy_core::toml_error::describe(
+                source,
+                &format!("profiles.{name}"),
+                &e.path().to_string(),
+                e.inner().message(),
             ))
         })?;
         let profile = profile_of(name.clone(), raw, source)?;
@@ -176,14 +176,9 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         source,
     )?;
     let system = match &raw.system {
-        Some(template) => {
-            let mut env = minijinja::Environment::new();
-            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-            let rendered = env
-                .render_str(template, &raw.vars)
-                .map_err(|e| ServeError::Config(format!("profiles.{name}.system: {e}")))?;
-            Some(rendered)
-        }
+        Some(template) => Some(crate::system_template::render(
+            source, &name, template, &raw.vars,
+        )?),
         None => None,
     };
     let technique = technique_of(&name, &raw)?;

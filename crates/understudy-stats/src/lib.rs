@@ -16,6 +16,7 @@ mod estimate;
 mod exact_paired;
 mod multiple;
 mod paired;
+mod planning;
 mod proportion;
 mod questions;
 mod score;
@@ -25,6 +26,7 @@ pub use classes::{mean, pass_at_k, per_class, quantile, ClassScore};
 pub use estimate::{Comparison, Equivalence, Estimate, OneSided};
 pub use multiple::{holm, mcnemar_exact};
 pub use paired::Table;
+pub use planning::{paired_items_needed, paired_power, z_for_family};
 pub use proportion::{binomial_upper_tail, clopper_pearson, poisson_binomial_upper_tail};
 pub use questions::{
     above_bar, above_chances, adjusted_share, clustered_mean, compare, equivalence,

@@ -133,6 +133,9 @@ async fn interactive(
     mut history: Vec<ChatMessage>,
     threads: Option<u32>,
 ) -> Result<()> {
+    // Load an in-process model now, so its load line (and any load error) comes before the
+    // first prompt rather than after the user typed at it.
+    backend.parallel(model).await?;
     output::note(&format!(
         "chatting with {model}; /reset clears the conversation, /exit or Ctrl-D ends it"
     ));

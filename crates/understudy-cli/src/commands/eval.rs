@@ -146,10 +146,11 @@ impl Executed {
     /// The error to end with when Ctrl-C stopped the run.
     pub fn fail_if_interrupted(&self) -> Result<()> {
         if self.outcome.interrupted {
-            bail!(
-                "interrupted: everything done so far is saved in {}; rerun the same command to resume",
+            return Err(crate::exit::Interrupted(format!(
+                "everything done so far is saved in {}; rerun the same command to resume",
                 self.db
-            );
+            ))
+            .into());
         }
         Ok(())
     }
@@ -260,30 +261,58 @@ pub async fn prepare(
 }
 
 /// What the run did: cells generated and cached, left out by adaptive stopping, answered by
-/// other workers on the same store.
+/// other workers on the same store; or that an identical run had finished, or how far a
+/// stopped run got.
 fn note_outcome(outcome: &runner::RunOutcome) {
-    output::note(&format!(
-        "run {}{}: {} cells ({} generated, {} from cache{})",
-        outcome.run_id,
-        if outcome.resumed { " (resumed)" } else { "" },
-        outcome.total - outcome.skipped,
-        outcome.fresh,
-        outcome.cached,
-        if outcome.skipped > 0 {
-            format!(
-                "; {} planned cells left out by --until-ci: their rows had enough items",
-                outcome.skipped
-            )
-        } else {
-            String::new()
-        }
-    ));
+    output::note(&outcome_line(outcome));
     if outcome.by_others > 0 {
         output::note(&format!(
             "  {} cells of this run were answered by other workers on the same store",
             outcome.by_others
         ));
     }
+}
+
+fn outcome_line(o: &runner::RunOutcome) -> String {
+    let cells = |n: usize| output::plural(n, "cell", "cells");
+    if o.reused {
+        return format!(
+            "run {}: this plan already finished as run {} (same models, data and settings), so nothing was run again; showing it (--no-cache measures it anew)",
+            o.run_id, o.run_id
+        );
+    }
+    let split = format!(
+        "{} generated, {} from cache{}",
+        o.fresh,
+        o.cached,
+        match o.stored.saturating_sub(o.fresh + o.cached + o.by_others) {
+            0 => String::new(),
+            earlier => format!(", {earlier} from the earlier attempt"),
+        }
+    );
+    if o.interrupted {
+        return format!(
+            "run {}{} stopped: {} of {} stored ({split}); rerun the same command to resume",
+            o.run_id,
+            if o.resumed { " (resumed)" } else { "" },
+            o.stored,
+            cells(o.total - o.skipped),
+        );
+    }
+    format!(
+        "run {}{}: {} ({split}{})",
+        o.run_id,
+        if o.resumed { " (resumed)" } else { "" },
+        cells(o.stored),
+        if o.skipped > 0 {
+            format!(
+                "; {} left out by --until-ci: their rows had enough items",
+                output::plural(o.skipped, "planned cell", "planned cells")
+            )
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// How the runner runs: as many cells at once on an in-process model as its engine runs
@@ -330,17 +359,21 @@ async fn run_options(
 fn announce(plan: &Plan, section: &EvalSection, db: &Location) {
     let items: usize = plan.tasks.iter().map(|t| t.items.len()).sum();
     output::note(&format!(
-        "eval: {} model(s) × {} strateg(ies) × {} format(s) × {} task(s), {items} items{}; store {}",
-        plan.models.len(),
-        plan.strategies.len(),
-        plan.formats.len(),
-        plan.tasks.len(),
-        plan.reference.as_ref().map(|r| format!(", reference {r}")).unwrap_or_default(),
+        "eval: {} × {} × {} × {}, {}{}; store {}",
+        output::plural(plan.models.len(), "model", "models"),
+        output::plural(plan.strategies.len(), "strategy", "strategies"),
+        output::plural(plan.formats.len(), "format", "formats"),
+        output::plural(plan.tasks.len(), "task", "tasks"),
+        output::plural(items, "item", "items"),
+        plan.reference
+            .as_ref()
+            .map(|r| format!(", reference {r}"))
+            .unwrap_or_default(),
         db
     ));
     if section.limit.is_none() {
         output::note(&format!(
-            "  {} items per task by default, sized so the default suite finishes in about ten minutes on 2 cores; use --limit for tighter intervals",
+            "  {} items per task by default, sized so the default suite settles the models' gaps to the reference in about 4 minutes on 2 cores; use --limit for tighter intervals",
             plan::DEFAULT_LIMIT
         ));
     }

@@ -170,8 +170,13 @@ pub async fn retrieve(
     .await?;
     for i in indexed {
         output::note(&format!(
-            "  {}: {} documents in collection {:?} ({} chunks embedded now, {} documents unchanged); passages found for {} questions",
-            i.task, i.documents, i.collection, i.embedded, i.unchanged, i.questions
+            "  {}: {} in collection {:?} ({} embedded now, {} unchanged); passages found for {}",
+            i.task,
+            output::plural(i.documents, "document", "documents"),
+            i.collection,
+            output::plural(i.embedded, "chunk", "chunks"),
+            output::plural(i.unchanged, "document", "documents"),
+            output::plural(i.questions, "question", "questions")
         ));
     }
     Ok(retrieved)

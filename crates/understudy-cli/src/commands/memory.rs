@@ -86,8 +86,17 @@ pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
 /// `memory list`: each collection with its chunk count and embedder.
 async fn list(config_path: Option<&Path>, args: &StoreArgs) -> Result<()> {
     let store = store(config_path, args, false).await?;
-    for c in store.collections().await? {
-        output::data_line(&format!("{}\t{} chunks\t{}", c.name, c.chunks, c.embedder));
+    let collections = store.collections().await?;
+    if collections.is_empty() {
+        output::note("no memory collections yet: `understudy memory add FILES` makes one");
+    }
+    for c in collections {
+        output::data_line(&format!(
+            "{}\t{}\t{}",
+            c.name,
+            output::plural(usize::try_from(c.chunks).unwrap_or(0), "chunk", "chunks"),
+            c.embedder
+        ));
     }
     Ok(())
 }
@@ -145,8 +154,9 @@ async fn add(config_path: Option<&Path>, args: &MemoryAddArgs) -> Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     output::note(&format!(
-        "{} documents, {chunks} chunks into {:?} in {secs:.1} s ({:.1} chunks/s, {})",
-        docs,
+        "{}, {} into {:?} in {secs:.1} s ({:.1} chunks/s, {})",
+        output::plural(docs, "document", "documents"),
+        output::plural(chunks, "chunk", "chunks"),
         args.collection,
         chunks as f64 / secs.max(1e-9),
         embedder.name()

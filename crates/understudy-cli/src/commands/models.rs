@@ -63,15 +63,16 @@ async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {
     let home = setup::home_dir()?;
     let mut rows = local_rows(&config, &home);
     rows.extend(served_rows(&config).await?);
+    mark_roles(&mut rows, &config);
     if json {
         output::data_line(&serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     output::data_line(&format!(
-        "{:<28} {:<10} {:>9}  {:<14} {}",
-        "NAME", "BACKEND", "SIZE", "STATUS", "PATH / NOTE"
+        "{:<28} {:<10} {:>9}  {:<14} {:<19} {}",
+        "NAME", "BACKEND", "SIZE", "STATUS", "ROLE", "PATH / NOTE"
     ));
-    for row in rows {
+    for row in &rows {
         let size = row["size_bytes"]
             .as_u64()
             .map(|b| format!("{:.0} MB", b as f64 / 1e6))
@@ -81,15 +82,47 @@ async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {
             .map(str::to_string)
             .unwrap_or_else(|| row["note"].as_str().unwrap_or("").to_string());
         output::data_line(&format!(
-            "{:<28} {:<10} {:>9}  {:<14} {}",
+            "{:<28} {:<10} {:>9}  {:<14} {:<19} {}",
             row["name"].as_str().unwrap_or(""),
             row["backend"].as_str().unwrap_or(""),
             size,
             row["status"].as_str().unwrap_or(""),
+            row["role"].as_str().unwrap_or("-"),
             where_
         ));
     }
+    for (role, name) in [
+        ("default", &config.default_model),
+        ("reference", &config.reference_model),
+    ] {
+        if !rows.iter().any(|r| r["name"] == name.as_str()) {
+            output::note(&format!(
+                "the {role} model {name:?} is not among the models above (set `{role}_model` in the config, or serve it)"
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Marks the rows that are the configured default and reference models (`role`: "default",
+/// "reference", "default, reference", or null).
+fn mark_roles(rows: &mut [serde_json::Value], config: &understudy_core::config::Config) {
+    for row in rows {
+        let name = row["name"].as_str().unwrap_or("");
+        let roles: Vec<&str> = [
+            ("default", config.default_model.as_str()),
+            ("reference", config.reference_model.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n == name)
+        .map(|(role, _)| role)
+        .collect();
+        row["role"] = if roles.is_empty() {
+            serde_json::Value::Null
+        } else {
+            roles.join(", ").into()
+        };
+    }
 }
 
 /// The catalogue's models (installed or not) and the GGUF files the config names.
@@ -97,20 +130,13 @@ fn local_rows(config: &understudy_core::config::Config, home: &Path) -> Vec<serd
     let mut rows = Vec::new();
     for model in catalog::known_models() {
         let installed = install::is_installed(&model, home);
-        let default = if model.name == config.default_model {
-            " (default)"
-        } else if model.name == config.reference_model {
-            " (reference)"
-        } else {
-            ""
-        };
         rows.push(serde_json::json!({
             "name": model.name,
             "backend": "embedded",
             "size_bytes": model.size,
             "status": if installed { "installed" } else { "not installed" },
             "path": model.path(home),
-            "note": format!("{}{default}", model.description),
+            "note": model.description,
         }));
     }
     for (alias, target) in &config.models {

@@ -102,7 +102,9 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         .unwrap_or(understudy_serve::DEFAULT_DRAIN);
     understudy_serve::serve(addr, state, extra, shutdown_signal(), drain, move |local| {
         output::note(&format!(
-            "understudy serve: listening on http://{local}/v1 · {n_profiles} profile(s) · {n_models} model(s) · {auth}{ui} (GET /v1/models lists them)"
+            "understudy serve: listening on http://{local}/v1 · {} · {} · {auth}{ui} (GET /v1/models lists them)",
+            output::plural(n_profiles, "profile", "profiles"),
+            output::plural(n_models, "model", "models"),
         ));
     })
     .await?;

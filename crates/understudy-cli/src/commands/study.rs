@@ -222,8 +222,10 @@ mod tests {
         RunOutcome {
             run_id: 2,
             resumed,
+            reused: false,
             interrupted: false,
             total: 810,
+            stored: 810,
             fresh,
             cached: 0,
             skipped: 0,

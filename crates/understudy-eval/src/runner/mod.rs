@@ -69,8 +69,13 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub run_id: i64,
     pub resumed: bool,
+    /// The plan had already finished as `run_id` (same models, data and settings): nothing was
+    /// run again. Not with `no_cache`, which measures anew.
+    pub reused: bool,
     pub interrupted: bool,
     pub total: usize,
+    /// Cells the run holds at the end (from earlier attempts, this one and other workers).
+    pub stored: usize,
     pub fresh: usize,
     pub cached: usize,
     /// Planned cells adaptive stopping (`until_ci`) left out: their rows had enough items.
@@ -219,6 +224,9 @@ pub async fn run(
     ingredients.examples = plan.examples.digest();
     let key = resume_key::resume_key(plan, &ingredients);
     let planned = planned_cells(plan, &combos);
+    if let Some(finished) = finished_run(store, &key, options).await? {
+        return Ok(reused(finished, planned));
+    }
     let (run_id, resumed) = store
         .runs
         .open_run(
@@ -267,16 +275,66 @@ pub async fn run(
     };
     store.runs.set_status(run_id, status).await?;
     let stored = store.runs.done_keys(run_id).await?.len();
-    Ok(RunOutcome {
+    Ok(outcome(run_id, resumed, total, stored, done.len(), &tally))
+}
+
+/// How a run that ran ended: `stored` cells at the end, `before` of them from earlier attempts.
+fn outcome(
+    run_id: i64,
+    resumed: bool,
+    total: usize,
+    stored: usize,
+    before: usize,
+    tally: &execute::Tally,
+) -> RunOutcome {
+    RunOutcome {
         run_id,
         resumed,
+        reused: false,
         interrupted: tally.interrupted,
         total,
+        stored,
         fresh: tally.fresh,
         cached: tally.cached,
         skipped: tally.skipped,
-        by_others: stored.saturating_sub(done.len() + tally.fresh + tally.cached),
-    })
+        by_others: stored.saturating_sub(before + tally.fresh + tally.cached),
+    }
+}
+
+/// The latest finished run of the plan with resume key `key`, if any (never under `no_cache`,
+/// which measures anew).
+async fn finished_run(
+    store: &Store,
+    key: &str,
+    options: &RunOptions,
+) -> Result<Option<understudy_store::RunInfo>, EvalError> {
+    if options.no_cache {
+        return Ok(None);
+    }
+    Ok(store
+        .runs
+        .runs()
+        .await?
+        .into_iter()
+        .filter(|r| r.plan_key == key && r.status == "finished")
+        .max_by_key(|r| r.id))
+}
+
+/// The outcome of not running again: the finished run `info` of `planned` cells, as it is.
+fn reused(info: understudy_store::RunInfo, planned: usize) -> RunOutcome {
+    let stored = usize::try_from(info.cells).unwrap_or(0);
+    RunOutcome {
+        run_id: info.id,
+        resumed: false,
+        reused: true,
+        interrupted: false,
+        total: planned,
+        stored,
+        fresh: 0,
+        cached: 0,
+        skipped: planned.saturating_sub(stored),
+        by_others: 0,
+    }
 }
 
 /// How long a worker waits before looking again at cells other workers hold.

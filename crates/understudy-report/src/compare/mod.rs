@@ -163,7 +163,7 @@ impl RowComparison {
 pub enum CompareError {
     #[error(transparent)]
     Select(#[from] SelectError),
-    #[error("{side}: run {run} (see `understudy runs`): {source}")]
+    #[error("{side}: run {run}: {source}")]
     Run {
         side: &'static str,
         run: i64,

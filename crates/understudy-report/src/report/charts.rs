@@ -1,17 +1,15 @@
 //! The report's charts, built from the summary and its extras: quality vs latency (per task and
 //! averaged, Pareto front, reference marked), chain-of-thought cost, share of reference, format
-//! sensitivity and the size ladder. Each returns (file name, title, SVG).
+//! sensitivity and the size ladder. Each returns (file name, title, SVG), or — where the run has
+//! no data for it — why it is not drawn (no placeholder files).
 
 use super::aggregates::Extras;
 use super::svg::{self, Bar, Bars, Point, Scatter};
 use crate::summary::Summary;
 
-/// A rendered chart.
-pub struct Chart {
-    pub file: String,
-    pub title: String,
-    pub svg: String,
-}
+use super::chart::not_drawn;
+pub use super::chart::{Chart, Charts, NotDrawn};
+use super::ladder_charts::{ladder_chart, ladder_latency_chart};
 
 fn model_series(summary: &Summary) -> Vec<String> {
     let mut models = Vec::new();
@@ -96,14 +94,17 @@ fn quality_latency(summary: &Summary, task: Option<&str>) -> Chart {
     }
 }
 
-fn cot_charts(extras: &Extras) -> Vec<Chart> {
+fn cot_charts(extras: &Extras) -> Result<Vec<Chart>, NotDrawn> {
+    let empty = "the run has no model with both cot and zero-shot; add --strategies zero-shot,cot";
+    if extras.cot_cost.is_empty() {
+        return Err(not_drawn("Chain-of-thought cost", empty));
+    }
     let mut models: Vec<String> = Vec::new();
     for c in &extras.cot_cost {
         if !models.contains(&c.model) {
             models.push(c.model.clone());
         }
     }
-    let empty = "the run has no model with both cot and zero-shot; add --strategies zero-shot,cot";
     let ratio = svg::bars(&Bars {
         title: "Chain-of-thought latency cost (p50 cot ÷ p50 zero-shot)",
         y_label: "latency ratio (×)",
@@ -122,11 +123,7 @@ fn cot_charts(extras: &Extras) -> Vec<Chart> {
         baseline: Some(1.0),
         tick_scale: 1.0,
         legend: model_legend(&models),
-        note: if extras.cot_cost.is_empty() {
-            empty.into()
-        } else {
-            "dashed line: same speed as zero-shot".into()
-        },
+        note: "dashed line: same speed as zero-shot".into(),
     });
     let change = svg::bars(&Bars {
         title: "Chain-of-thought score change (cot − zero-shot, same items)",
@@ -149,13 +146,10 @@ fn cot_charts(extras: &Extras) -> Vec<Chart> {
         baseline: Some(0.0),
         tick_scale: 100.0,
         legend: model_legend(&models),
-        note: if extras.cot_cost.is_empty() {
-            empty.into()
-        } else {
-            "95% CI and p of the exact score test (paired, 0/1 scores) in each bar's tooltip".into()
-        },
+        note: "95% CI and p of the exact score test (paired, 0/1 scores) in each bar's tooltip"
+            .into(),
     });
-    vec![
+    Ok(vec![
         Chart {
             file: "cot-latency.svg".into(),
             title: "Chain-of-thought latency cost".into(),
@@ -166,10 +160,10 @@ fn cot_charts(extras: &Extras) -> Vec<Chart> {
             title: "Chain-of-thought score change".into(),
             svg: change,
         },
-    ]
+    ])
 }
 
-fn share_chart(summary: &Summary) -> Chart {
+fn share_chart(summary: &Summary) -> Result<Chart, NotDrawn> {
     let rows: Vec<_> = summary.rows.iter().filter(|r| !r.is_reference).collect();
     let labels: Vec<String> = rows
         .iter()
@@ -194,8 +188,18 @@ fn share_chart(summary: &Summary) -> Chart {
         Some(r) if !bars.is_empty() => {
             format!("share = score ÷ {r}'s score on the same items; dashed line: parity")
         }
-        Some(_) => "the reference has no scored items in common with the other rows".into(),
-        None => "no reference model in this run (eval --reference MODEL)".into(),
+        Some(_) => {
+            return Err(not_drawn(
+                "Share of reference",
+                "no row has a share of the reference (no items in common, or the reference is not above the baseline)",
+            ))
+        }
+        None => {
+            return Err(not_drawn(
+                "Share of reference",
+                "no reference model in this run (eval --reference MODEL)",
+            ))
+        }
     };
     let svg = svg::bars(&Bars {
         title: "Share of reference per task",
@@ -210,14 +214,14 @@ fn share_chart(summary: &Summary) -> Chart {
             .collect(),
         note,
     });
-    Chart {
+    Ok(Chart {
         file: "share-of-reference.svg".into(),
         title: "Share of reference".into(),
         svg,
-    }
+    })
 }
 
-fn format_chart(extras: &Extras) -> Chart {
+fn format_chart(extras: &Extras) -> Result<Chart, NotDrawn> {
     let formats = ["plain", "markdown", "json", "yaml"];
     let mut bars = Vec::new();
     for s in &extras.format_spread {
@@ -238,11 +242,13 @@ fn format_chart(extras: &Extras) -> Chart {
             });
         }
     }
-    let note = if bars.is_empty() {
-        "the run used one prompt format; add --formats plain,markdown,json,yaml".to_string()
-    } else {
-        "same content rendered four ways; spread = best − worst format".to_string()
-    };
+    if bars.is_empty() {
+        return Err(not_drawn(
+            "Format sensitivity",
+            "the run used one prompt format; add --formats plain,markdown,json,yaml",
+        ));
+    }
+    let note = "same content rendered four ways; spread = best − worst format".to_string();
     let svg = svg::bars(&Bars {
         title: "Format sensitivity (score per prompt format)",
         y_label: "score (% correct)",
@@ -256,96 +262,11 @@ fn format_chart(extras: &Extras) -> Chart {
             .collect(),
         note,
     });
-    Chart {
+    Ok(Chart {
         file: "format-sensitivity.svg".into(),
         title: "Format sensitivity".into(),
         svg,
-    }
-}
-
-fn ladder_chart(extras: &Extras) -> Chart {
-    let points: Vec<Point> = extras
-        .ladder
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Point {
-            x: r.params_billion,
-            y: r.mean_score,
-            y_low: f64::NAN,
-            y_high: f64::NAN,
-            label: format!("{} · p50 {:.0} ms", r.model, r.latency_p50_ms),
-            short: format!("p50 {:.0} ms", r.latency_p50_ms),
-            series: i,
-            highlight: false,
-        })
-        .collect();
-    let note = if points.len() < 2 {
-        "needs models of at least two known sizes (e.g. the default ladder)".to_string()
-    } else {
-        "each model's first strategy and format; labels give p50 latency".to_string()
-    };
-    let svg = svg::scatter(&Scatter {
-        title: "Size ladder: score vs parameters",
-        x_label: "parameters (billions, log scale)",
-        y_label: "mean score over tasks (%)",
-        log_x: true,
-        y_range: (0.0, 1.0),
-        legend: extras
-            .ladder
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.model.clone(), i))
-            .collect(),
-        front: Vec::new(),
-        points,
-        note,
-    });
-    Chart {
-        file: "size-ladder.svg".into(),
-        title: "Size ladder".into(),
-        svg,
-    }
-}
-
-fn ladder_latency_chart(extras: &Extras) -> Chart {
-    let bars: Vec<Bar> = extras
-        .ladder
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Bar {
-            group: format!("{} ({:.2}B)", r.model, r.params_billion),
-            label: format!("{} {} {}", r.model, r.strategy, r.format),
-            value: r.latency_p50_ms,
-            low: f64::NAN,
-            high: f64::NAN,
-            series: i,
-        })
-        .collect();
-    let note = if bars.len() < 2 {
-        "needs models of at least two known sizes (e.g. the default ladder)".to_string()
-    } else {
-        "median end-to-end latency per item, each model's first strategy and format, smallest first"
-            .to_string()
-    };
-    let svg = svg::bars(&Bars {
-        title: "Size ladder: latency vs parameters",
-        y_label: "p50 latency per item (ms)",
-        bars,
-        baseline: None,
-        tick_scale: 1.0,
-        legend: extras
-            .ladder
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.model.clone(), i))
-            .collect(),
-        note,
-    });
-    Chart {
-        file: "size-ladder-latency.svg".into(),
-        title: "Size ladder: latency".into(),
-        svg,
-    }
+    })
 }
 
 fn slug(text: &str) -> String {
@@ -364,8 +285,8 @@ fn slug(text: &str) -> String {
         .join("-")
 }
 
-/// Every chart of the report, in reading order.
-pub fn all(summary: &Summary, extras: &Extras) -> Vec<Chart> {
+/// Every chart of the report the run has data for, in reading order, and the others by name.
+pub fn all(summary: &Summary, extras: &Extras) -> Charts {
     let mut charts = vec![quality_latency(summary, None)];
     let tasks: Vec<String> = summary
         .rows
@@ -375,12 +296,20 @@ pub fn all(summary: &Summary, extras: &Extras) -> Vec<Chart> {
     for task in &tasks {
         charts.push(quality_latency(summary, Some(task)));
     }
-    charts.extend(cot_charts(extras));
-    charts.push(share_chart(summary));
-    charts.push(format_chart(extras));
-    charts.push(ladder_chart(extras));
-    charts.push(ladder_latency_chart(extras));
-    charts
+    let mut out = Charts {
+        drawn: charts,
+        not_drawn: Vec::new(),
+    };
+    let mut add = |chart: Result<Vec<Chart>, NotDrawn>| match chart {
+        Ok(charts) => out.drawn.extend(charts),
+        Err(why) => out.not_drawn.push(why),
+    };
+    add(cot_charts(extras));
+    add(share_chart(summary).map(|c| vec![c]));
+    add(format_chart(extras).map(|c| vec![c]));
+    add(ladder_chart(extras).map(|c| vec![c]));
+    add(ladder_latency_chart(extras).map(|c| vec![c]));
+    out
 }
 
 /// A legend with one entry per model, coloured as the model's series.

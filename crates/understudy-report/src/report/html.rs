@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::aggregates::Extras;
-use super::charts::Chart;
+use super::charts::Charts;
 use super::svg::esc;
 use super::tables::{self, Table};
 use crate::summary::Summary;
@@ -41,7 +41,7 @@ fn table(out: &mut String, t: &Table) {
     out.push_str("</tbody></table></div>");
 }
 
-pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[String]) -> String {
+pub fn render(summary: &Summary, extras: &Extras, charts: &Charts, findings: &[String]) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>understudy report — run {}</title><style>{CSS}</style></head><body><main>{}</main></body></html>\n",
         summary.run.id,
@@ -53,7 +53,7 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
 pub fn render_body(
     summary: &Summary,
     extras: &Extras,
-    charts: &[Chart],
+    charts: &Charts,
     findings: &[String],
 ) -> String {
     let run = &summary.run;
@@ -68,12 +68,22 @@ pub fn render_body(
         summary.reference.as_ref().map(|r| format!(" · reference {}", esc(r))).unwrap_or_default(),
         esc(&summary.measurement_line())
     );
+    headline(&mut out, &crate::summary::headline::headline(summary));
     out.push_str("<h2>Findings</h2><ul>");
     for f in findings {
         let _ = write!(out, "<li>{}</li>", esc(f));
     }
     out.push_str("</ul><h2>Charts</h2>");
-    for chart in charts {
+    if !charts.not_drawn.is_empty() {
+        out.push_str(
+            "<p class=\"meta\">Not drawn, for want of data in this run:</p><ul class=\"meta\">",
+        );
+        for n in &charts.not_drawn {
+            let _ = write!(out, "<li>{}: {}</li>", esc(&n.title), esc(&n.why));
+        }
+        out.push_str("</ul>");
+    }
+    for chart in &charts.drawn {
         let _ = write!(
             out,
             "<figure id=\"{}\">{}<figcaption>{}</figcaption></figure>",
@@ -106,4 +116,27 @@ pub fn render_body(
         );
     }
     out
+}
+
+/// The run in plain words, first on the page: what is settled, what is not, what to run next.
+fn headline(out: &mut String, h: &crate::summary::headline::Headline) {
+    let _ = write!(out, "<section id=\"headline\"><p>{}</p>", esc(&h.basis));
+    for (title, lines) in [
+        ("Settled", &h.settled),
+        ("Not settled at this size", &h.unsettled),
+    ] {
+        let _ = write!(out, "<h3>{title}</h3><ul>");
+        if lines.is_empty() {
+            out.push_str("<li>nothing</li>");
+        }
+        for l in lines.iter() {
+            let _ = write!(out, "<li>{}</li>", esc(l));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("<h3>Next</h3><ul>");
+    for (command, why) in &h.next {
+        let _ = write!(out, "<li><code>{}</code> — {}</li>", esc(command), esc(why));
+    }
+    out.push_str("</ul></section>");
 }

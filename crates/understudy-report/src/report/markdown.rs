@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::aggregates::Extras;
-use super::charts::Chart;
+use super::charts::Charts;
 use super::tables::{self, Table};
 use crate::summary::Summary;
 
@@ -39,7 +39,7 @@ pub(crate) fn table(out: &mut String, t: &Table) {
     out.push('\n');
 }
 
-pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[String]) -> String {
+pub fn render(summary: &Summary, extras: &Extras, charts: &Charts, findings: &[String]) -> String {
     let run = &summary.run;
     let mut out = String::new();
     let _ = writeln!(out, "# understudy report — run {}\n", run.id);
@@ -52,12 +52,37 @@ pub fn render(summary: &Summary, extras: &Extras, charts: &[Chart], findings: &[
         summary.reference.as_ref().map(|r| format!(" · reference {r}")).unwrap_or_default(),
         summary.measurement_line()
     );
-    out.push_str("## Findings\n\n");
+    let h = crate::summary::headline::headline(summary);
+    let _ = writeln!(out, "{}\n", h.basis);
+    for (title, lines) in [
+        ("Settled", &h.settled),
+        ("Not settled at this size", &h.unsettled),
+    ] {
+        let _ = writeln!(out, "**{title}:**\n");
+        if lines.is_empty() {
+            out.push_str("- nothing\n");
+        }
+        for l in lines.iter() {
+            let _ = writeln!(out, "- {l}");
+        }
+        out.push('\n');
+    }
+    out.push_str("**Next:**\n\n");
+    for (command, why) in &h.next {
+        let _ = writeln!(out, "- `{command}` — {why}");
+    }
+    out.push_str("\n## Findings\n\n");
     for f in findings {
         let _ = writeln!(out, "- {f}");
     }
     out.push_str("\n## Charts\n\n");
-    for c in charts {
+    for n in &charts.not_drawn {
+        let _ = writeln!(out, "- not drawn: {} — {}", n.title, n.why);
+    }
+    if !charts.not_drawn.is_empty() {
+        out.push('\n');
+    }
+    for c in &charts.drawn {
         let _ = writeln!(out, "![{}](charts/{})\n", c.title, c.file);
     }
     out.push_str("## Tables\n\n");

@@ -3,9 +3,11 @@
 //! aggregate, and `cells.csv`. Everything is computed from the stored cells.
 
 pub mod aggregates;
+mod chart;
 pub mod charts;
 pub mod findings;
 pub mod html;
+mod ladder_charts;
 pub mod markdown;
 pub mod svg;
 pub mod tables;
@@ -105,7 +107,7 @@ pub fn write(summary: &Summary, cells: &[Cell], dir: &Path) -> Result<Written, E
     let findings = findings::findings(summary, &extras);
     let chart_dir = dir.join("charts");
     std::fs::create_dir_all(&chart_dir).map_err(io(&chart_dir))?;
-    for chart in &charts {
+    for chart in &charts.drawn {
         let path = chart_dir.join(&chart.file);
         std::fs::write(&path, &chart.svg).map_err(io(&path))?;
     }

@@ -314,11 +314,17 @@ impl<'c> Cells<'c> {
                 if sa.is_empty() {
                     continue;
                 }
+                let differ = sa
+                    .iter()
+                    .zip(&sb)
+                    .filter(|(x, y)| (*x - *y).abs() > 1e-9)
+                    .count();
                 lines.push(ComparisonLine {
                     task: task.clone(),
                     a: label(a),
                     b: label(b),
                     comparison: stats::compare(&sa, &sb),
+                    discordant: differ as f64 / sa.len() as f64,
                 });
             }
         }

@@ -79,6 +79,9 @@ pub struct ComparisonLine {
     pub a: String,
     pub b: String,
     pub comparison: Comparison,
+    /// Share of the shared items the two rows scored differently (what a paired test's power
+    /// depends on; used to say how many items would settle the difference).
+    pub discordant: f64,
 }
 
 /// Everything `understudy show` reports.
@@ -231,6 +234,7 @@ pub fn not_meaningful(reference: &str, score: f64, b: &Baseline) -> String {
 }
 
 mod build;
+pub mod headline;
 mod text;
 pub use build::summarise;
 pub use text::{baseline_lines, render_text};

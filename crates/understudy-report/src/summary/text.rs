@@ -75,6 +75,11 @@ pub fn render_text(summary: &Summary) -> String {
     );
     // Which latencies are not fresh, cold or alone: response cache, KV prefix cache, cells at once.
     out.push_str(&format!("\n{}\n", summary.measurement_line()));
+    // Last, so that it is what the terminal shows when a run ends.
+    out.push('\n');
+    out.push_str(&super::headline::render(&super::headline::headline(
+        summary,
+    )));
     out
 }
 

@@ -249,7 +249,11 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Re
         EvalError::Task {
             path: path.to_path_buf(),
             line,
-            message: format!("key `{key}`: {}", inner.message()),
+            message: format!(
+                "{}: {}",
+                understudy_core::toml_error::place("", &key),
+                understudy_core::toml_error::in_words(inner.message())
+            ),
         }
     })
 }

@@ -246,27 +246,32 @@ fn legend(out: &mut String, chart: &Scatter<'_>) {
         );
         ly += 18.0;
     }
-    let _ = write!(
-        out,
-        r##"<path d="M{lx} {:.1} L{:.1} {:.1} L{lx} {:.1} L{:.1} {:.1} Z" fill="#fff" stroke="#000"/><text x="{:.1}" y="{:.1}">reference</text>"##,
-        ly - 6.0,
-        lx + 6.0,
-        ly,
-        ly + 6.0,
-        lx - 6.0,
-        ly,
-        lx + 10.0,
-        ly + 4.0
-    );
-    ly += 18.0;
-    let _ = write!(
-        out,
-        r##"<line x1="{:.1}" x2="{:.1}" y1="{ly:.1}" y2="{ly:.1}" stroke="#888" stroke-dasharray="5 4"/><text x="{:.1}" y="{:.1}">Pareto front</text>"##,
-        lx - 6.0,
-        lx + 6.0,
-        lx + 10.0,
-        ly + 4.0
-    );
+    // The reference's diamond only where the chart draws one (a run without a reference has none).
+    if chart.points.iter().any(|p| p.highlight) {
+        let _ = write!(
+            out,
+            r##"<path d="M{lx} {:.1} L{:.1} {:.1} L{lx} {:.1} L{:.1} {:.1} Z" fill="#fff" stroke="#000"/><text x="{:.1}" y="{:.1}">reference</text>"##,
+            ly - 6.0,
+            lx + 6.0,
+            ly,
+            ly + 6.0,
+            lx - 6.0,
+            ly,
+            lx + 10.0,
+            ly + 4.0
+        );
+        ly += 18.0;
+    }
+    if !chart.front.is_empty() {
+        let _ = write!(
+            out,
+            r##"<line x1="{:.1}" x2="{:.1}" y1="{ly:.1}" y2="{ly:.1}" stroke="#888" stroke-dasharray="5 4"/><text x="{:.1}" y="{:.1}">Pareto front</text>"##,
+            lx - 6.0,
+            lx + 6.0,
+            lx + 10.0,
+            ly + 4.0
+        );
+    }
     if !chart.note.is_empty() {
         let _ = write!(
             out,
@@ -274,5 +279,41 @@ fn legend(out: &mut String, chart: &Scatter<'_>) {
             H - 4.0,
             esc(&chart.note)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(highlight: bool) -> String {
+        let point = |x: f64, series| Point {
+            x,
+            y: 0.5,
+            y_low: 0.4,
+            y_high: 0.6,
+            label: "m".into(),
+            short: "m".into(),
+            series,
+            highlight: highlight && series == 1,
+        };
+        scatter(&Scatter {
+            title: "t",
+            x_label: "x",
+            y_label: "y",
+            log_x: true,
+            y_range: (0.0, 1.0),
+            points: vec![point(100.0, 0), point(200.0, 1)],
+            legend: vec![("a".into(), 0), ("b".into(), 1)],
+            front: Vec::new(),
+            note: String::new(),
+        })
+    }
+
+    #[test]
+    fn the_reference_symbol_is_in_the_legend_only_when_a_reference_is_drawn() {
+        assert!(chart(true).contains(">reference</text>"));
+        assert!(!chart(false).contains(">reference</text>"));
+        assert!(!chart(false).contains(">Pareto front</text>"));
     }
 }

@@ -26,7 +26,13 @@ pub fn cost_table(summary: &Summary) -> Table {
                 .cost
                 .cpu_seconds_per_1000()
                 .map(|s| format!("{s:.0}"))
-                .unwrap_or_else(|| "–".into());
+                .unwrap_or_else(|| {
+                    if r.cost.cached_answers > 0 && r.cost.cached_answers == r.cost.answers {
+                        "– (cached)".into()
+                    } else {
+                        "–".into()
+                    }
+                });
             vec![
                 r.model.clone(),
                 r.strategy.clone(),

@@ -57,6 +57,7 @@ pub fn analyse(kind: StudyKind, summary: &Summary, cells: &[Cell]) -> StudyPage 
 /// The report's charts whose file names start with one of `prefixes`.
 fn report_charts(summary: &Summary, extras: &Extras, prefixes: &[&str]) -> Vec<Chart> {
     charts::all(summary, extras)
+        .drawn
         .into_iter()
         .filter(|c| prefixes.iter().any(|p| c.file.starts_with(p)))
         .collect()
