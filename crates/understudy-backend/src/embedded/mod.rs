@@ -2,6 +2,7 @@
 //! (registered spec, default-model short name, or — where the caller allows it — a `.gguf` path),
 //! installs a missing default model, loads each file once and hands requests to its engine thread.
 
+mod content_tokens;
 mod engine;
 mod loaded;
 mod pick;

@@ -65,15 +65,16 @@ fn sampler_for(
         ResponseFormat::JsonSchema { schema } => Some(schema.to_string()),
     };
     if let Some(schema) = schema {
-        let grammar = llama_cpp_2::json_schema_to_grammar(&schema).map_err(|e| {
-            BackendError::InvalidRequest(format!(
-                "`response_format` schema cannot be turned into a grammar: {e}"
-            ))
+        // llama.cpp's own errors ("ffi error -3") say nothing to a client: name the field.
+        let grammar = llama_cpp_2::json_schema_to_grammar(&schema).map_err(|_| {
+            BackendError::InvalidRequest(
+                "response_format.json_schema.schema: this JSON Schema cannot be enforced (it is not valid JSON Schema, or uses a feature llama.cpp's grammar conversion lacks, such as an unresolved $ref); simplify it or use {\"type\": \"json_object\"}".into(),
+            )
         })?;
-        let sampler = LlamaSampler::grammar(model, &grammar, "root").map_err(|e| {
-            BackendError::InvalidRequest(format!(
-                "`response_format` grammar was rejected by llama.cpp: {e}"
-            ))
+        let sampler = LlamaSampler::grammar(model, &grammar, "root").map_err(|_| {
+            BackendError::InvalidRequest(
+                "response_format.json_schema.schema: the grammar made from this JSON Schema was rejected by llama.cpp; simplify the schema".into(),
+            )
         })?;
         chain.push(sampler);
     }

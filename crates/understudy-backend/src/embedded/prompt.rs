@@ -6,11 +6,12 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use understudy_core::{Usage, ValidChatRequest};
 
+use super::content_tokens;
 use super::engine::BATCH_SIZE;
 use super::pick::Picker;
 use super::prefix::ALIGN;
 use super::sequence::Prepared;
-use super::template::{self, ChosenTemplate};
+use super::template::ChosenTemplate;
 use crate::BackendError;
 
 /// What preparing a request needs to know about the loaded model.
@@ -46,22 +47,25 @@ const EMPTY_THOUGHT: &str = "<think>\n\n</think>\n\n";
 fn build_prompt(
     loaded: &ModelFacts<'_>,
     request: &ValidChatRequest,
-) -> Result<(String, bool), BackendError> {
-    let mut prompt = template::render(loaded.model, &loaded.template.template, &request.messages)?;
+) -> Result<(content_tokens::Pieces, bool), BackendError> {
+    let mut prompt =
+        content_tokens::render(loaded.model, &loaded.template.template, &request.messages)?;
     let thinks = loaded
         .template
         .source_text
         .as_deref()
         .is_some_and(|t| t.contains("<think>"));
-    if thinks && request.thinking == Some(false) && !prompt.trim_end().ends_with("<think>") {
-        prompt.push_str(EMPTY_THOUGHT);
+    let text = prompt.text();
+    if thinks && request.thinking == Some(false) && !text.trim_end().ends_with("<think>") {
+        prompt.push_markup(EMPTY_THOUGHT);
     }
-    let starts_in_thought = prompt.trim_end().ends_with("<think>");
+    let starts_in_thought = prompt.text().trim_end().ends_with("<think>");
     Ok((prompt, starts_in_thought))
 }
 
-/// The templated prompt as tokens (BOS added unless the template wrote it), checked to fit the
-/// context, and whether generation starts inside a thought.
+/// The templated prompt as tokens (BOS added unless the template wrote it; message contents
+/// tokenized as text, see content_tokens.rs), checked to fit the context, and whether
+/// generation starts inside a thought.
 fn prompt_tokens(
     loaded: &ModelFacts<'_>,
     request: &ValidChatRequest,
@@ -73,8 +77,8 @@ fn prompt_tokens(
         .and_then(|t| t.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let add_special = bos_text.is_empty() || !prompt.starts_with(&bos_text);
-    let tokens = vocab.tokenize(prompt.as_bytes(), add_special, true);
+    let add_special = bos_text.is_empty() || !prompt.text().starts_with(&bos_text);
+    let tokens = prompt.tokens(loaded.model, add_special);
     if tokens.is_empty() {
         return Err(BackendError::InvalidRequest(
             "the prompt is empty after templating".into(),

@@ -111,11 +111,18 @@ pub fn render(
     template: &LlamaChatTemplate,
     messages: &[ChatMessage],
 ) -> Result<String, BackendError> {
+    if let Some(i) = messages.iter().position(|m| m.content.contains('\0')) {
+        return Err(BackendError::InvalidRequest(format!(
+            "messages[{i}].content contains a NUL character (\\u0000), which the chat template cannot carry; remove it"
+        )));
+    }
     let chat = messages
         .iter()
         .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| BackendError::InvalidRequest(format!("a message contains a NUL byte: {e}")))?;
+        .map_err(|_| {
+            BackendError::InvalidRequest("a message role contains a NUL character".into())
+        })?;
     model
         .apply_chat_template(template, &chat, true)
         .map_err(|e| BackendError::ChatTemplate(format!("cannot apply chat template: {e}")))
