@@ -227,6 +227,17 @@ pub fn store_location(flag: Option<&str>, config: &Config, own: Option<&Path>) -
 
 /// Opens a store that must already exist (a command that only reads it): a missing SQLite
 /// file is named, with `hint` on how to make it.
+/// Opens an existing store for reading: read-only, never created or migrated (a read command on
+/// read-only media works; a file that is not a store is refused, not made into one).
+pub async fn open_for_reading(location: &Location, hint: &str) -> Result<Store> {
+    if let Some(path) = location.path() {
+        if !path.exists() {
+            anyhow::bail!("no store at {} ({hint}, or pass --db)", path.display());
+        }
+    }
+    Ok(Store::open_read_only(location).await?)
+}
+
 pub async fn open_existing(location: &Location, hint: &str) -> Result<Store> {
     if let Some(path) = location.path() {
         if !path.exists() {

@@ -70,10 +70,27 @@ pub trait RequestLog: Send + Sync {
     /// Appends one row, committed when this returns.
     async fn log_request(&self, row: &RequestRow) -> Result<(), StoreError>;
     /// Rows at or after `since` (ISO-8601 UTC), oldest first, the newest `limit` of them.
-    async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError>;
+    async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
+        let filter = crate::RequestFilter {
+            since: since.to_string(),
+            ..Default::default()
+        };
+        self.requests_where(&filter, limit).await
+    }
+    /// Rows matching `filter` (filtered in the query, so old matches are found past any number
+    /// of newer rows that do not match), oldest first, the newest `limit` of them.
+    async fn requests_where(
+        &self,
+        filter: &crate::RequestFilter,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StoreError>;
+    /// The profiles that have rows at or after `since`, in order.
+    async fn request_profiles(&self, since: &str) -> Result<Vec<String>, StoreError>;
     /// Removes every row logged before the start of UTC day `day` (`YYYY-MM-DD`); how many.
     /// PostgreSQL drops whole day partitions (no row-by-row delete, no bloat left behind).
     async fn drop_requests_before(&self, day: &str) -> Result<u64, StoreError>;
+    /// Removes all but the newest `rows` rows; how many were removed.
+    async fn keep_newest_requests(&self, rows: u64) -> Result<u64, StoreError>;
 }
 
 /// A kept conversation: the summary of trimmed turns, then the kept turns.

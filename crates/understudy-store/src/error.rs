@@ -16,6 +16,10 @@ pub enum StoreError {
     Postgres { store: String, message: String },
     #[error("{store} was written by a newer understudy (schema {version}); upgrade understudy")]
     Newer { store: String, version: i64 },
+    #[error("{store} was written by an older understudy (schema {version}); run a command that writes (eval) once to upgrade it")]
+    Older { store: String, version: i64 },
+    #[error("{0} is not an understudy store (an empty file, or no understudy tables): pass the store's file with --db")]
+    NotAStore(String),
     #[error("no run {0} in the store (see `understudy runs`)")]
     NoSuchRun(String),
     #[error("collection {collection:?} was embedded with {stored}, not {asked}: re-add it or use that embedder")]

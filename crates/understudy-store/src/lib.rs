@@ -23,7 +23,7 @@ pub use cache_key::cache_key;
 pub use conditions::Conditions;
 pub use error::StoreError;
 pub use location::{redact, Location};
-pub use rows::{cell_key, Cell, CollectionInfo, Hit, RequestRow, RunInfo};
+pub use rows::{cell_key, Cell, CollectionInfo, Hit, RequestFilter, RequestRow, RunInfo};
 
 /// An open store: one handle per kind of state, all in one place (one SQLite file or one
 /// PostgreSQL database). Cheap to clone.
@@ -67,6 +67,27 @@ impl Store {
                     location: location.clone(),
                 })
             }
+        }
+    }
+
+    /// Opens the existing store at `location` for reading (`runs`, `show`, `report`, `compare`,
+    /// `view`, `logs`): a SQLite file is opened read-only, never created or migrated, so a store
+    /// on read-only media works and a file that is not a store is refused, not made into one.
+    /// PostgreSQL opens as usual (reading needs no write access there).
+    pub async fn open_read_only(location: &Location) -> Result<Store, StoreError> {
+        match location {
+            Location::Sqlite(path) => {
+                let runs = Arc::new(sqlite::SqliteStore::open_read_only(path)?);
+                Ok(Store {
+                    cache: runs.clone(),
+                    runs,
+                    log: Arc::new(sqlite::SqliteStore::open_read_only(path)?),
+                    conversations: Arc::new(sqlite::SqliteStore::open_read_only(path)?),
+                    vectors: Arc::new(sqlite::SqliteStore::open_read_only(path)?),
+                    location: location.clone(),
+                })
+            }
+            Location::Postgres(_) => Store::open(location).await,
         }
     }
 

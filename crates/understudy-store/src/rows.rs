@@ -101,6 +101,16 @@ pub struct RequestRow {
     pub route: Option<String>,
 }
 
+/// Which request-log rows to read: logged at or after `since` (ISO-8601 UTC), of `profile`,
+/// with exactly `status` or a status in the hundred `status_class` (4 for 4xx).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestFilter {
+    pub since: String,
+    pub profile: Option<String>,
+    pub status: Option<u16>,
+    pub status_class: Option<u16>,
+}
+
 /// A stored run.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunInfo {

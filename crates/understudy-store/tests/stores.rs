@@ -204,6 +204,20 @@ async fn the_cache_and_the_request_log_are_shared() {
         );
         let left = b.log.requests("2000-01-01T00:00:00Z", 10).await.unwrap();
         assert!(left.is_empty(), "{name}: {left:?}");
+        // A row cap keeps the newest rows, whichever replica wrote them.
+        for (i, store) in [&a, &b, &a, &b, &a].into_iter().enumerate() {
+            let row = RequestRow {
+                model: format!("r{i}"),
+                status: 200,
+                ..Default::default()
+            };
+            store.log.log_request(&row).await.unwrap();
+        }
+        assert_eq!(a.log.keep_newest_requests(2).await.unwrap(), 3, "{name}");
+        assert_eq!(b.log.keep_newest_requests(2).await.unwrap(), 0, "{name}");
+        let left = b.log.requests("2000-01-01T00:00:00Z", 10).await.unwrap();
+        let models: Vec<&str> = left.iter().map(|r| r.model.as_str()).collect();
+        assert_eq!(models, ["r3", "r4"], "{name}");
     }
 }
 
@@ -368,4 +382,59 @@ async fn query_plan(url: &str) -> String {
         .unwrap();
     let plan: Vec<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
     plan.join("\n")
+}
+
+#[tokio::test]
+async fn request_filters_run_in_the_query_past_any_burst() {
+    for (name, a, b, _dir) in stores().await {
+        let row = |profile: &str, status: u16| RequestRow {
+            model: "m".into(),
+            profile: Some(profile.into()),
+            status,
+            ..Default::default()
+        };
+        a.log.log_request(&row("rare", 503)).await.unwrap();
+        for i in 0..60 {
+            let store = if i % 2 == 0 { &a } else { &b };
+            store.log.log_request(&row("busy", 200)).await.unwrap();
+        }
+        let since = "2000-01-01T00:00:00Z".to_string();
+        let only = |profile: Option<&str>, status: Option<u16>, class: Option<u16>| {
+            understudy_store::RequestFilter {
+                since: since.clone(),
+                profile: profile.map(str::to_string),
+                status,
+                status_class: class,
+            }
+        };
+        // The newest 10 rows are all "busy": the rare one is found by the query itself.
+        let found = b
+            .log
+            .requests_where(&only(Some("rare"), None, None), 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{name}");
+        assert_eq!(found[0].status, 503, "{name}");
+        let found = b
+            .log
+            .requests_where(&only(None, None, Some(5)), 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{name}");
+        let found = b
+            .log
+            .requests_where(&only(None, Some(200), None), 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 10, "{name}");
+        assert!(
+            found.iter().all(|r| r.profile.as_deref() == Some("busy")),
+            "{name}"
+        );
+        assert_eq!(
+            a.log.request_profiles(&since).await.unwrap(),
+            ["busy", "rare"],
+            "{name}"
+        );
+    }
 }

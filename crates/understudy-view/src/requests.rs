@@ -27,11 +27,12 @@ pub struct RequestQuery {
     open: Option<String>,
 }
 
-/// Whether `status` passes the filter text.
-fn status_matches(filter: &str, status: u16) -> bool {
+/// The status filter text as (exact status, status class): `429` or `4xx`; `None` when it is
+/// neither.
+fn status_filter(filter: &str) -> Option<(Option<u16>, Option<u16>)> {
     match filter.strip_suffix("xx") {
-        Some(class) => class.parse::<u16>().is_ok_and(|c| status / 100 == c),
-        None => filter.parse::<u16>().is_ok_and(|s| s == status),
+        Some(class) => class.parse::<u16>().ok().map(|c| (None, Some(c))),
+        None => filter.parse::<u16>().ok().map(|s| (Some(s), None)),
     }
 }
 
@@ -89,20 +90,34 @@ pub async fn requests_page(
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("since {e}")),
     };
     let limit = q.limit.unwrap_or(200).clamp(1, 5000);
-    let rows = match state.store.log.requests(&since, limit).await {
+    let (profile, status) = (field(&q.profile), field(&q.status));
+    let (exact, class) = match status.map(status_filter) {
+        None => (None, None),
+        Some(Some(parsed)) => parsed,
+        Some(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "status: give a status (429) or a class (4xx)",
+            )
+        }
+    };
+    // Filtered in the store's query, so that a match older than the newest `limit` rows is
+    // still found; the profile list comes from the store too.
+    let filter = understudy_store::RequestFilter {
+        since: since.clone(),
+        profile: profile.map(str::to_string),
+        status: exact,
+        status_class: class,
+    };
+    let rows = match state.store.log.requests_where(&filter, limit).await {
         Ok(rows) => rows,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
-    let (profile, status) = (field(&q.profile), field(&q.status));
-    let mut profiles: Vec<String> = rows.iter().filter_map(|r| r.profile.clone()).collect();
-    profiles.sort();
-    profiles.dedup();
-    let shown: Vec<&RequestRow> = rows
-        .iter()
-        .rev()
-        .filter(|r| profile.is_none_or(|p| r.profile.as_deref() == Some(p)))
-        .filter(|r| status.is_none_or(|s| status_matches(s, r.status)))
-        .collect();
+    let profiles = match state.store.log.request_profiles(&since).await {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let shown: Vec<&RequestRow> = rows.iter().rev().collect();
     let profile_options: String =
         std::iter::once("<option value=\"\">every profile</option>".to_string())
             .chain(profiles.iter().map(|p| {
@@ -118,12 +133,11 @@ pub async fn requests_page(
             }))
             .collect();
     let mut body = format!(
-        "<h1>Requests</h1><form class=\"filters\" method=\"get\"><label>profile<select name=\"profile\">{profile_options}</select></label><label>status (200, 4xx…)<input name=\"status\" size=\"5\" value=\"{}\"></label><label>since (30m, 2h, 7d, or a time)<input name=\"since\" size=\"22\" value=\"{}\"></label><label>at most<input name=\"limit\" size=\"5\" value=\"{limit}\"></label><label>traces<select name=\"open\"><option value=\"\">folded</option><option value=\"1\"{}>unfolded</option></select></label><button>filter</button></form><p class=\"meta\">{} of the {} requests logged since {} (newest first)</p><div class=\"scroll\"><table id=\"requests\"><thead><tr><th>time</th><th>profile</th><th>model</th><th>backend model</th><th>status</th><th></th><th>total ms</th><th>TTFT ms</th><th>tokens in (cached) / out</th><th>error</th><th>trace</th></tr></thead><tbody>",
+        "<h1>Requests</h1><form class=\"filters\" method=\"get\"><label>profile<select name=\"profile\">{profile_options}</select></label><label>status (200, 4xx…)<input name=\"status\" size=\"5\" value=\"{}\"></label><label>since (30m, 2h, 7d, or a time)<input name=\"since\" size=\"22\" value=\"{}\"></label><label>at most<input name=\"limit\" size=\"5\" value=\"{limit}\"></label><label>traces<select name=\"open\"><option value=\"\">folded</option><option value=\"1\"{}>unfolded</option></select></label><button>filter</button></form><p class=\"meta\">{} requests logged since {} match (newest first, at most {limit})</p><div class=\"scroll\"><table id=\"requests\"><thead><tr><th>time</th><th>profile</th><th>model</th><th>backend model</th><th>status</th><th></th><th>total ms</th><th>TTFT ms</th><th>tokens in (cached) / out</th><th>error</th><th>trace</th></tr></thead><tbody>",
         esc(status.unwrap_or_default()),
         esc(since_text),
         if field(&q.open).is_some() { " selected" } else { "" },
         shown.len(),
-        rows.len(),
         esc(&since),
     );
     let open = field(&q.open).is_some();
@@ -140,9 +154,8 @@ mod tests {
 
     #[test]
     fn status_filters_take_codes_and_classes() {
-        assert!(status_matches("4xx", 429));
-        assert!(!status_matches("4xx", 200));
-        assert!(status_matches("200", 200));
-        assert!(!status_matches("abc", 200));
+        assert_eq!(status_filter("4xx"), Some((None, Some(4))));
+        assert_eq!(status_filter("200"), Some((Some(200), None)));
+        assert_eq!(status_filter("abc"), None);
     }
 }

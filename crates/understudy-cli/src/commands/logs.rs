@@ -18,8 +18,9 @@ pub async fn run(config_path: Option<&Path>, args: LogsArgs) -> Result<()> {
     let section = setup::serve_section(&config)?;
     let location =
         setup::store_location(args.store.db.as_deref(), &config, section.log_db.as_deref());
-    let store = setup::open_existing(&location, "start `understudy serve` first").await?;
+    let hint = "start `understudy serve` first";
     if let Some(age) = &args.drop_before {
+        let store = setup::open_existing(&location, hint).await?;
         let bound = since_bound(age)
             .map_err(|e| anyhow::anyhow!(e.to_string().replace("--since", "--drop-before")))?;
         let day = &bound[..10];
@@ -30,6 +31,7 @@ pub async fn run(config_path: Option<&Path>, args: LogsArgs) -> Result<()> {
         ));
         return Ok(());
     }
+    let store = setup::open_for_reading(&location, hint).await?;
     let rows = store
         .log
         .requests(&since_bound(&args.since)?, args.limit)

@@ -28,7 +28,7 @@ pub(super) async fn store(
     let store = if create {
         understudy_store::Store::open(&location).await?
     } else {
-        setup::open_existing(
+        setup::open_for_reading(
             &location,
             "add documents with `understudy memory add` first",
         )

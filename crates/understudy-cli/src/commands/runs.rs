@@ -15,7 +15,7 @@ pub async fn open(config_path: Option<&Path>, args: &StoreArgs) -> Result<Store>
     let config = setup::load_config(config_path)?;
     let section = file_section(&config)?;
     let location = db_path(args.db.as_deref(), &config, &section);
-    setup::open_existing(&location, "run `understudy eval` first").await
+    setup::open_for_reading(&location, "run `understudy eval` first").await
 }
 
 pub async fn list(config_path: Option<&Path>, args: StoreArgs) -> Result<()> {

@@ -71,15 +71,51 @@ impl RequestLog for PgStore {
         Ok(removed)
     }
 
-    async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
+    async fn keep_newest_requests(&self, rows: u64) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let removed = client
+            .execute(
+                "DELETE FROM requests WHERE id <= (SELECT id FROM requests ORDER BY id DESC OFFSET $1 LIMIT 1)",
+                &[&i64::try_from(rows).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(removed)
+    }
+
+    async fn request_profiles(&self, since: &str) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT DISTINCT profile FROM requests WHERE at >= $1::text::timestamptz AND profile IS NOT NULL ORDER BY profile",
+                &[&since],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        rows.iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn requests_where(
+        &self,
+        f: &crate::RequestFilter,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        let status = f.status.map(i32::from);
+        let class = f.status_class.map(i32::from);
         let rows = self
             .client()
             .await?
             .query(
                 "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms,
                         prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency
-                 FROM requests WHERE at >= $1::text::timestamptz ORDER BY at DESC, id DESC LIMIT $2",
-                &[&since, &(limit as i64)],
+                 FROM requests WHERE at >= $1::text::timestamptz AND ($2::text IS NULL OR profile = $2)
+                   AND ($3::int IS NULL OR status = $3) AND ($4::int IS NULL OR status / 100 = $4)
+                 ORDER BY at DESC, id DESC LIMIT $5",
+                &[&f.since, &f.profile, &status, &class, &(limit as i64)],
             )
             .await
             .map_err(|e| self.fail(e))?;

@@ -103,35 +103,63 @@ impl RequestLog for SqliteStore {
         Ok(removed as u64)
     }
 
-    async fn requests(&self, since: &str, limit: usize) -> Result<Vec<RequestRow>, StoreError> {
+    async fn keep_newest_requests(&self, rows: u64) -> Result<u64, StoreError> {
+        let removed = self
+            .conn()
+            .execute(
+                "DELETE FROM requests WHERE id <= (SELECT id FROM requests ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                [i64::try_from(rows).unwrap_or(i64::MAX)],
+            )
+            .map_err(self.err())?;
+        Ok(removed as u64)
+    }
+
+    async fn request_profiles(&self, since: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT profile FROM requests WHERE at >= ?1 AND profile IS NOT NULL ORDER BY profile")
+            .map_err(self.err())?;
+        let rows = stmt.query_map([since], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    async fn requests_where(
+        &self,
+        f: &crate::RequestFilter,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
                 "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency
-                 FROM requests WHERE at >= ?1 ORDER BY id DESC LIMIT ?2",
+                 FROM requests WHERE at >= ?1 AND (?2 IS NULL OR profile = ?2) AND (?3 IS NULL OR status = ?3)
+                   AND (?4 IS NULL OR status / 100 = ?4) ORDER BY id DESC LIMIT ?5",
             )
             .map_err(self.err())?;
         let rows = stmt
-            .query_map(params![since, limit as i64], |r| {
-                Ok(RequestRow {
-                    at: r.get(0)?,
-                    model: r.get(1)?,
-                    profile: r.get(2)?,
-                    backend_model: r.get(3)?,
-                    status: r.get(4)?,
-                    error_type: r.get(5)?,
-                    stream: r.get(6)?,
-                    total_ms: r.get(7)?,
-                    ttft_ms: r.get(8)?,
-                    prompt_tokens: r.get(9)?,
-                    completion_tokens: r.get(10)?,
-                    prompt_json: r.get(11)?,
-                    answer: r.get(12)?,
-                    route: r.get(13)?,
-                    cached_tokens: r.get(14)?,
-                    concurrency: r.get(15)?,
-                })
-            })
+            .query_map(
+                params![f.since, f.profile, f.status, f.status_class, limit as i64],
+                |r| {
+                    Ok(RequestRow {
+                        at: r.get(0)?,
+                        model: r.get(1)?,
+                        profile: r.get(2)?,
+                        backend_model: r.get(3)?,
+                        status: r.get(4)?,
+                        error_type: r.get(5)?,
+                        stream: r.get(6)?,
+                        total_ms: r.get(7)?,
+                        ttft_ms: r.get(8)?,
+                        prompt_tokens: r.get(9)?,
+                        completion_tokens: r.get(10)?,
+                        prompt_json: r.get(11)?,
+                        answer: r.get(12)?,
+                        route: r.get(13)?,
+                        cached_tokens: r.get(14)?,
+                        concurrency: r.get(15)?,
+                    })
+                },
+            )
             .map_err(self.err())?;
         let mut out: Vec<RequestRow> = rows.collect::<Result<_, _>>().map_err(self.err())?;
         out.reverse();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::StoreError;
 
@@ -35,7 +35,7 @@ impl SqliteStore {
             source,
         };
         let conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA journal_size_limit=4194304;")
             .map_err(err)?;
         let store = Self {
             conn: Mutex::new(conn),
@@ -45,6 +45,57 @@ impl SqliteStore {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens the existing store at `path` for reading only: nothing is created or migrated, a
+    /// file that is not a store is refused by name, and a store on read-only media opens (as
+    /// immutable when not even the WAL index can be made next to it).
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let err = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let encoded = path
+            .to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        let open = |extra: &str| -> Result<(Connection, i64), rusqlite::Error> {
+            let conn =
+                Connection::open_with_flags(format!("file:{encoded}?mode=ro{extra}"), flags)?;
+            let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            Ok((conn, version))
+        };
+        let (conn, version) = open("").or_else(|_| open("&immutable=1")).map_err(err)?;
+        let shown = path.display().to_string();
+        let current = migrations::MIGRATIONS.len() as i64;
+        match version {
+            0 => return Err(StoreError::NotAStore(shown)),
+            v if v > current => {
+                return Err(StoreError::Newer {
+                    store: shown,
+                    version: v,
+                })
+            }
+            v if v < current => {
+                return Err(StoreError::Older {
+                    store: shown,
+                    version: v,
+                })
+            }
+            _ => {}
+        }
+        conn.execute_batch("PRAGMA busy_timeout=5000;")
+            .map_err(err)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            checkpoints: OnceLock::new(),
+            vectors: Mutex::new(HashMap::new()),
+        })
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
