@@ -54,6 +54,15 @@ pub struct ServeSection {
     /// API keys (default false).
     #[serde(default)]
     pub ui: bool,
+    /// Host names answered besides loopback ones when no API keys are configured (a guard
+    /// against DNS rebinding; `["*"]` answers any). With keys every Host is answered.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Remove request-log rows logged before the UTC day this many days back (at start-up and
+    /// hourly; default: keep all).
+    pub log_retention_days: Option<u32>,
+    /// Keep at most this many request-log rows, the newest (at start-up and hourly).
+    pub log_max_rows: Option<u64>,
 }
 
 impl ServeSection {
@@ -94,6 +103,14 @@ impl ServeSection {
 }
 
 impl ServeSection {
+    /// What the request log keeps.
+    pub fn retention(&self) -> crate::retention::Retention {
+        crate::retention::Retention {
+            days: self.log_retention_days,
+            rows: self.log_max_rows,
+        }
+    }
+
     /// The failure-handling policy this section describes.
     pub fn policy(&self) -> crate::resilience::Policy {
         let d = crate::resilience::Policy::default();

@@ -100,9 +100,12 @@ impl From<BackendError> for ApiError {
             BackendError::UnknownModel { .. } | BackendError::ModelFileMissing { .. } => {
                 Self::not_found(err.to_string())
             }
-            BackendError::InvalidRequest(_) | BackendError::ContextOverflow { .. } => {
-                Self::invalid(err.to_string(), None)
-            }
+            BackendError::InvalidRequest(_) => Self::invalid(err.to_string(), None),
+            // OpenAI's code for a prompt that does not fit, which clients switch on.
+            BackendError::ContextOverflow { .. } => Self {
+                code: Some("context_length_exceeded"),
+                ..Self::invalid(err.to_string(), Some("messages".into()))
+            },
             _ => Self {
                 status,
                 message: err.to_string(),

@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -73,68 +73,16 @@ pub async fn models(
     Ok(Json(serde_json::json!({"object": "list", "data": data})))
 }
 
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum EmbeddingInput {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(serde::Deserialize)]
-struct EmbeddingRequest {
-    model: String,
-    input: EmbeddingInput,
-}
-
-/// `POST /v1/embeddings` (OpenAI shape), with the gateway's embedder.
-pub async fn embeddings(State(state): State<Arc<AppState>>, body: Body) -> Response {
-    match embed(state, body).await {
+/// `POST /v1/embeddings` (OpenAI shape), with the gateway's embedder (see embeddings.rs).
+pub async fn embeddings(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    match crate::embeddings::embed(state, &headers, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
-}
-
-async fn embed(state: Arc<AppState>, body: Body) -> Result<Response, ApiError> {
-    let bytes = to_bytes(body, state.body_limit)
-        .await
-        .map_err(|_| ApiError::too_large(state.body_limit))?;
-    let request: EmbeddingRequest = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::invalid(
-            format!("expected {{\"model\": …, \"input\": string or list of strings}}: {e}"),
-            None,
-        )
-    })?;
-    let Some(memory) = &state.memory else {
-        return Err(ApiError::invalid(
-            "this gateway has no embedding model configured".to_string(),
-            Some("model".into()),
-        ));
-    };
-    let inputs = match request.input {
-        EmbeddingInput::One(s) => vec![s],
-        EmbeddingInput::Many(v) => v,
-    };
-    if inputs.is_empty() || inputs.iter().any(String::is_empty) {
-        return Err(ApiError::invalid(
-            "`input` must be a non-empty string or list of non-empty strings".to_string(),
-            Some("input".into()),
-        ));
-    }
-    let embedder = memory.embedder().await?;
-    let tokens: usize = inputs.iter().map(|t| embedder.count_tokens(t)).sum();
-    let vectors = memory.embed(inputs).await?;
-    let data: Vec<serde_json::Value> = vectors
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| serde_json::json!({"object": "embedding", "index": i, "embedding": v}))
-        .collect();
-    Ok(Json(serde_json::json!({
-        "object": "list",
-        "data": data,
-        "model": if request.model.is_empty() { embedder.name().to_string() } else { request.model },
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
-    .into_response())
 }
 
 /// The profile a model name refers to, if any.
@@ -160,7 +108,7 @@ pub async fn chat_completions(
         .get("x-conversation-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    match chat(state, body, conversation, arrival.map(|a| a.0)).await {
+    match chat(state, &headers, body, conversation, arrival.map(|a| a.0)).await {
         Ok(response) => response,
         Err(err) => {
             tracing::warn!(status = err.status.as_u16(), "{}", err.message);
@@ -171,6 +119,7 @@ pub async fn chat_completions(
 
 async fn chat(
     state: Arc<AppState>,
+    headers: &axum::http::HeaderMap,
     body: Body,
     conversation: Option<String>,
     arrival: Option<overhead::Arrival>,
@@ -180,7 +129,13 @@ async fn chat(
     guard.log = state.log.clone();
     let clock = guard.upstream.clone();
     let result = clock
-        .scope(parse_and_answer(&state, body, conversation, &mut guard))
+        .scope(parse_and_answer(
+            &state,
+            headers,
+            body,
+            conversation,
+            &mut guard,
+        ))
         .await;
     if let Err(err) = &result {
         guard.fail(err.status.as_u16(), err.kind);
@@ -203,13 +158,12 @@ async fn chat(
 
 async fn parse_and_answer(
     state: &Arc<AppState>,
+    headers: &axum::http::HeaderMap,
     body: Body,
     conversation: Option<String>,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
-    let bytes = to_bytes(body, state.body_limit)
-        .await
-        .map_err(|_| ApiError::too_large(state.body_limit))?;
+    let bytes = crate::body_read::read(headers, body, state.body_limit).await?;
     let mut parsed = wire::parse(&bytes)?;
     if conversation.is_some() {
         parsed.user = conversation;

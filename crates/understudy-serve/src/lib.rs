@@ -3,11 +3,15 @@
 //! backend. `router(state)` is the whole app, so tests drive it in-process.
 
 pub mod auth;
+mod body_read;
 pub mod config;
 pub mod conversation;
+mod embeddings;
 pub mod error;
 pub mod fingerprint;
 pub mod handlers;
+pub mod host_check;
+pub mod json_content;
 pub mod log;
 pub mod memory;
 pub mod metrics;
@@ -17,6 +21,7 @@ pub mod profile;
 mod reply;
 pub mod request_guard;
 pub mod resilience;
+pub mod retention;
 pub mod served;
 pub mod signal_checks;
 pub mod socket_arrival;
@@ -25,6 +30,7 @@ mod system_template;
 pub mod techniques;
 pub mod unrouted;
 pub mod wire;
+mod wire_words;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -51,6 +57,9 @@ pub struct AppState {
     pub profiles: BTreeMap<String, Profile>,
     /// Accepted bearer keys; empty means no authentication.
     pub api_keys: Vec<String>,
+    /// Host names answered besides loopback ones when there are no keys (`[serve]
+    /// allowed_hosts`; see host_check.rs).
+    pub allowed_hosts: Vec<String>,
     pub body_limit: usize,
     /// Most requests per model answered or waiting at once; more get 429 `overloaded`.
     pub max_queue: usize,
@@ -81,6 +90,7 @@ impl AppState {
             backend,
             profiles,
             api_keys,
+            allowed_hosts: Vec::new(),
             body_limit,
             max_queue: DEFAULT_MAX_QUEUE,
             metrics: Arc::new(metrics::Metrics::default()),
@@ -120,6 +130,12 @@ impl AppState {
         self
     }
 
+    /// Answers `hosts` as well as loopback names when there are no keys.
+    pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.allowed_hosts = hosts;
+        self
+    }
+
     /// Sets the per-model admission limit.
     pub fn with_max_queue(mut self, max_queue: usize) -> Self {
         self.max_queue = max_queue.max(1);
@@ -134,13 +150,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models", get(handlers::models))
         .route("/v1/models/{*id}", get(handlers::model))
         .route("/v1/embeddings", post(handlers::embeddings))
+        .layer(axum::middleware::from_fn(json_content::require_json))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    // With keys configured, the metrics (profile names, traffic) need one too.
+    let metrics = Router::new()
+        .route("/metrics", get(handlers::metrics))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
         ));
     Router::new()
         .route("/health", get(handlers::health))
-        .route("/metrics", get(handlers::metrics))
+        .merge(metrics)
         .merge(v1)
         .fallback(unrouted::not_found)
         .method_not_allowed_fallback(unrouted::method_not_allowed)
@@ -177,8 +201,16 @@ pub async fn serve(
         let _ = signalled.send(true);
     };
     let listener = socket_arrival::StampedListener::new(listener);
+    let hosts = Arc::new(host_check::HostPolicy::new(
+        !state.api_keys.is_empty(),
+        &state.allowed_hosts,
+    ));
     let app = router(state)
         .merge(extra)
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            host_check::check,
+        ))
         .into_make_service_with_connect_info::<socket_arrival::ConnInfo>();
     let server = async move {
         axum::serve(listener, app)

@@ -178,14 +178,15 @@ impl RequestGuard {
         self.queue
     }
 
-    /// The request as a log row, as it stands now.
+    /// The request as a log row, as it stands now (model names capped: they come from the
+    /// client).
     fn row(&mut self) -> understudy_store::RequestRow {
         let content = self.content.take();
         understudy_store::RequestRow {
             at: None,
-            model: self.model.clone(),
+            model: capped(&self.model),
             profile: self.profile.clone(),
-            backend_model: self.backend_model.clone(),
+            backend_model: self.backend_model.as_deref().map(capped),
             status: self.status,
             error_type: self.error_type.map(str::to_string),
             stream: self.stream,
@@ -256,5 +257,16 @@ impl Drop for RequestGuard {
             }
             None => metrics.finished(&outcome),
         }
+    }
+}
+
+/// Longest model name the request log keeps, in characters.
+pub const MAX_LOGGED_MODEL_CHARS: usize = 256;
+
+/// `name` cut to [`MAX_LOGGED_MODEL_CHARS`], saying how much was cut.
+fn capped(name: &str) -> String {
+    match name.char_indices().nth(MAX_LOGGED_MODEL_CHARS) {
+        None => name.to_string(),
+        Some((at, _)) => format!("{}…(+{} chars)", &name[..at], name[at..].chars().count()),
     }
 }

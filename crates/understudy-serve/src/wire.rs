@@ -7,6 +7,7 @@ use understudy_core::thinking::ThinkingMode;
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 
 use crate::error::ApiError;
+use crate::wire_words::{json_words, without_position};
 
 #[derive(Debug, Deserialize)]
 pub struct WireRequest {
@@ -32,8 +33,46 @@ pub struct WireRequest {
     pub frequency_penalty: Option<f32>,
     pub presence_penalty: Option<f32>,
     pub logprobs: Option<bool>,
-    /// Refused with a clear error rather than silently ignored (no tool calls yet).
+    /// Refused with a clear error rather than silently ignored (see `unserved`): tool calls,
+    /// legacy function calls, log-probabilities and the rest a client would otherwise believe
+    /// were applied.
     pub tools: Option<Value>,
+    pub tool_choice: Option<Value>,
+    pub functions: Option<Value>,
+    pub function_call: Option<Value>,
+    pub top_logprobs: Option<Value>,
+    pub logit_bias: Option<Value>,
+    pub audio: Option<Value>,
+    pub prediction: Option<Value>,
+    pub web_search_options: Option<Value>,
+}
+
+/// The first field the request sets that this gateway does not serve, with why: a 400 naming
+/// it, never a 200 that quietly dropped it.
+fn unserved(wire: &WireRequest) -> Option<(&'static str, &'static str)> {
+    let set = |v: &Option<Value>| {
+        v.as_ref().is_some_and(|v| {
+            !(v.is_null()
+                || v.as_object().is_some_and(|o| o.is_empty())
+                || v.as_array().is_some_and(|a| a.is_empty()))
+        })
+    };
+    let fields: [(&'static str, bool, &'static str); 10] = [
+        ("tools", set(&wire.tools), "this gateway does not do tool calls yet; send the request without `tools` (and `tool_choice`)"),
+        ("tool_choice", set(&wire.tool_choice), "there are no tools to choose from (this gateway does not do tool calls yet)"),
+        ("functions", set(&wire.functions), "legacy function calling is not served (nor are tool calls yet)"),
+        ("function_call", set(&wire.function_call), "legacy function calling is not served (nor are tool calls yet)"),
+        ("logprobs", wire.logprobs == Some(true), "log-probabilities are not returned by this gateway yet; send the request without `logprobs`"),
+        ("top_logprobs", set(&wire.top_logprobs), "log-probabilities are not returned by this gateway yet"),
+        ("logit_bias", set(&wire.logit_bias), "token biases are not applied by this gateway"),
+        ("audio", set(&wire.audio), "audio output is not served"),
+        ("prediction", set(&wire.prediction), "predicted outputs are not served"),
+        ("web_search_options", set(&wire.web_search_options), "web search is not served"),
+    ];
+    fields
+        .into_iter()
+        .find(|(_, on, _)| *on)
+        .map(|(field, _, why)| (field, why))
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +103,8 @@ pub enum Stop {
 pub struct WireMessage {
     pub role: WireRole,
     pub content: Option<Content>,
+    /// An assistant turn's tool calls: refused by name (no tool calls yet), not read as empty.
+    pub tool_calls: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -156,68 +197,15 @@ fn wire_error(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     ApiError::invalid(format!("{path}: {}", json_words(&text)), Some(path))
 }
 
-/// Drops serde_json's " at line 1 column 87".
-fn without_position(text: &str) -> String {
-    match text.rfind(" at line ") {
-        Some(i) if text[i..].contains(" column ") => text[..i].to_string(),
-        _ => text.to_string(),
-    }
-}
-
-/// Rust type names in serde's messages, in JSON words.
-fn json_words(text: &str) -> String {
-    let mut out = text.to_string();
-    for (rust, json) in [
-        ("expected f32", "expected a number"),
-        ("expected f64", "expected a number"),
-        ("expected u32", "expected a whole number ≥ 0"),
-        ("expected u64", "expected a whole number ≥ 0"),
-        ("expected usize", "expected a whole number ≥ 0"),
-        ("expected a sequence", "expected a list"),
-        ("expected a boolean", "expected true or false"),
-        (
-            "expected struct WireMessage",
-            "expected a {\"role\", \"content\"} object",
-        ),
-        ("expected struct StreamOptions", "expected an object"),
-        ("expected struct Extension", "expected an object"),
-        ("expected struct TemplateKwargs", "expected an object"),
-        ("expected struct JsonSchemaSpec", "expected an object"),
-        ("expected struct WireRequest", "expected an object"),
-        (
-            "expected struct Part",
-            "expected a {\"type\", \"text\"} object",
-        ),
-        (
-            "expected internally tagged enum WireResponseFormat",
-            "expected {\"type\": \"text\" | \"json_object\" | \"json_schema\"}",
-        ),
-        (
-            "did not match any variant of untagged enum Content",
-            "expected a string or a list of text parts",
-        ),
-        (
-            "did not match any variant of untagged enum Stop",
-            "expected a string or a list of strings",
-        ),
-        ("invalid value: integer", "invalid value"),
-        ("invalid type: ", "got "),
-    ] {
-        out = out.replace(rust, json);
-    }
-    out
-}
-
 /// Parses a request body, naming the offending field in errors (`messages[2].role: …`).
 pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let wire: WireRequest =
         serde_path_to_error::deserialize(&mut de).map_err(|err| wire_error(&err))?;
-    if wire.tools.as_ref().is_some_and(|t| !t.is_null()) {
+    if let Some((field, why)) = unserved(&wire) {
         return Err(ApiError::invalid(
-            "tools: this gateway does not do tool calls yet; send the request without `tools` \
-             (and `tool_choice`)",
-            Some("tools".into()),
+            format!("{field}: {why}"),
+            Some(field.into()),
         ));
     }
     if wire.n.is_some_and(|n| n != 1) {
@@ -273,6 +261,12 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
 
 /// One message: text content (string or text parts) and a role this gateway serves.
 fn message(i: usize, m: WireMessage) -> Result<ChatMessage, ApiError> {
+    if m.tool_calls.as_ref().is_some_and(|t| !t.is_null()) {
+        return Err(ApiError::invalid(
+            format!("messages[{i}].tool_calls: tool calls are not served by this gateway yet"),
+            Some(format!("messages[{i}].tool_calls")),
+        ));
+    }
     let text = match m.content {
         Some(Content::Text(t)) => t,
         Some(Content::Parts(parts)) => {

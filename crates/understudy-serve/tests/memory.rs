@@ -140,6 +140,90 @@ async fn embeddings_endpoint_speaks_openai() {
 }
 
 #[tokio::test]
+async fn embeddings_answer_only_their_own_name_in_base64_or_shortened() {
+    const TEXT: &str =
+        "the quick brown fox jumps over the lazy dog while an old owl hoots at seven silver moons";
+    let dir = tempfile::tempdir().unwrap();
+    let (_, state) = gateway(dir.path()).await;
+    for name in ["gpt-4o", "text-embedding-3-small", "echo", "/etc/shadow"] {
+        let (status, reply) = post(
+            state.clone(),
+            "/v1/embeddings",
+            serde_json::json!({"model": name, "input": "hello"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name}: {reply}");
+        assert_eq!(reply["error"]["code"], "model_not_found");
+    }
+    let floats = post(
+        state.clone(),
+        "/v1/embeddings",
+        serde_json::json!({"model": "word-hash", "input": TEXT}),
+    )
+    .await
+    .1["data"][0]["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect::<Vec<f32>>();
+    let (status, reply) = post(
+        state.clone(),
+        "/v1/embeddings",
+        serde_json::json!({"model": "word-hash", "input": TEXT, "encoding_format": "base64"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(reply["data"][0]["embedding"].as_str().unwrap())
+        .unwrap();
+    let decoded: Vec<f32> = bytes
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(decoded, floats);
+    let (status, reply) = post(
+        state.clone(),
+        "/v1/embeddings",
+        serde_json::json!({"model": "word-hash", "input": TEXT, "dimensions": 32}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let short: Vec<f64> = reply["data"][0]["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    // The first 32 components of the full vector, scaled back to unit length.
+    let head: Vec<f64> = floats[..32].iter().map(|x| f64::from(*x)).collect();
+    let norm = head.iter().map(|x| x * x).sum::<f64>().sqrt();
+    assert!(
+        norm > 0.0 && norm < 0.999,
+        "{norm}: the test needs a cut that shortens"
+    );
+    assert_eq!(short.len(), 32);
+    for (s, h) in short.iter().zip(&head) {
+        assert!((s - h / norm).abs() < 1e-5, "{short:?} vs {head:?}");
+    }
+    let (status, reply) = post(
+        state,
+        "/v1/embeddings",
+        serde_json::json!({"model": "word-hash", "input": [[101, 2023]]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("token ids"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
 async fn profiles_put_cited_passages_after_their_system_prompt() {
     let dir = tempfile::tempdir().unwrap();
     let (recorder, state) = gateway(dir.path()).await;

@@ -58,6 +58,11 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         !keys.is_empty(),
         args.allow_public || section.allow_public,
     )?;
+    if section.ui && keys.is_empty() && !addr.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to serve the web UI (the whole store, logged prompts included) on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file, set ui = false, or listen on 127.0.0.1 (`understudy view` refuses the same)"
+        );
+    }
     install_named_defaults(&profiles, &section).await?;
     let router = Arc::new(setup::build_router(
         &config,
@@ -88,6 +93,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         section.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
     )
     .with_served(served)
+    .with_allowed_hosts(section.allowed_hosts.clone())
     .with_max_queue(
         section
             .max_queue
@@ -166,6 +172,7 @@ async fn with_stores(
     let location = setup::store_location(args.db.as_deref(), config, section.log_db.as_deref());
     let store = understudy_store::Store::open(&location).await?;
     let state = if section.request_log.unwrap_or(true) {
+        section.retention().spawn(store.log.clone());
         state.with_log(understudy_serve::log::RequestLog::new(store.log.clone()))
     } else {
         state

@@ -29,10 +29,19 @@ pub async fn run(config_path: Option<&Path>, args: ViewArgs) -> Result<()> {
         prices: config.prices.clone(),
         keys,
     };
-    let app = understudy_view::router(Arc::new(state)).route(
-        "/",
-        axum::routing::get(|| async { axum::response::Redirect::temporary("/ui") }),
-    );
+    let hosts = Arc::new(understudy_serve::host_check::HostPolicy::new(
+        !state.keys.is_empty(),
+        &section.allowed_hosts,
+    ));
+    let app = understudy_view::router(Arc::new(state))
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::temporary("/ui") }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            understudy_serve::host_check::check,
+        ));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
