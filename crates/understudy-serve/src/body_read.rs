@@ -1,7 +1,9 @@
 //! Reading a request body within the configured limit. A declared `Content-Length` over the
 //! limit is refused with 413 before any of the body is read (nginx and Envoy do the same); a
-//! body that grows past the limit is refused with 413 once it does; a client that hangs up
-//! mid-body is recorded as 499 `client_closed_request` (nginx's code), not as a body too large.
+//! body that grows past the limit is refused with 413 once it does; a body that pauses longer
+//! than the idle limit between chunks gets 408 (nginx's `client_body_timeout`); a client that
+//! hangs up mid-body is recorded as 499 `client_closed_request` (nginx's code), not as a body
+//! too large.
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -33,12 +35,36 @@ pub fn client_closed() -> ApiError {
     error
 }
 
-/// The whole body, or 413 past `limit`, or 499 when the client hung up.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// The error for a body that paused longer than `idle` between chunks.
+pub fn body_timeout(idle: std::time::Duration) -> ApiError {
+    let mut error = ApiError::invalid(
+        format!(
+            "the request body paused for more than {} s; send it without stalling",
+            idle.as_secs()
+        ),
+        None,
+    );
+    error.status = StatusCode::REQUEST_TIMEOUT;
+    error.code = Some("request_timeout");
+    error
+}
+
+/// The whole body, or 413 past `limit`, 408 after a pause longer than `idle`, or 499 when the
+/// client hung up.
+pub async fn read(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    idle: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
     declared_too_large(headers, limit)?;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let next = tokio::time::timeout(idle, stream.next())
+            .await
+            .map_err(|_| body_timeout(idle))?;
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|_| client_closed())?;
         if bytes.len() + chunk.len() > limit {
             return Err(ApiError::too_large(limit));
@@ -59,13 +85,16 @@ mod tests {
             header::CONTENT_LENGTH,
             "5000".parse().unwrap_or_else(|_| unreachable!()),
         );
-        let err = read(&headers, Body::from("x"), 100).await.unwrap_err();
-        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
-        let err = read(&HeaderMap::new(), Body::from(vec![b'x'; 101]), 100)
+        let idle = std::time::Duration::from_secs(5);
+        let err = read(&headers, Body::from("x"), 100, idle)
             .await
             .unwrap_err();
         assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
-        let ok = read(&HeaderMap::new(), Body::from("hello"), 100).await;
+        let err = read(&HeaderMap::new(), Body::from(vec![b'x'; 101]), 100, idle)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let ok = read(&HeaderMap::new(), Body::from("hello"), 100, idle).await;
         assert_eq!(ok.ok(), Some(b"hello".to_vec()));
         assert_eq!(client_closed().status.as_u16(), 499);
     }

@@ -63,6 +63,13 @@ pub struct ServeSection {
     pub log_retention_days: Option<u32>,
     /// Keep at most this many request-log rows, the newest (at start-up and hourly).
     pub log_max_rows: Option<u64>,
+    /// Seconds a client may take to send a request head (default 30); then the connection
+    /// is closed.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a request body may pause between chunks (default 60); then 408.
+    pub body_read_timeout_secs: Option<u64>,
+    /// Connections open at once (default 1000); one more gets 503 with Retry-After.
+    pub max_connections: Option<usize>,
 }
 
 impl ServeSection {
@@ -109,6 +116,24 @@ impl ServeSection {
             days: self.log_retention_days,
             rows: self.log_max_rows,
         }
+    }
+
+    /// How long a body may pause between chunks, and the per-connection limits.
+    pub fn slow_client_limits(&self) -> (std::time::Duration, crate::accept_loop::ConnLimits) {
+        let d = crate::accept_loop::ConnLimits::default();
+        let secs = std::time::Duration::from_secs;
+        (
+            self.body_read_timeout_secs
+                .map(secs)
+                .unwrap_or(crate::DEFAULT_BODY_IDLE),
+            crate::accept_loop::ConnLimits {
+                header_read_timeout: self
+                    .header_read_timeout_secs
+                    .map(secs)
+                    .unwrap_or(d.header_read_timeout),
+                max_connections: self.max_connections.unwrap_or(d.max_connections),
+            },
+        )
     }
 
     /// The failure-handling policy this section describes.

@@ -93,7 +93,7 @@ pub(crate) async fn embed(
     headers: &axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = crate::body_read::read(headers, body, state.body_limit).await?;
+    let bytes = crate::body_read::read(headers, body, state.body_limit, state.body_idle).await?;
     let request: EmbeddingRequest = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::invalid(
             format!(

@@ -163,7 +163,7 @@ async fn parse_and_answer(
     conversation: Option<String>,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
-    let bytes = crate::body_read::read(headers, body, state.body_limit).await?;
+    let bytes = crate::body_read::read(headers, body, state.body_limit, state.body_idle).await?;
     let mut parsed = wire::parse(&bytes)?;
     if conversation.is_some() {
         parsed.user = conversation;

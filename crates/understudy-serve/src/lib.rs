@@ -2,6 +2,7 @@
 //! few-shot examples, chain-of-thought and reasoning policy, JSON requirement — in front of any
 //! backend. `router(state)` is the whole app, so tests drive it in-process.
 
+pub mod accept_loop;
 pub mod auth;
 mod body_read;
 pub mod config;
@@ -48,6 +49,10 @@ pub use profile::Profile;
 /// Largest request body accepted when the config sets none (4 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// The longest a request body may pause between chunks when the config sets nothing (nginx's
+/// `client_body_timeout`).
+pub const DEFAULT_BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Requests per model answered or queued at once when the config sets no limit.
 pub const DEFAULT_MAX_QUEUE: usize = 64;
 
@@ -61,6 +66,10 @@ pub struct AppState {
     /// allowed_hosts`; see host_check.rs).
     pub allowed_hosts: Vec<String>,
     pub body_limit: usize,
+    /// The longest a request body may pause between two of its chunks (408 past it).
+    pub body_idle: std::time::Duration,
+    /// Per-connection limits: the request head's timeout, the cap on open connections.
+    pub conn_limits: accept_loop::ConnLimits,
     /// Most requests per model answered or waiting at once; more get 429 `overloaded`.
     pub max_queue: usize,
     pub metrics: Arc<metrics::Metrics>,
@@ -92,6 +101,8 @@ impl AppState {
             api_keys,
             allowed_hosts: Vec::new(),
             body_limit,
+            body_idle: DEFAULT_BODY_IDLE,
+            conn_limits: accept_loop::ConnLimits::default(),
             max_queue: DEFAULT_MAX_QUEUE,
             metrics: Arc::new(metrics::Metrics::default()),
             served,
@@ -133,6 +144,17 @@ impl AppState {
     /// Answers `hosts` as well as loopback names when there are no keys.
     pub fn with_allowed_hosts(mut self, hosts: Vec<String>) -> Self {
         self.allowed_hosts = hosts;
+        self
+    }
+
+    /// Sets how long a body may pause and the per-connection limits.
+    pub fn with_slow_client_limits(
+        mut self,
+        body_idle: std::time::Duration,
+        conn_limits: accept_loop::ConnLimits,
+    ) -> Self {
+        self.body_idle = body_idle;
+        self.conn_limits = conn_limits;
         self
     }
 
@@ -205,18 +227,14 @@ pub async fn serve(
         !state.api_keys.is_empty(),
         &state.allowed_hosts,
     ));
+    let limits = state.conn_limits;
     let app = router(state)
         .merge(extra)
         .layer(axum::middleware::from_fn_with_state(
             hosts,
             host_check::check,
-        ))
-        .into_make_service_with_connect_info::<socket_arrival::ConnInfo>();
-    let server = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await
-    };
+        ));
+    let server = accept_loop::serve(listener, app, limits, signal);
     let deadline = async move {
         while !*watch.borrow() {
             if watch.changed().await.is_err() {
@@ -226,7 +244,7 @@ pub async fn serve(
         tokio::time::sleep(drain).await;
     };
     tokio::select! {
-        result = server => result.map_err(ServeError::Server),
+        () = server => Ok(()),
         _ = deadline => {
             tracing::warn!("drain deadline of {drain:?} passed; closing with requests still in flight");
             Ok(())

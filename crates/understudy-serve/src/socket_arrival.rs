@@ -105,17 +105,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A connection's clock, as axum's connect info (each request's extensions carry it).
+/// A connection's clock, as axum's connect info (the accept loop puts it in each request's
+/// extensions).
 #[derive(Debug, Clone)]
 pub struct ConnInfo(pub Arc<ConnClock>);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, StampedListener>>
-    for ConnInfo
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, StampedListener>) -> Self {
-        Self(stream.io().events().clock.clone())
-    }
-}
 
 /// An accepted connection that stamps the arrival of each request (the first bytes read after
 /// the previous response was written) and the completion of each write. On HTTP/1.1 keep-alive
@@ -131,6 +124,11 @@ pub struct ServerConn {
 }
 
 impl ServerConn {
+    /// The connection's clock, for its requests' extensions.
+    pub(crate) fn info(&self) -> ConnInfo {
+        ConnInfo(self.clock.clone())
+    }
+
     fn stream(tcp: TcpStream) -> StampedStream {
         let conn = Self {
             clock: Arc::default(),

@@ -2,7 +2,8 @@
 //! foreign Host (DNS rebinding) is refused without keys; a POST that is not JSON is refused; a
 //! body declared over the limit is refused before it is sent; a client that hangs up mid-body is
 //! logged as 499, not 413; a huge model name is capped in the log; fields the gateway does not
-//! serve are refused by name.
+//! serve are refused by name; a slow request head is cut off, a stalled body gets 408, and
+//! connections past the cap get 503.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -18,6 +19,15 @@ const LIMIT: usize = 1 << 20;
 
 /// The gateway (no keys) with a request log in `db`, on a port of its own.
 fn gateway(db: &std::path::Path) -> SocketAddr {
+    gateway_with(db, understudy_serve::DEFAULT_BODY_IDLE, Default::default())
+}
+
+/// [`gateway`] with its slow-client limits set.
+fn gateway_with(
+    db: &std::path::Path,
+    body_idle: Duration,
+    limits: understudy_serve::accept_loop::ConnLimits,
+) -> SocketAddr {
     let db = db.to_path_buf();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -31,6 +41,7 @@ fn gateway(db: &std::path::Path) -> SocketAddr {
                 LIMIT,
             )
             .with_allowed_hosts(vec!["gateway.lan".into()])
+            .with_slow_client_limits(body_idle, limits)
             .with_log(understudy_serve::log::RequestLog::new(store.log));
             understudy_serve::serve(
                 "127.0.0.1:0".parse().unwrap(),
@@ -207,4 +218,71 @@ fn fields_the_gateway_does_not_serve_are_refused_by_name() {
     // Asking for no log-probabilities is asking for nothing unserved.
     let body = r#"{"model":"echo","messages":[{"role":"user","content":"hi"}],"logprobs":false}"#;
     assert_eq!(post(addr, "localhost", "application/json", body).0, 200);
+}
+
+#[test]
+fn slow_heads_stalled_bodies_and_connections_past_the_cap_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = gateway_with(
+        &dir.path().join("log.db"),
+        Duration::from_secs(1),
+        understudy_serve::accept_loop::ConnLimits {
+            header_read_timeout: Duration::from_secs(1),
+            max_connections: 3,
+        },
+    );
+    // Half a request head, then nothing: the connection is closed, not held.
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held {:?}",
+        started.elapsed()
+    );
+
+    // A body that stops halfway gets 408.
+    let started = Instant::now();
+    let (status, text) = exchange(
+        addr,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n",
+        b"{\"model\":",
+    );
+    assert_eq!(status, 408, "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Three idle connections fill the cap; a fourth is refused at once with 503.
+    let idle: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, text) = exchange(
+        addr,
+        "GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+        b"",
+    );
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        text.contains("too_many_connections")
+            && text.to_ascii_lowercase().contains("retry-after: 1"),
+        "{text}"
+    );
+    // Once they go (or time out), the gateway answers again.
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = exchange(
+            addr,
+            "GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+            b"",
+        );
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still refused: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

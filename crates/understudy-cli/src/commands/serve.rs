@@ -86,6 +86,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     let n_models = served.names().count();
     let resilient = Resilient::new(router as Arc<dyn Backend>, section.policy());
     let ui_keys = keys.clone();
+    let (body_idle, conn_limits) = section.slow_client_limits();
     let state = AppState::new(
         Arc::new(resilient) as Arc<dyn Backend>,
         profiles,
@@ -94,6 +95,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     )
     .with_served(served)
     .with_allowed_hosts(section.allowed_hosts.clone())
+    .with_slow_client_limits(body_idle, conn_limits)
     .with_max_queue(
         section
             .max_queue

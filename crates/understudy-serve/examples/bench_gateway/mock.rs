@@ -17,12 +17,13 @@ static ANSWERED: AtomicU64 = AtomicU64::new(0);
 
 /// Serves the mock on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener) {
-    axum::serve(
+    understudy_serve::accept_loop::serve(
         StampedListener::new(listener),
-        app().into_make_service_with_connect_info::<ConnInfo>(),
+        app(),
+        Default::default(),
+        std::future::pending(),
     )
-    .await
-    .unwrap();
+    .await;
 }
 
 /// The mock on a loopback port of this process; its chat URL.
