@@ -58,11 +58,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         !keys.is_empty(),
         args.allow_public || section.allow_public,
     )?;
-    if section.ui && keys.is_empty() && !addr.ip().is_loopback() {
-        anyhow::bail!(
-            "refusing to serve the web UI (the whole store, logged prompts included) on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file, set ui = false, or listen on 127.0.0.1 (`understudy view` refuses the same)"
-        );
-    }
+    refuse_public_ui(&section, &keys, addr)?;
     install_named_defaults(&profiles, &section).await?;
     let router = Arc::new(setup::build_router(
         &config,
@@ -187,6 +183,21 @@ async fn with_stores(
     ));
     let state = state.with_conversations(store.conversations.clone());
     Ok((state, store))
+}
+
+/// The web UI shows the whole store, logged prompts included: never on a public address
+/// without keys (`understudy view` refuses the same).
+fn refuse_public_ui(
+    section: &ServeSection,
+    keys: &[String],
+    addr: std::net::SocketAddr,
+) -> Result<()> {
+    if section.ui && keys.is_empty() && !addr.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to serve the web UI (the whole store, logged prompts included) on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file, set ui = false, or listen on 127.0.0.1 (`understudy view` refuses the same)"
+        );
+    }
+    Ok(())
 }
 
 /// Installs the default models that profiles and fallbacks name, so that a client's request never
