@@ -11,9 +11,14 @@ mod cli_optimize;
 mod cli_store;
 mod cli_values;
 mod commands;
+mod embedder;
+mod eval_run;
+mod eval_setup;
 mod exit;
+mod install;
 mod output;
 mod progress;
+mod run_output;
 mod setup;
 mod threads;
 

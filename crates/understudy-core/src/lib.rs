@@ -4,6 +4,7 @@
 pub mod config;
 pub mod cot;
 pub mod difficulty;
+pub mod keys;
 pub mod message;
 pub mod price;
 pub mod request;

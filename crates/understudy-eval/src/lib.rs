@@ -7,6 +7,7 @@
 pub mod conditions;
 pub mod digest;
 pub mod examples;
+pub mod load;
 pub mod plan;
 pub mod retrieval;
 pub mod runner;

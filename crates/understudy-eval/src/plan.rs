@@ -260,7 +260,7 @@ impl Plan {
         }
         let until_ci = section
             .until_ci
-            .map(|points| crate::stopping::StopRule::new(points, samples))
+            .map(|points| crate::stopping::checked_rule(points, samples))
             .transpose()?;
         let sample_temperature = section.sample_temperature.unwrap_or(0.8);
         if !(0.0..=2.0).contains(&sample_temperature) {

@@ -9,45 +9,23 @@
 
 use understudy_tasks::EvalError;
 
-/// Items a row takes before the rule is first checked.
-pub const MIN_ITEMS: usize = 10;
+pub use understudy_stats::stopping::{interval_width, StopRule, MIN_ITEMS};
 
-/// Stop a row once its interval is narrower than `width_points`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StopRule {
-    pub width_points: f64,
-}
-
-impl StopRule {
-    /// The rule, refused for a width outside (0, 100] points or with several samples per item
-    /// (samples of one item are not independent items, so their interval says nothing).
-    pub fn new(width_points: f64, samples: usize) -> Result<Self, EvalError> {
-        if !(width_points > 0.0 && width_points <= 100.0) {
-            return Err(EvalError::Config(format!(
-                "`--until-ci` (`until_ci`) is the 95% interval width to stop at, in points: more than 0 and at most 100 (e.g. 20 stops at ±10 points); got {width_points}"
-            )));
-        }
-        if samples > 1 {
-            return Err(EvalError::Config(
-                "`until_ci` cannot be combined with `samples` above 1: samples of one item are not independent items"
-                    .into(),
-            ));
-        }
-        Ok(Self { width_points })
+/// The rule, refused for a width outside (0, 100] points or with several samples per item
+/// (samples of one item are not independent items, so their interval says nothing).
+pub fn checked_rule(width_points: f64, samples: usize) -> Result<StopRule, EvalError> {
+    if !(width_points > 0.0 && width_points <= 100.0) {
+        return Err(EvalError::Config(format!(
+            "`--until-ci` (`until_ci`) is the 95% interval width to stop at, in points: more than 0 and at most 100 (e.g. 20 stops at ±10 points); got {width_points}"
+        )));
     }
-
-    /// Whether a row with these item scores has taken enough items.
-    pub fn settled(&self, scores: &[f64]) -> bool {
-        scores.len() >= MIN_ITEMS && interval_width(scores) * 100.0 < self.width_points
+    if samples > 1 {
+        return Err(EvalError::Config(
+            "`until_ci` cannot be combined with `samples` above 1: samples of one item are not independent items"
+                .into(),
+        ));
     }
-
-    /// The rule in words, for the report.
-    pub fn describe(&self) -> String {
-        format!(
-            "adaptive stopping: each row stopped taking items once the printed 95% interval of its mean score (Clopper–Pearson for 0/1 scores) was narrower than {} points (checked after every item from the {MIN_ITEMS}th on), so rows differ in n and a row may have stopped on a lucky run; paired comparisons use the items both rows have",
-            self.width_points
-        )
-    }
+    Ok(StopRule { width_points })
 }
 
 /// Each row's item scores so far, and whether the rule says it has enough.
@@ -110,15 +88,6 @@ impl RowScores {
     }
 }
 
-/// Width of the 95% interval the report prints for these scores (as a share, 0–1).
-pub fn interval_width(scores: &[f64]) -> f64 {
-    if scores.is_empty() {
-        return 1.0;
-    }
-    let e = understudy_stats::mean_interval(scores);
-    e.high - e.low
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +101,7 @@ mod tests {
             "{}",
             interval_width(&ten)
         );
-        let rule = StopRule::new(20.0, 1).unwrap();
+        let rule = checked_rule(20.0, 1).unwrap();
         assert!(!rule.settled(&ten));
         assert!(rule.settled(&vec![1.0; 30]));
         // Half right needs about 105 items for a 20-point interval.
@@ -140,14 +109,14 @@ mod tests {
         assert!(!rule.settled(&half(100)));
         assert!(rule.settled(&half(110)));
         // Never before the minimum.
-        assert!(!StopRule::new(99.0, 1).unwrap().settled(&[1.0; 9]));
+        assert!(!checked_rule(99.0, 1).unwrap().settled(&[1.0; 9]));
     }
 
     #[test]
     fn bad_rules_are_refused() {
-        assert!(StopRule::new(0.0, 1).is_err());
-        assert!(StopRule::new(120.0, 1).is_err());
-        assert!(StopRule::new(f64::NAN, 1).is_err());
-        assert!(StopRule::new(10.0, 5).is_err());
+        assert!(checked_rule(0.0, 1).is_err());
+        assert!(checked_rule(120.0, 1).is_err());
+        assert!(checked_rule(f64::NAN, 1).is_err());
+        assert!(checked_rule(10.0, 5).is_err());
     }
 }

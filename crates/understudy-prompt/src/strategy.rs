@@ -84,6 +84,7 @@ impl Strategy {
     pub fn parse(name: &str) -> Result<Self, PromptError> {
         let unknown = || PromptError::UnknownStrategy {
             name: name.to_string(),
+            spellings: SPELLINGS,
         };
         let mut components = Vec::new();
         for part in name.split('+') {

@@ -1,6 +1,6 @@
 //! What is made of stored cells, the last stage of the eval pipeline: statistics (intervals,
 //! paired tests), per-task metrics and baselines, the summary behind `understudy show`, the
-//! HTML/Markdown/JSON/CSV report with its SVG charts, and the study presets and their pages.
+//! HTML/Markdown/JSON/CSV report with its SVG charts (studies: `understudy-study`).
 
 pub mod baseline;
 pub mod compare;
@@ -11,5 +11,4 @@ pub mod metrics;
 pub mod paired_tests;
 pub mod report;
 pub mod stats;
-pub mod study;
 pub mod summary;

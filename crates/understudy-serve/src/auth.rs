@@ -6,20 +6,11 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
+use understudy_core::keys::key_matches;
 
 use crate::error::ApiError;
 use crate::request_guard::RequestGuard;
 use crate::AppState;
-
-/// True when `presented` equals one of `keys`, checking every key without an early exit.
-pub fn key_matches(keys: &[String], presented: &str) -> bool {
-    keys.iter().fold(false, |found, key| {
-        let same_len = key.len() == presented.len();
-        let equal = same_len && bool::from(key.as_bytes().ct_eq(presented.as_bytes()));
-        found | equal
-    })
-}
 
 pub async fn require_key(
     State(state): State<Arc<AppState>>,
@@ -49,19 +40,5 @@ pub async fn require_key(
         guard.fail(error.status.as_u16(), error.kind);
         guard.log_committed().await;
         error.into_response()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_match_exactly() {
-        let keys = vec!["sk-one".to_string(), "sk-two".to_string()];
-        assert!(key_matches(&keys, "sk-two"));
-        assert!(!key_matches(&keys, "sk-tw"));
-        assert!(!key_matches(&keys, ""));
-        assert!(!key_matches(&[], "sk-one"));
     }
 }

@@ -20,6 +20,7 @@ mod planning;
 mod proportion;
 mod questions;
 mod score;
+pub mod stopping;
 mod text;
 
 pub use classes::{mean, pass_at_k, per_class, quantile, ClassScore};

@@ -8,10 +8,12 @@ pub mod api;
 mod cache_key;
 pub mod conditions;
 mod error;
+pub mod load_summary;
 mod location;
 mod postgres;
 mod rows;
 mod sqlite;
+pub mod stored_plan;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 pub mod vector_math;

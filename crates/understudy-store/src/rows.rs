@@ -130,27 +130,26 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
+    /// The plan the run was made with, as a type.
+    pub fn plan(&self) -> crate::stored_plan::StoredPlan {
+        crate::stored_plan::StoredPlan::parse(&self.plan_json)
+    }
+
     /// A list the stored plan names — `models`, `strategies`, `formats`, or `tasks` (by name).
     pub fn plan_list(&self, key: &str) -> Vec<String> {
-        let plan: serde_json::Value = serde_json::from_str(&self.plan_json).unwrap_or_default();
-        plan[key]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|v| match v.as_str() {
-                        Some(text) => text.to_string(),
-                        None => v["name"].as_str().unwrap_or_default().to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        let plan = self.plan();
+        match key {
+            "models" => plan.models,
+            "strategies" => plan.strategies,
+            "formats" => plan.formats,
+            "tasks" => plan.task_names(),
+            _ => Vec::new(),
+        }
     }
 
     /// The reference model the stored plan names, if any.
     pub fn plan_reference(&self) -> Option<String> {
-        let plan: serde_json::Value = serde_json::from_str(&self.plan_json).ok()?;
-        plan["reference"].as_str().map(str::to_string)
+        self.plan().reference
     }
 }
 

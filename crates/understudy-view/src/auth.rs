@@ -39,7 +39,7 @@ pub async fn require_key(
         return next.run(request).await;
     }
     let ok = presented(&request)
-        .is_some_and(|key| understudy_serve::auth::key_matches(&state.keys, &key));
+        .is_some_and(|key| understudy_core::keys::key_matches(&state.keys, &key));
     if ok {
         next.run(request).await
     } else {

@@ -25,12 +25,8 @@ pub struct Progress {
     pub text: String,
 }
 
-fn plan(run: &RunInfo) -> serde_json::Value {
-    serde_json::from_str(&run.plan_json).unwrap_or_default()
-}
-
 pub fn progress(run: &RunInfo) -> Progress {
-    let planned = plan(run)["planned_cells"].as_i64();
+    let planned = run.plan().planned_cells;
     let text = match planned {
         Some(p) if p > 0 => format!(
             "{} of {p} cells ({:.0}%)",

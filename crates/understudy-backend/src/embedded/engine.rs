@@ -15,15 +15,13 @@ use llama_cpp_2::model::LlamaModel;
 use tokio::sync::{mpsc as tmpsc, oneshot};
 use understudy_core::{StreamEvent, TimingRecorder, ValidChatRequest};
 
-use super::prompt::ModelFacts;
+use super::prompt::{ModelFacts, BATCH_SIZE};
 use super::scheduler::{Job, Scheduler};
 use super::template::{self, ChosenTemplate};
 use crate::BackendError;
 
 /// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_DISABLED`.
 const FLASH_ATTENTION_OFF: i32 = 0;
-/// Tokens per prompt-processing batch.
-pub(super) const BATCH_SIZE: u32 = 512;
 /// Context window when neither the model spec nor the config sets one (capped at the model's own).
 pub const DEFAULT_CONTEXT: u32 = 8192;
 

@@ -7,12 +7,24 @@ use llama_cpp_2::token::LlamaToken;
 use understudy_core::{Usage, ValidChatRequest};
 
 use super::content_tokens;
-use super::engine::BATCH_SIZE;
 use super::pick::Picker;
 use super::prefix::ALIGN;
-use super::sequence::Prepared;
 use super::template::ChosenTemplate;
 use crate::BackendError;
+
+/// Tokens per prompt-processing batch.
+pub(super) const BATCH_SIZE: u32 = 512;
+
+/// What a request needs to run, prepared before it takes a slot.
+pub(super) struct Prepared {
+    pub(super) tokens: Vec<LlamaToken>,
+    pub(super) starts_in_thought: bool,
+    pub(super) picker: Picker,
+    pub(super) stop: Vec<String>,
+    pub(super) logprobs: bool,
+    /// Most tokens to generate: the request's `max_tokens`, less what the context cannot hold.
+    pub(super) budget: usize,
+}
 
 /// What preparing a request needs to know about the loaded model.
 pub(super) struct ModelFacts<'m> {

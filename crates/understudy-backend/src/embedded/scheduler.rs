@@ -14,10 +14,9 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
 use understudy_core::{TimingRecorder, ValidChatRequest};
 
-use super::engine::BATCH_SIZE;
 use super::prefix::PrefixCache;
-use super::prompt::{prepare, ModelFacts};
-use super::sequence::{Events, Prepared, Sequence, Status, Work};
+use super::prompt::{prepare, ModelFacts, Prepared, BATCH_SIZE};
+use super::sequence::{Events, Sequence, Status, Work};
 use crate::BackendError;
 
 /// One queued request.

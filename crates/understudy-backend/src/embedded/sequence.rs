@@ -15,23 +15,12 @@ use understudy_core::think::ThinkSplitter;
 use understudy_core::{FinishReason, StreamEvent, TimingRecorder};
 
 use super::pick::Picker;
-use super::prompt::{prompt_batches, PromptCounts};
+use super::prompt::{prompt_batches, Prepared, PromptCounts};
 use super::utf8::Utf8Decoder;
 use crate::stop::StopMatcher;
 use crate::BackendError;
 
 pub(super) type Events = tmpsc::UnboundedSender<Result<StreamEvent, BackendError>>;
-
-/// What a request needs to run, prepared before it takes a slot.
-pub(super) struct Prepared {
-    pub(super) tokens: Vec<LlamaToken>,
-    pub(super) starts_in_thought: bool,
-    pub(super) picker: Picker,
-    pub(super) stop: Vec<String>,
-    pub(super) logprobs: bool,
-    /// Most tokens to generate: the request's `max_tokens`, less what the context cannot hold.
-    pub(super) budget: usize,
-}
 
 /// Where a sequence stands between engine steps.
 enum Phase {

@@ -10,19 +10,6 @@ use understudy_report::junit;
 use crate::cli_gates::CompareArgs;
 use crate::output;
 
-/// Writes `suite` as JUnit XML to `path` and says so (eval's and compare's `--junit`).
-pub fn write_junit(path: &Path, suite: &junit::Suite) -> Result<()> {
-    std::fs::write(path, suite.to_xml())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    output::note(&format!(
-        "JUnit: {} ({} cases, {} failing)",
-        path.display(),
-        suite.cases.len(),
-        suite.failures()
-    ));
-    Ok(())
-}
-
 /// Regression margin, equivalence margin and share bar from the flags.
 pub fn margins(margin: Option<f64>, share: f64) -> Margins {
     let defaults = Margins::default();
@@ -34,7 +21,7 @@ pub fn margins(margin: Option<f64>, share: f64) -> Margins {
 }
 
 pub async fn run(config_path: Option<&Path>, args: CompareArgs) -> Result<()> {
-    let store = super::runs::open(config_path, &args.store).await?;
+    let store = crate::run_output::open(config_path, &args.store).await?;
     let made = compare::from_store(
         store.runs.as_ref(),
         &args.a,
@@ -53,7 +40,10 @@ pub async fn run(config_path: Option<&Path>, args: CompareArgs) -> Result<()> {
         output::note(&format!("compare page: {}", path.display()));
     }
     if let Some(path) = &args.junit {
-        write_junit(path, &junit::compare_suite(&made, args.require_equivalence))?;
+        crate::run_output::write_junit(
+            path,
+            &junit::compare_suite(&made, args.require_equivalence),
+        )?;
     }
     if args.fail_on_regression || args.require_equivalence {
         let why: Vec<String> = made

@@ -3,16 +3,13 @@
 mod chat;
 mod compare;
 mod eval;
-mod eval_setup;
 mod logs;
 mod memory;
-mod memory_examples;
 mod models;
 mod optimize;
 mod runs;
 mod serve;
 mod study;
-mod study_estimate;
 mod tune;
 mod view;
 

@@ -3,13 +3,12 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use understudy_models::catalog;
 use understudy_models::install;
 
 use crate::cli::{ModelsAction, ModelsArgs};
 use crate::output;
-use crate::progress::TerminalProgress;
 use crate::setup;
 
 pub async fn run(config_path: Option<&Path>, args: ModelsArgs) -> Result<()> {
@@ -24,38 +23,10 @@ pub async fn run(config_path: Option<&Path>, args: ModelsArgs) -> Result<()> {
             } else {
                 vec![name.unwrap_or(config.default_model)]
             };
-            install_models(&names).await
+            crate::install::install_models(&names).await
         }
         None => list(config_path, args.json).await,
     }
-}
-
-/// Installs default models by name (`models install`, and `serve` for what its profiles name).
-pub(crate) async fn install_models(names: &[String]) -> Result<()> {
-    let home = setup::home_dir()?;
-    let progress = TerminalProgress::default();
-    for name in names {
-        let Some(model) = catalog::find(name) else {
-            let known: Vec<&str> = catalog::known_models().iter().map(|m| m.name).collect();
-            bail!(
-                "{name:?} is not a default model; installable: {}",
-                known.join(", ")
-            );
-        };
-        if install::is_installed(&model, &home) {
-            output::note(&format!(
-                "{name}: already installed at {}",
-                model.path(&home).display()
-            ));
-            continue;
-        }
-        let path = install::install(&model, &home, &setup::index_url(), &progress).await?;
-        output::note(&format!(
-            "{name}: installed at {} (sha256 verified)",
-            path.display()
-        ));
-    }
-    Ok(())
 }
 
 async fn list(config_path: Option<&Path>, json: bool) -> Result<()> {

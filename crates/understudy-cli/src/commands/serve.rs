@@ -217,7 +217,7 @@ async fn install_named_defaults(
         })
         .collect();
     let missing: Vec<String> = missing.into_iter().collect();
-    super::models::install_models(&missing).await
+    crate::install::install_models(&missing).await
 }
 
 /// What metrics label by name: configured models, installed default models, the HTTP backends
@@ -245,26 +245,9 @@ fn served_models(
     served
 }
 
-/// The in-process embedding model, installed on first use.
-#[cfg(feature = "embeddings")]
+/// The in-process embedding model, installed on first use (silently: the gateway is running).
 async fn load_embedder() -> Result<Arc<dyn understudy_memory::Embedder>, String> {
-    use understudy_memory::minilm;
-    let home = setup::home_dir().map_err(|e| e.to_string())?;
-    let dir = minilm::ensure_installed(
-        &home,
-        &setup::index_url(),
-        &understudy_models::install::Silent,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let model = tokio::task::spawn_blocking(move || minilm::MiniLm::load(&dir))
+    crate::embedder::local_embedder(&understudy_models::install::Silent)
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    Ok(Arc::new(model))
-}
-
-#[cfg(not(feature = "embeddings"))]
-async fn load_embedder() -> Result<Arc<dyn understudy_memory::Embedder>, String> {
-    Err("this build has no in-process embeddings (feature `embeddings`)".into())
+        .map_err(|e| e.to_string())
 }

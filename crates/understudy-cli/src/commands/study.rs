@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use understudy_eval::plan::{EvalSection, Plan};
-use understudy_report::study::{analysis, cells_file, page, retention, StudyFile, StudyKind};
 use understudy_report::summary;
 use understudy_store::Store;
+use understudy_study::estimate as study_estimate;
+use understudy_study::{cells_file, retention, StudyFile, StudyKind};
 
-use super::eval::{execute, flags_section, prefix_cache_flag};
-use super::study_estimate;
 use crate::cli::StudyArgs;
+use crate::eval_run::{execute, flags_section, prefix_cache_flag};
 use crate::output;
 use crate::setup;
 
@@ -38,41 +38,6 @@ fn load(args: &StudyArgs) -> Result<StudyFile> {
             StudyKind::ALL.map(|k| k.name()).join(", ")
         ),
     }
-}
-
-/// "took 75 min; expected about 19 min (3.9x longer: ...)" — the estimate checked against the run.
-fn duration_line(
-    actual_secs: f64,
-    expected_secs: Option<f64>,
-    outcome: &understudy_eval::runner::RunOutcome,
-    summary: &summary::Summary,
-) -> String {
-    let minutes = |s: f64| format!("{:.1} min", s / 60.0);
-    let Some(expected) = expected_secs.filter(|e| *e > 0.0) else {
-        return format!("  took {}", minutes(actual_secs));
-    };
-    // The estimate covers every planned cell; a resumed run answers only those left, so a
-    // ratio of the two would say nothing about the estimate.
-    let answered = outcome.fresh + outcome.cached;
-    if outcome.resumed && answered < outcome.total {
-        return format!(
-            "  took {} for the {answered} of {} cells the resumed run had left; the estimate, about {}, was for all of them",
-            minutes(actual_secs),
-            outcome.total,
-            minutes(expected)
-        );
-    }
-    let ratio = actual_secs / expected;
-    let why = if summary.rows.iter().any(|r| r.load.flagged()) {
-        format!("; {}", summary.load_line())
-    } else {
-        String::new()
-    };
-    format!(
-        "  took {}; expected about {} ({ratio:.1}x the estimate{why})",
-        minutes(actual_secs),
-        minutes(expected)
-    )
 }
 
 pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
@@ -144,7 +109,7 @@ pub async fn run(config_path: Option<&Path>, args: StudyArgs) -> Result<()> {
     };
     let info = done.store.runs.run(done.outcome.run_id).await?;
     let cells = done.store.runs.cells(done.outcome.run_id).await?;
-    output::note(&duration_line(
+    output::note(&study_estimate::duration_line(
         started.elapsed().as_secs_f64(),
         expected.lock().ok().and_then(|slot| *slot),
         &done.outcome,
@@ -163,9 +128,10 @@ async fn page_from_run(
     (kind, id): (StudyKind, i64),
     out: &Path,
 ) -> Result<()> {
-    let store = super::runs::open(config_path, &args.eval.store).await?;
+    let store = crate::run_output::open(config_path, &args.eval.store).await?;
     let mut info = store.runs.run(id).await?;
-    let plan = super::eval_setup::resolve_plan(config, section).await?;
+    let resolved = crate::eval_setup::resolve_plan(config, section).await?;
+    let plan = resolved.plan();
     let made_by_plan = info.plan_key == plan.key()
         || understudy_eval::runner::resume_key::plan_key_of_stored(&info.plan_json)
             .is_some_and(|key| key == plan.key());
@@ -186,9 +152,7 @@ fn command_line() -> String {
     format!("understudy {}", argv.join(" "))
 }
 
-/// Writes the cells into `out` and the page computed from them as the file gives them back;
-/// prints the conclusions. The page cites `understudy study NAME --from CELLS_DIR` as the way to
-/// rewrite it.
+/// Writes the study's cells and page (`understudy_study::write`) and prints the conclusions.
 fn write_page(
     kind: StudyKind,
     command: &str,
@@ -197,63 +161,10 @@ fn write_page(
     out: &Path,
     cells_dir: &Path,
 ) -> Result<()> {
-    let cells = cells_file::write(out, command, &info, cells)?;
-    let summary = summary::summarise(info, &cells);
-    let page = analysis::analyse(kind, &summary, &cells);
-    let regenerate = format!(
-        "understudy study {} --from {}",
-        kind.name(),
-        cells_dir.display()
-    );
-    let path = page::write(&page, &summary, command, &regenerate, out)?;
-    for line in &page.conclusions {
+    let written = understudy_study::write::write_page(kind, command, info, cells, out, cells_dir)?;
+    for line in &written.conclusions {
         output::data_line(&format!("- {line}"));
     }
-    output::note(&format!("page: {}", path.display()));
+    output::note(&format!("page: {}", written.page.display()));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use understudy_eval::runner::RunOutcome;
-
-    fn outcome(resumed: bool, fresh: usize) -> RunOutcome {
-        RunOutcome {
-            run_id: 2,
-            resumed,
-            reused: false,
-            interrupted: false,
-            total: 810,
-            stored: 810,
-            fresh,
-            cached: 0,
-            skipped: 0,
-            by_others: 0,
-        }
-    }
-
-    #[test]
-    fn a_resumed_run_is_not_held_against_the_whole_runs_estimate() {
-        let info = understudy_store::RunInfo {
-            id: 2,
-            plan_key: "k".into(),
-            created_at: "now".into(),
-            finished_at: None,
-            status: "finished".into(),
-            plan_json: "{}".into(),
-            cells: 0,
-        };
-        let summary = summary::summarise(info, &[]);
-        let resumed = duration_line(234.0, Some(2442.0), &outcome(true, 90), &summary);
-        assert_eq!(
-            resumed,
-            "  took 3.9 min for the 90 of 810 cells the resumed run had left; the estimate, about 40.7 min, was for all of them"
-        );
-        let whole = duration_line(1920.0, Some(2442.0), &outcome(false, 810), &summary);
-        assert_eq!(
-            whole,
-            "  took 32.0 min; expected about 40.7 min (0.8x the estimate)"
-        );
-    }
 }

@@ -17,8 +17,8 @@ pub async fn run(config_path: Option<&Path>, args: TuneArgs) -> Result<()> {
             args.target
         );
     }
-    let store = super::runs::open(config_path, &args.store).await?;
-    let id = super::runs::run_id(&store, args.run).await?;
+    let store = crate::run_output::open(config_path, &args.store).await?;
+    let id = crate::run_output::run_id(&store, args.run).await?;
     let info = store.runs.run(id).await?;
     let cells = store.runs.cells(id).await?;
     let summary = summary::summarise(info, &cells);

@@ -22,7 +22,7 @@ pub async fn run(config_path: Option<&Path>, args: ViewArgs) -> Result<()> {
     if !addr.ip().is_loopback() && keys.is_empty() {
         bail!("refusing to show the store on {addr} without API keys: configure [serve] api_keys / api_keys_env / api_keys_file (the browser asks for one as the password), or listen on 127.0.0.1");
     }
-    let store = super::runs::open(config_path, &args.store).await?;
+    let store = crate::run_output::open(config_path, &args.store).await?;
     let location = store.location().to_string();
     let state = understudy_view::ViewState {
         store,

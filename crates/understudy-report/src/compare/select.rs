@@ -103,11 +103,10 @@ fn rows_list(rows: &[RowKey]) -> String {
 }
 
 fn side(run: &RunInfo, cells: &[Cell], row: &RowKey) -> Side {
-    let plan: serde_json::Value = serde_json::from_str(&run.plan_json).unwrap_or_default();
     Side {
         run: run.clone(),
         row: row.clone(),
-        samples: plan["samples"].as_u64().unwrap_or(1).max(1) as usize,
+        samples: run.plan().samples(),
         cells: cells
             .iter()
             .filter(|c| (&c.model, &c.strategy, &c.format) == (&row.0, &row.1, &row.2))

@@ -9,7 +9,7 @@ use crate::items::{by_item, paired};
 use crate::metrics;
 use crate::stats::{self, Comparison};
 use crate::summary::{Row, Summary, TaskScore};
-use understudy_eval::conditions::{comparable, LoadSummary};
+use understudy_store::load_summary::{comparable, LoadSummary};
 use understudy_store::Cell;
 
 /// How much slower chain-of-thought is, and what it does to the score, for one model and task.

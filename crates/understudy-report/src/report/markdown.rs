@@ -11,7 +11,7 @@ fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-pub(crate) fn table(out: &mut String, t: &Table) {
+pub fn table(out: &mut String, t: &Table) {
     if t.rows.is_empty() {
         return;
     }

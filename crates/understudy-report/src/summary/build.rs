@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use understudy_eval::conditions::LoadSummary;
+use understudy_store::load_summary::LoadSummary;
+use understudy_store::stored_plan::{StoredPlan, StoredTask};
 use understudy_store::{Cell, RunInfo};
 use understudy_tasks::answer_kind::AnswerKind;
 
@@ -19,24 +20,13 @@ fn label(key: &RowKey) -> String {
     format!("{} {} {}", key.0, key.1, key.2)
 }
 
-/// Each task's `key` as the plan stored it, by task name (runs stored before the plan held it:
-/// none): the answer kind (`answer`) and the few-shot pool's labels (`unscored_golds`).
-fn per_task<T: serde::de::DeserializeOwned>(
-    plan: &serde_json::Value,
-    key: &str,
-) -> HashMap<String, T> {
-    plan["tasks"]
-        .as_array()
-        .map(|tasks| {
-            tasks
-                .iter()
-                .filter_map(|t| {
-                    let value = serde_json::from_value(t.get(key)?.clone()).ok()?;
-                    Some((t["name"].as_str()?.to_string(), value))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// What each task of the stored plan says, by task name (runs stored before the plan held it:
+/// none).
+fn per_task<T>(plan: &StoredPlan, pick: impl Fn(&StoredTask) -> Option<T>) -> HashMap<String, T> {
+    plan.tasks
+        .iter()
+        .filter_map(|t| Some((t.name.clone(), pick(t)?)))
+        .collect()
 }
 
 fn sorted(mut values: Vec<f64>) -> Vec<f64> {
@@ -71,11 +61,11 @@ struct Cells<'c> {
 }
 
 impl<'c> Cells<'c> {
-    fn new(cells: &'c [Cell], plan: &serde_json::Value) -> Self {
-        let samples = plan["samples"].as_u64().unwrap_or(1).max(1) as usize;
-        let reference = plan["reference"].as_str().map(|r| {
-            let first = |list: &str| plan[list][0].as_str().unwrap_or("").to_string();
-            (r.to_string(), first("strategies"), first("formats"))
+    fn new(cells: &'c [Cell], plan: &StoredPlan) -> Self {
+        let samples = plan.samples();
+        let reference = plan.reference.as_ref().map(|r| {
+            let first = |list: &[String]| list.first().cloned().unwrap_or_default();
+            (r.clone(), first(&plan.strategies), first(&plan.formats))
         });
         let mut keys: Vec<RowKey> = Vec::new();
         let mut tasks: Vec<String> = Vec::new();
@@ -91,22 +81,12 @@ impl<'c> Cells<'c> {
         Cells {
             cells,
             samples,
-            kinds: per_task(plan, "answer"),
-            unscored: per_task(plan, "unscored_golds"),
-            options: per_task(plan, "item_options"),
-            until_ci: plan.get("until_ci").is_some(),
-            limit: plan["limit"].as_u64().unwrap_or(u64::MAX) as usize,
-            items: plan["tasks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| {
-                    Some((
-                        t["name"].as_str()?.to_string(),
-                        t["items"].as_u64()? as usize,
-                    ))
-                })
-                .collect(),
+            kinds: per_task(plan, |t| serde_json::from_value(t.answer.clone()?).ok()),
+            unscored: per_task(plan, |t| t.unscored_golds.clone()),
+            options: per_task(plan, |t| t.item_options.clone()),
+            until_ci: plan.until_ci.is_some(),
+            limit: plan.limit.unwrap_or(usize::MAX),
+            items: per_task(plan, |t| t.items),
             reference,
             keys,
             tasks,
@@ -334,11 +314,11 @@ impl<'c> Cells<'c> {
 
 /// Everything `understudy show` and the report say about a run, from its stored cells.
 pub fn summarise(run: RunInfo, cells: &[Cell]) -> Summary {
-    let plan: serde_json::Value = serde_json::from_str(&run.plan_json).unwrap_or_default();
+    let plan = run.plan();
     let view = Cells::new(cells, &plan);
     let rows = view.keys.iter().map(|key| view.row(key)).collect();
     Summary {
-        reference: plan["reference"].as_str().map(str::to_string),
+        reference: plan.reference.clone(),
         samples: view.samples,
         load: LoadSummary::of(cells.iter().filter_map(|c| c.conditions.as_ref())),
         comparisons: view.comparisons(),

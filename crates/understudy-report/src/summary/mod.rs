@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::baseline::{AnswerCounts, Baseline};
 use crate::metrics;
 use crate::stats::{self, Comparison, Estimate};
-use understudy_eval::conditions::LoadSummary;
+use understudy_store::load_summary::LoadSummary;
 use understudy_store::RunInfo;
 
 /// One task's numbers in one row.
@@ -125,7 +125,7 @@ impl Summary {
             format!(
                 "latency conditions: {}; LATENCY MEASURED UNDER LOAD (marked *, at least {:.0}% of the row's cells) for: {}",
                 self.load.describe(),
-                understudy_eval::conditions::FLAG_SHARE * 100.0,
+                understudy_store::load_summary::FLAG_SHARE * 100.0,
                 flagged.join(", ")
             )
         }
@@ -178,11 +178,11 @@ impl Summary {
     }
 
     /// The adaptive stopping rule the run was made with (`--until-ci`), if any.
-    pub fn stopping_rule(&self) -> Option<understudy_eval::stopping::StopRule> {
-        let plan: serde_json::Value = serde_json::from_str(&self.run.plan_json).ok()?;
-        plan["until_ci"]
-            .as_f64()
-            .map(|width_points| understudy_eval::stopping::StopRule { width_points })
+    pub fn stopping_rule(&self) -> Option<understudy_stats::stopping::StopRule> {
+        self.run
+            .plan()
+            .until_ci
+            .map(|width_points| understudy_stats::stopping::StopRule { width_points })
     }
 
     /// Cached cells and reused prompt prefixes.

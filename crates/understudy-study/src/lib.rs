@@ -4,8 +4,10 @@
 
 pub mod analysis;
 pub mod cells_file;
+pub mod estimate;
 pub mod page;
 pub mod retention;
+pub mod write;
 
 use std::path::Path;
 

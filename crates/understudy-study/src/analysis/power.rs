@@ -27,7 +27,10 @@ fn rows_of_tasks(cells: &[Cell], samples: usize) -> HashMap<&str, RowsOfTask<'_>
     type Sums<'a> =
         HashMap<&'a str, HashMap<(&'a str, &'a str, &'a str), HashMap<&'a str, (f64, usize)>>>;
     let mut sums: Sums<'_> = HashMap::new();
-    for c in cells.iter().filter(|c| !crate::metrics::ungraded(c)) {
+    for c in cells
+        .iter()
+        .filter(|c| !understudy_report::metrics::ungraded(c))
+    {
         let e = sums
             .entry(&c.task)
             .or_default()

@@ -2,11 +2,11 @@
 //! beats the others on the same items, and what chain-of-thought costs in time and accuracy.
 
 use super::{difference_text, models_by_size, paired, report_charts, scores, verdict, ALPHA};
-use crate::report::aggregates::{CotCost, Extras};
-use crate::report::charts::Chart;
-use crate::report::tables::{estimate, pct, Table};
-use crate::stats;
-use crate::summary::{Row, Summary, TaskScore};
+use understudy_report::report::aggregates::{CotCost, Extras};
+use understudy_report::report::charts::Chart;
+use understudy_report::report::tables::{estimate, pct, Table};
+use understudy_report::stats;
+use understudy_report::summary::{Row, Summary, TaskScore};
 use understudy_store::Cell;
 
 /// One paired test of few-shot:3 against another strategy; the page's tests are one family,

@@ -1,6 +1,6 @@
-//! What an eval needs before its first model call: the plan with every name and dataset
-//! checked (built-in data fetched), retrieval indexes, the graders, which models run in this
-//! process, and `--quiet-machine`'s wait.
+//! What an eval needs before its first model call, on the terminal: the plan from
+//! `understudy_eval::load` (every name and dataset checked, then its memory rows prepared, each
+//! step said), the graders, which models run in this process, and `--quiet-machine`'s wait.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,85 +8,60 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use understudy_backend::Backend;
 use understudy_core::config::Config;
-use understudy_eval::plan::{self, EvalSection, Plan};
+use understudy_eval::load::{self, DataSources, Resolved};
+use understudy_eval::plan::{EvalSection, Plan};
 use understudy_tasks::builtin;
-use understudy_tasks::find::DataSource;
 use understudy_tasks::grade::{Grader, Judge, Sandbox};
 use understudy_tasks::task::AnswerSpec;
 
 use crate::cli::EvalArgs;
+use crate::embedder;
 use crate::output;
 use crate::progress::TerminalProgress;
 use crate::setup;
 
 /// Resolves every name and reads every dataset of `section` into a plan, before any model is
 /// called (built-in data is fetched into the local cache if missing).
-pub async fn resolve_plan(config: &Config, section: &EvalSection) -> Result<Plan> {
-    section.check_lists()?;
-
-    // Resolve every name and read every dataset before any model is called.
-    let task_names: Vec<String> = section
-        .tasks
-        .clone()
-        .unwrap_or_else(|| plan::DEFAULT_TASKS.iter().map(|s| s.to_string()).collect());
-    let mut pending = Vec::new();
-    for name in &task_names {
-        pending.push(understudy_tasks::find::find_task(name)?);
-    }
-    for strategy in section.strategies.iter().flatten() {
-        understudy_tasks::strategy::Strategy::parse(strategy)?;
-    }
-    for format in section.formats.iter().flatten() {
-        understudy_tasks::strategy::Format::parse(format)?;
-    }
-    let mut builtin_names: Vec<&str> = pending
-        .iter()
-        .filter_map(|p| match &p.data {
-            DataSource::Builtin(d) => Some(d.name),
-            DataSource::File(_) => None,
-        })
-        .collect();
-    for p in &pending {
-        for extra in p.def.answer.extra_data() {
-            if builtin::data_file(extra).is_none() {
-                bail!(
-                    "{}: `answer` names data {extra:?}, which is not a built-in dataset",
-                    p.source.display()
-                );
-            }
-            builtin_names.push(extra);
-        }
-        if let Some(docs) = p.def.memory.as_ref().and_then(|m| m.builtin_data()) {
-            if builtin::data_file(docs).is_none() {
-                bail!(
-                    "{}: `memory.builtin` {docs:?} is not a built-in dataset",
-                    p.source.display()
-                );
-            }
-            builtin_names.push(docs);
-        }
-    }
+pub async fn resolve_plan(config: &Config, section: &EvalSection) -> Result<Resolved> {
     let home = setup::home_dir()?;
-    if !builtin_names.is_empty() {
-        builtin::ensure_data(
-            &builtin_names,
-            &home,
-            &setup::index_url(),
-            &TerminalProgress::default(),
-        )
-        .await?;
+    let sources = DataSources {
+        home: &home,
+        index_url: &setup::index_url(),
+        progress: &TerminalProgress::default(),
+    };
+    Ok(load::resolve(config, section, &sources).await?)
+}
+
+/// The final plan: `memory:K` documents indexed and `knn-shot:K` pools stored (the embedder is
+/// loaded only when a row needs it), saying what was embedded.
+pub async fn complete_plan(
+    resolved: Resolved,
+    store: &understudy_store::Store,
+    embedder_args: &crate::cli::EmbedderArgs,
+) -> Result<Plan> {
+    let embedder = match resolved.needs_embedder() {
+        true => Some(embedder::embedder(embedder_args).await?),
+        false => None,
+    };
+    let (plan, prepared) = resolved.complete(store, embedder).await?;
+    for i in prepared.indexed {
+        output::note(&format!(
+            "  {}: {} in collection {:?} ({} embedded now, {} unchanged); passages found for {}",
+            i.task,
+            output::plural(i.documents, "document", "documents"),
+            i.collection,
+            output::plural(i.embedded, "chunk", "chunks"),
+            output::plural(i.unchanged, "document", "documents"),
+            output::plural(i.questions, "question", "questions")
+        ));
     }
-    let with_data = pending
-        .into_iter()
-        .map(|p| {
-            let path = match &p.data {
-                DataSource::Builtin(d) => builtin::data_path(&home, d),
-                DataSource::File(f) => f.clone(),
-            };
-            (p, path)
-        })
-        .collect();
-    Ok(Plan::resolve(section, &config.default_model, with_data)?)
+    for p in prepared.pools {
+        output::note(&format!(
+            "  {}: {} pool examples in collection {:?} ({} embedded now); nearest examples found for {} items",
+            p.task, p.examples, p.collection, p.embedded, p.items
+        ));
+    }
+    Ok(plan)
 }
 
 /// Whether `model` (or any model of a cascade or planner/executor spec) runs in this process.
@@ -149,61 +124,6 @@ pub async fn wait_for_quiet_machine() {
             said = true;
         }
     }
-}
-
-/// Indexes the documents of the plan's retrieval tasks (embedding only what changed) and finds
-/// each item's passages, before any model is called.
-pub async fn retrieve(
-    plan: &Plan,
-    home: &Path,
-    store: &understudy_store::Store,
-    embedder: &crate::cli::EmbedderArgs,
-) -> Result<understudy_eval::retrieval::Retrieved> {
-    let embedder = super::memory::embedder(embedder).await?;
-    let (retrieved, indexed) = understudy_eval::retrieval::prepare(
-        &plan.tasks,
-        plan.retrieval_depth(),
-        home,
-        store.vectors.as_ref(),
-        embedder.as_ref(),
-    )
-    .await?;
-    for i in indexed {
-        output::note(&format!(
-            "  {}: {} in collection {:?} ({} embedded now, {} unchanged); passages found for {}",
-            i.task,
-            output::plural(i.documents, "document", "documents"),
-            i.collection,
-            output::plural(i.embedded, "chunk", "chunks"),
-            output::plural(i.unchanged, "document", "documents"),
-            output::plural(i.questions, "question", "questions")
-        ));
-    }
-    Ok(retrieved)
-}
-
-/// Stores each task's few-shot pool as its example collection (embedding only what changed) and
-/// finds the examples nearest each item, for `knn-shot:K` rows, before any model is called.
-pub async fn find_examples(
-    plan: &Plan,
-    store: &understudy_store::Store,
-    embedder: &crate::cli::EmbedderArgs,
-) -> Result<understudy_eval::examples::FoundExamples> {
-    let embedder = super::memory::embedder(embedder).await?;
-    let (found, prepared) = understudy_eval::examples::prepare(
-        &plan.tasks,
-        plan.knn_shot_depth(),
-        store.vectors.as_ref(),
-        embedder.as_ref(),
-    )
-    .await?;
-    for p in prepared {
-        output::note(&format!(
-            "  {}: {} pool examples in collection {:?} ({} embedded now); nearest examples found for {} items",
-            p.task, p.examples, p.collection, p.embedded, p.items
-        ));
-    }
-    Ok(found)
 }
 
 /// The sandbox when the plan has code tasks, the judge when it has judged ones.

