@@ -66,16 +66,9 @@ pub async fn complete_plan(
 
 /// Whether `model` (or any model of a cascade or planner/executor spec) runs in this process.
 pub fn runs_here(router: &understudy_backend::router::Router, model: &str) -> bool {
-    use understudy_techniques::cascade::Cascade;
-    use understudy_techniques::plan_execute::PlanExecute;
-    let parts: Vec<String> = if Cascade::is_spec(model) {
-        Cascade::parse(model).map(|c| c.models).unwrap_or_default()
-    } else if PlanExecute::is_spec(model) {
-        PlanExecute::parse(model)
-            .map(|p| vec![p.planner, p.executor])
-            .unwrap_or_default()
-    } else {
-        vec![model.to_string()]
+    let parts = match understudy_prompt::Technique::from_model_spec(model) {
+        Ok(Some(technique)) => technique.models(),
+        _ => vec![model.to_string()],
     };
     parts
         .iter()

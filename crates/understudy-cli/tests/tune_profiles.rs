@@ -136,10 +136,14 @@ fn tune_picks_calibrates_and_emits_loadable_profiles() {
     // light row's own program (its system prompt, template and limits; no examples).
     assert_eq!(
         toy.program.technique,
-        Some(understudy_prompt::Technique::Cascade {
-            models: vec!["light".into(), "heavy".into()],
-            signals: vec![format!("confidence:{}", fit.threshold)],
-        })
+        Some(understudy_prompt::Technique::Cascade(
+            understudy_prompt::technique::Cascade {
+                models: vec!["light".into(), "heavy".into()],
+                signals: vec![understudy_prompt::technique::Signal::Confidence {
+                    min_mean_logprob: fit.threshold
+                }],
+            }
+        ))
     );
     let light: understudy_prompt::Program = serde_json::from_str(&program("zero-shot")).unwrap();
     assert_eq!(toy.program.system, light.system, "{text}");

@@ -12,5 +12,6 @@ pub mod plan;
 pub mod retrieval;
 pub mod runner;
 pub mod stopping;
+pub mod technique;
 
 pub use understudy_tasks::EvalError;

@@ -285,6 +285,7 @@ impl Plan {
                 "models, strategies and formats must each name at least one".into(),
             ));
         }
+        crate::technique::check_rows(&models, &strategies)?;
         let offset = section.offset.unwrap_or(0);
         let loaded = tasks
             .into_iter()

@@ -10,6 +10,7 @@ pub mod format;
 pub mod input;
 pub mod program;
 pub mod strategy;
+pub mod technique;
 pub mod template;
 pub mod trace;
 
@@ -17,7 +18,8 @@ pub use contract::AnswerContract;
 pub use error::PromptError;
 pub use format::Format;
 pub use input::Input;
-pub use program::{Example, ExampleSearch, Program, Read, Retrieval, Solved, Technique};
+pub use program::{Example, ExampleSearch, Program, Read, Retrieval, Solved};
 pub use strategy::{Component, Strategy};
+pub use technique::Technique;
 pub use template::Template;
 pub use trace::{ExampleTrace, ExamplesTrace, PassageTrace, RetrievalTrace, ThinkingTrace};

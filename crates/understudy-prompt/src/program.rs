@@ -11,6 +11,7 @@ use understudy_core::{ChatMessage, Role};
 
 use crate::cot;
 use crate::input::Input;
+use crate::technique::Technique;
 use crate::template::Template;
 
 /// One few-shot turn pair, as sent.
@@ -81,29 +82,6 @@ pub struct Solved {
 
 fn default_budget() -> usize {
     600
-}
-
-/// A run-time technique: how the answer is produced beyond one call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Technique {
-    /// Light model first; escalate along `models` when a signal fires (`format`,
-    /// `confidence:T`, `self_check`, `agreement:K`).
-    Cascade {
-        models: Vec<String>,
-        signals: Vec<String>,
-    },
-    /// One model plans, another executes the steps.
-    PlanExecute {
-        planner: String,
-        executor: String,
-        max_steps: usize,
-    },
-    /// Inputs over the context window are chunked, noted and combined.
-    MapReduce {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        context_tokens: Option<u32>,
-    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -353,10 +331,10 @@ mod tests {
     #[test]
     fn programs_round_trip_through_json_and_hash_stably() {
         let mut p = sentiment();
-        p.technique = Some(Technique::Cascade {
-            models: vec!["a".into(), "b".into()],
-            signals: vec!["confidence:-0.5".into()],
-        });
+        p.technique = Some(Technique::Cascade(
+            crate::technique::Cascade::parse("a>b@confidence:-0.5")
+                .unwrap_or_else(|e| panic!("{e}")),
+        ));
         p.memory = Some(Retrieval {
             collection: "task:x".into(),
             k: 2,

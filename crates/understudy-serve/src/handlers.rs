@@ -290,7 +290,7 @@ async fn answer_in_conversation(
     .await?;
     guard.route.insert(
         "token_counts".into(),
-        crate::techniques::token_counts(state.backend.as_ref(), &valid.model)
+        understudy_techniques::run::token_counts(state.backend.as_ref(), &valid.model)
             .await
             .into(),
     );

@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use understudy_core::thinking::ThinkingMode;
 use understudy_core::{ChatRequest, ResponseFormat, Role};
+use understudy_prompt::technique::{Cascade, MapReduce, PlanExecute, Signal};
 pub use understudy_prompt::Example;
 use understudy_prompt::{
     AnswerContract, ExampleSearch, Program, Read, Retrieval, Technique, Template,
 };
-use understudy_techniques::cascade::{Cascade, Signal};
-use understudy_techniques::plan_execute::PlanExecute;
 
 use crate::error::ServeError;
 
@@ -271,10 +270,7 @@ fn technique_of(name: &str, raw: &RawProfile) -> Result<Option<Technique>, Serve
             .collect::<Result<Vec<_>, _>>()
             .and_then(|signals| Cascade::new(c.models.clone(), signals))
             .map_err(|e| ServeError::Config(format!("profiles.{name}.cascade: {e}")))?;
-        techniques.push(Technique::Cascade {
-            models: cascade.models.clone(),
-            signals: cascade.signals.iter().map(Signal::name).collect(),
-        });
+        techniques.push(Technique::Cascade(cascade));
     }
     if let Some(p) = &raw.plan_execute {
         let max_steps = p.max_steps.unwrap_or(4);
@@ -283,77 +279,42 @@ fn technique_of(name: &str, raw: &RawProfile) -> Result<Option<Technique>, Serve
                 "profiles.{name}.plan_execute.max_steps must be 1 to 10, got {max_steps}"
             )));
         }
-        techniques.push(Technique::PlanExecute {
+        techniques.push(Technique::PlanExecute(PlanExecute {
             planner: p.planner.clone().unwrap_or_else(|| raw.model.clone()),
             executor: p.executor.clone().unwrap_or_else(|| raw.model.clone()),
             max_steps,
-        });
+        }));
     }
     if let Some(LongInput::MapReduce) = raw.long_input {
-        techniques.push(Technique::MapReduce {
+        techniques.push(Technique::MapReduce(MapReduce {
             context_tokens: raw.context_tokens,
-        });
+        }));
     }
-    if techniques.len() > 1 {
-        return Err(ServeError::Config(format!(
-            "profiles.{name}: `cascade`, `plan_execute` and `long_input` are run-time techniques and a profile runs one; make a profile per technique"
-        )));
-    }
-    Ok(techniques.pop())
+    // The one rule for combining techniques (eval refuses a cascade row under map-reduce with it).
+    techniques
+        .into_iter()
+        .try_fold(None, |one, next| Technique::combine(one, Some(next)))
+        .map_err(|e| {
+            ServeError::Config(format!(
+                "profiles.{name}: {e} (`cascade`, `plan_execute` and `long_input` each set one; make a profile per technique)"
+            ))
+        })
 }
 
 impl Profile {
     /// Every model this profile calls: its own, the cascade's, the planner and executor.
     pub fn models(&self) -> Vec<String> {
         let mut models = vec![self.model.clone()];
-        match &self.program.technique {
-            Some(Technique::Cascade { models: m, .. }) => models.extend(m.iter().cloned()),
-            Some(Technique::PlanExecute {
-                planner, executor, ..
-            }) => {
-                models.push(planner.clone());
-                models.push(executor.clone());
-            }
-            Some(Technique::MapReduce { .. }) | None => {}
-        }
+        models.extend(self.program.technique.iter().flat_map(Technique::models));
         models.sort();
         models.dedup();
         models
     }
 
     /// The cascade requests run through instead of `model` alone (checked when loaded).
-    pub fn cascade(&self) -> Option<Cascade> {
-        let Some(Technique::Cascade { models, signals }) = &self.program.technique else {
-            return None;
-        };
-        let signals = signals
-            .iter()
-            .map(|s| Signal::parse(s))
-            .collect::<Result<Vec<_>, _>>();
-        signals.and_then(|s| Cascade::new(models.clone(), s)).ok()
-    }
-
-    /// Planner / executor, when the profile runs one.
-    pub fn plan_execute(&self) -> Option<PlanExecute> {
+    pub fn cascade(&self) -> Option<&Cascade> {
         match &self.program.technique {
-            Some(Technique::PlanExecute {
-                planner,
-                executor,
-                max_steps,
-            }) => Some(PlanExecute {
-                planner: planner.clone(),
-                executor: executor.clone(),
-                max_steps: *max_steps,
-            }),
-            _ => None,
-        }
-    }
-
-    /// Map-reduce over long inputs: `Some(None)` plans for the backend's context window,
-    /// `Some(Some(n))` for `n` tokens.
-    pub fn long_input(&self) -> Option<Option<u32>> {
-        match &self.program.technique {
-            Some(Technique::MapReduce { context_tokens }) => Some(*context_tokens),
+            Some(Technique::Cascade(cascade)) => Some(cascade),
             _ => None,
         }
     }

@@ -5,8 +5,9 @@
 //! does not say yes), `agreement:K` (fewer than half of K sampled answers agree with the greedy
 //! one). The latency reported is the whole cascade's, checks included (the sum of its calls).
 //!
-//! Spec syntax (eval model names and profiles): `cascade:LIGHT>HEAVY[>…][@signal+signal…]`,
-//! e.g. `cascade:smollm2-135m>qwen2.5-coder-1.5b@format+confidence:-0.3`.
+//! The spec (`Cascade`, `Signal`) is the prompt program's (`understudy_prompt::technique`);
+//! model names write it `cascade:LIGHT>HEAVY[>…][@signal+signal…]`, e.g.
+//! `cascade:smollm2-135m>qwen2.5-coder-1.5b@format+confidence:-0.3`.
 
 use serde::Serialize;
 use understudy_backend::BackendError;
@@ -14,113 +15,9 @@ use understudy_core::{ChatMessage, ChatRequest, ChatResponse, ValidChatRequest};
 
 use std::future::Future;
 
+pub use understudy_prompt::technique::{Cascade, Signal};
+
 use crate::{Called, Meter};
-
-/// Prefix that marks a cascade in a model name.
-pub const PREFIX: &str = "cascade:";
-
-/// One escalation signal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "signal")]
-pub enum Signal {
-    Format,
-    Confidence { min_mean_logprob: f64 },
-    SelfCheck,
-    Agreement { samples: usize },
-}
-
-impl Signal {
-    /// Parses `format`, `confidence:-0.4`, `self_check` (or `self-check`), `agreement:3`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let (name, arg) = match text.split_once(':') {
-            Some((n, a)) => (n, Some(a)),
-            None => (text, None),
-        };
-        match (name, arg) {
-            ("format", None) => Ok(Signal::Format),
-            ("self_check" | "self-check" | "selfcheck", None) => Ok(Signal::SelfCheck),
-            ("confidence", Some(t)) => t
-                .parse::<f64>()
-                .ok()
-                .filter(|t| *t <= 0.0)
-                .map(|min_mean_logprob| Signal::Confidence { min_mean_logprob })
-                .ok_or_else(|| format!("`confidence:{t}`: the threshold is a log-probability ≤ 0, e.g. confidence:-0.5")),
-            ("agreement", Some(k)) => k
-                .parse::<usize>()
-                .ok()
-                .filter(|k| (2..=16).contains(k))
-                .map(|samples| Signal::Agreement { samples })
-                .ok_or_else(|| format!("`agreement:{k}`: the number of samples is 2 to 16")),
-            _ => Err(format!(
-                "unknown cascade signal {text:?}: use format, confidence:T, self_check or agreement:K"
-            )),
-        }
-    }
-
-    /// The signal as written in a profile or model spec.
-    pub fn name(&self) -> String {
-        match self {
-            Signal::Format => "format".into(),
-            Signal::Confidence { min_mean_logprob } => format!("confidence:{min_mean_logprob}"),
-            Signal::SelfCheck => "self_check".into(),
-            Signal::Agreement { samples } => format!("agreement:{samples}"),
-        }
-    }
-}
-
-/// Models from cheapest to strongest, and the signals that escalate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Cascade {
-    pub models: Vec<String>,
-    pub signals: Vec<Signal>,
-}
-
-impl Cascade {
-    /// Parses `cascade:A>B[@s+s]` (the prefix is optional here).
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let body = spec.strip_prefix(PREFIX).unwrap_or(spec);
-        let (models, signals) = match body.split_once('@') {
-            Some((m, s)) => (m, Some(s)),
-            None => (body, None),
-        };
-        let models: Vec<String> = models
-            .split('>')
-            .map(|m| m.trim().to_string())
-            .filter(|m| !m.is_empty())
-            .collect();
-        let signals = match signals {
-            Some(s) => s
-                .split('+')
-                .map(Signal::parse)
-                .collect::<Result<Vec<_>, _>>()?,
-            None => vec![Signal::Format],
-        };
-        Self::new(models, signals)
-    }
-
-    /// Checks a cascade built from parts (profiles).
-    pub fn new(models: Vec<String>, signals: Vec<Signal>) -> Result<Self, String> {
-        if models.len() < 2 {
-            return Err("a cascade needs at least two models, cheapest first (A>B)".into());
-        }
-        if signals.is_empty() {
-            return Err("a cascade needs at least one signal".into());
-        }
-        Ok(Self { models, signals })
-    }
-
-    /// Whether a model name is a cascade spec.
-    pub fn is_spec(model: &str) -> bool {
-        model.starts_with(PREFIX)
-    }
-
-    fn wants_logprobs(&self) -> bool {
-        self.signals
-            .iter()
-            .any(|s| matches!(s, Signal::Confidence { .. }))
-    }
-}
 
 /// What happened at one model.
 #[derive(Debug, Clone, PartialEq, Serialize)]

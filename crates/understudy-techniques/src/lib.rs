@@ -1,11 +1,14 @@
 //! Run-time techniques that let a small model stand in for a bigger one, each usable by the
 //! gateway (as a profile option) and by the eval harness (as something to measure): the cascade,
-//! map-reduce over long inputs, and planner/executor. A technique calls models through a caller function, so eval can answer from its response
-//! cache and the gateway can go straight to the backend.
+//! map-reduce over long inputs, and planner/executor. Their specs are the prompt program's
+//! (`understudy_prompt::technique`); `run::run` is the one dispatcher both sides call. A technique
+//! calls models through a caller function, so eval can answer from its response cache and the
+//! gateway can go straight to the backend.
 
 pub mod cascade;
 pub mod mapreduce;
 pub mod plan_execute;
+pub mod run;
 
 use std::future::Future;
 

@@ -16,7 +16,7 @@ use crate::{Called, Meter};
 
 /// Budgets, in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct MapReduce {
+pub struct Budget {
     /// The model's context window.
     pub context: usize,
     /// Tokens each note may take.
@@ -25,7 +25,7 @@ pub struct MapReduce {
     pub overlap: usize,
 }
 
-impl MapReduce {
+impl Budget {
     pub fn new(context: usize) -> Self {
         Self {
             context,
@@ -131,7 +131,7 @@ fn total_tokens(count: &TokenCounter, messages: &[ChatMessage]) -> usize {
 
 /// Answers `request`, through map-reduce when it does not fit `budget.context`.
 pub async fn run<F, Fut>(
-    budget: &MapReduce,
+    budget: &Budget,
     caller: F,
     request: &ValidChatRequest,
     count: &TokenCounter,
@@ -399,7 +399,7 @@ mod tests {
                 Ok((backend.chat(r).await?, false))
             }
         };
-        let out = run(&MapReduce::new(512), caller, &request, &count)
+        let out = run(&Budget::new(512), caller, &request, &count)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(out.applied && out.chunks[0] >= 4, "{:?}", out.chunks);
@@ -432,7 +432,7 @@ mod tests {
         .validate()
         .unwrap_or_else(|e| panic!("{e}"));
         let out = run(
-            &MapReduce::new(512),
+            &Budget::new(512),
             |r: ValidChatRequest| async move {
                 let backend = understudy_backend::fake::FakeBackend::new();
                 use understudy_backend::Backend;

@@ -2,7 +2,8 @@
 //! the steps one by one with the results so far in view, and a final call composes the answer.
 //! Intermediate steps are returned for the log, never to the client.
 //!
-//! Spec syntax (eval model names): `plan:PLANNER>EXECUTOR` (the same model twice is fine).
+//! The spec (`PlanExecute`) is the prompt program's; eval model names write it
+//! `plan:PLANNER>EXECUTOR` (the same model twice is fine).
 
 use std::future::Future;
 
@@ -10,39 +11,9 @@ use serde::Serialize;
 use understudy_backend::BackendError;
 use understudy_core::{ChatMessage, Role, ValidChatRequest};
 
+pub use understudy_prompt::technique::PlanExecute;
+
 use crate::{Called, Meter};
-
-/// Prefix that marks a planner/executor pair in a model name.
-pub const PREFIX: &str = "plan:";
-
-/// Who plans and who executes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlanExecute {
-    pub planner: String,
-    pub executor: String,
-    pub max_steps: usize,
-}
-
-impl PlanExecute {
-    /// Parses `plan:PLANNER>EXECUTOR` (the prefix is optional here).
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let body = spec.strip_prefix(PREFIX).unwrap_or(spec);
-        match body.split_once('>') {
-            Some((p, e)) if !p.trim().is_empty() && !e.trim().is_empty() => Ok(Self {
-                planner: p.trim().to_string(),
-                executor: e.trim().to_string(),
-                max_steps: 4,
-            }),
-            _ => Err(format!(
-                "{spec:?}: write plan:PLANNER>EXECUTOR (the same model twice is fine)"
-            )),
-        }
-    }
-
-    pub fn is_spec(model: &str) -> bool {
-        model.starts_with(PREFIX)
-    }
-}
 
 /// One executed step.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use understudy_prompt::technique::{Cascade, MapReduce, PlanExecute, Signal};
 use understudy_prompt::{Program, Technique};
 
 use super::{CascadeFit, Target, TaskTuning, Tuned};
@@ -83,7 +84,7 @@ fn write_profile(out: &mut String, name: &str, model: &str, program: &Program) {
         let _ = writeln!(out, "examples = {}", inline(examples));
     }
     match &program.technique {
-        Some(Technique::Cascade { models, signals }) => {
+        Some(Technique::Cascade(Cascade { models, signals })) => {
             let _ = writeln!(
                 out,
                 "cascade = {{ models = {}, signals = {} }}",
@@ -91,11 +92,11 @@ fn write_profile(out: &mut String, name: &str, model: &str, program: &Program) {
                 inline(signals)
             );
         }
-        Some(Technique::PlanExecute {
+        Some(Technique::PlanExecute(PlanExecute {
             planner,
             executor,
             max_steps,
-        }) => {
+        })) => {
             let _ = writeln!(
                 out,
                 "plan_execute = {{ planner = {}, executor = {}, max_steps = {max_steps} }}",
@@ -103,7 +104,7 @@ fn write_profile(out: &mut String, name: &str, model: &str, program: &Program) {
                 toml_string(executor)
             );
         }
-        Some(Technique::MapReduce { context_tokens }) => {
+        Some(Technique::MapReduce(MapReduce { context_tokens })) => {
             let _ = writeln!(out, "long_input = \"map_reduce\"");
             if let Some(n) = context_tokens {
                 let _ = writeln!(out, "context_tokens = {n}");
@@ -143,8 +144,8 @@ pub fn row_profile(
 /// The model a profile names for `program` measured as `row_model`.
 fn profile_model(row_model: &str, program: &Program) -> String {
     match &program.technique {
-        Some(Technique::Cascade { models, .. }) => models.first().cloned().unwrap_or_default(),
-        Some(Technique::PlanExecute { executor, .. }) => executor.clone(),
+        Some(Technique::Cascade(c)) => c.models.first().cloned().unwrap_or_default(),
+        Some(Technique::PlanExecute(p)) => p.executor.clone(),
         _ => row_model.to_string(),
     }
 }
@@ -315,10 +316,12 @@ fn served_program(out: &mut String, t: &TaskTuning, cells: &[Cell]) -> Option<(S
     }
     match served_cascade {
         Some(f) => program_of(cells, &t.task, &f.light, &f.strategy, &f.format).map(|mut p| {
-            p.technique = Some(Technique::Cascade {
+            p.technique = Some(Technique::Cascade(Cascade {
                 models: vec![f.light.clone(), f.heavy.clone()],
-                signals: vec![format!("confidence:{}", f.fit.threshold)],
-            });
+                signals: vec![Signal::Confidence {
+                    min_mean_logprob: f.fit.threshold,
+                }],
+            }));
             (f.light.clone(), p)
         }),
         None => program_of(cells, &t.task, &c.model, &c.strategy, &c.format)

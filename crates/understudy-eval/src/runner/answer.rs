@@ -1,12 +1,12 @@
-//! Answering one cell: each turn from the response cache or the backend, through a cascade,
-//! planner/executor or map-reduce when the model or strategy asks for one, and the notes
+//! Answering one cell: each turn from the response cache or the backend, through the program's
+//! run-time technique when it has one (`understudy_techniques::run`, as the gateway runs it), and the notes
 //! (confidence, route, thinking decision) that go into the cell's detail record.
 
 use std::collections::HashMap;
 
 use understudy_backend::{Backend, BackendError};
 use understudy_core::{ChatMessage, ChatResponse, ValidChatRequest};
-use understudy_techniques::{cascade, mapreduce, plan_execute};
+use understudy_techniques::run;
 
 use super::Work;
 use understudy_store::{cache_key, Store};
@@ -15,8 +15,9 @@ use understudy_tasks::EvalError;
 /// The answers to every turn of an item, and whether each came from the cache.
 pub(super) struct Answered {
     pub responses: Vec<(ChatResponse, bool)>,
-    /// How each turn was served by a technique (`cascade`, `map_reduce`), when one was used.
-    pub routes: Vec<(&'static str, serde_json::Value)>,
+    /// How each turn was served by a technique (`cascade`, `plan_execute`, `map_reduce`, and
+    /// `token_counts` for a map-reduce budget), when one was used.
+    pub routes: Vec<run::Route>,
 }
 
 impl Answered {
@@ -77,51 +78,29 @@ pub(super) async fn answer(
                 other => BackendError::Inference(other.to_string()),
             })
     };
+    // The cascade's `format` signal: the program's contract reads nothing (as the gateway's
+    // reads it for a served profile).
+    let input = understudy_tasks::strategy::input(work.item).text();
+    let format_ok = |text: &str| work.program.read(text, &input, work.cot).answer.is_some();
     let follow_ups = work.item.follow_ups.iter().map(Some);
     for turn in std::iter::once(None).chain(follow_ups) {
         if let Some(text) = turn {
             request.messages.push(ChatMessage::user(text.clone()));
         }
-        if let Some(pe) = work.plan {
-            let outcome = plan_execute::run(pe, &caller, &request)
-                .await
-                .map_err(technique_error(work))?;
-            routes.push(route("plan_execute", &outcome));
-            let cached = outcome.cached;
-            request
-                .messages
-                .push(ChatMessage::assistant(outcome.response.answer.clone()));
-            responses.push((outcome.response, cached));
-            continue;
-        }
-        let (response, was_cached) = match (work.cascade, &work.map_reduce) {
-            (None, Some((budget, count))) => {
-                let outcome = mapreduce::run(budget, &caller, &request, count)
+        let (response, was_cached) = match &work.program.technique {
+            Some(technique) => {
+                let outcome = run::run(technique, &caller, &request, backend, &format_ok)
                     .await
                     .map_err(technique_error(work))?;
-                routes.push(route("map_reduce", &outcome));
-                let cached = outcome.cached;
-                (outcome.response, cached)
+                routes.push(outcome.route);
+                (outcome.response, outcome.cached)
             }
-            (None, None) => {
+            None => {
                 let identity = identities
                     .get(&work.model)
                     .map(String::as_str)
                     .unwrap_or("");
                 call_cached(backend, store, identity, request.clone(), no_cache).await?
-            }
-            (Some(cascade), _) => {
-                // The cascade's `format` signal: the program's contract reads nothing (as the
-                // gateway's reads it for a served profile).
-                let input = understudy_tasks::strategy::input(work.item).text();
-                let validator =
-                    |text: &str| work.program.read(text, &input, work.cot).answer.is_some();
-                let outcome = cascade::run(cascade, &caller, &request, &validator)
-                    .await
-                    .map_err(technique_error(work))?;
-                routes.push(route("cascade", &outcome));
-                let cached = outcome.cached;
-                (outcome.response, cached)
             }
         };
         request
@@ -138,11 +117,6 @@ fn technique_error<'w>(work: &'w Work<'_>) -> impl Fn(BackendError) -> EvalError
         model: work.model.clone(),
         source,
     }
-}
-
-/// How a technique served a turn, for the cell's detail record.
-fn route(name: &'static str, outcome: &impl serde::Serialize) -> (&'static str, serde_json::Value) {
-    (name, serde_json::to_value(outcome).unwrap_or_default())
 }
 
 /// Adds the answer's mean token log-probability (what `tune` calibrates cascades on).

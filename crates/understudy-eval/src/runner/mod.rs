@@ -134,35 +134,48 @@ fn make_cell(
                 ..c
             }),
         program: Some(work.program.canonical_json()),
-        detail: {
-            let detail = with(
-                graded.detail.clone(),
-                "thinking",
-                work.thinking.and_then(|t| serde_json::to_value(t).ok()),
-            );
-            // A technique's route (the last turn's).
-            let detail = match answered.routes.last() {
-                Some((key, route)) => with(detail, key, Some(route.clone())),
-                None => detail,
-            };
-            let detail = with_confidence(detail, first.confidence.map(|c| c.mean_logprob));
-            let detail = with(
-                detail,
-                "retrieval",
-                work.retrieved
-                    .as_ref()
-                    .and_then(|r| serde_json::to_value(r).ok()),
-            );
-            with(
-                detail,
-                "examples",
-                work.examples
-                    .as_ref()
-                    .and_then(|e| serde_json::to_value(e).ok()),
-            )
-            .map(|d| d.to_string())
-        },
+        detail: cell_detail(graded.detail.clone(), work, answered, first),
     }
+}
+
+/// The cell's detail record: the grader's, then what the cell's trace says (the thinking
+/// decision, the technique's route on the last turn, the answer's confidence, the passages and
+/// examples put into the prompt).
+fn cell_detail(
+    graded: Option<serde_json::Value>,
+    work: &Work<'_>,
+    answered: &Answered,
+    first: &ChatResponse,
+) -> Option<String> {
+    let detail = with(
+        graded,
+        "thinking",
+        work.thinking.and_then(|t| serde_json::to_value(t).ok()),
+    );
+    let route = answered
+        .routes
+        .last()
+        .map(|r| r.entries())
+        .unwrap_or_default();
+    let detail = route
+        .into_iter()
+        .fold(detail, |d, (key, value)| with(d, key, Some(value)));
+    let detail = with_confidence(detail, first.confidence.map(|c| c.mean_logprob));
+    let detail = with(
+        detail,
+        "retrieval",
+        work.retrieved
+            .as_ref()
+            .and_then(|r| serde_json::to_value(r).ok()),
+    );
+    with(
+        detail,
+        "examples",
+        work.examples
+            .as_ref()
+            .and_then(|e| serde_json::to_value(e).ok()),
+    )
+    .map(|d| d.to_string())
 }
 
 /// A model with the strategies and formats it runs under.
@@ -216,7 +229,7 @@ pub async fn run(
 ) -> Result<RunOutcome, EvalError> {
     let combos = combinations(plan);
     let mut ingredients = resume_key::Ingredients::default();
-    let models = Models::resolve(plan, &combos, backend.as_ref(), &mut ingredients).await?;
+    let models = Models::resolve(&combos, backend.as_ref(), &mut ingredients).await?;
 
     ingredients.judge = grader.judge.as_ref().map(|j| j.identity());
     ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());

@@ -4,13 +4,9 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use understudy_backend::TokenCounter;
 use understudy_core::{thinking, ChatMessage, ChatRequest, ValidChatRequest};
 use understudy_memory::prompt;
 use understudy_prompt::{ExamplesTrace, Program, RetrievalTrace, Technique, ThinkingTrace};
-use understudy_techniques::cascade::Cascade;
-use understudy_techniques::mapreduce::MapReduce;
-use understudy_techniques::plan_execute::PlanExecute;
 
 use super::models::Models;
 use super::Combo;
@@ -33,12 +29,6 @@ pub(super) struct Work<'p> {
     pub cot: bool,
     /// What the thinking switch did, for the cell's detail.
     pub thinking: Option<ThinkingTrace>,
-    /// Set when the model name is a cascade spec.
-    pub cascade: Option<&'p Cascade>,
-    /// Set when the model name is a planner/executor spec.
-    pub plan: Option<&'p PlanExecute>,
-    /// Set under the map-reduce strategy: the budget and the model's token counter.
-    pub map_reduce: Option<(MapReduce, TokenCounter)>,
     pub request: ValidChatRequest,
     pub prompt_json: String,
     /// The passages put into the prompt, under `memory:K`.
@@ -47,30 +37,6 @@ pub(super) struct Work<'p> {
     pub examples: Option<ExamplesTrace>,
     /// What was sent, as the gateway would serve it (stored with the cell).
     pub program: Program,
-}
-
-/// The run-time technique a model spec or strategy asks for, as the program records it.
-fn technique(
-    cascade: Option<&Cascade>,
-    plan: Option<&PlanExecute>,
-    map_reduce: bool,
-) -> Option<Technique> {
-    if let Some(c) = cascade {
-        return Some(Technique::Cascade {
-            models: c.models.clone(),
-            signals: c.signals.iter().map(|s| s.name()).collect(),
-        });
-    }
-    if let Some(p) = plan {
-        return Some(Technique::PlanExecute {
-            planner: p.planner.clone(),
-            executor: p.executor.clone(),
-            max_steps: p.max_steps,
-        });
-    }
-    map_reduce.then_some(Technique::MapReduce {
-        context_tokens: None,
-    })
 }
 
 /// The whole program for one item: the strategy's prompt, the retrieval it asks for and the
@@ -176,11 +142,7 @@ fn cell_work<'p>(
         shown,
         strategy,
         *format,
-        technique(
-            models.cascades.get(model),
-            models.plans.get(model),
-            strategy.map_reduce(),
-        ),
+        crate::technique::for_row(model, strategy)?,
     );
     let (found, examples) = found_examples(plan, task, item, strategy)?;
     let mut messages = strategy::render(&program.with_found(&found), shown);
@@ -209,13 +171,6 @@ fn cell_work<'p>(
             .thinking()
             .zip(switched)
             .map(|(mode, s)| ThinkingTrace::new(mode, models.controls[model], s)),
-        cascade: models.cascades.get(model),
-        plan: models.plans.get(model),
-        map_reduce: if strategy.map_reduce() {
-            models.budgets.get(model).cloned()
-        } else {
-            None
-        },
         request,
         prompt_json,
         retrieved,
