@@ -19,11 +19,8 @@ pub async fn trim(
     model: &str,
     budget: usize,
 ) -> Result<(), ApiError> {
-    let fail = |e: understudy_store::StoreError| {
-        ApiError::from(understudy_backend::BackendError::Inference(e.to_string()))
-    };
     let count = backend.token_counter(model).await.map_err(ApiError::from)?;
-    let history = store.load(id).await.map_err(fail)?;
+    let history = store.load(id).await.map_err(ApiError::from)?;
     let total: usize = history.turns.iter().map(|t| count(&t.content)).sum();
     if total <= budget || history.turns.len() < 2 {
         return Ok(());
@@ -58,6 +55,6 @@ pub async fn trim(
     store
         .fold(id, fold, summary.answer.trim())
         .await
-        .map_err(fail)?;
+        .map_err(ApiError::from)?;
     Ok(())
 }

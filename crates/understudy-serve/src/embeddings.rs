@@ -13,6 +13,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::responses::{EmbeddingEntry, EmbeddingList, EmbeddingUsage};
 use crate::AppState;
 
 #[derive(serde::Deserialize)]
@@ -131,7 +132,7 @@ pub(crate) async fn embed(
     let keep = dimensions(request.dimensions, embedder.dim())?;
     let tokens: usize = inputs.iter().map(|t| embedder.count_tokens(t)).sum();
     let vectors = memory.embed(inputs).await?;
-    let data: Vec<Value> = vectors
+    let data: Vec<EmbeddingEntry> = vectors
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
@@ -139,15 +140,22 @@ pub(crate) async fn embed(
                 Some(n) => shortened(v, n),
                 None => v,
             };
-            serde_json::json!({"object": "embedding", "index": i, "embedding": encoded(v, base64)})
+            EmbeddingEntry {
+                object: "embedding",
+                index: i,
+                embedding: encoded(v, base64),
+            }
         })
         .collect();
-    Ok(Json(serde_json::json!({
-        "object": "list",
-        "data": data,
-        "model": embedder.name(),
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
+    Ok(Json(EmbeddingList {
+        object: "list",
+        data,
+        model: embedder.name().to_string(),
+        usage: EmbeddingUsage {
+            prompt_tokens: tokens,
+            total_tokens: tokens,
+        },
+    })
     .into_response())
 }
 

@@ -86,9 +86,28 @@ impl ApiError {
         }
     }
 
+    /// The gateway's own store failed (conversations, memory, the request log): a server error
+    /// that names the store, never passed off as the model's.
+    pub fn store(err: &understudy_store::StoreError) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("the gateway's store failed: {err}"),
+            kind: "server_error",
+            param: None,
+            code: Some("store_error"),
+            retry_after: None,
+        }
+    }
+
     /// The JSON body clients parse.
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}})
+    }
+}
+
+impl From<understudy_store::StoreError> for ApiError {
+    fn from(err: understudy_store::StoreError) -> Self {
+        Self::store(&err)
     }
 }
 

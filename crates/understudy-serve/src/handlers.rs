@@ -16,9 +16,9 @@ use crate::conversation;
 use crate::error::ApiError;
 use crate::fingerprint::fingerprint;
 use crate::profile::Profile;
-use crate::reply::{complete, respond_finished, unary_body};
+use crate::reply::{complete, respond_finished, Reply};
 use crate::request_guard::RequestGuard;
-use crate::stream::Named;
+use crate::responses::{ChatCompletion, ModelEntry, ModelList, Named};
 use crate::techniques::{run_technique, Finished};
 use crate::wire::now_secs;
 use crate::{overhead, prepare, stream, wire, AppState};
@@ -41,12 +41,12 @@ pub async fn health() -> Json<serde_json::Value> {
 pub async fn model(
     State(state): State<Arc<AppState>>,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ModelEntry>, ApiError> {
     let Json(list) = models(State(state)).await?;
-    list["data"]
-        .as_array()
-        .and_then(|data| data.iter().find(|m| m["id"] == id.as_str()))
-        .map(|m| Json(m.clone()))
+    list.data
+        .into_iter()
+        .find(|m| m.id == id)
+        .map(Json)
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "model {id:?} is not served here; GET /v1/models lists the models and profiles that are"
@@ -54,23 +54,21 @@ pub async fn model(
         })
 }
 
-pub async fn models(
-    State(state): State<Arc<AppState>>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    // `fingerprint` (not in OpenAI's schema; clients ignore unknown fields) lets a client key its
-    // cache on what the name stands for now, before asking anything.
-    let mut data: Vec<serde_json::Value> = Vec::new();
+pub async fn models(State(state): State<Arc<AppState>>) -> Result<Json<ModelList>, ApiError> {
+    let mut data = Vec::new();
     for p in state.profiles.values() {
         let fp = served_fingerprint(&state, Some(p), &p.name).await;
-        data.push(serde_json::json!({"id": p.name, "object": "model", "created": 0, "owned_by": format!("profile of {}", p.model), "fingerprint": fp}));
+        let owner = format!("profile of {}", p.model);
+        data.push(ModelEntry::new(p.name.clone(), owner, fp));
     }
     for m in state.backend.list_models().await.map_err(ApiError::from)? {
         let fp = served_fingerprint(&state, None, &m.id).await;
-        data.push(
-            serde_json::json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.backend, "fingerprint": fp}),
-        );
+        data.push(ModelEntry::new(m.id, m.backend, fp));
     }
-    Ok(Json(serde_json::json!({"object": "list", "data": data})))
+    Ok(Json(ModelList {
+        object: "list",
+        data,
+    }))
 }
 
 /// `POST /v1/embeddings` (OpenAI shape), with the gateway's embedder (see embeddings.rs).
@@ -200,29 +198,20 @@ async fn answer(
         now_secs(),
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
+    let reply = |named| Reply {
+        stream: parsed.stream,
+        include_usage: parsed.include_usage,
+        id: id.clone(),
+        named,
+        prompt_json: prompt_json.clone(),
+    };
     if let Some(kept) = kept {
-        let named = named(state, profile.as_ref(), client_model).await;
-        let reply = Reply {
-            stream: parsed.stream,
-            include_usage: parsed.include_usage,
-            id: &id,
-            named,
-            prompt_json,
-        };
+        let reply = reply(named(state, profile.as_ref(), client_model).await);
         return answer_in_conversation(state, kept, valid, profile.as_ref(), reply, guard).await;
     }
     if let Some(finished) = run_technique(state, profile.as_ref(), &valid, guard).await? {
-        let named = named(state, profile.as_ref(), client_model).await;
-        return respond_finished(
-            finished,
-            profile,
-            parsed.stream,
-            parsed.include_usage,
-            &id,
-            named,
-            guard,
-            prompt_json,
-        );
+        let reply = reply(named(state, profile.as_ref(), client_model).await);
+        return respond_finished(finished, profile, reply, guard);
     }
     if parsed.stream {
         let events = state
@@ -246,16 +235,7 @@ async fn answer(
         guard.content = Some((prompt, response.answer.clone()));
     }
     let named = named(state, profile.as_ref(), client_model).await;
-    Ok(Json(unary_body(&id, &named, &response)).into_response())
-}
-
-/// How the finished answer goes back to the client.
-struct Reply<'a> {
-    stream: bool,
-    include_usage: bool,
-    id: &'a str,
-    named: Named,
-    prompt_json: Option<String>,
+    Ok(Json(ChatCompletion::new(&id, &named, &response)).into_response())
 }
 
 /// Answers within a kept conversation: the new turns and the answer are stored, and the oldest
@@ -265,7 +245,7 @@ async fn answer_in_conversation(
     kept: prepare::Kept,
     valid: ValidChatRequest,
     profile: Option<&Profile>,
-    reply: Reply<'_>,
+    reply: Reply,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
     let prepare::Kept {
@@ -279,7 +259,7 @@ async fn answer_in_conversation(
     store
         .append(&conversation, &new_turns)
         .await
-        .map_err(|e| ApiError::from(understudy_backend::BackendError::Inference(e.to_string())))?;
+        .map_err(ApiError::from)?;
     conversation::trim(
         state.backend.as_ref(),
         store.as_ref(),
@@ -294,19 +274,11 @@ async fn answer_in_conversation(
             .await
             .into(),
     );
-    respond_finished(
-        Finished {
-            answered_by: valid.model.clone(),
-            response,
-        },
-        None,
-        reply.stream,
-        reply.include_usage,
-        reply.id,
-        reply.named,
-        guard,
-        reply.prompt_json,
-    )
+    let finished = Finished {
+        answered_by: valid.model.clone(),
+        response,
+    };
+    respond_finished(finished, None, reply, guard)
 }
 
 /// The name a response answers under, with its fingerprint.

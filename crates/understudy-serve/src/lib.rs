@@ -22,6 +22,7 @@ pub mod profile;
 mod reply;
 pub mod request_guard;
 pub mod resilience;
+pub mod responses;
 pub mod retention;
 pub mod served;
 pub mod signal_checks;

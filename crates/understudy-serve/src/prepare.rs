@@ -39,10 +39,7 @@ pub(crate) async fn with_history(
     ) else {
         return Ok(None);
     };
-    let history = store
-        .load(&id)
-        .await
-        .map_err(|e| ApiError::from(understudy_backend::BackendError::Inference(e.to_string())))?;
+    let history = store.load(&id).await.map_err(ApiError::from)?;
     let (system, new_turns): (Vec<ChatMessage>, Vec<ChatMessage>) = parsed
         .request
         .messages

@@ -13,23 +13,35 @@ use understudy_prompt::{AnswerContract, Input};
 use crate::error::ApiError;
 use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
-use crate::stream::{self, Named};
+use crate::responses::{ChatCompletion, Named};
+use crate::stream;
 use crate::techniques::Finished;
-use crate::wire::{now_secs, usage_json};
+
+/// How a finished answer goes back to the client: streamed or not, with usage or not, under which
+/// id and name, and the prompt to log beside it (when the profile logs content).
+pub(crate) struct Reply {
+    pub stream: bool,
+    pub include_usage: bool,
+    pub id: String,
+    pub named: Named,
+    pub prompt_json: Option<String>,
+}
 
 /// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
 /// model in the `x-understudy-model` header.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn respond_finished(
     finished: Finished,
     profile: Option<Profile>,
-    stream: bool,
-    include_usage: bool,
-    id: &str,
-    named: Named,
+    reply: Reply,
     guard: &mut RequestGuard,
-    prompt_json: Option<String>,
 ) -> Result<Response, ApiError> {
+    let Reply {
+        stream,
+        include_usage,
+        id,
+        named,
+        prompt_json,
+    } = reply;
     guard.backend_model = Some(finished.answered_by.clone());
     let header = (
         axum::http::HeaderName::from_static("x-understudy-model"),
@@ -57,17 +69,10 @@ pub(crate) fn respond_finished(
         ]);
         let owned = guard.hand_to_stream();
         // Policies were applied above; the stream passes the answer through unchanged.
-        let sse = stream::sse(
-            Box::pin(events),
-            id.to_string(),
-            named,
-            None,
-            include_usage,
-            owned,
-        );
+        let sse = stream::sse(Box::pin(events), id, named, None, include_usage, owned);
         return Ok(([header], sse).into_response());
     }
-    Ok(([header], Json(unary_body(id, &named, &response))).into_response())
+    Ok(([header], Json(ChatCompletion::new(&id, &named, &response))).into_response())
 }
 
 /// Applies a profile's answer policies (CoT split and the template's contract, as eval reads
@@ -137,21 +142,4 @@ pub(crate) async fn complete(
         response.answer = document;
     }
     apply_output_policies(response, profile)
-}
-
-pub(crate) fn unary_body(id: &str, named: &Named, r: &ChatResponse) -> serde_json::Value {
-    let mut message = serde_json::json!({"role": "assistant", "content": r.answer});
-    if let Some(reasoning) = &r.reasoning {
-        message["reasoning_content"] = serde_json::Value::String(reasoning.clone());
-    }
-    serde_json::json!({
-        "id": id,
-        "object": "chat.completion",
-        "created": now_secs(),
-        "model": named.model,
-        "system_fingerprint": named.fingerprint,
-        "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason.as_openai()}],
-        "usage": usage_json(&r.usage),
-        "timing": r.timing,
-    })
 }

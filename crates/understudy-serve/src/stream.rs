@@ -19,7 +19,7 @@ use understudy_core::StreamEvent;
 use crate::error::ApiError;
 use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
-use crate::wire::{now_secs, usage_json};
+use crate::responses::{ChatCompletionChunk, ChunkDelta, Named};
 
 /// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
 /// (chain of thought; under the `fields` layout at the end), the answer — after the last marker,
@@ -82,22 +82,12 @@ fn reasoning_only(pieces: Vec<Piece>) -> Vec<Delta> {
         .collect()
 }
 
-/// The name a response answers under and that name's fingerprint (see fingerprint.rs).
-#[derive(Debug, Clone)]
-pub struct Named {
-    pub model: String,
-    pub fingerprint: String,
+fn chunk(id: &str, named: &Named, delta: ChunkDelta<'_>, finish: Option<&str>) -> Event {
+    event(&ChatCompletionChunk::delta(id, named, delta, finish))
 }
 
-fn chunk(id: &str, named: &Named, delta: serde_json::Value, finish: Option<&str>) -> Event {
-    Event::default().data(
-        serde_json::json!({
-            "id": id, "object": "chat.completion.chunk", "created": now_secs(), "model": named.model,
-            "system_fingerprint": named.fingerprint,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        })
-        .to_string(),
-    )
+fn event(chunk: &ChatCompletionChunk<'_>) -> Event {
+    Event::default().data(serde_json::to_string(chunk).unwrap_or_default())
 }
 
 /// Turns backend events into the SSE response.
@@ -120,7 +110,11 @@ pub fn sse(
             chunk(
                 &id,
                 &named,
-                serde_json::json!({"role": "assistant", "content": ""}),
+                ChunkDelta {
+                    role: Some("assistant"),
+                    content: Some(""),
+                    ..ChunkDelta::default()
+                },
                 None,
             )
         }
@@ -203,7 +197,7 @@ impl EventMapper {
                 out.push(chunk(
                     &self.id,
                     &self.named,
-                    serde_json::json!({}),
+                    ChunkDelta::default(),
                     Some(end.finish_reason.as_openai()),
                 ));
                 if self.include_usage {
@@ -227,13 +221,19 @@ impl EventMapper {
             Delta::Answer(t) if !t.is_empty() => out.push(chunk(
                 &self.id,
                 &self.named,
-                serde_json::json!({"content": t}),
+                ChunkDelta {
+                    content: Some(&t),
+                    ..ChunkDelta::default()
+                },
                 None,
             )),
             Delta::Reasoning(t) if !t.is_empty() && !self.strip => out.push(chunk(
                 &self.id,
                 &self.named,
-                serde_json::json!({"reasoning_content": t}),
+                ChunkDelta {
+                    reasoning_content: Some(&t),
+                    ..ChunkDelta::default()
+                },
                 None,
             )),
             _ => {}
@@ -242,12 +242,6 @@ impl EventMapper {
 
     /// The usage chunk (`stream_options.include_usage`): no choices, the token counts.
     fn usage(&self, usage: &understudy_core::Usage) -> Event {
-        Event::default().data(
-            serde_json::json!({
-                "id": self.id, "object": "chat.completion.chunk", "created": now_secs(), "model": self.named.model, "system_fingerprint": self.named.fingerprint, "choices": [],
-                "usage": usage_json(usage),
-            })
-            .to_string(),
-        )
+        event(&ChatCompletionChunk::usage(&self.id, &self.named, usage))
     }
 }

@@ -341,17 +341,6 @@ fn response_format_of(format: Option<WireResponseFormat>) -> ResponseFormat {
     }
 }
 
-/// A response's `usage` in OpenAI's shape, with the prompt tokens reused from the KV cache under
-/// `prompt_tokens_details.cached_tokens`.
-pub fn usage_json(usage: &understudy_core::Usage) -> serde_json::Value {
-    serde_json::json!({
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens(),
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-    })
-}
-
 /// Seconds since the Unix epoch, for `created` fields.
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()

@@ -69,14 +69,26 @@ pub(super) async fn answer(
     let mut responses = Vec::new();
     let mut routes = Vec::new();
     // Calls made by a technique go through the cache too, each under its own model's identity.
-    let caller = |r: ValidChatRequest| async move {
-        let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
-        call_cached(backend, store, identity, r, no_cache)
-            .await
-            .map_err(|e| match e {
-                EvalError::Model { source, .. } => source,
-                other => BackendError::Inference(other.to_string()),
-            })
+    // A fault of the store (the cache) is kept aside and reported as the store's, not passed
+    // off as the model's through the technique's model-error type.
+    let store_fault: std::sync::Mutex<Option<EvalError>> = std::sync::Mutex::new(None);
+    let caller = |r: ValidChatRequest| {
+        let store_fault = &store_fault;
+        async move {
+            let identity = identities.get(&r.model).map(String::as_str).unwrap_or("");
+            call_cached(backend, store, identity, r, no_cache)
+                .await
+                .map_err(|e| match e {
+                    EvalError::Model { source, .. } => source,
+                    other => {
+                        let message = format!("the response cache failed: {other}");
+                        if let Ok(mut kept) = store_fault.lock() {
+                            kept.get_or_insert(other);
+                        }
+                        BackendError::Inference(message)
+                    }
+                })
+        }
     };
     // The cascade's `format` signal: the program's contract reads nothing (as the gateway's
     // reads it for a served profile).
@@ -91,7 +103,10 @@ pub(super) async fn answer(
             Some(technique) => {
                 let outcome = run::run(technique, &caller, &request, backend, &format_ok)
                     .await
-                    .map_err(technique_error(work))?;
+                    .map_err(|source| {
+                        let kept = store_fault.lock().ok().and_then(|mut k| k.take());
+                        kept.unwrap_or_else(|| technique_error(work)(source))
+                    })?;
                 routes.push(outcome.route);
                 (outcome.response, outcome.cached)
             }
