@@ -199,14 +199,17 @@ fn models_lists_the_default_ladder() {
 }
 
 #[test]
-fn readme_shows_the_current_help() {
+fn the_cli_reference_shows_the_current_help() {
     let out = understudy().arg("--help").output().unwrap();
     let help = text(&out.stdout);
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let reference = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/reference/cli.md"
+    ))
+    .unwrap();
     assert!(
-        readme.contains(help.trim()),
-        "README.md's CLI help is out of date; paste the output of `understudy --help`:\n{help}"
+        reference.contains(help.trim()),
+        "docs/reference/cli.md is out of date; run scripts/update-cli-reference.sh (it pastes `understudy --help`):\n{help}"
     );
 }
 

@@ -3,7 +3,7 @@
 //! ("decode" is not "code", "zip code" is not a coding task); a cue ending in `*` matches words
 //! that start with it ("optimi*": optimize, optimise, optimization).
 //!
-//! The rule, as README states it: a request that asks for a rewrite or a classification
+//! The rule, as docs/concepts/techniques.md states it: a request that asks for a rewrite or a classification
 //! (translate, summarise, rephrase, proofread, classify, label, sentiment…) never thinks, whatever
 //! numbers it holds; otherwise it thinks on one strong cue (prove, derive, solve, implement, debug,
 //! step by step…), on two weak cues (why, how many, compare, sql, average…), on one weak cue with a

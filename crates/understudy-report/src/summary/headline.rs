@@ -179,7 +179,7 @@ fn next_steps(summary: &Summary, fewest_needed: Option<usize>) -> Vec<(String, S
     }
     next.push((
         "understudy eval --tasks my_task.toml".into(),
-        "the same measurement on your own task (README: Measuring, Tasks)".into(),
+        "the same measurement on your own task (docs/guide/eval.md: tasks)".into(),
     ));
     next
 }
