@@ -4,6 +4,7 @@
 //! (Its own test binary: other tests running beside it would be load of their own.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::path::Path;
