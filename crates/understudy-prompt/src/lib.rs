@@ -22,4 +22,7 @@ pub use program::{Example, ExampleSearch, Program, Read, Retrieval, Solved};
 pub use strategy::{Component, Strategy};
 pub use technique::Technique;
 pub use template::Template;
-pub use trace::{ExampleTrace, ExamplesTrace, PassageTrace, RetrievalTrace, ThinkingTrace};
+pub use trace::{
+    ConversationTrace, ExampleTrace, ExamplesTrace, PassageTrace, RetrievalTrace, ThinkingTrace,
+    Trace,
+};

@@ -16,12 +16,13 @@ use crate::conversation;
 use crate::error::ApiError;
 use crate::fingerprint::fingerprint;
 use crate::profile::Profile;
-use crate::reply::{complete, respond_finished, Reply};
+use crate::reply::{complete, respond_finished, respond_streaming, Reply};
 use crate::request_guard::RequestGuard;
-use crate::responses::{ChatCompletion, ModelEntry, ModelList, Named};
+use crate::responses::{ModelEntry, ModelList, Named};
 use crate::techniques::{run_technique, Finished};
+use crate::turn::Turn;
 use crate::wire::now_secs;
-use crate::{overhead, prepare, stream, wire, AppState};
+use crate::{overhead, prepare, wire, AppState};
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
@@ -125,7 +126,7 @@ async fn chat(
     // Counted from its arrival: a body that is too large or not valid JSON is a request too.
     let mut guard = RequestGuard::new(state.metrics.clone()).arrived(arrival);
     guard.log = state.log.clone();
-    let clock = guard.upstream.clone();
+    let clock = guard.upstream();
     let result = clock
         .scope(parse_and_answer(
             &state,
@@ -183,14 +184,15 @@ async fn answer(
     if guard.position > state.max_queue as i64 {
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
-    let mut profile = profile_for(state, client_model).cloned();
-    let kept = prepare::with_history(state, profile.as_ref(), &mut parsed, guard).await?;
+    let mut turn = Turn::new(profile_for(state, client_model).cloned());
+    let kept = prepare::with_history(state, turn.profile(), &mut parsed, guard).await?;
     let request =
-        prepare::build_request(state, &mut profile, parsed.request, parsed.thinking, guard).await?;
+        prepare::build_request(state, &mut turn, parsed.request, parsed.thinking, guard).await?;
     let valid = validate(request)?;
-    guard.profile = profile.as_ref().map(|p| p.name.clone());
+    let profile = turn.profile();
+    guard.profile = profile.map(|p| p.name.clone());
     guard.backend_model = Some(valid.model.clone());
-    let log_content = profile.as_ref().is_some_and(|p| p.log_content);
+    let log_content = profile.is_some_and(|p| p.log_content);
     let prompt_json =
         log_content.then(|| serde_json::to_string(&valid.messages).unwrap_or_default());
     let id = format!(
@@ -205,37 +207,25 @@ async fn answer(
         named,
         prompt_json: prompt_json.clone(),
     };
+    let named = named(state, profile, client_model).await;
     if let Some(kept) = kept {
-        let reply = reply(named(state, profile.as_ref(), client_model).await);
-        return answer_in_conversation(state, kept, valid, profile.as_ref(), reply, guard).await;
+        return answer_in_conversation(state, kept, valid, &turn, reply(named), guard).await;
     }
-    if let Some(finished) = run_technique(state, profile.as_ref(), &valid, guard).await? {
-        let reply = reply(named(state, profile.as_ref(), client_model).await);
-        return respond_finished(finished, profile, reply, guard);
+    if let Some(finished) = run_technique(state, &turn, &valid, guard).await? {
+        return respond_finished(finished, Some(&turn), reply(named), guard);
     }
     if parsed.stream {
-        let events = state
-            .backend
-            .chat_stream(valid)
-            .await
-            .map_err(ApiError::from)?;
-        if let Some(prompt) = prompt_json {
-            guard.content = Some((prompt, String::new()));
-        }
-        // The guard moves into the stream and records the request when the stream ends.
-        let owned = guard.hand_to_stream();
-        let named = named(state, profile.as_ref(), client_model).await;
-        return Ok(
-            stream::sse(events, id, named, profile, parsed.include_usage, owned).into_response(),
-        );
+        let backend = state.backend.as_ref();
+        return respond_streaming(backend, valid, turn, reply(named), guard).await;
     }
-    let response = complete(state.backend.as_ref(), valid, profile.as_ref()).await?;
-    guard.answered(&response.timing, &response.usage);
-    if let Some(prompt) = prompt_json {
-        guard.content = Some((prompt, response.answer.clone()));
-    }
-    let named = named(state, profile.as_ref(), client_model).await;
-    Ok(Json(ChatCompletion::new(&id, &named, &response)).into_response())
+    let answered_by = valid.model.clone();
+    let response = complete(state.backend.as_ref(), valid, &turn).await?;
+    // `complete` applied the turn's answer policies.
+    let finished = Finished {
+        response,
+        answered_by,
+    };
+    respond_finished(finished, None, reply(named), guard)
 }
 
 /// Answers within a kept conversation: the new turns and the answer are stored, and the oldest
@@ -244,7 +234,7 @@ async fn answer_in_conversation(
     state: &Arc<AppState>,
     kept: prepare::Kept,
     valid: ValidChatRequest,
-    profile: Option<&Profile>,
+    turn: &Turn,
     reply: Reply,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
@@ -254,7 +244,7 @@ async fn answer_in_conversation(
         store,
         mut new_turns,
     } = kept;
-    let response = complete(state.backend.as_ref(), valid.clone(), profile).await?;
+    let response = complete(state.backend.as_ref(), valid.clone(), turn).await?;
     new_turns.push(ChatMessage::assistant(response.answer.clone()));
     store
         .append(&conversation, &new_turns)
@@ -268,12 +258,8 @@ async fn answer_in_conversation(
         budget,
     )
     .await?;
-    guard.route.insert(
-        "token_counts".into(),
-        understudy_techniques::run::token_counts(state.backend.as_ref(), &valid.model)
-            .await
-            .into(),
-    );
+    let counts = understudy_techniques::run::token_counts(state.backend.as_ref(), &valid.model);
+    guard.trace.token_counts = Some(counts.await.to_string());
     let finished = Finished {
         answered_by: valid.model.clone(),
         response,

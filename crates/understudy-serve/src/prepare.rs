@@ -12,6 +12,7 @@ use understudy_store::ConversationStore;
 use crate::error::ApiError;
 use crate::profile::Profile;
 use crate::request_guard::RequestGuard;
+use crate::turn::Turn;
 use crate::{wire, AppState};
 
 /// A conversation the gateway keeps for this request.
@@ -54,9 +55,7 @@ pub(crate) async fn with_history(
     messages.extend(history.turns);
     messages.extend(new_turns.iter().cloned());
     parsed.request.messages = messages;
-    guard
-        .route
-        .insert("conversation".into(), serde_json::json!({"id": id}));
+    guard.trace.conversation = Some(understudy_prompt::ConversationTrace { id: id.clone() });
     Ok(Some(Kept {
         budget,
         id,
@@ -82,11 +81,11 @@ fn memory_of(state: &AppState) -> Result<&crate::memory::MemoryRuntime, ApiError
 /// them for `knn-shot:K`), and noted in the trace.
 async fn with_found_examples(
     state: &AppState,
-    profile: &mut Profile,
+    turn: &mut Turn,
     request: &ChatRequest,
     guard: &mut RequestGuard,
 ) -> Result<(), ApiError> {
-    let Some(spec) = profile.program.examples.clone() else {
+    let Some(spec) = turn.program.examples.clone() else {
         return Ok(());
     };
     let Some(input) = request
@@ -100,14 +99,10 @@ async fn with_found_examples(
     let found = memory_of(state)?
         .find_examples(&spec, input.content.clone())
         .await?;
-    profile.program = profile
+    turn.program = turn
         .program
         .with_found(&understudy_memory::examples::solved(&found));
-    let trace = understudy_memory::examples::trace(&spec.collection, &found);
-    guard.route.insert(
-        "examples".into(),
-        serde_json::to_value(&trace).unwrap_or_default(),
-    );
+    guard.trace.examples = Some(understudy_memory::examples::trace(&spec.collection, &found));
     Ok(())
 }
 
@@ -115,31 +110,22 @@ async fn with_found_examples(
 /// system prompt, and the thinking switch (the request's choice, else the profile's).
 pub(crate) async fn build_request(
     state: &AppState,
-    profile: &mut Option<Profile>,
+    turn: &mut Turn,
     request: ChatRequest,
     thinking: Option<ThinkingMode>,
     guard: &mut RequestGuard,
 ) -> Result<ChatRequest, ApiError> {
-    if let Some(p) = profile.as_mut() {
-        with_found_examples(state, p, &request, guard).await?;
-    }
-    let mut request = match profile.as_mut() {
-        Some(p) => p.apply(request),
-        None => request,
-    };
-    if let Some(spec) = profile.as_ref().and_then(|p| p.program.memory.clone()) {
+    with_found_examples(state, turn, &request, guard).await?;
+    let mut request = turn.apply(request);
+    if let Some(spec) = turn.program.memory.clone() {
         let memory = memory_of(state)?;
-        let query = profile.as_ref().and_then(Profile::retrieval_query);
+        let query = turn.retrieval_query();
         let hits = memory.retrieve_into(&spec, query, &mut request).await?;
-        let trace = understudy_memory::prompt::trace(&spec.collection, &hits);
-        guard.route.insert(
-            "retrieval".into(),
-            serde_json::to_value(&trace).unwrap_or_default(),
-        );
+        guard.trace.retrieval = Some(understudy_memory::prompt::trace(&spec.collection, &hits));
     }
     // Mapped to the model's own control (template flag, /no_think, reasoning_effort, or the
     // CoT fallback).
-    let mode = thinking.or_else(|| profile.as_ref().and_then(|p| p.program.thinking));
+    let mode = thinking.or(turn.program.thinking);
     if let Some(mode) = mode {
         let control = state
             .backend
@@ -147,15 +133,12 @@ pub(crate) async fn build_request(
             .await
             .map_err(ApiError::from)?;
         let switched = thinking::apply(&mut request, mode, control);
-        let trace = understudy_prompt::ThinkingTrace::new(mode, control, switched);
-        guard.route.insert(
-            "thinking".into(),
-            serde_json::to_value(trace).unwrap_or_default(),
-        );
+        guard.trace.thinking = Some(understudy_prompt::ThinkingTrace::new(
+            mode, control, switched,
+        ));
         if switched.split_cot {
             // The CoT fallback: the answer is read after the marker, reasoning kept apart.
-            let p = profile.get_or_insert_with(|| Profile::passthrough(&request.model));
-            p.program.cot = true;
+            turn.program.cot = true;
         }
     }
     Ok(request)

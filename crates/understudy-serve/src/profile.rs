@@ -9,12 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use understudy_core::thinking::ThinkingMode;
-use understudy_core::{ChatRequest, ResponseFormat, Role};
 use understudy_prompt::technique::{Cascade, MapReduce, PlanExecute, Signal};
 pub use understudy_prompt::Example;
-use understudy_prompt::{
-    AnswerContract, ExampleSearch, Program, Read, Retrieval, Technique, Template,
-};
+use understudy_prompt::{AnswerContract, ExampleSearch, Program, Retrieval, Technique, Template};
 
 use crate::error::ServeError;
 
@@ -121,10 +118,6 @@ pub struct Profile {
     pub log_content: bool,
     /// `Some(budget)`: conversations are kept, summarised past `budget` tokens.
     pub conversation: Option<usize>,
-    /// The client's last user turn in the request this copy serves (the input a template wrapped
-    /// and the answer contract reads against); set per request, never configured.
-    #[serde(skip)]
-    pub input: Option<String>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -212,7 +205,6 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         top_p: raw.top_p,
         log_content: raw.log_content,
         conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
-        input: None,
     })
 }
 
@@ -318,60 +310,6 @@ impl Profile {
             _ => None,
         }
     }
-
-    /// A profile that changes nothing (used to carry per-request policies).
-    pub fn passthrough(model: &str) -> Self {
-        Self {
-            name: model.to_string(),
-            model: model.to_string(),
-            program: Program::default(),
-            reasoning: ReasoningPolicy::Return,
-            json: false,
-            temperature: None,
-            top_p: None,
-            log_content: false,
-            conversation: None,
-            input: None,
-        }
-    }
-
-    /// Rewrites a client request: the backend model, the messages the program builds from the
-    /// client's (see `Program::messages`) and defaults for whatever the client left unset. Keeps
-    /// the client's last user turn as this copy's `input`.
-    pub fn apply(&mut self, mut request: ChatRequest) -> ChatRequest {
-        self.input = request
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::User)
-            .map(|m| m.content.clone());
-        request.model = self.model.clone();
-        request.messages = self.program.messages(std::mem::take(&mut request.messages));
-        request.temperature = request.temperature.or(self.temperature);
-        request.top_p = request.top_p.or(self.top_p);
-        request.max_tokens = request.max_tokens.or(self.program.max_tokens);
-        if self.json && request.response_format == ResponseFormat::Text {
-            request.response_format = ResponseFormat::JsonObject;
-        }
-        request
-    }
-
-    /// What retrieval searches for: under a template the input's question (as eval searches an
-    /// item's question), otherwise the client's last user turn.
-    pub fn retrieval_query(&self) -> Option<String> {
-        let input = self.input.as_deref()?;
-        Some(match &self.program.template {
-            Some(_) => understudy_prompt::Input::parse(input).question,
-            None => input.to_string(),
-        })
-    }
-
-    /// Reads the answer from a model's text as eval reads it: split at the last final-answer
-    /// marker under chain of thought, then the template's contract.
-    pub fn read(&self, text: &str) -> Read {
-        self.program
-            .read(text, self.input.as_deref().unwrap_or(""), self.program.cot)
-    }
 }
 
 /// A cascade's signals, refusing the one that cannot work: `format` checks that a JSON profile's
@@ -405,7 +343,7 @@ fn cascade_signals(
 mod tests {
     use super::*;
     use understudy_core::cot::MARKER as FINAL_ANSWER_MARKER;
-    use understudy_core::ChatMessage;
+    use understudy_core::{ChatMessage, ChatRequest};
 
     fn profiles(text: &str) -> Result<BTreeMap<String, Profile>, ServeError> {
         let table: toml::Table = toml::from_str(text).unwrap();
@@ -422,7 +360,7 @@ mod tests {
         )
         .unwrap();
         let bot = &p["bot"];
-        let req = bot.clone().apply(ChatRequest::new(
+        let req = crate::turn::Turn::new(Some(bot.clone())).apply(ChatRequest::new(
             "bot",
             vec![ChatMessage::system("Be brief."), ChatMessage::user("q")],
         ));

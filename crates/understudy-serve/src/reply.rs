@@ -11,11 +11,11 @@ use understudy_core::{ChatMessage, ChatResponse, StreamEvent, ValidChatRequest};
 use understudy_prompt::{AnswerContract, Input};
 
 use crate::error::ApiError;
-use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
 use crate::responses::{ChatCompletion, Named};
 use crate::stream;
 use crate::techniques::Finished;
+use crate::turn::Turn;
 
 /// How a finished answer goes back to the client: streamed or not, with usage or not, under which
 /// id and name, and the prompt to log beside it (when the profile logs content).
@@ -27,11 +27,12 @@ pub(crate) struct Reply {
     pub prompt_json: Option<String>,
 }
 
-/// Sends a technique's finished answer, unary or as one streamed chunk, with the answering
-/// model in the `x-understudy-model` header.
+/// Sends a finished answer (a technique's, a kept conversation's, or a unary one), unary or as
+/// one streamed chunk as the client asked, with the answering model in the `x-understudy-model`
+/// header. `turn` applies its answer policies when the caller has not.
 pub(crate) fn respond_finished(
     finished: Finished,
-    profile: Option<Profile>,
+    turn: Option<&Turn>,
     reply: Reply,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
@@ -49,8 +50,8 @@ pub(crate) fn respond_finished(
             .unwrap_or(axum::http::HeaderValue::from_static("unknown")),
     );
     let mut response = finished.response;
-    if let Some(p) = &profile {
-        response = apply_output_policies(response, p)?;
+    if let Some(turn) = turn {
+        response = apply_output_policies(response, turn);
     }
     guard.answered(&response.timing, &response.usage);
     if let Some(prompt) = prompt_json {
@@ -75,15 +76,37 @@ pub(crate) fn respond_finished(
     Ok(([header], Json(ChatCompletion::new(&id, &named, &response))).into_response())
 }
 
+/// Streams the model's answer to the client as it is generated, read as the turn reads it; the
+/// request's record moves into the stream, which logs it when it ends.
+pub(crate) async fn respond_streaming(
+    backend: &dyn Backend,
+    request: ValidChatRequest,
+    turn: Turn,
+    reply: Reply,
+    guard: &mut RequestGuard,
+) -> Result<Response, ApiError> {
+    let events = backend.chat_stream(request).await.map_err(ApiError::from)?;
+    if let Some(prompt) = reply.prompt_json {
+        guard.content = Some((prompt, String::new()));
+    }
+    let owned = guard.hand_to_stream();
+    let sse = stream::sse(
+        events,
+        reply.id,
+        reply.named,
+        Some(turn),
+        reply.include_usage,
+        owned,
+    );
+    Ok(sse.into_response())
+}
+
 /// Applies a profile's answer policies (CoT split and the template's contract, as eval reads
 /// answers; reasoning strip) to a finished answer. An answer the contract cannot read is
 /// returned as the model wrote it (past any chain of thought).
-pub(crate) fn apply_output_policies(
-    mut response: ChatResponse,
-    profile: &Profile,
-) -> Result<ChatResponse, ApiError> {
-    if profile.program.cot || profile.program.template.is_some() {
-        let read = profile.read(&response.answer);
+pub(crate) fn apply_output_policies(mut response: ChatResponse, turn: &Turn) -> ChatResponse {
+    if turn.reads_answer() {
+        let read = turn.read(&response.answer);
         response.answer = read.answer.unwrap_or(read.text);
         if let Some(r) = read.reasoning {
             response.reasoning = Some(match response.reasoning.take() {
@@ -92,26 +115,23 @@ pub(crate) fn apply_output_policies(
             });
         }
     }
-    if profile.reasoning == ReasoningPolicy::Strip {
+    if turn.strips_reasoning() {
         response.reasoning = None;
     }
-    Ok(response)
+    response
 }
 
 /// Runs a unary request and applies the profile's output policies.
 pub(crate) async fn complete(
     backend: &dyn Backend,
     request: ValidChatRequest,
-    profile: Option<&Profile>,
+    turn: &Turn,
 ) -> Result<ChatResponse, ApiError> {
     let mut response = backend
         .chat(request.clone())
         .await
         .map_err(ApiError::from)?;
-    let Some(profile) = profile else {
-        return Ok(response);
-    };
-    if profile.json {
+    if turn.json() {
         // Read with the program's one JSON reader: a fenced document is unwrapped, anything else
         // gets one retry telling the model what was wrong.
         let json = |text: &str| AnswerContract::Json.extract(text, &Input::default());
@@ -132,7 +152,7 @@ pub(crate) async fn complete(
         let Some(document) = json(&response.answer) else {
             return Err(ApiError {
                 status: axum::http::StatusCode::BAD_GATEWAY,
-                message: format!("profile {} requires JSON and the model did not produce valid JSON after one retry", profile.name),
+                message: format!("profile {} requires JSON and the model did not produce valid JSON after one retry", turn.name()),
                 kind: "server_error",
                 param: None,
                 code: Some("invalid_json_output"),
@@ -141,5 +161,5 @@ pub(crate) async fn complete(
         };
         response.answer = document;
     }
-    apply_output_policies(response, profile)
+    Ok(apply_output_policies(response, turn))
 }

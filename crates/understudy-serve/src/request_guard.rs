@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use understudy_core::{Timing, Usage};
 
 use crate::metrics::{Metrics, Outcome};
+use crate::request_clock::RequestClock;
 use understudy_backend::upstream::UpstreamClock;
 
 /// Counts one request from admission to its end (for a stream, when the stream is dropped),
@@ -29,19 +30,7 @@ pub struct RequestGuard {
     pub position: i64,
     /// The request reached its end (answer, error or stream end) rather than being dropped.
     completed: bool,
-    started: Instant,
-    /// The connection's clock, when served over one: a unary answer's time ends when it is
-    /// written.
-    conn: Option<Arc<crate::socket_arrival::ConnClock>>,
-    /// Upstream time of this request, marked by the backends (see overhead.rs).
-    pub upstream: Arc<UpstreamClock>,
-    /// The gateway's own time before a stream took over, and its own work on the stream since.
-    stream_setup: Option<Duration>,
-    stream_work: Duration,
-    /// The gateway's own and upstream time, fixed when the answer was complete.
-    settled: Option<(Duration, Duration)>,
-    /// Time waited behind other requests for the model, as the backend reported it.
-    queue: Option<Duration>,
+    clock: RequestClock,
     pub status: u16,
     pub error_type: Option<&'static str>,
     pub ttft_s: Option<f64>,
@@ -50,8 +39,9 @@ pub struct RequestGuard {
     pub cached_tokens: Option<u32>,
     /// Sequences the engine ran at once with this one, when it reports that.
     pub batched: Option<u32>,
-    /// How the request was served (thinking decision, cascade, plan steps), for the log.
-    pub route: serde_json::Map<String, serde_json::Value>,
+    /// How the request was served (thinking decision, retrieval, a technique's route), logged
+    /// as the request's route: the same type eval writes into a cell's detail.
+    pub trace: understudy_prompt::Trace,
 }
 
 /// The status logged for a request whose client went away before its answer ended (nginx's
@@ -74,8 +64,7 @@ impl RequestGuard {
     /// from now, and up to its answer's write on that connection.
     pub fn arrived(mut self, arrival: Option<crate::overhead::Arrival>) -> Self {
         if let Some(a) = arrival {
-            self.started = a.at;
-            self.conn = a.conn;
+            self.clock.arrived(a.at, a.conn);
         }
         self
     }
@@ -94,20 +83,14 @@ impl RequestGuard {
             admitted: false,
             position: 0,
             completed: true,
-            started: Instant::now(),
-            conn: None,
-            upstream: Arc::default(),
-            stream_setup: None,
-            stream_work: Duration::ZERO,
-            settled: None,
-            queue: None,
+            clock: RequestClock::default(),
             status: 0,
             error_type: None,
             ttft_s: None,
             tokens: None,
             cached_tokens: None,
             batched: None,
-            route: serde_json::Map::new(),
+            trace: understudy_prompt::Trace::default(),
         }
     }
 
@@ -134,7 +117,7 @@ impl RequestGuard {
     /// The backend's answer arrived: its time to first token, queue wait and token counts.
     pub fn answered(&mut self, timing: &Timing, usage: &Usage) {
         self.ttft_s = Some(timing.ttft_ms / 1000.0);
-        self.queue = Some(Duration::from_secs_f64(timing.queue_ms.max(0.0) / 1000.0));
+        self.clock.queued(timing.queue_ms);
         self.tokens = Some((usage.prompt_tokens, usage.completion_tokens));
         self.cached_tokens = Some(usage.cached_tokens);
         self.batched = timing.concurrency;
@@ -143,39 +126,29 @@ impl RequestGuard {
     /// Moves the request's record into a stream (which ends it) and leaves behind a detached
     /// guard that still knows the time spent so far, for the response head.
     pub fn hand_to_stream(&mut self) -> Self {
-        let upstream = self.upstream.total();
-        let setup = self.started.elapsed().saturating_sub(upstream);
-        self.stream_setup = Some(setup);
         let mut left = Self::detached();
-        left.settled = Some((setup, upstream));
-        left.upstream = self.upstream.clone();
+        left.clock = self.clock.hand_to_stream();
         std::mem::replace(self, left)
     }
 
     /// Adds the time the stream spent on its own work (turning events into SSE, the log commit).
     pub fn add_stream_work(&mut self, spent: Duration) {
-        self.stream_work += spent;
+        self.clock.add_stream_work(spent);
     }
 
-    /// The gateway's own time and the upstream time, fixed the first time this is asked after
-    /// the answer is complete (a unary answer's is then what the response header says). For a
-    /// guard left behind by [`Self::hand_to_stream`], the time up to the hand-over.
+    /// The gateway's own time and the upstream time (see [`RequestClock::settle`]).
     pub fn settle(&mut self) -> (Duration, Duration) {
-        if let Some(settled) = self.settled {
-            return settled;
-        }
-        let upstream = self.upstream.total();
-        let own = match self.stream_setup {
-            Some(setup) => setup + self.stream_work,
-            None => self.started.elapsed().saturating_sub(upstream),
-        };
-        self.settled = Some((own, upstream));
-        (own, upstream)
+        self.clock.settle()
+    }
+
+    /// The clock the backends mark this request's upstream time on.
+    pub fn upstream(&self) -> Arc<UpstreamClock> {
+        self.clock.upstream()
     }
 
     /// The wait behind other requests for the model, once the backend reported it.
     pub fn queue(&self) -> Option<Duration> {
-        self.queue
+        self.clock.queue()
     }
 
     /// The request as a log row, as it stands now (model names capped: they come from the
@@ -190,14 +163,14 @@ impl RequestGuard {
             status: self.status,
             error_type: self.error_type.map(str::to_string),
             stream: self.stream,
-            total_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            total_ms: self.clock.elapsed().as_secs_f64() * 1000.0,
             ttft_ms: self.ttft_s.map(|t| t * 1000.0),
             prompt_tokens: self.tokens.map(|t| t.0),
             completion_tokens: self.tokens.map(|t| t.1),
             prompt_json: content.as_ref().map(|c| c.0.clone()),
             answer: content.map(|c| c.1),
-            route: (!self.route.is_empty())
-                .then(|| serde_json::Value::Object(self.route.clone()).to_string()),
+            route: (!self.trace.is_empty())
+                .then(|| serde_json::to_string(&self.trace).unwrap_or_default()),
             cached_tokens: self.cached_tokens,
             concurrency: self
                 .batched
@@ -228,7 +201,7 @@ impl Drop for RequestGuard {
         if let Some(log) = self.log.take() {
             log.write_later(self.row());
         }
-        let total = self.started.elapsed();
+        let total = self.clock.elapsed();
         let (gateway, upstream) = self.settle();
         let outcome = Outcome {
             label: &self.label,
@@ -238,14 +211,14 @@ impl Drop for RequestGuard {
             total,
             gateway,
             upstream,
-            queue: self.queue,
+            queue: self.clock.queue(),
             ttft: self.ttft_s.map(Duration::from_secs_f64),
             tokens: self.tokens,
         };
         // A unary answer (or error) is written by the server after this guard is gone: its
         // total and own time end when that write completes. A stream's own time is its setup
         // and per-event work, fixed already.
-        match self.conn.take().filter(|_| self.stream_setup.is_none()) {
+        match self.clock.take_unary_conn() {
             Some(conn) => {
                 metrics.counted(&outcome);
                 let label = self.label.clone();

@@ -17,35 +17,36 @@ use understudy_core::stream::Delta;
 use understudy_core::StreamEvent;
 
 use crate::error::ApiError;
-use crate::profile::{Profile, ReasoningPolicy};
 use crate::request_guard::RequestGuard;
 use crate::responses::{ChatCompletionChunk, ChunkDelta, Named};
+use crate::turn::Turn;
 
 /// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
 /// (chain of thought; under the `fields` layout at the end), the answer — after the last marker,
 /// through the template's contract — at the end, once it is known.
 struct AnswerReader {
-    profile: Profile,
+    turn: Turn,
     splitter: Option<StreamSplitter>,
     all: String,
 }
 
 impl AnswerReader {
-    /// `None` when the profile leaves the answer as the model writes it.
-    fn new(profile: Profile) -> Option<Self> {
-        let program = &profile.program;
-        if !program.cot && program.template.is_none() {
+    /// `None` when the turn leaves the answer as the model writes it.
+    fn new(turn: Turn) -> Option<Self> {
+        if !turn.reads_answer() {
             return None;
         }
+        let program = &turn.program;
         // Under the `fields` layout the reasoning is a field of its own: it goes out whole at
         // the end, read as the unary answer reads it.
         let fields = program
             .template
             .as_ref()
             .is_some_and(|t| t.format == understudy_prompt::Format::Fields);
+        let splitter = (program.cot && !fields).then(StreamSplitter::default);
         Some(Self {
-            splitter: (program.cot && !fields).then(StreamSplitter::default),
-            profile,
+            splitter,
+            turn,
             all: String::new(),
         })
     }
@@ -63,7 +64,7 @@ impl AnswerReader {
             Some(splitter) => reasoning_only(splitter.finish().0),
             None => Vec::new(),
         };
-        let read = self.profile.read(&self.all);
+        let read = self.turn.read(&self.all);
         if self.splitter.is_none() {
             out.extend(read.reasoning.map(Delta::Reasoning));
         }
@@ -95,7 +96,7 @@ pub fn sse(
     events: EventStream,
     id: String,
     named: Named,
-    profile: Option<Profile>,
+    turn: Option<Turn>,
     include_usage: bool,
     guard: RequestGuard,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -120,10 +121,8 @@ pub fn sse(
         }
     });
     let mut mapper = EventMapper {
-        strip: profile
-            .as_ref()
-            .is_some_and(|p| p.reasoning == ReasoningPolicy::Strip),
-        reader: profile.and_then(AnswerReader::new),
+        strip: turn.as_ref().is_some_and(Turn::strips_reasoning),
+        reader: turn.and_then(AnswerReader::new),
         id,
         named,
         include_usage,

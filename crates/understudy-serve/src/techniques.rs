@@ -9,8 +9,8 @@ use understudy_core::{ChatResponse, ValidChatRequest};
 use understudy_techniques::{direct, run};
 
 use crate::error::ApiError;
-use crate::profile::Profile;
 use crate::request_guard::RequestGuard;
+use crate::turn::Turn;
 use crate::AppState;
 
 /// An answer produced by a technique, and the model that gave it.
@@ -22,34 +22,29 @@ pub(crate) struct Finished {
 /// Runs the profile's run-time technique, if it has one (a profile runs at most one).
 pub(crate) async fn run_technique(
     state: &Arc<AppState>,
-    profile: Option<&Profile>,
+    turn: &Turn,
     valid: &ValidChatRequest,
     guard: &mut RequestGuard,
 ) -> Result<Option<Finished>, ApiError> {
-    let Some(profile) = profile else {
-        return Ok(None);
-    };
-    let Some(technique) = &profile.program.technique else {
+    let Some(technique) = &turn.program.technique else {
         return Ok(None);
     };
     // The cascade's `format` signal: a JSON profile's answer must parse; a template's contract
     // must read an answer (as eval's cascade checks it).
-    let json = profile.json;
+    let json = turn.json();
     let format_ok = move |text: &str| {
         !text.trim().is_empty()
             && (!json
                 || understudy_prompt::AnswerContract::Json
                     .extract(text, &understudy_prompt::Input::default())
                     .is_some())
-            && profile.read(text).answer.is_some()
+            && turn.read(text).answer.is_some()
     };
     let backend = state.backend.as_ref();
     let outcome = run::run(technique, direct(backend), valid, backend, &format_ok)
         .await
         .map_err(ApiError::from)?;
-    for (key, value) in outcome.route.entries() {
-        guard.route.insert(key.into(), value);
-    }
+    outcome.route.write_to(&mut guard.trace);
     Ok(Some(Finished {
         response: outcome.response,
         answered_by: outcome.answered_by,

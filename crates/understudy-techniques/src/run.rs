@@ -8,7 +8,7 @@ use std::future::Future;
 use serde::Serialize;
 use understudy_backend::{Backend, BackendError};
 use understudy_core::{ChatResponse, ValidChatRequest};
-use understudy_prompt::Technique;
+use understudy_prompt::{Technique, Trace};
 
 use crate::cascade::{self, Validator};
 use crate::mapreduce::{self, Budget};
@@ -48,13 +48,17 @@ impl Route {
         }
     }
 
-    /// The route as trace entries: (key, value) pairs.
-    pub fn entries(&self) -> Vec<(&'static str, serde_json::Value)> {
-        let mut entries = vec![(self.key, self.record.clone())];
-        if let Some(counts) = self.token_counts {
-            entries.push(("token_counts", counts.into()));
+    /// Writes the route into `trace`, under the technique's key.
+    pub fn write_to(&self, trace: &mut Trace) {
+        let record = Some(self.record.clone());
+        match self.key {
+            "cascade" => trace.cascade = record,
+            "plan_execute" => trace.plan_execute = record,
+            _ => trace.map_reduce = record,
         }
-        entries
+        if let Some(counts) = self.token_counts {
+            trace.token_counts = Some(counts.to_string());
+        }
     }
 }
 
@@ -182,7 +186,10 @@ mod tests {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.route.key, "map_reduce");
-        assert_eq!(out.route.entries().len(), 2);
+        let mut trace = Trace::default();
+        out.route.write_to(&mut trace);
+        assert!(trace.map_reduce.is_some() && trace.cascade.is_none());
+        assert_eq!(trace.token_counts.as_deref(), Some("estimated"));
         assert_eq!(out.answered_by, "echo");
     }
 }

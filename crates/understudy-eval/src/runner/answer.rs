@@ -133,35 +133,3 @@ fn technique_error<'w>(work: &'w Work<'_>) -> impl Fn(BackendError) -> EvalError
         source,
     }
 }
-
-/// Adds the answer's mean token log-probability (what `tune` calibrates cascades on).
-pub(super) fn with_confidence(
-    detail: Option<serde_json::Value>,
-    mean_logprob: Option<f64>,
-) -> Option<serde_json::Value> {
-    let Some(lp) = mean_logprob.filter(|x| x.is_finite()) else {
-        return detail;
-    };
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
-    if let serde_json::Value::Object(map) = &mut detail {
-        map.insert("mean_logprob".into(), lp.into());
-    }
-    Some(detail)
-}
-
-/// Adds `value` under `key` to a cell's detail record (a trace record: `retrieval`,
-/// `thinking`, or a technique's route).
-pub(super) fn with(
-    detail: Option<serde_json::Value>,
-    key: &str,
-    value: Option<serde_json::Value>,
-) -> Option<serde_json::Value> {
-    let Some(value) = value else {
-        return detail;
-    };
-    let mut detail = detail.unwrap_or_else(|| serde_json::json!({}));
-    if let serde_json::Value::Object(map) = &mut detail {
-        map.insert(key.into(), value);
-    }
-    Some(detail)
-}

@@ -12,7 +12,7 @@ pub mod resume_key;
 mod work;
 
 pub use answer::call_cached;
-use answer::{with, with_confidence, Answered};
+use answer::Answered;
 pub use claims::{worker_name, Claims};
 use execute::{execute, Shared};
 use models::Models;
@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use understudy_backend::Backend;
 use understudy_core::ChatResponse;
+use understudy_prompt::Trace;
 
 use crate::conditions::Conditions;
 use crate::plan::Plan;
@@ -138,44 +139,29 @@ fn make_cell(
     }
 }
 
-/// The cell's detail record: the grader's, then what the cell's trace says (the thinking
-/// decision, the technique's route on the last turn, the answer's confidence, the passages and
-/// examples put into the prompt).
+/// The cell's detail record: the grader's, with the cell's trace added (the thinking decision,
+/// the technique's route on the last turn, the answer's confidence, the passages and examples put
+/// into the prompt): the same `Trace` the gateway logs as a request's route.
 fn cell_detail(
     graded: Option<serde_json::Value>,
     work: &Work<'_>,
     answered: &Answered,
     first: &ChatResponse,
 ) -> Option<String> {
-    let detail = with(
-        graded,
-        "thinking",
-        work.thinking.and_then(|t| serde_json::to_value(t).ok()),
-    );
-    let route = answered
-        .routes
-        .last()
-        .map(|r| r.entries())
-        .unwrap_or_default();
-    let detail = route
-        .into_iter()
-        .fold(detail, |d, (key, value)| with(d, key, Some(value)));
-    let detail = with_confidence(detail, first.confidence.map(|c| c.mean_logprob));
-    let detail = with(
-        detail,
-        "retrieval",
-        work.retrieved
-            .as_ref()
-            .and_then(|r| serde_json::to_value(r).ok()),
-    );
-    with(
-        detail,
-        "examples",
-        work.examples
-            .as_ref()
-            .and_then(|e| serde_json::to_value(e).ok()),
-    )
-    .map(|d| d.to_string())
+    let mut trace = Trace {
+        thinking: work.thinking,
+        retrieval: work.retrieved.clone(),
+        examples: work.examples.clone(),
+        mean_logprob: first
+            .confidence
+            .map(|c| c.mean_logprob)
+            .filter(|lp| lp.is_finite()),
+        ..Trace::default()
+    };
+    if let Some(route) = answered.routes.last() {
+        route.write_to(&mut trace);
+    }
+    trace.merged_into(graded).map(|d| d.to_string())
 }
 
 /// A model with the strategies and formats it runs under.
