@@ -10,6 +10,8 @@ mod error;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod openai;
+#[cfg(any(test, feature = "fake"))]
+pub mod recording;
 pub mod router;
 pub mod socket_stamp;
 pub mod stop;

@@ -11,6 +11,8 @@ pub mod request;
 pub mod response;
 pub mod since;
 pub mod stream;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod think;
 pub mod thinking;
 pub mod timing;

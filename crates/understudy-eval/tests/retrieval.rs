@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use understudy_backend::fake::FakeBackend;
-use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
+use understudy_backend::recording::Recording;
 use understudy_core::{Role, ValidChatRequest};
 use understudy_eval::plan::{EvalSection, Plan};
 use understudy_eval::retrieval::prepare;
@@ -22,20 +21,8 @@ use understudy_tasks::grade::Grader;
 const EMBEDDER: WordHashEmbedder = WordHashEmbedder { dim: 256 };
 
 /// Answers with the first number of passage [1] in the system prompt, or says it cannot know.
-struct Reader;
-
-#[async_trait::async_trait]
-impl Backend for Reader {
-    fn name(&self) -> &str {
-        "reader"
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
-        Ok(Vec::new())
-    }
-    async fn chat_stream(
-        &self,
-        mut request: ValidChatRequest,
-    ) -> Result<EventStream, BackendError> {
+fn reader() -> Arc<Recording> {
+    Recording::scripted(|request: &ValidChatRequest| {
         let system = request
             .messages
             .iter()
@@ -51,12 +38,11 @@ impl Backend for Reader {
                     .find(|w| !w.is_empty())
                     .map(str::to_string)
             });
-        request.model = format!(
+        Some(format!(
             "label:{}",
             number.unwrap_or_else(|| "I cannot know that.".into())
-        );
-        FakeBackend::new().chat_stream(request).await
-    }
+        ))
+    })
 }
 
 fn write_task(dir: &Path, with_memory: bool) -> PathBuf {
@@ -142,7 +128,7 @@ async fn memory_answers_what_the_model_cannot_know() {
     };
     let outcome = run(
         &plan,
-        Arc::new(Reader),
+        reader(),
         &store,
         &options,
         &Grader::default(),

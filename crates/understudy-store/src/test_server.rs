@@ -25,16 +25,11 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 /// A fresh, empty database's URL, or `None` (after a note) when no server can be had and none
 /// is required.
 pub async fn fresh_database() -> Option<String> {
-    let server = match SERVER.get_or_init(start) {
-        Ok(server) => server,
-        Err(why) => {
-            if std::env::var_os("UNDERSTUDY_REQUIRE_POSTGRES").is_some() {
-                panic!("UNDERSTUDY_REQUIRE_POSTGRES is set but no PostgreSQL server: {why}");
-            }
-            eprintln!("skipped: no PostgreSQL server ({why})");
-            return None;
-        }
-    };
+    let found = SERVER
+        .get_or_init(start)
+        .as_ref()
+        .map_err(|why| format!("no PostgreSQL server ({why})"));
+    let server = understudy_core::testing::peer_or_skip(found, "UNDERSTUDY_REQUIRE_POSTGRES")?;
     let name = format!(
         "t{}_{}",
         std::process::id(),

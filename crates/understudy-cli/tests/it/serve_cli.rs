@@ -18,12 +18,10 @@ fn openai_python() -> Option<PathBuf> {
 
 #[test]
 fn official_openai_client_works_against_serve() {
-    let Some(python) = openai_python() else {
-        assert!(
-            std::env::var_os("UNDERSTUDY_REQUIRE_OPENAI").is_none(),
-            "UNDERSTUDY_REQUIRE_OPENAI is set but the openai package is not installed (scripts/setup-openai-client.sh)"
-        );
-        eprintln!("skipping: run scripts/setup-openai-client.sh to install the openai package");
+    let found = openai_python()
+        .ok_or("the openai package is not installed (scripts/setup-openai-client.sh)".to_string());
+    let Some(python) = understudy_core::testing::peer_or_skip(found, "UNDERSTUDY_REQUIRE_OPENAI")
+    else {
         return;
     };
     ensure_small_model();

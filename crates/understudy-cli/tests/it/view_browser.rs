@@ -106,12 +106,9 @@ fn chat(port: u16, profile: &str, review: &str) {
 
 #[test]
 fn the_view_in_a_real_browser() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("UNDERSTUDY_REQUIRE_BROWSER").is_none(),
-            "UNDERSTUDY_REQUIRE_BROWSER is set but no Chromium is installed (apt-get install chromium)"
-        );
-        eprintln!("skipping: no Chromium (CI installs it and sets UNDERSTUDY_REQUIRE_BROWSER)");
+    let found = chromium().ok_or("no Chromium is installed (apt-get install chromium)".to_string());
+    let Some(browser) = understudy_core::testing::peer_or_skip(found, "UNDERSTUDY_REQUIRE_BROWSER")
+    else {
         return;
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();

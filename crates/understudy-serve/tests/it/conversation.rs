@@ -4,39 +4,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
-use understudy_backend::fake::FakeBackend;
-use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
+use understudy_backend::recording::Recording;
+use understudy_backend::Backend;
 use understudy_core::ValidChatRequest;
 use understudy_serve::{profile, router, AppState};
 
-struct Recorder {
-    seen: Mutex<Vec<ValidChatRequest>>,
-}
-
-#[async_trait::async_trait]
-impl Backend for Recorder {
-    fn name(&self) -> &str {
-        "recorder"
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
-        Ok(Vec::new())
-    }
-    async fn chat_stream(
-        &self,
-        mut request: ValidChatRequest,
-    ) -> Result<EventStream, BackendError> {
-        self.seen.lock().unwrap().push(request.clone());
-        request.model = "label:noted".into();
-        FakeBackend::new().chat_stream(request).await
-    }
-}
-
-async fn gateway(db: &Path, budget: usize) -> (Arc<Recorder>, Arc<AppState>) {
+async fn gateway(db: &Path, budget: usize) -> (Arc<Recording>, Arc<AppState>) {
     let table: toml::Table = toml::from_str(&format!(
         "[profiles.pal]\nmodel = \"m\"\nsystem = \"You are a pal.\"\nconversation = true\nhistory_tokens = {budget}\n"
     ))
@@ -46,9 +24,7 @@ async fn gateway(db: &Path, budget: usize) -> (Arc<Recorder>, Arc<AppState>) {
         Path::new("t.toml"),
     )
     .unwrap();
-    let recorder = Arc::new(Recorder {
-        seen: Mutex::new(Vec::new()),
-    });
+    let recorder = Recording::answering("noted");
     let state = AppState::new(
         recorder.clone() as Arc<dyn Backend>,
         profiles,
@@ -95,7 +71,7 @@ async fn turns_survive_a_restart_and_stay_per_conversation() {
     // A new gateway on the same file: the restart.
     let (recorder, state) = gateway(&db, 10_000).await;
     assert_eq!(say(&state, "c1", "What is my name?").await, StatusCode::OK);
-    let sent = contents(recorder.seen.lock().unwrap().last().unwrap());
+    let sent = contents(&recorder.seen().last().cloned().unwrap());
     assert_eq!(sent[0], "You are a pal.");
     assert!(sent.contains(&"My name is Ada.".to_string()), "{sent:?}");
     assert!(
@@ -117,7 +93,7 @@ async fn long_histories_are_summarised_not_dropped() {
         let text = format!("Fact number {i}: the sky over harbour {i} was unusually bright today.");
         assert_eq!(say(&state, "long", &text).await, StatusCode::OK);
     }
-    let seen = recorder.seen.lock().unwrap().clone();
+    let seen = recorder.seen();
     // Summaries were asked for, and the latest request carries a summary instead of the oldest turns.
     assert!(seen.iter().any(|r| r.messages[0]
         .content

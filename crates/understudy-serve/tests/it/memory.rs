@@ -4,14 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
-use understudy_backend::fake::FakeBackend;
-use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
-use understudy_core::ValidChatRequest;
+use understudy_backend::recording::Recording;
+use understudy_backend::Backend;
 use understudy_memory::{Embedder, WordHashEmbedder};
 use understudy_serve::memory::MemoryRuntime;
 use understudy_serve::{profile, router, AppState};
@@ -19,29 +18,7 @@ use understudy_serve::{profile, router, AppState};
 /// The deterministic bag-of-words embedder, 64 dimensions.
 const WORDS: WordHashEmbedder = WordHashEmbedder { dim: 64 };
 
-struct Recorder {
-    seen: Mutex<Vec<ValidChatRequest>>,
-}
-
-#[async_trait::async_trait]
-impl Backend for Recorder {
-    fn name(&self) -> &str {
-        "recorder"
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
-        Ok(Vec::new())
-    }
-    async fn chat_stream(
-        &self,
-        mut request: ValidChatRequest,
-    ) -> Result<EventStream, BackendError> {
-        self.seen.lock().unwrap().push(request.clone());
-        request.model = "label:ok".into();
-        FakeBackend::new().chat_stream(request).await
-    }
-}
-
-async fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
+async fn gateway(dir: &Path) -> (Arc<Recording>, Arc<AppState>) {
     let store = understudy_store::Store::open_path(&dir.join("u.db"))
         .await
         .unwrap()
@@ -77,9 +54,7 @@ async fn gateway(dir: &Path) -> (Arc<Recorder>, Arc<AppState>) {
         Path::new("t.toml"),
     )
     .unwrap();
-    let recorder = Arc::new(Recorder {
-        seen: Mutex::new(Vec::new()),
-    });
+    let recorder = Recording::answering("ok");
     let memory = MemoryRuntime::new(
         store,
         Box::new(|| Box::pin(async { Ok(Arc::new(WORDS) as Arc<dyn Embedder>) })),
@@ -234,7 +209,7 @@ async fn profiles_put_cited_passages_after_their_system_prompt() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{reply}");
-    let sent = recorder.seen.lock().unwrap().last().cloned().unwrap();
+    let sent = recorder.seen().last().cloned().unwrap();
     let system = &sent.messages[0].content;
     assert!(system.starts_with("You are the Acme helpdesk."), "{system}");
     assert!(

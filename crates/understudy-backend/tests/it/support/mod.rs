@@ -65,17 +65,12 @@ pub fn server_python() -> Option<PathBuf> {
 /// `None` (with a note) where the peer is not installed, so that `cargo test` works on a fresh
 /// machine; CI sets `UNDERSTUDY_REQUIRE_LLAMA_SERVER`, and then a missing peer fails the test.
 pub async fn start_llama_server(model: &std::path::Path) -> Option<LlamaServer> {
-    let Some(python) = server_python() else {
-        assert!(
-            std::env::var_os("UNDERSTUDY_REQUIRE_LLAMA_SERVER").is_none(),
-            "UNDERSTUDY_REQUIRE_LLAMA_SERVER is set but llama-cpp-python[server] is not installed: \
-             run scripts/setup-llama-server.sh (or set UNDERSTUDY_LLAMA_SERVER_PYTHON)"
-        );
-        eprintln!(
-            "skipping: llama-cpp-python[server] is not installed (scripts/setup-llama-server.sh)"
-        );
-        return None;
-    };
+    let found = server_python().ok_or(
+        "llama-cpp-python[server] is not installed: run scripts/setup-llama-server.sh \
+         (or set UNDERSTUDY_LLAMA_SERVER_PYTHON)"
+            .to_string(),
+    );
+    let python = understudy_core::testing::peer_or_skip(found, "UNDERSTUDY_REQUIRE_LLAMA_SERVER")?;
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
