@@ -124,8 +124,9 @@ async fn chat(
     arrival: Option<overhead::Arrival>,
 ) -> Result<Response, ApiError> {
     // Counted from its arrival: a body that is too large or not valid JSON is a request too.
-    let mut guard = RequestGuard::new(state.metrics.clone()).arrived(arrival);
-    guard.log = state.log.clone();
+    let mut guard = RequestGuard::new(state.metrics.clone())
+        .arrived(arrival)
+        .logs_to(state.log.clone());
     let clock = guard.upstream();
     let result = clock
         .scope(parse_and_answer(
@@ -169,7 +170,7 @@ async fn parse_and_answer(
     }
     let client_model = parsed.request.model.clone();
     guard.admit(&client_model, &state.served.label(&client_model));
-    guard.stream = parsed.stream;
+    guard.streams(parsed.stream);
     answer(state, parsed, &client_model, guard).await
 }
 
@@ -181,7 +182,7 @@ async fn answer(
 ) -> Result<Response, ApiError> {
     // The count this request was admitted at, not a fresh read: requests admitted together
     // must not all see each other and all be turned away.
-    if guard.position > state.max_queue as i64 {
+    if guard.position() > state.max_queue as i64 {
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
     let mut turn = Turn::new(profile_for(state, client_model).cloned());
@@ -190,8 +191,7 @@ async fn answer(
         prepare::build_request(state, &mut turn, parsed.request, parsed.thinking, guard).await?;
     let valid = validate(request)?;
     let profile = turn.profile();
-    guard.profile = profile.map(|p| p.name.clone());
-    guard.backend_model = Some(valid.model.clone());
+    guard.served(profile.map(|p| p.name.clone()), valid.model.clone());
     let log_content = profile.is_some_and(|p| p.log_content);
     let prompt_json =
         log_content.then(|| serde_json::to_string(&valid.messages).unwrap_or_default());
@@ -259,7 +259,7 @@ async fn answer_in_conversation(
     )
     .await?;
     let counts = understudy_techniques::run::token_counts(state.backend.as_ref(), &valid.model);
-    guard.trace.token_counts = Some(counts.await.to_string());
+    guard.trace_mut().token_counts = Some(counts.await.to_string());
     let finished = Finished {
         answered_by: valid.model.clone(),
         response,

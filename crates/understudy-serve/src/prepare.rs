@@ -55,7 +55,7 @@ pub(crate) async fn with_history(
     messages.extend(history.turns);
     messages.extend(new_turns.iter().cloned());
     parsed.request.messages = messages;
-    guard.trace.conversation = Some(understudy_prompt::ConversationTrace { id: id.clone() });
+    guard.trace_mut().conversation = Some(understudy_prompt::ConversationTrace { id: id.clone() });
     Ok(Some(Kept {
         budget,
         id,
@@ -102,7 +102,7 @@ async fn with_found_examples(
     turn.program = turn
         .program
         .with_found(&understudy_memory::examples::solved(&found));
-    guard.trace.examples = Some(understudy_memory::examples::trace(&spec.collection, &found));
+    guard.trace_mut().examples = Some(understudy_memory::examples::trace(&spec.collection, &found));
     Ok(())
 }
 
@@ -121,7 +121,8 @@ pub(crate) async fn build_request(
         let memory = memory_of(state)?;
         let query = turn.retrieval_query();
         let hits = memory.retrieve_into(&spec, query, &mut request).await?;
-        guard.trace.retrieval = Some(understudy_memory::prompt::trace(&spec.collection, &hits));
+        guard.trace_mut().retrieval =
+            Some(understudy_memory::prompt::trace(&spec.collection, &hits));
     }
     // Mapped to the model's own control (template flag, /no_think, reasoning_effort, or the
     // CoT fallback).
@@ -133,7 +134,7 @@ pub(crate) async fn build_request(
             .await
             .map_err(ApiError::from)?;
         let switched = thinking::apply(&mut request, mode, control);
-        guard.trace.thinking = Some(understudy_prompt::ThinkingTrace::new(
+        guard.trace_mut().thinking = Some(understudy_prompt::ThinkingTrace::new(
             mode, control, switched,
         ));
         if switched.split_cot {

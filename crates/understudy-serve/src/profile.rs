@@ -375,6 +375,21 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_with_two_techniques_is_refused_by_the_programs_one_rule() {
+        let err = profiles(
+            "[profiles.both]\nmodel = \"m\"\njson = true\ncascade = { models = [\"a\", \"b\"] }\nlong_input = \"map_reduce\"\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        // The same words eval uses for a cascade row under the map-reduce strategy.
+        assert!(
+            err.contains("profiles.both") && err.contains("cascade and map-reduce"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_profile_key_is_named() {
         let err = profiles("[profiles.bot]\nmodel = \"m\"\nsytem = \"x\"\n")
             .unwrap_err()

@@ -43,7 +43,7 @@ pub(crate) fn respond_finished(
         named,
         prompt_json,
     } = reply;
-    guard.backend_model = Some(finished.answered_by.clone());
+    guard.answered_by(finished.answered_by.clone());
     let header = (
         axum::http::HeaderName::from_static("x-understudy-model"),
         axum::http::HeaderValue::from_str(&finished.answered_by)
@@ -55,7 +55,7 @@ pub(crate) fn respond_finished(
     }
     guard.answered(&response.timing, &response.usage);
     if let Some(prompt) = prompt_json {
-        guard.content = Some((prompt, response.answer.clone()));
+        guard.keep_content(prompt, response.answer.clone());
     }
     if stream {
         let events = futures::stream::iter(vec![
@@ -87,7 +87,7 @@ pub(crate) async fn respond_streaming(
 ) -> Result<Response, ApiError> {
     let events = backend.chat_stream(request).await.map_err(ApiError::from)?;
     if let Some(prompt) = reply.prompt_json {
-        guard.content = Some((prompt, String::new()));
+        guard.keep_content(prompt, String::new());
     }
     let owned = guard.hand_to_stream();
     let sse = stream::sse(

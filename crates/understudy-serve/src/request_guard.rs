@@ -16,32 +16,32 @@ use understudy_backend::upstream::UpstreamClock;
 pub struct RequestGuard {
     metrics: Option<Arc<Metrics>>,
     /// Where the finished request is logged, if the request log is on.
-    pub log: Option<Arc<crate::log::RequestLog>>,
-    pub profile: Option<String>,
-    pub backend_model: Option<String>,
-    pub stream: bool,
+    log: Option<Arc<crate::log::RequestLog>>,
+    profile: Option<String>,
+    backend_model: Option<String>,
+    stream: bool,
     /// Prompt (JSON) and answer, kept only when the profile opts in.
-    pub content: Option<(String, String)>,
+    content: Option<(String, String)>,
     /// The model as the client named it (the log keeps it; metrics use `label`).
     model: String,
     label: String,
     admitted: bool,
     /// Requests in flight under this label when this one was admitted, itself included.
-    pub position: i64,
+    position: i64,
     /// The request reached its end (answer, error or stream end) rather than being dropped.
     completed: bool,
     clock: RequestClock,
-    pub status: u16,
-    pub error_type: Option<&'static str>,
-    pub ttft_s: Option<f64>,
-    pub tokens: Option<(u32, u32)>,
+    status: u16,
+    error_type: Option<&'static str>,
+    ttft_s: Option<f64>,
+    tokens: Option<(u32, u32)>,
     /// Prompt tokens the backend reused from its KV cache.
-    pub cached_tokens: Option<u32>,
+    cached_tokens: Option<u32>,
     /// Sequences the engine ran at once with this one, when it reports that.
-    pub batched: Option<u32>,
+    batched: Option<u32>,
     /// How the request was served (thinking decision, retrieval, a technique's route), logged
     /// as the request's route: the same type eval writes into a cell's detail.
-    pub trace: understudy_prompt::Trace,
+    trace: understudy_prompt::Trace,
 }
 
 /// The status logged for a request whose client went away before its answer ended (nginx's
@@ -102,6 +102,50 @@ impl RequestGuard {
             self.position = metrics.started(label);
             self.admitted = true;
         }
+    }
+
+    /// Logs the request to `log` (none: the request log is off).
+    pub fn logs_to(mut self, log: Option<Arc<crate::log::RequestLog>>) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// Whether the client asked for a stream.
+    pub fn streams(&mut self, stream: bool) {
+        self.stream = stream;
+    }
+
+    /// Requests in flight under this label when this one was admitted, itself included.
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// The profile the client named (if any) and the model that serves it.
+    pub fn served(&mut self, profile: Option<String>, backend_model: String) {
+        self.profile = profile;
+        self.backend_model = Some(backend_model);
+    }
+
+    /// The model whose answer this is (a technique's may differ from the one asked).
+    pub fn answered_by(&mut self, model: String) {
+        self.backend_model = Some(model);
+    }
+
+    /// Keeps the prompt and the answer for the log (only when the profile opts in).
+    pub fn keep_content(&mut self, prompt: String, answer: String) {
+        self.content = Some((prompt, answer));
+    }
+
+    /// Adds streamed answer text to the kept content, if content is kept.
+    pub fn add_to_content(&mut self, text: &str) {
+        if let Some((_, answer)) = self.content.as_mut() {
+            answer.push_str(text);
+        }
+    }
+
+    /// How the request was served, as it is being recorded.
+    pub fn trace_mut(&mut self) -> &mut understudy_prompt::Trace {
+        &mut self.trace
     }
 
     /// The metrics label of this request.

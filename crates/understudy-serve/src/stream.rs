@@ -176,9 +176,7 @@ impl EventMapper {
         let mut out = Vec::new();
         match event {
             Ok(StreamEvent::Delta(Delta::Answer(text))) => {
-                if let Some((_, answer)) = guard.content.as_mut() {
-                    answer.push_str(&text);
-                }
+                guard.add_to_content(&text);
                 if let Some(reader) = self.reader.as_mut() {
                     let deltas = reader.push(&text);
                     deltas.into_iter().for_each(|d| self.delta(d, &mut out));

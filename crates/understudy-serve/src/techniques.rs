@@ -44,7 +44,7 @@ pub(crate) async fn run_technique(
     let outcome = run::run(technique, direct(backend), valid, backend, &format_ok)
         .await
         .map_err(ApiError::from)?;
-    outcome.route.write_to(&mut guard.trace);
+    outcome.route.write_to(guard.trace_mut());
     Ok(Some(Finished {
         response: outcome.response,
         answered_by: outcome.answered_by,

@@ -163,4 +163,28 @@ mod tests {
         assert_eq!(plan_key_of_stored(&stored).unwrap(), plan.key());
         assert_ne!(resume_key(&plan, &base()), plan.key());
     }
+
+    /// The read side reads what this writes as `understudy_store::stored_plan::StoredPlan`: the
+    /// two agree by type, not by convention.
+    #[test]
+    fn the_stored_plan_reads_back_as_the_stores_type() {
+        let mut plan = plan();
+        plan.reference = Some("big".into());
+        plan.samples = 3;
+        plan.strategies =
+            vec![understudy_tasks::strategy::Strategy::parse("cot")
+                .unwrap_or_else(|e| panic!("{e}"))];
+        plan.formats = vec![understudy_tasks::strategy::Format::Plain];
+        plan.until_ci = Some(crate::stopping::StopRule { width_points: 20.0 });
+        let json = stored(&plan, &base(), 12).to_string();
+        let read = understudy_store::stored_plan::StoredPlan::parse(&json);
+        assert_eq!(read.models, ["m"]);
+        assert_eq!(read.reference.as_deref(), Some("big"));
+        assert_eq!(read.strategies, ["cot"]);
+        assert_eq!(read.formats, ["plain"]);
+        assert_eq!(read.samples(), 3);
+        assert_eq!(read.until_ci, Some(20.0));
+        assert_eq!(read.planned_cells, Some(12));
+        assert_eq!(read.limit, Some(5));
+    }
 }
