@@ -105,7 +105,9 @@ pub(crate) fn invert(
             }
         };
         let (mut near, mut step) = (estimate, 0.05 * estimate.abs().max(1.0));
-        let mut far = estimate + toward * step;
+        // Within the limits from the first step: an estimate on a limit (a share of 0 when the
+        // model answered nothing right) has its bound there, not a hair past it.
+        let mut far = (estimate + toward * step).clamp(limits.0, limits.1);
         while inside(far) {
             let limit = if toward < 0.0 { limits.0 } else { limits.1 };
             if (far - limit) * toward >= 0.0 {
@@ -218,5 +220,20 @@ mod tests {
         assert!((e.value - 1.0).abs() < 1e-12);
         assert!((e.low - 10.0 / (10.0 + z2)).abs() < 1e-5, "{e:?}");
         assert!((e.high - (1.0 + z2 / 10.0)).abs() < 1e-5, "{e:?}");
+    }
+
+    #[test]
+    fn a_share_of_nothing_starts_at_zero_not_below() {
+        // The model right on none of 30 items, the reference on 15: the share is 0 and its
+        // interval starts at 0 exactly (it printed "-0.0" when the search stepped past the floor).
+        let t = Table {
+            only_a: 15,
+            neither: 15,
+            ..Table::default()
+        };
+        let e = ratio_interval(&t, 0.0, 0.95);
+        assert_eq!(e.value, 0.0);
+        assert!(e.low == 0.0 && e.low.is_sign_positive(), "{e:?}");
+        assert!(e.high > 0.1 && e.high < 0.5, "{e:?}");
     }
 }
