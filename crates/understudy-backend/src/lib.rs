@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use understudy_core::stream::ResponseCollector;
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::{ChatResponse, StreamEvent, ValidChatRequest};
 
 pub use error::BackendError;

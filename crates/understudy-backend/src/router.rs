@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::ValidChatRequest;
 
 use crate::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};

@@ -6,10 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
-mod cli_gates;
-mod cli_optimize;
-mod cli_store;
-mod cli_values;
 mod commands;
 mod embedder;
 mod eval_run;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::thinking::ThinkingControl;
+use crate::thinking_switch::ThinkingControl;
 
 /// The file looked for in the working directory when no `--config` is given.
 pub const CONFIG_FILE_NAME: &str = "understudy.toml";

@@ -13,8 +13,8 @@ pub mod since;
 pub mod stream;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod think;
-pub mod thinking;
+pub mod think_tags;
+pub mod thinking_switch;
 pub mod timing;
 pub mod toml_error;
 

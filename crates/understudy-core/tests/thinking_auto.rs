@@ -5,7 +5,7 @@
 //! documented in README, so it measures that the rule does what it says, not how it generalises.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use understudy_core::thinking::looks_hard;
+use understudy_core::thinking_switch::looks_hard;
 use understudy_core::{ChatMessage, ChatRequest};
 
 #[test]

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use understudy_report::paired_tests::{self, OneSided};
+use understudy_report::paired::{self, OneSided};
 use understudy_report::stats::{self, Comparison, Estimate};
 
 use crate::budget::Spent;
@@ -154,7 +154,7 @@ pub async fn prove(
     let reference = rows.last().map(|r| r.test.scores()).unwrap_or_default();
     Ok(Verdict {
         share: stats::share_of_reference(&win, &reference),
-        share_test: paired_tests::share_at_least(&reference, &win, target),
+        share_test: paired::share_at_least(&reference, &win, target),
         target,
         versus,
         rows,

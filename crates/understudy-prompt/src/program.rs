@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use understudy_core::thinking::ThinkingMode;
+use understudy_core::thinking_switch::ThinkingMode;
 use understudy_core::{ChatMessage, Role};
 
 use crate::cot;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use understudy_core::thinking::ThinkingMode;
+use understudy_core::thinking_switch::ThinkingMode;
 
 use crate::PromptError;
 

@@ -5,7 +5,7 @@
 //! own outcome types, kept as the JSON they serialize to.)
 
 use serde::{Deserialize, Serialize};
-use understudy_core::thinking::{Switched, ThinkingControl, ThinkingMode};
+use understudy_core::thinking_switch::{Switched, ThinkingControl, ThinkingMode};
 
 /// What the thinking switch did for one request or cell (key `thinking`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ pub mod cost;
 pub mod items;
 pub mod junit;
 pub mod metrics;
-pub mod paired_tests;
+pub mod paired;
 pub mod report;
 pub mod stats;
 pub mod summary;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use understudy_core::thinking::{self, ThinkingMode};
+use understudy_core::thinking_switch::{self, ThinkingMode};
 use understudy_core::{ChatMessage, ChatRequest};
 use understudy_store::ConversationStore;
 
@@ -133,7 +133,7 @@ pub(crate) async fn build_request(
             .thinking_control(&request.model)
             .await
             .map_err(ApiError::from)?;
-        let switched = thinking::apply(&mut request, mode, control);
+        let switched = thinking_switch::apply(&mut request, mode, control);
         guard.trace_mut().thinking = Some(understudy_prompt::ThinkingTrace::new(
             mode, control, switched,
         ));

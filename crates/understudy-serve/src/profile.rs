@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use understudy_core::thinking::ThinkingMode;
+use understudy_core::thinking_switch::ThinkingMode;
 use understudy_prompt::technique::{Cascade, MapReduce, PlanExecute, Signal};
 pub use understudy_prompt::Example;
 use understudy_prompt::{AnswerContract, ExampleSearch, Program, Retrieval, Technique, Template};

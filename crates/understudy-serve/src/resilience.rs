@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use understudy_backend::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::ValidChatRequest;
 
 /// How failures are handled.

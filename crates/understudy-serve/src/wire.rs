@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use understudy_core::thinking::ThinkingMode;
+use understudy_core::thinking_switch::ThinkingMode;
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 
 use crate::error::ApiError;

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::{TimingRecorder, ValidChatRequest};
 
 use crate::catalog::{self, KnownModel};

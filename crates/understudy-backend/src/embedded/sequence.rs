@@ -11,7 +11,7 @@ use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc as tmpsc;
 use understudy_core::response::{logprob_of, ConfidenceAccumulator};
 use understudy_core::stream::{Delta, StreamEnd};
-use understudy_core::think::ThinkSplitter;
+use understudy_core::think_tags::ThinkSplitter;
 use understudy_core::{FinishReason, StreamEvent, TimingRecorder};
 
 use super::pick::Picker;

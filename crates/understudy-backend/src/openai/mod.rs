@@ -16,8 +16,8 @@ use tokio::sync::Mutex;
 
 use understudy_core::response::ConfidenceAccumulator;
 use understudy_core::stream::Delta;
-use understudy_core::think::ThinkSplitter;
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::think_tags::ThinkSplitter;
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::{ChatResponse, FinishReason, TimingRecorder, Usage, ValidChatRequest};
 
 use crate::{upstream, Backend, BackendError, EventStream, ModelInfo};

@@ -3,7 +3,7 @@
 
 use understudy_core::response::ConfidenceAccumulator;
 use understudy_core::stream::{Delta, StreamEnd};
-use understudy_core::think::ThinkSplitter;
+use understudy_core::think_tags::ThinkSplitter;
 use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage};
 
 use super::parse_finish;

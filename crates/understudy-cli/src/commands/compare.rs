@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use understudy_report::compare::{self, Margins};
 use understudy_report::junit;
 
-use crate::cli_gates::CompareArgs;
+use crate::cli::gates::CompareArgs;
 use crate::output;
 
 /// Regression margin, equivalence margin and share bar from the flags.

@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use understudy_report::summary;
 
+use crate::cli::gates::GateArgs;
 use crate::cli::EvalArgs;
-use crate::cli_gates::GateArgs;
 use crate::eval_run::{execute, flags_section};
 use crate::output;
 use crate::run_output;

@@ -9,10 +9,10 @@ use understudy_eval::plan::EvalSection;
 use understudy_optimize::{self as optimize, Bench, Budget, Header, Settings};
 use understudy_tasks::strategy::{Format, Strategy, MAX_COUNT};
 
+use crate::cli::gates::GateArgs;
+use crate::cli::optimize::OptimizeArgs;
+use crate::cli::store::StoreArgs;
 use crate::cli::{EmbedderArgs, EvalArgs};
-use crate::cli_gates::GateArgs;
-use crate::cli_optimize::OptimizeArgs;
-use crate::cli_store::StoreArgs;
 use crate::eval_run::{prepare, Prepared};
 use crate::output;
 use crate::setup;

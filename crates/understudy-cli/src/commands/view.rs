@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli_gates::ViewArgs;
+use crate::cli::gates::ViewArgs;
 use crate::output;
 use crate::setup;
 

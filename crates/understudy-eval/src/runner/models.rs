@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use understudy_backend::Backend;
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_prompt::Technique;
 
 use super::resume_key::Ingredients;

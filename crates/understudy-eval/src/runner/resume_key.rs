@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::thinking_switch::ThinkingControl;
 
 use crate::digest::digest;
 use crate::plan::Plan;

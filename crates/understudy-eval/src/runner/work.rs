@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use understudy_core::{thinking, ChatMessage, ChatRequest, ValidChatRequest};
+use understudy_core::{thinking_switch, ChatMessage, ChatRequest, ValidChatRequest};
 use understudy_memory::prompt;
 use understudy_prompt::{ExamplesTrace, Program, RetrievalTrace, Technique, ThinkingTrace};
 
@@ -153,7 +153,7 @@ fn cell_work<'p>(
     };
     let switched = strategy
         .thinking()
-        .map(|mode| thinking::apply(&mut request, mode, models.controls[model]));
+        .map(|mode| thinking_switch::apply(&mut request, mode, models.controls[model]));
     let cot = strategy.cot() || switched.is_some_and(|s| s.split_cot);
     let request = request
         .validate()

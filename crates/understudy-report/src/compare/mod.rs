@@ -17,7 +17,7 @@ pub use text::render_text;
 
 use crate::cost::Cost;
 use crate::items::by_item;
-use crate::paired_tests::{self, Equivalence, Flips, OneSided};
+use crate::paired::{self, Equivalence, Flips, OneSided};
 use crate::stats::{self, Estimate, ALPHA};
 
 /// The margins and bar a comparison tests at.
@@ -308,12 +308,12 @@ fn compare_task(a: &Side, b: &Side, task: &str, margins: &Margins) -> Option<Tas
         a: stats::mean_interval(&xa),
         b: stats::mean_interval(&xb),
         difference: stats::compare(&xb, &xa),
-        flips: paired_tests::flips(&ids, &xa, &xb),
-        equivalence: paired_tests::equivalence(&xa, &xb, margins.equivalence),
-        regression: paired_tests::regression(&xa, &xb, margins.regression),
+        flips: paired::flips(&ids, &xa, &xb),
+        equivalence: paired::equivalence(&xa, &xb, margins.equivalence),
+        regression: paired::regression(&xa, &xb, margins.regression),
         regression_p_adjusted: None,
         share: stats::share_of_reference(&xb, &xa),
-        share_at_least: paired_tests::share_at_least(&xa, &xb, margins.share),
+        share_at_least: paired::share_at_least(&xa, &xb, margins.share),
     })
 }
 

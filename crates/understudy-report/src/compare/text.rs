@@ -2,7 +2,7 @@
 //! flip table, equivalence, the regression test and the share of A that B keeps; then the cost.
 
 use super::{RowComparison, TaskComparison};
-use crate::paired_tests::OneSided;
+use crate::paired::OneSided;
 use crate::stats::{margin_text, p_text, Estimate, ALPHA};
 
 fn pct(e: &Estimate) -> String {

@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 use understudy_backend::fake::FakeBackend;
 use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
-use understudy_core::thinking::ThinkingControl;
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::ValidChatRequest;
 use understudy_serve::{profile, router, AppState};
 

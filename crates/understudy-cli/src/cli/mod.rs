@@ -1,11 +1,16 @@
 //! The command-line grammar (clap derive). Parsing only; commands live in `commands`.
 
+pub mod gates;
+pub mod optimize;
+pub mod store;
+pub mod values;
+
 use std::path::PathBuf;
 
-use crate::cli_values::at_least_one;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use values::at_least_one;
 
-pub use crate::cli_store::StoreArgs;
+pub use store::StoreArgs;
 
 /// Make a local open LLM stand in for a GPT-4-class model: measure the gap, serve what closes it.
 #[derive(Debug, Parser)]
@@ -39,9 +44,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Compare two runs or rows item by item: paired difference, flip table, equivalence, CI
     /// gate.
-    Compare(crate::cli_gates::CompareArgs),
+    Compare(crate::cli::gates::CompareArgs),
     /// Browse runs, reports, comparisons and the request log in a local web app (read-only).
-    View(crate::cli_gates::ViewArgs),
+    View(crate::cli::gates::ViewArgs),
     /// Write a run's report: HTML with charts, Markdown, JSON and CSV.
     Report(ReportArgs),
     /// Serve models and profiles through an OpenAI-compatible API.
@@ -64,7 +69,7 @@ pub enum Command {
     /// hand-written strategies under a budget of calls; measures the winner on the test split
     /// against the baseline, the best hand-written strategy and the teacher; writes a page and
     /// a gateway profile.
-    Optimize(crate::cli_optimize::OptimizeArgs),
+    Optimize(crate::cli::optimize::OptimizeArgs),
     /// Add documents to a memory collection, search it, list collections.
     #[command(subcommand)]
     Memory(MemoryCommand),
@@ -157,7 +162,7 @@ pub struct EmbedderArgs {
 #[derive(Debug, Args)]
 pub struct TuneArgs {
     /// Run id (see `understudy runs`); default: the latest.
-    #[arg(value_parser = crate::cli_values::run_id)]
+    #[arg(value_parser = crate::cli::values::run_id)]
     pub run: Option<i64>,
     /// Share of the reference score to reach with the 95% CI lower bound.
     #[arg(long, default_value_t = 0.95)]
@@ -215,7 +220,7 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Run id (see `understudy runs`); default: the latest.
-    #[arg(value_parser = crate::cli_values::run_id)]
+    #[arg(value_parser = crate::cli::values::run_id)]
     pub run: Option<i64>,
     /// Directory to write into (default: report/RUN).
     #[arg(long, value_name = "DIR")]
@@ -320,7 +325,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub embedder: EmbedderArgs,
     #[command(flatten)]
-    pub gates: crate::cli_gates::GateArgs,
+    pub gates: crate::cli::gates::GateArgs,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -356,7 +361,7 @@ pub struct StudyArgs {
     pub from: Option<PathBuf>,
     /// Rewrite the page of an earlier run of this study from the store (--db), with the flags
     /// that run was made with; runs no model.
-    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "print_config"], value_parser = crate::cli_values::run_id)]
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["dry_run", "print_config"], value_parser = crate::cli::values::run_id)]
     pub from_run: Option<i64>,
     #[command(flatten)]
     pub eval: EvalArgs,
@@ -365,7 +370,7 @@ pub struct StudyArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Run id (see `understudy runs`); default: the latest.
-    #[arg(value_parser = crate::cli_values::run_id)]
+    #[arg(value_parser = crate::cli::values::run_id)]
     pub run: Option<i64>,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli_store::StoreArgs;
+use crate::cli::store::StoreArgs;
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {

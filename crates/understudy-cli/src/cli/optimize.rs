@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli_store::StoreArgs;
-use crate::cli_values::at_least_one;
+use crate::cli::store::StoreArgs;
+use crate::cli::values::at_least_one;
 
 #[derive(Debug, Args)]
 pub struct OptimizeArgs {
