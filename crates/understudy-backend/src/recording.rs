@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::ValidChatRequest;
 
 use crate::fake::FakeBackend;
@@ -17,6 +18,8 @@ pub struct Recording {
     seen: Mutex<Vec<ValidChatRequest>>,
     script: Script,
     inner: FakeBackend,
+    /// How the model's thinking is switched, as this backend reports it (default: the fake's).
+    control: Option<ThinkingControl>,
 }
 
 impl Recording {
@@ -34,6 +37,19 @@ impl Recording {
             seen: Mutex::new(Vec::new()),
             script: Box::new(script),
             inner: FakeBackend::new(),
+            control: None,
+        })
+    }
+
+    /// Answers every request with `answer` and reports `control` as every model's thinking
+    /// control (to test how a switch reaches the backend).
+    pub fn answering_with_control(answer: &str, control: ThinkingControl) -> Arc<Self> {
+        let model = format!("label:{answer}");
+        Arc::new(Self {
+            seen: Mutex::new(Vec::new()),
+            script: Box::new(move |_| Some(model.clone())),
+            inner: FakeBackend::new(),
+            control: Some(control),
         })
     }
 
@@ -58,6 +74,12 @@ impl Backend for Recording {
     }
     async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
         self.inner.list_models().await
+    }
+    async fn thinking_control(&self, model: &str) -> Result<ThinkingControl, BackendError> {
+        match self.control {
+            Some(control) => Ok(control),
+            None => self.inner.thinking_control(model).await,
+        }
     }
     async fn chat_stream(
         &self,

@@ -4,47 +4,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
-use understudy_backend::fake::FakeBackend;
-use understudy_backend::{Backend, BackendError, EventStream, ModelInfo};
+use understudy_backend::recording::Recording;
+use understudy_backend::Backend;
 use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::ValidChatRequest;
 use understudy_serve::{profile, router, AppState};
 
-/// Answers like the fake backend and records every request; reports a chosen control.
-struct Recorder {
-    control: ThinkingControl,
-    answer: &'static str,
-    seen: Mutex<Vec<ValidChatRequest>>,
-}
-
-#[async_trait::async_trait]
-impl Backend for Recorder {
-    fn name(&self) -> &str {
-        "recorder"
-    }
-    async fn list_models(&self) -> Result<Vec<ModelInfo>, BackendError> {
-        Ok(Vec::new())
-    }
-    async fn thinking_control(&self, _model: &str) -> Result<ThinkingControl, BackendError> {
-        Ok(self.control)
-    }
-    async fn chat_stream(
-        &self,
-        mut request: ValidChatRequest,
-    ) -> Result<EventStream, BackendError> {
-        self.seen.lock().unwrap().push(request.clone());
-        request.model = format!("label:{}", self.answer);
-        FakeBackend::new().chat_stream(request).await
-    }
-}
-
 struct Gateway {
-    recorder: Arc<Recorder>,
+    recorder: Arc<Recording>,
     state: Arc<AppState>,
 }
 
@@ -58,11 +30,7 @@ fn gateway(control: ThinkingControl, answer: &'static str) -> Gateway {
         Path::new("t.toml"),
     )
     .unwrap();
-    let recorder = Arc::new(Recorder {
-        control,
-        answer,
-        seen: Mutex::new(Vec::new()),
-    });
+    let recorder = Recording::answering_with_control(answer, control);
     let state = Arc::new(AppState::new(
         recorder.clone() as Arc<dyn Backend>,
         profiles,
@@ -99,7 +67,7 @@ fn body(model: &str, text: &str, extra: serde_json::Value) -> serde_json::Value 
 }
 
 fn last(g: &Gateway) -> ValidChatRequest {
-    g.recorder.seen.lock().unwrap().last().cloned().unwrap()
+    g.recorder.seen().last().cloned().unwrap()
 }
 
 const EASY: &str = "What is the capital of France?";
