@@ -4,3 +4,4 @@ mod adaptive_stopping;
 mod judged;
 mod report;
 mod run_and_summarise;
+mod runner_requests;

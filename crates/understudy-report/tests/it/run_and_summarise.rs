@@ -23,7 +23,7 @@ fn counting() -> Arc<Counting> {
 }
 
 /// 12 positive then 8 negative reviews; the few-shot pool is disabled so all 20 are scored.
-fn write_task(dir: &Path) -> PathBuf {
+pub(crate) fn write_task(dir: &Path) -> PathBuf {
     let mut rows = String::new();
     for i in 0..20 {
         let label = if i < 12 { "pos" } else { "neg" };
@@ -53,7 +53,7 @@ target_map = { pos = "positive", neg = "negative" }
     path
 }
 
-fn plan(
+pub(crate) fn plan(
     task: &Path,
     models: &[&str],
     reference: Option<&str>,
@@ -74,7 +74,7 @@ fn plan(
     Plan::resolve(&section, "echo", vec![(pending, data)])
 }
 
-fn options() -> RunOptions {
+pub(crate) fn options() -> RunOptions {
     RunOptions {
         no_cache: false,
         stop: Arc::new(AtomicBool::new(false)),
@@ -83,6 +83,21 @@ fn options() -> RunOptions {
         threads: None,
         claims: Default::default(),
     }
+}
+
+/// Runs `plan` on the counting fake backend with the default grader; the run's cells.
+pub(crate) async fn run_to_cells(plan: &Plan, store: &Store) -> Vec<Cell> {
+    let outcome = run(
+        plan,
+        counting(),
+        store,
+        &options(),
+        &Grader::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    store.runs.cells(outcome.run_id).await.unwrap()
 }
 
 #[tokio::test]
@@ -453,166 +468,4 @@ async fn a_model_name_pointing_elsewhere_is_a_new_run_not_a_resume() {
     assert!(!moved.resumed);
     let stored = store.runs.run(moved.run_id).await.unwrap().plan_json;
     assert!(stored.contains("fake:b:echo"), "{stored}");
-}
-
-/// Records whether each request asked for log-probabilities.
-#[derive(Default)]
-struct RecordsLogprobs {
-    inner: FakeBackend,
-    asked: std::sync::Mutex<Vec<bool>>,
-}
-
-#[async_trait::async_trait]
-impl understudy_backend::Backend for RecordsLogprobs {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    async fn list_models(
-        &self,
-    ) -> Result<Vec<understudy_backend::ModelInfo>, understudy_backend::BackendError> {
-        self.inner.list_models().await
-    }
-    async fn check_model(&self, model: &str) -> Result<(), understudy_backend::BackendError> {
-        self.inner.check_model(model).await
-    }
-    async fn chat_stream(
-        &self,
-        request: understudy_core::ValidChatRequest,
-    ) -> Result<understudy_backend::EventStream, understudy_backend::BackendError> {
-        self.asked.lock().unwrap().push(request.logprobs);
-        self.inner.chat_stream(request).await
-    }
-}
-
-/// Log-probabilities cost time inside the measured latency on the embedded engine, so a plain row
-/// does not ask for them; `confidence = true` (`--confidence`) asks on every request.
-#[tokio::test]
-async fn logprobs_are_requested_only_when_asked() {
-    let dir = tempfile::tempdir().unwrap();
-    let task = write_task(dir.path());
-    for confidence in [false, true] {
-        let mut plan = plan(&task, &["echo"], None, &["zero-shot"]).unwrap();
-        plan.confidence = confidence;
-        let store = Store::open_path(&dir.path().join(format!("{confidence}.db")))
-            .await
-            .unwrap();
-        let backend = Arc::new(RecordsLogprobs::default());
-        run(
-            &plan,
-            backend.clone(),
-            &store,
-            &options(),
-            &Grader::default(),
-            &Quiet,
-        )
-        .await
-        .unwrap();
-        let asked = backend.asked.lock().unwrap().clone();
-        assert_eq!(asked.len(), 20);
-        assert!(
-            asked.iter().all(|a| *a == confidence),
-            "confidence = {confidence}: {asked:?}"
-        );
-    }
-}
-
-/// The eval-side techniques run through the runner (not only the gateway): each cascade signal
-/// escalates or accepts as it should and the cell records the route, planner/executor answers
-/// through its executor, and the thinking switch reaches the request and the cell.
-#[tokio::test]
-async fn techniques_run_through_the_runner() {
-    let dir = tempfile::tempdir().unwrap();
-    let task = write_task(dir.path());
-    let models = [
-        // (model, expected score: 12 of 20 gold answers are positive, expected escalation)
-        ("cascade:label:maybe>label:positive@format", 0.6, Some(true)),
-        (
-            "cascade:label:positive>label:negative@format",
-            0.6,
-            Some(false),
-        ),
-        (
-            "cascade:label:positive>label:negative@self_check",
-            0.4,
-            Some(true),
-        ),
-        (
-            "cascade:label:positive>label:negative@agreement:3",
-            0.6,
-            Some(false),
-        ),
-        ("plan:label:1. read the review>label:positive", 0.6, None),
-    ];
-    let names: Vec<&str> = models.iter().map(|m| m.0).collect();
-    let plan = plan(&task, &names, None, &["zero-shot"]).unwrap();
-    let store = Store::open_path(&dir.path().join("u.db")).await.unwrap();
-    let outcome = run(
-        &plan,
-        counting(),
-        &store,
-        &options(),
-        &Grader::default(),
-        &Quiet,
-    )
-    .await
-    .unwrap();
-    let cells = store.runs.cells(outcome.run_id).await.unwrap();
-    for (model, score, escalated) in models {
-        let mine: Vec<&Cell> = cells.iter().filter(|c| c.model == model).collect();
-        assert_eq!(mine.len(), 20, "{model}");
-        let mean = mine.iter().map(|c| c.score).sum::<f64>() / 20.0;
-        assert!(
-            (mean - score).abs() < 1e-9,
-            "{model}: score {mean}, expected {score}"
-        );
-        for cell in mine {
-            let detail: serde_json::Value =
-                serde_json::from_str(cell.detail.as_deref().unwrap()).unwrap();
-            match escalated {
-                Some(escalated) => assert_eq!(
-                    detail["cascade"]["escalated"], escalated,
-                    "{model}: {detail}"
-                ),
-                None => assert_eq!(
-                    detail["plan_execute"]["plan"],
-                    serde_json::json!(["read the review"]),
-                    "{model}: {detail}"
-                ),
-            }
-        }
-    }
-
-    let thinking = plan_with(&task, &["echo"], &["thinking:on", "thinking:off"]);
-    let outcome = run(
-        &thinking,
-        counting(),
-        &store,
-        &options(),
-        &Grader::default(),
-        &Quiet,
-    )
-    .await
-    .unwrap();
-    let cells = store.runs.cells(outcome.run_id).await.unwrap();
-    let instruction = format!("\n\n{}", understudy_core::cot::instruction(None));
-    for (strategy, on) in [("thinking:on", true), ("thinking:off", false)] {
-        let mine: Vec<&Cell> = cells.iter().filter(|c| c.strategy == strategy).collect();
-        assert_eq!(mine.len(), 20, "{strategy}");
-        for cell in mine {
-            let detail: serde_json::Value =
-                serde_json::from_str(cell.detail.as_deref().unwrap()).unwrap();
-            assert_eq!(detail["thinking"]["on"], on, "{strategy}: {detail}");
-            let prompt: Vec<serde_json::Value> = serde_json::from_str(&cell.prompt_json).unwrap();
-            let asked = prompt.iter().any(|m| {
-                m["content"]
-                    .as_str()
-                    .is_some_and(|c| c.contains(instruction.trim()))
-            });
-            assert_eq!(asked, on, "{strategy}: the step-by-step instruction");
-        }
-    }
-}
-
-fn plan_with(task: &Path, models: &[&str], strategies: &[&str]) -> Plan {
-    plan(task, models, None, strategies).unwrap()
 }
