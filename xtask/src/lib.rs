@@ -32,3 +32,13 @@ pub fn tidy(crates_dir: &Path) -> std::io::Result<Vec<String>> {
     }
     Ok(problems)
 }
+
+/// The workspace's `crates/` folder, found from the manifest directory cargo gives the running
+/// process (`cargo run`, `cargo test`), falling back to the one compiled in: a build cached from
+/// another checkout must check this checkout, not the one it was compiled in.
+pub fn crates_dir() -> std::path::PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.join("../crates")
+}

@@ -3,7 +3,6 @@
 // Printing the problems is this binary's whole output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -12,7 +11,7 @@ fn main() -> ExitCode {
         eprintln!("unknown task `{task}`; the one task is `tidy`");
         return ExitCode::from(2);
     }
-    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let crates = xtask::crates_dir();
     let problems = match xtask::tidy(&crates) {
         Ok(problems) => problems,
         Err(e) => {

@@ -3,7 +3,7 @@
 
 #[test]
 fn the_workspace_is_tidy() {
-    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let crates = xtask::crates_dir();
     let problems = xtask::tidy(&crates).expect("crates/ is readable");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

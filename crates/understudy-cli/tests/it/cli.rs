@@ -202,11 +202,8 @@ fn models_lists_the_default_ladder() {
 fn the_cli_reference_shows_the_current_help() {
     let out = understudy().arg("--help").output().unwrap();
     let help = text(&out.stdout);
-    let reference = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/reference/cli.md"
-    ))
-    .unwrap();
+    let reference =
+        std::fs::read_to_string(crate::common::repo_root().join("docs/reference/cli.md")).unwrap();
     assert!(
         reference.contains(help.trim()),
         "docs/reference/cli.md is out of date; run scripts/update-cli-reference.sh (it pastes `understudy --help`):\n{help}"

@@ -41,9 +41,10 @@ fn official_openai_client_works_against_serve() {
         .spawn()
         .unwrap();
     wait_for_port(port, 60);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openai_client.py");
+    let script = crate::common::repo_root().join("crates/understudy-cli/tests/openai_client.py");
     let out = std::process::Command::new(python)
-        .args([script, &format!("http://127.0.0.1:{port}/v1"), "sk-e2e"])
+        .arg(&script)
+        .args([&format!("http://127.0.0.1:{port}/v1"), "sk-e2e"])
         .output()
         .unwrap();
     // SIGTERM: the server stops accepting and exits cleanly.

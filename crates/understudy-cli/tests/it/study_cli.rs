@@ -157,7 +157,7 @@ fn retention_on_an_openai_compatible_server_finds_the_effective_length() {
 /// from those cells: a page cannot drift from its data.
 #[test]
 fn committed_study_pages_rederive_from_their_cells() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = crate::common::repo_root();
     let studies = root.join("docs/studies");
     let mut checked = 0;
     for entry in std::fs::read_dir(&studies).unwrap() {

@@ -12,7 +12,11 @@ use std::sync::{Arc, Mutex};
 const POOL_PATH: &str = "/debian/pool/main/p/pgvector/pgvector_0.8.0.orig.tar.gz";
 
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/setup-postgres.sh")
+    // The checkout under test (cargo sets this for the test process), not the one compiled in.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../../scripts/setup-postgres.sh")
 }
 
 /// A one-file HTTP mirror on a free port: answers every GET with `body`, records the paths.

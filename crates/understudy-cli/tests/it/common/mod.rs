@@ -7,6 +7,16 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+/// The checkout under test: from the manifest directory cargo gives the test process, not the one
+/// compiled in (a test binary cached from another checkout of the same sources would otherwise
+/// read that checkout's files).
+pub fn repo_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../..")
+}
+
 pub fn home() -> PathBuf {
     std::env::var_os("UNDERSTUDY_HOME")
         .map(PathBuf::from)
