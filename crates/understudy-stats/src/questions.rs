@@ -167,7 +167,18 @@ pub fn equivalence(a: &[f64], b: &[f64], margin: f64) -> Option<Equivalence> {
     } else {
         let bca = Bca::paired(b, a, |x, y| x - y);
         let p = bca.p_above(-margin).max(bca.p_below(margin));
-        (p, bca.interval(level), "BCa bootstrap", None)
+        // The paired t statistics of the two one-sided tests, to scale n by (as for 0/1 scores).
+        let d: Vec<f64> = b.iter().zip(a).map(|(x, y)| x - y).collect();
+        let mean = crate::mean(&d);
+        let variance = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let se = (variance / n as f64).sqrt();
+        let needed = (p >= ALPHA && se > 0.0)
+            .then(|| {
+                let (above, below) = ((mean + margin) / se, (margin - mean) / se);
+                Some(items_needed(n, above)?.max(items_needed(n, below)?))
+            })
+            .flatten();
+        (p, bca.interval(level), "BCa bootstrap", needed)
     };
     Some(Equivalence {
         margin,
@@ -414,6 +425,25 @@ mod tests {
         let e = equivalence(&[1.0, 1.0], &[1.0, 1.0], 0.05).unwrap();
         assert!(!e.shown() && e.p_value > 0.5, "{e:?}");
         assert!(e.items_needed.is_some_and(|n| n > 40), "{e:?}");
+    }
+
+    #[test]
+    fn graded_scores_say_how_many_items_would_show_equivalence() {
+        // 13 partial-credit items 1.5 pp apart: inside ±5 pp, so more items would show it; the
+        // report once said "too large for any n" because only 0/1 scores had an estimate.
+        let a = [
+            0.4, 0.2, 0.6, 0.4, 0.2, 0.4, 0.6, 0.2, 0.4, 0.8, 0.4, 0.2, 0.4,
+        ];
+        let b = [
+            0.4, 0.4, 0.4, 0.2, 0.4, 0.4, 0.6, 0.0, 0.6, 0.8, 0.2, 0.2, 0.6,
+        ];
+        let e = equivalence(&a, &b, 0.05).unwrap();
+        assert!(!e.shown(), "{e:?}");
+        assert!(e.items_needed.is_some_and(|n| n > 13), "{e:?}");
+        // Differences beyond the margin: no number of items would show equivalence.
+        let far: Vec<f64> = a.iter().map(|x| x - 0.2).collect();
+        let e = equivalence(&a, &far, 0.05).unwrap();
+        assert_eq!(e.items_needed, None, "{e:?}");
     }
 
     #[test]
