@@ -11,7 +11,7 @@ use understudy_core::config::Config;
 use understudy_eval::load::{self, DataSources, Resolved};
 use understudy_eval::plan::{EvalSection, Plan};
 use understudy_tasks::builtin;
-use understudy_tasks::grade::{Grader, Judge, Sandbox};
+use understudy_tasks::grade::{CommandGrader, Grader, Judge, Sandbox};
 use understudy_tasks::task::AnswerSpec;
 
 use crate::cli::EvalArgs;
@@ -119,7 +119,8 @@ pub async fn wait_for_quiet_machine() {
     }
 }
 
-/// The sandbox when the plan has code tasks, the judge when it has judged ones.
+/// The sandbox when the plan has code tasks, the judge when it has judged ones, and each
+/// command-graded task's own grader.
 pub async fn make_grader(
     plan: &Plan,
     args: &EvalArgs,
@@ -160,6 +161,15 @@ pub async fn make_grader(
                     )
                     .await?,
                 );
+            }
+            AnswerSpec::Command(spec) => {
+                let own = CommandGrader::new(&task.def.name, &task.source, spec)?;
+                output::note(&format!(
+                    "  {}: graded by {}",
+                    task.def.name,
+                    own.identity()
+                ));
+                grader.commands.insert(task.def.name.clone(), own);
             }
             _ => {}
         }

@@ -69,7 +69,9 @@ impl RowScores {
 
     /// Adds an answered cell's score to its row.
     pub fn record(&self, cell: &understudy_store::Cell) {
-        if self.rule.is_none() {
+        // An ungraded cell is no item score: the rule looks at the interval the report prints,
+        // which leaves it out.
+        if self.rule.is_none() || cell.ungraded() {
             return;
         }
         let mut scores = match self.scores.lock() {
@@ -110,6 +112,24 @@ mod tests {
         assert!(rule.settled(&half(110)));
         // Never before the minimum.
         assert!(!checked_rule(99.0, 1).unwrap().settled(&[1.0; 9]));
+    }
+
+    #[test]
+    fn ungraded_cells_are_no_item_scores() {
+        let rule = checked_rule(99.0, 1).unwrap();
+        let graded: Vec<understudy_store::Cell> = (0..10)
+            .map(|i| understudy_store::Cell::for_test(&format!("i{i}"), 1.0))
+            .collect();
+        let failed = understudy_store::Cell {
+            detail: Some(r#"{"grader_failure":{"kind":"crashed"},"ungraded":true}"#.into()),
+            ..understudy_store::Cell::for_test("bad", 0.0)
+        };
+        // Nine graded cells and one that failed grading: still below the ten-item minimum.
+        let rows = RowScores::new(Some(rule), &[&graded[..9], &[failed]].concat());
+        let c = &graded[0];
+        assert!(!rows.settled(&c.model, &c.strategy, &c.format, &c.task));
+        rows.record(&graded[9]);
+        assert!(rows.settled(&c.model, &c.strategy, &c.format, &c.task));
     }
 
     #[test]

@@ -60,6 +60,24 @@ impl Measured {
     }
 }
 
+/// Candidates are compared item by item, so an item without a grade (its grader failed, or the
+/// judge) can neither count as a 0 — the model's fault — nor be left out of one candidate only:
+/// optimize stops and says which item and why. The answers so far are stored and come from
+/// the response cache when it runs again.
+fn refuse_ungraded(cell: &Cell) -> Result<(), OptimizeError> {
+    if !understudy_report::metrics::ungraded(cell) {
+        return Ok(());
+    }
+    let why = understudy_report::graded::GraderFailure::of(cell)
+        .map(|f| f.render())
+        .unwrap_or_else(|| format!("item {}: the judge gave no usable rating", cell.item_id));
+    Err(OptimizeError::Config(format!(
+        "task {}: {why}; optimize compares candidates on the same items and cannot score this one, \
+         so it stops here — fix the grader and run it again (answers so far come from the cache)",
+        cell.task
+    )))
+}
+
 /// The worked reasoning a chain-of-thought reply shows (what a demonstration made from it
 /// shows before its final-answer line): the text before the last final-answer marker; a reply
 /// without the marker (the answer read from it) is worked reasoning as a whole, unless it holds
@@ -130,6 +148,7 @@ impl Bench<'_> {
                     outcome.run_id, item.id
                 ))
             })?;
+            refuse_ungraded(cell)?;
             answers.push(Answer {
                 item: item.clone(),
                 score: cell.score,

@@ -5,6 +5,7 @@
 pub mod baseline;
 pub mod compare;
 pub mod cost;
+pub mod graded;
 pub mod items;
 pub mod junit;
 pub mod metrics;

@@ -74,7 +74,7 @@ pub fn detail(cell: &Cell) -> Option<Value> {
 /// rather than read as a label, letter or number.
 pub fn open_ended(cell: &Cell) -> bool {
     detail(cell).is_some_and(|d| {
-        ["outcome", "instructions", "rougeL", "ratings"]
+        ["outcome", "instructions", "rougeL", "ratings", "grader"]
             .iter()
             .any(|k| d.get(k).is_some())
     })
@@ -82,7 +82,7 @@ pub fn open_ended(cell: &Cell) -> bool {
 
 /// Whether the cell has no usable grade (left out of means, counted apart).
 pub fn ungraded(cell: &Cell) -> bool {
-    detail(cell).is_some_and(|d| d["ungraded"] == Value::Bool(true))
+    cell.ungraded()
 }
 
 fn flag(b: bool) -> f64 {

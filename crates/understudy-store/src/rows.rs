@@ -42,6 +42,15 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The cell has no usable grade (its task's grader failed, or the judge): it is left out of
+    /// every mean and counted apart, never scored as a 0.
+    pub fn ungraded(&self) -> bool {
+        self.detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .is_some_and(|d| d["ungraded"] == serde_json::Value::Bool(true))
+    }
+
     /// A fresh zero-shot, plain-format cell of model `m` on task `t` scoring `score` on `item`
     /// (gold = item id), for tests to adjust with struct-update syntax.
     pub fn for_test(item: &str, score: f64) -> Cell {

@@ -73,7 +73,8 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
         | AnswerSpec::Ifeval
         | AnswerSpec::Rules { .. }
         | AnswerSpec::Rouge
-        | AnswerSpec::Judge { .. } => Scored {
+        | AnswerSpec::Judge { .. }
+        | AnswerSpec::Command(_) => Scored {
             parsed: None,
             correct: false,
         },

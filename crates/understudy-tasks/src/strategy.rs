@@ -44,6 +44,7 @@ pub fn contract(spec: &AnswerSpec) -> AnswerContract {
             free(format.as_deref().unwrap_or("a reply that keeps every rule"))
         }
         AnswerSpec::Rouge => free("only the one-sentence summary"),
+        AnswerSpec::Command(spec) => free(spec.format.as_deref().unwrap_or("only the answer")),
     }
 }
 

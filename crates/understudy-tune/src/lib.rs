@@ -175,6 +175,25 @@ fn task_split(cells: &[Cell], task: &str, samples: usize) -> Split {
     Split::of(graded, samples)
 }
 
+/// The reference's halves must each hold enough items, and the reference must score somewhere
+/// on the calibration half (a share of 0 has nothing to keep).
+fn check_reference_halves(cal: &Units, hold: &Units) -> Result<(), String> {
+    if cal.len() < MIN_PER_HALF || hold.len() < MIN_PER_HALF {
+        return Err(format!(
+            "too few items: tune chooses on one half of the items and predicts on the other, and needs at least {MIN_PER_HALF} in each (the reference row has {} and {})",
+            cal.len(),
+            hold.len()
+        ));
+    }
+    if !cal.score.values().any(|s| *s > 0.0) {
+        return Err(format!(
+            "the reference scores 0 on the {} calibration items: there is no share of it to choose on",
+            cal.len()
+        ));
+    }
+    Ok(())
+}
+
 fn tune_task(
     summary: &Summary,
     cells: &[Cell],
@@ -187,13 +206,7 @@ fn tune_task(
     let split = task_split(cells, task, samples);
     let reference_half = |hold| Units::of(reference_cells.iter().copied(), samples, &split, hold);
     let (ref_cal, ref_hold) = (reference_half(false), reference_half(true));
-    if ref_cal.len() < MIN_PER_HALF || ref_hold.len() < MIN_PER_HALF {
-        return Err(format!(
-            "too few items: tune chooses on one half of the items and predicts on the other, and needs at least {MIN_PER_HALF} in each (the reference row has {} and {})",
-            ref_cal.len(),
-            ref_hold.len()
-        ));
-    }
+    check_reference_halves(&ref_cal, &ref_hold)?;
     let mut considered = Vec::new();
     for key in rows_of(cells, task) {
         let these = cells_of(cells, &key, task);

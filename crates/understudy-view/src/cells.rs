@@ -60,7 +60,19 @@ fn prompt_text(cell: &Cell) -> String {
 }
 
 fn cell_row(n: usize, c: &Cell) -> String {
-    let score_class = if c.score >= 1.0 { "good" } else { "bad" };
+    // An ungraded cell (its grader failed, or the judge) has no score: never shown as a 0.
+    let ungraded = understudy_report::metrics::ungraded(c);
+    let (score_class, score) = match ungraded {
+        true => ("", "ungraded".to_string()),
+        false if c.score >= 1.0 => ("good", format!("{:.2}", c.score)),
+        false => ("bad", format!("{:.2}", c.score)),
+    };
+    let parsed = match (&c.parsed, ungraded, c.format_failure) {
+        (Some(p), _, _) => p.as_str(),
+        (None, true, _) => "not graded (see the grading detail)",
+        (None, false, true) => "format failure",
+        (None, false, false) => "–",
+    };
     let reasoning = c
         .reasoning
         .as_deref()
@@ -73,12 +85,11 @@ fn cell_row(n: usize, c: &Cell) -> String {
         .map(|d| format!("<h3>Grading detail</h3>{}", json_block(&d)))
         .unwrap_or_default();
     format!(
-        "<tr><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{score_class}\">{:.2}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{} ({} cached) / {}</td><td>{}</td><td><details><summary>prompt and answer</summary><h3>Prompt</h3><pre>{}</pre><h3>Raw answer</h3><pre>{}</pre>{reasoning}{detail}</details></td></tr>",
+        "<tr><td>{n}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{score_class}\">{score}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{} ({} cached) / {}</td><td>{}</td><td><details><summary>prompt and answer</summary><h3>Prompt</h3><pre>{}</pre><h3>Raw answer</h3><pre>{}</pre>{reasoning}{detail}</details></td></tr>",
         esc(&format!("{}/{}/{}", c.model, c.strategy, c.format)),
         esc(&c.task),
         esc(&c.item_id),
-        c.score,
-        esc(c.parsed.as_deref().unwrap_or(if c.format_failure { "format failure" } else { "–" })),
+        esc(parsed),
         esc(&c.gold),
         c.total_ms,
         c.ttft_ms,

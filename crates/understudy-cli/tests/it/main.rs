@@ -14,6 +14,7 @@ mod gateway_models;
 mod gateway_parallel;
 mod long_input;
 mod optimize_cli;
+mod own_graders;
 mod postgres_scale_out;
 mod prefix_cache;
 mod read_only_store;

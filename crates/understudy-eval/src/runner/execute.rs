@@ -15,7 +15,7 @@ use crate::conditions::CpuSnapshot;
 use crate::stopping::RowScores;
 use understudy_store::cell_key;
 use understudy_store::{Cell, Store};
-use understudy_tasks::grade::Grader;
+use understudy_tasks::grade::{Asked, Grader};
 use understudy_tasks::EvalError;
 
 /// How the cells went.
@@ -147,7 +147,16 @@ async fn answer_claimed(
             None => r.answer.clone(),
         })
         .collect();
-    let graded = grader.grade(store, w.task, w.item, &answers, w.cot).await?;
+    let strategy = w.strategy.to_string();
+    let asked = Asked {
+        model: &w.model,
+        strategy: &strategy,
+        format: w.format.as_str(),
+        messages: &w.request.messages,
+    };
+    let graded = grader
+        .grade(store, w.task, w.item, &answers, w.cot, &asked)
+        .await?;
     Ok(Some(make_cell(&w, &answered, &graded, conditions)))
 }
 

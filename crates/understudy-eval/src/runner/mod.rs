@@ -219,6 +219,11 @@ pub async fn run(
 
     ingredients.judge = grader.judge.as_ref().map(|j| j.identity());
     ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());
+    ingredients.graders = grader
+        .commands
+        .iter()
+        .map(|(task, g)| (task.clone(), g.identity().to_string()))
+        .collect();
     ingredients.retrieved = plan.retrieved.digest();
     ingredients.examples = plan.examples.digest();
     let key = resume_key::resume_key(plan, &ingredients);

@@ -1,7 +1,8 @@
 //! The resume key: a rerun resumes an unfinished run only when it is the same command on the same
 //! things — the plan, what every model name points at (alias, `[backends.X]`, weights file), how
-//! each model's thinking is switched, the judge, the code sandbox's interpreter and harness, and
-//! the passages retrieved for memory strategies. Anything else starts a new run, so grades made
+//! each model's thinking is switched, the judge, the code sandbox's interpreter and harness, the
+//! tasks' own graders (their arguments and files) and the passages retrieved for memory
+//! strategies. Anything else starts a new run, so grades made
 //! under different conditions are never mixed in one run.
 
 use std::collections::BTreeMap;
@@ -25,6 +26,9 @@ pub struct Ingredients {
     /// The interpreter and harness that run code, when a task runs code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<String>,
+    /// Each command-graded task → its grader's identity (arguments and file hashes).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub graders: BTreeMap<String, String>,
     /// A digest of the passages retrieved for memory strategies (documents and embedder).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retrieved: Option<String>,
@@ -103,6 +107,7 @@ mod tests {
             thinking: [("m".to_string(), ThinkingControl::CotInstruction)].into(),
             judge: None,
             sandbox: None,
+            graders: BTreeMap::new(),
             retrieved: None,
             examples: None,
         }
@@ -135,6 +140,15 @@ mod tests {
             (
                 "python",
                 Box::new(|i| i.sandbox = Some("python 3.12.1 at /usr/bin/python3".into())),
+            ),
+            (
+                "the task's own grader",
+                Box::new(|i| {
+                    i.graders.insert(
+                        "sql".into(),
+                        "command [\"python3\",\"g.py\"]; g.py sha256:ab".into(),
+                    );
+                }),
             ),
             (
                 "memory documents",

@@ -10,6 +10,7 @@ use understudy_tasks::answer_kind::AnswerKind;
 
 use super::{not_meaningful, ComparisonLine, Row, Summary, TaskScore};
 use crate::baseline::{self, AnswerCounts};
+use crate::graded::{GraderFailure, ScoreSpread};
 use crate::items::{by_item, paired};
 use crate::metrics;
 use crate::stats::{self, Estimate};
@@ -171,13 +172,18 @@ impl<'c> Cells<'c> {
     /// A row's score on a task; None when the row has no cell of it.
     fn task_score(&self, key: &RowKey, task: &str) -> Option<TaskScore> {
         let these = self.graded(key, task);
-        let ungraded = self
+        let ungraded_cells: Vec<&Cell> = self
             .of_row(key)
             .filter(|c| c.task == task && metrics::ungraded(c))
-            .count();
+            .collect();
+        let ungraded = ungraded_cells.len();
+        let grader_failures: Vec<GraderFailure> = ungraded_cells
+            .iter()
+            .filter_map(|c| GraderFailure::of(c))
+            .collect();
         if these.is_empty() {
-            // Every cell failed judging: the row keeps the task so the failures stay visible.
-            return (ungraded > 0).then(|| super::ungraded_only(task, ungraded));
+            // Every cell failed grading: the row keeps the task so the failures stay visible.
+            return (ungraded > 0).then(|| super::ungraded_only(task, ungraded, grader_failures));
         }
         let kind = self.kind(task, &these);
         let units = by_item(these.iter().copied(), self.samples);
@@ -213,6 +219,8 @@ impl<'c> Cells<'c> {
             ),
             metrics: metrics::task_metrics(&these, self.samples),
             ungraded,
+            grader_failures,
+            score_spread: ScoreSpread::of(&unit_scores),
             stopped_by_rule: self.until_ci && units.len() < self.planned_items(task),
         })
     }

@@ -40,8 +40,12 @@ pub struct TaskScore {
     pub latency_p50_ms: f64,
     /// Task-specific figures (pass@1, IFEval accuracies, ROUGE, judge ratings).
     pub metrics: Vec<metrics::Metric>,
-    /// Cells without a usable grade (judge failures), left out of the score.
+    /// Cells without a usable grade (judge or grader failures), left out of the score.
     pub ungraded: usize,
+    /// The items whose own grader failed (part of `ungraded`), with why.
+    pub grader_failures: Vec<crate::graded::GraderFailure>,
+    /// How item scores spread over [0, 1], for tasks with partial credit.
+    pub score_spread: Option<crate::graded::ScoreSpread>,
     /// `--until-ci` stopped this row before it reached the run's limit (n is then the rule's;
     /// the interval printed is the one the rule checked).
     pub stopped_by_rule: bool,
@@ -239,8 +243,12 @@ mod text;
 pub use build::summarise;
 pub use text::{baseline_lines, render_text};
 
-/// A task whose every cell failed judging: no score, but the failures are counted.
-fn ungraded_only(task: &str, ungraded: usize) -> TaskScore {
+/// A task whose every cell failed grading: no score, but the failures are counted.
+fn ungraded_only(
+    task: &str,
+    ungraded: usize,
+    grader_failures: Vec<crate::graded::GraderFailure>,
+) -> TaskScore {
     let none = stats::mean_interval(&[]);
     TaskScore {
         task: task.to_string(),
@@ -257,6 +265,8 @@ fn ungraded_only(task: &str, ungraded: usize) -> TaskScore {
         latency_p50_ms: f64::NAN,
         metrics: Vec::new(),
         ungraded,
+        grader_failures,
+        score_spread: None,
         stopped_by_rule: false,
     }
 }

@@ -112,7 +112,7 @@ fn preamble(summary: &Summary) -> String {
         out.push_str("no reference model: scores are against the gold answers\n");
     }
     out.push_str(
-        "scores are mean item scores in % (correct answers; pass@1, ROUGE-L, judge rating / 10 for those tasks) with a 95% CI [low–high] (Clopper–Pearson for 0/1 scores, BCa bootstrap otherwise) and n; FF = format failures\n\n",
+        "scores are mean item scores in % (correct answers; pass@1, ROUGE-L, judge rating / 10 for those tasks) with a 95% CI [low–high] (Clopper–Pearson for 0/1 scores, BCa bootstrap otherwise) and n; FF = format failures; GF = items whose own grader failed (left out of n, listed below)\n\n",
     );
     out
 }
@@ -170,6 +170,7 @@ fn row_line(row: &Row, tasks: &[String]) -> String {
 fn score_cell(s: &TaskScore) -> String {
     let a = &s.accuracy;
     let share = match (&s.share_of_reference, &s.share_not_meaningful) {
+        (Some(e), _) if !e.value.is_finite() => " ref undefined".to_string(),
         (Some(e), _) => format!(" ref {}%", pct(e.value)),
         (None, Some(_)) => " ref n/m".to_string(),
         (None, None) => String::new(),
@@ -184,8 +185,12 @@ fn score_cell(s: &TaskScore) -> String {
     } else {
         ""
     };
+    let grader_failed = match s.grader_failures.len() {
+        0 => String::new(),
+        n => format!(" GF={n}"),
+    };
     format!(
-        "{}%{below} [{}–{}] n={}{stopped} FF={}{}",
+        "{}%{below} [{}–{}] n={}{stopped} FF={}{grader_failed}{}",
         pct(a.value),
         pct(a.low),
         pct(a.high),
@@ -224,6 +229,13 @@ fn share_lines(summary: &Summary) -> Vec<String> {
                     return Some(format!("{head}share of reference {why}"));
                 }
                 t.share_of_reference.map(|e| {
+                    if !e.value.is_finite() && e.n > 0 {
+                        // A gate on it fails (junit): an undefined share is no pass.
+                        return format!(
+                            "{head}share of reference undefined: the reference scores 0 on these {} items",
+                            e.n
+                        );
+                    }
                     let adjusted = t
                         .share_above_baseline
                         .map(|a| {
@@ -282,14 +294,15 @@ fn label_lines(summary: &Summary) -> Vec<String> {
         .collect()
 }
 
-/// Each task's own metrics (ratings, ROUGE, pass rates) and the items left ungraded.
+/// Each task's own metrics (ratings, ROUGE, pass rates), how graded scores spread, and the
+/// items left ungraded (with why, for a failed grader).
 fn metric_lines(summary: &Summary) -> Vec<String> {
     let mut lines = Vec::new();
     for r in &summary.rows {
         for t in r
             .tasks
             .iter()
-            .filter(|t| !t.metrics.is_empty() || t.ungraded > 0)
+            .filter(|t| !t.metrics.is_empty() || t.ungraded > 0 || t.score_spread.is_some())
         {
             lines.push(format!(
                 "  {} {} {} · {}:",
@@ -298,11 +311,23 @@ fn metric_lines(summary: &Summary) -> Vec<String> {
             for m in &t.metrics {
                 lines.push(format!("    {}: {}", m.name, metric_value(m)));
             }
-            if t.ungraded > 0 {
+            if let Some(spread) = &t.score_spread {
+                lines.push(format!("    score distribution: {}", spread.render()));
+            }
+            let judge_failed = t.ungraded - t.grader_failures.len();
+            if judge_failed > 0 {
                 lines.push(format!(
-                    "    ungraded (judge failed twice, left out of the score): {}",
-                    t.ungraded
+                    "    ungraded (judge failed twice, left out of the score): {judge_failed}"
                 ));
+            }
+            if !t.grader_failures.is_empty() {
+                lines.push(format!(
+                    "    grader failures (left out of the score, not the model's fault): {}",
+                    t.grader_failures.len()
+                ));
+                for f in &t.grader_failures {
+                    lines.push(format!("      {}", f.render()));
+                }
             }
         }
     }

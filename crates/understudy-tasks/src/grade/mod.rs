@@ -1,8 +1,10 @@
 //! Grading: turns an item's answers into a score and a detail record. Label, choice, number,
 //! exact and regex answers go through `scorer`; code runs in the sandbox, IFEval and ROUGE are
-//! computed here, and judged tasks ask the judge model.
+//! computed here, judged tasks ask the judge model, and command tasks ask the task's own grader.
 
 pub mod code;
+pub mod command;
+pub mod confine;
 pub mod ifeval;
 pub mod judge;
 pub mod rouge;
@@ -15,6 +17,7 @@ use crate::task::{AnswerSpec, Item, LoadedTask};
 use crate::EvalError;
 use understudy_store::Store;
 
+pub use command::{Asked, CommandGrader};
 pub use judge::Judge;
 pub use sandbox::Sandbox;
 
@@ -26,7 +29,8 @@ pub struct Graded {
     pub score: f64,
     pub format_failure: bool,
     pub detail: Option<Value>,
-    /// No usable grade (every judge attempt unparsable): left out of means, counted apart.
+    /// No usable grade (every judge attempt unparsable, or the task's grader failed): left out
+    /// of means, counted apart.
     pub ungraded: bool,
 }
 
@@ -42,12 +46,13 @@ impl Graded {
     }
 }
 
-/// The tools graders need beyond the answer: the sandbox and the judge, when the plan has tasks
-/// that use them.
+/// The tools graders need beyond the answer: the sandbox, the judge and the tasks' own graders
+/// (by task name), when the plan has tasks that use them.
 #[derive(Default)]
 pub struct Grader {
     pub sandbox: Option<Sandbox>,
     pub judge: Option<Judge>,
+    pub commands: std::collections::BTreeMap<String, CommandGrader>,
 }
 
 fn field<'a>(item: &'a Item, name: &str) -> Result<&'a str, EvalError> {
@@ -58,7 +63,8 @@ fn field<'a>(item: &'a Item, name: &str) -> Result<&'a str, EvalError> {
 }
 
 impl Grader {
-    /// Grades `answers` (one per turn) for `item`; `cot` answers are read after the marker.
+    /// Grades `answers` (one per turn) for `item`, asked as `asked` says; `cot` answers are read
+    /// after the marker.
     pub async fn grade(
         &self,
         store: &Store,
@@ -66,6 +72,7 @@ impl Grader {
         item: &Item,
         answers: &[String],
         cot: bool,
+        asked: &Asked<'_>,
     ) -> Result<Graded, EvalError> {
         let last = answers.last().map(String::as_str).unwrap_or("");
         let text = if cot {
@@ -85,6 +92,20 @@ impl Grader {
             AnswerSpec::Ifeval => grade_ifeval(item, text)?,
             AnswerSpec::Rules { rules, .. } => grade_rules(rules, text),
             AnswerSpec::Rouge => grade_rouge(item, text),
+            AnswerSpec::Command(_) => {
+                let grader = self.commands.get(&task.def.name).ok_or_else(|| {
+                    EvalError::Config(format!(
+                        "task {} is graded by its own command, which was not set up",
+                        task.def.name
+                    ))
+                })?;
+                let input = crate::strategy::input(item);
+                let extracted = crate::strategy::contract(&task.def.answer)
+                    .extract(text.trim(), &understudy_prompt::Input::parse(&input.text()));
+                grader
+                    .grade(item, answers, extracted.as_deref(), asked)
+                    .await
+            }
             AnswerSpec::Judge { category_field, .. } => {
                 let category = match category_field {
                     Some(f) => field(item, f)?,

@@ -1,8 +1,6 @@
-//! Runs untrusted Python in a sandbox: bubblewrap (Flatpak's sandbox tool) gives fresh user,
-//! network, PID, IPC and mount namespaces with a read-only system and one writable throwaway
-//! directory, mounted at /sandbox and used as TMPDIR and HOME (the host's /tmp and home are not
-//! mounted); `prlimit` caps CPU time, address space, file size and open files; a wall-clock
-//! timeout kills the whole process group; output is capped. Inside, a harness (harness.py) runs
+//! Runs untrusted Python in the confinement of `confine.rs` (no network, read-only system, one
+//! throwaway scratch directory, resource limits); a wall-clock timeout kills the whole process
+//! group; output is capped. Inside, a harness (harness.py) runs
 //! the sample in its own namespace and the tests apart from it, with process creation and
 //! destructive calls disabled (as OpenAI's HumanEval harness does) and an audit hook refusing the
 //! usual ways to reach the harness. A pass is the exit status 0 *and* a per-run secret, sent on
@@ -11,14 +9,13 @@
 //! error of the run.
 
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use super::code::Program;
+use super::confine::{kill_group, read_capped, truncate, Confinement, Jail, SCRATCH};
 use crate::EvalError;
 
 /// How a sandboxed program ended.
@@ -44,29 +41,12 @@ pub struct Finished {
     pub output: String,
 }
 
-/// Limits for one program.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub wall: Duration,
-    pub memory_bytes: u64,
-    pub max_output_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            wall: Duration::from_secs(10),
-            memory_bytes: 1 << 30,
-            max_output_bytes: 16 * 1024,
-        }
-    }
-}
+pub use super::confine::Limits;
 
 /// A checked sandbox: bwrap, prlimit and a Python interpreter were found and work.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    bwrap: PathBuf,
-    prlimit: PathBuf,
+    confinement: Confinement,
     python: PathBuf,
     /// The interpreter's version, e.g. `3.11.7`.
     python_version: String,
@@ -80,13 +60,6 @@ const HARNESS: &str = include_str!("harness.py");
 /// The file the harness writes the run's secret to when, and only when, the tests passed.
 const PASS_FILE: &str = ".understudy-pass";
 
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 impl Sandbox {
     /// Finds the tools and the interpreter (`python`, default `python3`) and checks that a trivial
     /// program runs inside; the error says what to install.
@@ -96,9 +69,8 @@ impl Sandbox {
                 "code tasks run generated code in a sandbox and need {what} ({how})"
             ))
         };
-        let bwrap = find_program("bwrap")
-            .ok_or_else(|| missing("bubblewrap", "e.g. `sudo apt-get install bubblewrap`"))?;
-        let prlimit = find_program("prlimit").ok_or_else(|| missing("prlimit", "util-linux"))?;
+        let confinement =
+            Confinement::find("code tasks run generated code and").map_err(EvalError::Config)?;
         // Ask the interpreter where it really lives (pyenv and venv shims are scripts).
         let probe = Command::new(python)
             .args([
@@ -123,8 +95,7 @@ impl Sandbox {
             .unwrap_or_default();
         let python_roots = lines.filter(|p| p.is_dir()).collect();
         let sandbox = Sandbox {
-            bwrap,
-            prlimit,
+            confinement,
             python: executable,
             python_version,
             python_roots,
@@ -196,90 +167,30 @@ impl Sandbox {
         };
         let mut output = read_out.await.unwrap_or_default();
         output.push_str(&read_err.await.unwrap_or_default());
-        if output.len() > cap {
-            let mut end = cap;
-            while !output.is_char_boundary(end) {
-                end -= 1;
-            }
-            output.truncate(end);
-        }
+        let output = truncate(output, cap);
         Ok(Finished { outcome, output })
     }
 
-    /// The confined interpreter: resource limits (prlimit), then bubblewrap with a read-only
-    /// system, no network or other namespaces, an unprivileged user and only `dir` writable.
+    /// The confined interpreter running the harness, with the interpreter's own directories
+    /// mounted read-only and `dir` as the scratch directory.
     fn command(&self, dir: &std::path::Path, limits: &Limits) -> Command {
-        let cpu_secs = limits.wall.as_secs().max(1) + 1;
-        let mut command = Command::new(&self.prlimit);
-        command
-            .arg(format!("--as={}", limits.memory_bytes))
-            .arg(format!("--cpu={cpu_secs}"))
-            .arg("--fsize=1048576")
-            .arg("--nofile=64")
-            .arg("--core=0")
-            .arg("--")
-            .arg(&self.bwrap)
-            .args(["--ro-bind", "/usr", "/usr"])
-            .args(["--ro-bind-try", "/lib", "/lib"])
-            .args(["--ro-bind-try", "/lib64", "/lib64"])
-            .args(["--ro-bind-try", "/bin", "/bin"])
-            .args(["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]);
-        for root in &self.python_roots {
-            command.arg("--ro-bind").arg(root).arg(root);
-        }
-        command
-            .args(["--proc", "/proc", "--dev", "/dev"])
-            .arg("--bind")
-            .arg(dir)
-            .arg("/sandbox")
-            .args(["--remount-ro", "/"])
-            .args(["--chdir", "/sandbox"])
-            .args(["--unshare-all", "--die-with-parent", "--new-session"])
-            .args(["--uid", "65534", "--gid", "65534"])
-            .args(["--clearenv", "--setenv", "PATH", "/usr/bin:/bin"])
-            .args([
-                "--setenv", "TMPDIR", "/sandbox", "--setenv", "HOME", "/sandbox",
-            ])
-            .arg(&self.python)
-            .args(["-I", "-B", "program.py"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
-        command
+        let mut argv = vec![self.python.display().to_string()];
+        argv.extend(["-I", "-B", "program.py"].map(String::from));
+        self.confinement.command(&Jail {
+            scratch: dir,
+            read_only: self
+                .python_roots
+                .iter()
+                .map(|r| (r.clone(), r.clone()))
+                .collect(),
+            chdir: SCRATCH,
+            argv,
+            limits,
+        })
     }
 }
 
 /// Whether the harness wrote this run's secret: the only way a run passes.
 fn wrote_secret(dir: &std::path::Path, secret: &str) -> bool {
     std::fs::read(dir.join(PASS_FILE)).is_ok_and(|written| written == secret.as_bytes())
-}
-
-/// Kills the sandbox's process group (bwrap and anything it started).
-fn kill_group(child: &tokio::process::Child) {
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .status();
-    }
-}
-
-/// Reads up to `cap` bytes, then keeps draining (so the writer never blocks) and drops the rest.
-async fn read_capped<R: tokio::io::AsyncRead + Unpin>(reader: Option<R>, cap: usize) -> String {
-    let Some(mut reader) = reader else {
-        return String::new();
-    };
-    let mut kept = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let room = cap.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-            }
-        }
-    }
-    String::from_utf8_lossy(&kept).into_owned()
 }

@@ -352,9 +352,10 @@ fn check_target(
         AnswerSpec::Number { .. } => understudy_prompt::contract::first_number(raw)
             .map(|n| n.to_string())
             .ok_or_else(|| format!("answer {raw:?} contains no number")),
-        AnswerSpec::Ifeval | AnswerSpec::Judge { .. } | AnswerSpec::Rules { .. } => {
-            Ok(raw.to_string())
-        }
+        AnswerSpec::Ifeval
+        | AnswerSpec::Judge { .. }
+        | AnswerSpec::Rules { .. }
+        | AnswerSpec::Command(_) => Ok(raw.to_string()),
         AnswerSpec::Json => serde_json::from_str::<Value>(raw)
             .map(|_| raw.to_string())
             .map_err(|e| format!("the gold answer is not JSON: {e}")),

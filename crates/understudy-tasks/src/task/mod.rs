@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::EvalError;
 
+mod command_spec;
 mod load;
 mod memory_spec;
 
+pub use command_spec::CommandSpec;
 pub use memory_spec::MemorySpec;
 
 /// How answers are read and scored.
@@ -65,6 +67,8 @@ pub enum AnswerSpec {
     },
     /// ROUGE-1/2/L F-measure against the gold summary; the score is ROUGE-L.
     Rouge,
+    /// The task's own grader: a program run in the sandbox that prints a score in [0, 1].
+    Command(CommandSpec),
     /// A judge model grades each answer 1-10 with the MT-Bench single-answer prompts.
     Judge {
         /// Built-in data file with the judge prompts.
@@ -304,6 +308,9 @@ impl TaskDef {
                 rule.check()
                     .map_err(|m| bad(format!("`answer.rules[{i}]`: {m}")))?;
             }
+        }
+        if let AnswerSpec::Command(spec) = &self.answer {
+            spec.check().map_err(bad)?;
         }
         if let AnswerSpec::Regex { pattern, .. } = &self.answer {
             regex::Regex::new(pattern).map_err(|e| bad(format!("`answer.pattern`: {e}")))?;

@@ -326,14 +326,29 @@ pub fn task_metrics_table(summary: &Summary) -> Table {
                     m.note.clone(),
                 ]);
             }
+            if let Some(spread) = &t.score_spread {
+                rows.push(vec![
+                    r.model.clone(),
+                    r.strategy.clone(),
+                    t.task.clone(),
+                    "score distribution".into(),
+                    spread.render(),
+                    "items by score".into(),
+                ]);
+            }
             if t.ungraded > 0 {
+                let why = if t.grader_failures.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} grader failures", t.grader_failures.len())
+                };
                 rows.push(vec![
                     r.model.clone(),
                     r.strategy.clone(),
                     t.task.clone(),
                     "ungraded (left out of the score)".into(),
                     t.ungraded.to_string(),
-                    String::new(),
+                    why,
                 ]);
             }
         }
@@ -356,8 +371,10 @@ pub fn task_metrics_table(summary: &Summary) -> Table {
 
 mod cost;
 mod extras;
+mod grader_failures;
 pub use cost::cost_table;
 pub use extras::{confusion_tables, cot_table, format_spread_table};
+pub use grader_failures::grader_failures_table;
 
 /// Every table of the report, in reading order (the HTML and Markdown writers both use this).
 pub fn all(summary: &Summary, extras: &Extras) -> Vec<Table> {
@@ -374,5 +391,8 @@ pub fn all(summary: &Summary, extras: &Extras) -> Vec<Table> {
     ];
     out.extend(confusion_tables(extras));
     out.push(format_failures_table(summary));
+    if let Some(table) = grader_failures_table(summary) {
+        out.push(table);
+    }
     out
 }
