@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""understudy grader for text-to-SQL: runs the model's query and the gold query against shop.db
+"""understudy grader for text-to-SQL: runs the model's query and the gold query against shop.sqlite
 and compares the rows they return.
 
 Long-lived (the task sets `long_lived = true`): the database is opened once, then each line on
@@ -14,7 +14,7 @@ import sqlite3
 import sys
 
 # Read-only: the task folder is mounted read-only in the sandbox anyway.
-DB = sqlite3.connect("file:shop.db?mode=ro", uri=True)
+DB = sqlite3.connect("file:shop.sqlite?mode=ro", uri=True)
 MAX_ROWS = 10_000
 # Abort a query after this many SQLite virtual-machine steps (a runaway cross join).
 DB.set_progress_handler(lambda: 1, 5_000_000)

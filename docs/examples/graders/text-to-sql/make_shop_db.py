@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Builds shop.db, the small SQLite database the text-to-SQL example's grader queries.
+"""Builds shop.sqlite, the small SQLite database the text-to-SQL example's grader queries.
 
-Run it from this folder to rebuild the file (the committed shop.db is its output). The grader
-hashes shop.db (it is listed under `answer.inputs`), so a rebuilt database regrades.
+Run it from this folder to rebuild the file (the committed shop.sqlite is its output). The grader
+hashes shop.sqlite (it is listed under `answer.inputs`), so a rebuilt database regrades.
 """
 import os
 import sqlite3
@@ -27,7 +27,7 @@ ORDERS = [
 ]
 
 def main():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shop.db")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shop.sqlite")
     if os.path.exists(path):
         os.remove(path)
     db = sqlite3.connect(path)
