@@ -371,6 +371,20 @@ mod tests {
     }
 
     #[test]
+    fn a_baseline_that_scores_zero_has_no_share_to_keep() {
+        let zeros: Vec<String> = (0..12).map(|i| format!("i{i}")).collect();
+        let a: Vec<(&str, &str, f64)> = zeros.iter().map(|i| ("t", i.as_str(), 0.0)).collect();
+        let b: Vec<(&str, &str, f64)> = zeros.iter().map(|i| ("t", i.as_str(), 0.5)).collect();
+        let c = compare_rows(&side(1, &a), &side(2, &b), Margins::default());
+        let text = render_text(&[c]);
+        assert!(
+            text.contains("B keeps – of A: undefined, A scores 0 on these items"),
+            "{text}"
+        );
+        assert!(!text.contains("too few items"), "{text}");
+    }
+
+    #[test]
     fn only_shared_items_are_paired() {
         let a = side(1, &[("t", "x", 1.0), ("t", "y", 0.0), ("u", "z", 1.0)]);
         let b = side(2, &[("t", "x", 1.0), ("t", "w", 1.0)]);

@@ -148,6 +148,12 @@ fn task_lines(c: &RowComparison, t: &TaskComparison, out: &mut String) {
         margin_text(m.regression),
         one_sided_text(&t.regression, false)
     ));
+    if t.a.n > 0 && t.a.value == 0.0 {
+        out.push_str(
+            "  B keeps – of A: undefined, A scores 0 on these items (there is no share of it to keep)\n",
+        );
+        return;
+    }
     let kept = t.share_at_least.map_or("", |s| {
         if s.shown() {
             " → shown"
