@@ -4,64 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::stats::{self, Estimate};
+use crate::stats;
 use understudy_store::Cell;
 
-/// How a metric's value reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// A share in [0, 1], shown as a percentage.
-    Share,
-    /// A score in [0, 1], shown with three decimals (ROUGE).
-    Score,
-    /// A 1-10 rating.
-    Rating,
-}
-
-/// One named figure.
-#[derive(Debug, Clone, Serialize)]
-pub struct Metric {
-    pub name: String,
-    pub unit: Unit,
-    /// A mean with its CI, or `None` for counts.
-    pub estimate: Option<Estimate>,
-    /// Words for counts and remarks ("3 of 20 timed out").
-    pub note: String,
-}
-
-impl Metric {
-    fn mean(name: &str, unit: Unit, values: &[f64]) -> Self {
-        Self {
-            name: name.to_string(),
-            unit,
-            estimate: Some(stats::mean_interval(values)),
-            note: String::new(),
-        }
-    }
-
-    /// A mean over clustered values (several per item): intervals resample items.
-    fn clustered(name: &str, unit: Unit, clusters: &[Vec<f64>]) -> Self {
-        Self {
-            name: name.to_string(),
-            unit,
-            estimate: Some(stats::clustered_mean(clusters)),
-            note: String::new(),
-        }
-    }
-
-    fn note(name: &str, note: String) -> Self {
-        Self {
-            name: name.to_string(),
-            unit: Unit::Share,
-            estimate: None,
-            note,
-        }
-    }
-}
+use crate::metric::by_problem;
+pub use crate::metric::{Metric, Unit};
 
 /// A cell's detail record, if any.
 pub fn detail(cell: &Cell) -> Option<Value> {
@@ -74,9 +23,16 @@ pub fn detail(cell: &Cell) -> Option<Value> {
 /// rather than read as a label, letter or number.
 pub fn open_ended(cell: &Cell) -> bool {
     detail(cell).is_some_and(|d| {
-        ["outcome", "instructions", "rougeL", "ratings", "grader"]
-            .iter()
-            .any(|k| d.get(k).is_some())
+        [
+            "outcome",
+            "instructions",
+            "rougeL",
+            "ratings",
+            "grader",
+            "structured",
+        ]
+        .iter()
+        .any(|k| d.get(k).is_some())
     })
 }
 
@@ -119,6 +75,9 @@ pub fn task_metrics(cells: &[&Cell], samples: usize) -> Vec<Metric> {
     }
     if details.iter().any(|d| d.get("ratings").is_some()) {
         out.extend(judge_metrics(&details, &problems));
+    }
+    if details.iter().any(|d| d.get("structured").is_some()) {
+        out.extend(crate::structured_metrics::metrics(&details, &problems));
     }
     if details.iter().any(|d| d.get("cascade").is_some()) {
         out.extend(cascade_metrics(&details, &problems));
@@ -174,17 +133,6 @@ fn code_metrics(cells: &[&Cell], samples: usize, details: &[Value]) -> Vec<Metri
     out.push(Metric::note("sandbox outcomes", text.join(", ")));
 
     out
-}
-
-/// Values grouped by problem, in a stable order: one cluster per problem.
-fn by_problem(problems: &[String], values: impl Iterator<Item = (usize, f64)>) -> Vec<Vec<f64>> {
-    let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for (i, v) in values {
-        if let Some(p) = problems.get(i) {
-            groups.entry(p.as_str()).or_default().push(v);
-        }
-    }
-    groups.into_values().collect()
 }
 
 /// IFEval's prompt- and instruction-level accuracies, strict and loose.

@@ -74,7 +74,8 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
         | AnswerSpec::Rules { .. }
         | AnswerSpec::Rouge
         | AnswerSpec::Judge { .. }
-        | AnswerSpec::Command(_) => Scored {
+        | AnswerSpec::Command(_)
+        | AnswerSpec::Structured(_) => Scored {
             parsed: None,
             correct: false,
         },

@@ -34,7 +34,7 @@ pub fn contract(spec: &AnswerSpec) -> AnswerContract {
         AnswerSpec::Choice { .. } => AnswerContract::Choice,
         AnswerSpec::Number { .. } => AnswerContract::Number,
         AnswerSpec::Exact => free("only the answer, nothing else"),
-        AnswerSpec::Json => AnswerContract::Json,
+        AnswerSpec::Json | AnswerSpec::Structured(_) => AnswerContract::Json,
         AnswerSpec::Regex { format, .. } => {
             free(format.as_deref().unwrap_or("only the answer, nothing else"))
         }

@@ -22,6 +22,7 @@ mod round_trip;
 mod security;
 mod serve_cli;
 mod serve_restart;
+mod structured_cli;
 mod study_cli;
 mod tune_profiles;
 mod view_browser;

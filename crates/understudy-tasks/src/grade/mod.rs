@@ -9,6 +9,7 @@ pub mod ifeval;
 pub mod judge;
 pub mod rouge;
 pub mod sandbox;
+pub mod structured;
 
 use serde_json::{json, Value};
 
@@ -92,6 +93,12 @@ impl Grader {
             AnswerSpec::Ifeval => grade_ifeval(item, text)?,
             AnswerSpec::Rules { rules, .. } => grade_rules(rules, text),
             AnswerSpec::Rouge => grade_rouge(item, text),
+            AnswerSpec::Structured(spec) => {
+                let input = crate::strategy::input(item);
+                let read = crate::strategy::contract(&task.def.answer)
+                    .extract(text.trim(), &understudy_prompt::Input::parse(&input.text()));
+                structured::grade(spec, &item.target, read.as_deref())
+            }
             AnswerSpec::Command(_) => {
                 let grader = self.commands.get(&task.def.name).ok_or_else(|| {
                     EvalError::Config(format!(

@@ -359,6 +359,16 @@ fn check_target(
         AnswerSpec::Json => serde_json::from_str::<Value>(raw)
             .map(|_| raw.to_string())
             .map_err(|e| format!("the gold answer is not JSON: {e}")),
+        AnswerSpec::Structured(spec) => {
+            let gold = serde_json::from_str::<Value>(raw)
+                .map_err(|e| format!("the gold answer is not JSON: {e}"))?;
+            match spec.schema_errors(&gold, 1).first() {
+                Some(why) => Err(format!("the gold answer breaks the task's schema: {why}")),
+                // Written as serde writes it: a template's HTML-safe escapes (`\u0026` from
+                // `tojson`) do not reach the few-shot turns.
+                None => Ok(gold.to_string()),
+            }
+        }
         AnswerSpec::Exact
         | AnswerSpec::Regex { .. }
         | AnswerSpec::Code { .. }

@@ -12,9 +12,11 @@ use crate::EvalError;
 mod command_spec;
 mod load;
 mod memory_spec;
+mod structured_spec;
 
 pub use command_spec::CommandSpec;
 pub use memory_spec::MemorySpec;
+pub use structured_spec::StructuredSpec;
 
 /// How answers are read and scored.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -69,6 +71,9 @@ pub enum AnswerSpec {
     Rouge,
     /// The task's own grader: a program run in the sandbox that prints a score in [0, 1].
     Command(CommandSpec),
+    /// A JSON object scored field by field against the gold object (the share of its fields
+    /// matched), and checked against a JSON Schema when one is named.
+    Structured(StructuredSpec),
     /// A judge model grades each answer 1-10 with the MT-Bench single-answer prompts.
     Judge {
         /// Built-in data file with the judge prompts.
@@ -265,7 +270,14 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Re
 impl TaskDef {
     /// Parses a task TOML; errors name the file, line and key.
     pub fn parse(text: &str, path: &Path) -> Result<Self, EvalError> {
-        let def: TaskDef = parse_toml(text, path)?;
+        let mut def: TaskDef = parse_toml(text, path)?;
+        if let AnswerSpec::Structured(spec) = &mut def.answer {
+            spec.load_schema(path).map_err(|message| EvalError::Task {
+                path: path.to_path_buf(),
+                line: None,
+                message,
+            })?;
+        }
         def.check(path)?;
         Ok(def)
     }

@@ -7,3 +7,4 @@ mod fuzz_inputs;
 mod humaneval_canonical;
 mod ifeval_reference;
 mod rouge_reference;
+mod structured_tasks;
