@@ -22,7 +22,11 @@ fn examples() -> PathBuf {
 }
 
 fn run_ok(args: &[&str]) -> (String, String) {
-    let out = understudy().args(args).output().unwrap();
+    run_ok_in(Path::new("."), args)
+}
+
+fn run_ok_in(dir: &Path, args: &[&str]) -> (String, String) {
+    let out = understudy().current_dir(dir).args(args).output().unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(
         out.status.success(),
@@ -169,19 +173,18 @@ if request["id"] == "i3":
 print(json.dumps({"score": 1 if request["extracted"] else 0}))
 "#;
 
-fn flaky_task(dir: &Path) -> PathBuf {
+/// A six-item task in `dir` whose grader crashes on item i3.
+fn flaky_task(dir: &Path) {
     std::fs::write(dir.join("grade.py"), FLAKY_GRADER).unwrap();
     let rows: String = (1..=6)
         .map(|i| format!("{{\"id\": \"i{i}\", \"q\": \"Say a colour ({i}).\"}}\n"))
         .collect();
     std::fs::write(dir.join("rows.jsonl"), rows).unwrap();
-    let task = dir.join("task.toml");
     std::fs::write(
-        &task,
+        dir.join("task.toml"),
         "name = \"colours\"\ninstruction = \"Answer with one word.\"\nquestion = \"{{ q }}\"\ntarget = \"any\"\nmax_tokens = 8\n[dataset]\npath = \"rows.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 0\n[answer]\nkind = \"command\"\ncommand = [\"python3\", \"grade.py\"]\n",
     )
     .unwrap();
-    task
 }
 
 #[test]
@@ -191,8 +194,9 @@ fn a_failing_grader_costs_one_item_visibly_and_a_changed_grader_regrades() {
     }
     ensure_small_model();
     let dir = tempfile::tempdir().unwrap();
-    let task = flaky_task(dir.path());
+    flaky_task(dir.path());
     let db = dir.path().join("g.db");
+    // Run from the task's folder with the task named bare, as a user in that folder would.
     let args = [
         "eval",
         "--models",
@@ -200,11 +204,11 @@ fn a_failing_grader_costs_one_item_visibly_and_a_changed_grader_regrades() {
         "--strategies",
         "zero-shot",
         "--tasks",
-        task.to_str().unwrap(),
+        "task.toml",
         "--db",
         db.to_str().unwrap(),
     ];
-    let (stdout, _) = run_ok(&args);
+    let (stdout, _) = run_ok_in(dir.path(), &args);
     assert!(
         stdout.contains("n=5") && stdout.contains("GF=1"),
         "{stdout}"
@@ -225,11 +229,11 @@ fn a_failing_grader_costs_one_item_visibly_and_a_changed_grader_regrades() {
     assert_eq!(t["grader_failures"][0]["item_id"], "i3");
 
     // The same grader: the finished run is shown again. A changed grader: a new run.
-    let (_, stderr) = run_ok(&args);
+    let (_, stderr) = run_ok_in(dir.path(), &args);
     assert!(stderr.contains("already finished as run 1"), "{stderr}");
     let fixed = FLAKY_GRADER.replace("sys.exit(2)", "pass");
     std::fs::write(dir.path().join("grade.py"), fixed).unwrap();
-    let (stdout, stderr) = run_ok(&args);
+    let (stdout, stderr) = run_ok_in(dir.path(), &args);
     assert!(!stderr.contains("already finished"), "{stderr}");
     assert!(
         format!("{stdout}{stderr}").contains("run 2") && stdout.contains("n=6"),

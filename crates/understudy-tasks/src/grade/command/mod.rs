@@ -38,8 +38,10 @@ impl CommandGrader {
     /// Sets up the grader of `task` (whose file lives in `task_file`'s folder): finds the sandbox
     /// tools and hashes the grader's files; errors name the task and the file.
     pub fn new(task: &str, task_file: &Path, spec: &CommandSpec) -> Result<Self, EvalError> {
+        // `task.toml` given bare has the parent "": the current directory.
         let folder = task_file
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let folder = folder.canonicalize().map_err(|e| {
