@@ -213,6 +213,7 @@ impl Backend for FakeBackend {
             },
             timing: timing.finish(u32::try_from(prompt_tokens).ok(), None),
             confidence: None,
+            unparsed_tool_calls: 0,
         })));
         Ok(Box::pin(stream::iter(events)))
     }

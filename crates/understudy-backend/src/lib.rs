@@ -15,6 +15,7 @@ pub mod recording;
 pub mod router;
 pub mod socket_stamp;
 pub mod stop;
+pub mod tool_calls;
 pub mod upstream;
 
 use std::pin::Pin;

@@ -17,9 +17,11 @@ pub mod think_tags;
 pub mod thinking_switch;
 pub mod timing;
 pub mod toml_error;
+pub mod tools;
 
 pub use message::{ChatMessage, Role};
 pub use request::{ChatRequest, RequestError, ResponseFormat, ValidChatRequest};
 pub use response::{ChatResponse, Confidence, FinishReason, Usage};
 pub use stream::{Delta, StreamEnd, StreamEvent};
 pub use timing::{Timing, TimingRecorder};
+pub use tools::{ToolCall, ToolCallDelta, ToolChoice, ToolDef, ToolUse};

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::message::{ChatMessage, Role};
+use crate::tools::{ToolChoice, ToolUse};
 
 /// Largest `max_tokens` accepted; a guard against typos such as `--max-tokens 1000000000`.
 pub const MAX_TOKENS_LIMIT: u32 = 131_072;
@@ -46,6 +47,9 @@ pub struct ChatRequest {
     /// Ask for token log-probabilities (summarised as `ChatResponse::confidence`).
     #[serde(default)]
     pub logprobs: bool,
+    /// Functions the model may call, and how.
+    #[serde(default)]
+    pub tools: ToolUse,
 }
 
 /// What was wrong with a request, naming the field.
@@ -58,8 +62,24 @@ pub enum RequestError {
     NoMessages,
     #[error("`messages[{index}]` ({role}) is empty")]
     EmptyMessage { index: usize, role: Role },
-    #[error("`messages` must end with a user message (the last one is {role})")]
+    #[error("`messages` must end with a user or tool message (the last one is {role})")]
     LastNotUser { role: Role },
+    #[error("`messages[{index}].tool_call_id`: {why}")]
+    ToolResult { index: usize, why: String },
+    #[error("`messages[{index}].tool_calls`: {why}")]
+    Unanswered { index: usize, why: String },
+    #[error(
+        "`messages[{index}].tool_calls[{call}].function.arguments` is not a JSON object: {why}"
+    )]
+    CallArguments {
+        index: usize,
+        call: usize,
+        why: String,
+    },
+    #[error("`tools[{index}]`: {why}")]
+    Tool { index: usize, why: String },
+    #[error("`tool_choice`: {0}")]
+    ToolChoice(String),
     #[error("`max_tokens` must be between 1 and {MAX_TOKENS_LIMIT}, got {0}")]
     MaxTokens(u32),
     #[error("`temperature` must be between 0 and 2, got {0}")]
@@ -90,6 +110,9 @@ pub struct ValidChatRequest {
     /// Ask for token log-probabilities (summarised as `ChatResponse::confidence`).
     #[serde(default)]
     pub logprobs: bool,
+    /// Functions the model may call, and how.
+    #[serde(default, skip_serializing_if = "ToolUse::is_empty")]
+    pub tools: ToolUse,
 }
 
 impl ChatRequest {
@@ -112,15 +135,18 @@ impl ChatRequest {
         }
         for (index, message) in self.messages.iter().enumerate() {
             // A system message may be empty on purpose only if it is dropped; reject instead.
-            if message.content.is_empty() {
+            // An assistant turn that called tools may say nothing besides.
+            if message.content.is_empty() && message.tool_calls.is_empty() {
                 return Err(RequestError::EmptyMessage {
                     index,
                     role: message.role,
                 });
             }
         }
+        check_tool_turns(&self.messages)?;
+        check_tools(&self.tools)?;
         if let Some(last) = self.messages.last() {
-            if last.role != Role::User {
+            if !matches!(last.role, Role::User | Role::Tool) {
                 return Err(RequestError::LastNotUser { role: last.role });
             }
         }
@@ -154,7 +180,99 @@ impl ChatRequest {
             thinking: self.thinking,
             reasoning_effort: self.reasoning_effort,
             logprobs: self.logprobs,
+            tools: self.tools,
         })
+    }
+}
+
+/// Every tool result answers a call made earlier, every call is answered by tool messages before
+/// the conversation goes on (as the OpenAI API requires), and every call's arguments are a JSON
+/// object.
+pub fn check_tool_turns(messages: &[ChatMessage]) -> Result<(), RequestError> {
+    let mut called: Vec<&str> = Vec::new();
+    // The calls of the last assistant turn still waiting for their results: (turn, id).
+    let mut waiting: Vec<(usize, &str)> = Vec::new();
+    for (index, message) in messages.iter().enumerate() {
+        if message.role != Role::Tool {
+            if let Some((turn, id)) = waiting.first() {
+                return Err(RequestError::Unanswered {
+                    index: *turn,
+                    why: format!(
+                        "call {id:?} has no tool message answering it before messages[{index}]"
+                    ),
+                });
+            }
+        }
+        for (call, c) in message.tool_calls.iter().enumerate() {
+            check_arguments(index, call, &c.arguments)?;
+            called.push(&c.id);
+            waiting.push((index, &c.id));
+        }
+        if message.role == Role::Tool {
+            let why = match message.tool_call_id.as_deref() {
+                None => "a tool message must say which call it answers".to_string(),
+                Some(id) if !called.contains(&id) => {
+                    format!("{id:?} answers no call made by an earlier assistant message")
+                }
+                Some(id) => {
+                    waiting.retain(|(_, w)| *w != id);
+                    continue;
+                }
+            };
+            return Err(RequestError::ToolResult { index, why });
+        }
+    }
+    Ok(())
+}
+
+fn check_arguments(index: usize, call: usize, arguments: &str) -> Result<(), RequestError> {
+    let why = match serde_json::from_str::<serde_json::Value>(arguments) {
+        Ok(v) if v.is_object() => return Ok(()),
+        Ok(_) => "it is JSON but not an object".to_string(),
+        Err(e) => e.to_string(),
+    };
+    Err(RequestError::CallArguments { index, call, why })
+}
+
+/// Tool names are present and distinct, parameters are schema objects, and the choice names an
+/// offered tool.
+fn check_tools(tools: &ToolUse) -> Result<(), RequestError> {
+    for (index, tool) in tools.tools.iter().enumerate() {
+        let name_ok = !tool.name.is_empty()
+            && tool
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !name_ok {
+            return Err(RequestError::Tool {
+                index,
+                why: format!(
+                    "function.name {:?} must be letters, digits, '_', '-' or '.'",
+                    tool.name
+                ),
+            });
+        }
+        if tools.tools[..index].iter().any(|t| t.name == tool.name) {
+            return Err(RequestError::Tool {
+                index,
+                why: format!("function.name {:?} is offered twice", tool.name),
+            });
+        }
+        if !tool.parameters.is_object() {
+            return Err(RequestError::Tool {
+                index,
+                why: "function.parameters must be a JSON Schema object".into(),
+            });
+        }
+    }
+    match &tools.choice {
+        ToolChoice::Required if tools.tools.is_empty() => Err(RequestError::ToolChoice(
+            "\"required\" needs `tools` to choose from".into(),
+        )),
+        ToolChoice::Function(name) if tools.find(name).is_none() => Err(RequestError::ToolChoice(
+            format!("names function {name:?}, which `tools` does not offer"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -243,12 +361,69 @@ mod tests {
                     messages: vec![ChatMessage::user("q"), ChatMessage::assistant("a")],
                     ..base()
                 },
-                "must end with a user message",
+                "must end with a user or tool message",
             ),
         ];
         for (request, needle) in cases {
             let message = request.validate().unwrap_err().to_string();
             assert!(message.contains(needle), "{message:?} lacks {needle:?}");
         }
+    }
+
+    #[test]
+    fn tool_turns_and_tools_are_checked_by_field() {
+        use crate::tools::{ToolCall, ToolDef};
+        let call = ToolCall {
+            id: "c1".into(),
+            name: "f".into(),
+            arguments: "{\"x\": 1}".into(),
+        };
+        let tool = ToolDef {
+            name: "f".into(),
+            description: None,
+            parameters: serde_json::json!({"type": "object"}),
+        };
+        let loop_ok = ChatRequest {
+            messages: vec![
+                ChatMessage::user("q"),
+                ChatMessage::assistant_calls("", vec![call.clone()]),
+                ChatMessage::tool_result("c1", "42"),
+            ],
+            tools: ToolUse {
+                tools: vec![tool.clone()],
+                ..ToolUse::default()
+            },
+            ..base()
+        };
+        assert!(loop_ok.clone().validate().is_ok());
+        let mut unknown = loop_ok.clone();
+        unknown.messages[2].tool_call_id = Some("nope".into());
+        let e = unknown.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("`messages[2].tool_call_id`") && e.contains("\"nope\""),
+            "{e}"
+        );
+        let mut bad_args = loop_ok.clone();
+        bad_args.messages[1].tool_calls[0].arguments = "{x".into();
+        let e = bad_args.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("`messages[1].tool_calls[0].function.arguments`"),
+            "{e}"
+        );
+        let mut unanswered = loop_ok.clone();
+        unanswered.messages[2] = ChatMessage::user("go on");
+        let e = unanswered.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("`messages[1].tool_calls`") && e.contains("\"c1\""),
+            "{e}"
+        );
+        let mut named = loop_ok.clone();
+        named.tools.choice = ToolChoice::Function("g".into());
+        let e = named.validate().unwrap_err().to_string();
+        assert!(e.contains("`tool_choice`") && e.contains("\"g\""), "{e}");
+        let mut twice = loop_ok;
+        twice.tools.tools.push(tool);
+        let e = twice.validate().unwrap_err().to_string();
+        assert!(e.contains("`tools[1]`") && e.contains("twice"), "{e}");
     }
 }

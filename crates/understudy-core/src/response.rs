@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::timing::Timing;
+use crate::tools::ToolCall;
 
 /// Why generation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +15,8 @@ pub enum FinishReason {
     Length,
     /// The caller went away before the answer was complete.
     Cancelled,
+    /// The model called one or more tools.
+    ToolCalls,
 }
 
 impl FinishReason {
@@ -22,6 +25,7 @@ impl FinishReason {
         match self {
             FinishReason::Stop | FinishReason::Cancelled => "stop",
             FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
         }
     }
 }
@@ -109,6 +113,13 @@ pub struct ChatResponse {
     /// Token log-probability summary, when the backend could report it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<Confidence>,
+    /// The tools the model called (then `finish_reason` is `ToolCalls`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// Outputs that looked like a tool call but did not parse as one of the offered tools; their
+    /// text stays in `answer`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unparsed_tool_calls: u32,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::response::{ChatResponse, Confidence, FinishReason, Usage};
 use crate::timing::Timing;
+use crate::tools::{ToolCallAssembler, ToolCallDelta};
 
 /// A piece of generated text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +13,8 @@ use crate::timing::Timing;
 pub enum Delta {
     Answer(String),
     Reasoning(String),
+    /// A piece of a tool call (see [`ToolCallDelta`]).
+    ToolCall(ToolCallDelta),
 }
 
 /// What closes a stream.
@@ -23,6 +26,13 @@ pub struct StreamEnd {
     pub timing: Timing,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<Confidence>,
+    /// Call-shaped outputs that did not parse (see `ChatResponse::unparsed_tool_calls`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unparsed_tool_calls: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One event of a streamed answer: any number of deltas, then exactly one `End`.
@@ -37,6 +47,7 @@ pub enum StreamEvent {
 pub struct ResponseCollector {
     answer: String,
     reasoning: String,
+    calls: ToolCallAssembler,
     end: Option<StreamEnd>,
 }
 
@@ -45,6 +56,7 @@ impl ResponseCollector {
         match event {
             StreamEvent::Delta(Delta::Answer(text)) => self.answer.push_str(&text),
             StreamEvent::Delta(Delta::Reasoning(text)) => self.reasoning.push_str(&text),
+            StreamEvent::Delta(Delta::ToolCall(piece)) => self.calls.push(piece),
             StreamEvent::End(end) => self.end = Some(end),
         }
     }
@@ -61,6 +73,8 @@ impl ResponseCollector {
             usage: end.usage,
             timing: end.timing,
             confidence: end.confidence,
+            tool_calls: self.calls.finish(),
+            unparsed_tool_calls: end.unparsed_tool_calls,
         })
     }
 }
@@ -81,6 +95,7 @@ mod tests {
             usage: Usage::default(),
             timing: Timing::default(),
             confidence: None,
+            unparsed_tool_calls: 0,
         }));
         let r = c.finish().unwrap();
         assert_eq!(r.answer, "4");

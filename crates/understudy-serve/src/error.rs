@@ -35,6 +35,13 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// A request the core refused: a 400 whose `param` is the field its message names first.
+    pub fn from_request(e: understudy_core::RequestError) -> Self {
+        let text = e.to_string();
+        let param = text.split('`').nth(1).map(str::to_string);
+        Self::invalid(text, param)
+    }
+
     pub fn invalid(message: impl Into<String>, param: Option<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,

@@ -90,11 +90,7 @@ fn profile_for<'s>(state: &'s AppState, model: &str) -> Option<&'s Profile> {
 }
 
 fn validate(request: ChatRequest) -> Result<ValidChatRequest, ApiError> {
-    request.validate().map_err(|e| {
-        let text = e.to_string();
-        let param = text.split('`').nth(1).map(str::to_string);
-        ApiError::invalid(text, param)
-    })
+    request.validate().map_err(ApiError::from_request)
 }
 
 pub async fn chat_completions(

@@ -34,6 +34,7 @@ pub mod techniques;
 pub mod turn;
 pub mod unrouted;
 pub mod wire;
+mod wire_tools;
 mod wire_words;
 
 use std::collections::BTreeMap;

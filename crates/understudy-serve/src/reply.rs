@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use understudy_backend::Backend;
 use understudy_core::stream::{Delta, StreamEnd};
-use understudy_core::{ChatMessage, ChatResponse, StreamEvent, ValidChatRequest};
+use understudy_core::{ChatMessage, ChatResponse, StreamEvent, ToolCallDelta, ValidChatRequest};
 use understudy_prompt::{AnswerContract, Input};
 
 use crate::error::ApiError;
@@ -58,16 +58,24 @@ pub(crate) fn respond_finished(
         guard.keep_content(prompt, response.answer.clone());
     }
     if stream {
-        let events = futures::stream::iter(vec![
-            Ok(StreamEvent::Delta(Delta::Answer(response.answer.clone()))),
-            Ok(StreamEvent::End(StreamEnd {
-                model: response.model.clone(),
-                finish_reason: response.finish_reason,
-                usage: response.usage,
-                timing: response.timing,
-                confidence: response.confidence,
-            })),
-        ]);
+        let mut events = vec![Ok(StreamEvent::Delta(Delta::Answer(
+            response.answer.clone(),
+        )))];
+        for (i, call) in response.tool_calls.iter().enumerate() {
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            events.push(Ok(StreamEvent::Delta(Delta::ToolCall(
+                ToolCallDelta::whole(index, call),
+            ))));
+        }
+        events.push(Ok(StreamEvent::End(StreamEnd {
+            model: response.model.clone(),
+            finish_reason: response.finish_reason,
+            usage: response.usage,
+            timing: response.timing,
+            confidence: response.confidence,
+            unparsed_tool_calls: response.unparsed_tool_calls,
+        })));
+        let events = futures::stream::iter(events);
         let owned = guard.hand_to_stream();
         // Policies were applied above; the stream passes the answer through unchanged.
         let sse = stream::sse(Box::pin(events), id, named, None, include_usage, owned);

@@ -2,7 +2,7 @@
 //! them): a chat completion, a streamed chunk, the model list and the embedding list.
 
 use serde::Serialize;
-use understudy_core::{ChatResponse, Timing, Usage};
+use understudy_core::{ChatResponse, Timing, ToolCall, ToolCallDelta, Usage};
 
 use crate::wire::now_secs;
 
@@ -65,9 +65,58 @@ pub struct Choice<'a> {
 #[derive(Debug, Serialize)]
 pub struct Message<'a> {
     pub role: &'static str,
-    pub content: &'a str,
+    /// `null` when the answer is only tool calls, as OpenAI writes it.
+    pub content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<CallBody<'a>>,
+}
+
+/// A tool call in OpenAI's shape; in a stream chunk, `index` says which call a piece belongs to.
+#[derive(Debug, Serialize)]
+pub struct CallBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    pub function: FunctionBody<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FunctionBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    pub arguments: &'a str,
+}
+
+impl<'a> CallBody<'a> {
+    pub fn whole(call: &'a ToolCall) -> Self {
+        Self {
+            index: None,
+            id: Some(&call.id),
+            kind: Some("function"),
+            function: FunctionBody {
+                name: Some(&call.name),
+                arguments: &call.arguments,
+            },
+        }
+    }
+
+    /// A streamed piece: id, type and name on the call's first piece only.
+    pub fn piece(delta: &'a ToolCallDelta) -> Self {
+        Self {
+            index: Some(delta.index),
+            id: delta.id.as_deref(),
+            kind: delta.id.as_ref().map(|_| "function"),
+            function: FunctionBody {
+                name: delta.name.as_deref(),
+                arguments: &delta.arguments,
+            },
+        }
+    }
 }
 
 impl<'a> ChatCompletion<'a> {
@@ -82,8 +131,10 @@ impl<'a> ChatCompletion<'a> {
                 index: 0,
                 message: Message {
                     role: "assistant",
-                    content: &r.answer,
+                    content: (!r.answer.is_empty() || r.tool_calls.is_empty())
+                        .then_some(r.answer.as_str()),
                     reasoning_content: r.reasoning.as_deref(),
+                    tool_calls: r.tool_calls.iter().map(CallBody::whole).collect(),
                 },
                 finish_reason: r.finish_reason.as_openai(),
             }],
@@ -123,6 +174,8 @@ pub struct ChunkDelta<'a> {
     pub content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<[CallBody<'a>; 1]>,
 }
 
 impl<'a> ChatCompletionChunk<'a> {

@@ -18,7 +18,7 @@ use understudy_core::StreamEvent;
 
 use crate::error::ApiError;
 use crate::request_guard::RequestGuard;
-use crate::responses::{ChatCompletionChunk, ChunkDelta, Named};
+use crate::responses::{CallBody, ChatCompletionChunk, ChunkDelta, Named};
 use crate::turn::Turn;
 
 /// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
@@ -229,6 +229,15 @@ impl EventMapper {
                 &self.named,
                 ChunkDelta {
                     reasoning_content: Some(&t),
+                    ..ChunkDelta::default()
+                },
+                None,
+            )),
+            Delta::ToolCall(piece) => out.push(chunk(
+                &self.id,
+                &self.named,
+                ChunkDelta {
+                    tool_calls: Some([CallBody::piece(&piece)]),
                     ..ChunkDelta::default()
                 },
                 None,

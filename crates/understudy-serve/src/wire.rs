@@ -7,6 +7,7 @@ use understudy_core::thinking_switch::ThinkingMode;
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 
 use crate::error::ApiError;
+use crate::wire_tools::{calls, tool_use, WireCall, WireTool};
 use crate::wire_words::{json_words, without_position};
 
 #[derive(Debug, Deserialize)]
@@ -33,11 +34,12 @@ pub struct WireRequest {
     pub frequency_penalty: Option<f32>,
     pub presence_penalty: Option<f32>,
     pub logprobs: Option<bool>,
-    /// Refused with a clear error rather than silently ignored (see `unserved`): tool calls,
-    /// legacy function calls, log-probabilities and the rest a client would otherwise believe
-    /// were applied.
-    pub tools: Option<Value>,
+    pub tools: Option<Vec<WireTool>>,
     pub tool_choice: Option<Value>,
+    pub parallel_tool_calls: Option<bool>,
+    /// Refused with a clear error rather than silently ignored (see `unserved`): legacy
+    /// function calls, log-probabilities and the rest a client would otherwise believe were
+    /// applied.
     pub functions: Option<Value>,
     pub function_call: Option<Value>,
     pub top_logprobs: Option<Value>,
@@ -57,11 +59,9 @@ fn unserved(wire: &WireRequest) -> Option<(&'static str, &'static str)> {
                 || v.as_array().is_some_and(|a| a.is_empty()))
         })
     };
-    let fields: [(&'static str, bool, &'static str); 10] = [
-        ("tools", set(&wire.tools), "this gateway does not do tool calls yet; send the request without `tools` (and `tool_choice`)"),
-        ("tool_choice", set(&wire.tool_choice), "there are no tools to choose from (this gateway does not do tool calls yet)"),
-        ("functions", set(&wire.functions), "legacy function calling is not served (nor are tool calls yet)"),
-        ("function_call", set(&wire.function_call), "legacy function calling is not served (nor are tool calls yet)"),
+    let fields: [(&'static str, bool, &'static str); 8] = [
+        ("functions", set(&wire.functions), "legacy function calling is not served; send the functions as `tools`"),
+        ("function_call", set(&wire.function_call), "legacy function calling is not served; use `tool_choice`"),
         ("logprobs", wire.logprobs == Some(true), "log-probabilities are not returned by this gateway yet; send the request without `logprobs`"),
         ("top_logprobs", set(&wire.top_logprobs), "log-probabilities are not returned by this gateway yet"),
         ("logit_bias", set(&wire.logit_bias), "token biases are not applied by this gateway"),
@@ -103,8 +103,10 @@ pub enum Stop {
 pub struct WireMessage {
     pub role: WireRole,
     pub content: Option<Content>,
-    /// An assistant turn's tool calls: refused by name (no tool calls yet), not read as empty.
-    pub tool_calls: Option<Value>,
+    /// An assistant turn's tool calls.
+    pub tool_calls: Option<Vec<WireCall>>,
+    /// A tool turn's answer to this call.
+    pub tool_call_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -114,7 +116,7 @@ pub enum WireRole {
     Developer,
     User,
     Assistant,
-    /// A tool result: named so its refusal can say why.
+    /// A tool result.
     Tool,
 }
 
@@ -220,6 +222,10 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         .enumerate()
         .map(|(i, m)| message(i, m))
         .collect::<Result<Vec<_>, _>>()?;
+    // Checked on the client's own messages, so the index in an error is the client's (a
+    // profile may put a system turn first).
+    understudy_core::request::check_tool_turns(&messages).map_err(ApiError::from_request)?;
+    let tools = tool_use(wire.tools, wire.tool_choice, wire.parallel_tool_calls)?;
     let stop = match wire.stop {
         None => Vec::new(),
         Some(Stop::One(s)) => vec![s],
@@ -251,6 +257,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             thinking: None,
             reasoning_effort: None,
             logprobs: false,
+            tools,
         },
         stream: wire.stream,
         include_usage: wire.stream_options.is_some_and(|o| o.include_usage),
@@ -261,9 +268,10 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
 
 /// One message: text content (string or text parts) and a role this gateway serves.
 fn message(i: usize, m: WireMessage) -> Result<ChatMessage, ApiError> {
-    if m.tool_calls.as_ref().is_some_and(|t| !t.is_null()) {
+    let tool_calls = calls(i, m.tool_calls)?;
+    if !tool_calls.is_empty() && !matches!(m.role, WireRole::Assistant) {
         return Err(ApiError::invalid(
-            format!("messages[{i}].tool_calls: tool calls are not served by this gateway yet"),
+            format!("messages[{i}].tool_calls: only assistant messages carry tool calls"),
             Some(format!("messages[{i}].tool_calls")),
         ));
     }
@@ -290,14 +298,13 @@ fn message(i: usize, m: WireMessage) -> Result<ChatMessage, ApiError> {
         WireRole::System | WireRole::Developer => Role::System,
         WireRole::User => Role::User,
         WireRole::Assistant => Role::Assistant,
-        WireRole::Tool => {
-            return Err(ApiError::invalid(
-                format!("messages[{i}].role: `tool` messages need tool calls, which this gateway does not do yet"),
-                Some(format!("messages[{i}].role")),
-            ))
-        }
+        WireRole::Tool => Role::Tool,
     };
-    Ok(ChatMessage::new(role, text))
+    Ok(ChatMessage {
+        tool_calls,
+        tool_call_id: m.tool_call_id,
+        ..ChatMessage::new(role, text)
+    })
 }
 
 /// The thinking switch: understudy's own field, else `chat_template_kwargs.enable_thinking`,

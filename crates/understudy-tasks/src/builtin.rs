@@ -50,6 +50,13 @@ pub const MTBENCH: DataPackage = DataPackage {
     version: "26.3",
 };
 
+/// BFCL's single-turn function-calling data (Apache-2.0): the first 100 items of five
+/// categories, converted by scripts/reference/bfcl_items.py and shipped with the binary.
+pub const BFCL: DataPackage = DataPackage {
+    name: "bfcl-eval",
+    version: "2026.3.23",
+};
+
 /// A built-in data file: name, package, member inside the wheel, sha256 of the member.
 /// Members ending in `.gz` are decompressed next to the download.
 pub struct DataFile {
@@ -161,6 +168,41 @@ pub const DATA: &[DataFile] = &[
         sha256: "aa0754b4e40b0dc0ae1535ad13029b96668b8c590f996f637d1a08d96d6c0f3c",
         embedded: Some(include_str!("tasks/data/handbook_docs.jsonl")),
     },
+    DataFile {
+        name: "bfcl-simple",
+        package: &BFCL,
+        member: "bfcl_simple.jsonl",
+        sha256: "404b2d8738a7e504a37e58dfec8e68c7415ed6f606bf69f35042c8d9b60c234f",
+        embedded: Some(include_str!("tasks/data/bfcl_simple.jsonl")),
+    },
+    DataFile {
+        name: "bfcl-multiple",
+        package: &BFCL,
+        member: "bfcl_multiple.jsonl",
+        sha256: "32b1a179a466ddb4c6041b22782ba387825f9c4ddc2bea67c69dfd03b1892bd8",
+        embedded: Some(include_str!("tasks/data/bfcl_multiple.jsonl")),
+    },
+    DataFile {
+        name: "bfcl-parallel",
+        package: &BFCL,
+        member: "bfcl_parallel.jsonl",
+        sha256: "09e85bc5ce8b26894607cca0c2b80a6191be8cc5d13d076eabd5a7a8d7ff79e1",
+        embedded: Some(include_str!("tasks/data/bfcl_parallel.jsonl")),
+    },
+    DataFile {
+        name: "bfcl-parallel-multiple",
+        package: &BFCL,
+        member: "bfcl_parallel_multiple.jsonl",
+        sha256: "7519345449bb65fa87251f00b7e20e446ea1cda402337ebdcab7c0618a2d49c4",
+        embedded: Some(include_str!("tasks/data/bfcl_parallel_multiple.jsonl")),
+    },
+    DataFile {
+        name: "bfcl-irrelevance",
+        package: &BFCL,
+        member: "bfcl_irrelevance.jsonl",
+        sha256: "ea11206ec9fc74abc847b4ceea98a1769aab3128ad544086a5df9a04b43c75af",
+        embedded: Some(include_str!("tasks/data/bfcl_irrelevance.jsonl")),
+    },
 ];
 
 /// Built-in task definitions by name.
@@ -176,6 +218,17 @@ pub const TASKS: &[(&str, &str)] = &[
     ("mtbench", include_str!("tasks/mtbench.toml")),
     ("gsm", include_str!("tasks/gsm.toml")),
     ("handbook", include_str!("tasks/handbook.toml")),
+    ("bfcl-simple", include_str!("tasks/bfcl_simple.toml")),
+    ("bfcl-multiple", include_str!("tasks/bfcl_multiple.toml")),
+    ("bfcl-parallel", include_str!("tasks/bfcl_parallel.toml")),
+    (
+        "bfcl-parallel-multiple",
+        include_str!("tasks/bfcl_parallel_multiple.toml"),
+    ),
+    (
+        "bfcl-irrelevance",
+        include_str!("tasks/bfcl_irrelevance.toml"),
+    ),
 ];
 
 /// Names of the built-in tasks, comma-separated.

@@ -75,6 +75,7 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
         | AnswerSpec::Rouge
         | AnswerSpec::Judge { .. }
         | AnswerSpec::Command(_)
+        | AnswerSpec::ToolCalls(_)
         | AnswerSpec::Structured(_) => Scored {
             parsed: None,
             correct: false,

@@ -45,6 +45,9 @@ pub fn contract(spec: &AnswerSpec) -> AnswerContract {
         }
         AnswerSpec::Rouge => free("only the one-sentence summary"),
         AnswerSpec::Command(spec) => free(spec.format.as_deref().unwrap_or("only the answer")),
+        AnswerSpec::ToolCalls(_) => {
+            free("the function calls the request needs, or a reply if none applies")
+        }
     }
 }
 

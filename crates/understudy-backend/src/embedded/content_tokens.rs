@@ -55,17 +55,34 @@ pub(super) fn render(
     template: &LlamaChatTemplate,
     messages: &[ChatMessage],
 ) -> Result<Pieces, BackendError> {
+    render_with(messages, |m| template::render(model, template, m))
+}
+
+/// `messages` rendered by `render_fn`, cut at each content: the function is given the messages
+/// with each non-empty content replaced by its marker (an empty one stays empty, so templates
+/// that test `if message.content` see what they would).
+pub(super) fn render_with(
+    messages: &[ChatMessage],
+    render_fn: impl Fn(&[ChatMessage]) -> Result<String, BackendError>,
+) -> Result<Pieces, BackendError> {
     let marked: Vec<ChatMessage> = messages
         .iter()
         .enumerate()
-        .map(|(i, m)| ChatMessage::new(m.role, marker(i)))
+        .map(|(i, m)| ChatMessage {
+            content: if m.content.is_empty() {
+                String::new()
+            } else {
+                marker(i)
+            },
+            ..m.clone()
+        })
         .collect();
-    let rendered = template::render(model, template, &marked)?;
+    let rendered = render_fn(&marked)?;
     match cut(&rendered, messages) {
         Some(pieces) => Ok(Pieces { pieces }),
         None => {
             tracing::warn!("the chat template rewrites message contents; its prompt is tokenized whole, so special tokens typed in a message are parsed as control tokens");
-            let whole = template::render(model, template, messages)?;
+            let whole = render_fn(messages)?;
             Ok(Pieces {
                 pieces: vec![(whole, true)],
             })
@@ -79,6 +96,9 @@ fn cut(rendered: &str, messages: &[ChatMessage]) -> Option<Vec<(String, bool)>> 
     let mut pieces = Vec::new();
     let mut rest = rendered;
     for (i, m) in messages.iter().enumerate() {
+        if m.content.is_empty() {
+            continue;
+        }
         let mark = marker(i);
         let (before, after) = rest.split_once(&mark)?;
         if after.contains(&mark) {

@@ -13,6 +13,8 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 use tokio::sync::{mpsc as tmpsc, oneshot};
+
+use crate::tool_calls::CallForm;
 use understudy_core::{StreamEvent, TimingRecorder, ValidChatRequest};
 
 use super::prompt::{ModelFacts, BATCH_SIZE};
@@ -93,6 +95,8 @@ pub struct LoadedInfo {
     pub parallel: u32,
     /// Bytes of KV cache the context holds (`parallel` × `context` tokens).
     pub kv_bytes: u64,
+    /// How the model is asked to write tool calls.
+    pub call_form: CallForm,
 }
 
 impl LoadedInfo {
@@ -212,6 +216,7 @@ fn worker(
             .is_some_and(|t| t.contains("<think>")),
         parallel,
         kv_bytes: per_token * u64::from(context) * u64::from(parallel),
+        call_form: CallForm::of_template(template.source_text.as_deref()),
     };
     if ready.send(Ok(info)).is_err() {
         return;

@@ -4,6 +4,7 @@
 
 mod content_tokens;
 mod engine;
+mod jinja;
 mod loaded;
 mod pick;
 mod prefix;
@@ -24,6 +25,7 @@ use understudy_core::{TimingRecorder, ValidChatRequest};
 
 use crate::catalog::{self, KnownModel};
 use crate::install::{self, Progress};
+use crate::tool_calls::{forced_call_opening, split_calls};
 use crate::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
 
 pub use engine::{default_parallel, llama_backend, LoadedInfo, DEFAULT_CONTEXT};
@@ -394,16 +396,23 @@ impl Backend for EmbeddedBackend {
         let (engine, _) = self.load(&request.model).await?;
         // Latency is measured from here: loading or installing a model is not per-request latency.
         let timing = TimingRecorder::start();
+        let tools = request.tools.clone();
         let receiver = engine.submit(request, timing)?;
         // Every wait for the engine's next token is the model's time, not the caller's.
         let stream = crate::upstream::Waited::new(
             tokio_stream::wrappers::UnboundedReceiverStream::new(receiver),
         );
+        let opening = forced_call_opening(&tools, engine.info.call_form);
         // Keep the engine alive for as long as the stream is consumed.
-        Ok(Box::pin(stream.map(move |event| {
+        let events: EventStream = Box::pin(stream.map(move |event| {
             let _keep = &engine;
             event
-        })))
+        }));
+        Ok(if tools.may_call() {
+            split_calls(events, tools, opening)
+        } else {
+            events
+        })
     }
 }
 

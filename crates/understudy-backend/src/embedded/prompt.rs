@@ -4,12 +4,14 @@
 
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
-use understudy_core::{Usage, ValidChatRequest};
+use understudy_core::{Role, ToolUse, Usage, ValidChatRequest};
 
 use super::content_tokens;
+use super::jinja;
 use super::pick::Picker;
 use super::prefix::ALIGN;
 use super::template::ChosenTemplate;
+use crate::tool_calls::{forced_call_opening, generic_tool_turns, CallForm};
 use crate::BackendError;
 
 /// Tokens per prompt-processing batch.
@@ -60,8 +62,7 @@ fn build_prompt(
     loaded: &ModelFacts<'_>,
     request: &ValidChatRequest,
 ) -> Result<(content_tokens::Pieces, bool), BackendError> {
-    let mut prompt =
-        content_tokens::render(loaded.model, &loaded.template.template, &request.messages)?;
+    let mut prompt = render_messages(loaded, request)?;
     let thinks = loaded
         .template
         .source_text
@@ -72,7 +73,53 @@ fn build_prompt(
         prompt.push_markup(EMPTY_THOUGHT);
     }
     let starts_in_thought = prompt.text().trim_end().ends_with("<think>");
+    let form = CallForm::of_template(loaded.template.source_text.as_deref());
+    if let Some(opening) = forced_call_opening(&request.tools, form) {
+        prompt.push_markup(&opening);
+    }
     Ok((prompt, starts_in_thought))
+}
+
+/// The conversation through the chat template. A request without tools or tool turns takes
+/// llama.cpp's rendering of the template, as it always has; one with them takes the GGUF's
+/// Jinja template when it can render tools, else the generic tool prompt (tool_calls/generic.rs)
+/// through llama.cpp's rendering. Tools under `tool_choice: none` are left out of the prompt.
+fn render_messages(
+    loaded: &ModelFacts<'_>,
+    request: &ValidChatRequest,
+) -> Result<content_tokens::Pieces, BackendError> {
+    let tool_turns = request
+        .messages
+        .iter()
+        .any(|m| m.role == Role::Tool || !m.tool_calls.is_empty());
+    let template = &loaded.template.template;
+    if request.tools.is_empty() && !tool_turns {
+        return content_tokens::render(loaded.model, template, &request.messages);
+    }
+    let offered = if request.tools.may_call() {
+        request.tools.clone()
+    } else {
+        ToolUse::default()
+    };
+    match loaded.template.source_text.as_deref() {
+        Some(source) if jinja::supports_tools(source) => {
+            let vocab = loaded.model.vocab();
+            let token_text = |t| {
+                vocab
+                    .text(t)
+                    .and_then(|t| t.to_str().ok().map(str::to_string))
+                    .unwrap_or_default()
+            };
+            let (bos, eos) = (token_text(vocab.bos()), token_text(vocab.eos()));
+            content_tokens::render_with(&request.messages, |m| {
+                jinja::render(source, m, &offered, (&bos, &eos))
+            })
+        }
+        _ => {
+            let turns = generic_tool_turns(&request.messages, &request.tools);
+            content_tokens::render(loaded.model, template, &turns)
+        }
+    }
 }
 
 /// The templated prompt as tokens (BOS added unless the template wrote it; message contents

@@ -221,6 +221,7 @@ impl Sequence {
             usage: self.counts.usage(self.timing.tokens()),
             timing: self.timing.finish(Some(self.counts.processed()), None),
             confidence: confidence.finish(),
+            unparsed_tool_calls: 0,
         };
         let _ = self.events.send(Ok(StreamEvent::End(end)));
         Status::Done

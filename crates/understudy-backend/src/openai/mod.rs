@@ -18,6 +18,7 @@ use understudy_core::response::ConfidenceAccumulator;
 use understudy_core::stream::Delta;
 use understudy_core::think_tags::ThinkSplitter;
 use understudy_core::thinking_switch::ThinkingControl;
+use understudy_core::tools::ToolCallAssembler;
 use understudy_core::{ChatResponse, FinishReason, TimingRecorder, Usage, ValidChatRequest};
 
 use crate::{upstream, Backend, BackendError, EventStream, ModelInfo};
@@ -278,7 +279,12 @@ impl OpenAiBackend {
             match delta {
                 Delta::Answer(t) => answer.push_str(&t),
                 Delta::Reasoning(t) => reasoning.push_str(&t),
+                Delta::ToolCall(_) => {}
             }
+        }
+        let mut calls = ToolCallAssembler::default();
+        for (i, piece) in choice.message.tool_calls.into_iter().enumerate() {
+            calls.push(piece.delta(i));
         }
         let usage = completion.usage.map(|u| u.usage());
         let usage = usage.unwrap_or(Usage {
@@ -296,6 +302,8 @@ impl OpenAiBackend {
             usage,
             timing,
             confidence: confidence.finish(),
+            tool_calls: calls.finish(),
+            unparsed_tool_calls: 0,
         })
     }
 }
@@ -303,6 +311,7 @@ impl OpenAiBackend {
 pub(super) fn parse_finish(reason: Option<&str>) -> FinishReason {
     match reason {
         Some("length") => FinishReason::Length,
+        Some("tool_calls" | "function_call") => FinishReason::ToolCalls,
         _ => FinishReason::Stop,
     }
 }

@@ -35,6 +35,7 @@ impl StreamState {
             usage,
             timing: self.timing.finish(None, Some(usage.completion_tokens)),
             confidence: self.confidence.finish(),
+            unparsed_tool_calls: 0,
         })
     }
 
@@ -98,6 +99,11 @@ impl StreamState {
                         .into_iter()
                         .map(StreamEvent::Delta),
                 );
+            }
+            for (i, piece) in choice.delta.tool_calls.into_iter().enumerate() {
+                self.timing.mark_token();
+                self.chunks += 1;
+                events.push(StreamEvent::Delta(Delta::ToolCall(piece.delta(i))));
             }
             if let Some(reason) = choice.finish_reason.as_deref() {
                 self.finish = Some(parse_finish(Some(reason)));

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use understudy_core::{ResponseFormat, ValidChatRequest};
+use understudy_core::{ChatMessage, ResponseFormat, ToolCall, ToolChoice, ValidChatRequest};
 
 #[derive(Debug, Serialize)]
 pub struct WireRequest<'a> {
@@ -29,12 +29,57 @@ pub struct WireRequest<'a> {
     pub reasoning_effort: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub logprobs: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct WireMessage<'a> {
     pub role: &'static str,
-    pub content: &'a str,
+    /// `null` for an assistant turn that only called tools, as the API writes it.
+    pub content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<&'a str>,
+}
+
+impl<'a> WireMessage<'a> {
+    fn of(m: &'a ChatMessage) -> Self {
+        let calls =
+            (!m.tool_calls.is_empty()).then(|| m.tool_calls.iter().map(call_value).collect());
+        Self {
+            role: m.role.as_str(),
+            content: (!m.content.is_empty() || calls.is_none()).then_some(m.content.as_str()),
+            tool_calls: calls,
+            tool_call_id: m.tool_call_id.as_deref(),
+        }
+    }
+}
+
+/// A call as the API writes it.
+pub fn call_value(call: &ToolCall) -> Value {
+    serde_json::json!({
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments}
+    })
+}
+
+/// `tool_choice` as the API writes it.
+pub fn tool_choice_value(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => Value::from("auto"),
+        ToolChoice::None => Value::from("none"),
+        ToolChoice::Required => Value::from("required"),
+        ToolChoice::Function(name) => {
+            serde_json::json!({"type": "function", "function": {"name": name}})
+        }
+    }
 }
 
 impl<'a> WireRequest<'a> {
@@ -49,14 +94,7 @@ impl<'a> WireRequest<'a> {
         };
         Self {
             model,
-            messages: request
-                .messages
-                .iter()
-                .map(|m| WireMessage {
-                    role: m.role.as_str(),
-                    content: &m.content,
-                })
-                .collect(),
+            messages: request.messages.iter().map(WireMessage::of).collect(),
             max_tokens: request.max_tokens,
             temperature: request.temperature,
             top_p: request.top_p,
@@ -70,6 +108,24 @@ impl<'a> WireRequest<'a> {
                 .map(|on| serde_json::json!({"enable_thinking": on})),
             reasoning_effort: request.reasoning_effort.as_deref(),
             logprobs: request.logprobs,
+            tools: (!request.tools.is_empty()).then(|| {
+                request
+                    .tools
+                    .tools
+                    .iter()
+                    .map(|t| {
+                        let mut function =
+                            serde_json::json!({"name": t.name, "parameters": t.parameters});
+                        if let Some(d) = &t.description {
+                            function["description"] = Value::from(d.as_str());
+                        }
+                        serde_json::json!({"type": "function", "function": function})
+                    })
+                    .collect()
+            }),
+            tool_choice: (!request.tools.is_empty() && request.tools.choice != ToolChoice::Auto)
+                .then(|| tool_choice_value(&request.tools.choice)),
+            parallel_tool_calls: request.tools.parallel.filter(|_| !request.tools.is_empty()),
         }
     }
 }
@@ -146,6 +202,42 @@ pub struct WireAnswer {
     pub content: Option<String>,
     #[serde(default, alias = "reasoning")]
     pub reasoning_content: Option<String>,
+    /// Whole calls in a completion, pieces of calls in a stream chunk.
+    #[serde(default)]
+    pub tool_calls: Vec<WireCallPiece>,
+}
+
+/// A tool call, or in a stream a piece of one (`index` says which).
+#[derive(Debug, Deserialize, Default)]
+pub struct WireCallPiece {
+    #[serde(default)]
+    pub index: Option<u32>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub function: WireFunctionPiece,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct WireFunctionPiece {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub arguments: Option<String>,
+}
+
+impl WireCallPiece {
+    /// This piece as a core delta; `position` is its place in the list when `index` is absent.
+    pub fn delta(self, position: usize) -> understudy_core::ToolCallDelta {
+        understudy_core::ToolCallDelta {
+            index: self
+                .index
+                .unwrap_or_else(|| u32::try_from(position).unwrap_or(u32::MAX)),
+            id: self.id,
+            name: self.function.name,
+            arguments: self.function.arguments.unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -115,7 +115,8 @@ async fn stream_answer(
                 in_reasoning = true;
                 output::reasoning_text(text);
             }
-            StreamEvent::End(_) => {}
+            // `chat` offers no tools, so no call can come back.
+            StreamEvent::Delta(Delta::ToolCall(_)) | StreamEvent::End(_) => {}
         }
         collector.push(event);
     }

@@ -24,5 +24,7 @@ mod serve_cli;
 mod serve_restart;
 mod structured_cli;
 mod study_cli;
+mod tool_call_tasks;
+mod tool_calls_sdk;
 mod tune_profiles;
 mod view_browser;

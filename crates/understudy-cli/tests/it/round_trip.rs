@@ -106,6 +106,7 @@ impl Backend for Scripted {
                 min_logprob: -1.0,
                 tokens: 2,
             }),
+            unparsed_tool_calls: 0,
         })));
         Ok(Box::pin(futures::stream::iter(events)))
     }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use common::{ensure_small_model, free_port, home, serve_command, text, understudy, wait_for_port};
 
-fn openai_python() -> Option<PathBuf> {
+pub fn openai_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("UNDERSTUDY_OPENAI_PYTHON") {
         return Some(PathBuf::from(p));
     }

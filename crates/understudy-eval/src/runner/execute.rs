@@ -16,6 +16,7 @@ use crate::stopping::RowScores;
 use understudy_store::cell_key;
 use understudy_store::{Cell, Store};
 use understudy_tasks::grade::{Asked, Grader};
+use understudy_tasks::task::AnswerSpec;
 use understudy_tasks::EvalError;
 
 /// How the cells went.
@@ -142,9 +143,11 @@ async fn answer_claimed(
     let answers: Vec<String> = answered
         .responses
         .iter()
-        .map(|(r, _)| match &w.program.template {
-            Some(template) => template.graded_part(&r.answer),
-            None => r.answer.clone(),
+        .map(|(r, _)| match (&w.task.def.answer, &w.program.template) {
+            // Only calls the backend returned as calls count, never call-shaped text.
+            (AnswerSpec::ToolCalls(_), _) => understudy_tasks::grade::tool_calls::encode_answer(r),
+            (_, Some(template)) => template.graded_part(&r.answer),
+            (_, None) => r.answer.clone(),
         })
         .collect();
     let strategy = w.strategy.to_string();

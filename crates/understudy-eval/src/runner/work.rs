@@ -149,6 +149,7 @@ fn cell_work<'p>(
     let retrieved = retrieve(plan, task, item, strategy, &mut messages)?;
     let mut request = ChatRequest {
         max_tokens: program.max_tokens,
+        tools: offered_tools(task, item)?,
         ..sampled_request(plan, model, messages, sample)
     };
     let switched = strategy
@@ -176,6 +177,25 @@ fn cell_work<'p>(
         retrieved,
         examples,
         program,
+    })
+}
+
+/// The tools a tool-call task's item offers (none for other tasks); the error names the item.
+fn offered_tools(task: &LoadedTask, item: &Item) -> Result<understudy_core::ToolUse, EvalError> {
+    let understudy_tasks::task::AnswerSpec::ToolCalls(spec) = &task.def.answer else {
+        return Ok(understudy_core::ToolUse::default());
+    };
+    let text = item.fields.get(&spec.tools_field).ok_or_else(|| {
+        EvalError::Config(format!(
+            "task {}: item {} has no `{}` field with its tools",
+            task.def.name, item.id, spec.tools_field
+        ))
+    })?;
+    understudy_tasks::task::tools_of(text).map_err(|why| {
+        EvalError::Config(format!(
+            "task {}: item {}: `{}` {why}",
+            task.def.name, item.id, spec.tools_field
+        ))
     })
 }
 

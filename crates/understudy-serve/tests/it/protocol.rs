@@ -1,6 +1,6 @@
 //! The gateway's answers to what clients get wrong or do unexpectedly, in-process on the fake
 //! backend: OpenAI-shaped 404/405, `GET /v1/models/{id}`, error texts in the client's terms (no
-//! Rust types or parser positions), `tools` refused clearly, bodies that never parse counted in
+//! Rust types or parser positions), bad tools and tool turns refused by field, bodies that never parse counted in
 //! metrics and the log, a dropped stream logged as a disconnect, and metrics labels that a
 //! client's choice of model name cannot grow.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -147,25 +147,35 @@ async fn errors_speak_json_not_rust() {
 }
 
 #[tokio::test]
-async fn tools_and_tool_messages_are_refused_clearly() {
+async fn bad_tools_and_tool_turns_are_refused_by_field() {
     let st = Arc::new(state());
-    let (status, text) = post(
-        st.clone(),
-        r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}"#,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let err = error_of(&text);
-    assert_eq!(err["param"], "tools");
-    assert!(err["message"].as_str().unwrap().contains("tool calls"));
-
-    let (status, text) = post(
-        st,
-        r#"{"model":"echo","messages":[{"role":"user","content":"x"},{"role":"tool","content":"42"}]}"#,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(error_of(&text)["param"], "messages[1].role");
+    let cases = [
+        (
+            r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"objekt"}}}]}"#,
+            "tools[0].function.parameters",
+        ),
+        (
+            r#"{"model":"echo","messages":[{"role":"user","content":"x"},{"role":"tool","tool_call_id":"c9","content":"42"}]}"#,
+            "messages[1].tool_call_id",
+        ),
+        (
+            r#"{"model":"echo","messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{oops"}}]},{"role":"tool","tool_call_id":"c1","content":"1"}]}"#,
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        (
+            r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}"#,
+            "tool_choice",
+        ),
+        (
+            r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"functions":[{"name":"f"}]}"#,
+            "functions",
+        ),
+    ];
+    for (body, param) in cases {
+        let (status, text) = post(st.clone(), body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {text}");
+        assert_eq!(error_of(&text)["param"], param, "{body}: {text}");
+    }
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! exact and regex answers go through `scorer`; code runs in the sandbox, IFEval and ROUGE are
 //! computed here, judged tasks ask the judge model, and command tasks ask the task's own grader.
 
+mod bfcl_values;
 pub mod code;
 pub mod command;
 pub mod confine;
@@ -10,6 +11,7 @@ pub mod judge;
 pub mod rouge;
 pub mod sandbox;
 pub mod structured;
+pub mod tool_calls;
 
 use serde_json::{json, Value};
 
@@ -99,6 +101,7 @@ impl Grader {
                     .extract(text.trim(), &understudy_prompt::Input::parse(&input.text()));
                 structured::grade(spec, &item.target, read.as_deref())
             }
+            AnswerSpec::ToolCalls(spec) => grade_tool_calls(spec, item, last)?,
             AnswerSpec::Command(_) => {
                 let grader = self.commands.get(&task.def.name).ok_or_else(|| {
                     EvalError::Config(format!(
@@ -254,4 +257,39 @@ fn grade_rouge(item: &Item, text: &str) -> Graded {
         })),
         ungraded: false,
     }
+}
+
+/// A tool-call answer (as eval recorded it) checked as BFCL checks it; the detail keeps the
+/// calls read, the reason, and the call-shaped outputs that did not parse.
+fn grade_tool_calls(
+    spec: &crate::task::ToolCallsSpec,
+    item: &Item,
+    recorded: &str,
+) -> Result<Graded, EvalError> {
+    let functions: Value = match &spec.functions_field {
+        Some(f) => serde_json::from_str(field(item, f)?).map_err(|e| {
+            EvalError::Config(format!("item {}: field `{f}` is not JSON: {e}", item.id))
+        })?,
+        None => tool_calls::functions_from_tools(field(item, &spec.tools_field)?),
+    };
+    let category = match &spec.category_field {
+        Some(f) => field(item, f)?.to_string(),
+        None => tool_calls::category_from_target(&item.target).to_string(),
+    };
+    let checked = tool_calls::check(recorded, &category, &functions, &item.target);
+    let unparsed = serde_json::from_str::<Value>(recorded)
+        .ok()
+        .and_then(|v| v["unparsed"].as_u64())
+        .unwrap_or(0);
+    let parsed = Value::Array(checked.calls.clone()).to_string();
+    let mut graded = Graded::simple(Some(parsed), checked.correct);
+    // A call the model meant and wrote so that it did not parse is a format failure.
+    graded.format_failure = unparsed > 0 && checked.calls.is_empty();
+    graded.detail = Some(json!({
+        "category": category,
+        "calls": checked.calls,
+        "error": checked.error,
+        "unparsed_tool_calls": unparsed,
+    }));
+    Ok(graded)
 }

@@ -359,6 +359,12 @@ fn check_target(
         AnswerSpec::Json => serde_json::from_str::<Value>(raw)
             .map(|_| raw.to_string())
             .map_err(|e| format!("the gold answer is not JSON: {e}")),
+        AnswerSpec::ToolCalls(_) => match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Array(calls)) => Ok(Value::Array(calls).to_string()),
+            _ => Err(format!(
+                "the gold answer must be a JSON list of possible calls ([] for no call), got {raw:?}"
+            )),
+        },
         AnswerSpec::Structured(spec) => {
             let gold = serde_json::from_str::<Value>(raw)
                 .map_err(|e| format!("the gold answer is not JSON: {e}"))?;

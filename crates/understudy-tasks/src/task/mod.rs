@@ -13,10 +13,12 @@ mod command_spec;
 mod load;
 mod memory_spec;
 mod structured_spec;
+mod tool_calls_spec;
 
 pub use command_spec::CommandSpec;
 pub use memory_spec::MemorySpec;
 pub use structured_spec::StructuredSpec;
+pub use tool_calls_spec::{tools_of, ToolCallsSpec};
 
 /// How answers are read and scored.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -74,6 +76,8 @@ pub enum AnswerSpec {
     /// A JSON object scored field by field against the gold object (the share of its fields
     /// matched), and checked against a JSON Schema when one is named.
     Structured(StructuredSpec),
+    /// Tool calls, scored as the Berkeley Function Calling Leaderboard scores them.
+    ToolCalls(ToolCallsSpec),
     /// A judge model grades each answer 1-10 with the MT-Bench single-answer prompts.
     Judge {
         /// Built-in data file with the judge prompts.

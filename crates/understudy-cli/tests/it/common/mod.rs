@@ -33,8 +33,13 @@ pub fn understudy() -> Command {
 }
 
 pub fn ensure_small_model() {
+    ensure_model("smollm2-135m");
+}
+
+/// Installs a default model into the test cache (a no-op once it is there).
+pub fn ensure_model(name: &str) {
     let out = understudy()
-        .args(["models", "install", "smollm2-135m"])
+        .args(["models", "install", name])
         .output()
         .unwrap();
     assert!(

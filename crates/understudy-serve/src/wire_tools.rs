@@ -1,0 +1,183 @@
+//! The tool-calling fields of a chat-completions request: `tools`, `tool_choice`,
+//! `parallel_tool_calls`, and an assistant turn's `tool_calls`, read into core values with
+//! errors that name the field. A parameter schema that does not compile is refused here, before
+//! any model sees it.
+
+use serde::Deserialize;
+use serde_json::Value;
+use understudy_core::{ToolCall, ToolChoice, ToolDef, ToolUse};
+
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize)]
+pub struct WireTool {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub function: Option<WireFunction>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireFunction {
+    pub name: String,
+    pub description: Option<String>,
+    pub parameters: Option<Value>,
+    /// OpenAI's strict mode: arguments follow the schema exactly. Accepted; the embedded engine
+    /// reads calls against the schema either way.
+    pub strict: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireCall {
+    pub id: String,
+    #[serde(rename = "type", default = "function_kind")]
+    pub kind: String,
+    pub function: WireCallFunction,
+}
+
+fn function_kind() -> String {
+    "function".into()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireCallFunction {
+    pub name: String,
+    pub arguments: String,
+}
+
+fn invalid(field: String, why: &str) -> ApiError {
+    ApiError::invalid(format!("{field}: {why}"), Some(field))
+}
+
+/// The request's tools, choice and parallel switch.
+pub fn tool_use(
+    tools: Option<Vec<WireTool>>,
+    choice: Option<Value>,
+    parallel: Option<bool>,
+) -> Result<ToolUse, ApiError> {
+    let mut defs = Vec::new();
+    for (i, tool) in tools.unwrap_or_default().into_iter().enumerate() {
+        if tool.kind != "function" {
+            return Err(invalid(
+                format!("tools[{i}].type"),
+                &format!("only \"function\" tools are served, got {:?}", tool.kind),
+            ));
+        }
+        let Some(function) = tool.function else {
+            return Err(invalid(format!("tools[{i}].function"), "is required"));
+        };
+        let parameters = function
+            .parameters
+            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+        if let Err(e) = jsonschema::validator_for(&parameters) {
+            return Err(invalid(
+                format!("tools[{i}].function.parameters"),
+                &format!("not a JSON Schema that compiles: {e}"),
+            ));
+        }
+        let _ = function.strict;
+        defs.push(ToolDef {
+            name: function.name,
+            description: function.description,
+            parameters,
+        });
+    }
+    if defs.is_empty() && choice.as_ref().is_some_and(|c| !c.is_null()) {
+        return Err(invalid(
+            "tool_choice".into(),
+            "is only allowed when `tools` offers functions",
+        ));
+    }
+    Ok(ToolUse {
+        tools: defs,
+        choice: tool_choice(choice)?,
+        parallel,
+    })
+}
+
+/// `"auto" | "none" | "required" | {"type": "function", "function": {"name"}}`.
+fn tool_choice(choice: Option<Value>) -> Result<ToolChoice, ApiError> {
+    let bad = || {
+        invalid(
+            "tool_choice".into(),
+            "must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": …}}",
+        )
+    };
+    Ok(match choice {
+        None | Some(Value::Null) => ToolChoice::Auto,
+        Some(Value::String(s)) => match s.as_str() {
+            "auto" => ToolChoice::Auto,
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Required,
+            _ => return Err(bad()),
+        },
+        Some(v) => match v.pointer("/function/name").and_then(Value::as_str) {
+            Some(name) if v.get("type").and_then(Value::as_str) == Some("function") => {
+                ToolChoice::Function(name.to_string())
+            }
+            _ => return Err(bad()),
+        },
+    })
+}
+
+/// An assistant turn's calls.
+pub fn calls(i: usize, calls: Option<Vec<WireCall>>) -> Result<Vec<ToolCall>, ApiError> {
+    calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(j, c)| {
+            if c.kind != "function" {
+                return Err(invalid(
+                    format!("messages[{i}].tool_calls[{j}].type"),
+                    &format!("only \"function\" calls are served, got {:?}", c.kind),
+                ));
+            }
+            Ok(ToolCall {
+                id: c.id,
+                name: c.function.name,
+                arguments: c.function.arguments,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_tools_and_choices_are_named() {
+        let tool = |v: Value| -> Vec<WireTool> { serde_json::from_value(v).unwrap() };
+        let e = tool_use(
+            Some(tool(serde_json::json!([{"type": "function", "function": {"name": "f", "parameters": {"type": 5}}}]))),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("tools[0].function.parameters"));
+        let e = tool_use(
+            Some(tool(serde_json::json!([{"type": "code_interpreter"}]))),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("tools[0].type"));
+        let e = tool_use(None, Some(Value::from("auto")), None).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("tool_choice"));
+        let one = || {
+            Some(tool(
+                serde_json::json!([{"type": "function", "function": {"name": "f"}}]),
+            ))
+        };
+        let e = tool_use(one(), Some(Value::from("always")), None).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("tool_choice"));
+        let named = tool_use(
+            one(),
+            Some(serde_json::json!({"type": "function", "function": {"name": "f"}})),
+            Some(false),
+        )
+        .unwrap();
+        assert_eq!(named.choice, ToolChoice::Function("f".into()));
+        assert_eq!(named.parallel, Some(false));
+    }
+}
