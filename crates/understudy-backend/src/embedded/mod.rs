@@ -13,6 +13,7 @@ mod scheduler;
 mod sequence;
 mod share;
 mod template;
+mod tool_grammar;
 mod utf8;
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use understudy_core::{TimingRecorder, ValidChatRequest};
 
 use crate::catalog::{self, KnownModel};
 use crate::install::{self, Progress};
-use crate::tool_calls::{forced_call_opening, split_calls};
+use crate::tool_calls::split_calls;
 use crate::{Backend, BackendError, EventStream, ModelInfo, TokenCounter};
 
 pub use engine::{default_parallel, llama_backend, LoadedInfo, DEFAULT_CONTEXT};
@@ -402,7 +403,7 @@ impl Backend for EmbeddedBackend {
         let stream = crate::upstream::Waited::new(
             tokio_stream::wrappers::UnboundedReceiverStream::new(receiver),
         );
-        let opening = forced_call_opening(&tools, engine.info.call_form);
+        let opening = tool_grammar::plan(&tools, engine.info.call_form).opening;
         // Keep the engine alive for as long as the stream is consumed.
         let events: EventStream = Box::pin(stream.map(move |event| {
             let _keep = &engine;

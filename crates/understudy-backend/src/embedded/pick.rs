@@ -9,6 +9,7 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use understudy_core::{ResponseFormat, ValidChatRequest};
 
+use super::tool_grammar::CallGrammar;
 use crate::BackendError;
 
 /// The token chooser for one request.
@@ -19,14 +20,21 @@ pub enum Picker {
 }
 
 impl Picker {
+    /// The chooser for `request`; `calls` holds tool calls to their schemas (ignored when the
+    /// request asks for a JSON answer, whose own grammar applies).
     pub fn for_request(
         model: &LlamaModel,
         request: &ValidChatRequest,
+        calls: Option<&CallGrammar>,
     ) -> Result<Self, BackendError> {
-        if request.temperature <= 0.0 && request.response_format == ResponseFormat::Text {
+        let calls = calls.filter(|_| request.response_format == ResponseFormat::Text);
+        if request.temperature <= 0.0
+            && request.response_format == ResponseFormat::Text
+            && calls.is_none()
+        {
             return Ok(Self::Argmax);
         }
-        sampler_for(model, request).map(Self::Sampler)
+        sampler_for(model, request, calls).map(Self::Sampler)
     }
 
     /// The next token, from the logits of batch entry `index`.
@@ -57,8 +65,20 @@ fn argmax(values: &[f32]) -> usize {
 fn sampler_for(
     model: &LlamaModel,
     request: &ValidChatRequest,
+    calls: Option<&CallGrammar>,
 ) -> Result<LlamaSampler, BackendError> {
     let mut chain = Vec::new();
+    if let Some(calls) = calls {
+        let sampler = match calls.trigger {
+            Some(word) => LlamaSampler::grammar_lazy(model, &calls.gbnf, "root", [word], &[]),
+            None => LlamaSampler::grammar(model, &calls.gbnf, "root"),
+        };
+        match sampler {
+            Ok(s) => chain.push(s),
+            // A grammar llama.cpp rejects leaves the calls unconstrained, read as before.
+            Err(e) => tracing::debug!("tool-call grammar not used: {e}"),
+        }
+    }
     let schema = match &request.response_format {
         ResponseFormat::Text => None,
         ResponseFormat::JsonObject => Some(r#"{"type":"object"}"#.to_string()),

@@ -11,7 +11,8 @@ use super::jinja;
 use super::pick::Picker;
 use super::prefix::ALIGN;
 use super::template::ChosenTemplate;
-use crate::tool_calls::{forced_call_opening, generic_tool_turns, CallForm};
+use super::tool_grammar;
+use crate::tool_calls::{generic_tool_turns, CallForm};
 use crate::BackendError;
 
 /// Tokens per prompt-processing batch.
@@ -42,8 +43,10 @@ pub(super) fn prepare(
     facts: &ModelFacts<'_>,
     request: &ValidChatRequest,
 ) -> Result<Prepared, BackendError> {
-    let (tokens, starts_in_thought) = prompt_tokens(facts, request)?;
-    let picker = Picker::for_request(facts.model, request)?;
+    let form = CallForm::of_template(facts.template.source_text.as_deref());
+    let tools = tool_grammar::plan(&request.tools, form);
+    let (tokens, starts_in_thought) = prompt_tokens(facts, request, tools.opening.as_deref())?;
+    let picker = Picker::for_request(facts.model, request, tools.grammar.as_ref())?;
     let budget = (request.max_tokens as usize).min(facts.context as usize - tokens.len());
     Ok(Prepared {
         tokens,
@@ -61,6 +64,7 @@ const EMPTY_THOUGHT: &str = "<think>\n\n</think>\n\n";
 fn build_prompt(
     loaded: &ModelFacts<'_>,
     request: &ValidChatRequest,
+    opening: Option<&str>,
 ) -> Result<(content_tokens::Pieces, bool), BackendError> {
     let mut prompt = render_messages(loaded, request)?;
     let thinks = loaded
@@ -73,9 +77,8 @@ fn build_prompt(
         prompt.push_markup(EMPTY_THOUGHT);
     }
     let starts_in_thought = prompt.text().trim_end().ends_with("<think>");
-    let form = CallForm::of_template(loaded.template.source_text.as_deref());
-    if let Some(opening) = forced_call_opening(&request.tools, form) {
-        prompt.push_markup(&opening);
+    if let Some(opening) = opening {
+        prompt.push_markup(opening);
     }
     Ok((prompt, starts_in_thought))
 }
@@ -128,8 +131,9 @@ fn render_messages(
 fn prompt_tokens(
     loaded: &ModelFacts<'_>,
     request: &ValidChatRequest,
+    opening: Option<&str>,
 ) -> Result<(Vec<LlamaToken>, bool), BackendError> {
-    let (prompt, starts_in_thought) = build_prompt(loaded, request)?;
+    let (prompt, starts_in_thought) = build_prompt(loaded, request, opening)?;
     let vocab = loaded.model.vocab();
     let bos_text = vocab
         .text(vocab.bos())
