@@ -28,6 +28,13 @@ use understudy_core::{ChatResponse, StreamEvent, ValidChatRequest};
 
 pub use error::BackendError;
 
+/// How many tokens a prompt takes, and whether that is an estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromptCount {
+    pub tokens: u32,
+    pub estimated: bool,
+}
+
 /// A stream of answer events ending with [`StreamEvent::End`]; dropping it cancels generation.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, BackendError>> + Send>>;
 
@@ -99,6 +106,30 @@ pub trait Backend: Send + Sync {
     async fn parallel(&self, model: &str) -> Result<Option<u32>, BackendError> {
         let _ = model;
         Ok(None)
+    }
+
+    /// The prompt tokens `request` takes. The default counts the text of its messages, calls and
+    /// tool definitions with [`Backend::token_counter`] and says it is an estimate (it misses
+    /// the chat template's own tokens); the embedded engine renders and counts exactly.
+    async fn count_prompt_tokens(
+        &self,
+        request: &ValidChatRequest,
+    ) -> Result<PromptCount, BackendError> {
+        let count = self.token_counter(&request.model).await?;
+        let mut tokens = 0;
+        for m in &request.messages {
+            tokens += count(&m.content);
+            for call in &m.tool_calls {
+                tokens += count(&call.name) + count(&call.arguments);
+            }
+        }
+        for tool in &request.tools.tools {
+            tokens += count(&serde_json::to_string(tool).unwrap_or_default());
+        }
+        Ok(PromptCount {
+            tokens: u32::try_from(tokens).unwrap_or(u32::MAX),
+            estimated: true,
+        })
     }
 
     /// Starts generating; the stream yields deltas then one closing event.

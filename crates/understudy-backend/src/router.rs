@@ -154,6 +154,16 @@ impl Backend for Router {
         backend.token_counter(&inner).await
     }
 
+    async fn count_prompt_tokens(
+        &self,
+        request: &ValidChatRequest,
+    ) -> Result<crate::PromptCount, BackendError> {
+        let (backend, model) = self.route(&request.model)?;
+        let mut routed = request.clone();
+        routed.model = model;
+        backend.count_prompt_tokens(&routed).await
+    }
+
     async fn context_length(&self, model: &str) -> Result<Option<u32>, BackendError> {
         let (backend, inner) = self.route(model)?;
         backend.context_length(&inner).await

@@ -1,11 +1,11 @@
-//! Bearer-key authentication for `/v1/*` and `/metrics`, compared in constant time; keys are
+//! API-key authentication (`Authorization: Bearer`, or Anthropic's `x-api-key`) for `/v1/*` and `/metrics`, compared in constant time; keys are
 //! never logged, and refused requests are counted, not logged one row each.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use understudy_core::keys::key_matches;
 
 use crate::error::ApiError;
@@ -20,11 +20,13 @@ pub async fn require_key(
     if state.api_keys.is_empty() {
         return next.run(request).await;
     }
-    let presented = request
-        .headers()
+    // A bearer token (OpenAI clients), or `x-api-key` (Anthropic clients).
+    let headers = request.headers();
+    let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .unwrap_or("");
     if key_matches(&state.api_keys, presented) {
         next.run(request).await
@@ -39,6 +41,6 @@ pub async fn require_key(
         let mut guard = RequestGuard::new(state.metrics.clone()).arrived(arrival);
         guard.fail(error.status.as_u16(), error.kind);
         guard.log_committed().await;
-        error.into_response()
+        crate::api_kind::Api::of_path(request.uri().path()).error(error)
     }
 }

@@ -110,6 +110,34 @@ impl ApiError {
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}})
     }
+
+    /// Anthropic's error type for this error: by kind where Anthropic has one, else by status.
+    pub fn anthropic_kind(&self) -> &'static str {
+        match (self.kind, self.status.as_u16()) {
+            ("overloaded_error", _) => "overloaded_error",
+            (_, 400 | 405 | 408 | 415 | 422) => "invalid_request_error",
+            (_, 401) => "authentication_error",
+            (_, 403) => "permission_error",
+            (_, 404) => "not_found_error",
+            (_, 413) => "request_too_large",
+            (_, 429) => "rate_limit_error",
+            (_, 529) => "overloaded_error",
+            _ => "api_error",
+        }
+    }
+
+    /// The body Anthropic's SDKs parse: `{"type": "error", "error": {"type", "message"}}`.
+    pub fn anthropic_body(&self) -> serde_json::Value {
+        serde_json::json!({"type": "error", "error": {"type": self.anthropic_kind(), "message": self.message}})
+    }
+
+    /// The response for a client of the Messages API.
+    pub fn into_anthropic_response(self) -> Response {
+        let body = self.anthropic_body();
+        let mut response = self.into_response();
+        *response.body_mut() = axum::body::Body::from(body.to_string());
+        response
+    }
 }
 
 impl From<understudy_store::StoreError> for ApiError {

@@ -1,4 +1,5 @@
-//! Request handlers: `/health`, `/v1/models`, `/v1/embeddings`, `/v1/chat/completions` (unary and
+//! Request handlers: `/health`, `/v1/models`, `/v1/embeddings`, and the three chat APIs —
+//! `/v1/chat/completions`, `/v1/messages`, `/v1/responses` — through one path (unary and
 //! streaming); technique answers live in `techniques`, stored conversations in `conversation`.
 //! What a request sends is built in `prepare`, whole answers go back through `reply`; wire
 //! parsing, errors and SSE framing live in their own modules.
@@ -12,17 +13,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use understudy_core::{ChatMessage, ChatRequest, ValidChatRequest};
 
+use crate::api_kind::Api;
 use crate::conversation;
 use crate::error::ApiError;
 use crate::fingerprint::fingerprint;
 use crate::profile::Profile;
 use crate::reply::{complete, respond_finished, respond_streaming, Reply};
 use crate::request_guard::RequestGuard;
+use crate::responses::now_secs;
 use crate::responses::{ModelEntry, ModelList, Named};
 use crate::techniques::{run_technique, Finished};
 use crate::turn::Turn;
-use crate::wire::now_secs;
-use crate::{overhead, prepare, wire, AppState};
+use crate::{overhead, prepare, responses_store, AppState};
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
@@ -93,7 +95,40 @@ fn validate(request: ChatRequest) -> Result<ValidChatRequest, ApiError> {
     request.validate().map_err(ApiError::from_request)
 }
 
+/// `POST /v1/chat/completions` (OpenAI).
 pub async fn chat_completions(
+    state: State<Arc<AppState>>,
+    arrival: Option<axum::Extension<overhead::Arrival>>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Api::Chat, state, arrival, headers, body).await
+}
+
+/// `POST /v1/messages` (Anthropic).
+pub async fn messages(
+    state: State<Arc<AppState>>,
+    arrival: Option<axum::Extension<overhead::Arrival>>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Api::Messages, state, arrival, headers, body).await
+}
+
+/// `POST /v1/responses` (OpenAI).
+pub async fn responses(
+    state: State<Arc<AppState>>,
+    arrival: Option<axum::Extension<overhead::Arrival>>,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Api::Responses, state, arrival, headers, body).await
+}
+
+/// One path for every API: read the body as `api` reads it, answer, and spell the answer (or
+/// the error) as `api` does.
+async fn handle(
+    api: Api,
     State(state): State<Arc<AppState>>,
     arrival: Option<axum::Extension<overhead::Arrival>>,
     headers: axum::http::HeaderMap,
@@ -103,16 +138,26 @@ pub async fn chat_completions(
         .get("x-conversation-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    match chat(state, &headers, body, conversation, arrival.map(|a| a.0)).await {
+    match chat(
+        api,
+        state,
+        &headers,
+        body,
+        conversation,
+        arrival.map(|a| a.0),
+    )
+    .await
+    {
         Ok(response) => response,
         Err(err) => {
             tracing::warn!(status = err.status.as_u16(), "{}", err.message);
-            err.into_response()
+            api.error(err)
         }
     }
 }
 
 async fn chat(
+    api: Api,
     state: Arc<AppState>,
     headers: &axum::http::HeaderMap,
     body: Body,
@@ -126,6 +171,7 @@ async fn chat(
     let clock = guard.upstream();
     let result = clock
         .scope(parse_and_answer(
+            api,
             &state,
             headers,
             body,
@@ -153,6 +199,7 @@ async fn chat(
 }
 
 async fn parse_and_answer(
+    api: Api,
     state: &Arc<AppState>,
     headers: &axum::http::HeaderMap,
     body: Body,
@@ -160,7 +207,7 @@ async fn parse_and_answer(
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
     let bytes = crate::body_read::read(headers, body, state.body_limit, state.body_idle).await?;
-    let mut parsed = wire::parse(&bytes)?;
+    let mut parsed = api.parse(&bytes)?;
     if conversation.is_some() {
         parsed.user = conversation;
     }
@@ -172,7 +219,7 @@ async fn parse_and_answer(
 
 async fn answer(
     state: &Arc<AppState>,
-    mut parsed: wire::Parsed,
+    mut parsed: crate::wire::Parsed,
     client_model: &str,
     guard: &mut RequestGuard,
 ) -> Result<Response, ApiError> {
@@ -182,6 +229,7 @@ async fn answer(
         return Err(ApiError::overloaded(client_model, state.max_queue));
     }
     let mut turn = Turn::new(profile_for(state, client_model).cloned());
+    let keep = responses_store::with_previous(state.conversations.as_ref(), &mut parsed).await?;
     let kept = prepare::with_history(state, turn.profile(), &mut parsed, guard).await?;
     let request =
         prepare::build_request(state, &mut turn, parsed.request, parsed.thinking, guard).await?;
@@ -192,27 +240,28 @@ async fn answer(
     let prompt_json =
         log_content.then(|| serde_json::to_string(&valid.messages).unwrap_or_default());
     let id = format!(
-        "chatcmpl-{:x}{:06x}",
+        "{}{:x}{:06x}",
+        parsed.dialect.id_prefix(),
         now_secs(),
         state.next_id.fetch_add(1, Ordering::Relaxed)
     );
-    let reply = |named| Reply {
+    let reply = Reply {
         stream: parsed.stream,
-        include_usage: parsed.include_usage,
-        id: id.clone(),
-        named,
-        prompt_json: prompt_json.clone(),
+        dialect: parsed.dialect,
+        after: keep.map(|k| k.after(id.clone())),
+        id,
+        named: named(state, profile, client_model).await,
+        prompt_json,
     };
-    let named = named(state, profile, client_model).await;
     if let Some(kept) = kept {
-        return answer_in_conversation(state, kept, valid, &turn, reply(named), guard).await;
+        return answer_in_conversation(state, kept, valid, &turn, reply, guard).await;
     }
     if let Some(finished) = run_technique(state, &turn, &valid, guard).await? {
-        return respond_finished(finished, Some(&turn), reply(named), guard);
+        return respond_finished(finished, Some(&turn), reply, guard).await;
     }
     if parsed.stream {
         let backend = state.backend.as_ref();
-        return respond_streaming(backend, valid, turn, reply(named), guard).await;
+        return respond_streaming(backend, valid, turn, reply, guard).await;
     }
     let answered_by = valid.model.clone();
     let response = complete(state.backend.as_ref(), valid, &turn).await?;
@@ -221,7 +270,7 @@ async fn answer(
         response,
         answered_by,
     };
-    respond_finished(finished, None, reply(named), guard)
+    respond_finished(finished, None, reply, guard).await
 }
 
 /// Answers within a kept conversation: the new turns and the answer are stored, and the oldest
@@ -260,7 +309,7 @@ async fn answer_in_conversation(
         answered_by: valid.model.clone(),
         response,
     };
-    respond_finished(finished, None, reply, guard)
+    respond_finished(finished, None, reply, guard).await
 }
 
 /// The name a response answers under, with its fingerprint.

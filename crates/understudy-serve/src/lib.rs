@@ -1,12 +1,15 @@
-//! `understudy serve`: an OpenAI-compatible gateway (axum) that applies profiles — system prompt,
+//! `understudy serve`: an OpenAI-compatible gateway (axum; chat completions and responses, and
+//! Anthropic's messages) that applies profiles — system prompt,
 //! few-shot examples, chain-of-thought and reasoning policy, JSON requirement — in front of any
 //! backend. `router(state)` is the whole app, so tests drive it in-process.
 
 pub mod accept_loop;
+mod api_kind;
 pub mod auth;
 mod body_read;
 pub mod config;
 pub mod conversation;
+mod dialect;
 mod embeddings;
 pub mod error;
 pub mod fingerprint;
@@ -15,6 +18,8 @@ pub mod host_check;
 pub mod json_content;
 pub mod log;
 pub mod memory;
+mod messages_body;
+mod messages_count;
 pub mod metrics;
 pub mod overhead;
 mod prepare;
@@ -24,16 +29,21 @@ pub mod request_clock;
 pub mod request_guard;
 pub mod resilience;
 pub mod responses;
+mod responses_body;
+mod responses_store;
 pub mod retention;
 pub mod served;
 pub mod signal_checks;
 pub mod socket_arrival;
 pub mod stream;
+mod stream_chat;
 mod system_template;
 pub mod techniques;
 pub mod turn;
 pub mod unrouted;
 pub mod wire;
+mod wire_messages;
+mod wire_responses;
 mod wire_tools;
 mod wire_words;
 
@@ -173,6 +183,12 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let v1 = Router::new()
         .route("/v1/chat/completions", post(handlers::chat_completions))
+        .route("/v1/messages", post(handlers::messages))
+        .route(
+            "/v1/messages/count_tokens",
+            post(messages_count::count_tokens),
+        )
+        .route("/v1/responses", post(handlers::responses))
         .route("/v1/models", get(handlers::models))
         .route("/v1/models/{*id}", get(handlers::model))
         .route("/v1/embeddings", post(handlers::embeddings))

@@ -1,36 +1,38 @@
 //! What goes back to the client for an answer the gateway has whole: the profile's output
 //! policies (chain of thought split and the template's contract, as eval reads answers;
 //! reasoning strip; one JSON retry), the unary body, and a technique's finished answer sent
-//! unary or as one streamed chunk.
+//! unary or as one streamed answer, in the API the request came in through.
 
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use understudy_backend::Backend;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::{ChatMessage, ChatResponse, StreamEvent, ToolCallDelta, ValidChatRequest};
 use understudy_prompt::{AnswerContract, Input};
 
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::request_guard::RequestGuard;
-use crate::responses::{ChatCompletion, Named};
-use crate::stream;
+use crate::responses::Named;
+use crate::stream::{self, AfterAnswer};
 use crate::techniques::Finished;
 use crate::turn::Turn;
 
-/// How a finished answer goes back to the client: streamed or not, with usage or not, under which
-/// id and name, and the prompt to log beside it (when the profile logs content).
+/// How a finished answer goes back to the client: in which API's spelling, streamed or not,
+/// under which id and name, the prompt to log beside it (when the profile logs content), and
+/// what runs once the answer is complete (a stored response).
 pub(crate) struct Reply {
     pub stream: bool,
-    pub include_usage: bool,
+    pub dialect: Dialect,
     pub id: String,
     pub named: Named,
     pub prompt_json: Option<String>,
+    pub after: Option<AfterAnswer>,
 }
 
 /// Sends a finished answer (a technique's, a kept conversation's, or a unary one), unary or as
-/// one streamed chunk as the client asked, with the answering model in the `x-understudy-model`
-/// header. `turn` applies its answer policies when the caller has not.
-pub(crate) fn respond_finished(
+/// one streamed answer as the client asked, with the answering model in the
+/// `x-understudy-model` header. `turn` applies its answer policies when the caller has not.
+pub(crate) async fn respond_finished(
     finished: Finished,
     turn: Option<&Turn>,
     reply: Reply,
@@ -38,10 +40,11 @@ pub(crate) fn respond_finished(
 ) -> Result<Response, ApiError> {
     let Reply {
         stream,
-        include_usage,
+        dialect,
         id,
         named,
         prompt_json,
+        after,
     } = reply;
     guard.answered_by(finished.answered_by.clone());
     let header = (
@@ -78,10 +81,16 @@ pub(crate) fn respond_finished(
         let events = futures::stream::iter(events);
         let owned = guard.hand_to_stream();
         // Policies were applied above; the stream passes the answer through unchanged.
-        let sse = stream::sse(Box::pin(events), id, named, None, include_usage, owned);
+        let encoder = dialect.encoder(id, named);
+        let sse = stream::sse(Box::pin(events), encoder, None, owned, after);
         return Ok(([header], sse).into_response());
     }
-    Ok(([header], Json(ChatCompletion::new(&id, &named, &response))).into_response())
+    if let Some(after) = after {
+        let answer =
+            ChatMessage::assistant_calls(response.answer.clone(), response.tool_calls.clone());
+        after(answer).await;
+    }
+    Ok(([header], dialect.body(&id, &named, &response)).into_response())
 }
 
 /// Streams the model's answer to the client as it is generated, read as the turn reads it; the
@@ -98,14 +107,8 @@ pub(crate) async fn respond_streaming(
         guard.keep_content(prompt, String::new());
     }
     let owned = guard.hand_to_stream();
-    let sse = stream::sse(
-        events,
-        reply.id,
-        reply.named,
-        Some(turn),
-        reply.include_usage,
-        owned,
-    );
+    let encoder = reply.dialect.encoder(reply.id, reply.named);
+    let sse = stream::sse(events, encoder, Some(turn), owned, reply.after);
     Ok(sse.into_response())
 }
 

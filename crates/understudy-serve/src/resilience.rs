@@ -167,6 +167,13 @@ impl Backend for Resilient {
         self.inner.tokens_estimated(model).await
     }
 
+    async fn count_prompt_tokens(
+        &self,
+        request: &ValidChatRequest,
+    ) -> Result<understudy_backend::PromptCount, BackendError> {
+        self.inner.count_prompt_tokens(request).await
+    }
+
     async fn parallel(&self, model: &str) -> Result<Option<u32>, BackendError> {
         self.inner.parallel(model).await
     }

@@ -4,8 +4,6 @@
 use serde::Serialize;
 use understudy_core::{ChatResponse, Timing, ToolCall, ToolCallDelta, Usage};
 
-use crate::wire::now_secs;
-
 /// The name a response answers under and that name's fingerprint (see fingerprint.rs).
 #[derive(Debug, Clone)]
 pub struct Named {
@@ -268,6 +266,14 @@ pub struct EmbeddingEntry {
 pub struct EmbeddingUsage {
     pub prompt_tokens: usize,
     pub total_tokens: usize,
+}
+
+/// Seconds since the Unix epoch, for `created` fields.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

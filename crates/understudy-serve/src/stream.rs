@@ -1,24 +1,23 @@
-//! Server-sent events for streamed completions: OpenAI `chat.completion.chunk` frames, reasoning
-//! as `reasoning_content`, chain-of-thought split at the last final-answer marker and a
-//! template's answer read by its contract (as unary answers are), usage on request,
-//! and a mid-stream failure as an OpenAI error event followed by the end of the stream. The
-//! request's log row is committed before the last event, so a client that saw `[DONE]` (or the
-//! error event) can count on the row surviving a crash.
+//! Server-sent events for streamed answers, in whichever API's spelling the request came in
+//! (an [`Encoder`]): chain-of-thought split at the last final-answer marker and a template's
+//! answer read by its contract (as unary answers are), reasoning unless stripped, and a
+//! mid-stream failure as the API's error event followed by the end of the stream. The request's
+//! log row is committed before the closing events, so a client that saw the end (or the error
+//! event) can count on the row surviving a crash.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use understudy_backend::EventStream;
 use understudy_core::cot::{Piece, StreamSplitter};
-use understudy_core::stream::Delta;
-use understudy_core::StreamEvent;
+use understudy_core::stream::{Delta, StreamEnd};
+use understudy_core::tools::ToolCallAssembler;
+use understudy_core::{ChatMessage, StreamEvent, ToolCallDelta};
 
 use crate::error::ApiError;
 use crate::request_guard::RequestGuard;
-use crate::responses::{CallBody, ChatCompletionChunk, ChunkDelta, Named};
 use crate::turn::Turn;
 
 /// Reads a profile's streamed answer as its unary answer is read: reasoning goes out as it comes
@@ -83,88 +82,104 @@ fn reasoning_only(pieces: Vec<Piece>) -> Vec<Delta> {
         .collect()
 }
 
-fn chunk(id: &str, named: &Named, delta: ChunkDelta<'_>, finish: Option<&str>) -> Event {
-    event(&ChatCompletionChunk::delta(id, named, delta, finish))
+/// How one API spells a streamed answer: OpenAI chat chunks, Anthropic message events or
+/// Responses events. The mapping from backend events (reading the answer, reasoning policy,
+/// the log row) is the same for all; only the spelling differs.
+pub(crate) trait Encoder: Send {
+    /// The events before any content (the role chunk, `message_start`, `response.created`).
+    fn start(&mut self) -> Vec<Event>;
+    fn text(&mut self, text: &str) -> Vec<Event>;
+    fn reasoning(&mut self, text: &str) -> Vec<Event>;
+    fn tool_call(&mut self, piece: &ToolCallDelta) -> Vec<Event>;
+    /// The answer ended: why, and its usage.
+    fn end(&mut self, end: &StreamEnd) -> Vec<Event>;
+    /// A failure mid-stream, as the API's error event.
+    fn error(&mut self, error: &ApiError) -> Vec<Event>;
+    /// The last events of a completed answer, sent once the request is logged (and stored):
+    /// `[DONE]`, `message_stop`, `response.completed`.
+    fn closing(&mut self) -> Vec<Event>;
 }
 
-fn event(chunk: &ChatCompletionChunk<'_>) -> Event {
-    Event::default().data(serde_json::to_string(chunk).unwrap_or_default())
+/// Runs after a completed streamed answer, before its closing events (a stored response is
+/// written here, so a client that saw the end can refer to it).
+pub(crate) type AfterAnswer =
+    Box<dyn FnOnce(ChatMessage) -> futures::future::BoxFuture<'static, ()> + Send>;
+
+/// What the event mapping and the stream's tail share: the request's record, the encoder and the
+/// answer as sent so far.
+struct Shared {
+    guard: RequestGuard,
+    mapper: EventMapper,
 }
 
 /// Turns backend events into the SSE response.
-pub fn sse(
+pub(crate) fn sse(
     events: EventStream,
-    id: String,
-    named: Named,
+    mut encoder: Box<dyn Encoder>,
     turn: Option<Turn>,
-    include_usage: bool,
     guard: RequestGuard,
+    after: Option<AfterAnswer>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Shared by the event mapping (which fills it in) and the tail (which logs it); dropped with
-    // the stream, and so logged without waiting, when the client goes away first.
-    let slot = Arc::new(Mutex::new(guard));
-    let body_slot = slot.clone();
-    let completed = Arc::new(AtomicBool::new(false));
-    let first = futures::stream::once({
-        let (id, named) = (id.clone(), named.clone());
-        async move {
-            chunk(
-                &id,
-                &named,
-                ChunkDelta {
-                    role: Some("assistant"),
-                    content: Some(""),
-                    ..ChunkDelta::default()
-                },
-                None,
-            )
-        }
-    });
-    let mut mapper = EventMapper {
+    let first = futures::stream::iter(encoder.start());
+    let mapper = EventMapper {
         strip: turn.as_ref().is_some_and(Turn::strips_reasoning),
         reader: turn.and_then(AnswerReader::new),
-        id,
-        named,
-        include_usage,
+        encoder,
         finished: false,
-        completed: completed.clone(),
+        completed: false,
+        answer: String::new(),
+        calls: ToolCallAssembler::default(),
     };
+    // Shared by the event mapping (which fills it in) and the tail (which logs it); dropped with
+    // the stream, and so logged without waiting, when the client goes away first.
+    let slot = Arc::new(Mutex::new(Shared { guard, mapper }));
+    let body_slot = slot.clone();
     let body = events.flat_map(move |event| {
         let work = std::time::Instant::now();
+        let mut lock = body_slot.lock().unwrap_or_else(|p| p.into_inner());
+        let Shared { guard, mapper } = &mut *lock;
         if mapper.finished {
             return futures::stream::iter(Vec::new());
         }
-        let mut lock = body_slot.lock().unwrap_or_else(|p| p.into_inner());
-        let out = mapper.map(event, &mut lock);
-        lock.add_stream_work(work.elapsed());
+        let out = mapper.map(event, guard);
+        guard.add_stream_work(work.elapsed());
         futures::stream::iter(out)
     });
     let tail = futures::stream::once(async move {
-        let mut guard = std::mem::replace(
-            &mut *slot.lock().unwrap_or_else(|p| p.into_inner()),
-            RequestGuard::detached(),
-        );
+        let (mut guard, answer) = {
+            let mut lock = slot.lock().unwrap_or_else(|p| p.into_inner());
+            let guard = std::mem::replace(&mut lock.guard, RequestGuard::detached());
+            (
+                guard,
+                lock.mapper.completed.then(|| lock.mapper.take_answer()),
+            )
+        };
         let work = std::time::Instant::now();
         guard.log_committed().await;
         guard.add_stream_work(work.elapsed());
-        completed
-            .load(Ordering::Relaxed)
-            .then(|| Event::default().data("[DONE]"))
+        let Some(answer) = answer else {
+            return Vec::new();
+        };
+        if let Some(after) = after {
+            after(answer).await;
+        }
+        let mut lock = slot.lock().unwrap_or_else(|p| p.into_inner());
+        lock.mapper.encoder.closing()
     })
-    .filter_map(futures::future::ready);
+    .flat_map(futures::stream::iter);
     Sse::new(first.chain(body).chain(tail).map(Ok)).keep_alive(KeepAlive::default())
 }
 
-/// Turns the backend's events into SSE chunks: the answer read as the profile reads it,
-/// reasoning unless stripped, the finish chunk and usage at the end, or the error.
+/// Turns the backend's events into the encoder's: the answer read as the profile reads it,
+/// reasoning unless stripped, the end with usage, or the error; keeps the answer as sent.
 struct EventMapper {
-    id: String,
-    named: Named,
     strip: bool,
     reader: Option<AnswerReader>,
-    include_usage: bool,
+    encoder: Box<dyn Encoder>,
     finished: bool,
-    completed: Arc<AtomicBool>,
+    completed: bool,
+    answer: String,
+    calls: ToolCallAssembler,
 }
 
 impl EventMapper {
@@ -191,63 +206,40 @@ impl EventMapper {
                     let rest = reader.finish();
                     rest.into_iter().for_each(|d| self.delta(d, &mut out));
                 }
-                out.push(chunk(
-                    &self.id,
-                    &self.named,
-                    ChunkDelta::default(),
-                    Some(end.finish_reason.as_openai()),
-                ));
-                if self.include_usage {
-                    out.push(self.usage(&end.usage));
-                }
-                self.completed.store(true, Ordering::Relaxed);
+                out.extend(self.encoder.end(&end));
+                self.completed = true;
                 self.finished = true;
             }
             Err(err) => {
                 let api = ApiError::from(err);
                 guard.fail(api.status.as_u16(), api.kind);
-                out.push(Event::default().data(api.body().to_string()));
+                out.extend(self.encoder.error(&api));
                 self.finished = true;
             }
         }
         out
     }
 
-    fn delta(&self, d: Delta, out: &mut Vec<Event>) {
+    fn delta(&mut self, d: Delta, out: &mut Vec<Event>) {
         match d {
-            Delta::Answer(t) if !t.is_empty() => out.push(chunk(
-                &self.id,
-                &self.named,
-                ChunkDelta {
-                    content: Some(&t),
-                    ..ChunkDelta::default()
-                },
-                None,
-            )),
-            Delta::Reasoning(t) if !t.is_empty() && !self.strip => out.push(chunk(
-                &self.id,
-                &self.named,
-                ChunkDelta {
-                    reasoning_content: Some(&t),
-                    ..ChunkDelta::default()
-                },
-                None,
-            )),
-            Delta::ToolCall(piece) => out.push(chunk(
-                &self.id,
-                &self.named,
-                ChunkDelta {
-                    tool_calls: Some([CallBody::piece(&piece)]),
-                    ..ChunkDelta::default()
-                },
-                None,
-            )),
+            Delta::Answer(t) if !t.is_empty() => {
+                self.answer.push_str(&t);
+                out.extend(self.encoder.text(&t));
+            }
+            Delta::Reasoning(t) if !t.is_empty() && !self.strip => {
+                out.extend(self.encoder.reasoning(&t));
+            }
+            Delta::ToolCall(piece) => {
+                out.extend(self.encoder.tool_call(&piece));
+                self.calls.push(piece);
+            }
             _ => {}
         }
     }
 
-    /// The usage chunk (`stream_options.include_usage`): no choices, the token counts.
-    fn usage(&self, usage: &understudy_core::Usage) -> Event {
-        event(&ChatCompletionChunk::usage(&self.id, &self.named, usage))
+    /// The answer as the client received it.
+    fn take_answer(&mut self) -> ChatMessage {
+        let calls = std::mem::take(&mut self.calls).finish();
+        ChatMessage::assistant_calls(std::mem::take(&mut self.answer), calls)
     }
 }

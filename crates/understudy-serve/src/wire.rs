@@ -6,6 +6,7 @@ use serde_json::Value;
 use understudy_core::thinking_switch::ThinkingMode;
 use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::wire_tools::{calls, tool_use, WireCall, WireTool};
 use crate::wire_words::{json_words, without_position};
@@ -151,7 +152,8 @@ pub struct JsonSchemaSpec {
 pub struct Parsed {
     pub request: ChatRequest,
     pub stream: bool,
-    pub include_usage: bool,
+    /// The API the request came in through, which spells the answer.
+    pub(crate) dialect: Dialect,
     /// The thinking switch the client asked for, if any.
     pub thinking: Option<ThinkingMode>,
     /// OpenAI's `user` field (a conversation key for `conversation = true` profiles).
@@ -160,7 +162,7 @@ pub struct Parsed {
 
 /// What the client sent wrong, in the client's terms: the field as a JSON path, what was expected
 /// in JSON words (never a Rust type), and no parser positions.
-fn wire_error(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+pub(crate) fn wire_error(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = err.inner();
     if inner.is_syntax() || inner.is_eof() {
         return ApiError::invalid(
@@ -189,6 +191,21 @@ fn wire_error(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             _ => "",
         };
         return ApiError::invalid(format!("{param} is required{hint}"), Some(param));
+    }
+    if let Some(field) = text
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        // The path already ends at the unknown field.
+        let param = if path == "." {
+            field.to_string()
+        } else {
+            path.clone()
+        };
+        return ApiError::invalid(
+            format!("{param}: this field is not served by this gateway"),
+            Some(param),
+        );
     }
     if path == "." {
         return ApiError::invalid(
@@ -260,7 +277,9 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             tools,
         },
         stream: wire.stream,
-        include_usage: wire.stream_options.is_some_and(|o| o.include_usage),
+        dialect: Dialect::Chat {
+            include_usage: wire.stream_options.is_some_and(|o| o.include_usage),
+        },
         thinking,
         user,
     })
@@ -346,12 +365,4 @@ fn response_format_of(format: Option<WireResponseFormat>) -> ResponseFormat {
             None => ResponseFormat::JsonObject,
         },
     }
-}
-
-/// Seconds since the Unix epoch, for `created` fields.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

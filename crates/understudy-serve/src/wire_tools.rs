@@ -44,7 +44,7 @@ pub struct WireCallFunction {
     pub arguments: String,
 }
 
-fn invalid(field: String, why: &str) -> ApiError {
+pub(crate) fn invalid(field: String, why: &str) -> ApiError {
     ApiError::invalid(format!("{field}: {why}"), Some(field))
 }
 
@@ -65,21 +65,13 @@ pub fn tool_use(
         let Some(function) = tool.function else {
             return Err(invalid(format!("tools[{i}].function"), "is required"));
         };
-        let parameters = function
-            .parameters
-            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
-        if let Err(e) = jsonschema::validator_for(&parameters) {
-            return Err(invalid(
-                format!("tools[{i}].function.parameters"),
-                &format!("not a JSON Schema that compiles: {e}"),
-            ));
-        }
         let _ = function.strict;
-        defs.push(ToolDef {
-            name: function.name,
-            description: function.description,
-            parameters,
-        });
+        defs.push(tool_def(
+            &format!("tools[{i}].function.parameters"),
+            function.name,
+            function.description,
+            function.parameters,
+        )?);
     }
     if defs.is_empty() && choice.as_ref().is_some_and(|c| !c.is_null()) {
         return Err(invalid(
@@ -94,8 +86,32 @@ pub fn tool_use(
     })
 }
 
+/// One offered function, whichever API it came through; `schema_field` names where its
+/// parameter schema was, for the 400 a schema that does not compile gets. No schema: no
+/// arguments.
+pub(crate) fn tool_def(
+    schema_field: &str,
+    name: String,
+    description: Option<String>,
+    parameters: Option<Value>,
+) -> Result<ToolDef, ApiError> {
+    let parameters =
+        parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+    if let Err(e) = jsonschema::validator_for(&parameters) {
+        return Err(invalid(
+            schema_field.to_string(),
+            &format!("not a JSON Schema that compiles: {e}"),
+        ));
+    }
+    Ok(ToolDef {
+        name,
+        description,
+        parameters,
+    })
+}
+
 /// `"auto" | "none" | "required" | {"type": "function", "function": {"name"}}`.
-fn tool_choice(choice: Option<Value>) -> Result<ToolChoice, ApiError> {
+pub(crate) fn tool_choice(choice: Option<Value>) -> Result<ToolChoice, ApiError> {
     let bad = || {
         invalid(
             "tool_choice".into(),

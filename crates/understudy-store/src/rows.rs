@@ -2,6 +2,7 @@
 //! description, a stored turn's role, a search hit and a vector collection's description.
 
 use serde::Serialize;
+use understudy_core::ChatMessage;
 
 /// One scored answer.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -209,6 +210,37 @@ pub(crate) fn parse_role(text: &str) -> understudy_core::Role {
     match text {
         "assistant" => understudy_core::Role::Assistant,
         "system" => understudy_core::Role::System,
+        "tool" => understudy_core::Role::Tool,
         _ => understudy_core::Role::User,
+    }
+}
+
+/// What a stored turn keeps beside its role and text: its tool calls, or the call it answers
+/// (JSON in the `calls` column; `None` for a plain text turn).
+pub(crate) fn turn_calls(turn: &ChatMessage) -> Option<String> {
+    if turn.tool_calls.is_empty() && turn.tool_call_id.is_none() {
+        return None;
+    }
+    let calls =
+        serde_json::json!({"tool_calls": turn.tool_calls, "tool_call_id": turn.tool_call_id});
+    Some(calls.to_string())
+}
+
+/// A stored turn read back, with what [`turn_calls`] kept.
+pub(crate) fn stored_turn(role: &str, content: String, calls: Option<String>) -> ChatMessage {
+    #[derive(serde::Deserialize)]
+    struct Kept {
+        #[serde(default)]
+        tool_calls: Vec<understudy_core::ToolCall>,
+        tool_call_id: Option<String>,
+    }
+    let turn = ChatMessage::new(parse_role(role), content);
+    match calls.and_then(|c| serde_json::from_str::<Kept>(&c).ok()) {
+        Some(kept) => ChatMessage {
+            tool_calls: kept.tool_calls,
+            tool_call_id: kept.tool_call_id,
+            ..turn
+        },
+        None => turn,
     }
 }

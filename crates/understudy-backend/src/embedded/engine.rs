@@ -150,9 +150,32 @@ impl Engine {
                 request,
                 timing,
                 events,
+                count_only: false,
             })
             .map_err(|_| BackendError::Inference("the inference thread has stopped".into()))?;
         Ok(receiver)
+    }
+}
+
+impl Engine {
+    /// The prompt tokens `request` takes, rendered and tokenized as it would be answered.
+    pub async fn count_prompt(&self, request: ValidChatRequest) -> Result<u32, BackendError> {
+        let (events, mut receiver) = tmpsc::unbounded_channel();
+        self.jobs
+            .send(Job {
+                request,
+                timing: TimingRecorder::start(),
+                events,
+                count_only: true,
+            })
+            .map_err(|_| BackendError::Inference("the inference thread has stopped".into()))?;
+        match receiver.recv().await {
+            Some(Ok(StreamEvent::End(end))) => Ok(end.usage.prompt_tokens),
+            Some(Err(e)) => Err(e),
+            _ => Err(BackendError::Inference(
+                "the inference thread did not count the prompt".into(),
+            )),
+        }
     }
 }
 

@@ -393,6 +393,17 @@ impl Backend for EmbeddedBackend {
         Ok(Some(engine.info.parallel))
     }
 
+    async fn count_prompt_tokens(
+        &self,
+        request: &ValidChatRequest,
+    ) -> Result<crate::PromptCount, BackendError> {
+        let (engine, _) = self.load(&request.model).await?;
+        Ok(crate::PromptCount {
+            tokens: engine.count_prompt(request.clone()).await?,
+            estimated: false,
+        })
+    }
+
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
         let (engine, _) = self.load(&request.model).await?;
         // Latency is measured from here: loading or installing a model is not per-request latency.

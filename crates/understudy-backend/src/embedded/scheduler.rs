@@ -19,11 +19,28 @@ use super::prompt::{prepare, ModelFacts, Prepared, BATCH_SIZE};
 use super::sequence::{Events, Sequence, Status, Work};
 use crate::BackendError;
 
+/// The closing event answering a count-only job.
+fn counted(tokens: usize) -> understudy_core::StreamEvent {
+    understudy_core::StreamEvent::End(understudy_core::stream::StreamEnd {
+        model: String::new(),
+        finish_reason: understudy_core::FinishReason::Stop,
+        usage: understudy_core::Usage {
+            prompt_tokens: u32::try_from(tokens).unwrap_or(u32::MAX),
+            ..understudy_core::Usage::default()
+        },
+        timing: understudy_core::Timing::default(),
+        confidence: None,
+        unparsed_tool_calls: 0,
+    })
+}
+
 /// One queued request.
 pub(super) struct Job {
     pub(super) request: ValidChatRequest,
     pub(super) timing: TimingRecorder,
     pub(super) events: Events,
+    /// Only count the prompt's tokens: answered with a closing event carrying the count.
+    pub(super) count_only: bool,
 }
 
 /// A request waiting for a slot, its prompt templated and tokenized on arrival.
@@ -114,6 +131,9 @@ impl<'m> Scheduler<'m> {
     /// Prepares a new request's prompt and queues it, or answers with the error it gets.
     fn enqueue(&mut self, job: Job) {
         match prepare(&self.facts, &job.request) {
+            Ok(prepared) if job.count_only => {
+                let _ = job.events.send(Ok(counted(prepared.tokens.len())));
+            }
             Ok(prepared) => self.waiting.push_back(Queued {
                 prepared,
                 timing: job.timing,

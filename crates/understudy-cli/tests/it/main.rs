@@ -19,6 +19,7 @@ mod postgres_scale_out;
 mod prefix_cache;
 mod read_only_store;
 mod round_trip;
+mod sdk_apis;
 mod security;
 mod serve_cli;
 mod serve_restart;

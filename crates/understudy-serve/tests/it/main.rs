@@ -9,6 +9,7 @@ mod faults;
 mod fingerprint;
 mod fuzz_request;
 mod memory;
+mod other_apis;
 mod overhead;
 mod protocol;
 mod socket_time;

@@ -7,7 +7,7 @@ use understudy_core::ChatMessage;
 
 use super::PgStore;
 use crate::api::{ConversationStore, History};
-use crate::rows::parse_role;
+use crate::rows::{stored_turn, turn_calls};
 use crate::StoreError;
 
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 2))";
@@ -28,19 +28,14 @@ impl ConversationStore for PgStore {
             .map_err(|e| self.fail(e))?;
         let rows = client
             .query(
-                "SELECT role, content FROM conversation_turns WHERE conversation = $1 ORDER BY position",
+                "SELECT role, content, calls FROM conversation_turns WHERE conversation = $1 ORDER BY position",
                 &[&id],
             )
             .await
             .map_err(|e| self.fail(e))?;
         let turns = rows
             .iter()
-            .map(|r| {
-                Ok(ChatMessage::new(
-                    parse_role(r.try_get(0)?),
-                    r.try_get::<_, String>(1)?,
-                ))
-            })
+            .map(|r| Ok(stored_turn(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect::<Result<_, tokio_postgres::Error>>()
             .map_err(|e| self.fail(e))?;
         Ok(History { summary, turns })
@@ -60,8 +55,8 @@ impl ConversationStore for PgStore {
             .map_err(|e| self.fail(e))?;
         for (i, t) in turns.iter().enumerate() {
             tx.execute(
-                "INSERT INTO conversation_turns (conversation, position, role, content) VALUES ($1, $2, $3, $4)",
-                &[&id, &(next + i as i64), &t.role.as_str(), &t.content],
+                "INSERT INTO conversation_turns (conversation, position, role, content, calls) VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &(next + i as i64), &t.role.as_str(), &t.content, &turn_calls(t)],
             )
             .await
             .map_err(|e| self.fail(e))?;

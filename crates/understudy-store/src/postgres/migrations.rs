@@ -108,4 +108,9 @@ CREATE TABLE memory_chunks (
 );
 CREATE INDEX memory_chunks_source ON memory_chunks (collection, source, position);
 "#,
+    // A kept turn's tool calls or the call it answers (JSON; NULL for plain text turns), so a
+    // stored response keeps a tool loop whole.
+    r#"
+ALTER TABLE conversation_turns ADD COLUMN calls TEXT;
+"#,
 ];

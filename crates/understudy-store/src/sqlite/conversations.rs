@@ -6,7 +6,7 @@ use understudy_core::ChatMessage;
 
 use super::SqliteStore;
 use crate::api::{ConversationStore, History};
-use crate::rows::parse_role;
+use crate::rows::{stored_turn, turn_calls};
 use crate::StoreError;
 
 #[async_trait]
@@ -22,13 +22,12 @@ impl ConversationStore for SqliteStore {
             .optional()
             .map_err(self.err())?;
         let mut stmt = conn
-            .prepare("SELECT role, content FROM conversation_turns WHERE conversation = ?1 ORDER BY position")
+            .prepare("SELECT role, content, calls FROM conversation_turns WHERE conversation = ?1 ORDER BY position")
             .map_err(self.err())?;
         let turns = stmt
             .query_map([id], |r| {
                 let role: String = r.get(0)?;
-                let content: String = r.get(1)?;
-                Ok(ChatMessage::new(parse_role(&role), content))
+                Ok(stored_turn(&role, r.get(1)?, r.get(2)?))
             })
             .map_err(self.err())?
             .collect::<Result<Vec<_>, _>>()
@@ -52,8 +51,8 @@ impl ConversationStore for SqliteStore {
             .map_err(self.err())?;
         for (i, t) in turns.iter().enumerate() {
             tx.execute(
-                "INSERT INTO conversation_turns (conversation, position, role, content) VALUES (?1, ?2, ?3, ?4)",
-                params![id, next + i as i64, t.role.as_str(), t.content],
+                "INSERT INTO conversation_turns (conversation, position, role, content, calls) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, next + i as i64, t.role.as_str(), t.content, turn_calls(t)],
             )
             .map_err(self.err())?;
         }

@@ -117,4 +117,9 @@ CREATE TABLE claims (
     PRIMARY KEY (run_id, cell)
 );
 "#,
+    // A kept turn's tool calls or the call it answers (JSON; NULL for plain text turns), so a
+    // stored response keeps a tool loop whole.
+    r#"
+ALTER TABLE conversation_turns ADD COLUMN calls TEXT;
+"#,
 ];

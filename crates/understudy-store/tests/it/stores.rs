@@ -258,6 +258,26 @@ async fn replicas_appending_to_one_conversation_keep_every_turn_in_one_piece() {
     }
 }
 
+#[tokio::test]
+async fn a_kept_tool_loop_reads_back_with_its_calls() {
+    for (name, a, b, _dir) in stores().await {
+        let call = understudy_core::ToolCall {
+            id: "call_1".into(),
+            name: "get_weather".into(),
+            arguments: r#"{"city":"Paris"}"#.into(),
+        };
+        let turns = [
+            ChatMessage::user("Weather in Paris?"),
+            ChatMessage::assistant_calls("", vec![call]),
+            ChatMessage::tool_result("call_1", "18C"),
+            ChatMessage::assistant("It is 18C."),
+        ];
+        a.conversations.append("loop", &turns).await.unwrap();
+        let back = b.conversations.load("loop").await.unwrap();
+        assert_eq!(back.turns, turns, "{name}");
+    }
+}
+
 fn unit(v: &[f32]) -> Vec<f32> {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     v.iter().map(|x| x / n).collect()
