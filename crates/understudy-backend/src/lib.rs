@@ -1,14 +1,16 @@
 //! The [`Backend`] trait and its implementations: embedded llama.cpp (feature `embedded`),
-//! any OpenAI-compatible HTTP server, and (feature `fake`) a deterministic fake for tests.
+//! any OpenAI-compatible HTTP server, Anthropic's Messages API, and (feature `fake`) a deterministic fake for tests.
 //! Default models are resolved through `understudy-models` (re-exported here as `catalog` and
 //! `install`). No CLI or HTTP-server code here.
 
 pub use understudy_models::{catalog, install};
+pub mod anthropic;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
+mod http_api;
 pub mod openai;
 #[cfg(any(test, feature = "fake"))]
 pub mod recording;

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use understudy_store::{Location, Store};
 
 use anyhow::{Context, Result};
+use understudy_backend::anthropic::AnthropicBackend;
 use understudy_backend::openai::OpenAiBackend;
 use understudy_backend::router::{Route, Router};
 use understudy_backend::Backend;
-use understudy_core::config::{Config, ModelTarget, CONFIG_FILE_NAME};
+use understudy_core::config::{Config, HttpProtocol, ModelTarget, CONFIG_FILE_NAME};
 use understudy_eval::plan::EvalSection;
 
 use crate::progress::TerminalProgress;
@@ -91,15 +92,23 @@ pub struct EmbeddedOverrides {
 pub fn build_router(config: &Config, overrides: &EmbeddedOverrides) -> Result<Router> {
     let mut router = Router::new();
     for (name, backend) in &config.backends {
-        let client = OpenAiBackend::new(
-            name.clone(),
+        let (url, key, timeout) = (
             &backend.base_url,
             backend.api_key.clone(),
             backend.timeout_secs,
-        )?
-        .with_thinking_control(backend.thinking_control)
-        .with_revision(backend.revision.clone());
-        router = router.with_backend(name.clone(), Arc::new(client) as Arc<dyn Backend>);
+        );
+        let client: Arc<dyn Backend> = match backend.protocol {
+            HttpProtocol::OpenAi => Arc::new(
+                OpenAiBackend::new(name.clone(), url, key, timeout)?
+                    .with_thinking_control(backend.thinking_control)
+                    .with_revision(backend.revision.clone()),
+            ),
+            HttpProtocol::Anthropic => Arc::new(
+                AnthropicBackend::new(name.clone(), url, key, timeout)?
+                    .with_revision(backend.revision.clone()),
+            ),
+        };
+        router = router.with_backend(name.clone(), client);
     }
     router = add_embedded(router, config, overrides)?;
     for (alias, target) in &config.models {

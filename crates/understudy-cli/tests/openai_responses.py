@@ -1,6 +1,7 @@
 """Drives the Responses API of `understudy serve` with the unmodified official `openai` package.
 
-argv: base_url model. `responses.create` unary and streamed (raw events and the SDK's stream
+argv: base_url model [no-json-schema]. With `no-json-schema` (a backend that cannot hold an
+answer to a schema, as the anthropic backend cannot), step 6 expects the 400 that says so. `responses.create` unary and streamed (raw events and the SDK's stream
 helper), a tool loop continued by `previous_response_id`, a streamed function call, a
 `text.format` JSON schema, and the 400s naming what is not served. Prints "openai responses: ok".
 """
@@ -10,6 +11,7 @@ import sys
 import openai
 
 base_url, model = sys.argv[1], sys.argv[2]
+schemas = sys.argv[3:] != ["no-json-schema"]
 client = openai.OpenAI(base_url=base_url, api_key="unused")
 
 tools = [
@@ -82,11 +84,20 @@ assert streamed and "city" in json.loads(streamed[0].arguments), done
 
 # 6. text.format json_schema: the answer is JSON of the schema.
 schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}
-r3 = client.responses.create(
+json_request = dict(
     model=model, input="Name the capital of France as JSON.", max_output_tokens=48,
     text={"format": {"type": "json_schema", "name": "capital", "schema": schema, "strict": True}},
 )
-assert "city" in json.loads(r3.output_text), r3.output_text
+if schemas:
+    r3 = client.responses.create(**json_request)
+    assert "city" in json.loads(r3.output_text), r3.output_text
+else:
+    try:
+        client.responses.create(**json_request)
+    except openai.BadRequestError as e:
+        assert "response_format" in str(e), e
+    else:
+        raise AssertionError("expected a 400: this backend cannot hold an answer to a schema")
 
 # 7. What is not served is a 400 naming it.
 for bad, field in [

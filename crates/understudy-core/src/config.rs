@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::thinking_switch::ThinkingControl;
+use crate::config_backends::{backend_from_env, resolve_backend, Invalid, RawBackend};
+pub use crate::config_backends::{
+    HttpBackendConfig, HttpProtocol, ANTHROPIC_BASE_URL, DEFAULT_HTTP_TIMEOUT_SECS,
+};
 
 /// The file looked for in the working directory when no `--config` is given.
 pub const CONFIG_FILE_NAME: &str = "understudy.toml";
@@ -128,24 +131,6 @@ struct RawEmbedded {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-enum RawBackend {
-    Openai {
-        base_url: String,
-        api_key: Option<String>,
-        api_key_env: Option<String>,
-        timeout_secs: Option<u64>,
-        /// How the server's models switch reasoning (default `template_flag`: vLLM/SGLang's
-        /// `chat_template_kwargs.enable_thinking`).
-        thinking_control: Option<ThinkingControl>,
-        /// A label for what this server serves now (e.g. a deployment or weights version); part
-        /// of every response-cache key and resume key for its models. Change it when the server
-        /// starts serving something else under the same names.
-        revision: Option<String>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawModel {
     path: Option<PathBuf>,
@@ -170,20 +155,6 @@ impl RawModel {
             && self.parallel.is_none()
     }
 }
-
-/// An OpenAI-compatible server.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpenAiConfig {
-    pub base_url: String,
-    pub api_key: Option<String>,
-    pub timeout_secs: u64,
-    pub thinking_control: ThinkingControl,
-    /// See `[backends.X] revision`.
-    pub revision: Option<String>,
-}
-
-/// Default per-request timeout for HTTP backends: long enough for slow CPU generation.
-pub const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 600;
 
 /// Where a named model lives.
 #[derive(Debug, Clone, PartialEq)]
@@ -219,7 +190,7 @@ pub struct Config {
     pub parallel: Option<u32>,
     /// Embedded models decode parallel sequences in one batch (default off: exact answers).
     pub batch_decode: bool,
-    pub backends: BTreeMap<String, OpenAiConfig>,
+    pub backends: BTreeMap<String, HttpBackendConfig>,
     pub models: BTreeMap<String, ModelTarget>,
     /// `price_in` / `price_out` of `[models.NAME]` tables: what each model's tokens cost.
     pub prices: BTreeMap<String, crate::price::Price>,
@@ -314,17 +285,8 @@ fn resolve(
         backends.insert(name, config);
     }
     if !backends.contains_key(ENV_BACKEND_NAME) {
-        if let Some(base_url) = env("OPENAI_BASE_URL").filter(|u| !u.is_empty()) {
-            backends.insert(
-                ENV_BACKEND_NAME.to_string(),
-                OpenAiConfig {
-                    base_url,
-                    api_key: env("OPENAI_API_KEY").filter(|k| !k.is_empty()),
-                    timeout_secs: DEFAULT_HTTP_TIMEOUT_SECS,
-                    thinking_control: ThinkingControl::TemplateFlag,
-                    revision: None,
-                },
-            );
+        if let Some(from_env) = backend_from_env(env) {
+            backends.insert(ENV_BACKEND_NAME.to_string(), from_env);
         }
     }
     let mut models = BTreeMap::new();
@@ -376,59 +338,11 @@ fn resolve(
     })
 }
 
-/// A bad key and what is wrong with it.
-type Invalid = (String, String);
-
-/// One `[backends.NAME]` table: an http(s) URL, and the key given inline or by variable.
-fn resolve_backend(
-    name: &str,
-    backend: RawBackend,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<OpenAiConfig, Invalid> {
-    let RawBackend::Openai {
-        base_url,
-        api_key,
-        api_key_env,
-        timeout_secs,
-        thinking_control,
-        revision,
-    } = backend;
-    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-        return Err((
-            format!("backends.{name}.base_url"),
-            format!("{base_url:?} is not an http(s) URL"),
-        ));
-    }
-    let api_key = match (api_key, api_key_env) {
-        (Some(_), Some(_)) => {
-            return Err((
-                format!("backends.{name}"),
-                "give `api_key` or `api_key_env`, not both".into(),
-            ))
-        }
-        (Some(key), None) => Some(key),
-        (None, Some(var)) => Some(env(&var).ok_or_else(|| {
-            (
-                format!("backends.{name}.api_key_env"),
-                format!("environment variable {var} is not set"),
-            )
-        })?),
-        (None, None) => None,
-    };
-    Ok(OpenAiConfig {
-        base_url,
-        api_key,
-        timeout_secs: timeout_secs.unwrap_or(DEFAULT_HTTP_TIMEOUT_SECS),
-        thinking_control: thinking_control.unwrap_or(ThinkingControl::TemplateFlag),
-        revision,
-    })
-}
-
 /// One `[models.NAME]` table: a local GGUF, or a model served by a declared backend.
 fn resolve_model(
     name: &str,
     model: RawModel,
-    backends: &BTreeMap<String, OpenAiConfig>,
+    backends: &BTreeMap<String, HttpBackendConfig>,
 ) -> Result<ModelTarget, Invalid> {
     let key = format!("models.{name}");
     match model {

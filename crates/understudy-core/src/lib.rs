@@ -2,6 +2,7 @@
 //! timing and configuration. No I/O beyond reading a config file, no heavy dependencies.
 
 pub mod config;
+mod config_backends;
 pub mod cot;
 pub mod difficulty;
 pub mod keys;

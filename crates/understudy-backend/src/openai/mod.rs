@@ -2,10 +2,7 @@
 //! streaming and unary chat completions, model listing, reasoning kept apart, errors that carry
 //! the server's status and message. Wire shapes live in `wire`.
 
-mod retry_after;
-mod sse_reader;
 mod stream_state;
-mod transport;
 mod wire;
 
 use std::collections::HashMap;
@@ -21,25 +18,19 @@ use understudy_core::thinking_switch::ThinkingControl;
 use understudy_core::tools::ToolCallAssembler;
 use understudy_core::{ChatResponse, FinishReason, TimingRecorder, Usage, ValidChatRequest};
 
-use crate::{upstream, Backend, BackendError, EventStream, ModelInfo};
+use crate::http_api::{sse_reader, HttpEndpoint, KeyStyle};
+use crate::{Backend, BackendError, EventStream, ModelInfo};
 use stream_state::StreamState;
-use transport::{SendError, Transport};
-use wire::{error_message, WireCompletion, WireModelList, WireRequest};
+use wire::{WireCompletion, WireModelList, WireRequest};
 
 /// Model id → what the server reports it stands for, if anything.
 type ServedModels = HashMap<String, Option<String>>;
-
-/// How long to wait for a TCP connection before calling the server unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client for one OpenAI-compatible server.
 #[derive(Debug, Clone)]
 pub struct OpenAiBackend {
     name: String,
-    base_url: String,
-    api_key: Option<String>,
-    timeout_secs: u64,
-    http: Transport,
+    endpoint: HttpEndpoint,
     /// Model ids the server listed, each with what the server reports it stands for (a
     /// gateway's fingerprint, vLLM's weights path), fetched on first use and refreshed on a miss.
     served: Arc<Mutex<Option<ServedModels>>>,
@@ -56,14 +47,9 @@ impl OpenAiBackend {
         api_key: Option<String>,
         timeout_secs: u64,
     ) -> Result<Self, BackendError> {
-        let http = Transport::new(CONNECT_TIMEOUT)
-            .map_err(|e| BackendError::Inference(format!("cannot build HTTP client: {e}")))?;
         Ok(Self {
             name: name.into(),
-            base_url: base_url.trim_end_matches('/').to_string(),
-            api_key,
-            timeout_secs,
-            http,
+            endpoint: HttpEndpoint::new(base_url, api_key, KeyStyle::Bearer, timeout_secs)?,
             served: Arc::new(Mutex::new(None)),
             thinking_control: ThinkingControl::TemplateFlag,
             revision: None,
@@ -87,9 +73,9 @@ impl OpenAiBackend {
     }
 
     async fn fetch_models(&self) -> Result<Vec<wire::WireModel>, BackendError> {
-        let url = self.url("models");
-        let response = self.send(&url, None).await?;
-        let bytes = self.read_body(&url, response).await?;
+        let url = self.endpoint.url("models");
+        let response = self.endpoint.send(&url, None).await?;
+        let bytes = self.endpoint.read_body(&url, response).await?;
         let list: WireModelList = serde_json::from_slice(&bytes)
             .map_err(|e| BackendError::Protocol(format!("{url}: {e}")))?;
         Ok(list.data)
@@ -120,7 +106,7 @@ impl OpenAiBackend {
                 names.sort();
                 let hint = format!(
                     "{} serves {}",
-                    self.base_url,
+                    self.endpoint.base_url,
                     names
                         .iter()
                         .map(|n| n.as_str())
@@ -143,109 +129,6 @@ impl OpenAiBackend {
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.base_url)
-    }
-
-    fn map_send_error(&self, url: &str, err: SendError) -> BackendError {
-        match err {
-            SendError::NoAnswer(reason) => BackendError::Unreachable {
-                url: url.to_string(),
-                reason,
-            },
-            SendError::Invalid(reason) => BackendError::Protocol(format!("{url}: {reason}")),
-        }
-    }
-
-    /// Bounds one whole wait on the server (headers, a body, the next stream event) by the
-    /// timeout: a timeout per read would restart on every frame, so a server that trickles a
-    /// byte at a time (slow loris) would hold the caller forever.
-    async fn within_deadline<T>(
-        &self,
-        url: &str,
-        wait: impl std::future::Future<Output = T>,
-    ) -> Result<T, BackendError> {
-        tokio::time::timeout(Duration::from_secs(self.timeout_secs), wait)
-            .await
-            .map_err(|_| BackendError::Timeout {
-                url: url.to_string(),
-                secs: self.timeout_secs,
-            })
-    }
-
-    /// Sends `body` to `url` and waits for the response headers, within the timeout.
-    async fn send_json(
-        &self,
-        url: &str,
-        body: &WireRequest<'_>,
-    ) -> Result<transport::Response, BackendError> {
-        // Serializing the body is the caller's work; the wait starts after it (see `send`).
-        let body = serde_json::to_vec(body).map_err(|e| {
-            BackendError::Protocol(format!("{url}: cannot encode the request: {e}"))
-        })?;
-        self.send(url, Some(body)).await
-    }
-
-    /// Sends a request (a POST of `json`, else a GET) and waits for a successful answer's head:
-    /// upstream time from the request's bytes written to that head reaching the socket.
-    async fn send(
-        &self,
-        url: &str,
-        json: Option<Vec<u8>>,
-    ) -> Result<transport::Response, BackendError> {
-        let sent = self.http.send(url, self.api_key.as_deref(), json);
-        let response = upstream::wait_received(
-            upstream::current(),
-            self.within_deadline(url, sent),
-            |answer| match answer {
-                Ok(Ok(response)) => transport::wire_stamps(response),
-                _ => None,
-            },
-        )
-        .await?
-        .map_err(|e| self.map_send_error(url, e))?;
-        self.check_status(url, response).await
-    }
-
-    /// Reads `response`'s whole body, within the timeout; upstream time up to the moment its
-    /// last bytes reached the socket.
-    async fn read_body(
-        &self,
-        url: &str,
-        response: transport::Response,
-    ) -> Result<bytes::Bytes, BackendError> {
-        let wire = transport::wire_stamps(&response);
-        let read = transport::read_body(response.into_body());
-        upstream::wait_received(upstream::current(), self.within_deadline(url, read), |_| {
-            wire.clone()
-        })
-        .await?
-        .map_err(|reason| BackendError::Protocol(format!("{url}: {reason}")))
-    }
-
-    async fn check_status(
-        &self,
-        url: &str,
-        response: transport::Response,
-    ) -> Result<transport::Response, BackendError> {
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let retry_after = retry_after::from_headers(response.headers());
-        let body = self
-            .within_deadline(url, transport::read_body(response.into_body()))
-            .await?
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        Err(BackendError::Http {
-            url: url.to_string(),
-            status: status.as_u16(),
-            message: error_message(&body),
-            retry_after,
-        })
-    }
-
     /// One non-streaming completion (`"stream": false`). Its timing cannot see the first token,
     /// so `ttft_ms` equals `total_ms` and no decode rate is given.
     pub async fn chat_unary(
@@ -253,11 +136,11 @@ impl OpenAiBackend {
         request: ValidChatRequest,
     ) -> Result<ChatResponse, BackendError> {
         self.ensure_served(&request.model).await?;
-        let url = self.url("chat/completions");
+        let url = self.endpoint.url("chat/completions");
         let mut timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, false);
-        let response = self.send_json(&url, &body).await?;
-        let bytes = self.read_body(&url, response).await?;
+        let response = self.endpoint.send_json(&url, &body).await?;
+        let bytes = self.endpoint.read_body(&url, response).await?;
         let completion: WireCompletion = serde_json::from_slice(&bytes)
             .map_err(|e| BackendError::Protocol(format!("{url}: {e}")))?;
         timing.mark_token();
@@ -347,7 +230,7 @@ impl Backend for OpenAiBackend {
     /// the name stands for (understudy's gateway: the profile's fingerprint; vLLM: the weights
     /// path). This is the model part of every response-cache key and resume key.
     async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
-        let mut identity = format!("openai:{}:{model}", self.base_url);
+        let mut identity = format!("openai:{}:{model}", self.endpoint.base_url);
         if let Some(revision) = &self.revision {
             identity.push_str(&format!(" revision={revision}"));
         }
@@ -359,10 +242,10 @@ impl Backend for OpenAiBackend {
 
     async fn chat_stream(&self, request: ValidChatRequest) -> Result<EventStream, BackendError> {
         self.ensure_served(&request.model).await?;
-        let url = self.url("chat/completions");
+        let url = self.endpoint.url("chat/completions");
         let timing = TimingRecorder::start();
         let body = WireRequest::from_request(&request.model, &request, true);
-        let response = self.send_json(&url, &body).await?;
+        let response = self.endpoint.send_json(&url, &body).await?;
         let state = StreamState {
             model: request.model.clone(),
             splitter: ThinkSplitter::default(),
@@ -377,7 +260,7 @@ impl Backend for OpenAiBackend {
             response,
             state,
             url,
-            Duration::from_secs(self.timeout_secs),
+            Duration::from_secs(self.endpoint.timeout_secs),
         ))
     }
 }

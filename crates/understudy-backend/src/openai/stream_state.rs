@@ -8,6 +8,7 @@ use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage};
 
 use super::parse_finish;
 use super::wire::{error_message, WireChunk};
+use crate::http_api::sse_reader::SseState;
 use crate::BackendError;
 
 /// State carried through one SSE stream.
@@ -20,6 +21,38 @@ pub(super) struct StreamState {
     pub(super) chunks: u32,
     pub(super) done: bool,
     pub(super) confidence: ConfidenceAccumulator,
+}
+
+impl SseState for StreamState {
+    fn on_event(
+        &mut self,
+        url: &str,
+        _name: &str,
+        data: &str,
+    ) -> Result<Vec<StreamEvent>, BackendError> {
+        self.on_data(url, data)
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    /// The server closed the stream without `[DONE]`: finished if it gave a reason.
+    fn closed(&mut self, url: &str) -> Result<Vec<StreamEvent>, BackendError> {
+        if self.finish.is_none() {
+            return Err(BackendError::Protocol(format!(
+                "{url}: the stream ended before the answer was complete"
+            )));
+        }
+        let mut events: Vec<StreamEvent> = self
+            .splitter
+            .finish()
+            .into_iter()
+            .map(StreamEvent::Delta)
+            .collect();
+        events.push(self.end_event());
+        Ok(events)
+    }
 }
 
 impl StreamState {

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use crate::http_api::error_message;
 use understudy_core::{ChatMessage, ResponseFormat, ToolCall, ToolChoice, ValidChatRequest};
 
 #[derive(Debug, Serialize)]
@@ -275,32 +277,4 @@ pub struct WireModel {
     /// The weights a vLLM server loaded for this name.
     #[serde(default)]
     pub root: Option<String>,
-}
-
-/// Pulls a human message out of an error body: OpenAI `{"error":{"message"}}`, FastAPI
-/// `{"detail": …}`, or the text itself.
-pub fn error_message(body: &str) -> String {
-    if let Ok(value) = serde_json::from_str::<Value>(body) {
-        if let Some(message) = value.pointer("/error/message").and_then(Value::as_str) {
-            return message.to_string();
-        }
-        if let Some(message) = value.get("error").and_then(Value::as_str) {
-            return message.to_string();
-        }
-        if let Some(detail) = value.get("detail") {
-            return match detail {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-        }
-        if let Some(message) = value.get("message").and_then(Value::as_str) {
-            return message.to_string();
-        }
-    }
-    let trimmed = body.trim();
-    if trimmed.is_empty() {
-        "(empty body)".to_string()
-    } else {
-        trimmed.chars().take(500).collect()
-    }
 }

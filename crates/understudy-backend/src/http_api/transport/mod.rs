@@ -1,4 +1,4 @@
-//! The OpenAI backend's HTTP client: hyper's pooled HTTP/1.1 client over connections that stamp
+//! The HTTP backends' client: hyper's pooled HTTP/1.1 client over connections that stamp
 //! when the server's bytes arrive (`connector`), so a request's upstream time ends at its answer's
 //! arrival and the time that answer waits for a busy gateway's worker is the gateway's own (an
 //! HTTP client that hides its sockets, as reqwest does, cannot give that stamp). TLS is rustls
@@ -23,11 +23,11 @@ use crate::upstream::WireStamps;
 use connector::StampedConnector;
 
 /// A server's answer, its body still to be read.
-pub(super) type Response = http::Response<hyper::body::Incoming>;
+pub(crate) type Response = http::Response<hyper::body::Incoming>;
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum SendError {
+pub(crate) enum SendError {
     /// The URL, the key or the body cannot form a request.
     #[error("{0}")]
     Invalid(String),
@@ -37,9 +37,22 @@ pub(super) enum SendError {
     NoAnswer(String),
 }
 
+/// How a request proves who sends it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Auth<'k> {
+    None,
+    /// `Authorization: Bearer <key>` (OpenAI-compatible servers).
+    Bearer(&'k str),
+    /// `x-api-key: <key>` and the API version Anthropic's servers require.
+    Anthropic(Option<&'k str>),
+}
+
+/// The Messages API version sent to Anthropic-compatible servers.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
 /// One pooled client for one backend.
 #[derive(Clone)]
-pub(super) struct Transport {
+pub(crate) struct Transport {
     client: Client<HttpsConnector<StampedConnector>, Full<Bytes>>,
     proxies: Arc<Matcher>,
 }
@@ -52,7 +65,7 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     /// A client that gives up on a TCP connection after `connect_timeout`.
-    pub(super) fn new(connect_timeout: Duration) -> Result<Self, String> {
+    pub(crate) fn new(connect_timeout: Duration) -> Result<Self, String> {
         let proxies = Arc::new(Matcher::from_env());
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls_config()?)
@@ -67,13 +80,13 @@ impl Transport {
 
     /// Sends a request (`json`: a POST with that body, else a GET) and waits for the answer's
     /// head.
-    pub(super) async fn send(
+    pub(crate) async fn send(
         &self,
         url: &str,
-        api_key: Option<&str>,
+        auth: Auth<'_>,
         json: Option<Vec<u8>>,
     ) -> Result<Response, SendError> {
-        let request = self.request(url, api_key, json)?;
+        let request = self.request(url, auth, json)?;
         self.client
             .request(request)
             .await
@@ -83,18 +96,29 @@ impl Transport {
     fn request(
         &self,
         url: &str,
-        api_key: Option<&str>,
+        auth: Auth<'_>,
         json: Option<Vec<u8>>,
     ) -> Result<Request<Full<Bytes>>, SendError> {
         let uri: Uri = url
             .parse()
             .map_err(|e| SendError::Invalid(format!("not a URL: {e}")))?;
         let mut builder = Request::builder().uri(uri.clone());
-        if let Some(key) = api_key {
-            let value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+        let header = |text: String| {
+            HeaderValue::from_str(&text).map_err(|_| {
                 SendError::Invalid("the API key has characters a header cannot carry".into())
-            })?;
-            builder = builder.header(AUTHORIZATION, value);
+            })
+        };
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(key) => {
+                builder = builder.header(AUTHORIZATION, header(format!("Bearer {key}"))?)
+            }
+            Auth::Anthropic(key) => {
+                builder = builder.header("anthropic-version", ANTHROPIC_VERSION);
+                if let Some(key) = key {
+                    builder = builder.header("x-api-key", header(key.to_string())?);
+                }
+            }
         }
         // A plain-HTTP request through a proxy carries the proxy's credentials itself (a
         // tunnel's are sent with its CONNECT).
@@ -122,12 +146,12 @@ impl Transport {
 }
 
 /// The stamps of the connection that carried `response`.
-pub(super) fn wire_stamps(response: &Response) -> Option<WireStamps> {
+pub(crate) fn wire_stamps(response: &Response) -> Option<WireStamps> {
     response.extensions().get::<WireStamps>().cloned()
 }
 
 /// Reads a whole body.
-pub(super) async fn read_body(body: hyper::body::Incoming) -> Result<Bytes, String> {
+pub(crate) async fn read_body(body: hyper::body::Incoming) -> Result<Bytes, String> {
     body.collect()
         .await
         .map(|all| all.to_bytes())
@@ -155,7 +179,7 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
 }
 
 /// The innermost error message, which is the one that says what happened.
-pub(super) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut current = err;
     while let Some(next) = current.source() {
         current = next;

@@ -1,4 +1,5 @@
-//! Reads an OpenAI-compatible server's SSE answer as [`StreamEvent`]s, pulled by the consumer:
+//! Reads a server's SSE answer as [`StreamEvent`]s, each event mapped by the protocol's own
+//! [`SseState`], pulled by the consumer:
 //! no task of its own and no channel, so each event costs no wake-up of another task (the
 //! gateway's per-request overhead was dominated by such wake-ups). Each wait for the server's
 //! next event counts as upstream time on the clock of the request that started it, and a wait
@@ -15,17 +16,33 @@ use futures::{Stream, StreamExt};
 use understudy_core::StreamEvent;
 
 use super::transport::{self, Response};
-use super::StreamState;
 use crate::upstream::{self, UpstreamClock, WireStamps};
 use crate::{BackendError, EventStream};
 
 type ServerEvents =
     Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<hyper::Error>>> + Send>>;
 
+/// One protocol's reading of a stream: what each server event means, and what the end of the
+/// stream means.
+pub(crate) trait SseState: Send + 'static {
+    /// The events one server event (its `event:` name, empty when none, and its data) means.
+    fn on_event(
+        &mut self,
+        url: &str,
+        name: &str,
+        data: &str,
+    ) -> Result<Vec<StreamEvent>, BackendError>;
+    /// True once the answer is complete.
+    fn done(&self) -> bool;
+    /// The server closed the stream before saying it was done: the last events, or why this is
+    /// an error.
+    fn closed(&mut self, url: &str) -> Result<Vec<StreamEvent>, BackendError>;
+}
+
 /// What the reader holds between pulls.
-struct Reader {
+struct Reader<S> {
     events: ServerEvents,
-    state: StreamState,
+    state: S,
     url: String,
     timeout: Duration,
     clock: Option<Arc<UpstreamClock>>,
@@ -36,9 +53,9 @@ struct Reader {
 }
 
 /// The events of `response`, an SSE chat completion from `url`.
-pub(super) fn events(
+pub(crate) fn events<S: SseState>(
     response: Response,
-    state: StreamState,
+    state: S,
     url: String,
     timeout: Duration,
 ) -> EventStream {
@@ -67,7 +84,7 @@ pub(super) fn events(
     }))
 }
 
-impl Reader {
+impl<S: SseState> Reader<S> {
     /// Reads the server's next event and queues what it means; marks the end when it is one.
     async fn read_one(&mut self) {
         let wire = self.wire.as_ref();
@@ -87,13 +104,15 @@ impl Reader {
                 "{}: stream broke: {err}",
                 self.url
             ))),
-            Ok(Some(Ok(event))) => match self.state.on_data(&self.url, &event.data) {
-                Ok(out) => {
-                    self.ready.extend(out.into_iter().map(Ok));
-                    self.over = self.state.done;
+            Ok(Some(Ok(event))) => {
+                match self.state.on_event(&self.url, &event.event, &event.data) {
+                    Ok(out) => {
+                        self.ready.extend(out.into_iter().map(Ok));
+                        self.over = self.state.done();
+                    }
+                    Err(err) => self.fail(err),
                 }
-                Err(err) => self.fail(err),
-            },
+            }
         }
     }
 
@@ -102,19 +121,14 @@ impl Reader {
         self.over = true;
     }
 
-    /// The server closed the stream without `[DONE]`: finish if it gave a reason, else fail.
+    /// The server closed the stream: finish as the protocol says, or fail.
     fn server_closed(&mut self) {
-        if self.state.finish.is_some() {
-            let deltas = self.state.splitter.finish();
-            self.ready
-                .extend(deltas.into_iter().map(|d| Ok(StreamEvent::Delta(d))));
-            self.ready.push_back(Ok(self.state.end_event()));
-            self.over = true;
-        } else {
-            self.fail(BackendError::Protocol(format!(
-                "{}: the stream ended before the answer was complete",
-                self.url
-            )));
+        match self.state.closed(&self.url) {
+            Ok(events) => {
+                self.ready.extend(events.into_iter().map(Ok));
+                self.over = true;
+            }
+            Err(err) => self.fail(err),
         }
     }
 }
