@@ -95,6 +95,16 @@ impl FakeBackend {
     }
 }
 
+/// A fake is certain of every word it says: log-probability 0.
+fn certain(word: &str) -> Delta {
+    Delta::Logprobs(vec![understudy_core::response::TokenLogprob {
+        token: word.to_string(),
+        logprob: 0.0,
+        bytes: word.as_bytes().to_vec(),
+        top: Vec::new(),
+    }])
+}
+
 #[async_trait::async_trait]
 impl Backend for FakeBackend {
     fn name(&self) -> &str {
@@ -193,6 +203,9 @@ impl Backend for FakeBackend {
             let step = stops.push(&piece);
             if !step.emit.is_empty() {
                 events.push(Ok(StreamEvent::Delta(Delta::Answer(step.emit))));
+            }
+            if request.top_logprobs.is_some() {
+                events.push(Ok(StreamEvent::Delta(certain(&piece))));
             }
             if step.stopped {
                 break;

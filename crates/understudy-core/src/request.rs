@@ -50,6 +50,10 @@ pub struct ChatRequest {
     /// Functions the model may call, and how.
     #[serde(default)]
     pub tools: ToolUse,
+    /// Return each generated token's log-probability with this many alternatives (at most
+    /// [`MAX_TOP_LOGPROBS`]); `None`: return none.
+    #[serde(default)]
+    pub top_logprobs: Option<u8>,
 }
 
 /// What was wrong with a request, naming the field.
@@ -90,6 +94,8 @@ pub enum RequestError {
     TooManyStops(usize),
     #[error("`stop[{0}]` is an empty string")]
     EmptyStop(usize),
+    #[error("`top_logprobs` must be 0 to 20, got {0}")]
+    TopLogprobs(u8),
 }
 
 /// A request whose fields have been checked; the only request type backends accept.
@@ -113,7 +119,14 @@ pub struct ValidChatRequest {
     /// Functions the model may call, and how.
     #[serde(default, skip_serializing_if = "ToolUse::is_empty")]
     pub tools: ToolUse,
+    /// Return each generated token's log-probability with this many alternatives (0 to
+    /// [`MAX_TOP_LOGPROBS`]) as `ChatResponse::token_logprobs`; `None`: return none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u8>,
 }
+
+/// The most alternatives a token's log-probability may come with (OpenAI's limit).
+pub const MAX_TOP_LOGPROBS: u8 = 20;
 
 impl ChatRequest {
     /// A request for `model` with the given conversation and every option at its default.
@@ -168,6 +181,9 @@ impl ChatRequest {
         if let Some(index) = self.stop.iter().position(String::is_empty) {
             return Err(RequestError::EmptyStop(index));
         }
+        if let Some(n) = self.top_logprobs.filter(|n| *n > MAX_TOP_LOGPROBS) {
+            return Err(RequestError::TopLogprobs(n));
+        }
         Ok(ValidChatRequest {
             model: self.model,
             messages: self.messages,
@@ -179,8 +195,9 @@ impl ChatRequest {
             response_format: self.response_format,
             thinking: self.thinking,
             reasoning_effort: self.reasoning_effort,
-            logprobs: self.logprobs,
+            logprobs: self.logprobs || self.top_logprobs.is_some(),
             tools: self.tools,
+            top_logprobs: self.top_logprobs,
         })
     }
 }

@@ -98,6 +98,50 @@ pub fn logprob_of(logits: &[f32], index: usize) -> Option<f64> {
     Some(chosen - max - sum.ln())
 }
 
+/// One generated token's log-probability (natural log, under the model's own distribution —
+/// the log-softmax of its logits, before temperature or sampling), with the most likely
+/// alternatives at that position when asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenLogprob {
+    pub token: String,
+    pub logprob: f64,
+    /// The token's UTF-8 bytes (a token may hold part of a character).
+    pub bytes: Vec<u8>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top: Vec<TopLogprob>,
+}
+
+/// An alternative token at a position, most likely first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopLogprob {
+    pub token: String,
+    pub logprob: f64,
+    pub bytes: Vec<u8>,
+}
+
+/// The `n` most likely tokens of `logits` as (index, log-probability), most likely first.
+pub fn top_logprobs(logits: &[f32], n: usize) -> Vec<(usize, f64)> {
+    if n == 0 || logits.is_empty() {
+        return Vec::new();
+    }
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let log_sum = logits
+        .iter()
+        .map(|&l| (f64::from(l) - max).exp())
+        .sum::<f64>()
+        .ln();
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    let n = n.min(order.len());
+    let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
+    order.select_nth_unstable_by(n - 1, by_logit);
+    order.truncate(n);
+    order.sort_by(by_logit);
+    order
+        .into_iter()
+        .map(|i| (i, f64::from(logits[i]) - max - log_sum))
+        .collect()
+}
+
 /// A complete answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
@@ -113,6 +157,10 @@ pub struct ChatResponse {
     /// Token log-probability summary, when the backend could report it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<Confidence>,
+    /// Each generated token's log-probability, when the request asked for them
+    /// (`ChatRequest::top_logprobs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_logprobs: Vec<TokenLogprob>,
     /// The tools the model called (then `finish_reason` is `ToolCalls`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
@@ -125,6 +173,16 @@ pub struct ChatResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_top_alternatives_are_the_largest_logits_in_order() {
+        let logits = [0.0_f32, 3.0, 1.0, 2.0];
+        let top = top_logprobs(&logits, 2);
+        assert_eq!(top.iter().map(|t| t.0).collect::<Vec<_>>(), [1, 3]);
+        assert!((top[0].1 - logprob_of(&logits, 1).unwrap_or(0.0)).abs() < 1e-12);
+        assert_eq!(top_logprobs(&logits, 9).len(), 4);
+        assert!(top_logprobs(&logits, 0).is_empty());
+    }
 
     #[test]
     fn logprobs_come_from_the_softmax() {

@@ -8,13 +8,15 @@ use crate::timing::Timing;
 use crate::tools::{ToolCallAssembler, ToolCallDelta};
 
 /// A piece of generated text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "text", rename_all = "snake_case")]
 pub enum Delta {
     Answer(String),
     Reasoning(String),
     /// A piece of a tool call (see [`ToolCallDelta`]).
     ToolCall(ToolCallDelta),
+    /// The log-probabilities of tokens just generated (when the request asked for them).
+    Logprobs(Vec<crate::response::TokenLogprob>),
 }
 
 /// What closes a stream.
@@ -48,6 +50,7 @@ pub struct ResponseCollector {
     answer: String,
     reasoning: String,
     calls: ToolCallAssembler,
+    logprobs: Vec<crate::response::TokenLogprob>,
     end: Option<StreamEnd>,
 }
 
@@ -57,6 +60,7 @@ impl ResponseCollector {
             StreamEvent::Delta(Delta::Answer(text)) => self.answer.push_str(&text),
             StreamEvent::Delta(Delta::Reasoning(text)) => self.reasoning.push_str(&text),
             StreamEvent::Delta(Delta::ToolCall(piece)) => self.calls.push(piece),
+            StreamEvent::Delta(Delta::Logprobs(tokens)) => self.logprobs.extend(tokens),
             StreamEvent::End(end) => self.end = Some(end),
         }
     }
@@ -74,6 +78,7 @@ impl ResponseCollector {
             timing: end.timing,
             confidence: end.confidence,
             tool_calls: self.calls.finish(),
+            token_logprobs: self.logprobs,
             unparsed_tool_calls: end.unparsed_tool_calls,
         })
     }

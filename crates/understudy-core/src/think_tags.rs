@@ -91,7 +91,7 @@ mod tests {
             match d {
                 Delta::Answer(t) => answer.push_str(&t),
                 Delta::Reasoning(t) => reasoning.push_str(&t),
-                Delta::ToolCall(_) => {}
+                Delta::ToolCall(_) | Delta::Logprobs(_) => {}
             }
         }
         (answer, reasoning)

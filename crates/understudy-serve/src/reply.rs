@@ -64,6 +64,10 @@ pub(crate) async fn respond_finished(
         let mut events = vec![Ok(StreamEvent::Delta(Delta::Answer(
             response.answer.clone(),
         )))];
+        if !response.token_logprobs.is_empty() {
+            let tokens = response.token_logprobs.clone();
+            events.push(Ok(StreamEvent::Delta(Delta::Logprobs(tokens))));
+        }
         for (i, call) in response.tool_calls.iter().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             events.push(Ok(StreamEvent::Delta(Delta::ToolCall(

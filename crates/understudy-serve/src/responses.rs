@@ -2,6 +2,7 @@
 //! them): a chat completion, a streamed chunk, the model list and the embedding list.
 
 use serde::Serialize;
+use understudy_core::response::TokenLogprob;
 use understudy_core::{ChatResponse, Timing, ToolCall, ToolCallDelta, Usage};
 
 /// The name a response answers under and that name's fingerprint (see fingerprint.rs).
@@ -57,7 +58,39 @@ pub struct ChatCompletion<'a> {
 pub struct Choice<'a> {
     pub index: u32,
     pub message: Message<'a>,
+    /// `{"content": [...]}` when the request asked for log-probabilities, else `null`.
+    pub logprobs: Option<LogprobsBody>,
     pub finish_reason: &'static str,
+}
+
+/// `logprobs` in OpenAI's shape: each token with its log-probability, bytes and alternatives.
+#[derive(Debug, Serialize)]
+pub struct LogprobsBody {
+    pub content: Vec<serde_json::Value>,
+    pub refusal: Option<()>,
+}
+
+impl LogprobsBody {
+    pub fn new(tokens: &[TokenLogprob]) -> Self {
+        let entry = |token: &str, logprob: f64, bytes: &[u8]| serde_json::json!({"token": token, "logprob": logprob, "bytes": bytes});
+        let content = tokens
+            .iter()
+            .map(|t| {
+                let mut e = entry(&t.token, t.logprob, &t.bytes);
+                let top: Vec<_> = t
+                    .top
+                    .iter()
+                    .map(|a| entry(&a.token, a.logprob, &a.bytes))
+                    .collect();
+                e["top_logprobs"] = serde_json::Value::Array(top);
+                e
+            })
+            .collect();
+        Self {
+            content,
+            refusal: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +167,8 @@ impl<'a> ChatCompletion<'a> {
                     reasoning_content: r.reasoning.as_deref(),
                     tool_calls: r.tool_calls.iter().map(CallBody::whole).collect(),
                 },
+                logprobs: (!r.token_logprobs.is_empty())
+                    .then(|| LogprobsBody::new(&r.token_logprobs)),
                 finish_reason: r.finish_reason.as_openai(),
             }],
             usage: UsageBody::from(&r.usage),
@@ -159,6 +194,8 @@ pub struct ChatCompletionChunk<'a> {
 pub struct ChunkChoice<'a> {
     pub index: u32,
     pub delta: ChunkDelta<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<LogprobsBody>,
     /// `null` until the last chunk.
     pub finish_reason: Option<&'a str>,
 }
@@ -200,6 +237,7 @@ impl<'a> ChatCompletionChunk<'a> {
             choices: vec![ChunkChoice {
                 index: 0,
                 delta,
+                logprobs: None,
                 finish_reason: finish,
             }],
             ..Self::with(id, named)

@@ -12,6 +12,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use understudy_backend::EventStream;
 use understudy_core::cot::{Piece, StreamSplitter};
+use understudy_core::response::TokenLogprob;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::tools::ToolCallAssembler;
 use understudy_core::{ChatMessage, StreamEvent, ToolCallDelta};
@@ -91,6 +92,12 @@ pub(crate) trait Encoder: Send {
     fn text(&mut self, text: &str) -> Vec<Event>;
     fn reasoning(&mut self, text: &str) -> Vec<Event>;
     fn tool_call(&mut self, piece: &ToolCallDelta) -> Vec<Event>;
+    /// Tokens' log-probabilities (only requests that asked get them; APIs without them
+    /// send nothing).
+    fn logprobs(&mut self, tokens: &[TokenLogprob]) -> Vec<Event> {
+        let _ = tokens;
+        Vec::new()
+    }
     /// The answer ended: why, and its usage.
     fn end(&mut self, end: &StreamEnd) -> Vec<Event>;
     /// A failure mid-stream, as the API's error event.
@@ -233,6 +240,7 @@ impl EventMapper {
                 out.extend(self.encoder.tool_call(&piece));
                 self.calls.push(piece);
             }
+            Delta::Logprobs(tokens) => out.extend(self.encoder.logprobs(&tokens)),
             _ => {}
         }
     }

@@ -1,13 +1,15 @@
 //! The OpenAI chat-completions spelling of a streamed answer: `chat.completion.chunk` frames
-//! (role first, `content`, `reasoning_content`, `tool_calls` pieces), the finish chunk, the usage
+//! (role first, `content`, `reasoning_content`, `tool_calls` pieces, `logprobs` on request), the
+//! finish chunk, the usage
 //! chunk on request, an error as OpenAI's error object, and `[DONE]`.
 
 use axum::response::sse::Event;
+use understudy_core::response::TokenLogprob;
 use understudy_core::stream::StreamEnd;
 use understudy_core::ToolCallDelta;
 
 use crate::error::ApiError;
-use crate::responses::{CallBody, ChatCompletionChunk, ChunkDelta, Named};
+use crate::responses::{CallBody, ChatCompletionChunk, ChunkDelta, LogprobsBody, Named};
 use crate::stream::Encoder;
 
 pub(crate) struct ChatEncoder {
@@ -67,6 +69,15 @@ impl Encoder for ChatEncoder {
             },
             None,
         )
+    }
+
+    fn logprobs(&mut self, tokens: &[TokenLogprob]) -> Vec<Event> {
+        let mut chunk =
+            ChatCompletionChunk::delta(&self.id, &self.named, ChunkDelta::default(), None);
+        if let Some(choice) = chunk.choices.first_mut() {
+            choice.logprobs = Some(LogprobsBody::new(tokens));
+        }
+        vec![data(&chunk)]
     }
 
     fn end(&mut self, end: &StreamEnd) -> Vec<Event> {

@@ -39,8 +39,8 @@ pub struct WireRequest {
     pub tool_choice: Option<Value>,
     pub parallel_tool_calls: Option<bool>,
     /// Refused with a clear error rather than silently ignored (see `unserved`): legacy
-    /// function calls, log-probabilities and the rest a client would otherwise believe were
-    /// applied.
+    /// function calls and the rest a client would otherwise believe were applied
+    /// (`top_logprobs` is read with `logprobs`).
     pub functions: Option<Value>,
     pub function_call: Option<Value>,
     pub top_logprobs: Option<Value>,
@@ -60,15 +60,33 @@ fn unserved(wire: &WireRequest) -> Option<(&'static str, &'static str)> {
                 || v.as_array().is_some_and(|a| a.is_empty()))
         })
     };
-    let fields: [(&'static str, bool, &'static str); 8] = [
-        ("functions", set(&wire.functions), "legacy function calling is not served; send the functions as `tools`"),
-        ("function_call", set(&wire.function_call), "legacy function calling is not served; use `tool_choice`"),
-        ("logprobs", wire.logprobs == Some(true), "log-probabilities are not returned by this gateway yet; send the request without `logprobs`"),
-        ("top_logprobs", set(&wire.top_logprobs), "log-probabilities are not returned by this gateway yet"),
-        ("logit_bias", set(&wire.logit_bias), "token biases are not applied by this gateway"),
+    let fields: [(&'static str, bool, &'static str); 6] = [
+        (
+            "functions",
+            set(&wire.functions),
+            "legacy function calling is not served; send the functions as `tools`",
+        ),
+        (
+            "function_call",
+            set(&wire.function_call),
+            "legacy function calling is not served; use `tool_choice`",
+        ),
+        (
+            "logit_bias",
+            set(&wire.logit_bias),
+            "token biases are not applied by this gateway",
+        ),
         ("audio", set(&wire.audio), "audio output is not served"),
-        ("prediction", set(&wire.prediction), "predicted outputs are not served"),
-        ("web_search_options", set(&wire.web_search_options), "web search is not served"),
+        (
+            "prediction",
+            set(&wire.prediction),
+            "predicted outputs are not served",
+        ),
+        (
+            "web_search_options",
+            set(&wire.web_search_options),
+            "web search is not served",
+        ),
     ];
     fields
         .into_iter()
@@ -255,12 +273,8 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         wire.reasoning_effort.as_deref(),
     )?;
     let user = wire.user.clone();
-    let _ = (
-        wire.user,
-        wire.frequency_penalty,
-        wire.presence_penalty,
-        wire.logprobs,
-    );
+    let top_logprobs = top_logprobs_of(wire.logprobs, wire.top_logprobs)?;
+    let _ = (wire.user, wire.frequency_penalty, wire.presence_penalty);
     Ok(Parsed {
         request: ChatRequest {
             model: wire.model,
@@ -274,6 +288,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             thinking: None,
             reasoning_effort: None,
             logprobs: false,
+            top_logprobs,
             tools,
         },
         stream: wire.stream,
@@ -324,6 +339,33 @@ fn message(i: usize, m: WireMessage) -> Result<ChatMessage, ApiError> {
         tool_call_id: m.tool_call_id,
         ..ChatMessage::new(role, text)
     })
+}
+
+/// `logprobs: true` (with `top_logprobs: N` alternatives, default 0) asks for each token's
+/// log-probability; `top_logprobs` alone is refused, as OpenAI refuses it.
+fn top_logprobs_of(logprobs: Option<bool>, top: Option<Value>) -> Result<Option<u8>, ApiError> {
+    let top = match top {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| *n <= u64::from(understudy_core::request::MAX_TOP_LOGPROBS))
+                .and_then(|n| u8::try_from(n).ok())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("top_logprobs: must be an integer from 0 to 20, got {v}"),
+                        Some("top_logprobs".into()),
+                    )
+                })?,
+        ),
+    };
+    match (logprobs == Some(true), top) {
+        (true, top) => Ok(Some(top.unwrap_or(0))),
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(ApiError::invalid(
+            "top_logprobs: only allowed with `logprobs: true`",
+            Some("top_logprobs".into()),
+        )),
+    }
 }
 
 /// The thinking switch: understudy's own field, else `chat_template_kwargs.enable_thinking`,

@@ -188,6 +188,7 @@ pub fn parse(body: &[u8], count_only: bool) -> Result<Parsed, ApiError> {
             thinking: None,
             reasoning_effort: None,
             logprobs: false,
+            top_logprobs: None,
             tools: tools_of(wire.tools, wire.tool_choice)?,
         },
         stream: wire.stream,

@@ -131,6 +131,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             thinking: None,
             reasoning_effort: None,
             logprobs: false,
+            top_logprobs: None,
             tools,
         },
         stream: wire.stream,

@@ -25,6 +25,10 @@ pub fn cache_key(identity: &str, request: &ValidChatRequest) -> String {
     if !request.tools.is_empty() {
         shape["tools"] = serde_json::json!(request.tools);
     }
+    // So does asking for token log-probabilities (a cached answer without them must not do).
+    if let Some(n) = request.top_logprobs {
+        shape["top_logprobs"] = n.into();
+    }
     h.update(shape.to_string().as_bytes());
     hex::encode(h.finalize())
 }

@@ -18,6 +18,11 @@ pub(super) fn body(request: &ValidChatRequest, stream: bool) -> Result<Value, Ba
             "response_format: the anthropic backend cannot hold answers to JSON; ask for JSON in the prompt instead".into(),
         ));
     }
+    if request.top_logprobs.is_some() {
+        return Err(BackendError::InvalidRequest(
+            "logprobs: the Messages API returns no log-probabilities; send the request without `logprobs`".into(),
+        ));
+    }
     let mut body = Map::new();
     body.insert("model".into(), request.model.clone().into());
     body.insert("max_tokens".into(), request.max_tokens.into());

@@ -25,6 +25,8 @@ pub(super) struct Prepared {
     pub(super) picker: Picker,
     pub(super) stop: Vec<String>,
     pub(super) logprobs: bool,
+    /// Each token's log-probability is sent with this many alternatives.
+    pub(super) top_logprobs: Option<u8>,
     /// Most tokens to generate: the request's `max_tokens`, less what the context cannot hold.
     pub(super) budget: usize,
 }
@@ -54,6 +56,7 @@ pub(super) fn prepare(
         picker,
         stop: request.stop.clone(),
         logprobs: request.logprobs,
+        top_logprobs: request.top_logprobs,
         budget,
     })
 }

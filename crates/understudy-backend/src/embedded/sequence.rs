@@ -9,7 +9,9 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc as tmpsc;
-use understudy_core::response::{logprob_of, ConfidenceAccumulator};
+use understudy_core::response::{
+    logprob_of, top_logprobs, ConfidenceAccumulator, TokenLogprob, TopLogprob,
+};
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::think_tags::ThinkSplitter;
 use understudy_core::{FinishReason, StreamEvent, TimingRecorder};
@@ -57,6 +59,7 @@ pub(super) struct Sequence {
     splitter: ThinkSplitter,
     confidence: ConfidenceAccumulator,
     logprobs: bool,
+    top_logprobs: Option<u8>,
     budget: usize,
     generated: usize,
 }
@@ -104,6 +107,7 @@ impl Sequence {
             },
             confidence: ConfidenceAccumulator::default(),
             logprobs: prepared.logprobs,
+            top_logprobs: prepared.top_logprobs,
             budget: prepared.budget,
             generated: 0,
         }
@@ -184,9 +188,16 @@ impl Sequence {
         }
         self.generated += 1;
         self.timing.mark_token();
-        let text = self.decoder.push(&vocab.token_to_piece(token, false, None));
+        let piece = vocab.token_to_piece(token, false, None);
+        let text = self.decoder.push(&piece);
         let step = self.stops.push(&text);
-        let deltas = self.splitter.push(&step.emit);
+        let mut deltas = self.splitter.push(&step.emit);
+        if let Some(n) = self.top_logprobs {
+            let logits = ctx.get_logits_ith(index);
+            deltas.push(Delta::Logprobs(vec![token_logprob(
+                model, logits, token, piece, n,
+            )]));
+        }
         if !self.send(deltas) {
             return Status::Done; // the caller went away: nothing more can reach it
         }
@@ -253,6 +264,39 @@ fn flush(
     let mut deltas = splitter.push(&tail);
     deltas.extend(splitter.finish());
     deltas
+}
+
+/// The chosen token's log-probability and the `n` most likely tokens at its position, under
+/// the logits it was picked from (before temperature and sampling).
+fn token_logprob(
+    model: &LlamaModel,
+    logits: &[f32],
+    token: LlamaToken,
+    piece: Vec<u8>,
+    n: u8,
+) -> TokenLogprob {
+    let vocab = model.vocab();
+    let logprob = usize::try_from(token.0)
+        .ok()
+        .and_then(|i| logprob_of(logits, i))
+        .unwrap_or(f64::NEG_INFINITY);
+    let top = top_logprobs(logits, usize::from(n))
+        .into_iter()
+        .filter_map(|(i, logprob)| {
+            let bytes = vocab.token_to_piece(LlamaToken(i32::try_from(i).ok()?), false, None);
+            Some(TopLogprob {
+                token: String::from_utf8_lossy(&bytes).into_owned(),
+                logprob,
+                bytes,
+            })
+        })
+        .collect();
+    TokenLogprob {
+        token: String::from_utf8_lossy(&piece).into_owned(),
+        logprob,
+        bytes: piece,
+        top,
+    }
 }
 
 /// The token's log-probability under the logits it was picked from (what `confidence` averages).

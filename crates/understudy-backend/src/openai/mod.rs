@@ -153,6 +153,10 @@ impl OpenAiBackend {
         for lp in choice.logprobs.iter().flat_map(|l| l.values()) {
             confidence.push(lp);
         }
+        let token_logprobs = match (&choice.logprobs, request.top_logprobs) {
+            (Some(lps), Some(_)) => lps.tokens(),
+            _ => Vec::new(),
+        };
         let mut splitter = ThinkSplitter::default();
         let mut deltas = splitter.push(choice.message.content.as_deref().unwrap_or(""));
         deltas.extend(splitter.finish());
@@ -162,7 +166,7 @@ impl OpenAiBackend {
             match delta {
                 Delta::Answer(t) => answer.push_str(&t),
                 Delta::Reasoning(t) => reasoning.push_str(&t),
-                Delta::ToolCall(_) => {}
+                Delta::ToolCall(_) | Delta::Logprobs(_) => {}
             }
         }
         let mut calls = ToolCallAssembler::default();
@@ -186,6 +190,7 @@ impl OpenAiBackend {
             timing,
             confidence: confidence.finish(),
             tool_calls: calls.finish(),
+            token_logprobs,
             unparsed_tool_calls: 0,
         })
     }
@@ -255,6 +260,7 @@ impl Backend for OpenAiBackend {
             chunks: 0,
             done: false,
             confidence: ConfidenceAccumulator::default(),
+            token_logprobs: request.top_logprobs.is_some(),
         };
         Ok(sse_reader::events(
             response,

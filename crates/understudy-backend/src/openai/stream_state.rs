@@ -21,6 +21,8 @@ pub(super) struct StreamState {
     pub(super) chunks: u32,
     pub(super) done: bool,
     pub(super) confidence: ConfidenceAccumulator,
+    /// The request asked for each token's log-probability (passed on as they come).
+    pub(super) token_logprobs: bool,
 }
 
 impl SseState for StreamState {
@@ -117,6 +119,12 @@ impl StreamState {
         for choice in chunk.choices {
             for lp in choice.logprobs.iter().flat_map(|l| l.values()) {
                 self.confidence.push(lp);
+            }
+            if let Some(lps) = choice.logprobs.as_ref().filter(|_| self.token_logprobs) {
+                let tokens = lps.tokens();
+                if !tokens.is_empty() {
+                    events.push(StreamEvent::Delta(Delta::Logprobs(tokens)));
+                }
             }
             if let Some(reasoning) = choice.delta.reasoning_content.filter(|r| !r.is_empty()) {
                 self.timing.mark_token();

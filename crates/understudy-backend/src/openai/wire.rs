@@ -32,6 +32,8 @@ pub struct WireRequest<'a> {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub logprobs: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<Value>,
@@ -110,6 +112,7 @@ impl<'a> WireRequest<'a> {
                 .map(|on| serde_json::json!({"enable_thinking": on})),
             reasoning_effort: request.reasoning_effort.as_deref(),
             logprobs: request.logprobs,
+            top_logprobs: request.top_logprobs,
             tools: (!request.tools.is_empty()).then(|| {
                 request
                     .tools
@@ -190,11 +193,51 @@ pub struct WireLogprobs {
 #[derive(Debug, Deserialize)]
 pub struct WireTokenLogprob {
     pub logprob: f64,
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub bytes: Option<Vec<u8>>,
+    #[serde(default)]
+    pub top_logprobs: Vec<WireTopLogprob>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireTopLogprob {
+    #[serde(default)]
+    pub token: String,
+    pub logprob: f64,
+    #[serde(default)]
+    pub bytes: Option<Vec<u8>>,
 }
 
 impl WireLogprobs {
     pub fn values(&self) -> impl Iterator<Item = f64> + '_ {
         self.content.iter().flatten().map(|t| t.logprob)
+    }
+
+    /// The tokens as the server reported them (bytes from the token text when it sent none).
+    pub fn tokens(&self) -> Vec<understudy_core::response::TokenLogprob> {
+        use understudy_core::response::{TokenLogprob, TopLogprob};
+        let bytes =
+            |b: &Option<Vec<u8>>, t: &str| b.clone().unwrap_or_else(|| t.as_bytes().to_vec());
+        self.content
+            .iter()
+            .flatten()
+            .map(|t| TokenLogprob {
+                token: t.token.clone(),
+                logprob: t.logprob,
+                bytes: bytes(&t.bytes, &t.token),
+                top: t
+                    .top_logprobs
+                    .iter()
+                    .map(|a| TopLogprob {
+                        token: a.token.clone(),
+                        logprob: a.logprob,
+                        bytes: bytes(&a.bytes, &a.token),
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }
 

@@ -116,7 +116,7 @@ async fn stream_answer(
                 output::reasoning_text(text);
             }
             // `chat` offers no tools, so no call can come back.
-            StreamEvent::Delta(Delta::ToolCall(_)) | StreamEvent::End(_) => {}
+            StreamEvent::Delta(Delta::ToolCall(_) | Delta::Logprobs(_)) | StreamEvent::End(_) => {}
         }
         collector.push(event);
     }

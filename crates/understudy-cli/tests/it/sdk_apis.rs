@@ -146,6 +146,13 @@ fn the_anthropic_backend_runs_an_openai_clients_tool_loop() {
         &[&url, "upstream/qwen2.5-coder-0.5b"],
         "openai tools: ok",
     );
+    // The Messages API has no log-probabilities: asking for them is a 400, not a silent drop.
+    run_script(
+        &python,
+        "openai_logprobs.py",
+        &[&url, "upstream/qwen2.5-coder-0.5b", "refused"],
+        "openai logprobs: ok",
+    );
 }
 
 #[test]

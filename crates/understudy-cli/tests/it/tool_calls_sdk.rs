@@ -1,4 +1,5 @@
-//! Tool calls end to end with the official `openai` Python package: the embedded
+//! Tool calls (and token log-probabilities) end to end with the official `openai` Python
+//! package: the embedded
 //! qwen2.5-coder-0.5b served by `understudy serve`, and the same through a second gateway that
 //! reaches the first as an OpenAI-compatible HTTP upstream (tools passed through, streamed too).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -44,6 +45,7 @@ fn the_openai_sdk_runs_a_tool_loop_on_the_embedded_model_and_through_an_http_ups
     wait_for_port(port, 120);
     let stdout = run_client(&python, port, "qwen2.5-coder-0.5b");
     assert!(stdout.contains("final answer:"), "{stdout}");
+    run_logprobs(&python, port, "qwen2.5-coder-0.5b");
 
     // A second gateway with the first as its OpenAI-compatible upstream.
     let front = dir.path().join("front.toml");
@@ -64,4 +66,19 @@ fn the_openai_sdk_runs_a_tool_loop_on_the_embedded_model_and_through_an_http_ups
     );
     wait_for_port(front_port, 60);
     run_client(&python, front_port, "upstream/qwen2.5-coder-0.5b");
+    // Log-probabilities pass through an OpenAI-compatible upstream unchanged.
+    run_logprobs(&python, front_port, "upstream/qwen2.5-coder-0.5b");
+}
+
+/// `openai_logprobs.py`: token log-probabilities, unary and streamed, and their 400s.
+fn run_logprobs(python: &std::path::Path, port: u16, model: &str) {
+    let script = common::repo_root().join("crates/understudy-cli/tests/openai_logprobs.py");
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args([&format!("http://127.0.0.1:{port}/v1"), model])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{model}: {stdout}\n{stderr}");
+    assert!(stdout.contains("openai logprobs: ok"), "{stdout}");
 }

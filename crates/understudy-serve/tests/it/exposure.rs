@@ -198,7 +198,7 @@ fn fields_the_gateway_does_not_serve_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let addr = gateway(&dir.path().join("log.db"));
     for (field, value) in [
-        ("logprobs", "true"),
+        // Log-probabilities are served, but only with `logprobs: true`.
         ("top_logprobs", "3"),
         ("functions", r#"[{"name":"f","parameters":{}}]"#),
         ("function_call", r#""auto""#),
@@ -215,9 +215,15 @@ fn fields_the_gateway_does_not_serve_are_refused_by_name() {
             "{field}: {text}"
         );
     }
-    // Asking for no log-probabilities is asking for nothing unserved.
+    // Asking for no log-probabilities is asking for nothing unserved; asking for them gets them.
     let body = r#"{"model":"echo","messages":[{"role":"user","content":"hi"}],"logprobs":false}"#;
-    assert_eq!(post(addr, "localhost", "application/json", body).0, 200);
+    let (status, text) = post(addr, "localhost", "application/json", body);
+    assert_eq!(status, 200);
+    assert!(text.contains(r#""logprobs":null"#), "{text}");
+    let body = r#"{"model":"echo","messages":[{"role":"user","content":"hi"}],"logprobs":true}"#;
+    let (status, text) = post(addr, "localhost", "application/json", body);
+    assert_eq!(status, 200);
+    assert!(text.contains(r#""logprobs":{"content":[{"#), "{text}");
 }
 
 #[test]
