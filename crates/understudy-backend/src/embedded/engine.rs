@@ -20,6 +20,7 @@ use understudy_core::{StreamEvent, TimingRecorder, ValidChatRequest};
 use super::prompt::{ModelFacts, BATCH_SIZE};
 use super::scheduler::{Job, Scheduler};
 use super::template::{self, ChosenTemplate};
+use super::tool_grammar::ToolPlan;
 use crate::BackendError;
 
 /// llama.cpp's `LLAMA_FLASH_ATTN_TYPE_DISABLED`.
@@ -143,6 +144,7 @@ impl Engine {
         &self,
         request: ValidChatRequest,
         timing: TimingRecorder,
+        plan: ToolPlan,
     ) -> Result<tmpsc::UnboundedReceiver<Result<StreamEvent, BackendError>>, BackendError> {
         let (events, receiver) = tmpsc::unbounded_channel();
         self.jobs
@@ -151,6 +153,7 @@ impl Engine {
                 timing,
                 events,
                 count_only: false,
+                plan,
             })
             .map_err(|_| BackendError::Inference("the inference thread has stopped".into()))?;
         Ok(receiver)
@@ -161,12 +164,14 @@ impl Engine {
     /// The prompt tokens `request` takes, rendered and tokenized as it would be answered.
     pub async fn count_prompt(&self, request: ValidChatRequest) -> Result<u32, BackendError> {
         let (events, mut receiver) = tmpsc::unbounded_channel();
+        let plan = super::tool_grammar::plan(&request.tools, self.info.call_form);
         self.jobs
             .send(Job {
                 request,
                 timing: TimingRecorder::start(),
                 events,
                 count_only: true,
+                plan,
             })
             .map_err(|_| BackendError::Inference("the inference thread has stopped".into()))?;
         match receiver.recv().await {
@@ -246,6 +251,7 @@ fn worker(
     }
     let facts = ModelFacts {
         model: &model,
+        jinja: super::jinja::for_model(template.source_text.as_deref()),
         template,
         context,
         name: config.name,

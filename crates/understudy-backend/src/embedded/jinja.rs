@@ -119,56 +119,78 @@ fn dumps(
     Ok(())
 }
 
-/// Renders `messages` (contents already replaced by markers where wanted) with `source`.
-pub(super) fn render(
-    source: &str,
-    messages: &[ChatMessage],
-    tools: &ToolUse,
-    special: (&str, &str),
-) -> Result<String, BackendError> {
-    let mut env = Environment::new();
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    env.add_filter("tojson", tojson);
-    env.add_function(
-        "raise_exception",
-        |message: String| -> Result<String, Error> {
-            Err(Error::new(ErrorKind::InvalidOperation, message))
-        },
-    );
-    env.add_function("strftime_now", |format: String| -> String {
-        // Templates use it for a date line; the date is not part of what a request shapes.
-        format
-            .replace("%d", "01")
-            .replace("%b", "Jan")
-            .replace("%Y", "2026")
-    });
-    env.add_template("chat", source).map_err(|e| {
-        BackendError::ChatTemplate(format!(
-            "the GGUF's Jinja chat template does not parse: {e}"
-        ))
-    })?;
-    let template = env
-        .get_template("chat")
-        .map_err(|e| BackendError::ChatTemplate(e.to_string()))?;
-    let messages: Vec<Value> = messages.iter().map(message_value).collect();
-    let tools = tools_value(tools);
-    let context = minijinja::context! {
-        messages => JinjaValue::from_serialize(&messages),
-        tools => if tools.is_empty() { JinjaValue::from(()) } else { JinjaValue::from(tools) },
-        add_generation_prompt => true,
-        bos_token => special.0,
-        eos_token => special.1,
-    };
-    template.render(context).map_err(|e| {
-        let detail = if e.kind() == ErrorKind::InvalidOperation {
-            e.detail().unwrap_or("").to_string()
-        } else {
-            e.to_string()
+/// The GGUF's template parsed once, when its model loads, in an environment set up the way
+/// transformers renders it.
+pub(super) struct JinjaTemplate {
+    env: Environment<'static>,
+}
+
+impl JinjaTemplate {
+    pub(super) fn parse(source: &str) -> Result<Self, BackendError> {
+        let mut env = Environment::new();
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_filter("tojson", tojson);
+        env.add_function(
+            "raise_exception",
+            |message: String| -> Result<String, Error> {
+                Err(Error::new(ErrorKind::InvalidOperation, message))
+            },
+        );
+        env.add_function("strftime_now", |format: String| -> String {
+            // Templates use it for a date line; the date is not part of what a request shapes.
+            format
+                .replace("%d", "01")
+                .replace("%b", "Jan")
+                .replace("%Y", "2026")
+        });
+        env.add_template_owned("chat", source.to_string())
+            .map_err(|e| {
+                BackendError::ChatTemplate(format!(
+                    "the GGUF's Jinja chat template does not parse: {e}"
+                ))
+            })?;
+        Ok(Self { env })
+    }
+
+    /// Renders `messages` (contents already replaced by markers where wanted).
+    pub(super) fn render(
+        &self,
+        messages: &[ChatMessage],
+        tools: &ToolUse,
+        special: (&str, &str),
+    ) -> Result<String, BackendError> {
+        let template = self
+            .env
+            .get_template("chat")
+            .map_err(|e| BackendError::ChatTemplate(e.to_string()))?;
+        let messages: Vec<Value> = messages.iter().map(message_value).collect();
+        let tools = tools_value(tools);
+        let context = minijinja::context! {
+            messages => JinjaValue::from_serialize(&messages),
+            tools => if tools.is_empty() { JinjaValue::from(()) } else { JinjaValue::from(tools) },
+            add_generation_prompt => true,
+            bos_token => special.0,
+            eos_token => special.1,
         };
-        BackendError::InvalidRequest(format!(
-            "the model's chat template refused this conversation: {detail}"
-        ))
-    })
+        template.render(context).map_err(|e| {
+            let detail = if e.kind() == ErrorKind::InvalidOperation {
+                e.detail().unwrap_or("").to_string()
+            } else {
+                e.to_string()
+            };
+            BackendError::InvalidRequest(format!(
+                "the model's chat template refused this conversation: {detail}"
+            ))
+        })
+    }
+}
+
+/// The template a loaded model renders tool requests with: its GGUF template when that can
+/// render tools (parsed once; a template that does not parse is the error each such request
+/// gets), else none (the generic tool prompt).
+pub(super) fn for_model(source: Option<&str>) -> Option<Result<JinjaTemplate, String>> {
+    let source = source.filter(|s| supports_tools(s))?;
+    Some(JinjaTemplate::parse(source).map_err(|e| e.to_string()))
 }
 
 #[cfg(test)]
@@ -216,7 +238,10 @@ mod tests {
             ),
             ChatMessage::tool_result("c", "3"),
         ];
-        let text = render(QWEN_LIKE, &messages, &tools, ("", "<|im_end|>")).unwrap();
+        let text = JinjaTemplate::parse(QWEN_LIKE)
+            .unwrap()
+            .render(&messages, &tools, ("", "<|im_end|>"))
+            .unwrap();
         assert!(text.contains("{\"type\": \"function\", \"function\": {\"name\": \"add\", \"description\": \"Adds <numbers>\", \"parameters\": {\"properties\": {\"a\": {\"type\": \"integer\"}}, \"type\": \"object\"}}}"), "{text}");
         assert!(text.contains("<|im_start|>user\n1+2?<|im_end|>"), "{text}");
         assert!(
@@ -233,14 +258,11 @@ mod tests {
     #[test]
     fn a_template_that_raises_is_a_request_error() {
         let source = "{{ raise_exception('Conversation roles must alternate') }}";
-        let err = render(
-            source,
-            &[ChatMessage::user("x")],
-            &ToolUse::default(),
-            ("", ""),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = JinjaTemplate::parse(source)
+            .unwrap()
+            .render(&[ChatMessage::user("x")], &ToolUse::default(), ("", ""))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Conversation roles must alternate"), "{err}");
     }
 }

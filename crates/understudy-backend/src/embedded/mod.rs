@@ -409,12 +409,14 @@ impl Backend for EmbeddedBackend {
         // Latency is measured from here: loading or installing a model is not per-request latency.
         let timing = TimingRecorder::start();
         let tools = request.tools.clone();
-        let receiver = engine.submit(request, timing)?;
+        // Planned once: the engine generates with it, the call splitter reads its opening.
+        let plan = tool_grammar::plan(&tools, engine.info.call_form);
+        let opening = plan.opening.clone();
+        let receiver = engine.submit(request, timing, plan)?;
         // Every wait for the engine's next token is the model's time, not the caller's.
         let stream = crate::upstream::Waited::new(
             tokio_stream::wrappers::UnboundedReceiverStream::new(receiver),
         );
-        let opening = tool_grammar::plan(&tools, engine.info.call_form).opening;
         // Keep the engine alive for as long as the stream is consumed.
         let events: EventStream = Box::pin(stream.map(move |event| {
             let _keep = &engine;

@@ -11,8 +11,8 @@ use super::jinja;
 use super::pick::Picker;
 use super::prefix::ALIGN;
 use super::template::ChosenTemplate;
-use super::tool_grammar;
-use crate::tool_calls::{generic_tool_turns, CallForm};
+use super::tool_grammar::ToolPlan;
+use crate::tool_calls::generic_tool_turns;
 use crate::BackendError;
 
 /// Tokens per prompt-processing batch.
@@ -35,6 +35,8 @@ pub(super) struct Prepared {
 pub(super) struct ModelFacts<'m> {
     pub(super) model: &'m LlamaModel,
     pub(super) template: ChosenTemplate,
+    /// The GGUF's Jinja template, parsed at load, when it can render tools (see jinja.rs).
+    pub(super) jinja: Option<Result<jinja::JinjaTemplate, String>>,
     /// The context one sequence may use.
     pub(super) context: u32,
     pub(super) name: String,
@@ -44,9 +46,8 @@ pub(super) struct ModelFacts<'m> {
 pub(super) fn prepare(
     facts: &ModelFacts<'_>,
     request: &ValidChatRequest,
+    tools: &ToolPlan,
 ) -> Result<Prepared, BackendError> {
-    let form = CallForm::of_template(facts.template.source_text.as_deref());
-    let tools = tool_grammar::plan(&request.tools, form);
     let (tokens, starts_in_thought) = prompt_tokens(facts, request, tools.opening.as_deref())?;
     let picker = Picker::for_request(facts.model, request, tools.grammar.as_ref())?;
     let budget = (request.max_tokens as usize).min(facts.context as usize - tokens.len());
@@ -107,8 +108,8 @@ fn render_messages(
     } else {
         ToolUse::default()
     };
-    match loaded.template.source_text.as_deref() {
-        Some(source) if jinja::supports_tools(source) => {
+    match &loaded.jinja {
+        Some(Ok(jinja)) => {
             let vocab = loaded.model.vocab();
             let token_text = |t| {
                 vocab
@@ -118,10 +119,11 @@ fn render_messages(
             };
             let (bos, eos) = (token_text(vocab.bos()), token_text(vocab.eos()));
             content_tokens::render_with(&request.messages, |m| {
-                jinja::render(source, m, &offered, (&bos, &eos))
+                jinja.render(m, &offered, (&bos, &eos))
             })
         }
-        _ => {
+        Some(Err(unparsed)) => Err(BackendError::ChatTemplate(unparsed.clone())),
+        None => {
             let turns = generic_tool_turns(&request.messages, &request.tools);
             content_tokens::render(loaded.model, template, &turns)
         }

@@ -17,6 +17,7 @@ use understudy_core::{TimingRecorder, ValidChatRequest};
 use super::prefix::PrefixCache;
 use super::prompt::{prepare, ModelFacts, Prepared, BATCH_SIZE};
 use super::sequence::{Events, Sequence, Status, Work};
+use super::tool_grammar::ToolPlan;
 use crate::BackendError;
 
 /// The closing event answering a count-only job.
@@ -41,6 +42,8 @@ pub(super) struct Job {
     pub(super) events: Events,
     /// Only count the prompt's tokens: answered with a closing event carrying the count.
     pub(super) count_only: bool,
+    /// How its tools are generated (planned once, by the caller, who needs the opening too).
+    pub(super) plan: ToolPlan,
 }
 
 /// A request waiting for a slot, its prompt templated and tokenized on arrival.
@@ -130,7 +133,7 @@ impl<'m> Scheduler<'m> {
 
     /// Prepares a new request's prompt and queues it, or answers with the error it gets.
     fn enqueue(&mut self, job: Job) {
-        match prepare(&self.facts, &job.request) {
+        match prepare(&self.facts, &job.request, &job.plan) {
             Ok(prepared) if job.count_only => {
                 let _ = job.events.send(Ok(counted(prepared.tokens.len())));
             }
