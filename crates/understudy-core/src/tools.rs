@@ -14,6 +14,65 @@ pub struct ToolDef {
     pub parameters: Value,
 }
 
+/// Why a JSON tool definition cannot be read, naming the key (relative to the tool).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolDefError {
+    #[error("must be a JSON object")]
+    NotObject,
+    #[error("`type`: only \"function\" tools are served, got {0:?}")]
+    NotFunction(String),
+    #[error("`{0}` is required and must be a string")]
+    NoName(&'static str),
+    #[error("`{0}` must be a JSON Schema object")]
+    BadParameters(&'static str),
+}
+
+impl ToolDef {
+    /// A tool as OpenAI's chat API writes it (`{"type": "function", "function": {"name",
+    /// "description", "parameters"}}`) or flat (`{"type": "function", "name", …}`, the Responses
+    /// API's and BFCL's form; `type` may be absent). No `parameters`: a function without
+    /// arguments. The one reader of such JSON, for requests and task files alike.
+    pub fn from_openai(tool: &Value) -> Result<Self, ToolDefError> {
+        let object = tool.as_object().ok_or(ToolDefError::NotObject)?;
+        if let Some(kind) = object.get("type") {
+            if kind.as_str() != Some("function") {
+                let shown = kind
+                    .as_str()
+                    .map_or_else(|| kind.to_string(), str::to_string);
+                return Err(ToolDefError::NotFunction(shown));
+            }
+        }
+        let (function, prefix) = match object.get("function") {
+            Some(nested) => (nested, true),
+            None => (tool, false),
+        };
+        let field = |flat: &'static str, nested: &'static str| if prefix { nested } else { flat };
+        let name = function
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or(ToolDefError::NoName(field("name", "function.name")))?;
+        let parameters = match function.get("parameters") {
+            None | Some(Value::Null) => serde_json::json!({"type": "object", "properties": {}}),
+            Some(p) if p.is_object() => p.clone(),
+            Some(_) => {
+                return Err(ToolDefError::BadParameters(field(
+                    "parameters",
+                    "function.parameters",
+                )))
+            }
+        };
+        Ok(Self {
+            name: name.to_string(),
+            description: function
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            parameters,
+        })
+    }
+}
+
 /// One call the model made: an id to answer it by, the function, and its arguments as JSON text
 /// (the OpenAI API's form; a JSON object once parsed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,6 +107,36 @@ pub struct ToolUse {
     /// `Some(false)`: at most one call per answer. `None`: the backend's default (several allowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel: Option<bool>,
+}
+
+#[cfg(test)]
+mod from_openai_tests {
+    use super::*;
+
+    #[test]
+    fn nested_and_flat_tools_read_alike_and_faults_are_named() {
+        let nested = serde_json::json!({"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object"}}});
+        let flat = serde_json::json!({"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}});
+        let bfcl =
+            serde_json::json!({"name": "f", "description": "d", "parameters": {"type": "object"}});
+        let read = ToolDef::from_openai(&nested);
+        assert_eq!(read, ToolDef::from_openai(&flat));
+        assert_eq!(read, ToolDef::from_openai(&bfcl));
+        assert_eq!(read.map(|t| t.name), Ok("f".to_string()));
+        let bad = |v: Value| ToolDef::from_openai(&v).err();
+        assert_eq!(
+            bad(serde_json::json!({"type": "web_search"})),
+            Some(ToolDefError::NotFunction("web_search".into()))
+        );
+        assert_eq!(
+            bad(serde_json::json!({"type": "function", "function": {}})),
+            Some(ToolDefError::NoName("function.name"))
+        );
+        assert_eq!(
+            bad(serde_json::json!({"name": "f", "parameters": 3})),
+            Some(ToolDefError::BadParameters("parameters"))
+        );
+    }
 }
 
 fn is_auto(choice: &ToolChoice) -> bool {

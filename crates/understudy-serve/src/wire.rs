@@ -8,7 +8,7 @@ use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 
 use crate::dialect::Dialect;
 use crate::error::ApiError;
-use crate::wire_tools::{calls, tool_use, WireCall, WireTool};
+use crate::wire_tools::{calls, tool_use, WireCall};
 use crate::wire_words::{json_words, without_position};
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +35,7 @@ pub struct WireRequest {
     pub frequency_penalty: Option<f32>,
     pub presence_penalty: Option<f32>,
     pub logprobs: Option<bool>,
-    pub tools: Option<Vec<WireTool>>,
+    pub tools: Option<Vec<Value>>,
     pub tool_choice: Option<Value>,
     pub parallel_tool_calls: Option<bool>,
     /// Refused with a clear error rather than silently ignored (see `unserved`): legacy

@@ -13,7 +13,7 @@ use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::responses_body::ResponsesEcho;
 use crate::wire::{wire_error, Parsed};
-use crate::wire_tools::{invalid, tool_choice, tool_def};
+use crate::wire_tools::{invalid, tool_use};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,7 +21,7 @@ pub struct ResponsesRequest {
     pub model: String,
     pub input: Value,
     pub instructions: Option<String>,
-    pub tools: Option<Vec<ToolIn>>,
+    pub tools: Option<Vec<Value>>,
     pub tool_choice: Option<Value>,
     pub parallel_tool_calls: Option<bool>,
     pub text: Option<TextIn>,
@@ -42,17 +42,6 @@ pub struct ResponsesRequest {
     _service_tier: Option<IgnoredAny>,
     #[serde(rename = "stream_options")]
     _stream_options: Option<IgnoredAny>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ToolIn {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub parameters: Option<Value>,
-    pub strict: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,11 +158,10 @@ fn echo_of(wire: &ResponsesRequest) -> ResponsesEcho {
         wire.tool_choice.clone().unwrap_or_else(|| "auto".into()),
     );
     put("truncation", "disabled".into());
-    let tools = wire.tools.iter().flatten().map(|t| {
-        serde_json::json!({"type": t.kind, "name": t.name, "description": t.description,
-            "parameters": t.parameters, "strict": t.strict})
-    });
-    put("tools", Value::Array(tools.collect()));
+    put(
+        "tools",
+        Value::Array(wire.tools.clone().unwrap_or_default()),
+    );
     let format = match wire.text.as_ref().and_then(|t| t.format.as_ref()) {
         Some(FormatIn::JsonObject) => serde_json::json!({"type": "json_object"}),
         Some(FormatIn::JsonSchema {
@@ -313,49 +301,20 @@ fn parts_text(field: &str, parts: &[Value]) -> Result<String, ApiError> {
     Ok(text)
 }
 
-/// Function tools (flat: `{"type": "function", "name", "parameters"}`) and the choice.
+/// Function tools (flat: `{"type": "function", "name", "parameters"}`) and the choice; the
+/// Responses API names a function to force flat too (`{"type": "function", "name"}`).
 fn tools_of(
-    tools: Option<Vec<ToolIn>>,
+    tools: Option<Vec<Value>>,
     choice: Option<Value>,
     parallel: Option<bool>,
 ) -> Result<understudy_core::ToolUse, ApiError> {
-    let mut defs = Vec::new();
-    for (i, tool) in tools.unwrap_or_default().into_iter().enumerate() {
-        if tool.kind != "function" {
-            return Err(invalid(
-                format!("tools[{i}].type"),
-                &format!("only function tools are served, got {:?}", tool.kind),
-            ));
-        }
-        let Some(name) = tool.name else {
-            return Err(invalid(format!("tools[{i}].name"), "is required"));
-        };
-        let _ = tool.strict;
-        defs.push(tool_def(
-            &format!("tools[{i}].parameters"),
-            name,
-            tool.description,
-            tool.parameters,
-        )?);
-    }
-    // The Responses API names a function flat: `{"type": "function", "name": …}`.
     let choice = choice.map(|c| match c.get("name") {
         Some(name) if c.get("type").and_then(Value::as_str) == Some("function") => {
             serde_json::json!({"type": "function", "function": {"name": name}})
         }
         _ => c,
     });
-    if defs.is_empty() && choice.as_ref().is_some_and(|c| !c.is_null()) {
-        return Err(invalid(
-            "tool_choice".into(),
-            "is only allowed when `tools` offers functions",
-        ));
-    }
-    Ok(understudy_core::ToolUse {
-        tools: defs,
-        choice: tool_choice(choice)?,
-        parallel,
-    })
+    tool_use(tools, choice, parallel)
 }
 
 #[cfg(test)]

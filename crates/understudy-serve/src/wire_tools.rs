@@ -5,26 +5,10 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use understudy_core::tools::ToolDefError;
 use understudy_core::{ToolCall, ToolChoice, ToolDef, ToolUse};
 
 use crate::error::ApiError;
-
-#[derive(Debug, Deserialize)]
-pub struct WireTool {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub function: Option<WireFunction>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct WireFunction {
-    pub name: String,
-    pub description: Option<String>,
-    pub parameters: Option<Value>,
-    /// OpenAI's strict mode: arguments follow the schema exactly. Accepted; the embedded engine
-    /// reads calls against the schema either way.
-    pub strict: Option<bool>,
-}
 
 #[derive(Debug, Deserialize)]
 pub struct WireCall {
@@ -48,30 +32,34 @@ pub(crate) fn invalid(field: String, why: &str) -> ApiError {
     ApiError::invalid(format!("{field}: {why}"), Some(field))
 }
 
-/// The request's tools, choice and parallel switch.
+/// The request's tools (OpenAI's JSON, nested or flat), choice and parallel switch.
 pub fn tool_use(
-    tools: Option<Vec<WireTool>>,
+    tools: Option<Vec<Value>>,
     choice: Option<Value>,
     parallel: Option<bool>,
 ) -> Result<ToolUse, ApiError> {
     let mut defs = Vec::new();
-    for (i, tool) in tools.unwrap_or_default().into_iter().enumerate() {
-        if tool.kind != "function" {
-            return Err(invalid(
-                format!("tools[{i}].type"),
-                &format!("only \"function\" tools are served, got {:?}", tool.kind),
-            ));
-        }
-        let Some(function) = tool.function else {
-            return Err(invalid(format!("tools[{i}].function"), "is required"));
+    for (i, tool) in tools.unwrap_or_default().iter().enumerate() {
+        let def = ToolDef::from_openai(tool).map_err(|e| {
+            let key = match &e {
+                ToolDefError::NotFunction(_) => "type",
+                ToolDefError::NoName(k) | ToolDefError::BadParameters(k) => k,
+                _ => "",
+            };
+            let field = [format!("tools[{i}]"), key.to_string()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(".");
+            invalid(field, &e.to_string())
+        })?;
+        let nested = tool.get("function").is_some();
+        let schema = if nested {
+            "function.parameters"
+        } else {
+            "parameters"
         };
-        let _ = function.strict;
-        defs.push(tool_def(
-            &format!("tools[{i}].function.parameters"),
-            function.name,
-            function.description,
-            function.parameters,
-        )?);
+        defs.push(checked(&format!("tools[{i}].{schema}"), def)?);
     }
     if defs.is_empty() && choice.as_ref().is_some_and(|c| !c.is_null()) {
         return Err(invalid(
@@ -97,17 +85,23 @@ pub(crate) fn tool_def(
 ) -> Result<ToolDef, ApiError> {
     let parameters =
         parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
-    if let Err(e) = jsonschema::validator_for(&parameters) {
+    let def = ToolDef {
+        name,
+        description,
+        parameters,
+    };
+    checked(schema_field, def)
+}
+
+/// `def` once its parameter schema compiles (a 400 naming `schema_field` otherwise).
+fn checked(schema_field: &str, def: ToolDef) -> Result<ToolDef, ApiError> {
+    if let Err(e) = jsonschema::validator_for(&def.parameters) {
         return Err(invalid(
             schema_field.to_string(),
             &format!("not a JSON Schema that compiles: {e}"),
         ));
     }
-    Ok(ToolDef {
-        name,
-        description,
-        parameters,
-    })
+    Ok(def)
 }
 
 /// `"auto" | "none" | "required" | {"type": "function", "function": {"name"}}`.
@@ -163,7 +157,7 @@ mod tests {
 
     #[test]
     fn bad_tools_and_choices_are_named() {
-        let tool = |v: Value| -> Vec<WireTool> { serde_json::from_value(v).unwrap() };
+        let tool = |v: Value| -> Vec<Value> { serde_json::from_value(v).unwrap() };
         let e = tool_use(
             Some(tool(serde_json::json!([{"type": "function", "function": {"name": "f", "parameters": {"type": 5}}}]))),
             None,

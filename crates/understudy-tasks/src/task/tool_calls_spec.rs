@@ -42,21 +42,11 @@ impl ToolCallsSpec {
 pub fn tools_of(text: &str) -> Result<ToolUse, String> {
     let list: Vec<Value> =
         serde_json::from_str(text).map_err(|e| format!("is not a JSON list of tools: {e}"))?;
-    let mut tools = Vec::new();
-    for (i, tool) in list.iter().enumerate() {
-        let function = tool.get("function").unwrap_or(tool);
-        let name = function["name"]
-            .as_str()
-            .ok_or_else(|| format!("[{i}] has no function name"))?;
-        tools.push(ToolDef {
-            name: name.to_string(),
-            description: function["description"].as_str().map(str::to_string),
-            parameters: function
-                .get("parameters")
-                .cloned()
-                .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
-        });
-    }
+    let tools = list
+        .iter()
+        .enumerate()
+        .map(|(i, tool)| ToolDef::from_openai(tool).map_err(|e| format!("[{i}] {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ToolUse {
         tools,
         ..ToolUse::default()
