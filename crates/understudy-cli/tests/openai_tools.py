@@ -71,12 +71,39 @@ assert r3.choices[0].message.tool_calls[0].function.name == "get_weather", r3
 # The grammar holds the forced call to the schema: `city` is required.
 assert "city" in json.loads(r3.choices[0].message.tool_calls[0].function.arguments), r3
 
+# 5b. Legacy `functions` / `function_call` map onto the same path and answer in their own shape.
+legacy = [tools[0]["function"]]
+force = {"name": "get_weather"}
+r4 = client.chat.completions.create(model=model, messages=question, functions=legacy, function_call=force, max_tokens=48)
+m4 = r4.choices[0].message
+assert r4.choices[0].finish_reason == "function_call" and not m4.tool_calls, r4
+assert m4.function_call.name == "get_weather" and "city" in json.loads(m4.function_call.arguments), r4
+after = question + [
+    {"role": "assistant", "content": None, "function_call": {"name": "get_weather", "arguments": m4.function_call.arguments}},
+    {"role": "function", "name": "get_weather", "content": json.dumps({"temperature_c": 18, "sky": "sunny"})},
+]
+r5 = client.chat.completions.create(model=model, messages=after, functions=legacy, max_tokens=64)
+assert r5.choices[0].message.content and r5.choices[0].finish_reason in ("stop", "function_call", "length"), r5
+name, arguments, finish = "", "", None
+for chunk in client.chat.completions.create(model=model, messages=question, functions=legacy, function_call=force, max_tokens=48, stream=True):
+    if not chunk.choices:
+        continue
+    delta = chunk.choices[0].delta
+    if delta.function_call:
+        name += delta.function_call.name or ""
+        arguments += delta.function_call.arguments or ""
+    finish = chunk.choices[0].finish_reason or finish
+assert finish == "function_call" and name == "get_weather" and "city" in json.loads(arguments), (name, arguments, finish)
+
 # 5. Bad tool input is a 400 naming the field.
 for bad, field in [
     (dict(messages=question + [{"role": "tool", "tool_call_id": "call_nope", "content": "1"}], tools=tools),
      "messages[1].tool_call_id"),
     (dict(messages=question, tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "objekt"}}}]),
      "tools[0].function.parameters"),
+    (dict(messages=question, tools=tools, functions=legacy), "functions"),
+    (dict(messages=question + [{"role": "function", "name": "get_weather", "content": "1"}], functions=legacy),
+     "messages[1].name"),
 ]:
     try:
         client.chat.completions.create(model=model, max_tokens=8, **bad)

@@ -14,8 +14,12 @@ use crate::stream_chat::ChatEncoder;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Dialect {
-    /// `/v1/chat/completions`; usage chunk when `stream_options.include_usage`.
-    Chat { include_usage: bool },
+    /// `/v1/chat/completions`; usage chunk when `stream_options.include_usage`; calls in the
+    /// legacy `function_call` shape when the request used `functions`.
+    Chat {
+        include_usage: bool,
+        legacy_functions: bool,
+    },
     /// `/v1/messages` (Anthropic).
     Messages,
     /// `/v1/responses`, with the request's settings the response object repeats.
@@ -35,10 +39,14 @@ impl Dialect {
     /// The streamed spelling of an answer.
     pub fn encoder(self, id: String, named: Named) -> Box<dyn Encoder> {
         match self {
-            Dialect::Chat { include_usage } => Box::new(ChatEncoder {
+            Dialect::Chat {
+                include_usage,
+                legacy_functions,
+            } => Box::new(ChatEncoder {
                 id,
                 named,
                 include_usage,
+                legacy_functions,
             }),
             Dialect::Messages => Box::new(MessagesEncoder::new(id, named)),
             Dialect::Responses(echo) => Box::new(ResponsesEncoder::new(id, named, *echo)),
@@ -48,7 +56,9 @@ impl Dialect {
     /// The unary body of a whole answer.
     pub fn body(&self, id: &str, named: &Named, response: &ChatResponse) -> Response {
         match self {
-            Dialect::Chat { .. } => Json(ChatCompletion::new(id, named, response)).into_response(),
+            Dialect::Chat {
+                legacy_functions, ..
+            } => Json(ChatCompletion::new(id, named, response, *legacy_functions)).into_response(),
             Dialect::Messages => Json(message_body(id, named, response)).into_response(),
             Dialect::Responses(echo) => {
                 Json(ResponseBody::completed(id, named, response, echo)).into_response()

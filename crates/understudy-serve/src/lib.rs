@@ -42,6 +42,7 @@ pub mod techniques;
 pub mod turn;
 pub mod unrouted;
 pub mod wire;
+mod wire_legacy;
 mod wire_messages;
 mod wire_responses;
 mod wire_tools;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use understudy_core::response::TokenLogprob;
-use understudy_core::{ChatResponse, Timing, ToolCall, ToolCallDelta, Usage};
+use understudy_core::{ChatResponse, FinishReason, Timing, ToolCall, ToolCallDelta, Usage};
 
 /// The name a response answers under and that name's fingerprint (see fingerprint.rs).
 #[derive(Debug, Clone)]
@@ -102,6 +102,9 @@ pub struct Message<'a> {
     pub reasoning_content: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<CallBody<'a>>,
+    /// Legacy function calling's one call (then `tool_calls` is empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_call: Option<FunctionBody<'a>>,
 }
 
 /// A tool call in OpenAI's shape; in a stream chunk, `index` says which call a piece belongs to.
@@ -150,8 +153,26 @@ impl<'a> CallBody<'a> {
     }
 }
 
+/// The finish reason as a client of `legacy` function calling reads it.
+pub fn finish_reason(r: FinishReason, legacy: bool) -> &'static str {
+    match (r, legacy) {
+        (FinishReason::ToolCalls, true) => "function_call",
+        _ => r.as_openai(),
+    }
+}
+
 impl<'a> ChatCompletion<'a> {
-    pub fn new(id: &'a str, named: &'a Named, r: &'a ChatResponse) -> Self {
+    /// `legacy`: the request used `functions`, so the call goes back as `function_call`.
+    pub fn new(id: &'a str, named: &'a Named, r: &'a ChatResponse, legacy: bool) -> Self {
+        let (tool_calls, function_call) = if legacy {
+            let first = r.tool_calls.first().map(|c| FunctionBody {
+                name: Some(&c.name),
+                arguments: &c.arguments,
+            });
+            (Vec::new(), first)
+        } else {
+            (r.tool_calls.iter().map(CallBody::whole).collect(), None)
+        };
         Self {
             id,
             object: "chat.completion",
@@ -165,11 +186,12 @@ impl<'a> ChatCompletion<'a> {
                     content: (!r.answer.is_empty() || r.tool_calls.is_empty())
                         .then_some(r.answer.as_str()),
                     reasoning_content: r.reasoning.as_deref(),
-                    tool_calls: r.tool_calls.iter().map(CallBody::whole).collect(),
+                    tool_calls,
+                    function_call,
                 },
                 logprobs: (!r.token_logprobs.is_empty())
                     .then(|| LogprobsBody::new(&r.token_logprobs)),
-                finish_reason: r.finish_reason.as_openai(),
+                finish_reason: finish_reason(r.finish_reason, legacy),
             }],
             usage: UsageBody::from(&r.usage),
             timing: &r.timing,
@@ -211,6 +233,8 @@ pub struct ChunkDelta<'a> {
     pub reasoning_content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<[CallBody<'a>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_call: Option<FunctionBody<'a>>,
 }
 
 impl<'a> ChatCompletionChunk<'a> {

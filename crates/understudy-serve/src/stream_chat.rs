@@ -9,13 +9,17 @@ use understudy_core::stream::StreamEnd;
 use understudy_core::ToolCallDelta;
 
 use crate::error::ApiError;
-use crate::responses::{CallBody, ChatCompletionChunk, ChunkDelta, LogprobsBody, Named};
+use crate::responses::{
+    finish_reason, CallBody, ChatCompletionChunk, ChunkDelta, FunctionBody, LogprobsBody, Named,
+};
 use crate::stream::Encoder;
 
 pub(crate) struct ChatEncoder {
     pub id: String,
     pub named: Named,
     pub include_usage: bool,
+    /// The request used legacy `functions`: the call streams as `function_call`.
+    pub legacy_functions: bool,
 }
 
 impl ChatEncoder {
@@ -62,6 +66,22 @@ impl Encoder for ChatEncoder {
     }
 
     fn tool_call(&mut self, piece: &ToolCallDelta) -> Vec<Event> {
+        if self.legacy_functions {
+            // One call per legacy answer (parallel calls are off for such requests).
+            if piece.index != 0 {
+                return Vec::new();
+            }
+            return self.chunk(
+                ChunkDelta {
+                    function_call: Some(FunctionBody {
+                        name: piece.name.as_deref(),
+                        arguments: &piece.arguments,
+                    }),
+                    ..ChunkDelta::default()
+                },
+                None,
+            );
+        }
         self.chunk(
             ChunkDelta {
                 tool_calls: Some([CallBody::piece(piece)]),
@@ -81,7 +101,8 @@ impl Encoder for ChatEncoder {
     }
 
     fn end(&mut self, end: &StreamEnd) -> Vec<Event> {
-        let mut out = self.chunk(ChunkDelta::default(), Some(end.finish_reason.as_openai()));
+        let finish = finish_reason(end.finish_reason, self.legacy_functions);
+        let mut out = self.chunk(ChunkDelta::default(), Some(finish));
         if self.include_usage {
             out.push(data(&ChatCompletionChunk::usage(
                 &self.id,

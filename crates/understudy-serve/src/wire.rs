@@ -8,6 +8,7 @@ use understudy_core::{ChatMessage, ChatRequest, ResponseFormat, Role};
 
 use crate::dialect::Dialect;
 use crate::error::ApiError;
+use crate::wire_legacy::{self, WireFunctionCall};
 use crate::wire_tools::{calls, tool_use, WireCall};
 use crate::wire_words::{json_words, without_position};
 
@@ -38,11 +39,11 @@ pub struct WireRequest {
     pub tools: Option<Vec<Value>>,
     pub tool_choice: Option<Value>,
     pub parallel_tool_calls: Option<bool>,
-    /// Refused with a clear error rather than silently ignored (see `unserved`): legacy
-    /// function calls and the rest a client would otherwise believe were applied
-    /// (`top_logprobs` is read with `logprobs`).
+    /// Legacy function calling, read onto the tools path (see wire_legacy.rs).
     pub functions: Option<Value>,
     pub function_call: Option<Value>,
+    /// Read with `logprobs`. The fields after it are refused with a clear error rather than
+    /// silently ignored (see `unserved`).
     pub top_logprobs: Option<Value>,
     pub logit_bias: Option<Value>,
     pub audio: Option<Value>,
@@ -60,17 +61,7 @@ fn unserved(wire: &WireRequest) -> Option<(&'static str, &'static str)> {
                 || v.as_array().is_some_and(|a| a.is_empty()))
         })
     };
-    let fields: [(&'static str, bool, &'static str); 6] = [
-        (
-            "functions",
-            set(&wire.functions),
-            "legacy function calling is not served; send the functions as `tools`",
-        ),
-        (
-            "function_call",
-            set(&wire.function_call),
-            "legacy function calling is not served; use `tool_choice`",
-        ),
+    let fields: [(&'static str, bool, &'static str); 4] = [
         (
             "logit_bias",
             set(&wire.logit_bias),
@@ -126,6 +117,10 @@ pub struct WireMessage {
     pub tool_calls: Option<Vec<WireCall>>,
     /// A tool turn's answer to this call.
     pub tool_call_id: Option<String>,
+    /// Legacy function calling: an assistant turn's one call.
+    pub function_call: Option<WireFunctionCall>,
+    /// Legacy function calling: the function a `function` turn answers.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -137,6 +132,8 @@ pub enum WireRole {
     Assistant,
     /// A tool result.
     Tool,
+    /// A legacy function result.
+    Function,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,16 +248,28 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             Some("n".into()),
         ));
     }
-    let messages = wire
+    let names: Vec<Option<String>> = wire.messages.iter().map(|m| m.name.clone()).collect();
+    let mut messages = wire
         .messages
         .into_iter()
         .enumerate()
         .map(|(i, m)| message(i, m))
         .collect::<Result<Vec<_>, _>>()?;
+    wire_legacy::link_results(&mut messages, &names)?;
     // Checked on the client's own messages, so the index in an error is the client's (a
     // profile may put a system turn first).
     understudy_core::request::check_tool_turns(&messages).map_err(ApiError::from_request)?;
-    let tools = tool_use(wire.tools, wire.tool_choice, wire.parallel_tool_calls)?;
+    let legacy = wire_legacy::as_tools(wire.functions, wire.function_call, wire.tools.is_some())?;
+    let mut tools = match &legacy {
+        // One legacy call per answer: its shape holds no more.
+        Some((functions, choice)) => {
+            tool_use(Some(functions.clone()), choice.clone(), Some(false))?
+        }
+        None => tool_use(wire.tools, wire.tool_choice, wire.parallel_tool_calls)?,
+    };
+    if legacy.is_some() {
+        tools.parallel = Some(false);
+    }
     let stop = match wire.stop {
         None => Vec::new(),
         Some(Stop::One(s)) => vec![s],
@@ -294,6 +303,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         stream: wire.stream,
         dialect: Dialect::Chat {
             include_usage: wire.stream_options.is_some_and(|o| o.include_usage),
+            legacy_functions: legacy.is_some(),
         },
         thinking,
         user,
@@ -302,7 +312,8 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
 
 /// One message: text content (string or text parts) and a role this gateway serves.
 fn message(i: usize, m: WireMessage) -> Result<ChatMessage, ApiError> {
-    let tool_calls = calls(i, m.tool_calls)?;
+    let mut tool_calls = calls(i, m.tool_calls)?;
+    tool_calls.extend(m.function_call.map(|c| wire_legacy::call_of(i, c)));
     if !tool_calls.is_empty() && !matches!(m.role, WireRole::Assistant) {
         return Err(ApiError::invalid(
             format!("messages[{i}].tool_calls: only assistant messages carry tool calls"),
@@ -332,7 +343,7 @@ fn message(i: usize, m: WireMessage) -> Result<ChatMessage, ApiError> {
         WireRole::System | WireRole::Developer => Role::System,
         WireRole::User => Role::User,
         WireRole::Assistant => Role::Assistant,
-        WireRole::Tool => Role::Tool,
+        WireRole::Tool | WireRole::Function => Role::Tool,
     };
     Ok(ChatMessage {
         tool_calls,

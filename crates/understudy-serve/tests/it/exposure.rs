@@ -200,8 +200,8 @@ fn fields_the_gateway_does_not_serve_are_refused_by_name() {
     for (field, value) in [
         // Log-probabilities are served, but only with `logprobs: true`.
         ("top_logprobs", "3"),
-        ("functions", r#"[{"name":"f","parameters":{}}]"#),
-        ("function_call", r#""auto""#),
+        // Legacy function calling is served, but not beside `tools`.
+        ("function_call", r#""sometimes""#),
         ("tool_choice", r#""auto""#),
         ("logit_bias", r#"{"50256":-100}"#),
     ] {

@@ -166,9 +166,14 @@ async fn bad_tools_and_tool_turns_are_refused_by_field() {
             r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}"#,
             "tool_choice",
         ),
+        // Legacy functions are served, but not beside tools.
         (
-            r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"functions":[{"name":"f"}]}"#,
+            r#"{"model":"echo","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"functions":[{"name":"f"}]}"#,
             "functions",
+        ),
+        (
+            r#"{"model":"echo","messages":[{"role":"user","content":"x"},{"role":"function","name":"f","content":"1"}],"functions":[{"name":"f"}]}"#,
+            "messages[1].name",
         ),
     ];
     for (body, param) in cases {
