@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod overhead;
 mod prepare;
 pub mod profile;
+pub mod profile_shape;
 mod reply;
 pub mod request_clock;
 pub mod request_guard;

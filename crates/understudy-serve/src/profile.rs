@@ -80,6 +80,11 @@ struct RawProfile {
     conversation: bool,
     /// Tokens of stored history before the oldest turns are summarised.
     history_tokens: Option<usize>,
+    /// Tools (an OpenAI tools JSON list) and a tool choice for requests that bring none.
+    tools_file: Option<PathBuf>,
+    tool_choice: Option<String>,
+    /// A JSON Schema answers are held to when the request asks for no format.
+    json_schema_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +123,10 @@ pub struct Profile {
     pub log_content: bool,
     /// `Some(budget)`: conversations are kept, summarised past `budget` tokens.
     pub conversation: Option<usize>,
+    /// Tools and an answer schema added to requests that bring none (see profile_shape.rs);
+    /// left out of the serialized profile when there are none, so fingerprints stay as they were.
+    #[serde(skip_serializing_if = "crate::profile_shape::AddedShape::is_empty")]
+    pub added: crate::profile_shape::AddedShape,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -174,6 +183,12 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         None => None,
     };
     let technique = technique_of(&name, &raw)?;
+    let keys = crate::profile_shape::ShapeKeys {
+        tools_file: raw.tools_file.as_deref(),
+        tool_choice: raw.tool_choice.as_deref(),
+        json_schema_file: raw.json_schema_file.as_deref(),
+    };
+    let added = crate::profile_shape::load(&name, keys, source)?;
     if let Some(examples) = &raw.examples {
         let max = understudy_prompt::strategy::MAX_COUNT;
         if !(1..=max).contains(&examples.k) {
@@ -205,6 +220,7 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         top_p: raw.top_p,
         log_content: raw.log_content,
         conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
+        added,
     })
 }
 

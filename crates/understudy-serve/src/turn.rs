@@ -56,6 +56,16 @@ impl Turn {
         request.temperature = request.temperature.or(profile.temperature);
         request.top_p = request.top_p.or(profile.top_p);
         request.max_tokens = request.max_tokens.or(self.program.max_tokens);
+        if let (true, Some(tools)) = (request.tools.is_empty(), &profile.added.tools) {
+            request.tools = tools.clone();
+        }
+        if let (ResponseFormat::Text, Some(schema)) =
+            (&request.response_format, &profile.added.schema)
+        {
+            request.response_format = ResponseFormat::JsonSchema {
+                schema: schema.clone(),
+            };
+        }
         if profile.json && request.response_format == ResponseFormat::Text {
             request.response_format = ResponseFormat::JsonObject;
         }

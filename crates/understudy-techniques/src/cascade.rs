@@ -1,6 +1,8 @@
 //! The cascade (FrugalGPT, AutoMix, RouteLLM): the cheapest model answers first and the request
 //! goes to the next model only when a signal says the answer is not good enough. Signals:
-//! `format` (the caller's validator rejects the answer), `confidence:T` (mean token
+//! `format` (the caller's validator rejects the answer, or its tool calls are unusable: one did
+//! not parse, names a function not offered, or has arguments that do not fit the schema — see
+//! `call_check`), `confidence:T` (mean token
 //! log-probability below T), `self_check` (the same model, asked whether its answer is correct,
 //! does not say yes), `agreement:K` (fewer than half of K sampled answers agree with the greedy
 //! one). The latency reported is the whole cascade's, checks included (the sum of its calls).
@@ -93,7 +95,10 @@ where
     let mut out = Vec::new();
     for signal in &cascade.signals {
         let fires = match signal {
-            Signal::Format => !validator(&response.answer),
+            Signal::Format => {
+                !validator(&response.answer)
+                    || crate::call_check::call_problem(&request.tools, response).is_some()
+            }
             Signal::Confidence { min_mean_logprob } => response
                 .confidence
                 .is_none_or(|c| c.mean_logprob < *min_mean_logprob),

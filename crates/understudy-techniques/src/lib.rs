@@ -5,6 +5,7 @@
 //! calls models through a caller function, so eval can answer from its response cache and the
 //! gateway can go straight to the backend.
 
+pub mod call_check;
 pub mod cascade;
 pub mod mapreduce;
 pub mod plan_execute;

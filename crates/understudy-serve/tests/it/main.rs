@@ -1,5 +1,6 @@
 //! The integration tests of `understudy-serve` as one binary (it links once; each file is a module).
 
+mod added_shape;
 mod answer_reading;
 mod api;
 mod cascade;
