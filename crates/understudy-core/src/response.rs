@@ -92,10 +92,7 @@ impl ConfidenceAccumulator {
 
 /// The log-probability of `index` under the softmax of `logits`.
 pub fn logprob_of(logits: &[f32], index: usize) -> Option<f64> {
-    let chosen = f64::from(*logits.get(index)?);
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let sum: f64 = logits.iter().map(|&l| (f64::from(l) - max).exp()).sum();
-    Some(chosen - max - sum.ln())
+    LogSoftmax::new(logits).logprob(index)
 }
 
 /// One generated token's log-probability (natural log, under the model's own distribution —
@@ -119,27 +116,50 @@ pub struct TopLogprob {
     pub bytes: Vec<u8>,
 }
 
+/// The model's distribution at one position: the log-softmax of its logits, normalised once
+/// for every question asked of it.
+pub struct LogSoftmax<'l> {
+    logits: &'l [f32],
+    shift: f64,
+}
+
+impl<'l> LogSoftmax<'l> {
+    pub fn new(logits: &'l [f32]) -> Self {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let sum: f64 = logits.iter().map(|&l| (f64::from(l) - max).exp()).sum();
+        Self {
+            logits,
+            shift: max + sum.ln(),
+        }
+    }
+
+    /// The log-probability of token `index`.
+    pub fn logprob(&self, index: usize) -> Option<f64> {
+        Some(f64::from(*self.logits.get(index)?) - self.shift)
+    }
+
+    /// The `n` most likely tokens as (index, log-probability), most likely first.
+    pub fn top(&self, n: usize) -> Vec<(usize, f64)> {
+        let logits = self.logits;
+        let n = n.min(logits.len());
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
+        order.select_nth_unstable_by(n - 1, by_logit);
+        order.truncate(n);
+        order.sort_by(by_logit);
+        order
+            .into_iter()
+            .map(|i| (i, f64::from(logits[i]) - self.shift))
+            .collect()
+    }
+}
+
 /// The `n` most likely tokens of `logits` as (index, log-probability), most likely first.
 pub fn top_logprobs(logits: &[f32], n: usize) -> Vec<(usize, f64)> {
-    if n == 0 || logits.is_empty() {
-        return Vec::new();
-    }
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let log_sum = logits
-        .iter()
-        .map(|&l| (f64::from(l) - max).exp())
-        .sum::<f64>()
-        .ln();
-    let mut order: Vec<usize> = (0..logits.len()).collect();
-    let n = n.min(order.len());
-    let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
-    order.select_nth_unstable_by(n - 1, by_logit);
-    order.truncate(n);
-    order.sort_by(by_logit);
-    order
-        .into_iter()
-        .map(|i| (i, f64::from(logits[i]) - max - log_sum))
-        .collect()
+    LogSoftmax::new(logits).top(n)
 }
 
 /// A complete answer.

@@ -9,9 +9,7 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use tokio::sync::mpsc as tmpsc;
-use understudy_core::response::{
-    logprob_of, top_logprobs, ConfidenceAccumulator, TokenLogprob, TopLogprob,
-};
+use understudy_core::response::{ConfidenceAccumulator, LogSoftmax, TokenLogprob, TopLogprob};
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::think_tags::ThinkSplitter;
 use understudy_core::{FinishReason, StreamEvent, TimingRecorder};
@@ -183,8 +181,15 @@ impl Sequence {
         if vocab.is_eog(token) {
             return self.finish(FinishReason::Stop, false, name);
         }
-        if self.logprobs {
-            push_logprob(&mut self.confidence, ctx, index, token);
+        // One normalisation of the logits serves the confidence and the returned logprobs.
+        let distribution = self
+            .logprobs
+            .then(|| LogSoftmax::new(ctx.get_logits_ith(index)));
+        let chosen = distribution
+            .as_ref()
+            .and_then(|d| usize::try_from(token.0).ok().and_then(|i| d.logprob(i)));
+        if let Some(lp) = chosen {
+            self.confidence.push(lp);
         }
         self.generated += 1;
         self.timing.mark_token();
@@ -192,10 +197,10 @@ impl Sequence {
         let text = self.decoder.push(&piece);
         let step = self.stops.push(&text);
         let mut deltas = self.splitter.push(&step.emit);
-        if let Some(n) = self.top_logprobs {
-            let logits = ctx.get_logits_ith(index);
+        if let (Some(n), Some(d)) = (self.top_logprobs, distribution.as_ref()) {
+            let logprob = chosen.unwrap_or(f64::NEG_INFINITY);
             deltas.push(Delta::Logprobs(vec![token_logprob(
-                model, logits, token, piece, n,
+                model, d, logprob, piece, n,
             )]));
         }
         if !self.send(deltas) {
@@ -270,17 +275,14 @@ fn flush(
 /// the logits it was picked from (before temperature and sampling).
 fn token_logprob(
     model: &LlamaModel,
-    logits: &[f32],
-    token: LlamaToken,
+    distribution: &LogSoftmax<'_>,
+    logprob: f64,
     piece: Vec<u8>,
     n: u8,
 ) -> TokenLogprob {
     let vocab = model.vocab();
-    let logprob = usize::try_from(token.0)
-        .ok()
-        .and_then(|i| logprob_of(logits, i))
-        .unwrap_or(f64::NEG_INFINITY);
-    let top = top_logprobs(logits, usize::from(n))
+    let top = distribution
+        .top(usize::from(n))
         .into_iter()
         .filter_map(|(i, logprob)| {
             let bytes = vocab.token_to_piece(LlamaToken(i32::try_from(i).ok()?), false, None);
@@ -296,21 +298,5 @@ fn token_logprob(
         logprob,
         bytes: piece,
         top,
-    }
-}
-
-/// The token's log-probability under the logits it was picked from (what `confidence` averages).
-fn push_logprob(
-    confidence: &mut ConfidenceAccumulator,
-    ctx: &LlamaContext<'_>,
-    index: i32,
-    token: LlamaToken,
-) {
-    let logits = ctx.get_logits_ith(index);
-    if let Some(lp) = usize::try_from(token.0)
-        .ok()
-        .and_then(|i| logprob_of(logits, i))
-    {
-        confidence.push(lp);
     }
 }
