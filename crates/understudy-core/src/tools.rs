@@ -29,6 +29,12 @@ pub enum ToolDefError {
 }
 
 impl ToolDef {
+    /// The parameter schema of a function that takes no arguments (what a tool without
+    /// `parameters` gets).
+    pub fn no_arguments() -> Value {
+        serde_json::json!({"type": "object", "properties": {}})
+    }
+
     /// A tool as OpenAI's chat API writes it (`{"type": "function", "function": {"name",
     /// "description", "parameters"}}`) or flat (`{"type": "function", "name", …}`, the Responses
     /// API's and BFCL's form; `type` may be absent). No `parameters`: a function without
@@ -53,7 +59,7 @@ impl ToolDef {
             .and_then(Value::as_str)
             .ok_or(ToolDefError::NoName(field("name", "function.name")))?;
         let parameters = match function.get("parameters") {
-            None | Some(Value::Null) => serde_json::json!({"type": "object", "properties": {}}),
+            None | Some(Value::Null) => Self::no_arguments(),
             Some(p) if p.is_object() => p.clone(),
             Some(_) => {
                 return Err(ToolDefError::BadParameters(field(

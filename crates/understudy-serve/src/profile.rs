@@ -234,11 +234,7 @@ fn few_shot_examples(
     let Some(file) = file else {
         return Ok(few_shot);
     };
-    let path = if file.is_absolute() {
-        file.to_path_buf()
-    } else {
-        source.parent().unwrap_or(Path::new(".")).join(file)
-    };
+    let path = crate::profile_shape::relative_to(source, file);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         ServeError::Config(format!(
             "profiles.{name}.few_shot_file {}: {e}",

@@ -110,7 +110,8 @@ fn choice_of(choice: Option<&str>, tools: &[ToolDef]) -> Result<ToolChoice, Stri
     })
 }
 
-fn relative_to(source: &Path, file: &Path) -> PathBuf {
+/// A path a profile key names: as given when absolute, else relative to the config file.
+pub(crate) fn relative_to(source: &Path, file: &Path) -> PathBuf {
     if file.is_absolute() {
         file.to_path_buf()
     } else {

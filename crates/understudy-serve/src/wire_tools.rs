@@ -83,8 +83,7 @@ pub(crate) fn tool_def(
     description: Option<String>,
     parameters: Option<Value>,
 ) -> Result<ToolDef, ApiError> {
-    let parameters =
-        parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}}));
+    let parameters = parameters.unwrap_or_else(ToolDef::no_arguments);
     let def = ToolDef {
         name,
         description,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use understudy_core::stream::{Delta, StreamEnd};
 use understudy_core::{FinishReason, StreamEvent, TimingRecorder, ToolCallDelta, Usage};
 
-use crate::http_api::sse_reader::SseState;
+use crate::http_api::sse_reader::{cut_short, SseState};
 use crate::BackendError;
 
 pub(super) struct AnthropicStream {
@@ -178,9 +178,7 @@ impl SseState for AnthropicStream {
 
     fn closed(&mut self, url: &str) -> Result<Vec<StreamEvent>, BackendError> {
         if self.finish.is_none() {
-            return Err(BackendError::Protocol(format!(
-                "{url}: the stream ended before the answer was complete"
-            )));
+            return Err(cut_short(url));
         }
         Ok(vec![self.end()])
     }

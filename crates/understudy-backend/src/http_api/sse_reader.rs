@@ -39,6 +39,13 @@ pub(crate) trait SseState: Send + 'static {
     fn closed(&mut self, url: &str) -> Result<Vec<StreamEvent>, BackendError>;
 }
 
+/// The error of a stream the server closed before the answer was complete.
+pub(crate) fn cut_short(url: &str) -> BackendError {
+    BackendError::Protocol(format!(
+        "{url}: the stream ended before the answer was complete"
+    ))
+}
+
 /// What the reader holds between pulls.
 struct Reader<S> {
     events: ServerEvents,

@@ -8,7 +8,7 @@ use understudy_core::{FinishReason, StreamEvent, TimingRecorder, Usage};
 
 use super::parse_finish;
 use super::wire::{error_message, WireChunk};
-use crate::http_api::sse_reader::SseState;
+use crate::http_api::sse_reader::{cut_short, SseState};
 use crate::BackendError;
 
 /// State carried through one SSE stream.
@@ -42,10 +42,15 @@ impl SseState for StreamState {
     /// The server closed the stream without `[DONE]`: finished if it gave a reason.
     fn closed(&mut self, url: &str) -> Result<Vec<StreamEvent>, BackendError> {
         if self.finish.is_none() {
-            return Err(BackendError::Protocol(format!(
-                "{url}: the stream ended before the answer was complete"
-            )));
+            return Err(cut_short(url));
         }
+        Ok(self.last_events())
+    }
+}
+
+impl StreamState {
+    /// What the splitter still holds, then the end event.
+    fn last_events(&mut self) -> Vec<StreamEvent> {
         let mut events: Vec<StreamEvent> = self
             .splitter
             .finish()
@@ -53,11 +58,9 @@ impl SseState for StreamState {
             .map(StreamEvent::Delta)
             .collect();
         events.push(self.end_event());
-        Ok(events)
+        events
     }
-}
 
-impl StreamState {
     pub(super) fn end_event(&mut self) -> StreamEvent {
         let usage = self.usage.unwrap_or(Usage {
             completion_tokens: self.chunks,
@@ -82,14 +85,7 @@ impl StreamState {
     ) -> Result<Vec<StreamEvent>, BackendError> {
         if data.trim() == "[DONE]" {
             self.done = true;
-            let mut events: Vec<StreamEvent> = self
-                .splitter
-                .finish()
-                .into_iter()
-                .map(StreamEvent::Delta)
-                .collect();
-            events.push(self.end_event());
-            return Ok(events);
+            return Ok(self.last_events());
         }
         let chunk: WireChunk = serde_json::from_str(data).map_err(|e| {
             BackendError::Protocol(format!(

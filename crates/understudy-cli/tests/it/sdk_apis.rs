@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common;
 
-use common::{free_port, home, serve_command, text, wait_for_port, Killed};
+use common::{free_port, home, run_script, serve_command, wait_for_port, Killed};
 
 fn anthropic_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("UNDERSTUDY_ANTHROPIC_PYTHON") {
@@ -18,21 +18,6 @@ fn anthropic_python() -> Option<PathBuf> {
     }
     let default = home().join("anthropic-client-venv-2.10.0/bin/python");
     default.exists().then_some(default)
-}
-
-fn run_script(python: &Path, script: &str, args: &[&str], done: &str) -> String {
-    let script = common::repo_root()
-        .join("crates/understudy-cli/tests")
-        .join(script);
-    let out = std::process::Command::new(python)
-        .arg(&script)
-        .args(args)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "{args:?}: {stdout}\n{stderr}");
-    assert!(stdout.contains(done), "{stdout}");
-    stdout
 }
 
 /// A gateway on the embedded model, and two in front of it over HTTP (OpenAI's protocol,

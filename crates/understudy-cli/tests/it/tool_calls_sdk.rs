@@ -6,19 +6,16 @@
 
 use crate::common;
 
-use common::{free_port, serve_command, text, wait_for_port, Killed};
+use common::{free_port, run_script, serve_command, wait_for_port, Killed};
 
 fn run_client(python: &std::path::Path, port: u16, model: &str) -> String {
-    let script = common::repo_root().join("crates/understudy-cli/tests/openai_tools.py");
-    let out = std::process::Command::new(python)
-        .arg(&script)
-        .args([&format!("http://127.0.0.1:{port}/v1"), model])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "{model}: {stdout}\n{stderr}");
-    assert!(stdout.contains("openai tools: ok"), "{stdout}");
-    stdout
+    let url = format!("http://127.0.0.1:{port}/v1");
+    run_script(
+        python,
+        "openai_tools.py",
+        &[&url, model],
+        "openai tools: ok",
+    )
 }
 
 #[test]
@@ -72,13 +69,11 @@ fn the_openai_sdk_runs_a_tool_loop_on_the_embedded_model_and_through_an_http_ups
 
 /// `openai_logprobs.py`: token log-probabilities, unary and streamed, and their 400s.
 fn run_logprobs(python: &std::path::Path, port: u16, model: &str) {
-    let script = common::repo_root().join("crates/understudy-cli/tests/openai_logprobs.py");
-    let out = std::process::Command::new(python)
-        .arg(&script)
-        .args([&format!("http://127.0.0.1:{port}/v1"), model])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "{model}: {stdout}\n{stderr}");
-    assert!(stdout.contains("openai logprobs: ok"), "{stdout}");
+    let url = format!("http://127.0.0.1:{port}/v1");
+    run_script(
+        python,
+        "openai_logprobs.py",
+        &[&url, model],
+        "openai logprobs: ok",
+    );
 }

@@ -2,7 +2,7 @@
 //! one-clear-error-line check.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
@@ -292,4 +292,19 @@ pub fn toy_eval_items(
         .arg(db)
         .args(extra);
     cmd
+}
+
+/// Runs a Python client script from `crates/understudy-cli/tests` with `args`; it must exit 0 and
+/// print `done`. Its stdout.
+pub fn run_script(python: &Path, script: &str, args: &[&str], done: &str) -> String {
+    let script = repo_root().join("crates/understudy-cli/tests").join(script);
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{args:?}: {stdout}\n{stderr}");
+    assert!(stdout.contains(done), "{stdout}");
+    stdout
 }
