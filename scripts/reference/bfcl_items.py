@@ -2,7 +2,8 @@
 
 Reads bfcl_eval/data/BFCL_v4_{simple_python,multiple,parallel,parallel_multiple,irrelevance}.json and
 possible_answer/ from the wheel (pass its path, or it is fetched with `pip download --no-deps`),
-keeps the first 100 items of each category in file order, and writes one JSON line per item:
+keeps the first 100 items of each category in file order, and writes one JSON line per item
+(then the next 16 items, marked `"pool": true`: the few-shot pool, never scored):
 
   id, category, question (the single user turn), tools (the functions as OpenAI `tools`, converted
   the way BFCL converts them for function-calling models: Gorilla types to JSON Schema types,
@@ -30,6 +31,7 @@ CATEGORIES = [
     ("irrelevance", "irrelevance"),
 ]
 PER_CATEGORY = 100
+POOL = 16
 TO_SCHEMA = {
     "integer": "integer", "number": "number", "float": "number", "string": "string",
     "boolean": "boolean", "bool": "boolean", "array": "array", "list": "array",
@@ -83,13 +85,13 @@ def main():
     wheel = zipfile.ZipFile(wheel_path(sys.argv))
     read = lambda name: [json.loads(l) for l in wheel.read(name).decode().splitlines() if l.strip()]
     for category, stem in CATEGORIES:
-        rows = read(f"bfcl_eval/data/BFCL_v4_{stem}.json")[:PER_CATEGORY]
+        rows = read(f"bfcl_eval/data/BFCL_v4_{stem}.json")[:PER_CATEGORY + POOL]
         answers = {}
         if category != "irrelevance":
             answers = {a["id"]: a["ground_truth"]
                        for a in read(f"bfcl_eval/data/possible_answer/BFCL_v4_{stem}.json")}
         out = open(os.path.join(out_dir, f"bfcl_{category}.jsonl"), "w", encoding="utf-8")
-        for row in rows:
+        for index, row in enumerate(rows):
             turn = row["question"][0]
             assert len(turn) == 1 and turn[0]["role"] == "user", row["id"]
             item = {
@@ -100,6 +102,8 @@ def main():
                 "functions": row["function"],
                 "target": json.dumps(answers.get(row["id"], [])),
             }
+            if index >= PER_CATEGORY:
+                item["pool"] = True
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
         out.close()
 

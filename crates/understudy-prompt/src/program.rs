@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use understudy_core::thinking_switch::ThinkingMode;
-use understudy_core::{ChatMessage, Role};
+use understudy_core::{ChatMessage, Role, ToolCall};
 
 use crate::cot;
 use crate::input::Input;
@@ -20,7 +20,14 @@ use crate::template::Template;
 pub struct Example {
     pub user: String,
     pub assistant: String,
+    /// The calls the assistant turn makes (tool-call tasks). Each is followed by a tool turn
+    /// saying the example's result is not shown, since chat APIs want every call answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<ToolCall>,
 }
+
+/// What a few-shot example's tool turn says in place of a result.
+pub const EXAMPLE_RESULT: &str = "(example call: its result is not shown)";
 
 impl Example {
     /// A solved input as a turn pair under `template`: the input wrapped as an item is, the
@@ -42,6 +49,7 @@ impl Example {
         Self {
             user: template.user_turn(input, cot),
             assistant: template.example_answer(target, rationale, cot),
+            calls: Vec::new(),
         }
     }
 }
@@ -154,7 +162,16 @@ impl Program {
         }
         for example in &self.few_shot {
             messages.push(ChatMessage::user(example.user.clone()));
-            messages.push(ChatMessage::assistant(example.assistant.clone()));
+            messages.push(ChatMessage::assistant_calls(
+                example.assistant.clone(),
+                example.calls.clone(),
+            ));
+            messages.extend(
+                example
+                    .calls
+                    .iter()
+                    .map(|call| ChatMessage::tool_result(call.id.clone(), EXAMPLE_RESULT)),
+            );
         }
         messages.extend(turns);
         if let Some(last) = messages.iter_mut().rev().find(|m| m.role == Role::User) {
@@ -208,6 +225,7 @@ impl Program {
                 None => Example {
                     user: solved.input.clone(),
                     assistant: solved.target.clone(),
+                    calls: Vec::new(),
                 },
             });
         }
@@ -244,6 +262,7 @@ mod tests {
             few_shot: vec![Example {
                 user: "u".into(),
                 assistant: "a".into(),
+                calls: Vec::new(),
             }],
             template: Some(Template {
                 instruction: "Classify.".into(),
@@ -323,9 +342,48 @@ mod tests {
             bare.few_shot,
             vec![Example {
                 user: "Best film.".into(),
-                assistant: "positive".into()
+                assistant: "positive".into(),
+                calls: Vec::new(),
             }]
         );
+    }
+
+    #[test]
+    fn an_example_that_calls_tools_sends_the_calls_each_answered_by_a_tool_turn() {
+        let call = |id: &str| ToolCall {
+            id: id.into(),
+            name: "spotify_play".into(),
+            arguments: r#"{"artist":"Maroon 5"}"#.into(),
+        };
+        let p = Program {
+            few_shot: vec![Example {
+                user: "Play two songs.".into(),
+                assistant: String::new(),
+                calls: vec![call("ex0_0"), call("ex0_1")],
+            }],
+            ..Program::default()
+        };
+        let sent = p.messages(vec![ChatMessage::user("Now this.")]);
+        let roles: Vec<Role> = sent.iter().map(|m| m.role).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::User,
+                Role::Assistant,
+                Role::Tool,
+                Role::Tool,
+                Role::User
+            ]
+        );
+        assert_eq!(sent[1].tool_calls, vec![call("ex0_0"), call("ex0_1")]);
+        assert_eq!(sent[2].tool_call_id.as_deref(), Some("ex0_0"));
+        assert_eq!(sent[3].tool_call_id.as_deref(), Some("ex0_1"));
+        assert_eq!(sent[3].content, EXAMPLE_RESULT);
+        // Examples without calls keep their old serialized form (and profile hashes).
+        assert!(!sentiment().canonical_json().contains("calls"));
+        let json = p.canonical_json();
+        let back: Program = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, p);
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub const MTBENCH: DataPackage = DataPackage {
 };
 
 /// BFCL's single-turn function-calling data (Apache-2.0): the first 100 items of five
-/// categories, converted by scripts/reference/bfcl_items.py and shipped with the binary.
+/// categories and the next 16 of each as the few-shot pool, converted by scripts/reference/bfcl_items.py and shipped with the binary.
 pub const BFCL: DataPackage = DataPackage {
     name: "bfcl-eval",
     version: "2026.3.23",
@@ -172,35 +172,35 @@ pub const DATA: &[DataFile] = &[
         name: "bfcl-simple",
         package: &BFCL,
         member: "bfcl_simple.jsonl",
-        sha256: "404b2d8738a7e504a37e58dfec8e68c7415ed6f606bf69f35042c8d9b60c234f",
+        sha256: "4513b1fa3bc9914cd4661a4d72877bfd12af79752db761c4bee387226f92b52f",
         embedded: Some(include_str!("tasks/data/bfcl_simple.jsonl")),
     },
     DataFile {
         name: "bfcl-multiple",
         package: &BFCL,
         member: "bfcl_multiple.jsonl",
-        sha256: "32b1a179a466ddb4c6041b22782ba387825f9c4ddc2bea67c69dfd03b1892bd8",
+        sha256: "621c32ea8dbac2989239ef1e31679b4f5efc1a926a54c8374a39abd51d09737e",
         embedded: Some(include_str!("tasks/data/bfcl_multiple.jsonl")),
     },
     DataFile {
         name: "bfcl-parallel",
         package: &BFCL,
         member: "bfcl_parallel.jsonl",
-        sha256: "09e85bc5ce8b26894607cca0c2b80a6191be8cc5d13d076eabd5a7a8d7ff79e1",
+        sha256: "aee59ea307314c4d724acafccf0f336212aa55431a7c7c450b0360fb78073584",
         embedded: Some(include_str!("tasks/data/bfcl_parallel.jsonl")),
     },
     DataFile {
         name: "bfcl-parallel-multiple",
         package: &BFCL,
         member: "bfcl_parallel_multiple.jsonl",
-        sha256: "7519345449bb65fa87251f00b7e20e446ea1cda402337ebdcab7c0618a2d49c4",
+        sha256: "3487d368fb35e40920b0f947a061e670111589906d33a8ffdc69f892bd396c02",
         embedded: Some(include_str!("tasks/data/bfcl_parallel_multiple.jsonl")),
     },
     DataFile {
         name: "bfcl-irrelevance",
         package: &BFCL,
         member: "bfcl_irrelevance.jsonl",
-        sha256: "ea11206ec9fc74abc847b4ceea98a1769aab3128ad544086a5df9a04b43c75af",
+        sha256: "d0b30ff356d24a7c04d6a3cbdd1e5aeb06ecd591e6eeb40afa10b9bc766a038e",
         embedded: Some(include_str!("tasks/data/bfcl_irrelevance.jsonl")),
     },
 ];
@@ -315,10 +315,13 @@ pub async fn ensure_data(
     Ok(())
 }
 
-/// Writes a shipped data file once, after checking its hash against the pinned one.
+/// Writes a shipped data file after checking its hash against the pinned one; a file already
+/// there is kept only while it holds the pinned bytes (a newer binary may ship new data, e.g.
+/// the BFCL pool rows, under the same package version).
 fn write_embedded(home: &Path, file: &DataFile, text: &str) -> Result<(), EvalError> {
     let path = data_path(home, file);
-    if path.exists() {
+    let on_disk = std::fs::read(&path).ok();
+    if on_disk.is_some_and(|bytes| hex::encode(sha2::Sha256::digest(&bytes)) == file.sha256) {
         return Ok(());
     }
     let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
@@ -392,12 +395,34 @@ mod tests {
         write_embedded(home.path(), file, text).unwrap_or_else(|e| panic!("{e}"));
         let written = std::fs::read_to_string(data_path(home.path(), file)).unwrap_or_default();
         assert_eq!(written.lines().count(), 300);
-        for (name, lines) in [("handbook-qa", 80), ("handbook-docs", 20)] {
+        for (name, lines) in [
+            ("handbook-qa", 80),
+            ("handbook-docs", 20),
+            ("bfcl-simple", 116),
+            ("bfcl-multiple", 116),
+            ("bfcl-parallel", 116),
+            ("bfcl-parallel-multiple", 116),
+            ("bfcl-irrelevance", 116),
+        ] {
             let file = data_file(name).unwrap_or_else(|| unreachable!());
             let text = file.embedded.unwrap_or_else(|| unreachable!());
             write_embedded(home.path(), file, text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let written = std::fs::read_to_string(data_path(home.path(), file)).unwrap_or_default();
             assert_eq!(written.lines().count(), lines, "{name}");
         }
+    }
+
+    #[test]
+    fn a_stale_copy_of_shipped_data_is_replaced() {
+        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = data_file("bfcl-simple").unwrap_or_else(|| unreachable!());
+        let path = data_path(home.path(), file);
+        std::fs::create_dir_all(path.parent().unwrap_or(home.path()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, "{\"id\": \"an older release's rows\"}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = file.embedded.unwrap_or_else(|| unreachable!());
+        write_embedded(home.path(), file, text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), text);
     }
 }

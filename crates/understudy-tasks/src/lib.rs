@@ -13,5 +13,6 @@ pub mod rules;
 pub mod scorer;
 pub mod strategy;
 pub mod task;
+pub mod tool_call_examples;
 
 pub use error::EvalError;

@@ -92,14 +92,22 @@ pub fn program(
         .iter()
         .filter(|e| e.id != item.id)
         .take(strategy.few_shot())
-        .map(|example| {
-            Example::worked(
+        .enumerate()
+        .map(|(index, example)| match &task.def.answer {
+            AnswerSpec::ToolCalls(_) => crate::tool_call_examples::example(
+                &template,
+                &input(example),
+                &example.target,
+                index,
+                cot,
+            ),
+            _ => Example::worked(
                 &template,
                 &input(example),
                 &example.target,
                 example.rationale.as_deref(),
                 cot,
-            )
+            ),
         })
         .collect();
     let answer_tokens = max_tokens(strategy, task) + template.reply_overhead_tokens();

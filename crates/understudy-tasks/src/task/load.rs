@@ -94,6 +94,7 @@ impl LoadedTask {
             data_path,
         };
         let mut items = Vec::new();
+        let mut marked = Vec::new();
         let mut skipped = 0;
         let mut seen_ids: std::collections::HashMap<String, usize> = Default::default();
         for row in &rows {
@@ -108,24 +109,35 @@ impl LoadedTask {
                 ),
                 ));
             }
+            let in_pool = reader.marked_for_pool(row, &id)?;
             match reader.item(row, id)? {
+                Some(item) if in_pool => marked.push(item),
                 Some(item) => items.push(item),
                 None => skipped += 1,
             }
         }
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ fnv(&def.name));
         items.shuffle(&mut rng);
-        // At most half the rows go to the pool, so that something is left to score; a smaller
-        // pool than declared is reported, and pool rows are never scored.
         let declared = def.dataset.few_shot_pool;
-        let pool_size = declared.min(items.len() / 2);
-        let pool_capped = (pool_size < declared).then_some((declared, pool_size));
-        let scored = items.split_off(pool_size);
+        let (scored, pool, pool_capped) = if def.dataset.few_shot_field.is_some() {
+            // The pool is the marked rows (shuffled after the scored ones, so marking rows
+            // leaves the scored order as it was); every other row is scored.
+            marked.shuffle(&mut rng);
+            marked.truncate(declared);
+            (items, marked, None)
+        } else {
+            // At most half the rows go to the pool, so that something is left to score; a
+            // smaller pool than declared is reported, and pool rows are never scored.
+            let pool_size = declared.min(items.len() / 2);
+            let pool_capped = (pool_size < declared).then_some((declared, pool_size));
+            let scored = items.split_off(pool_size);
+            (scored, items, pool_capped)
+        };
         Ok(Self {
             def,
             source,
             items: scored,
-            pool: items,
+            pool,
             skipped,
             pool_capped,
         })
@@ -166,6 +178,24 @@ impl RowReader<'_> {
             line: row.line,
             item: id.to_string(),
             message,
+        }
+    }
+
+    /// Whether the row is marked for the few-shot pool by `dataset.few_shot_field`.
+    fn marked_for_pool(&self, row: &Row, id: &str) -> Result<bool, EvalError> {
+        let Some(field) = &self.def.dataset.few_shot_field else {
+            return Ok(false);
+        };
+        match row.fields.get(field) {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(false),
+            Some(Value::Bool(true)) => Ok(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+            Some(Value::String(s)) if s.is_empty() || s.eq_ignore_ascii_case("false") => Ok(false),
+            Some(other) => Err(self.error(
+                row,
+                id,
+                format!("`{field}` (dataset.few_shot_field) must be true or false, got {other}"),
+            )),
         }
     }
 

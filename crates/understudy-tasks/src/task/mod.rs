@@ -130,6 +130,11 @@ pub struct DatasetSpec {
     /// Rows reserved as the few-shot pool; scored items never come from it.
     #[serde(default = "default_pool")]
     pub few_shot_pool: usize,
+    /// A row field that marks pool rows (`true`, or `"true"` in CSV): the pool is drawn from
+    /// the marked rows only (at most `few_shot_pool` of them) and every other row is scored,
+    /// like lm-eval's `fewshot_split`. Without it the pool is split off the shuffled rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub few_shot_field: Option<String>,
     /// Drop rows whose gold answer is unusable (counted and reported) instead of failing.
     #[serde(default)]
     pub skip_invalid: bool,
