@@ -161,6 +161,7 @@ fn add_embedded(router: Router, config: &Config, overrides: &EmbeddedOverrides) 
             .or(config.parallel)
             .or(overrides.default_parallel),
         batch_decode: config.batch_decode,
+        tool_call_grammar: config.tool_call_grammar,
     });
     for (alias, target) in &config.models {
         if let ModelTarget::Gguf {

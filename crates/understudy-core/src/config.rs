@@ -128,6 +128,8 @@ struct RawEmbedded {
     /// Decode the parallel sequences' next tokens in one batch (faster where decoding is
     /// memory-bound; answers may differ from a one-at-a-time run in float rounding).
     batch_decode: Option<bool>,
+    /// Hold tool calls to the offered functions' schemas with a grammar (default on).
+    tool_call_grammar: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +192,8 @@ pub struct Config {
     pub parallel: Option<u32>,
     /// Embedded models decode parallel sequences in one batch (default off: exact answers).
     pub batch_decode: bool,
+    /// Embedded models hold tool calls to each function's schema with a grammar (default on).
+    pub tool_call_grammar: bool,
     pub backends: BTreeMap<String, HttpBackendConfig>,
     pub models: BTreeMap<String, ModelTarget>,
     /// `price_in` / `price_out` of `[models.NAME]` tables: what each model's tokens cost.
@@ -216,6 +220,7 @@ impl Default for Config {
             prefix_cache: true,
             parallel: None,
             batch_decode: false,
+            tool_call_grammar: true,
             backends: BTreeMap::new(),
             models: BTreeMap::new(),
             prices: BTreeMap::new(),
@@ -328,6 +333,7 @@ fn resolve(
         prefix_cache: raw.defaults.prefix_cache.unwrap_or(true),
         parallel,
         batch_decode: embedded.batch_decode.unwrap_or(false),
+        tool_call_grammar: embedded.tool_call_grammar.unwrap_or(true),
         backends,
         models,
         prices,

@@ -57,6 +57,7 @@ pub async fn load(name: &str, threads: usize) -> (EmbeddedBackend, PathBuf) {
         prefix_cache: true,
         parallel: None,
         batch_decode: false,
+        tool_call_grammar: true,
     });
     backend.load(name).await.unwrap();
     (backend, gguf)

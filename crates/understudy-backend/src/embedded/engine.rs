@@ -164,7 +164,8 @@ impl Engine {
     /// The prompt tokens `request` takes, rendered and tokenized as it would be answered.
     pub async fn count_prompt(&self, request: ValidChatRequest) -> Result<u32, BackendError> {
         let (events, mut receiver) = tmpsc::unbounded_channel();
-        let plan = super::tool_grammar::plan(&request.tools, self.info.call_form);
+        // Counting renders the prompt (a forced call's opening included); no grammar is needed.
+        let plan = super::tool_grammar::plan(&request.tools, self.info.call_form, false);
         self.jobs
             .send(Job {
                 request,

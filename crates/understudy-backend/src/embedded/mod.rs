@@ -87,6 +87,9 @@ pub struct EmbeddedOptions {
     pub parallel: Option<u32>,
     /// Decode parallel sequences' tokens in one batch (see `EngineConfig::batch_decode`).
     pub batch_decode: bool,
+    /// Hold tool calls to the offered functions' schemas with a grammar (default on; off
+    /// measures what the grammar costs or gains).
+    pub tool_call_grammar: bool,
 }
 
 /// Runs GGUF models in this process.
@@ -326,6 +329,11 @@ impl Backend for EmbeddedBackend {
     async fn model_identity(&self, model: &str) -> Result<String, BackendError> {
         let spec = self.spec_for(model)?;
         let template = spec.chat_template.as_deref().unwrap_or("gguf");
+        // Calls generated without the grammar are other answers: never one cache entry for both.
+        let template = match self.options.tool_call_grammar {
+            true => template.to_string(),
+            false => format!("{template}:tool-calls-unheld"),
+        };
         match spec.source {
             GgufSource::Known(known) => Ok(format!("gguf-sha256:{}:{template}", known.sha256)),
             GgufSource::Path(path) => {
@@ -410,7 +418,11 @@ impl Backend for EmbeddedBackend {
         let timing = TimingRecorder::start();
         let tools = request.tools.clone();
         // Planned once: the engine generates with it, the call splitter reads its opening.
-        let plan = tool_grammar::plan(&tools, engine.info.call_form);
+        let plan = tool_grammar::plan(
+            &tools,
+            engine.info.call_form,
+            self.options.tool_call_grammar,
+        );
         let opening = plan.opening.clone();
         let receiver = engine.submit(request, timing, plan)?;
         // Every wait for the engine's next token is the model's time, not the caller's.
@@ -447,6 +459,7 @@ mod tests {
             prefix_cache: true,
             parallel: None,
             batch_decode: false,
+            tool_call_grammar: true,
         })
     }
 

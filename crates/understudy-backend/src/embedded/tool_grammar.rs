@@ -29,13 +29,14 @@ pub struct CallGrammar {
     pub trigger: Option<&'static str>,
 }
 
-/// The plan for `tools` on a model that writes calls in `form`.
-pub fn plan(tools: &ToolUse, form: CallForm) -> ToolPlan {
+/// The plan for `tools` on a model that writes calls in `form`; without `constrain` (the
+/// `tool_call_grammar = false` setting) a forced call is still opened, but nothing holds it.
+pub fn plan(tools: &ToolUse, form: CallForm, constrain: bool) -> ToolPlan {
     let fallback = || ToolPlan {
         opening: forced_call_opening(tools, form),
         grammar: None,
     };
-    if !tools.may_call() || form != CallForm::Tagged {
+    if !constrain || !tools.may_call() || form != CallForm::Tagged {
         return fallback();
     }
     let Some(call) = call_rules(tools) else {
@@ -131,7 +132,7 @@ mod tests {
 
     #[test]
     fn auto_is_lazy_and_a_forced_call_is_opened_and_held() {
-        let auto = plan(&tools(ToolChoice::Auto), CallForm::Tagged);
+        let auto = plan(&tools(ToolChoice::Auto), CallForm::Tagged, true);
         let g = auto.grammar.unwrap();
         assert_eq!(g.trigger, Some("<tool_call>"));
         assert!(g.gbnf.starts_with("root ::= us-tagged-call"), "{}", g.gbnf);
@@ -141,16 +142,24 @@ mod tests {
         let named = plan(
             &tools(ToolChoice::Function("get_weather".into())),
             CallForm::Tagged,
+            true,
         );
         assert_eq!(named.opening.as_deref(), Some("<tool_call>\n"));
         assert_eq!(named.grammar.unwrap().trigger, None);
         // No tools to call, or a form without tags: no grammar.
         assert_eq!(
-            plan(&tools(ToolChoice::None), CallForm::Tagged),
+            plan(&tools(ToolChoice::None), CallForm::Tagged, true),
             ToolPlan::default()
         );
-        assert!(plan(&tools(ToolChoice::Auto), CallForm::Bare)
+        assert!(plan(&tools(ToolChoice::Auto), CallForm::Bare, true)
             .grammar
             .is_none());
+        // Switched off: a forced call is still opened (as without a grammar), nothing holds it.
+        let unheld = plan(&tools(ToolChoice::Required), CallForm::Tagged, false);
+        assert_eq!(
+            unheld.opening,
+            forced_call_opening(&tools(ToolChoice::Required), CallForm::Tagged)
+        );
+        assert!(unheld.grammar.is_none());
     }
 }

@@ -134,5 +134,6 @@ pub fn embedded_options() -> understudy_backend::embedded::EmbeddedOptions {
         prefix_cache: true,
         parallel: None,
         batch_decode: false,
+        tool_call_grammar: true,
     }
 }
