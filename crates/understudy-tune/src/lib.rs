@@ -7,10 +7,12 @@
 //! prompt program the chosen cells were sent (see `profile_toml`).
 
 mod cascade_fit;
+mod joint;
 mod profile_toml;
 mod split;
 
 pub use cascade_fit::{Fit, NoFit, Outcome};
+pub use joint::{choose_jointly, Joint};
 pub use profile_toml::{program_of, render_profiles, row_profile};
 pub use split::Split;
 
@@ -82,6 +84,8 @@ pub struct Refusal {
 pub struct Tuned {
     pub tunings: Vec<TaskTuning>,
     pub refused: Vec<Refusal>,
+    /// Set when one row was chosen for every task (`tune --jointly`).
+    pub joint: Option<Joint>,
 }
 
 type RowKey = (String, String, String);

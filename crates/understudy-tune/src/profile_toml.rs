@@ -205,8 +205,23 @@ pub fn render_profiles(tuned: &Tuned, cells: &[Cell], target: Target, run: i64) 
     for r in &tuned.refused {
         let _ = writeln!(out, "# Task {}: not tuned: {}.\n", r.task, r.reason);
     }
+    if let Some(j) = &tuned.joint {
+        let _ = writeln!(
+            out,
+            "# Chosen jointly (--jointly) over {}: one row for all, {} {} {} — {}.\n",
+            j.tasks.join(", "),
+            j.model,
+            j.strategy,
+            j.format,
+            if j.meets_all {
+                "the fastest (mean latency over the tasks) that meets the target on every task"
+            } else {
+                "no row meets the target on every task; the highest worst-task lower bound"
+            }
+        );
+    }
     for t in &tuned.tunings {
-        describe_choice(&mut out, t, cells);
+        describe_choice(&mut out, t, cells, tuned.joint.is_some());
         let program = served_program(&mut out, t, cells);
         let name = t
             .task
@@ -244,7 +259,7 @@ fn under_load(cells: &[Cell], model: &str, strategy: &str, format: &str, task: &
 }
 
 /// The candidates tune weighed for a task, the one it chose and its held-out prediction.
-fn describe_choice(out: &mut String, t: &TaskTuning, cells: &[Cell]) {
+fn describe_choice(out: &mut String, t: &TaskTuning, cells: &[Cell], joint: bool) {
     let c = &t.choice;
     let _ = writeln!(
         out,
@@ -268,7 +283,21 @@ fn describe_choice(out: &mut String, t: &TaskTuning, cells: &[Cell]) {
             if k.meets { " — meets the target" } else { "" }
         );
     }
-    if c.meets {
+    if joint {
+        let _ = writeln!(
+            out,
+            "# Chosen: the joint row, {} {} {} ({} here{}).",
+            c.model,
+            c.strategy,
+            c.format,
+            pct(&c.share),
+            if c.meets {
+                ", meets the target"
+            } else {
+                ", misses the target on this task"
+            }
+        );
+    } else if c.meets {
         let _ = writeln!(
             out,
             "# Chosen: the fastest that meets the target: {} {} {}.",

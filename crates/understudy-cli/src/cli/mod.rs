@@ -170,6 +170,10 @@ pub struct TuneArgs {
     /// Leave out setups slower than this (mean ms per item).
     #[arg(long, value_name = "MS")]
     pub max_latency_ms: Option<f64>,
+    /// Choose one row for all the run's tasks (tasks one application serves together, such as
+    /// the BFCL call categories with irrelevance): it must meet the target on every task.
+    #[arg(long)]
+    pub jointly: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -26,9 +26,12 @@ pub async fn run(config_path: Option<&Path>, args: TuneArgs) -> Result<()> {
         share: args.target,
         max_latency_ms: args.max_latency_ms,
     };
-    let tuned = tune::tune(&summary, &cells, target)?;
+    let mut tuned = tune::tune(&summary, &cells, target)?;
     for r in &tuned.refused {
         output::note(&format!("tune: task {}: not tuned: {}", r.task, r.reason));
+    }
+    if args.jointly && !tuned.tunings.is_empty() {
+        tune::choose_jointly(&mut tuned).map_err(|why| anyhow::anyhow!("tune --jointly: {why}"))?;
     }
     if tuned.tunings.is_empty() {
         if tuned.refused.is_empty() {
