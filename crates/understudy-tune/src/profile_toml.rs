@@ -124,6 +124,10 @@ fn write_profile(out: &mut String, name: &str, model: &str, program: &Program) {
             toml_string(&example.user),
             toml_string(&example.assistant)
         );
+        // A tool-call example's calls: without them the served example would be an empty turn.
+        if !example.calls.is_empty() {
+            let _ = writeln!(out, "calls = {}", inline(&example.calls));
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `tune --jointly` end to end over an OpenAI-compatible server: a tool-call task and its
 //! irrelevance task, where a model that never calls is the fastest to "decline". Tuned per task it
-//! wins the irrelevance task; tuned jointly the row that also calls is chosen for both.
+//! wins the irrelevance task; tuned jointly the row that also calls is chosen for both. The rows
+//! ran few-shot, so the profiles carry example calls, and they load as gateway profiles.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::Json;
@@ -88,7 +89,7 @@ fn write_task(dir: &std::path::Path, name: &str, calls: bool) -> String {
     }
     std::fs::write(dir.join(format!("{name}.jsonl")), rows).unwrap();
     let task = format!(
-        "name = \"{name}\"\ninstruction = \"Answer the request.\"\nquestion = \"{{{{ q }}}}\"\ntarget = \"{{{{ target }}}}\"\nfields = [\"tools\"]\n[dataset]\npath = \"{name}.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 0\n[answer]\nkind = \"tool_calls\"\n"
+        "name = \"{name}\"\ninstruction = \"Answer the request.\"\nquestion = \"{{{{ q }}}}\"\ntarget = \"{{{{ target }}}}\"\nfields = [\"tools\"]\n[dataset]\npath = \"{name}.jsonl\"\nid_field = \"id\"\nfew_shot_pool = 2\n[answer]\nkind = \"tool_calls\"\n"
     );
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, task).unwrap();
@@ -128,7 +129,7 @@ fn jointly_the_row_that_also_calls_wins_the_irrelevance_task() {
             "--reference",
             "openai/big",
             "--strategies",
-            "zero-shot",
+            "few-shot:2",
             "--limit",
             "24",
             "--db",
@@ -169,4 +170,23 @@ fn jointly_the_row_that_also_calls_wins_the_irrelevance_task() {
             "{joint}"
         );
     }
+    // The written profiles load; the calls task's examples are calls, the other's declines.
+    let table: toml::Table = toml::from_str(&joint).unwrap_or_else(|e| panic!("{e}\n{joint}"));
+    let profiles = understudy_serve::profile::parse_profiles(
+        table["profiles"].as_table().unwrap().clone(),
+        std::path::Path::new("tuned.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{joint}"));
+    let weather = &profiles["weather"].program.few_shot;
+    assert_eq!(weather.len(), 2, "{joint}");
+    assert!(
+        weather
+            .iter()
+            .all(|e| e.calls.len() == 1 && e.calls[0].name == "get_weather"),
+        "{joint}"
+    );
+    let decline = &profiles["decline"].program.few_shot;
+    assert!(decline
+        .iter()
+        .all(|e| e.calls.is_empty() && !e.assistant.is_empty()));
 }
