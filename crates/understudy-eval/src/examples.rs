@@ -1,7 +1,8 @@
 //! Dynamic few-shot for `knn-shot:K` rows: each task's few-shot pool is stored as a collection of
 //! solved examples (`examples:TASK`, embedded again only when it changed), and the examples
 //! nearest each item's input are found once before the run, with the code the gateway runs for
-//! a profile's `examples = { collection, k }` (`understudy_memory::examples`).
+//! a profile's `examples = { collection, k }` (`understudy_memory::examples`). A tool-call
+//! task's examples are stored as the calls they make, so both show them as calls.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +11,8 @@ use understudy_memory::examples::{self, Found, StoredExample};
 use understudy_memory::{Embedder, VectorStore};
 use understudy_prompt::{ExampleSearch, ExamplesTrace, Solved};
 use understudy_tasks::strategy::input;
-use understudy_tasks::task::LoadedTask;
+use understudy_tasks::task::{AnswerSpec, LoadedTask};
+use understudy_tasks::tool_call_examples;
 use understudy_tasks::EvalError;
 
 /// Examples found for each item, ready to be put into prompts.
@@ -40,14 +42,22 @@ pub fn collection_name(task: &str) -> String {
     format!("examples:{task}")
 }
 
-/// A task's few-shot pool as solved examples: each input as a client sends it.
+/// A task's few-shot pool as solved examples: each input as a client sends it; a tool-call
+/// task's gold as the calls its fixed few-shot examples show (or their decline).
 pub fn pool_examples(task: &LoadedTask) -> Vec<StoredExample> {
     task.pool
         .iter()
-        .map(|e| StoredExample {
-            id: e.id.clone(),
-            input: input(e).text(),
-            target: e.target.clone(),
+        .map(|e| {
+            let (target, calls) = match &task.def.answer {
+                AnswerSpec::ToolCalls(_) => tool_call_examples::answer(&e.target, 0),
+                _ => (e.target.clone(), Vec::new()),
+            };
+            StoredExample {
+                id: e.id.clone(),
+                input: input(e).text(),
+                target,
+                calls,
+            }
         })
         .collect()
 }

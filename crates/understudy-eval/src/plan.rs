@@ -363,15 +363,6 @@ fn check_task(
             )));
         }
     }
-    if let (understudy_tasks::task::AnswerSpec::ToolCalls(_), Some(s)) = (
-        &task.def.answer,
-        strategies.iter().find(|s| s.knn_shot().is_some()),
-    ) {
-        return Err(problem(format!(
-            "strategy {s}: examples found per input are not shown as tool calls yet; use fewshot:K on tool-call task {}",
-            task.def.name
-        )));
-    }
     if let Some(s) = strategies.iter().find(|s| s.memory().is_some()) {
         if task.def.memory.is_none() {
             return Err(problem(format!(

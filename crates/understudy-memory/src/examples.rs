@@ -1,9 +1,10 @@
 //! Solved examples as a vector collection (dynamic few-shot): each chunk holds one example — its
-//! id, the input as a client sends it, the answer it should get — as JSON, under the vector of its
-//! input. Eval's `knn-shot:K` and a profile's `examples = { collection, k }` store and find them
+//! id, the input as a client sends it, the answer it should get (text, or the calls it makes) —
+//! as JSON, under the vector of its input. Eval's `knn-shot:K` and a profile's `examples = { collection, k }` store and find them
 //! with this code, so both put the same examples into the same prompt.
 
 use serde::{Deserialize, Serialize};
+use understudy_core::ToolCall;
 use understudy_prompt::{ExampleTrace, ExamplesTrace, Solved};
 
 use crate::embed::embed_batched;
@@ -17,6 +18,10 @@ pub struct StoredExample {
     /// The input as a client sends it (`Input::text`: the question, then `A. …` option lines).
     pub input: String,
     pub target: String,
+    /// The calls the answer makes (tool-call examples; `target` is then their text, if any).
+    /// Left out of the JSON when there are none, so collections stored before it read alike.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<ToolCall>,
 }
 
 /// An example found for an input, with its similarity.
@@ -117,6 +122,7 @@ pub fn solved(found: &[Found]) -> Vec<Solved> {
         .map(|f| Solved {
             input: f.example.input.clone(),
             target: f.example.target.clone(),
+            calls: f.example.calls.clone(),
         })
         .collect()
 }
@@ -147,6 +153,7 @@ mod tests {
             id: id.into(),
             input: input.into(),
             target: target.into(),
+            calls: Vec::new(),
         }
     }
 
@@ -157,10 +164,16 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let embedder = WordHashEmbedder { dim: 256 };
+        let mut calling = example("e3", "the cat chased a mouse", "");
+        calling.calls = vec![ToolCall {
+            id: "call_0".into(),
+            name: "chase".into(),
+            arguments: r#"{"prey":"mouse"}"#.into(),
+        }];
         let examples = [
             example("e1", "the cat sat on the mat", "cat"),
             example("e2", "a dog barked at the mailman", "dog"),
-            example("e3", "the cat chased a mouse", "cat"),
+            calling,
         ];
         let vectors = store.vectors.as_ref();
         for embedded_now in [3, 0] {
@@ -181,6 +194,13 @@ mod tests {
         assert!(found[0].score >= found[1].score);
         assert_eq!(trace("ex", &found).examples[0].id, "e3");
         assert_eq!(solved(&found)[1].target, "dog");
+        // An example's calls come back as stored; one without calls stores no `calls` key.
+        assert_eq!(solved(&found)[0].calls, examples[2].calls);
+        let texts = vectors
+            .chunk_texts("ex", "t")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!texts[0].contains("calls") && texts[2].contains("\"calls\""));
     }
 
     #[tokio::test]

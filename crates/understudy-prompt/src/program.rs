@@ -81,11 +81,14 @@ pub struct ExampleSearch {
     pub k: usize,
 }
 
-/// A solved example as found: the input as a client sends it and the answer it should get.
+/// A solved example as found: the input as a client sends it and the answer it should get —
+/// text, or (tool-call examples) the calls the answer makes, with `target` then empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Solved {
     pub input: String,
     pub target: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<ToolCall>,
 }
 
 fn default_budget() -> usize {
@@ -211,23 +214,38 @@ impl Program {
     /// The program for one input with the examples found for it: each appended to the fixed
     /// few-shot turns as the template renders a pool example (the input wrapped, the answer
     /// after the final-answer marker under chain of thought), or as it is without a template.
+    /// An example that makes calls shows them as a pool example's calls are shown (answered by
+    /// tool turns), ids `call_found{n}_{m}` so they never meet a fixed example's.
     /// `found` is best first; the best goes last, next to the input.
     pub fn with_found(&self, found: &[Solved]) -> Program {
         let mut program = self.clone();
-        for solved in found.iter().rev() {
-            program.few_shot.push(match &self.template {
-                Some(template) => Example::solved(
-                    template,
-                    &Input::parse(&solved.input),
-                    &solved.target,
-                    self.cot,
-                ),
+        for (n, solved) in found.iter().enumerate().rev() {
+            let input = Input::parse(&solved.input);
+            let mut example = match &self.template {
+                Some(template) if solved.calls.is_empty() => {
+                    Example::solved(template, &input, &solved.target, self.cot)
+                }
+                Some(template) => Example {
+                    user: template.user_turn(&input, self.cot),
+                    assistant: solved.target.clone(),
+                    calls: Vec::new(),
+                },
                 None => Example {
                     user: solved.input.clone(),
                     assistant: solved.target.clone(),
                     calls: Vec::new(),
                 },
-            });
+            };
+            example.calls = solved
+                .calls
+                .iter()
+                .enumerate()
+                .map(|(m, call)| ToolCall {
+                    id: format!("call_found{n}_{m}"),
+                    ..call.clone()
+                })
+                .collect();
+            program.few_shot.push(example);
         }
         program
     }
@@ -322,10 +340,12 @@ mod tests {
             Solved {
                 input: "Best film.".into(),
                 target: "positive".into(),
+                calls: Vec::new(),
             },
             Solved {
                 input: "Dull.".into(),
                 target: "negative".into(),
+                calls: Vec::new(),
             },
         ];
         let with = p.with_found(&found);
@@ -384,6 +404,48 @@ mod tests {
         let json = p.canonical_json();
         let back: Program = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn a_found_example_that_calls_tools_shows_its_calls_under_fresh_ids() {
+        let p = sentiment();
+        let call = ToolCall {
+            id: "call_0".into(),
+            name: "spotify_play".into(),
+            arguments: r#"{"artist":"Maroon 5"}"#.into(),
+        };
+        let found = [
+            Solved {
+                input: "Play Maroon 5.".into(),
+                target: String::new(),
+                calls: vec![call.clone(), call.clone()],
+            },
+            Solved {
+                input: "Tell a joke.".into(),
+                target: "I cannot call anything for that.".into(),
+                calls: Vec::new(),
+            },
+        ];
+        let with = p.with_found(&found);
+        let template = p.template.clone().unwrap_or_else(|| unreachable!());
+        // Nearest last: the decline first, then the example with calls.
+        assert_eq!(with.few_shot.len(), 3);
+        assert!(with.few_shot[1].calls.is_empty());
+        let shown = &with.few_shot[2];
+        assert_eq!(
+            shown.user,
+            template.user_turn(&Input::parse("Play Maroon 5."), true)
+        );
+        assert_eq!(shown.assistant, "");
+        let ids: Vec<&str> = shown.calls.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["call_found0_0", "call_found0_1"]);
+        assert_eq!(shown.calls[0].arguments, call.arguments);
+        let sent = with.messages(vec![ChatMessage::user("Play Adele.")]);
+        let answered: Vec<&str> = sent
+            .iter()
+            .filter_map(|m| m.tool_call_id.as_deref())
+            .collect();
+        assert_eq!(answered, ids);
     }
 
     #[test]

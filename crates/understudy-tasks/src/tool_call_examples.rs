@@ -16,14 +16,25 @@ pub fn example(
     index: usize,
     cot: bool,
 ) -> Example {
-    let calls = calls_of(target, index);
+    let (text, calls) = answer(target, index);
     if calls.is_empty() {
-        return Example::solved(template, input, DECLINE, cot);
+        return Example::solved(template, input, &text, cot);
     }
     Example {
         user: template.user_turn(input, cot),
-        assistant: String::new(),
+        assistant: text,
         calls,
+    }
+}
+
+/// What an example with this gold answers: no text and its calls, or the decline and none.
+/// Fixed few-shot examples and examples found per input (`knn-shot`) both come from here.
+pub fn answer(target: &str, index: usize) -> (String, Vec<ToolCall>) {
+    let calls = calls_of(target, index);
+    if calls.is_empty() {
+        (DECLINE.to_string(), calls)
+    } else {
+        (String::new(), calls)
     }
 }
 
@@ -64,22 +75,20 @@ fn first_value(values: &Value) -> Option<Value> {
         other => other,
     };
     Some(match chosen {
-        Value::Object(map) if map.values().all(Value::is_array) => {
-            Value::Object(chosen_arguments(chosen))
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| match item {
-                    Value::Object(map) if map.values().all(Value::is_array) => {
-                        Value::Object(chosen_arguments(item))
-                    }
-                    other => other.clone(),
-                })
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Array(items) => Value::Array(items.iter().map(resolved).collect()),
+        other => resolved(other),
     })
+}
+
+/// A value as shown: a dict of possibilities (every value a list) resolved to its first usable
+/// ones, anything else as it is.
+fn resolved(value: &Value) -> Value {
+    match value {
+        Value::Object(map) if map.values().all(Value::is_array) => {
+            Value::Object(chosen_arguments(value))
+        }
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]

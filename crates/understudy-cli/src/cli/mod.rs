@@ -110,7 +110,8 @@ pub struct MemoryAddArgs {
 
 #[derive(Debug, Args)]
 pub struct MemoryAddExamplesArgs {
-    /// JSONL files, one {"input": …, "target": …} per line ("id" optional).
+    /// JSONL files, one {"input": …, "target": …} per line ("id" optional; "calls": [{"name": …,
+    /// "arguments": {…}}] for an answer that calls tools).
     #[arg(conflicts_with = "task")]
     pub paths: Vec<PathBuf>,
     /// A task (built-in name or .toml path) whose few-shot pool to store; the collection

@@ -65,63 +65,72 @@ fn bfcl_tasks_offer_tools_and_score_the_calls_returned() {
 
 /// `few-shot:K` on a tool-call task shows pool items (marked rows, never scored) as calls: each
 /// example's assistant turn carries its gold calls, each answered by a tool turn, so a parallel
-/// task's examples show several calls in one turn. `knn-shot` is refused with a reason.
+/// task's examples show several calls in one turn. `knn-shot:K` shows the pool items nearest each
+/// input the same way (the gateway renders found examples with the same code).
 #[test]
 fn few_shot_examples_of_tool_tasks_are_calls_from_the_pool() {
     crate::common::ensure_model("qwen2.5-coder-0.5b");
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let eval = |strategy: &str| {
-        understudy()
-            .args([
-                "eval",
-                "--models",
-                "qwen2.5-coder-0.5b",
-                "--strategies",
-                strategy,
-                "--tasks",
-                "bfcl-parallel",
-                "--limit",
-                "2",
-                "--db",
-                db.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap()
-    };
-    let out = eval("few-shot:2");
+    let out = understudy()
+        .args([
+            "eval",
+            "--models",
+            "qwen2.5-coder-0.5b",
+            "--strategies",
+            "few-shot:2,knn-shot:2",
+            "--tasks",
+            "bfcl-parallel",
+            "--limit",
+            "2",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let conn = rusqlite::Connection::open(&db).unwrap();
     let mut query = conn
-        .prepare("select item_id, prompt_json from cells")
+        .prepare("select item_id, strategy, prompt_json, detail from cells")
         .unwrap();
-    let cells: Vec<(String, serde_json::Value)> = query
+    let cells: Vec<(String, String, serde_json::Value, serde_json::Value)> = query
         .query_map([], |r| {
-            let prompt: String = r.get(1)?;
-            Ok((r.get(0)?, serde_json::from_str(&prompt).unwrap()))
+            let prompt: String = r.get(2)?;
+            let detail: String = r.get(3)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                serde_json::from_str(&prompt).unwrap(),
+                serde_json::from_str(&detail).unwrap(),
+            ))
         })
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(cells.len(), 2);
-    for (item, prompt) in &cells {
-        // BFCL's first 100 parallel items are scored; the pool is the 16 after them.
-        let number: usize = item.trim_start_matches("parallel_").parse().unwrap();
-        assert!(number < 100, "{item} is a pool row");
+    assert_eq!(cells.len(), 4);
+    // BFCL's first 100 parallel items are scored; the pool is the 16 after them.
+    let number = |id: &str| -> usize { id.trim_start_matches("parallel_").parse().unwrap() };
+    for (item, strategy, prompt, detail) in &cells {
+        assert!(number(item) < 100, "{item} is a pool row");
         let turns = prompt.as_array().unwrap();
         let examples: Vec<&serde_json::Value> = turns
             .iter()
             .filter(|m| m["role"] == "assistant" && m["tool_calls"].is_array())
             .collect();
-        assert_eq!(examples.len(), 2, "{prompt}");
+        assert_eq!(examples.len(), 2, "{strategy}: {prompt}");
         for example in examples {
             let calls = example["tool_calls"].as_array().unwrap();
             assert!(
                 calls.len() >= 2,
-                "a parallel example shows its calls: {example}"
+                "{strategy}: a parallel example shows its calls: {example}"
             );
             for call in calls {
                 let id = call["id"].as_str().unwrap();
+                assert_eq!(
+                    id.starts_with("call_found"),
+                    strategy == "knn-shot:2",
+                    "{strategy}: {id}"
+                );
                 assert!(
                     turns
                         .iter()
@@ -131,12 +140,13 @@ fn few_shot_examples_of_tool_tasks_are_calls_from_the_pool() {
             }
         }
         assert_eq!(turns.last().unwrap()["role"], "user");
+        if strategy == "knn-shot:2" {
+            let found = detail["examples"]["examples"].as_array().unwrap();
+            assert_eq!(found.len(), 2, "{detail}");
+            for example in found {
+                let id = example["id"].as_str().unwrap();
+                assert!(number(id) >= 100, "{id} is not a pool row");
+            }
+        }
     }
-    let refused = eval("knn-shot:2");
-    assert!(!refused.status.success());
-    assert!(
-        text(&refused.stderr).contains("not shown as tool calls yet"),
-        "{}",
-        text(&refused.stderr)
-    );
 }

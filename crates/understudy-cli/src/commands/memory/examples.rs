@@ -1,6 +1,7 @@
 //! `understudy memory add-examples`: solved examples into a collection for dynamic few-shot
 //! (`knn-shot:K` rows in eval, `examples = { collection, k }` in a profile) — a task's few-shot
-//! pool, stored where eval's `knn-shot:K` rows find it, or JSONL files of `{input, target}` lines.
+//! pool, stored where eval's `knn-shot:K` rows find it, or JSONL files of `{input, target}` lines
+//! (`{input, calls}` for an example that answers with tool calls).
 
 use std::path::Path;
 
@@ -12,14 +13,28 @@ use crate::cli::MemoryAddExamplesArgs;
 use crate::output;
 use crate::setup::{self, file_section};
 
-/// One line of an examples file.
+/// One line of an examples file: a text answer, or the calls the answer makes (with optional
+/// text beside them).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExampleLine {
     id: Option<String>,
     input: String,
-    target: String,
+    target: Option<String>,
+    calls: Option<Vec<ExampleCall>>,
 }
+
+/// A call an example makes, as the OpenAI API's `function_call` names it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleCall {
+    name: String,
+    #[serde(default)]
+    arguments: serde_json::Map<String, serde_json::Value>,
+}
+
+const LINE_SHAPE: &str =
+    "expected {\"input\": …, \"target\": …} (optional \"id\"; \"calls\": [{\"name\": …, \"arguments\": {…}}] for an answer that calls tools)";
 
 /// Reads `path`: one `{"input": …, "target": …[, "id": …]}` per line (blank lines skipped),
 /// ids `FILE:LINE` where a line has none. Errors name the file and line.
@@ -35,20 +50,32 @@ fn read_examples(path: &Path) -> Result<Vec<StoredExample>> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: ExampleLine = serde_json::from_str(line).with_context(|| {
-            format!(
-                "{}:{}: expected {{\"input\": …, \"target\": …}} (optional \"id\")",
-                path.display(),
-                i + 1
-            )
-        })?;
+        let at = || format!("{}:{}", path.display(), i + 1);
+        let parsed: ExampleLine =
+            serde_json::from_str(line).with_context(|| format!("{}: {LINE_SHAPE}", at()))?;
         if parsed.input.trim().is_empty() {
-            bail!("{}:{}: `input` is empty", path.display(), i + 1);
+            bail!("{}: `input` is empty", at());
+        }
+        if parsed.target.is_none() && parsed.calls.is_none() {
+            bail!("{}: {LINE_SHAPE}", at());
+        }
+        let calls = parsed.calls.unwrap_or_default();
+        if calls.iter().any(|c| c.name.trim().is_empty()) {
+            bail!("{}: a call has an empty `name`", at());
         }
         examples.push(StoredExample {
             id: parsed.id.unwrap_or_else(|| format!("{name}:{}", i + 1)),
             input: parsed.input,
-            target: parsed.target,
+            target: parsed.target.unwrap_or_default(),
+            calls: calls
+                .into_iter()
+                .enumerate()
+                .map(|(n, call)| understudy_core::ToolCall {
+                    id: format!("call_{n}"),
+                    name: call.name,
+                    arguments: serde_json::Value::Object(call.arguments).to_string(),
+                })
+                .collect(),
         });
     }
     if examples.is_empty() {
