@@ -22,6 +22,15 @@ impl Api {
         }
     }
 
+    /// The API's name in a capture record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Chat => "chat",
+            Api::Messages => "messages",
+            Api::Responses => "responses",
+        }
+    }
+
     pub fn error(self, error: ApiError) -> Response {
         match self {
             Api::Messages => error.into_anthropic_response(),

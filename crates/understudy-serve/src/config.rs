@@ -63,6 +63,9 @@ pub struct ServeSection {
     pub log_retention_days: Option<u32>,
     /// Keep at most this many request-log rows, the newest (at start-up and hourly).
     pub log_max_rows: Option<u64>,
+    /// Clear captured requests and answers (profiles' `capture`) logged before the UTC day
+    /// this many days back; their rows stay (at start-up and hourly; default: keep them).
+    pub capture_retention_days: Option<u32>,
     /// Seconds a client may take to send a request head (default 30); then the connection
     /// is closed.
     pub header_read_timeout_secs: Option<u64>,
@@ -115,6 +118,7 @@ impl ServeSection {
         crate::retention::Retention {
             days: self.log_retention_days,
             rows: self.log_max_rows,
+            capture_days: self.capture_retention_days,
         }
     }
 

@@ -214,6 +214,19 @@ async fn parse_and_answer(
     let client_model = parsed.request.model.clone();
     guard.admit(&client_model, &state.served.label(&client_model));
     guard.streams(parsed.stream);
+    if let Some(capture) = profile_for(state, &client_model).and_then(|p| p.capture.as_ref()) {
+        let conversation =
+            crate::capture::conversation_key(&parsed.request, parsed.user.as_deref());
+        if capture.samples(&conversation) {
+            guard.capture(crate::capture::Pending {
+                capture: capture.clone(),
+                api: api.name(),
+                conversation,
+                body: bytes.to_vec(),
+                answer: None,
+            });
+        }
+    }
     answer(state, parsed, &client_model, guard).await
 }
 

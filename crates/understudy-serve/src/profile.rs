@@ -85,6 +85,8 @@ struct RawProfile {
     tool_choice: Option<String>,
     /// A JSON Schema answers are held to when the request asks for no format.
     json_schema_file: Option<PathBuf>,
+    /// Keep sampled requests and their answers, redacted: `{ rate, redact, patterns, fields }`.
+    capture: Option<crate::capture::RawCapture>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +129,9 @@ pub struct Profile {
     /// left out of the serialized profile when there are none, so fingerprints stay as they were.
     #[serde(skip_serializing_if = "crate::profile_shape::AddedShape::is_empty")]
     pub added: crate::profile_shape::AddedShape,
+    /// Traffic capture (see capture.rs); it changes nothing that is sent, so no fingerprint.
+    #[serde(skip)]
+    pub capture: Option<std::sync::Arc<crate::capture::Capture>>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -199,6 +204,17 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
             )));
         }
     }
+    let capture = match &raw.capture {
+        Some(spec) => Some(std::sync::Arc::new(
+            crate::capture::Capture::new(spec).map_err(|e| {
+                ServeError::Config(format!(
+                    "{}: key `profiles.{name}.capture`: {e}",
+                    source.display()
+                ))
+            })?,
+        )),
+        None => None,
+    };
     let program = Program {
         system,
         few_shot,
@@ -221,6 +237,7 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         log_content: raw.log_content,
         conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
         added,
+        capture,
     })
 }
 

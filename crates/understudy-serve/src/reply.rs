@@ -57,6 +57,13 @@ pub(crate) async fn respond_finished(
         response = apply_output_policies(response, turn);
     }
     guard.answered(&response.timing, &response.usage);
+    if guard.captures() {
+        guard.captured_answer(crate::capture::Answer {
+            content: response.answer.clone(),
+            tool_calls: response.tool_calls.clone(),
+            finish_reason: Some(response.finish_reason),
+        });
+    }
     if let Some(prompt) = prompt_json {
         guard.keep_content(prompt, response.answer.clone());
     }

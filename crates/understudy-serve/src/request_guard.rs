@@ -22,6 +22,8 @@ pub struct RequestGuard {
     stream: bool,
     /// Prompt (JSON) and answer, kept only when the profile opts in.
     content: Option<(String, String)>,
+    /// The client's request and its answer, when the profile captures and this one is sampled.
+    capture: Option<crate::capture::Pending>,
     /// The model as the client named it (the log keeps it; metrics use `label`).
     model: String,
     label: String,
@@ -78,6 +80,7 @@ impl RequestGuard {
             backend_model: None,
             stream: false,
             content: None,
+            capture: None,
             model: String::new(),
             label: String::new(),
             admitted: false,
@@ -134,6 +137,23 @@ impl RequestGuard {
     /// Keeps the prompt and the answer for the log (only when the profile opts in).
     pub fn keep_content(&mut self, prompt: String, answer: String) {
         self.content = Some((prompt, answer));
+    }
+
+    /// Captures this request (see capture.rs); its answer is added when it has one.
+    pub fn capture(&mut self, pending: crate::capture::Pending) {
+        self.capture = Some(pending);
+    }
+
+    /// The answer a captured request got (nothing when it is not captured).
+    pub fn captured_answer(&mut self, answer: crate::capture::Answer) {
+        if let Some(pending) = self.capture.as_mut() {
+            pending.answer = Some(answer);
+        }
+    }
+
+    /// Whether this request is captured.
+    pub fn captures(&self) -> bool {
+        self.capture.is_some()
     }
 
     /// Adds streamed answer text to the kept content, if content is kept.
@@ -212,6 +232,7 @@ impl RequestGuard {
             prompt_tokens: self.tokens.map(|t| t.0),
             completion_tokens: self.tokens.map(|t| t.1),
             prompt_json: content.as_ref().map(|c| c.0.clone()),
+            capture: self.capture.take().map(crate::capture::Pending::record),
             answer: content.map(|c| c.1),
             route: (!self.trace.is_empty())
                 .then(|| serde_json::to_string(&self.trace).unwrap_or_default()),

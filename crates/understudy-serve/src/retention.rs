@@ -1,7 +1,8 @@
-//! The request log's retention (`[serve] log_retention_days`, `log_max_rows`): rows logged
-//! before the UTC day that many days back, and rows beyond the newest `log_max_rows`, are removed
-//! when the gateway starts and every hour while it runs — on SQLite and PostgreSQL alike
-//! (PostgreSQL drops whole day partitions for the age limit).
+//! The request log's retention (`[serve] log_retention_days`, `log_max_rows`,
+//! `capture_retention_days`): rows logged before the UTC day that many days back, and rows beyond
+//! the newest `log_max_rows`, are removed, and captured traffic older than its own limit is
+//! cleared from the rows that stay, when the gateway starts and every hour while it runs — on
+//! SQLite and PostgreSQL alike (PostgreSQL drops whole day partitions for the age limit).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,15 +17,17 @@ const EVERY: Duration = Duration::from_secs(3600);
 pub struct Retention {
     pub days: Option<u32>,
     pub rows: Option<u64>,
+    /// Days captured requests and answers are kept.
+    pub capture_days: Option<u32>,
 }
 
 impl Retention {
     /// Whether any limit is set.
     pub fn is_set(&self) -> bool {
-        self.days.is_some() || self.rows.is_some()
+        self.days.is_some() || self.rows.is_some() || self.capture_days.is_some()
     }
 
-    /// Applies the limits once; how many rows were removed.
+    /// Applies the limits once; how many rows were removed or had their capture cleared.
     pub async fn apply(&self, log: &dyn RequestLog) -> Result<u64, StoreError> {
         let mut removed = 0;
         let cutoff = self
@@ -35,6 +38,12 @@ impl Retention {
         }
         if let Some(rows) = self.rows {
             removed += log.keep_newest_requests(rows).await?;
+        }
+        let capture_cutoff = self
+            .capture_days
+            .and_then(|days| understudy_core::since::since_bound(&format!("{days}d")).ok());
+        if let Some(bound) = capture_cutoff {
+            removed += log.clear_captures_before(&bound[..10]).await?;
         }
         Ok(removed)
     }
@@ -83,6 +92,7 @@ mod tests {
         let keep = Retention {
             days: Some(1),
             rows: Some(4),
+            capture_days: None,
         };
         assert_eq!(keep.apply(store.log.as_ref()).await.ok(), Some(6));
         let left = store.log.requests("", 100).await.unwrap_or_default();

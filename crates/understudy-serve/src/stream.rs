@@ -134,6 +134,7 @@ pub(crate) fn sse(
         encoder,
         finished: false,
         completed: false,
+        finish_reason: None,
         answer: String::new(),
         calls: ToolCallAssembler::default(),
     };
@@ -153,14 +154,22 @@ pub(crate) fn sse(
         futures::stream::iter(out)
     });
     let tail = futures::stream::once(async move {
-        let (mut guard, answer) = {
+        let (mut guard, answer, finish_reason) = {
             let mut lock = slot.lock().unwrap_or_else(|p| p.into_inner());
             let guard = std::mem::replace(&mut lock.guard, RequestGuard::detached());
             (
                 guard,
                 lock.mapper.completed.then(|| lock.mapper.take_answer()),
+                lock.mapper.finish_reason,
             )
         };
+        if let Some(answer) = answer.as_ref().filter(|_| guard.captures()) {
+            guard.captured_answer(crate::capture::Answer {
+                content: answer.content.clone(),
+                tool_calls: answer.tool_calls.clone(),
+                finish_reason,
+            });
+        }
         let work = std::time::Instant::now();
         guard.log_committed().await;
         guard.add_stream_work(work.elapsed());
@@ -185,6 +194,7 @@ struct EventMapper {
     encoder: Box<dyn Encoder>,
     finished: bool,
     completed: bool,
+    finish_reason: Option<understudy_core::FinishReason>,
     answer: String,
     calls: ToolCallAssembler,
 }
@@ -214,6 +224,7 @@ impl EventMapper {
                     rest.into_iter().for_each(|d| self.delta(d, &mut out));
                 }
                 out.extend(self.encoder.end(&end));
+                self.finish_reason = Some(end.finish_reason);
                 self.completed = true;
                 self.finished = true;
             }

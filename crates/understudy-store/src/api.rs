@@ -91,6 +91,9 @@ pub trait RequestLog: Send + Sync {
     async fn drop_requests_before(&self, day: &str) -> Result<u64, StoreError>;
     /// Removes all but the newest `rows` rows; how many were removed.
     async fn keep_newest_requests(&self, rows: u64) -> Result<u64, StoreError>;
+    /// Clears the captured request and answer of rows logged before the start of UTC day `day`
+    /// (the rows and their metrics stay); how many were cleared.
+    async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError>;
 }
 
 /// A kept conversation: the summary of trimmed turns, then the kept turns.

@@ -109,16 +109,24 @@ pub struct RequestRow {
     /// How the request was served (thinking decision, cascade, plan steps), as JSON.
     #[serde(default)]
     pub route: Option<String>,
+    /// The captured request and answer, redacted (JSON; see the gateway's capture.rs), when
+    /// the profile captures and this request was sampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
 }
 
-/// Which request-log rows to read: logged at or after `since` (ISO-8601 UTC), of `profile`,
-/// with exactly `status` or a status in the hundred `status_class` (4 for 4xx).
+/// Which request-log rows to read: logged at or after `since` and before `until` (ISO-8601
+/// UTC), of `profile`, answered by `model` (the backend model), with exactly `status` or a
+/// status in the hundred `status_class` (4 for 4xx), only captured ones when `captured`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestFilter {
     pub since: String,
+    pub until: Option<String>,
     pub profile: Option<String>,
+    pub model: Option<String>,
     pub status: Option<u16>,
     pub status_class: Option<u16>,
+    pub captured: bool,
 }
 
 /// A stored run.

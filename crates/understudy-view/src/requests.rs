@@ -108,6 +108,7 @@ pub async fn requests_page(
         profile: profile.map(str::to_string),
         status: exact,
         status_class: class,
+        ..Default::default()
     };
     let rows = match state.store.log.requests_where(&filter, limit).await {
         Ok(rows) => rows,

@@ -100,6 +100,8 @@ pub enum Understudy {
     OneWorker,
     /// `[serve] request_log = false` (as litellm-rs-bare has no ledger).
     NoLog,
+    /// As shipped, with every request of profile `m` captured (all built-in redaction rules).
+    Capture,
     /// The request log (and every other store) in the PostgreSQL database at this URL.
     Postgres(String),
 }
@@ -117,7 +119,12 @@ pub fn start_understudy(
         Understudy::Default => ("understudy", true, None),
         Understudy::OneWorker => ("understudy-1w", true, Some(1)),
         Understudy::NoLog => ("understudy-nolog", false, None),
+        Understudy::Capture => ("understudy-capture", true, None),
         Understudy::Postgres(_) => ("understudy-pg", true, None),
+    };
+    let capture = match &variant {
+        Understudy::Capture => "capture = { rate = 1.0 }\n",
+        _ => "",
     };
     let db = match variant {
         Understudy::Postgres(url) => url,
@@ -130,7 +137,7 @@ pub fn start_understudy(
     // Room for the soak's 200 concurrent clients (the default queue of 64 answers the rest 429).
     std::fs::write(
         &config,
-        format!("[serve]\nmax_queue = 1024\nrequest_log = {log}\n\n[profiles.m]\nmodel = \"openai/m\"\n"),
+        format!("[serve]\nmax_queue = 1024\nrequest_log = {log}\n\n[profiles.m]\nmodel = \"openai/m\"\n{capture}"),
     )
     .unwrap();
     let child = command(bin, cpus)

@@ -35,6 +35,8 @@ pub struct Peers {
     one_worker: bool,
     /// Also run understudy without its request log.
     no_log: bool,
+    /// Also run understudy capturing every request (`capture = { rate = 1.0 }`).
+    capture: bool,
     /// Also run understudy with its request log in PostgreSQL (a throwaway server, or the one
     /// UNDERSTUDY_TEST_POSTGRES names).
     postgres: bool,
@@ -63,6 +65,7 @@ impl Peers {
             gateway_cpus: flag("--gateway-cpus"),
             one_worker: std::env::args().any(|a| a == "--one-worker"),
             no_log: std::env::args().any(|a| a == "--understudy-nolog"),
+            capture: std::env::args().any(|a| a == "--understudy-capture"),
             postgres: std::env::args().any(|a| a == "--understudy-postgres"),
             litellm_rs_bare: std::env::args().any(|a| a == "--litellm-rs-bare"),
             mock_process: std::env::args().any(|a| a == "--mock-process"),
@@ -144,6 +147,15 @@ pub async fn run(peers: Peers, in_process_upstream: &str) {
             &base,
             dir.path(),
             launch::Understudy::NoLog,
+        ));
+    }
+    if peers.capture {
+        gateways.push(launch::start_understudy(
+            &peers.understudy,
+            cpus,
+            &base,
+            dir.path(),
+            launch::Understudy::Capture,
         ));
     }
     if peers.postgres {

@@ -18,12 +18,12 @@ impl RequestLog for PgStore {
         let client = self.log_client().await?;
         self.execute_on(
                 &client,
-                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency, capture)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 &[
                     &r.model, &r.profile, &r.backend_model, &i32::from(r.status), &r.error_type, &r.stream, &r.total_ms, &r.ttft_ms,
                     &r.prompt_tokens.map(i64::from), &r.completion_tokens.map(i64::from), &r.prompt_json, &r.answer, &r.route,
-                    &r.cached_tokens.map(i64::from), &r.concurrency.map(i64::from),
+                    &r.cached_tokens.map(i64::from), &r.concurrency.map(i64::from), &r.capture,
                 ],
             )
             .await?;
@@ -83,6 +83,18 @@ impl RequestLog for PgStore {
         Ok(removed)
     }
 
+    async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let cleared = client
+            .execute(
+                "UPDATE requests SET capture = NULL WHERE capture IS NOT NULL AND at < $1::text::timestamptz",
+                &[&format!("{day}T00:00:00Z")],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(cleared)
+    }
+
     async fn request_profiles(&self, since: &str) -> Result<Vec<String>, StoreError> {
         let rows = self
             .client()
@@ -111,11 +123,13 @@ impl RequestLog for PgStore {
             .await?
             .query(
                 "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms,
-                        prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency
+                        prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency, capture
                  FROM requests WHERE at >= $1::text::timestamptz AND ($2::text IS NULL OR profile = $2)
                    AND ($3::int IS NULL OR status = $3) AND ($4::int IS NULL OR status / 100 = $4)
+                   AND ($6::text IS NULL OR at < $6::text::timestamptz) AND ($7::text IS NULL OR backend_model = $7)
+                   AND (NOT $8 OR capture IS NOT NULL)
                  ORDER BY at DESC, id DESC LIMIT $5",
-                &[&f.since, &f.profile, &status, &class, &(limit as i64)],
+                &[&f.since, &f.profile, &status, &class, &(limit as i64), &f.until, &f.model, &f.captured],
             )
             .await
             .map_err(|e| self.fail(e))?;
@@ -139,6 +153,7 @@ impl RequestLog for PgStore {
                     route: r.try_get(13)?,
                     cached_tokens: r.try_get::<_, Option<i64>>(14)?.map(|n| n as u32),
                     concurrency: r.try_get::<_, Option<i64>>(15)?.map(|n| n as u32),
+                    capture: r.try_get(16)?,
                 })
             })
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()

@@ -79,13 +79,13 @@ impl RequestLog for SqliteStore {
         }
         self.conn()
             .prepare_cached(
-                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                "INSERT INTO requests (model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency, capture)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     r.model, r.profile, r.backend_model, r.status, r.error_type, r.stream, r.total_ms, r.ttft_ms, r.prompt_tokens, r.completion_tokens,
-                    r.prompt_json, r.answer, r.route, r.cached_tokens, r.concurrency
+                    r.prompt_json, r.answer, r.route, r.cached_tokens, r.concurrency, r.capture
                 ])
             })
             .map_err(self.err())?;
@@ -114,6 +114,17 @@ impl RequestLog for SqliteStore {
         Ok(removed as u64)
     }
 
+    async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError> {
+        let cleared = self
+            .conn()
+            .execute(
+                "UPDATE requests SET capture = NULL WHERE capture IS NOT NULL AND at < ?1",
+                [format!("{day}T00:00:00")],
+            )
+            .map_err(self.err())?;
+        Ok(cleared as u64)
+    }
+
     async fn request_profiles(&self, since: &str) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
@@ -131,14 +142,25 @@ impl RequestLog for SqliteStore {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency
+                "SELECT at, model, profile, backend_model, status, error_type, stream, total_ms, ttft_ms, prompt_tokens, completion_tokens, prompt_json, answer, route, cached_tokens, concurrency, capture
                  FROM requests WHERE at >= ?1 AND (?2 IS NULL OR profile = ?2) AND (?3 IS NULL OR status = ?3)
-                   AND (?4 IS NULL OR status / 100 = ?4) ORDER BY id DESC LIMIT ?5",
+                   AND (?4 IS NULL OR status / 100 = ?4) AND (?6 IS NULL OR at < ?6)
+                   AND (?7 IS NULL OR backend_model = ?7) AND (?8 = 0 OR capture IS NOT NULL)
+                 ORDER BY id DESC LIMIT ?5",
             )
             .map_err(self.err())?;
         let rows = stmt
             .query_map(
-                params![f.since, f.profile, f.status, f.status_class, limit as i64],
+                params![
+                    f.since,
+                    f.profile,
+                    f.status,
+                    f.status_class,
+                    limit as i64,
+                    f.until,
+                    f.model,
+                    f.captured
+                ],
                 |r| {
                     Ok(RequestRow {
                         at: r.get(0)?,
@@ -157,6 +179,7 @@ impl RequestLog for SqliteStore {
                         route: r.get(13)?,
                         cached_tokens: r.get(14)?,
                         concurrency: r.get(15)?,
+                        capture: r.get(16)?,
                     })
                 },
             )

@@ -122,4 +122,10 @@ CREATE TABLE claims (
     r#"
 ALTER TABLE conversation_turns ADD COLUMN calls TEXT;
 "#,
+    // Captured traffic (redacted request and answer, JSON), with an index over just those rows
+    // for `dataset from-log` and capture retention.
+    r#"
+ALTER TABLE requests ADD COLUMN capture TEXT;
+CREATE INDEX requests_captured ON requests(at) WHERE capture IS NOT NULL;
+"#,
 ];

@@ -425,6 +425,7 @@ async fn request_filters_run_in_the_query_past_any_burst() {
                 profile: profile.map(str::to_string),
                 status,
                 status_class: class,
+                ..Default::default()
             }
         };
         // The newest 10 rows are all "busy": the rare one is found by the query itself.
@@ -454,6 +455,76 @@ async fn request_filters_run_in_the_query_past_any_burst() {
         assert_eq!(
             a.log.request_profiles(&since).await.unwrap(),
             ["busy", "rare"],
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn captured_rows_are_filtered_and_their_capture_cleared_by_age_alone() {
+    for (name, a, b, _dir) in stores().await {
+        let row = |model: &str, capture: Option<&str>| RequestRow {
+            model: "client".into(),
+            backend_model: Some(model.into()),
+            profile: Some("ref".into()),
+            status: 200,
+            capture: capture.map(str::to_string),
+            ..Default::default()
+        };
+        a.log
+            .log_request(&row("gpt", Some("{\"api\":\"chat\"}")))
+            .await
+            .unwrap();
+        b.log.log_request(&row("gpt", None)).await.unwrap();
+        b.log
+            .log_request(&row("local", Some("{\"api\":\"chat\"}")))
+            .await
+            .unwrap();
+        let filter = |model: Option<&str>, until: Option<&str>| understudy_store::RequestFilter {
+            since: "2000-01-01T00:00:00Z".into(),
+            until: until.map(str::to_string),
+            model: model.map(str::to_string),
+            captured: true,
+            ..Default::default()
+        };
+        let found = a.log.requests_where(&filter(None, None), 10).await.unwrap();
+        assert_eq!(found.len(), 2, "{name}");
+        assert!(found.iter().all(|r| r.capture.is_some()), "{name}");
+        let gpt = a
+            .log
+            .requests_where(&filter(Some("gpt"), None), 10)
+            .await
+            .unwrap();
+        assert_eq!(gpt.len(), 1, "{name}");
+        let before = filter(None, Some("2000-01-02T00:00:00Z"));
+        assert!(
+            a.log.requests_where(&before, 10).await.unwrap().is_empty(),
+            "{name}"
+        );
+        // Nothing is older than today; then everything is, and only captures go.
+        assert_eq!(
+            a.log.clear_captures_before("2000-01-01").await.unwrap(),
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            b.log.clear_captures_before("2999-01-01").await.unwrap(),
+            2,
+            "{name}"
+        );
+        assert!(a
+            .log
+            .requests_where(&filter(None, None), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            a.log
+                .requests("2000-01-01T00:00:00Z", 10)
+                .await
+                .unwrap()
+                .len(),
+            3,
             "{name}"
         );
     }
