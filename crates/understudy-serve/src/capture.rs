@@ -126,13 +126,22 @@ pub struct Answer {
 
 impl Pending {
     /// The stored record, redacted: `{api, conversation, request, response, redacted}`, with
-    /// `response` null when the request got no answer.
+    /// `response` null when the request got no answer. A body that nothing could redact is kept
+    /// as the client wrote it (it parsed as JSON before it was captured), unparsed.
     pub fn record(self) -> String {
         let mut counts = Counts::new();
         let redactor = &self.capture.redactor;
-        let mut request = serde_json::from_slice::<Value>(&self.body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()));
-        redactor.apply(&mut request, &mut counts);
+        let request = match std::str::from_utf8(&self.body) {
+            Ok(raw) if !redactor.may_change(raw) => raw.trim().to_string(),
+            _ => {
+                let mut request =
+                    serde_json::from_slice::<Value>(&self.body).unwrap_or_else(|_| {
+                        Value::String(String::from_utf8_lossy(&self.body).into_owned())
+                    });
+                redactor.apply(&mut request, &mut counts);
+                request.to_string()
+            }
+        };
         let response = self.answer.map(|a| {
             let calls: Vec<Value> = a
                 .tool_calls
@@ -148,14 +157,13 @@ impl Pending {
                 "finish_reason": a.finish_reason,
             })
         });
-        json!({
-            "api": self.api,
-            "conversation": self.conversation,
-            "request": request,
-            "response": response,
-            "redacted": counts,
-        })
-        .to_string()
+        format!(
+            r#"{{"api":{},"conversation":{},"request":{request},"response":{},"redacted":{}}}"#,
+            Value::from(self.api),
+            Value::from(self.conversation),
+            response.unwrap_or(Value::Null),
+            json!(counts),
+        )
     }
 }
 
@@ -231,5 +239,30 @@ mod tests {
         assert_eq!(record["response"]["tool_calls"][0]["name"], "mail");
         assert_eq!(record["redacted"]["email"], 3);
         assert_eq!(record["redacted"]["field"], 1);
+
+        // A body with nothing to redact is kept as written.
+        let plain = Pending {
+            capture: std::sync::Arc::new(
+                Capture::new(&RawCapture {
+                    rate: 1.0,
+                    redact: None,
+                    patterns: Vec::new(),
+                    fields: Vec::new(),
+                })
+                .unwrap_or_else(|e| panic!("{e}")),
+            ),
+            api: "chat",
+            conversation: "k".into(),
+            body: br#"{"model":"m","messages":[{"role":"user","content":"Hello there"}]}"#.to_vec(),
+            answer: None,
+        };
+        let text = plain.record();
+        assert!(
+            text.contains(r#""request":{"model":"m","messages""#),
+            "{text}"
+        );
+        let record: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(record["response"].is_null());
+        assert_eq!(record["redacted"], json!({}));
     }
 }

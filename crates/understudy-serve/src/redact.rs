@@ -1,11 +1,13 @@
 //! Redaction of captured traffic before anything is written: built-in rules for e-mail
 //! addresses, phone numbers, API keys and card numbers, a profile's own regular expressions, and
 //! JSON field paths whose whole value is replaced. Every replacement is counted by rule, so a
-//! capture says what was taken out of it.
+//! capture says what was taken out of it. It runs on the request path, so one pass of a set of
+//! all the rules decides whether a string needs any (most do not), and word boundaries are
+//! ASCII ones, which the regex crate's fast engines handle.
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde_json::Value;
 
 /// The built-in rules, by the name a profile lists them under.
@@ -54,6 +56,8 @@ enum Step {
 #[derive(Debug)]
 pub struct Redactor {
     rules: Vec<Rule>,
+    /// Every rule's pattern, for the one pass that says which rules a text needs.
+    any: RegexSet,
     fields: Vec<Vec<Step>>,
 }
 
@@ -102,11 +106,20 @@ impl Redactor {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { rules, fields })
+        let any = RegexSet::new(rules.iter().map(|r| r.regex.as_str()))
+            .unwrap_or_else(|e| unreachable!("each pattern compiled alone: {e}"));
+        Ok(Self { rules, any, fields })
+    }
+
+    /// Whether anything in the JSON text `raw` could need redacting: field paths are set, a
+    /// rule matches the text as written, or it holds an escape (`\`), under which a match could
+    /// hide. When this is false the text is stored as it came.
+    pub fn may_change(&self, raw: &str) -> bool {
+        !self.fields.is_empty() || raw.contains('\\') || self.any.is_match(raw)
     }
 
     /// Redacts `value` in place: field paths first (the whole value becomes `"[REDACTED]"`),
-    /// then every rule over every string left, keys included.
+    /// then every rule over every string value left (keys are the API's names, not data).
     pub fn apply(&self, value: &mut Value, counts: &mut Counts) {
         for path in &self.fields {
             blank(value, path, counts);
@@ -118,9 +131,13 @@ impl Redactor {
 
     /// Redacts one text with the rules (no field paths apply to free text).
     pub fn text(&self, text: &str, counts: &mut Counts) -> String {
+        let needed = self.any.matches(text);
+        if !needed.matched_any() {
+            return text.to_string();
+        }
         let mut out = text.to_string();
-        for rule in &self.rules {
-            if !rule.regex.is_match(&out) {
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !needed.matched(i) {
                 continue;
             }
             let mut n = 0;
@@ -143,20 +160,9 @@ impl Redactor {
 
     fn walk(&self, value: &mut Value, counts: &mut Counts) {
         match value {
-            Value::String(s) => {
-                let redacted = self.text(s, counts);
-                if redacted != *s {
-                    *s = redacted;
-                }
-            }
+            Value::String(s) if self.any.is_match(s) => *s = self.text(s, counts),
             Value::Array(items) => items.iter_mut().for_each(|v| self.walk(v, counts)),
-            Value::Object(map) => {
-                let entries = std::mem::take(map);
-                for (key, mut v) in entries {
-                    self.walk(&mut v, counts);
-                    map.insert(self.text(&key, counts), v);
-                }
-            }
+            Value::Object(map) => map.values_mut().for_each(|v| self.walk(v, counts)),
             _ => {}
         }
     }
@@ -170,13 +176,17 @@ fn built_in_rule(name: &str) -> Rule {
             None,
         ),
         "api_key" => (
-            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})|\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*",
+            r"(?-u:\b)(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})|(?-u:\b)[Bb]earer[ \t]+[A-Za-z0-9._~+/-]{16,}=*",
             "[API_KEY]",
             None,
         ),
-        "card" => (r"\b\d(?:[ -]?\d){12,18}\b", "[CARD]", Some(luhn_valid)),
+        "card" => (
+            r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)",
+            "[CARD]",
+            Some(luhn_valid),
+        ),
         _ => (
-            r"(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\b\d{3}[ .-]\d{3}[ .-]\d{4})\b",
+            r"(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,4}|\([0-9]{3}\)[ .-]?[0-9]{3}[ .-][0-9]{4}|(?-u:\b)[0-9]{3}[ .-][0-9]{3}[ .-][0-9]{4})(?-u:\b)",
             "[PHONE]",
             Some(phone_digits),
         ),
