@@ -10,8 +10,7 @@ use crate::common;
 use std::process::Stdio;
 
 use common::{
-    answering, free_port, run_script, serve_command, serve_openai_mock, text, understudy,
-    wait_for_port, Killed,
+    answering, free_port, run_script, serve_command, serve_openai_mock, text, wait_for_port, Killed,
 };
 
 const CONFIG: &str = r#"
@@ -46,16 +45,8 @@ fn say(port: u16, model: &str, turns: &[&str]) -> u16 {
 
 /// Captured rows of `understudy logs --json`, by profile.
 fn captured(db: &str) -> Vec<(String, serde_json::Value)> {
-    let out = understudy()
-        .args([
-            "logs", "--json", "--since", "1h", "--limit", "100000", "--db", db,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    common::logged_rows(db)
+        .into_iter()
         .filter_map(|row| {
             let capture = row["capture"].as_str()?;
             Some((

@@ -102,17 +102,7 @@ fn say(port: u16, model: &str, conversation: Option<&str>, content: &str) -> u16
 
 /// Rows of `understudy logs --json` on the store.
 fn logged(url: &str) -> Vec<serde_json::Value> {
-    let out = understudy()
-        .args([
-            "logs", "--json", "--since", "1h", "--limit", "1000000", "--db", url,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::logged_rows(url)
 }
 
 #[test]

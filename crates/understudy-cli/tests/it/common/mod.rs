@@ -308,3 +308,18 @@ pub fn run_script(python: &Path, script: &str, args: &[&str], done: &str) -> Str
     assert!(stdout.contains(done), "{stdout}");
     stdout
 }
+
+/// Rows of `understudy logs --json` (the last hour) on the store at `db` (a file or a URL).
+pub fn logged_rows(db: &str) -> Vec<serde_json::Value> {
+    let out = understudy()
+        .args([
+            "logs", "--json", "--since", "1h", "--limit", "1000000", "--db", db,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
