@@ -11,7 +11,7 @@ use understudy_core::config::Config;
 use understudy_eval::load::{self, DataSources, Resolved};
 use understudy_eval::plan::{EvalSection, Plan};
 use understudy_tasks::builtin;
-use understudy_tasks::grade::{CommandGrader, Grader, Judge, Sandbox};
+use understudy_tasks::grade::{CommandGrader, Grader, Judge, PairwiseJudge, Sandbox};
 use understudy_tasks::task::AnswerSpec;
 
 use crate::cli::EvalArgs;
@@ -161,6 +161,19 @@ pub async fn make_grader(
                     )
                     .await?,
                 );
+            }
+            AnswerSpec::Reference(_) if grader.pairwise.is_none() => {
+                let Some(model) = args.judge.clone().or_else(|| plan.reference.clone()) else {
+                    bail!(
+                        "task {} compares text answers with the reference's by a judge model: pass --judge MODEL, or name the reference model (--reference)",
+                        task.def.name
+                    );
+                };
+                output::note(&format!(
+                    "  {}: text answers judged against the reference by {model}, in both orders",
+                    task.def.name
+                ));
+                grader.pairwise = Some(PairwiseJudge::load(backend.clone(), &model).await?);
             }
             AnswerSpec::Command(spec) => {
                 let own = CommandGrader::new(&task.def.name, &task.source, spec)?;

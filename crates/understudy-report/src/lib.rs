@@ -11,6 +11,7 @@ pub mod junit;
 mod metric;
 pub mod metrics;
 pub mod paired;
+mod reference_metrics;
 pub mod report;
 pub mod stats;
 mod structured_metrics;

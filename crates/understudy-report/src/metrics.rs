@@ -30,6 +30,7 @@ pub fn open_ended(cell: &Cell) -> bool {
             "ratings",
             "grader",
             "structured",
+            "reference_kind",
         ]
         .iter()
         .any(|k| d.get(k).is_some())
@@ -78,6 +79,9 @@ pub fn task_metrics(cells: &[&Cell], samples: usize) -> Vec<Metric> {
     }
     if details.iter().any(|d| d.get("structured").is_some()) {
         out.extend(crate::structured_metrics::metrics(&details, &problems));
+    }
+    if details.iter().any(|d| d.get("reference_kind").is_some()) {
+        out.extend(crate::reference_metrics::metrics(&details, &problems));
     }
     if details.iter().any(|d| d.get("cascade").is_some()) {
         out.extend(cascade_metrics(&details, &problems));

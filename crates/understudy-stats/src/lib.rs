@@ -9,11 +9,13 @@
 //! | B ÷ A, (B − bar) ÷ (A − bar) ([`share_of_reference`], [`adjusted_share`], [`share_at_least`]) | Tang's score interval for paired ratios | BCa bootstrap |
 //! | above a fixed baseline ([`above_bar`]) | exact binomial | BCa bootstrap |
 //! | several tests of one question ([`holm`]) | Holm's step-down | |
+//! | a judged win rate at equal answer length ([`length_controlled_win_rate`]) | AlpacaEval 2's logistic model, percentile bootstrap | |
 
 mod bootstrap;
 mod classes;
 mod estimate;
 mod exact_paired;
+mod length_control;
 mod multiple;
 mod paired;
 mod planning;
@@ -25,6 +27,7 @@ mod text;
 
 pub use classes::{mean, pass_at_k, per_class, quantile, ClassScore};
 pub use estimate::{Comparison, Equivalence, Estimate, OneSided};
+pub use length_control::length_controlled_win_rate;
 pub use multiple::{holm, mcnemar_exact};
 pub use paired::Table;
 pub use planning::{paired_items_needed, paired_power, z_for_family};

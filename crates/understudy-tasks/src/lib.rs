@@ -9,6 +9,7 @@ pub mod error;
 pub mod find;
 pub mod grade;
 pub mod ids;
+pub mod reference_examples;
 pub mod rules;
 pub mod scorer;
 pub mod strategy;

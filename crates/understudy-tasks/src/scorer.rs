@@ -76,6 +76,7 @@ pub fn score(spec: &AnswerSpec, item: &Item, answer: &str, cot: bool) -> Scored 
         | AnswerSpec::Judge { .. }
         | AnswerSpec::Command(_)
         | AnswerSpec::ToolCalls(_)
+        | AnswerSpec::Reference(_)
         | AnswerSpec::Structured(_) => Scored {
             parsed: None,
             correct: false,

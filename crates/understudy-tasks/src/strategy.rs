@@ -39,7 +39,9 @@ pub fn contract(spec: &AnswerSpec) -> AnswerContract {
             free(format.as_deref().unwrap_or("only the answer, nothing else"))
         }
         AnswerSpec::Code { .. } => free("the complete function in one ```python code block"),
-        AnswerSpec::Ifeval | AnswerSpec::Judge { .. } => free("your response"),
+        AnswerSpec::Ifeval | AnswerSpec::Judge { .. } | AnswerSpec::Reference(_) => {
+            free("your response")
+        }
         AnswerSpec::Rules { format, .. } => {
             free(format.as_deref().unwrap_or("a reply that keeps every rule"))
         }
@@ -68,6 +70,8 @@ pub fn input(item: &Item) -> Input {
 /// The program eval sends for `item`: the task's system text with the role or minimal prompt,
 /// few-shot turns from the task's pool (never the item itself), the task template, CoT and the
 /// thinking mode; under `raw`, nothing but the input (a served profile adds its own). Retrieval and run-time techniques are added by the runner, which knows them.
+/// A conversation task (`messages_field`) has no template: its conversations are sent as the
+/// client sent them, as a profile without a template serves them.
 pub fn program(
     task: &LoadedTask,
     item: &Item,
@@ -81,6 +85,7 @@ pub fn program(
     }
     let cot = strategy.cot();
     let template = template(task, format);
+    let wrapped = task.def.messages_field.is_none();
     let mut system: Vec<&str> = task.def.system.iter().map(|s| s.trim()).collect();
     if strategy.role() {
         system.push(role_prompt);
@@ -94,6 +99,13 @@ pub fn program(
         .take(strategy.few_shot())
         .enumerate()
         .map(|(index, example)| match &task.def.answer {
+            AnswerSpec::Reference(spec) => crate::reference_examples::example(
+                spec,
+                wrapped.then_some(&template),
+                (example, &input(example)),
+                index,
+                cot,
+            ),
             AnswerSpec::ToolCalls(_) => crate::tool_call_examples::example(
                 &template,
                 &input(example),
@@ -110,11 +122,16 @@ pub fn program(
             ),
         })
         .collect();
-    let answer_tokens = max_tokens(strategy, task) + template.reply_overhead_tokens();
+    let overhead = if wrapped {
+        template.reply_overhead_tokens()
+    } else {
+        0
+    };
+    let answer_tokens = max_tokens(strategy, task) + overhead;
     Program {
         system: (!system.is_empty()).then(|| system.join("\n\n")),
         few_shot,
-        template: Some(template),
+        template: wrapped.then_some(template),
         cot,
         thinking: strategy.thinking(),
         max_tokens: Some(answer_tokens),
@@ -122,7 +139,11 @@ pub fn program(
     }
 }
 
-/// The messages `program` sends for `item`: the item's input as the user turn, wrapped.
+/// The messages `program` sends for `item`: the item's input as the user turn, wrapped, or the
+/// item's whole conversation.
 pub fn render(program: &Program, item: &Item) -> Vec<ChatMessage> {
+    if !item.conversation.is_empty() {
+        return program.messages(item.conversation.clone());
+    }
     program.messages(vec![ChatMessage::user(input(item).text())])
 }

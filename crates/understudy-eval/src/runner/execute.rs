@@ -146,6 +146,11 @@ async fn answer_claimed(
         .map(|(r, _)| match (&w.task.def.answer, &w.program.template) {
             // Only calls the backend returned as calls count, never call-shaped text.
             (AnswerSpec::ToolCalls(_), _) => understudy_tasks::grade::tool_calls::encode_answer(r),
+            (AnswerSpec::Reference(spec), _)
+                if understudy_tasks::grade::reference::records_calls(spec, w.item) =>
+            {
+                understudy_tasks::grade::tool_calls::encode_answer(r)
+            }
             (_, Some(template)) => template.graded_part(&r.answer),
             (_, None) => r.answer.clone(),
         })

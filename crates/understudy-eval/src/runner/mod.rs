@@ -217,7 +217,11 @@ pub async fn run(
     let mut ingredients = resume_key::Ingredients::default();
     let models = Models::resolve(&combos, backend.as_ref(), &mut ingredients).await?;
 
-    ingredients.judge = grader.judge.as_ref().map(|j| j.identity());
+    // Either judge or both; a run with the MT-Bench judge alone keeps the key it had.
+    let judges: Vec<String> = (grader.judge.as_ref().map(|j| j.identity()).into_iter())
+        .chain(grader.pairwise.as_ref().map(|j| j.identity()))
+        .collect();
+    ingredients.judge = (!judges.is_empty()).then(|| judges.join(" + "));
     ingredients.sandbox = grader.sandbox.as_ref().map(|s| s.identity());
     ingredients.graders = grader
         .commands

@@ -147,9 +147,11 @@ fn cell_work<'p>(
     let (found, examples) = found_examples(plan, task, item, strategy)?;
     let mut messages = strategy::render(&program.with_found(&found), shown);
     let retrieved = retrieve(plan, task, item, strategy, &mut messages)?;
+    let (tools, response_format) = offered_tools(task, item)?;
     let mut request = ChatRequest {
         max_tokens: program.max_tokens,
-        tools: offered_tools(task, item)?,
+        tools,
+        response_format,
         ..sampled_request(plan, model, messages, sample)
     };
     let switched = strategy
@@ -180,23 +182,44 @@ fn cell_work<'p>(
     })
 }
 
-/// The tools a tool-call task's item offers (none for other tasks); the error names the item.
-fn offered_tools(task: &LoadedTask, item: &Item) -> Result<understudy_core::ToolUse, EvalError> {
-    let understudy_tasks::task::AnswerSpec::ToolCalls(spec) = &task.def.answer else {
-        return Ok(understudy_core::ToolUse::default());
+/// The tools a tool-call or reference task's item offers (none for other tasks), and the
+/// response format a reference item's request asked for; the error names the item.
+fn offered_tools(
+    task: &LoadedTask,
+    item: &Item,
+) -> Result<(understudy_core::ToolUse, understudy_core::ResponseFormat), EvalError> {
+    use understudy_tasks::task::{self as t, AnswerSpec};
+    let bad = |field: &str, why: String| {
+        EvalError::Config(format!(
+            "task {}: item {}: `{field}` {why}",
+            task.def.name, item.id
+        ))
     };
-    let text = item.fields.get(&spec.tools_field).ok_or_else(|| {
-        EvalError::Config(format!(
-            "task {}: item {} has no `{}` field with its tools",
-            task.def.name, item.id, spec.tools_field
-        ))
-    })?;
-    understudy_tasks::task::tools_of(text).map_err(|why| {
-        EvalError::Config(format!(
-            "task {}: item {}: `{}` {why}",
-            task.def.name, item.id, spec.tools_field
-        ))
-    })
+    match &task.def.answer {
+        AnswerSpec::ToolCalls(spec) => {
+            let text = item.fields.get(&spec.tools_field).ok_or_else(|| {
+                EvalError::Config(format!(
+                    "task {}: item {} has no `{}` field with its tools",
+                    task.def.name, item.id, spec.tools_field
+                ))
+            })?;
+            let tools = t::tools_of(text).map_err(|why| bad(&spec.tools_field, why))?;
+            Ok((tools, Default::default()))
+        }
+        AnswerSpec::Reference(spec) => {
+            let field = |name: &Option<String>| {
+                name.as_ref()
+                    .and_then(|f| item.fields.get(f))
+                    .map(String::as_str)
+            };
+            let tools = t::reference_tools(field(&spec.tools_field))
+                .map_err(|why| bad(spec.tools_field.as_deref().unwrap_or(""), why))?;
+            let format = t::reference_format(field(&spec.schema_field))
+                .map_err(|why| bad(spec.schema_field.as_deref().unwrap_or(""), why))?;
+            Ok((tools, format))
+        }
+        _ => Ok(Default::default()),
+    }
 }
 
 /// For `knn-shot:K`: the examples found for the item (best first) and their trace.

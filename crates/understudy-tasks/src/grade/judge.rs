@@ -11,7 +11,6 @@ use std::sync::{Arc, OnceLock};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use understudy_backend::Backend;
-use understudy_core::{ChatMessage, ChatRequest, ChatResponse};
 
 use crate::EvalError;
 use understudy_store::Store;
@@ -204,55 +203,16 @@ impl Judge {
     }
 
     async fn ask(&self, store: &Store, system: &str, user: &str) -> Result<TurnRating, EvalError> {
-        let mut judgment = String::new();
-        for attempt in 1..=2u32 {
-            let request = ChatRequest {
-                max_tokens: Some(512),
-                // The first try is greedy (FastChat's setting); the retry samples.
-                temperature: Some(if attempt == 1 { 0.0 } else { 0.7 }),
-                seed: Some(u64::from(attempt)),
-                ..ChatRequest::new(
-                    self.model.clone(),
-                    vec![ChatMessage::system(system), ChatMessage::user(user)],
-                )
-            }
-            .validate()
-            .map_err(|e| EvalError::Config(format!("judge request: {e}")))?;
-            let key = understudy_store::cache_key(&self.identity, &request);
-            let cached = store
-                .cache
-                .cache_get(&key)
-                .await?
-                .and_then(|json| serde_json::from_str::<ChatResponse>(&json).ok());
-            let response =
-                match cached {
-                    Some(r) => r,
-                    None => {
-                        let r = self.backend.chat(request).await.map_err(|source| {
-                            EvalError::Model {
-                                model: self.model.clone(),
-                                source,
-                            }
-                        })?;
-                        if let Ok(json) = serde_json::to_string(&r) {
-                            store.cache.cache_put(&key, &json).await?;
-                        }
-                        r
-                    }
-                };
-            judgment = response.answer;
-            if let Some(rating) = parse_rating(&judgment) {
-                return Ok(TurnRating {
-                    rating: Some(rating),
-                    attempts: attempt,
-                    judgment,
-                });
-            }
-        }
+        let judge = super::judge_call::JudgeModel {
+            backend: self.backend.as_ref(),
+            model: &self.model,
+            identity: &self.identity,
+        };
+        let asked = judge.ask(store, system, user, parse_rating).await?;
         Ok(TurnRating {
-            rating: None,
-            attempts: 2,
-            judgment,
+            rating: asked.verdict,
+            attempts: asked.attempts,
+            judgment: asked.judgment,
         })
     }
 }

@@ -8,6 +8,9 @@ pub mod command;
 pub mod confine;
 pub mod ifeval;
 pub mod judge;
+mod judge_call;
+pub mod pairwise;
+pub mod reference;
 pub mod rouge;
 pub mod sandbox;
 pub mod structured;
@@ -22,6 +25,7 @@ use understudy_store::Store;
 
 pub use command::{Asked, CommandGrader};
 pub use judge::Judge;
+pub use pairwise::PairwiseJudge;
 pub use sandbox::Sandbox;
 
 /// What grading one item produced.
@@ -49,12 +53,14 @@ impl Graded {
     }
 }
 
-/// The tools graders need beyond the answer: the sandbox, the judge and the tasks' own graders
+/// The tools graders need beyond the answer: the sandbox, the judges and the tasks' own graders
 /// (by task name), when the plan has tasks that use them.
 #[derive(Default)]
 pub struct Grader {
     pub sandbox: Option<Sandbox>,
     pub judge: Option<Judge>,
+    /// The judge that compares text answers with the reference's (reference tasks).
+    pub pairwise: Option<PairwiseJudge>,
     pub commands: std::collections::BTreeMap<String, CommandGrader>,
 }
 
@@ -102,6 +108,10 @@ impl Grader {
                 structured::grade(spec, &item.target, read.as_deref())
             }
             AnswerSpec::ToolCalls(spec) => grade_tool_calls(spec, item, last)?,
+            AnswerSpec::Reference(spec) => {
+                self.grade_reference(store, task, spec, item, (last, text))
+                    .await?
+            }
             AnswerSpec::Command(_) => {
                 let grader = self.commands.get(&task.def.name).ok_or_else(|| {
                     EvalError::Config(format!(

@@ -254,6 +254,11 @@ impl RowReader<'_> {
             fields.insert(name.clone(), value_text(value));
         }
         let follow_ups = self.follow_ups(row, &id)?;
+        let conversation = match &def.messages_field {
+            Some(name) => super::conversation_field::read(name, row.fields.get(name))
+                .map_err(|message| self.error(row, &id, message))?,
+            None => Vec::new(),
+        };
         let raw_target = self.render("target", row, &id)?.trim().to_string();
         let options = match &def.answer {
             AnswerSpec::Choice { .. } => parse_options(&self.render("options", row, &id)?),
@@ -279,6 +284,7 @@ impl RowReader<'_> {
             options,
             fields,
             follow_ups,
+            conversation,
             truncated: full_question.is_some(),
             full_question,
             rationale: None,
@@ -382,7 +388,9 @@ fn check_target(
         AnswerSpec::Number { .. } => understudy_prompt::contract::first_number(raw)
             .map(|n| n.to_string())
             .ok_or_else(|| format!("answer {raw:?} contains no number")),
+        AnswerSpec::Reference(_) if raw.is_empty() => Err("the reference answer is empty".into()),
         AnswerSpec::Ifeval
+        | AnswerSpec::Reference(_)
         | AnswerSpec::Judge { .. }
         | AnswerSpec::Rules { .. }
         | AnswerSpec::Command(_) => Ok(raw.to_string()),

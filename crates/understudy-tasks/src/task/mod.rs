@@ -10,13 +10,19 @@ use serde::{Deserialize, Serialize};
 use crate::EvalError;
 
 mod command_spec;
+mod conversation_field;
 mod load;
 mod memory_spec;
+mod reference_spec;
 mod structured_spec;
 mod tool_calls_spec;
 
 pub use command_spec::CommandSpec;
 pub use memory_spec::MemorySpec;
+pub use reference_spec::{
+    as_bfcl_gold, calls_of as reference_calls, offered_tools as reference_tools,
+    response_format as reference_format, ReferenceKind, ReferenceSpec,
+};
 pub use structured_spec::StructuredSpec;
 pub use tool_calls_spec::{tools_of, ToolCallsSpec};
 
@@ -78,6 +84,9 @@ pub enum AnswerSpec {
     Structured(StructuredSpec),
     /// Tool calls, scored as the Berkeley Function Calling Leaderboard scores them.
     ToolCalls(ToolCallsSpec),
+    /// The reference model's answer is the gold (traffic made into a task): calls and JSON
+    /// answers are matched against it, text answers compared with it by a pairwise judge.
+    Reference(ReferenceSpec),
     /// A judge model grades each answer 1-10 with the MT-Bench single-answer prompts.
     Judge {
         /// Built-in data file with the judge prompts.
@@ -172,6 +181,12 @@ pub struct TaskDef {
     /// the rest are sent one by one after the model's previous answer.
     #[serde(default)]
     pub turns_field: Option<String>,
+    /// Row field holding a whole conversation to send as a client would (a list of
+    /// `{role, content, tool_calls?, tool_call_id?}` turns ending with the user's): the
+    /// strategy's system text and examples go before it, and no template wraps it. `question`
+    /// still names the input (for display and example search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_field: Option<String>,
     /// Inputs longer than this many characters are cut and the item is marked truncated
     /// (reported in the summary), never cut silently.
     #[serde(default)]
@@ -198,6 +213,9 @@ pub struct Item {
     pub fields: BTreeMap<String, String>,
     /// User turns sent after the first answer, in order.
     pub follow_ups: Vec<String>,
+    /// The whole conversation sent in place of the question (`messages_field`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conversation: Vec<understudy_core::ChatMessage>,
     /// The question was cut to the task's `max_input_chars`.
     pub truncated: bool,
     /// The whole question when it was cut (the map-reduce strategy reads it all).
