@@ -8,6 +8,7 @@ mod api_kind;
 pub mod auth;
 mod body_read;
 pub mod capture;
+pub mod capture_read;
 pub mod config;
 pub mod conversation;
 mod dialect;

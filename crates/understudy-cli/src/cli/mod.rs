@@ -1,5 +1,6 @@
 //! The command-line grammar (clap derive). Parsing only; commands live in `commands`.
 
+pub mod dataset;
 pub mod gates;
 pub mod optimize;
 pub mod store;
@@ -73,6 +74,10 @@ pub enum Command {
     /// Add documents to a memory collection, search it, list collections.
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// Make a task of your own traffic (captured by the gateway, or an OpenAI chat JSONL),
+    /// judged against the reference's answers.
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
 }
 
 #[derive(Debug, clap::Subcommand)]

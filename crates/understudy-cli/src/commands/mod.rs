@@ -2,6 +2,7 @@
 
 mod chat;
 mod compare;
+mod dataset;
 mod eval;
 mod logs;
 mod memory;
@@ -34,5 +35,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
         Command::Logs(args) => logs::run(cli.config.as_deref(), args).await,
         Command::Memory(cmd) => memory::run(cli.config.as_deref(), cmd).await,
+        Command::Dataset(cmd) => dataset::run(cli.config.as_deref(), cmd).await,
     }
 }

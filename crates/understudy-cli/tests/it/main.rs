@@ -28,6 +28,7 @@ mod structured_cli;
 mod study_cli;
 mod tool_call_tasks;
 mod tool_calls_sdk;
+mod traffic_dataset;
 mod tune_jointly;
 mod tune_profiles;
 mod view_browser;
