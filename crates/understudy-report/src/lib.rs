@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod paired;
 mod reference_metrics;
 pub mod report;
+pub mod shadow;
 pub mod stats;
 mod structured_metrics;
 pub mod summary;

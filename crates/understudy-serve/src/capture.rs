@@ -37,7 +37,7 @@ fn all() -> f64 {
 #[derive(Debug)]
 pub struct Capture {
     pub rate: f64,
-    redactor: Redactor,
+    redactor: std::sync::Arc<Redactor>,
     /// The settings as written (for comparing profiles).
     spec: String,
 }
@@ -66,7 +66,7 @@ impl Capture {
             .redact
             .clone()
             .unwrap_or_else(|| BUILT_IN.iter().map(|s| s.to_string()).collect());
-        let redactor = Redactor::new(&built_in, &raw.patterns, &raw.fields)?;
+        let redactor = std::sync::Arc::new(Redactor::new(&built_in, &raw.patterns, &raw.fields)?);
         Ok(Self {
             rate: raw.rate,
             redactor,
@@ -79,14 +79,25 @@ impl Capture {
 
     /// Whether the conversation `key` is sampled.
     pub fn samples(&self, key: &str) -> bool {
-        if self.rate >= 1.0 {
-            return true;
-        }
-        let digest = Sha256::digest(key.as_bytes());
-        let mut head = [0u8; 8];
-        head.copy_from_slice(&digest[..8]);
-        (u64::from_be_bytes(head) as f64 / u64::MAX as f64) < self.rate
+        sampled(key, self.rate)
     }
+
+    /// The redaction this capture applies (shadow mode stores its pairs through it too).
+    pub fn redactor(&self) -> std::sync::Arc<Redactor> {
+        self.redactor.clone()
+    }
+}
+
+/// Whether the conversation `key` falls under `rate`: by a hash of the key, so every turn of a
+/// conversation is sampled alike.
+pub fn sampled(key: &str, rate: f64) -> bool {
+    if rate >= 1.0 {
+        return true;
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(head) as f64 / u64::MAX as f64) < rate
 }
 
 /// The key a request's conversation is sampled and split by: the client's conversation id

@@ -66,6 +66,9 @@ pub struct ServeSection {
     /// Clear captured requests and answers (profiles' `capture`) logged before the UTC day
     /// this many days back; their rows stay (at start-up and hourly; default: keep them).
     pub capture_retention_days: Option<u32>,
+    /// Shadow jobs (profiles' `shadow`) that may wait for the candidate (default 64); more are
+    /// dropped and counted, never waited for.
+    pub shadow_queue: Option<usize>,
     /// Seconds a client may take to send a request head (default 30); then the connection
     /// is closed.
     pub header_read_timeout_secs: Option<u64>,

@@ -227,6 +227,25 @@ async fn parse_and_answer(
             });
         }
     }
+    let shadowed = profile_for(state, &client_model)
+        .and_then(|p| p.shadow.clone().map(|shadow| (p.model.clone(), shadow)));
+    if let (Some((reference_model, shadow)), Some(queue)) = (shadowed, state.shadow_queue.clone()) {
+        let conversation =
+            crate::capture::conversation_key(&parsed.request, parsed.user.as_deref());
+        if shadow.samples(&conversation) {
+            let job = crate::shadow::Job {
+                shadow,
+                profile: client_model.clone(),
+                conversation,
+                request: parsed.request.clone(),
+                reference_model,
+                reference: Default::default(),
+                reference_ms: 0.0,
+                reference_tokens: None,
+            };
+            guard.shadow(queue, job);
+        }
+    }
     answer(state, parsed, &client_model, guard).await
 }
 

@@ -37,6 +37,7 @@ mod responses_body;
 mod responses_store;
 pub mod retention;
 pub mod served;
+pub mod shadow;
 pub mod signal_checks;
 pub mod socket_arrival;
 pub mod stream;
@@ -100,6 +101,8 @@ pub struct AppState {
     pub memory: Option<Arc<memory::MemoryRuntime>>,
     /// Stored conversations for profiles with `conversation = true`.
     pub conversations: Option<Arc<dyn understudy_store::ConversationStore>>,
+    /// The queue shadowed requests' jobs go to (profiles with `shadow`).
+    pub shadow_queue: Option<Arc<shadow::ShadowQueue>>,
     pub(crate) next_id: AtomicU64,
     /// Each served name's fingerprint, computed on first use: profiles and model identities do
     /// not change while the gateway runs, so no request hashes them again.
@@ -128,6 +131,7 @@ impl AppState {
             log: None,
             memory: None,
             conversations: None,
+            shadow_queue: None,
             next_id: AtomicU64::new(1),
             fingerprints: std::sync::Mutex::new(BTreeMap::new()),
         }
@@ -151,6 +155,22 @@ impl AppState {
         store: Arc<dyn understudy_store::ConversationStore>,
     ) -> Self {
         self.conversations = Some(store);
+        self
+    }
+
+    /// Answers shadowed requests with this state's backend in the background, at most
+    /// `capacity` waiting, pairs written to `log`.
+    pub fn with_shadow_queue(
+        mut self,
+        capacity: usize,
+        log: Arc<dyn understudy_store::RequestLog>,
+    ) -> Self {
+        self.shadow_queue = Some(shadow::ShadowQueue::start(
+            capacity,
+            self.backend.clone(),
+            log,
+            self.metrics.clone(),
+        ));
         self
     }
 

@@ -55,6 +55,8 @@ struct Inner {
     prompt_tokens: BTreeMap<String, u64>,
     completion_tokens: BTreeMap<String, u64>,
     in_flight: BTreeMap<String, i64>,
+    /// Shadow jobs by profile and outcome (`answered`, `failed`, `dropped`).
+    shadow: BTreeMap<(String, &'static str), u64>,
 }
 
 /// The gateway's metrics.
@@ -155,6 +157,13 @@ impl Metrics {
         }
     }
 
+    /// Counts a shadow job of `profile` that ended as `outcome`.
+    pub fn shadowed(&self, profile: &str, outcome: &'static str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.shadow.entry((profile.to_string(), outcome)).or_default() += 1;
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let Ok(m) = self.inner.lock() else {
@@ -225,6 +234,7 @@ impl Metrics {
                 );
             }
         }
+        write_shadow(&mut out, &m.shadow);
         out.push_str("# HELP understudy_in_flight Requests being answered or queued, by model.\n# TYPE understudy_in_flight gauge\n");
         for (model, n) in &m.in_flight {
             let _ = writeln!(
@@ -234,6 +244,18 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+/// Shadow jobs by profile and outcome.
+fn write_shadow(out: &mut String, shadow: &BTreeMap<(String, &'static str), u64>) {
+    out.push_str("# HELP understudy_shadow_total Shadow answers by profile and outcome (answered, failed, dropped: the queue was full).\n# TYPE understudy_shadow_total counter\n");
+    for ((profile, outcome), n) in shadow {
+        let _ = writeln!(
+            out,
+            "understudy_shadow_total{{profile=\"{}\",outcome=\"{outcome}\"}} {n}",
+            label(profile)
+        );
     }
 }
 

@@ -87,6 +87,9 @@ struct RawProfile {
     json_schema_file: Option<PathBuf>,
     /// Keep sampled requests and their answers, redacted: `{ rate, redact, patterns, fields }`.
     capture: Option<crate::capture::RawCapture>,
+    /// Have a candidate answer sampled requests in the background: `{ model, rate }`.
+    #[serde(default)]
+    shadow: Option<crate::shadow::RawShadow>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +135,9 @@ pub struct Profile {
     /// Traffic capture (see capture.rs); it changes nothing that is sent, so no fingerprint.
     #[serde(skip)]
     pub capture: Option<std::sync::Arc<crate::capture::Capture>>,
+    /// Shadow mode (see shadow.rs); it changes nothing that is sent, so no fingerprint.
+    #[serde(skip)]
+    pub shadow: Option<std::sync::Arc<crate::shadow::Shadow>>,
 }
 
 /// `thinking = "on" | "off" | "auto"`, or a boolean.
@@ -215,6 +221,19 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         )),
         None => None,
     };
+    let shadow = match &raw.shadow {
+        Some(spec) => Some(std::sync::Arc::new(
+            crate::shadow::Shadow::new(spec, capture.as_ref().map(|c| c.redactor())).map_err(
+                |e| {
+                    ServeError::Config(format!(
+                        "{}: key `profiles.{name}.shadow`: {e}",
+                        source.display()
+                    ))
+                },
+            )?,
+        )),
+        None => None,
+    };
     let program = Program {
         system,
         few_shot,
@@ -238,6 +257,7 @@ fn profile_of(name: String, mut raw: RawProfile, source: &Path) -> Result<Profil
         conversation: raw.conversation.then(|| raw.history_tokens.unwrap_or(1500)),
         added,
         capture,
+        shadow,
     })
 }
 
@@ -323,7 +343,8 @@ fn technique_of(name: &str, raw: &RawProfile) -> Result<Option<Technique>, Serve
 }
 
 impl Profile {
-    /// Every model this profile calls: its own, the cascade's, the planner and executor.
+    /// Every model this profile calls: its own, the cascade's, the planner and executor (not
+    /// its shadow candidate, which answers no client).
     pub fn models(&self) -> Vec<String> {
         let mut models = vec![self.model.clone()];
         models.extend(self.program.technique.iter().flat_map(Technique::models));

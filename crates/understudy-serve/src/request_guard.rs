@@ -24,6 +24,8 @@ pub struct RequestGuard {
     content: Option<(String, String)>,
     /// The client's request and its answer, when the profile captures and this one is sampled.
     capture: Option<crate::capture::Pending>,
+    /// The shadow job this request offers once answered, when its profile shadows it.
+    shadow: Option<(Arc<crate::shadow::ShadowQueue>, crate::shadow::Job)>,
     /// The model as the client named it (the log keeps it; metrics use `label`).
     model: String,
     label: String,
@@ -81,6 +83,7 @@ impl RequestGuard {
             stream: false,
             content: None,
             capture: None,
+            shadow: None,
             model: String::new(),
             label: String::new(),
             admitted: false,
@@ -144,16 +147,42 @@ impl RequestGuard {
         self.capture = Some(pending);
     }
 
-    /// The answer a captured request got (nothing when it is not captured).
+    /// Shadows this request: `job` (its answer still empty) is offered to `queue` once the
+    /// request is answered (see shadow.rs).
+    pub fn shadow(&mut self, queue: Arc<crate::shadow::ShadowQueue>, job: crate::shadow::Job) {
+        self.shadow = Some((queue, job));
+    }
+
+    /// The answer the request got, for its capture and its shadow job (nothing when it has
+    /// neither).
     pub fn captured_answer(&mut self, answer: crate::capture::Answer) {
+        if let Some((_, job)) = self.shadow.as_mut() {
+            job.reference = crate::shadow::Answer {
+                content: answer.content.clone(),
+                tool_calls: answer.tool_calls.clone(),
+            };
+        }
         if let Some(pending) = self.capture.as_mut() {
             pending.answer = Some(answer);
         }
     }
 
-    /// Whether this request is captured.
+    /// Whether this request's answer is kept (it is captured or shadowed).
     pub fn captures(&self) -> bool {
-        self.capture.is_some()
+        self.capture.is_some() || self.shadow.is_some()
+    }
+
+    /// Offers the shadow job of an answered request (a non-blocking send; see shadow.rs).
+    fn offer_shadow(&mut self) {
+        let Some((queue, mut job)) = self.shadow.take() else {
+            return;
+        };
+        if self.status != 200 {
+            return;
+        }
+        job.reference_ms = self.clock.elapsed().as_secs_f64() * 1000.0;
+        job.reference_tokens = self.tokens.map(|t| t.1);
+        queue.offer(job);
     }
 
     /// Adds streamed answer text to the kept content, if content is kept.
@@ -250,6 +279,7 @@ impl RequestGuard {
         if let Some(log) = self.log.take() {
             log.write(&self.row()).await;
         }
+        self.offer_shadow();
     }
 }
 

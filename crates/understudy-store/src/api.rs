@@ -94,6 +94,14 @@ pub trait RequestLog: Send + Sync {
     /// Clears the captured request and answer of rows logged before the start of UTC day `day`
     /// (the rows and their metrics stay); how many were cleared.
     async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError>;
+    /// Appends one shadowed pair, committed when this returns.
+    async fn log_shadow(&self, row: &crate::ShadowRow) -> Result<(), StoreError>;
+    /// The shadowed pairs of `profile` at or after `since`, oldest first.
+    async fn shadows(
+        &self,
+        profile: &str,
+        since: &str,
+    ) -> Result<Vec<crate::ShadowRow>, StoreError>;
 }
 
 /// A kept conversation: the summary of trimmed turns, then the kept turns.

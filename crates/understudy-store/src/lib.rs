@@ -25,7 +25,9 @@ pub use cache_key::cache_key;
 pub use conditions::Conditions;
 pub use error::StoreError;
 pub use location::{redact, Location};
-pub use rows::{cell_key, Cell, CollectionInfo, Hit, RequestFilter, RequestRow, RunInfo};
+pub use rows::{
+    cell_key, Cell, CollectionInfo, Hit, RequestFilter, RequestRow, RunInfo, ShadowRow,
+};
 
 /// An open store: one handle per kind of state, all in one place (one SQLite file or one
 /// PostgreSQL database). Cheap to clone.

@@ -115,6 +115,28 @@ pub struct RequestRow {
     pub capture: Option<String>,
 }
 
+/// One shadowed request: the reference's answer the client got, and the candidate's answer to
+/// the same request made afterwards in the background, each with its latency.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, Default)]
+pub struct ShadowRow {
+    pub at: Option<String>,
+    pub profile: String,
+    pub conversation: String,
+    /// The request as the client sent it (redacted), as JSON: messages, tools, response format.
+    pub request: String,
+    pub reference_model: String,
+    /// The reference's answer, JSON `{content, tool_calls}`.
+    pub reference: String,
+    pub reference_ms: f64,
+    pub reference_tokens: Option<u32>,
+    pub candidate_model: String,
+    /// The candidate's answer, as `reference`; `None` when it failed (`error` says why).
+    pub candidate: Option<String>,
+    pub candidate_ms: f64,
+    pub candidate_tokens: Option<u32>,
+    pub error: Option<String>,
+}
+
 /// Which request-log rows to read: logged at or after `since` and before `until` (ISO-8601
 /// UTC), of `profile`, answered by `model` (the backend model), with exactly `status` or a
 /// status in the hundred `status_class` (4 for 4xx), only captured ones when `captured`.

@@ -3,6 +3,7 @@
 pub mod dataset;
 pub mod gates;
 pub mod optimize;
+pub mod shadow;
 pub mod store;
 pub mod values;
 
@@ -74,6 +75,9 @@ pub enum Command {
     /// Add documents to a memory collection, search it, list collections.
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// Report a profile's shadow pairs: the candidate judged against the reference on live
+    /// requests, latency and tokens of both, and whether it is non-inferior (ready to switch).
+    Shadow(shadow::ShadowArgs),
     /// Make a task of your own traffic (captured by the gateway, or an OpenAI chat JSONL),
     /// judged against the reference's answers.
     #[command(subcommand)]

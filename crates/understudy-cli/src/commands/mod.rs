@@ -10,6 +10,7 @@ mod models;
 mod optimize;
 mod runs;
 mod serve;
+mod shadow;
 mod study;
 mod tune;
 mod view;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
         Command::Logs(args) => logs::run(cli.config.as_deref(), args).await,
         Command::Memory(cmd) => memory::run(cli.config.as_deref(), cmd).await,
+        Command::Shadow(args) => shadow::run(cli.config.as_deref(), args).await,
         Command::Dataset(cmd) => dataset::run(cli.config.as_deref(), cmd).await,
     }
 }

@@ -146,6 +146,11 @@ async fn check_models(
             .check_model(&p.model)
             .await
             .map_err(|e| anyhow::anyhow!("profile {}: model {}: {e}", p.name, p.model))?;
+        if let Some(shadow) = &p.shadow {
+            router.check_model(&shadow.model).await.map_err(|e| {
+                anyhow::anyhow!("profile {}: shadow model {}: {e}", p.name, shadow.model)
+            })?;
+        }
     }
     understudy_serve::signal_checks::check_cascade_signals(router, profiles.values()).await?;
     for (model, fallbacks) in &section.fallback {
@@ -169,9 +174,20 @@ async fn with_stores(
 ) -> Result<(AppState, understudy_store::Store)> {
     let location = setup::store_location(args.db.as_deref(), config, section.log_db.as_deref());
     let store = understudy_store::Store::open(&location).await?;
+    let shadows = state.profiles.values().any(|p| p.shadow.is_some());
     let state = if section.request_log.unwrap_or(true) {
         section.retention().spawn(store.log.clone());
         state.with_log(understudy_serve::log::RequestLog::new(store.log.clone()))
+    } else if shadows {
+        anyhow::bail!(
+            "a profile has `shadow`, whose pairs are kept in the request log's store: drop `request_log = false` from [serve]"
+        );
+    } else {
+        state
+    };
+    // Shadow pairs go to the same store, written by one background worker.
+    let state = if shadows {
+        state.with_shadow_queue(section.shadow_queue.unwrap_or(64), store.log.clone())
     } else {
         state
     };
@@ -210,6 +226,11 @@ async fn install_named_defaults(
     let missing: std::collections::BTreeSet<String> = profiles
         .values()
         .flat_map(|p| p.models())
+        .chain(
+            profiles
+                .values()
+                .filter_map(|p| p.shadow.as_ref().map(|s| s.model.clone())),
+        )
         .chain(section.fallback.values().flatten().cloned())
         .filter(|name| {
             understudy_models::catalog::find(name)

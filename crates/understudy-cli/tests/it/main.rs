@@ -24,6 +24,7 @@ mod sdk_apis;
 mod security;
 mod serve_cli;
 mod serve_restart;
+mod shadow_mode;
 mod structured_cli;
 mod study_cli;
 mod tool_call_tasks;

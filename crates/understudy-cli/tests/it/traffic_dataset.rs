@@ -15,7 +15,7 @@ use crate::common::{
     self, ensure_model, free_port, serve_command, serve_openai_mock, text, wait_for_port, Killed,
 };
 
-const REFUSAL: &str = "I cannot help with that.";
+pub(crate) const REFUSAL: &str = "I cannot help with that.";
 
 const CONFIG: &str = r#"
 [profiles.support]
@@ -41,11 +41,16 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// The reference (refuses every question, calls `get_weather` when offered it) and the judge
+/// The reference (refuses every question, calls `get_weather` when offered it), the judge
 /// (prefers the reply that does not refuse; always "A" when the conversation says FLIP; no
-/// verdict when it says MUMBLE).
-async fn upstream(body: String) -> ([(&'static str, &'static str); 1], String) {
+/// verdict when it says MUMBLE), and model `slow`, a candidate that answers after two seconds.
+pub(crate) async fn upstream(body: String) -> ([(&'static str, &'static str); 1], String) {
     let request: Value = serde_json::from_str(&body).unwrap();
+    if request["model"] == "slow" {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let answer = json!({"content": "Here is a real answer."});
+        return ([("content-type", "text/event-stream")], sse(answer, "stop"));
+    }
     let messages = request["messages"].as_array().unwrap();
     let first = messages[0]["content"].as_str().unwrap_or("");
     let header = [("content-type", "text/event-stream")];

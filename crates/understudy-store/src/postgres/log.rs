@@ -83,6 +83,18 @@ impl RequestLog for PgStore {
         Ok(removed)
     }
 
+    async fn log_shadow(&self, row: &crate::ShadowRow) -> Result<(), StoreError> {
+        self.insert_shadow(row).await
+    }
+
+    async fn shadows(
+        &self,
+        profile: &str,
+        since: &str,
+    ) -> Result<Vec<crate::ShadowRow>, StoreError> {
+        self.read_shadows(profile, since).await
+    }
+
     async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let cleared = client

@@ -119,4 +119,25 @@ ALTER TABLE conversation_turns ADD COLUMN calls TEXT;
     r#"
 ALTER TABLE requests ADD COLUMN capture TEXT;
 "#,
+    // Shadowed requests: the reference's answer and a candidate's answer to the same request,
+    // written by the gateway's background shadow worker (never on a request's path).
+    r#"
+CREATE TABLE shadow_pairs (
+    id BIGSERIAL PRIMARY KEY,
+    at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    profile TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    request TEXT NOT NULL,
+    reference_model TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    reference_ms DOUBLE PRECISION NOT NULL,
+    reference_tokens BIGINT,
+    candidate_model TEXT NOT NULL,
+    candidate TEXT,
+    candidate_ms DOUBLE PRECISION NOT NULL,
+    candidate_tokens BIGINT,
+    error TEXT
+);
+CREATE INDEX shadow_pairs_profile_at ON shadow_pairs (profile, at);
+"#,
 ];

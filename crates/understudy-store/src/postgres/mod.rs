@@ -15,6 +15,7 @@ mod conversations;
 mod log;
 mod migrations;
 mod runs;
+mod shadow;
 mod vectors;
 
 /// Connections per pool: enough for a gateway's concurrent requests on a few cores.

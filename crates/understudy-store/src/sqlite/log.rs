@@ -114,6 +114,18 @@ impl RequestLog for SqliteStore {
         Ok(removed as u64)
     }
 
+    async fn log_shadow(&self, row: &crate::ShadowRow) -> Result<(), StoreError> {
+        self.insert_shadow(row)
+    }
+
+    async fn shadows(
+        &self,
+        profile: &str,
+        since: &str,
+    ) -> Result<Vec<crate::ShadowRow>, StoreError> {
+        self.read_shadows(profile, since)
+    }
+
     async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError> {
         let cleared = self
             .conn()

@@ -128,4 +128,25 @@ ALTER TABLE conversation_turns ADD COLUMN calls TEXT;
     r#"
 ALTER TABLE requests ADD COLUMN capture TEXT;
 "#,
+    // Shadowed requests: the reference's answer and a candidate's answer to the same request,
+    // written by the gateway's background shadow worker (never on a request's path).
+    r#"
+CREATE TABLE shadow_pairs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    profile TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    request TEXT NOT NULL,
+    reference_model TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    reference_ms REAL NOT NULL,
+    reference_tokens INTEGER,
+    candidate_model TEXT NOT NULL,
+    candidate TEXT,
+    candidate_ms REAL NOT NULL,
+    candidate_tokens INTEGER,
+    error TEXT
+);
+CREATE INDEX shadow_pairs_profile_at ON shadow_pairs (profile, at);
+"#,
 ];

@@ -15,6 +15,7 @@ mod conversations;
 mod log;
 mod migrations;
 mod runs;
+mod shadow;
 mod vectors;
 
 /// One connection to the store's file.

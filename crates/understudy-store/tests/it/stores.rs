@@ -529,3 +529,49 @@ async fn captured_rows_are_filtered_and_their_capture_cleared_by_age_alone() {
         );
     }
 }
+
+#[tokio::test]
+async fn shadowed_pairs_from_two_writers_are_read_back_by_profile_and_time() {
+    for (name, a, b, _dir) in stores().await {
+        let pair = |profile: &str, candidate: Option<&str>| understudy_store::ShadowRow {
+            profile: profile.into(),
+            conversation: "c1".into(),
+            request: "{\"messages\":[]}".into(),
+            reference_model: "openai/gpt".into(),
+            reference: "{\"content\":\"ref\"}".into(),
+            reference_ms: 12.5,
+            reference_tokens: Some(7),
+            candidate_model: "local".into(),
+            candidate: candidate.map(str::to_string),
+            candidate_ms: 250.0,
+            candidate_tokens: candidate.map(|_| 9),
+            error: candidate.is_none().then(|| "timed out".to_string()),
+            ..Default::default()
+        };
+        a.log
+            .log_shadow(&pair("support", Some("{\"content\":\"x\"}")))
+            .await
+            .unwrap();
+        b.log.log_shadow(&pair("support", None)).await.unwrap();
+        b.log.log_shadow(&pair("other", Some("{}"))).await.unwrap();
+        let read = a
+            .log
+            .shadows("support", "2000-01-01T00:00:00Z")
+            .await
+            .unwrap();
+        assert_eq!(read.len(), 2, "{name}");
+        assert!(
+            read[0].at.as_deref().is_some_and(|at| at.starts_with("20")),
+            "{name}"
+        );
+        assert_eq!(read[0].candidate_tokens, Some(9), "{name}");
+        assert_eq!(read[0].reference_ms, 12.5, "{name}");
+        assert_eq!(read[1].error.as_deref(), Some("timed out"), "{name}");
+        let later = a
+            .log
+            .shadows("support", "2999-01-01T00:00:00Z")
+            .await
+            .unwrap();
+        assert!(later.is_empty(), "{name}");
+    }
+}

@@ -68,13 +68,27 @@ pub fn assert_clean_failure(out: &Output, needle: &str) {
 /// Serves `app`, plus a `/v1/models` that lists model `m`, on a loopback port of `runtime`;
 /// returns the API base URL (`http://127.0.0.1:PORT/v1`).
 pub fn serve_openai_mock(runtime: &tokio::runtime::Runtime, app: axum::Router) -> String {
+    serve_openai_mock_listing(runtime, app, &["m"])
+}
+
+/// [`serve_openai_mock`] with `/v1/models` listing `models`.
+pub fn serve_openai_mock_listing(
+    runtime: &tokio::runtime::Runtime,
+    app: axum::Router,
+    models: &[&str],
+) -> String {
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
+    let data: Vec<serde_json::Value> = models
+        .iter()
+        .map(|m| serde_json::json!({"id": m}))
+        .collect();
+    let listed = serde_json::json!({ "data": data }).to_string();
     let app = app.route(
         "/v1/models",
-        axum::routing::get(|| async { r#"{"data":[{"id":"m"}]}"# }),
+        axum::routing::get(move || async move { listed }),
     );
     runtime.spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}/v1")
