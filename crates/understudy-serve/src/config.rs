@@ -46,6 +46,9 @@ pub struct ServeSection {
     /// Ordered fallback models per model name: `fallback = { big = ["medium", "small"] }`.
     #[serde(default)]
     pub fallback: std::collections::BTreeMap<String, Vec<String>>,
+    /// Served names that split traffic between profiles: `[serve.canary.NAME] arms = {…}`.
+    #[serde(default)]
+    pub canary: std::collections::BTreeMap<String, crate::canary::RawCanary>,
     /// Consecutive failures that open a model's circuit (default 5).
     pub breaker_failures: Option<u32>,
     /// Seconds an open circuit refuses calls (default 30).

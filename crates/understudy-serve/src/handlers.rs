@@ -211,8 +211,21 @@ async fn parse_and_answer(
     if conversation.is_some() {
         parsed.user = conversation;
     }
-    let client_model = parsed.request.model.clone();
+    let named = parsed.request.model.clone();
+    // The key is hashed only for a canary's requests.
+    let arm = state
+        .canaries
+        .configured(&named)
+        .map(|_| crate::capture::conversation_key(&parsed.request, parsed.user.as_deref()))
+        .and_then(|key| state.canaries.route(&named, &key));
+    let client_model = arm.clone().unwrap_or_else(|| named.clone());
     guard.admit(&client_model, &state.served.label(&client_model));
+    if let Some(arm) = arm {
+        // Answered as if the client had named the arm; logged under the canary's name.
+        state.metrics.canary(&named, &arm);
+        guard.named_as(&named);
+        parsed.request.model = arm;
+    }
     guard.streams(parsed.stream);
     if let Some(capture) = profile_for(state, &client_model).and_then(|p| p.capture.as_ref()) {
         let conversation =

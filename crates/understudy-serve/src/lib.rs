@@ -7,6 +7,7 @@ pub mod accept_loop;
 mod api_kind;
 pub mod auth;
 mod body_read;
+pub mod canary;
 pub mod capture;
 pub mod capture_read;
 pub mod config;
@@ -101,6 +102,8 @@ pub struct AppState {
     pub memory: Option<Arc<memory::MemoryRuntime>>,
     /// Stored conversations for profiles with `conversation = true`.
     pub conversations: Option<Arc<dyn understudy_store::ConversationStore>>,
+    /// Served names that split traffic between profiles (`[serve.canary]`).
+    pub canaries: Arc<canary::Canaries>,
     /// The queue shadowed requests' jobs go to (profiles with `shadow`).
     pub shadow_queue: Option<Arc<shadow::ShadowQueue>>,
     pub(crate) next_id: AtomicU64,
@@ -132,6 +135,7 @@ impl AppState {
             memory: None,
             conversations: None,
             shadow_queue: None,
+            canaries: Arc::new(canary::Canaries::default()),
             next_id: AtomicU64::new(1),
             fingerprints: std::sync::Mutex::new(BTreeMap::new()),
         }
@@ -171,6 +175,13 @@ impl AppState {
             log,
             self.metrics.clone(),
         ));
+        self
+    }
+
+    /// Serves `canaries` (their names labelled in metrics like profiles').
+    pub fn with_canaries(mut self, canaries: canary::Canaries) -> Self {
+        self.served = std::mem::take(&mut self.served).with_names(canaries.names().cloned());
+        self.canaries = Arc::new(canaries);
         self
     }
 

@@ -57,6 +57,8 @@ struct Inner {
     in_flight: BTreeMap<String, i64>,
     /// Shadow jobs by profile and outcome (`answered`, `failed`, `dropped`).
     shadow: BTreeMap<(String, &'static str), u64>,
+    /// Canary requests by canary and arm.
+    canary: BTreeMap<(String, String), u64>,
 }
 
 /// The gateway's metrics.
@@ -164,6 +166,15 @@ impl Metrics {
         }
     }
 
+    /// Counts a request to canary `name` answered by `arm`.
+    pub fn canary(&self, name: &str, arm: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.canary
+                .entry((name.to_string(), arm.to_string()))
+                .or_default() += 1;
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let Ok(m) = self.inner.lock() else {
@@ -234,7 +245,7 @@ impl Metrics {
                 );
             }
         }
-        write_shadow(&mut out, &m.shadow);
+        write_traffic_splits(&mut out, &m);
         out.push_str("# HELP understudy_in_flight Requests being answered or queued, by model.\n# TYPE understudy_in_flight gauge\n");
         for (model, n) in &m.in_flight {
             let _ = writeln!(
@@ -247,6 +258,12 @@ impl Metrics {
     }
 }
 
+/// Shadow jobs and canary arms.
+fn write_traffic_splits(out: &mut String, m: &Inner) {
+    write_shadow(out, &m.shadow);
+    write_canary(out, &m.canary);
+}
+
 /// Shadow jobs by profile and outcome.
 fn write_shadow(out: &mut String, shadow: &BTreeMap<(String, &'static str), u64>) {
     out.push_str("# HELP understudy_shadow_total Shadow answers by profile and outcome (answered, failed, dropped: the queue was full).\n# TYPE understudy_shadow_total counter\n");
@@ -255,6 +272,19 @@ fn write_shadow(out: &mut String, shadow: &BTreeMap<(String, &'static str), u64>
             out,
             "understudy_shadow_total{{profile=\"{}\",outcome=\"{outcome}\"}} {n}",
             label(profile)
+        );
+    }
+}
+
+/// Canary requests by canary and arm (both from the configuration, never from a client).
+fn write_canary(out: &mut String, canary: &BTreeMap<(String, String), u64>) {
+    out.push_str("# HELP understudy_canary_total Requests to a canary by the arm (profile) that answered them.\n# TYPE understudy_canary_total counter\n");
+    for ((name, arm), n) in canary {
+        let _ = writeln!(
+            out,
+            "understudy_canary_total{{canary=\"{}\",arm=\"{}\"}} {n}",
+            label(name),
+            label(arm)
         );
     }
 }

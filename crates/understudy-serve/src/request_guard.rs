@@ -110,6 +110,12 @@ impl RequestGuard {
         }
     }
 
+    /// Logs the request under `model`, the name the client used (a canary's), while metrics
+    /// keep the label it was admitted under (the arm's).
+    pub fn named_as(&mut self, model: &str) {
+        self.model = model.to_string();
+    }
+
     /// Logs the request to `log` (none: the request log is off).
     pub fn logs_to(mut self, log: Option<Arc<crate::log::RequestLog>>) -> Self {
         self.log = log;

@@ -96,6 +96,11 @@ pub trait RequestLog: Send + Sync {
     async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError>;
     /// Appends one shadowed pair, committed when this returns.
     async fn log_shadow(&self, row: &crate::ShadowRow) -> Result<(), StoreError>;
+    /// Sets the weights of canary profile `profile`'s arms (JSON `{arm: weight}`), replacing
+    /// any set before; every gateway on this store reads them.
+    async fn set_canary_weights(&self, profile: &str, weights: &str) -> Result<(), StoreError>;
+    /// Every canary profile's weights as last set: `(profile, JSON weights)`.
+    async fn canary_weights(&self) -> Result<Vec<(String, String)>, StoreError>;
     /// The shadowed pairs of `profile` at or after `since`, oldest first.
     async fn shadows(
         &self,

@@ -1,5 +1,6 @@
 //! The command-line grammar (clap derive). Parsing only; commands live in `commands`.
 
+pub mod canary;
 pub mod dataset;
 pub mod gates;
 pub mod optimize;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Add documents to a memory collection, search it, list collections.
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// Show or move a canary's weights (`[serve.canary.NAME]`): every gateway on the store
+    /// follows within seconds.
+    Canary(canary::CanaryArgs),
     /// Report a profile's shadow pairs: the candidate judged against the reference on live
     /// requests, latency and tokens of both, and whether it is non-inferior (ready to switch).
     Shadow(shadow::ShadowArgs),

@@ -1,5 +1,6 @@
 //! Command dispatch: one module per verb.
 
+mod canary;
 mod chat;
 mod compare;
 mod dataset;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
         Command::Logs(args) => logs::run(cli.config.as_deref(), args).await,
         Command::Memory(cmd) => memory::run(cli.config.as_deref(), cmd).await,
+        Command::Canary(args) => canary::run(cli.config.as_deref(), args).await,
         Command::Shadow(args) => shadow::run(cli.config.as_deref(), args).await,
         Command::Dataset(cmd) => dataset::run(cli.config.as_deref(), cmd).await,
     }

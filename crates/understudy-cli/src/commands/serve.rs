@@ -59,6 +59,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
         args.allow_public || section.allow_public,
     )?;
     refuse_public_ui(&section, &keys, addr)?;
+    let canaries = canaries_of(&section, &profiles, &source)?;
     install_named_defaults(&profiles, &section).await?;
     let router = Arc::new(setup::build_router(
         &config,
@@ -97,6 +98,7 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
             .max_queue
             .unwrap_or(understudy_serve::DEFAULT_MAX_QUEUE),
     );
+    let state = state.with_canaries(canaries);
     let (state, store) = with_stores(state, &config, &args, &section).await?;
     let state = Arc::new(state);
     let (extra, ui) = mounted_ui(section.ui, store, &config, ui_keys);
@@ -113,6 +115,16 @@ pub async fn run(config_path: Option<&Path>, args: ServeArgs) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// The `[serve.canary]` served names, their arms checked against the profiles.
+fn canaries_of(
+    section: &ServeSection,
+    profiles: &std::collections::BTreeMap<String, understudy_serve::Profile>,
+    source: &Path,
+) -> Result<understudy_serve::canary::Canaries> {
+    understudy_serve::canary::Canaries::new(&section.canary, profiles)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", source.display()))
 }
 
 /// `[serve] ui = true`: the web UI over the same store, behind the same keys, at `/ui`; and the
@@ -185,6 +197,10 @@ async fn with_stores(
     } else {
         state
     };
+    // Moved canary weights are read from the same store.
+    if !state.canaries.is_empty() {
+        state.canaries.clone().poll(store.log.clone());
+    }
     // Shadow pairs go to the same store, written by one background worker.
     let state = if shadows {
         state.with_shadow_queue(section.shadow_queue.unwrap_or(64), store.log.clone())

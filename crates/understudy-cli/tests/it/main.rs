@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod baselines;
+mod canary;
 mod capture;
 mod ci_gates;
 mod cli;

@@ -95,6 +95,14 @@ impl RequestLog for PgStore {
         self.read_shadows(profile, since).await
     }
 
+    async fn set_canary_weights(&self, profile: &str, weights: &str) -> Result<(), StoreError> {
+        self.upsert_canary(profile, weights).await
+    }
+
+    async fn canary_weights(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read_canaries().await
+    }
+
     async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let cleared = client

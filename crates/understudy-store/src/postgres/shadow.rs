@@ -1,5 +1,5 @@
-//! Shadowed pairs in PostgreSQL: written by any replica's background worker, read by
-//! `understudy shadow`.
+//! Shadowed pairs in PostgreSQL (written by any replica's background worker, read by
+//! `understudy shadow`) and canary weights (set by `understudy canary`, polled by replicas).
 
 use super::PgStore;
 use crate::rows::ShadowRow;
@@ -59,6 +59,38 @@ impl PgStore {
                     error: r.try_get(12)?,
                 })
             })
+            .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+            .map_err(|e| self.fail(e))
+    }
+
+    pub(super) async fn upsert_canary(
+        &self,
+        profile: &str,
+        weights: &str,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        self.execute_on(
+            &client,
+            "INSERT INTO canary_weights (profile, weights) VALUES ($1, $2)
+             ON CONFLICT (profile) DO UPDATE SET weights = excluded.weights, at = now()",
+            &[&profile, &weights],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn read_canaries(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT profile, weights FROM canary_weights ORDER BY profile",
+                &[],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<Vec<_>, tokio_postgres::Error>>()
             .map_err(|e| self.fail(e))
     }

@@ -126,6 +126,14 @@ impl RequestLog for SqliteStore {
         self.read_shadows(profile, since)
     }
 
+    async fn set_canary_weights(&self, profile: &str, weights: &str) -> Result<(), StoreError> {
+        self.upsert_canary(profile, weights)
+    }
+
+    async fn canary_weights(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read_canaries()
+    }
+
     async fn clear_captures_before(&self, day: &str) -> Result<u64, StoreError> {
         let cleared = self
             .conn()

@@ -149,4 +149,12 @@ CREATE TABLE shadow_pairs (
 );
 CREATE INDEX shadow_pairs_profile_at ON shadow_pairs (profile, at);
 "#,
+    // A canary profile's arm weights as last moved (`understudy canary`); gateways poll them.
+    r#"
+CREATE TABLE canary_weights (
+    profile TEXT PRIMARY KEY,
+    weights TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+"#,
 ];

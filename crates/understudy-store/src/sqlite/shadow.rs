@@ -1,5 +1,5 @@
-//! Shadowed pairs in SQLite: written by the gateway's background worker, read by
-//! `understudy shadow`.
+//! Shadowed pairs in SQLite (written by the gateway's background worker, read by
+//! `understudy shadow`) and canary weights (set by `understudy canary`, polled by gateways).
 
 use rusqlite::params;
 
@@ -56,6 +56,29 @@ impl SqliteStore {
                     error: r.get(12)?,
                 })
             })
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    pub(super) fn upsert_canary(&self, profile: &str, weights: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "INSERT INTO canary_weights (profile, weights) VALUES (?1, ?2)
+                 ON CONFLICT (profile) DO UPDATE SET weights = excluded.weights,
+                     at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                params![profile, weights],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub(super) fn read_canaries(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT profile, weights FROM canary_weights ORDER BY profile")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(self.err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
     }

@@ -575,3 +575,27 @@ async fn shadowed_pairs_from_two_writers_are_read_back_by_profile_and_time() {
         assert!(later.is_empty(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn canary_weights_set_by_one_writer_are_read_by_another_and_replaced() {
+    for (name, a, b, _dir) in stores().await {
+        assert!(b.log.canary_weights().await.unwrap().is_empty(), "{name}");
+        a.log
+            .set_canary_weights("support", "{\"local\":10,\"ref\":90}")
+            .await
+            .unwrap();
+        a.log
+            .set_canary_weights("support", "{\"local\":50,\"ref\":50}")
+            .await
+            .unwrap();
+        let read = b.log.canary_weights().await.unwrap();
+        assert_eq!(
+            read,
+            vec![(
+                "support".to_string(),
+                "{\"local\":50,\"ref\":50}".to_string()
+            )],
+            "{name}"
+        );
+    }
+}
