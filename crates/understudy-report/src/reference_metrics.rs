@@ -88,21 +88,15 @@ fn judged_metrics(details: &[Value], problems: &[String]) -> Vec<Metric> {
             estimate: Some(stats::length_controlled_win_rate(&scored)),
             note: String::new(),
         });
-        let ratio: Vec<f64> = judged
-            .iter()
-            .filter_map(|(_, d)| {
-                let (c, r) = (
-                    d["candidate_chars"].as_f64()?,
-                    d["reference_chars"].as_f64()?,
-                );
-                (r > 0.0).then_some(c / r)
-            })
-            .collect();
-        if !ratio.is_empty() {
-            let mean = ratio.iter().sum::<f64>() / ratio.len() as f64;
+        let chars = |key: &str| -> f64 { judged.iter().filter_map(|(_, d)| d[key].as_f64()).sum() };
+        let (candidate, reference) = (chars("candidate_chars"), chars("reference_chars"));
+        if reference > 0.0 {
             out.push(Metric::note(
                 "answer length",
-                format!("the candidate's is {mean:.2}× the reference's on average"),
+                format!(
+                    "the candidate's answers are {:.2}× as long as the reference's (characters, all judged items)",
+                    candidate / reference
+                ),
             ));
         }
     }

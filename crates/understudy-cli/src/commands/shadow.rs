@@ -41,7 +41,12 @@ pub async fn run(config_path: Option<&Path>, args: ShadowArgs) -> Result<()> {
         .judge
         .clone()
         .unwrap_or_else(|| first.reference_model.clone());
-    let router = setup::build_router(&config, &EmbeddedOverrides::default())?;
+    // Judge calls go one at a time: one sequence per embedded model is enough.
+    let overrides = EmbeddedOverrides {
+        default_parallel: Some(1),
+        ..EmbeddedOverrides::default()
+    };
+    let router = setup::build_router(&config, &overrides)?;
     let backend: Arc<dyn Backend> = Arc::new(router);
     let judge = PairwiseJudge::load(backend, &judge_model).await?;
     let mut pairs = Vec::with_capacity(rows.len());

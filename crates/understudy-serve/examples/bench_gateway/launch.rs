@@ -102,6 +102,9 @@ pub enum Understudy {
     NoLog,
     /// As shipped, with every request of profile `m` captured (all built-in redaction rules).
     Capture,
+    /// As shipped, with every request of profile `m` shadowed by the same upstream (`shadow =
+    /// { model = "openai/m", rate = 1.0 }`): the client's latency with a background candidate.
+    Shadow,
     /// The request log (and every other store) in the PostgreSQL database at this URL.
     Postgres(String),
 }
@@ -120,10 +123,12 @@ pub fn start_understudy(
         Understudy::OneWorker => ("understudy-1w", true, Some(1)),
         Understudy::NoLog => ("understudy-nolog", false, None),
         Understudy::Capture => ("understudy-capture", true, None),
+        Understudy::Shadow => ("understudy-shadow", true, None),
         Understudy::Postgres(_) => ("understudy-pg", true, None),
     };
     let capture = match &variant {
         Understudy::Capture => "capture = { rate = 1.0 }\n",
+        Understudy::Shadow => "shadow = { model = \"openai/m\", rate = 1.0 }\n",
         _ => "",
     };
     let db = match variant {

@@ -37,6 +37,8 @@ pub struct Peers {
     no_log: bool,
     /// Also run understudy capturing every request (`capture = { rate = 1.0 }`).
     capture: bool,
+    /// Also run understudy shadowing every request with the same upstream.
+    shadow: bool,
     /// Also run understudy with its request log in PostgreSQL (a throwaway server, or the one
     /// UNDERSTUDY_TEST_POSTGRES names).
     postgres: bool,
@@ -66,6 +68,7 @@ impl Peers {
             one_worker: std::env::args().any(|a| a == "--one-worker"),
             no_log: std::env::args().any(|a| a == "--understudy-nolog"),
             capture: std::env::args().any(|a| a == "--understudy-capture"),
+            shadow: std::env::args().any(|a| a == "--understudy-shadow"),
             postgres: std::env::args().any(|a| a == "--understudy-postgres"),
             litellm_rs_bare: std::env::args().any(|a| a == "--litellm-rs-bare"),
             mock_process: std::env::args().any(|a| a == "--mock-process"),
@@ -156,6 +159,15 @@ pub async fn run(peers: Peers, in_process_upstream: &str) {
             &base,
             dir.path(),
             launch::Understudy::Capture,
+        ));
+    }
+    if peers.shadow {
+        gateways.push(launch::start_understudy(
+            &peers.understudy,
+            cpus,
+            &base,
+            dir.path(),
+            launch::Understudy::Shadow,
         ));
     }
     if peers.postgres {
