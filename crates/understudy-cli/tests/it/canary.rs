@@ -6,14 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{
-    self, answering, free_port, serve_command, serve_openai_mock, text, wait_for_port, Killed,
-};
+use crate::common::{self, answering, free_port, serve_command, serve_openai_mock, text};
 
 const CONFIG: &str = r#"
 [profiles.local]
@@ -73,19 +70,7 @@ fn check_canary(runtime: &tokio::runtime::Runtime, db: &str, replicas: usize) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("understudy.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let gateways: Vec<(u16, Killed)> = (0..replicas)
-        .map(|_| {
-            let port = free_port();
-            let child = serve_command(&config, std::path::Path::new(db), port)
-                .env("OPENAI_BASE_URL", &mock)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            wait_for_port(port, 60);
-            (port, Killed(child))
-        })
-        .collect();
+    let gateways = common::gateways(&config, db, &mock, replicas);
     let port = |i: usize| gateways[i % gateways.len()].0;
 
     // 40 conversations of two turns, the turns sent to different replicas.

@@ -7,11 +7,7 @@
 
 use crate::common;
 
-use std::process::Stdio;
-
-use common::{
-    answering, free_port, run_script, serve_command, serve_openai_mock, text, wait_for_port, Killed,
-};
+use common::{answering, free_port, run_script, serve_command, serve_openai_mock, text};
 
 const CONFIG: &str = r#"
 [profiles.reference]
@@ -57,18 +53,6 @@ fn captured(db: &str) -> Vec<(String, serde_json::Value)> {
         .collect()
 }
 
-fn gateway(config: &std::path::Path, db: &str, upstream: &str) -> (u16, Killed) {
-    let port = free_port();
-    let child = serve_command(config, std::path::Path::new(db), port)
-        .env("OPENAI_BASE_URL", upstream)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(port, 60);
-    (port, Killed(child))
-}
-
 /// Runs the whole check against the store at `db` through `replicas` gateways.
 fn check_capture(python: &std::path::Path, db: &str, replicas: usize) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -76,9 +60,7 @@ fn check_capture(python: &std::path::Path, db: &str, replicas: usize) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("understudy.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let gateways: Vec<(u16, Killed)> = (0..replicas)
-        .map(|_| gateway(&config, db, &upstream))
-        .collect();
+    let gateways = common::gateways(&config, db, &upstream, replicas);
     let port = |i: usize| gateways[i % gateways.len()].0;
 
     run_script(

@@ -12,9 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{
-    free_port, home, serve_openai_mock, text, toy_review_task, understudy, wait_for_port, Killed,
-};
+use common::{home, serve_openai_mock, text, toy_review_task, understudy};
 
 /// Request bodies the mock upstream received, in order.
 type Seen = Arc<Mutex<Vec<String>>>;
@@ -48,28 +46,6 @@ fn recording_upstream(
 
 fn database(runtime: &tokio::runtime::Runtime) -> Option<String> {
     runtime.block_on(understudy_store::test_server::fresh_database())
-}
-
-fn gateway(config: &std::path::Path, url: &str, upstream: &str) -> (u16, Killed) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_understudy"))
-        .arg("--config")
-        .arg(config)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            url,
-        ])
-        .env("UNDERSTUDY_HOME", home())
-        .env("OPENAI_BASE_URL", upstream)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(port, 60);
-    (port, Killed(child))
 }
 
 /// POSTs one chat turn to `port` in conversation `conversation` (if any); the HTTP status.
@@ -145,8 +121,9 @@ fn two_gateways_on_one_postgres_share_conversations_memory_and_the_log() {
         "[profiles.notes]\nmodel = \"openai/m\"\nconversation = true\nlog_content = true\n\n[profiles.helpdesk]\nmodel = \"openai/m\"\nmemory = { collection = \"handbook\", k = 1 }\n",
     )
     .unwrap();
-    let (a, mut replica_a) = gateway(&config, &url, &upstream);
-    let (b, _replica_b) = gateway(&config, &url, &upstream);
+    let mut replicas = crate::common::gateways(&config, &url, &upstream, 2);
+    let (b, _replica_b) = replicas.pop().unwrap();
+    let (a, mut replica_a) = replicas.pop().unwrap();
     let last_sent = || seen.lock().unwrap().last().cloned().unwrap_or_default();
 
     // A conversation started on one replica continues on the other, in both orders.

@@ -7,16 +7,12 @@
 //! and on a real PostgreSQL with two replicas writing one set of pairs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use serde_json::json;
 
-use crate::common::{
-    self, ensure_small_model, free_port, serve_command, serve_openai_mock_listing, text,
-    wait_for_port, Killed,
-};
+use crate::common::{self, ensure_small_model, serve_openai_mock_listing, text};
 use crate::traffic_dataset::{upstream, REFUSAL};
 
 const CONFIG: &str = r#"
@@ -76,19 +72,7 @@ fn check_shadow(runtime: &tokio::runtime::Runtime, db: &str, replicas: usize) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("understudy.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let gateways: Vec<(u16, Killed)> = (0..replicas)
-        .map(|_| {
-            let port = free_port();
-            let child = serve_command(&config, std::path::Path::new(db), port)
-                .env("OPENAI_BASE_URL", &mock)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            wait_for_port(port, 60);
-            (port, Killed(child))
-        })
-        .collect();
+    let gateways = common::gateways(&config, db, &mock, replicas);
     let port = |i: usize| gateways[i % gateways.len()].0;
 
     // Six requests in a row per replica: each answered at once and unchanged, though every

@@ -6,14 +6,10 @@
 //! part again on a real PostgreSQL shared by two gateway replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Stdio;
-
 use axum::routing::post;
 use serde_json::{json, Value};
 
-use crate::common::{
-    self, ensure_model, free_port, serve_command, serve_openai_mock, text, wait_for_port, Killed,
-};
+use crate::common::{self, ensure_model, serve_openai_mock, text};
 
 pub(crate) const REFUSAL: &str = "I cannot help with that.";
 
@@ -177,19 +173,7 @@ fn capture_and_make(
     );
     let config = dir.join("understudy.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let gateways: Vec<(u16, Killed)> = (0..replicas)
-        .map(|_| {
-            let port = free_port();
-            let child = serve_command(&config, std::path::Path::new(db), port)
-                .env("OPENAI_BASE_URL", &mock)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            wait_for_port(port, 60);
-            (port, Killed(child))
-        })
-        .collect();
+    let gateways = common::gateways(&config, db, &mock, replicas);
     let ports: Vec<u16> = gateways.iter().map(|(p, _)| *p).collect();
     send_traffic(&ports);
     drop(gateways);

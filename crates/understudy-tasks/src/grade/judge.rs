@@ -117,12 +117,7 @@ impl Judge {
                 }
             }
         }
-        let err = |source| EvalError::Model {
-            model: model.to_string(),
-            source,
-        };
-        backend.check_model(model).await.map_err(err)?;
-        let identity = backend.model_identity(model).await.map_err(err)?;
+        let identity = super::judge_call::identity_of(backend.as_ref(), model).await?;
         Ok(Self {
             backend,
             model: model.to_string(),

@@ -16,6 +16,17 @@ pub struct JudgeModel<'j> {
     pub identity: &'j str,
 }
 
+/// Checks that judge `model` answers and learns what it points at (part of the cache key and
+/// of a run's resume key).
+pub async fn identity_of(backend: &dyn Backend, model: &str) -> Result<String, EvalError> {
+    let err = |source| EvalError::Model {
+        model: model.to_string(),
+        source,
+    };
+    backend.check_model(model).await.map_err(err)?;
+    backend.model_identity(model).await.map_err(err)
+}
+
 /// The verdict read from the judge's answer, how many tries it took, and the last answer.
 pub struct Asked<T> {
     pub verdict: Option<T>,

@@ -159,12 +159,7 @@ pub struct PairwiseJudge {
 impl PairwiseJudge {
     /// Checks the judge model answers and learns what it points at.
     pub async fn load(backend: Arc<dyn Backend>, model: &str) -> Result<Self, EvalError> {
-        let err = |source| EvalError::Model {
-            model: model.to_string(),
-            source,
-        };
-        backend.check_model(model).await.map_err(err)?;
-        let identity = backend.model_identity(model).await.map_err(err)?;
+        let identity = super::judge_call::identity_of(backend.as_ref(), model).await?;
         Ok(Self {
             backend,
             model: model.to_string(),

@@ -135,6 +135,29 @@ pub fn serve_command(
     cmd
 }
 
+/// `replicas` gateways on the store `db` (a file or a postgres:// URL) with `config`, their
+/// `openai/…` models answered by `upstream`; each started and listening, with its port.
+pub fn gateways(
+    config: &std::path::Path,
+    db: &str,
+    upstream: &str,
+    replicas: usize,
+) -> Vec<(u16, Killed)> {
+    (0..replicas)
+        .map(|_| {
+            let port = free_port();
+            let child = serve_command(config, std::path::Path::new(db), port)
+                .env("OPENAI_BASE_URL", upstream)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            wait_for_port(port, 60);
+            (port, Killed(child))
+        })
+        .collect()
+}
+
 /// A spawned process (a gateway), killed and reaped when the test ends, pass or fail.
 pub struct Killed(pub std::process::Child);
 
