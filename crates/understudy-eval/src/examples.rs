@@ -43,13 +43,24 @@ pub fn collection_name(task: &str) -> String {
 }
 
 /// A task's few-shot pool as solved examples: each input as a client sends it; a tool-call
-/// task's gold as the calls its fixed few-shot examples show (or their decline).
+/// task's gold as the calls its fixed few-shot examples show (or their decline), a reference
+/// task's calls as calls.
 pub fn pool_examples(task: &LoadedTask) -> Vec<StoredExample> {
     task.pool
         .iter()
         .map(|e| {
             let (target, calls) = match &task.def.answer {
                 AnswerSpec::ToolCalls(_) => tool_call_examples::answer(&e.target, 0),
+                // A reference that called: its calls, as a fixed few-shot example shows them.
+                AnswerSpec::Reference(spec)
+                    if understudy_tasks::grade::reference::kind(spec, e).ok()
+                        == Some(understudy_tasks::task::ReferenceKind::Calls) =>
+                {
+                    (
+                        String::new(),
+                        understudy_tasks::task::reference_calls(&e.target).unwrap_or_default(),
+                    )
+                }
                 _ => (e.target.clone(), Vec::new()),
             };
             StoredExample {
